@@ -1,0 +1,114 @@
+// onnx-compress: the terminal face of the engine.
+// Exit codes: 0 done, 1 the model could not be read or written (the reason is printed), 2 bad arguments.
+import { parseArgs, type ParseArgsConfig } from 'util';
+import { errorMessage, OnnxCompressError } from '../core/errors';
+import { nodeList } from '../core/onnx/inspect';
+import { readModel } from '../core/onnx/model';
+import { summarizeModel, tensorStatistics } from '../core/onnx/summary';
+import { writeModel, type TensorPlacement } from '../core/onnx/write';
+import { formatBytes, formatNodes, formatSummary, formatTensorStats } from './format';
+
+class UsageError extends Error {}
+
+const USAGE = `usage:
+  onnx-compress inspect MODEL [--json] [--tensor NAME] [--nodes [--no-probe] [--input-shape NAME=D1,D2,...]]
+      a summary of the model; --tensor: statistics of one stored tensor; --nodes: the node list
+      with output types and shapes (declared, or learnt from one run with synthetic inputs)
+  onnx-compress save MODEL OUT [--external-data [--threshold BYTES] [--location FILE]] [--inline]
+      write the model again: --external-data moves tensors of at least BYTES (default 1024) to a
+      data file beside OUT; --inline pulls external tensors back into OUT
+  onnx-compress --help | --version`;
+
+type Out = { log: (s: string) => void; error: (s: string) => void };
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function parse(args: string[], options: ParseArgsConfig['options'], positionals: number, what: string): { values: Values; positionals: string[] } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(errorMessage(e));
+  }
+  if (parsed.positionals.length !== positionals) {
+    throw new UsageError(`${what} takes ${positionals} path${positionals > 1 ? 's' : ''}, got ${parsed.positionals.length}`);
+  }
+  return { values: parsed.values as Values, positionals: parsed.positionals };
+}
+
+function parseInputShapes(specs: string[] | undefined): Record<string, number[]> | undefined {
+  if (!specs?.length) return undefined;
+  const out: Record<string, number[]> = {};
+  for (const spec of specs) {
+    const m = /^(.+)=(\d+(?:,\d+)*)$/.exec(spec);
+    if (!m) throw new UsageError(`--input-shape '${spec}': expected NAME=D1,D2,... (for example x=1,3,224,224)`);
+    out[m[1]] = m[2].split(',').map(Number);
+  }
+  return out;
+}
+
+async function inspect(args: string[], out: Out): Promise<void> {
+  const { values: v, positionals } = parse(args, {
+    json: { type: 'boolean' },
+    tensor: { type: 'string' },
+    nodes: { type: 'boolean' },
+    'no-probe': { type: 'boolean' },
+    'input-shape': { type: 'string', multiple: true },
+    bins: { type: 'string' },
+  }, 1, 'inspect');
+  if (v.tensor !== undefined && v.nodes) throw new UsageError('--tensor and --nodes cannot be combined');
+  const bins = v.bins === undefined ? 64 : Number(v.bins);
+  if (!Number.isInteger(bins) || bins < 2 || bins % 2) throw new UsageError('--bins must be an even integer >= 2');
+  const inputShapes = parseInputShapes(v['input-shape'] as string[] | undefined);
+  const model = await readModel(positionals[0]);
+  const show = <T>(result: T, text: (r: T) => string) => out.log(v.json ? JSON.stringify(result, null, 2) : text(result));
+  if (v.tensor !== undefined) show(tensorStatistics(model, v.tensor as string, bins), formatTensorStats);
+  else if (v.nodes) show(await nodeList(model, { probe: !v['no-probe'], inputShapes }), formatNodes);
+  else show(summarizeModel(model), formatSummary);
+}
+
+async function save(args: string[], out: Out): Promise<void> {
+  const { values: v, positionals } = parse(args, {
+    'external-data': { type: 'boolean' },
+    threshold: { type: 'string' },
+    location: { type: 'string' },
+    inline: { type: 'boolean' },
+  }, 2, 'save');
+  if (v['external-data'] && v.inline) throw new UsageError('--external-data and --inline cannot be combined');
+  if ((v.threshold !== undefined || v.location !== undefined) && !v['external-data']) {
+    throw new UsageError('--threshold and --location go with --external-data');
+  }
+  const threshold = v.threshold === undefined ? undefined : Number(v.threshold);
+  if (threshold !== undefined && !(Number.isInteger(threshold) && threshold >= 0)) throw new UsageError('--threshold must be a number of bytes');
+  const placement: TensorPlacement = v['external-data'] ? 'external' : v.inline ? 'inline' : 'keep';
+  const model = await readModel(positionals[0]);
+  const r = await writeModel(model, positionals[1], { placement, threshold, location: v.location as string | undefined });
+  out.log(`wrote ${r.file} (${formatBytes(r.bytes)})`);
+  if (r.dataFile) out.log(`wrote ${r.dataFile} (${formatBytes(r.dataBytes)}, ${r.externalTensors} tensors)`);
+}
+
+/** Runs one command line; returns the exit code. */
+export async function run(argv: string[], out: Out = { log: console.log, error: console.error }): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'inspect': await inspect(rest, out); return 0;
+      case 'save': await save(rest, out); return 0;
+      case '--version': out.log(VERSION); return 0;
+      case '--help': case '-h': case 'help': out.log(USAGE); return 0;
+      case undefined: throw new UsageError('no command given');
+      default: throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      out.error(`onnx-compress: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    out.error(`onnx-compress: ${errorMessage(e)}`);
+    if (!(e instanceof OnnxCompressError)) out.error((e as Error).stack ?? '');
+    return 1;
+  }
+}
+
+declare const __VERSION__: string | undefined;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'development';

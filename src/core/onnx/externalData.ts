@@ -1,0 +1,105 @@
+// External data: tensor bytes kept in files beside the model (TensorProto.external_data).
+// Locations are resolved against the model's folder only: an absolute path, `..`, or a symbolic
+// link that leads outside that folder is refused, since a hostile model could otherwise make us
+// read any file on the machine.
+import * as fs from 'fs';
+import * as path from 'path';
+import { TensorDataError } from '../errors';
+import { DATA_LOCATION_EXTERNAL, type TensorProto } from './types';
+
+export interface ExternalDataRef {
+  location: string;
+  offset: number;
+  /** Undefined: to the end of the file. */
+  length?: number;
+}
+
+export function isExternal(t: TensorProto): boolean {
+  return t.data_location === DATA_LOCATION_EXTERNAL;
+}
+
+function parseCount(value: string | undefined, what: string, tensorName: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value)) throw new TensorDataError(`external data ${what} '${value}' is not a non-negative integer`, `tensor '${tensorName}'`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new TensorDataError(`external data ${what} ${value} is too large`, `tensor '${tensorName}'`);
+  return n;
+}
+
+export function externalDataRef(t: TensorProto): ExternalDataRef {
+  const name = t.name ?? '';
+  const kv = new Map(t.external_data.map((e) => [e.key ?? '', e.value ?? '']));
+  const location = kv.get('location');
+  if (!location) throw new TensorDataError('external data without a location', `tensor '${name}'`);
+  return {
+    location,
+    offset: parseCount(kv.get('offset'), 'offset', name) ?? 0,
+    length: parseCount(kv.get('length'), 'length', name),
+  };
+}
+
+/** Reads external tensor bytes lazily, by location, offset and length, inside one folder. */
+export class ExternalDataStore {
+  private readonly realBase: string | undefined;
+
+  /** `baseDir` undefined: the model came from memory, and external data cannot be located. */
+  constructor(readonly baseDir: string | undefined) {
+    this.realBase = baseDir && fs.existsSync(baseDir) ? fs.realpathSync(baseDir) : baseDir;
+  }
+
+  /** The file a location names, after checking it stays inside the model's folder. */
+  resolve(location: string, tensorName: string): string {
+    const subject = `tensor '${tensorName}'`;
+    if (!this.baseDir || !this.realBase) {
+      throw new TensorDataError(`its data is in external file '${location}', but the model was read from memory; read it from its file or give its folder`, subject);
+    }
+    if (path.isAbsolute(location) || location.includes('\0')) {
+      throw new TensorDataError(`external data location '${location}' must be a path relative to the model's folder`, subject);
+    }
+    const file = path.resolve(this.baseDir, location);
+    const escapes = (root: string, p: string) => p !== root && !p.startsWith(root + path.sep);
+    if (escapes(path.resolve(this.baseDir), file)) {
+      throw new TensorDataError(`external data location '${location}' leads outside the model's folder ${this.baseDir}; refused`, subject);
+    }
+    if (!fs.existsSync(file)) {
+      throw new TensorDataError(`external data file '${location}' is missing (looked for ${file})`, subject);
+    }
+    if (escapes(this.realBase, fs.realpathSync(file))) {
+      throw new TensorDataError(`external data location '${location}' is a link that leads outside the model's folder; refused`, subject);
+    }
+    return file;
+  }
+
+  /** Checks that the bytes a tensor names exist, without reading them; returns their count. */
+  check(t: TensorProto): number {
+    const ref = externalDataRef(t);
+    const file = this.resolve(ref.location, t.name ?? '');
+    const size = fs.statSync(file).size;
+    const length = ref.length ?? size - ref.offset;
+    if (ref.offset + length > size || length < 0) {
+      throw new TensorDataError(
+        `external data asks for bytes ${ref.offset}..${ref.offset + length} of '${ref.location}', which has ${size} bytes (truncated file?)`,
+        `tensor '${t.name ?? ''}'`);
+    }
+    return length;
+  }
+
+  read(t: TensorProto): Buffer {
+    const ref = externalDataRef(t);
+    const length = this.check(t);
+    const file = this.resolve(ref.location, t.name ?? '');
+    const out = Buffer.allocUnsafe(length);
+    const fd = fs.openSync(file, 'r');
+    try {
+      let done = 0;
+      while (done < length) {
+        const n = fs.readSync(fd, out, done, length - done, ref.offset + done);
+        if (n === 0) throw new TensorDataError(`external file '${ref.location}' ended early`, `tensor '${t.name ?? ''}'`);
+        done += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,122 @@
+// Reading and writing whole models.
+//
+// Reading decodes the file once; tensor bytes stay views into the file's buffer and external
+// data stays on disk until asked for. Every problem is reported with the file's name: corrupt
+// or truncated bytes, a protobuf that is not a model, an IR version newer than the schema, and
+// external data that is missing or lies outside the model's folder.
+import * as fs from 'fs';
+import * as path from 'path';
+import { ModelReadError, OnnxCompressError, errorMessage } from '../errors';
+import { decodeMessage } from './codec';
+import { ExternalDataStore, isExternal } from './externalData';
+import { MAX_IR_VERSION } from './schema';
+import { int64ToNumber, type ModelProto } from './types';
+import { allGraphs, allTensors } from './walk';
+
+export interface OnnxModel {
+  proto: ModelProto;
+  /** The file it was read from (absolute), when it came from a file. */
+  file?: string;
+  /** Reads the tensors kept in external files. */
+  external: ExternalDataStore;
+  /** Size of the .onnx file (or buffer) in bytes. */
+  byteLength: number;
+}
+
+export interface DecodeOptions {
+  /** Name used in messages (the file's path when there is one). */
+  label?: string;
+  /** Folder external data is resolved against; default: the file's folder. */
+  baseDir?: string;
+  /** The file the bytes came from. */
+  file?: string;
+}
+
+function describeDecodeFailure(e: unknown, size: number): string {
+  const msg = errorMessage(e);
+  const m = /index out of range: (\d+) \+ (\d+) > (\d+)/.exec(msg);
+  if (m) {
+    return `the protobuf data is truncated or corrupt: a field at byte ${m[1]} declares ${m[2]} bytes but only ${Number(m[3]) - Number(m[1])} remain (file size ${size})`;
+  }
+  if (/invalid wire type|illegal tag|index out of range/i.test(msg)) return `the bytes are not valid protobuf (${msg}); the file is corrupt or not an ONNX model`;
+  if (/nesting depth/i.test(msg)) return `the protobuf nests messages too deeply (${msg}); the file is corrupt or hostile`;
+  return `the protobuf data cannot be decoded (${msg})`;
+}
+
+function checkIsModel(proto: ModelProto, size: number): void {
+  if (proto.ir_version === undefined) {
+    throw new Error(`no IR version: this is a protobuf file (${size} bytes) but not an ONNX model`);
+  }
+  const ir = int64ToNumber(proto.ir_version, 'IR version');
+  if (ir < 1) throw new Error(`IR version ${ir} is not valid: this is not an ONNX model`);
+  if (ir > MAX_IR_VERSION) {
+    throw new Error(`IR version ${ir} is newer than this reader knows (up to ${MAX_IR_VERSION}); fields added since could be lost. Update ONNX Compress, or re-export the model with IR version ${MAX_IR_VERSION} or lower`);
+  }
+  if (!proto.graph) throw new Error('the model has no graph: this is not an ONNX model, or the file is truncated');
+  for (const { graph, path: where } of allGraphs(proto)) {
+    graph.node.forEach((n, i) => {
+      if (!n.op_type) throw new Error(`node ${i} of graph ${where} has no op_type; the file is corrupt`);
+    });
+  }
+}
+
+/** Decodes a model from bytes, checking that it is a model this reader can represent. */
+export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): OnnxModel {
+  const label = options.label ?? options.file ?? 'model';
+  if (bytes.length === 0) throw new ModelReadError('the file is empty', label);
+  let proto: ModelProto;
+  try {
+    proto = decodeMessage<ModelProto>('ModelProto', bytes);
+  } catch (e) {
+    throw new ModelReadError(describeDecodeFailure(e, bytes.length), label);
+  }
+  try {
+    checkIsModel(proto, bytes.length);
+  } catch (e) {
+    throw new ModelReadError(errorMessage(e), label);
+  }
+  const baseDir = options.baseDir ?? (options.file ? path.dirname(options.file) : undefined);
+  const model: OnnxModel = { proto, file: options.file, external: new ExternalDataStore(baseDir), byteLength: bytes.length };
+  checkExternalData(model, label);
+  return model;
+}
+
+/** Every external reference must name bytes that exist inside the model's folder. */
+function checkExternalData(model: OnnxModel, label: string): void {
+  for (const { tensor } of allTensors(model.proto)) {
+    if (!isExternal(tensor)) continue;
+    try {
+      model.external.check(tensor);
+    } catch (e) {
+      throw new ModelReadError(errorMessage(e), label);
+    }
+  }
+}
+
+/** Reads a model from a file. */
+export async function readModel(file: string, options: Omit<DecodeOptions, 'file'> = {}): Promise<OnnxModel> {
+  const abs = path.resolve(file);
+  let bytes: Buffer;
+  try {
+    const stat = await fs.promises.stat(abs);
+    if (stat.isDirectory()) throw new OnnxCompressError('is a folder, not a model file');
+    bytes = await fs.promises.readFile(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(e);
+    throw new ModelReadError(reason, file);
+  }
+  return decodeModel(bytes, { ...options, file: abs, label: options.label ?? file });
+}
+
+/** Reads a model from a file, synchronously (for tests and scripts). */
+export function readModelSync(file: string, options: Omit<DecodeOptions, 'file'> = {}): OnnxModel {
+  const abs = path.resolve(file);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(abs);
+  } catch (e) {
+    throw new ModelReadError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e), file);
+  }
+  return decodeModel(bytes, { ...options, file: abs, label: options.label ?? file });
+}

@@ -1,0 +1,162 @@
+// Writing models: always to a temporary file beside the target, renamed into place when complete,
+// so that a failure or a cancel never leaves a half-written model. The model being written from
+// is never the target.
+//
+// Tensor placement follows the 2 GB protobuf limit: `keep` writes tensors where they were (the
+// external ones into a data file beside the output), `external` moves every tensor of at least
+// `threshold` bytes to the data file, `inline` pulls every tensor back into the .onnx file.
+import * as fs from 'fs';
+import * as path from 'path';
+import { ModelWriteError, errorMessage } from '../errors';
+import { encodeMessage } from './codec';
+import { isExternal } from './externalData';
+import type { OnnxModel } from './model';
+import { tensorRawBytes } from './tensor';
+import { DATA_LOCATION_EXTERNAL, type TensorProto } from './types';
+import { allTensors } from './walk';
+import { DataType } from './dataTypes';
+
+export type TensorPlacement = 'keep' | 'external' | 'inline';
+
+export interface WriteOptions {
+  placement?: TensorPlacement;
+  /** With `external`: tensors of at least this many bytes move out (default 1024). */
+  threshold?: number;
+  /** Name of the data file, relative to the output's folder (default: `<output name>.data`). */
+  location?: string;
+  signal?: AbortSignal;
+}
+
+export interface WriteResult {
+  file: string;
+  bytes: number;
+  /** The external data file, when any tensor went to one. */
+  dataFile?: string;
+  dataBytes: number;
+  externalTensors: number;
+}
+
+/** The protobuf limit: a single serialized message cannot exceed 2 GiB. */
+export const PROTOBUF_LIMIT = 2 ** 31 - 1;
+
+/** Offsets in the data file are aligned so that large tensors can be memory-mapped. */
+function alignment(bytes: number): number {
+  return bytes >= 64 * 1024 ? 4096 : 64;
+}
+
+const SAVED_FIELDS = ['raw_data', 'external_data', 'data_location', 'float_data', 'int32_data', 'int64_data', 'double_data', 'uint64_data'] as const;
+type SavedFields = Map<string, { own: boolean; value: unknown }>;
+
+function saveFields(t: TensorProto): SavedFields {
+  const rec = t as unknown as Record<string, unknown>;
+  return new Map(SAVED_FIELDS.map((k) => [k, { own: Object.prototype.hasOwnProperty.call(t, k), value: rec[k] }]));
+}
+
+function restoreFields(t: TensorProto, saved: SavedFields): void {
+  const rec = t as unknown as Record<string, unknown>;
+  for (const [k, { own, value }] of saved) {
+    if (own) rec[k] = value;
+    else delete rec[k];
+  }
+}
+
+function clearData(t: TensorProto): void {
+  const rec = t as unknown as Record<string, unknown>;
+  for (const k of SAVED_FIELDS) delete rec[k];
+}
+
+function tempName(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+}
+
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    const sa = fs.statSync(a);
+    const sb = fs.statSync(b);
+    return sa.ino === sb.ino && sa.dev === sb.dev;
+  } catch {
+    return false;
+  }
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new ModelWriteError('cancelled; nothing was written');
+}
+
+export async function writeModel(model: OnnxModel, out: string, options: WriteOptions = {}): Promise<WriteResult> {
+  const target = path.resolve(out);
+  const placement = options.placement ?? 'keep';
+  const threshold = options.threshold ?? 1024;
+  const location = options.location ?? `${path.basename(target)}.data`;
+  const dataFile = path.resolve(path.dirname(target), location);
+  if (model.file && sameFile(model.file, target)) {
+    throw new ModelWriteError('refusing to write over the model being read; choose another output path', out);
+  }
+  if (model.file && sameFile(model.file, dataFile)) {
+    throw new ModelWriteError(`the data file ${location} would overwrite the source model`, out);
+  }
+  if (path.dirname(dataFile) !== path.dirname(target) && placement !== 'inline') {
+    throw new ModelWriteError(`the data file location '${location}' must be a plain file name beside the output`, out);
+  }
+
+  const changed: Array<[TensorProto, SavedFields]> = [];
+  const tempData = tempName(dataFile);
+  const tempModel = tempName(target);
+  let fd: number | undefined;
+  let dataBytes = 0;
+  let externalTensors = 0;
+  let inlineGrowth = 0;
+  try {
+    for (const { tensor } of allTensors(model.proto)) {
+      checkAborted(options.signal);
+      if (tensor.data_type === DataType.STRING) continue; // strings have no raw form
+      const wasExternal = isExternal(tensor);
+      if (placement === 'keep' && !wasExternal) continue;
+      const bytes = tensorRawBytes(tensor, model.external);
+      const toExternal = placement === 'keep' || (placement === 'external' && bytes.length >= threshold);
+      if (!toExternal && !wasExternal) continue;
+      changed.push([tensor, saveFields(tensor)]);
+      clearData(tensor);
+      if (!toExternal) {
+        tensor.raw_data = bytes;
+        inlineGrowth += bytes.length;
+        continue;
+      }
+      fd ??= fs.openSync(tempData, 'w');
+      const offset = Math.ceil(dataBytes / alignment(bytes.length)) * alignment(bytes.length);
+      fs.writeSync(fd, bytes, 0, bytes.length, offset);
+      dataBytes = offset + bytes.length;
+      externalTensors++;
+      tensor.data_location = DATA_LOCATION_EXTERNAL;
+      tensor.external_data = [
+        { key: 'location', value: location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(bytes.length) },
+      ];
+    }
+    if (model.byteLength + inlineGrowth > PROTOBUF_LIMIT) {
+      throw new ModelWriteError(`the model would be about ${Math.round((model.byteLength + inlineGrowth) / 2 ** 20)} MiB, over the 2 GiB protobuf limit; keep large tensors in external data (--external-data)`, out);
+    }
+    checkAborted(options.signal);
+    const encoded = encodeMessage('ModelProto', model.proto);
+    if (encoded.length > PROTOBUF_LIMIT) {
+      throw new ModelWriteError('the model is over the 2 GiB protobuf limit; keep large tensors in external data (--external-data)', out);
+    }
+    await fs.promises.writeFile(tempModel, encoded);
+    if (fd !== undefined) {
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fd = undefined;
+      fs.renameSync(tempData, dataFile);
+    }
+    fs.renameSync(tempModel, target);
+    return { file: target, bytes: encoded.length, dataFile: externalTensors ? dataFile : undefined, dataBytes, externalTensors };
+  } catch (e) {
+    if (fd !== undefined) fs.closeSync(fd);
+    for (const f of [tempData, tempModel]) fs.rmSync(f, { force: true });
+    throw e instanceof ModelWriteError ? e : new ModelWriteError(errorMessage(e), out);
+  } finally {
+    for (const [tensor, saved] of changed) restoreFields(tensor, saved);
+  }
+}

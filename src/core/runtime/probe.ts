@@ -1,0 +1,122 @@
+// A probe run: one synthetic input through onnxruntime-node with chosen intermediate values
+// exposed as graph outputs, to learn shapes (and element types) the model does not declare.
+// The model in memory is restored afterwards; nothing is written.
+import { createMessage } from '../onnx/codec';
+import { DataType, dataTypeName } from '../onnx/dataTypes';
+import { tensorElemType } from '../onnx/elementTypes';
+import type { OnnxModel } from '../onnx/model';
+import type { ValueInfoProto } from '../onnx/types';
+import type { Dim } from '../../shared/summary';
+import { shapeDims } from '../onnx/summary';
+import { createSession, ort, RuntimeError, type SessionSettings } from './session';
+import { errorMessage } from '../errors';
+
+export interface ProbeOptions extends SessionSettings {
+  /** Sizes for inputs, overriding declared and symbolic dims. */
+  inputShapes?: Record<string, number[]>;
+  /** Element types known for the values (values without one are exposed untyped). */
+  elemTypes?: Map<string, number>;
+}
+
+export interface ProbeResult {
+  shapes: Map<string, number[]>;
+  types: Map<string, number>;
+  /** The input feeds used, by name: their shapes. */
+  inputShapes: Record<string, number[]>;
+}
+
+const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
+  [DataType.FLOAT]: 'float32', [DataType.DOUBLE]: 'float64', [DataType.FLOAT16]: 'float16',
+  [DataType.INT8]: 'int8', [DataType.UINT8]: 'uint8', [DataType.INT16]: 'int16', [DataType.UINT16]: 'uint16',
+  [DataType.INT32]: 'int32', [DataType.UINT32]: 'uint32', [DataType.INT64]: 'int64', [DataType.UINT64]: 'uint64',
+  [DataType.BOOL]: 'bool', [DataType.STRING]: 'string',
+};
+
+const FROM_ORT = new Map(Object.entries(ORT_TYPES).map(([k, v]) => [v as string, Number(k)]));
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A synthetic tensor for an input: values in [0, 1) for floats, zeros otherwise. */
+export function syntheticInput(v: ValueInfoProto, override?: number[], seed = 1): ort.Tensor {
+  const name = v.name ?? '';
+  const elemType = tensorElemType(v.type);
+  const type = elemType === undefined ? undefined : ORT_TYPES[elemType];
+  if (!type) throw new RuntimeError(`input '${name}' has element type ${dataTypeName(elemType)}, which a probe run cannot feed`);
+  const declared: Dim[] = shapeDims(v.type?.tensor_type?.shape) ?? [];
+  const dims = override ?? declared.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+  const count = dims.reduce((a, b) => a * b, 1);
+  const random = seeded(seed);
+  switch (type) {
+    case 'float32': return new ort.Tensor(type, Float32Array.from({ length: count }, random), dims);
+    case 'float64': return new ort.Tensor(type, Float64Array.from({ length: count }, random), dims);
+    case 'string': return new ort.Tensor(type, new Array<string>(count).fill(''), dims);
+    case 'bool': return new ort.Tensor(type, new Uint8Array(count), dims);
+    case 'int64': return new ort.Tensor(type, new BigInt64Array(count), dims);
+    case 'uint64': return new ort.Tensor(type, new BigUint64Array(count), dims);
+    case 'float16': return new ort.Tensor(type, new Uint16Array(count), dims);
+    default: {
+      const ctors: Record<string, new (n: number) => Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array> =
+        { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array };
+      return new ort.Tensor(type as 'int8', new ctors[type](count) as Int8Array, dims);
+    }
+  }
+}
+
+/** Runs the model once with `wanted` values exposed; returns their shapes and element types. */
+export async function probeRun(model: OnnxModel, wanted: string[], options: ProbeOptions = {}): Promise<ProbeResult> {
+  const graph = model.proto.graph!;
+  const initializers = new Set(graph.initializer.map((t) => t.name));
+  const existing = new Set(graph.output.map((o) => o.name));
+  const added: ValueInfoProto[] = [];
+  for (const name of wanted) {
+    if (existing.has(name) || initializers.has(name)) continue;
+    existing.add(name);
+    const t = options.elemTypes?.get(name);
+    added.push(createMessage<ValueInfoProto>('ValueInfoProto', t ? { name, type: { tensor_type: { elem_type: t } } } : { name }));
+  }
+  const outputCount = graph.output.length;
+  graph.output.push(...added);
+  let session: ort.InferenceSession;
+  try {
+    session = await createSession(model, options);
+  } finally {
+    graph.output.length = outputCount;
+  }
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    const inputShapes: Record<string, number[]> = {};
+    for (const v of graph.input) {
+      if (!v.name || initializers.has(v.name)) continue;
+      feeds[v.name] = syntheticInput(v, options.inputShapes?.[v.name]);
+      inputShapes[v.name] = [...feeds[v.name].dims];
+    }
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = await session.run(feeds);
+    } catch (e) {
+      const given = Object.entries(inputShapes).map(([k, d]) => `${k}=[${d.join(',')}]`).join(' ');
+      throw new RuntimeError(`the probe run failed with inputs ${given}: ${errorMessage(e)}; give real input sizes (--input-shape NAME=D1,D2,...)`, model.file ?? 'model');
+    }
+    const shapes = new Map<string, number[]>();
+    const types = new Map<string, number>();
+    for (const [name, tensor] of Object.entries(results)) {
+      shapes.set(name, [...tensor.dims]);
+      const t = FROM_ORT.get(tensor.type);
+      if (t !== undefined) types.set(name, t);
+      if ('dispose' in tensor && typeof tensor.dispose === 'function') tensor.dispose();
+    }
+    return { shapes, types, inputShapes };
+  } finally {
+    await session.release();
+  }
+}

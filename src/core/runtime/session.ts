@@ -1,0 +1,46 @@
+// onnxruntime-node sessions for the engine: built from a model in memory (so the engine can run
+// a modified copy, for instance with intermediate values exposed as outputs), with external data
+// resolved in the original model's folder, and quiet logs.
+import * as ort from 'onnxruntime-node';
+import { OnnxCompressError, errorMessage } from '../errors';
+import { encodeMessage } from '../onnx/codec';
+import type { OnnxModel } from '../onnx/model';
+
+export interface SessionSettings {
+  /** Execution providers in order of preference; default ['cpu']. */
+  executionProviders?: string[];
+  intraOpThreads?: number;
+  /** Write the model as onnxruntime optimized it (for fusion checks). */
+  optimizedModelFilePath?: string;
+}
+
+export class RuntimeError extends OnnxCompressError {}
+
+ort.env.logLevel = 'error';
+
+export function sessionOptions(model: OnnxModel, settings: SessionSettings = {}): ort.InferenceSession.SessionOptions {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: settings.executionProviders ?? ['cpu'],
+    logSeverityLevel: 3,
+    graphOptimizationLevel: 'all',
+  };
+  if (settings.intraOpThreads) options.intraOpNumThreads = settings.intraOpThreads;
+  if (settings.optimizedModelFilePath) options.optimizedModelFilePath = settings.optimizedModelFilePath;
+  // A model loaded from memory finds its external data through this folder.
+  if (model.external.baseDir) {
+    options.extra = { session: { model_external_initializers_file_folder_path: model.external.baseDir } };
+  }
+  return options;
+}
+
+/** A session over the model as it is in memory now. */
+export async function createSession(model: OnnxModel, settings: SessionSettings = {}): Promise<ort.InferenceSession> {
+  const bytes = encodeMessage('ModelProto', model.proto);
+  try {
+    return await ort.InferenceSession.create(bytes, sessionOptions(model, settings));
+  } catch (e) {
+    throw new RuntimeError(`onnxruntime cannot load the model: ${errorMessage(e)}`, model.file ?? 'model');
+  }
+}
+
+export { ort };
