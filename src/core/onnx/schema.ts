@@ -4,9 +4,11 @@
 import * as protobuf from 'protobufjs';
 import Long from 'long';
 
-// int64 fields must decode to Long: a bundler hides protobufjs' own lookup of the module, and
-// without it values beyond 2^53 (INT64_MAX in Slice ends) would be rounded.
+// int64 fields must decode to Long and bytes to Buffer views: a bundler hides protobufjs' own
+// lookup of both modules, and without Long values beyond 2^53 (INT64_MAX in Slice ends) would
+// be rounded.
 protobuf.util.Long = Long;
+protobuf.util.Buffer = Buffer;
 protobuf.configure();
 
 export const ONNX_PROTO = `
@@ -304,6 +306,19 @@ message FunctionProto {
 export const MAX_IR_VERSION = 11;
 
 export const onnxRoot: protobuf.Root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
+onnxRoot.resolveAll();
+
+// protobufjs puts each optional field's default on the message prototype, which makes an absent
+// field indistinguishable from a present one (dim_value 0 and dim_param both "set"). ONNX gives
+// meaning to presence, so absent fields must read as undefined; repeated fields keep [].
+(function stripOptionalDefaults(ns: protobuf.NamespaceBase): void {
+  for (const nested of ns.nestedArray) {
+    if (nested instanceof protobuf.Type) {
+      for (const f of nested.fieldsArray) if (!f.repeated && !f.map) delete (nested.ctor.prototype as Record<string, unknown>)[f.name];
+    }
+    if (nested instanceof protobuf.Namespace) stripOptionalDefaults(nested);
+  }
+})(onnxRoot);
 
 export function messageType(name: string): protobuf.Type {
   return onnxRoot.lookupType(`onnx.${name}`);
