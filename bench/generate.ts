@@ -64,10 +64,10 @@ function valueInfo(name: string, elemType: number, shape: Array<number | string>
 
 /** The layer widths: a seeded walk over typical hidden sizes, until the weights reach `targetBytes`. */
 function plan(targetBytes: number, seed: number): { vocab: number; widths: number[] } {
-  const sizes = [384, 512, 768, 1024, 1280, 1536, 2048];
+  const sizes = [384, 512, 640, 768, 1024, 1280, 1536];
   const rnd = prng(seed);
   const vocab = 8192;
-  const widths = [1024];
+  const widths = [768];
   let bytes = vocab * widths[0] * 4;
   while (bytes < targetBytes) {
     const next = sizes[Math.floor(rnd() * sizes.length)];

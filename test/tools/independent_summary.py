@@ -8,15 +8,17 @@ loading external data and without onnx.checker (which rejects IR versions newer 
 and prints JSON with the field names and meanings of our ModelSummary
 (src/shared/summary.ts). Everything here is computed by its own traversal of the protobuf; no
 code of the TypeScript engine is used. One model: one JSON object; several: a JSON object keyed
-by the paths given.
+by the paths given, with {"error": ...} for a model that could not be read.
 
 Definitions, as ModelSummary documents them:
   inputs      graph inputs that are not also initializers of the main graph.
   nodes       total: main graph + every subgraph (graph attributes of If/Loop/Scan/..., at any
               depth); function bodies (and the subgraphs inside them) are counted apart, in
-              `functions`. byOpType counts every node of main graph and subgraphs.
+              `functions`; training graphs (TrainingInfoProto) are not subgraphs of the main
+              graph and are not counted. byOpType counts every node of main graph and subgraphs.
   parameters  every tensor stored in the model: initializers, sparse initializers (their values
-              and indices tensors), Constant node values (role 'constant') and tensor attributes
+              and indices tensors), Constant node values (role 'constant'; domain '' or its alias
+              'ai.onnx') and tensor attributes
               of other nodes (role 'attribute'), in the main graph, every subgraph, every function
               body and the training graphs. elements = product of dims; bytes = elements x bit
               width / 8 rounded up (4-bit types pack two per byte), strings = sum of their byte
@@ -150,7 +152,8 @@ def tensor_size(t):
     elif t.data_type in DATA_TYPES:
         nbytes = (elements * DATA_TYPES[t.data_type][1] + 7) // 8
     else:
-        nbytes = 0
+        # an element type this reader does not know: what is stored is all that can be counted
+        nbytes = len(t.raw_data)
     return elements, nbytes, external
 
 
@@ -158,7 +161,8 @@ def stored_tensors(model):
     """(role, TensorProto) for every tensor stored in the model."""
     def in_nodes(nodes):
         for n in nodes:
-            constant = n.op_type == 'Constant' and n.domain == ''
+            # 'ai.onnx' is the default domain's other name: a Constant there is a Constant.
+            constant = n.op_type == 'Constant' and n.domain in ('', 'ai.onnx')
             role = 'constant' if constant else 'attribute'
             for a in n.attribute:
                 if a.HasField('t'):
@@ -205,8 +209,7 @@ def summarize(path):
         for n in g.node:
             key = (n.domain, n.op_type)
             ops[key] = ops.get(key, 0) + 1
-    # Training graphs are not subgraphs of the main graph; ModelSummary says nothing of them for
-    # nodes, so they are left out here (none of the test models has one).
+    # Training graphs (model.training_info) are not subgraphs of the main graph: left out.
 
     by_type = {}
     by_role = {}
@@ -268,7 +271,13 @@ def main(argv):
     if len(argv) == 2:
         out = summarize(argv[1])
     else:
-        out = {p: summarize(p) for p in argv[1:]}
+        # Several models: one failure does not hide the others' results.
+        out = {}
+        for p in argv[1:]:
+            try:
+                out[p] = summarize(p)
+            except Exception as e:  # noqa: BLE001 - reported per model
+                out[p] = {'error': '%s: %s' % (type(e).__name__, e)}
     json.dump(out, sys.stdout, indent=1, sort_keys=False)
     sys.stdout.write('\n')
     return 0

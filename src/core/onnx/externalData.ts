@@ -41,6 +41,8 @@ export function externalDataRef(t: TensorProto): ExternalDataRef {
 /** Reads external tensor bytes lazily, by location, offset and length, inside one folder. */
 export class ExternalDataStore {
   private readonly realBase: string | undefined;
+  /** Checked locations: their file and size (a model names one data file for many tensors). */
+  private readonly files = new Map<string, { file: string; size: number }>();
 
   /** `baseDir` undefined: the model came from memory, and external data cannot be located. */
   constructor(readonly baseDir: string | undefined) {
@@ -70,11 +72,20 @@ export class ExternalDataStore {
     return file;
   }
 
+  private located(location: string, tensorName: string): { file: string; size: number } {
+    let found = this.files.get(location);
+    if (!found) {
+      const file = this.resolve(location, tensorName);
+      found = { file, size: fs.statSync(file).size };
+      this.files.set(location, found);
+    }
+    return found;
+  }
+
   /** Checks that the bytes a tensor names exist, without reading them; returns their count. */
   check(t: TensorProto): number {
     const ref = externalDataRef(t);
-    const file = this.resolve(ref.location, t.name ?? '');
-    const size = fs.statSync(file).size;
+    const { size } = this.located(ref.location, t.name ?? '');
     const length = ref.length ?? size - ref.offset;
     if (ref.offset + length > size || length < 0) {
       throw new TensorDataError(
@@ -87,9 +98,14 @@ export class ExternalDataStore {
   read(t: TensorProto): Buffer {
     const ref = externalDataRef(t);
     const length = this.check(t);
-    const file = this.resolve(ref.location, t.name ?? '');
+    const { file } = this.located(ref.location, t.name ?? '');
     const out = Buffer.allocUnsafe(length);
-    const fd = fs.openSync(file, 'r');
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (e) {
+      throw new TensorDataError(`cannot open external data file '${ref.location}': ${(e as Error).message}`, `tensor '${t.name ?? ''}'`);
+    }
     try {
       let done = 0;
       while (done < length) {

@@ -57,10 +57,12 @@ export function summarizeModel(model: OnnxModel): ModelSummary {
   const warnings: string[] = [];
   const ops = new Map<string, { domain: string; opType: string; count: number }>();
   const unknownOps = new Map<string, string>();
+  const functions = new Set(p.functions.map((f) => `${f.domain ?? ''}::${f.name ?? ''}`));
   let total = 0;
   let mainGraph = 0;
   for (const { graph: g, depth, path } of allGraphs(p)) {
-    if (path.startsWith('function:')) continue;
+    // Function bodies are templates and training graphs are not run at inference: counted apart.
+    if (path.startsWith('function:') || path.startsWith('training[')) continue;
     total += g.node.length;
     if (depth === 0 && path === 'main') mainGraph = g.node.length;
     g.node.forEach((n, i) => {
@@ -70,8 +72,7 @@ export function summarizeModel(model: OnnxModel): ModelSummary {
       const e = ops.get(key) ?? { domain, opType, count: 0 };
       e.count++;
       ops.set(key, e);
-      const isFunction = p.functions.some((f) => f.name === opType && (f.domain ?? '') === domain);
-      if (isKnownOp(domain, opType) === false && !isFunction && !unknownOps.has(key)) {
+      if (isKnownOp(domain, opType) === false && !functions.has(key) && !unknownOps.has(key)) {
         unknownOps.set(key, `unknown op ${domain ? `${domain}::` : ''}${opType} (node '${nodeLabel(n, i)}' in graph ${path}): not defined by ONNX; onnxruntime will refuse to run it`);
       }
     });
@@ -98,6 +99,8 @@ export function summarizeModel(model: OnnxModel): ModelSummary {
     }
   }
 
+  // Before IR 4 exporters listed every initializer among the inputs too.
+  const initializerNames = new Set(graph.initializer.map((t) => t.name ?? ''));
   return {
     format: MODEL_SUMMARY_FORMAT,
     version: MODEL_SUMMARY_VERSION,
@@ -111,7 +114,7 @@ export function summarizeModel(model: OnnxModel): ModelSummary {
     docString: p.doc_string ?? '',
     metadata: Object.fromEntries(p.metadata_props.map((e) => [e.key ?? '', e.value ?? ''])),
     graphName: graph.name ?? '',
-    inputs: graph.input.filter((v) => !graph.initializer.some((t) => t.name === v.name)).map(valueSummary),
+    inputs: graph.input.filter((v) => !initializerNames.has(v.name ?? '')).map(valueSummary),
     outputs: graph.output.map(valueSummary),
     nodes: {
       total,

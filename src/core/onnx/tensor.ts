@@ -80,7 +80,8 @@ export function elementCount(dims: readonly number[]): number {
 export function tensorByteSize(t: TensorProto, count = elementCount(tensorDims(t))): number {
   const type = t.data_type ?? 0;
   if (type === DataType.STRING) return t.string_data.reduce((s, b) => s + b.length, 0);
-  return isKnownDataType(type) ? rawByteLength(type, count) : 0;
+  if (isKnownDataType(type)) return rawByteLength(type, count);
+  return t.raw_data?.length ?? 0;
 }
 
 /** Where a tensor's values come from, so summaries can say without reading them. */

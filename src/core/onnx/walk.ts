@@ -14,6 +14,9 @@ export interface GraphVisit {
   owner?: NodeProto;
 }
 
+/** `ai.onnx` is another name of the default domain. */
+const DEFAULT_DOMAINS: Record<string, true> = { '': true, 'ai.onnx': true };
+
 export type TensorRole = 'initializer' | 'sparse-initializer' | 'constant' | 'attribute';
 
 export interface TensorVisit {
@@ -72,7 +75,7 @@ function* tensorsOfNodes(nodes: NodeProto[], graphPath: string): Generator<Tenso
   for (const node of nodes) {
     for (const a of node.attribute) {
       // A Constant's value is a weight like an initializer, named by the node's output.
-      const isConstant = node.op_type === 'Constant' && (node.domain ?? '') === '';
+      const isConstant = node.op_type === 'Constant' && (node.domain ?? '') in DEFAULT_DOMAINS;
       const role: TensorRole = isConstant ? 'constant' : 'attribute';
       const ownName = (fallback?: string) => (isConstant ? node.output[0] : undefined) || fallback || `${node.name ?? ''}.${a.name}`;
       if (a.t) yield { tensor: a.t, role, graphPath, node, name: ownName(a.t.name) };

@@ -48,12 +48,18 @@ export class StatsCollector {
   /** Adds a batch of values. */
   add(values: ArrayLike<number>): void {
     if (Number.isNaN(this.start)) this.initRange(values);
-    let { n, mean, m2, min, max } = this;
+    // Hot loop: state in locals, the histogram range checked against a precomputed end.
+    let { n, mean, m2, min, max, zeros, nan, inf } = this;
+    const counts = this.counts;
+    const last = this.bins - 1;
+    let start = this.start;
+    let width = this.width;
+    let end = start + width * this.bins;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (!Number.isFinite(v)) {
-        if (Number.isNaN(v)) this.nan++;
-        else this.inf++;
+        if (Number.isNaN(v)) nan++;
+        else inf++;
         continue;
       }
       n++;
@@ -62,10 +68,17 @@ export class StatsCollector {
       m2 += d * (v - mean);
       if (v < min) min = v;
       if (v > max) max = v;
-      if (v === 0) this.zeros++;
-      this.binValue(v);
+      if (v === 0) zeros++;
+      if (!(v >= start && v < end)) { // also true while no range is set (start NaN)
+        if (Number.isNaN(start)) this.startAt(v);
+        while (v < this.start || v >= this.start + this.width * this.bins) this.widen(v < this.start);
+        start = this.start;
+        width = this.width;
+        end = start + width * this.bins;
+      }
+      counts[Math.min(last, Math.floor((v - start) / width))]++;
     }
-    Object.assign(this, { n, mean, m2, min, max });
+    Object.assign(this, { n, mean, m2, min, max, zeros, nan, inf });
   }
 
   /** The first finite values set the initial range, so typical data needs no widening. */
@@ -83,14 +96,9 @@ export class StatsCollector {
     this.width = hi > lo ? ((hi - lo) / this.bins) * (1 + 1e-9) : Math.max(Math.abs(lo) * 1e-6, 1e-12);
   }
 
-  private binValue(v: number): void {
-    if (Number.isNaN(this.start)) {
-      this.start = v;
-      this.width = Math.max(Math.abs(v) * 1e-6, 1e-12);
-    }
-    while (v < this.start || v >= this.start + this.width * this.bins) this.widen(v < this.start);
-    const k = Math.min(this.bins - 1, Math.floor((v - this.start) / this.width));
-    this.counts[k]++;
+  private startAt(v: number): void {
+    this.start = v;
+    this.width = Math.max(Math.abs(v) * 1e-6, 1e-12);
   }
 
   /** Doubles the bin width; the range grows left (old bins into the upper half) or right. */

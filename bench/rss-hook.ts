@@ -1,0 +1,25 @@
+// Preloaded (`node -r out/bench/rss-hook.js dist/cli.js ...`) into a process the benchmark does not
+// control, such as the real CLI bundle: on exit, writes the process's peak RSS (bytes) to the file
+// named by BENCH_RSS_FILE.
+//
+// The peak is VmHWM from /proc/self/status where there is one (Linux): getrusage's maxRSS
+// (process.resourceUsage().maxRSS) carries over the high-water mark of the process before exec,
+// which for a child spawned by Node is a fork of the parent, so it never reads below the parent's RSS.
+import * as fs from 'fs';
+
+function peakRssBytes(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+const target = process.env.BENCH_RSS_FILE;
+if (target) {
+  process.on('exit', () => {
+    fs.writeFileSync(target, JSON.stringify({ maxRssBytes: peakRssBytes() }));
+  });
+}
