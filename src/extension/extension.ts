@@ -1,10 +1,36 @@
-// The VS Code face. Issue "The extension" fills it: custom editor, inspector, commands.
+// The VS Code face: the .onnx model view, the Model Inspector sidebar and the ONNX commands.
+// It turns gestures into engine calls and shows results; the computing lives in src/core.
 import * as vscode from 'vscode';
+import { registerCommands, revealInInspector, type CommandContext } from './commands';
+import { InspectorTree, type InspectorItem } from './inspectorTree';
+import { MODEL_VIEW_TYPE, ModelEditorProvider, type ViewStatus } from './modelEditor';
+import { ModelStore } from './modelStore';
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What the extension exports: used by its integration tests. */
+export interface OnnxCompressApi {
+  store: ModelStore;
+  tree: InspectorTree;
+  viewStatus(uri: vscode.Uri): ViewStatus | undefined;
+}
+
+export function activate(context: vscode.ExtensionContext): OnnxCompressApi {
   const log = vscode.window.createOutputChannel('ONNX Compress', { log: true });
-  context.subscriptions.push(log);
-  log.info('ONNX Compress activated');
+  const store = new ModelStore(log);
+  const tree = new InspectorTree(store);
+  const treeView = vscode.window.createTreeView<InspectorItem>('onnxCompress.inspector', { treeDataProvider: tree, showCollapseAll: true });
+  const ctx: CommandContext = { store, tree, treeView, log, editor: undefined as unknown as ModelEditorProvider };
+  ctx.editor = new ModelEditorProvider(context.extensionUri, store, log, (uri, kind, name) => revealInInspector(ctx, uri, kind, name));
+  store.onDidChangeActive((uri) => {
+    treeView.description = uri ? uri.path.split('/').pop() : undefined;
+  });
+  context.subscriptions.push(
+    log, store, treeView,
+    vscode.window.registerCustomEditorProvider(MODEL_VIEW_TYPE, ctx.editor, { supportsMultipleEditorsPerDocument: true }),
+    ...registerCommands(ctx),
+  );
+  void vscode.commands.executeCommand('setContext', 'onnxCompress.hasModel', false);
+  log.info('ONNX Compress ready');
+  return { store, tree, viewStatus: (uri) => ctx.editor.status(uri) };
 }
 
 export function deactivate(): void {}

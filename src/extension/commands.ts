@@ -1,0 +1,139 @@
+// Commands of the "ONNX" category. Each takes its arguments when called from a tree item, a menu
+// or a test, and asks for what is missing (a file, a node, a tensor) when run from the palette.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { errorMessage } from '../core/errors';
+import type { TensorStatsReport } from '../shared/summary';
+import type { InspectorItem, InspectorTree } from './inspectorTree';
+import { MODEL_VIEW_TYPE, type ModelEditorProvider } from './modelEditor';
+import type { ModelStore } from './modelStore';
+
+export interface CommandContext {
+  store: ModelStore;
+  editor: ModelEditorProvider;
+  tree: InspectorTree;
+  treeView: vscode.TreeView<InspectorItem>;
+  log: vscode.LogOutputChannel;
+}
+
+function asUri(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  if (typeof arg === 'string' && arg) return arg.includes('://') ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
+  return undefined;
+}
+
+async function pickModel(): Promise<vscode.Uri | undefined> {
+  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, title: 'Open an ONNX model' });
+  return picked?.[0];
+}
+
+/** The model a command works on: the argument, else the active one, else one the user picks. */
+async function modelUri(ctx: CommandContext, arg: unknown): Promise<vscode.Uri | undefined> {
+  return asUri(arg) ?? ctx.store.active ?? pickModel();
+}
+
+export async function revealInInspector(ctx: CommandContext, uri: vscode.Uri, kind: 'node' | 'tensor', name: string): Promise<boolean> {
+  ctx.store.setActive(uri);
+  const item = await ctx.tree.find(kind, name);
+  if (!item) return false;
+  await ctx.treeView.reveal(item, { select: true, focus: false, expand: true });
+  return true;
+}
+
+export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  const run = <A extends unknown[], R>(id: string, fn: (...args: A) => Promise<R>) =>
+    vscode.commands.registerCommand(id, async (...args: A) => {
+      try {
+        return await fn(...args);
+      } catch (e) {
+        ctx.log.error(`${id}: ${errorMessage(e)}`);
+        void vscode.window.showErrorMessage(errorMessage(e));
+        return undefined;
+      }
+    });
+
+  return [
+    run('onnxCompress.openModel', async (arg?: unknown) => {
+      const uri = asUri(arg) ?? (await pickModel());
+      if (!uri) return undefined;
+      await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE);
+      ctx.store.setActive(uri);
+      await vscode.commands.executeCommand('onnxCompress.inspector.focus');
+      return uri.toString();
+    }),
+
+    run('onnxCompress.revealNode', async (arg?: unknown, name?: string) => {
+      const uri = await modelUri(ctx, arg);
+      if (!uri) return undefined;
+      const view = await ctx.store.get(uri);
+      const { rows } = await view.nodes(false);
+      let node = name;
+      if (node === undefined) {
+        const pick = await vscode.window.showQuickPick(
+          rows.map((r) => ({ label: r.name, description: r.op, detail: r.graph === 'main' ? undefined : r.graph })),
+          { title: 'Reveal node', placeHolder: 'Node name or op type', matchOnDescription: true },
+        );
+        node = pick?.label;
+      }
+      if (node === undefined) return undefined;
+      if (!rows.some((r) => r.name === node)) throw new Error(`No node named '${node}' in ${path.basename(uri.fsPath)}.`);
+      await ctx.editor.reveal(uri, 'node', node);
+      await revealInInspector(ctx, uri, 'node', node);
+      return node;
+    }),
+
+    run('onnxCompress.showTensorStatistics', async (arg?: unknown, name?: string): Promise<TensorStatsReport | undefined> => {
+      const fromTree = arg && typeof arg === 'object' && 'kind' in arg && (arg as InspectorItem).kind === 'tensor';
+      const uri = await modelUri(ctx, fromTree ? undefined : arg);
+      if (!uri) return undefined;
+      const view = await ctx.store.get(uri);
+      let tensor = fromTree ? (arg as Extract<InspectorItem, { kind: 'tensor' }>).row.name : name;
+      if (tensor === undefined) {
+        const pick = await vscode.window.showQuickPick(
+          view.tensors().map((t) => ({ label: t.name, description: `${t.type} [${t.shape.join(', ')}]`, detail: t.role })),
+          { title: 'Tensor statistics', placeHolder: 'Initializer or constant', matchOnDescription: true },
+        );
+        tensor = pick?.label;
+      }
+      if (tensor === undefined) return undefined;
+      const report = view.tensorStats(tensor);
+      const s = report.stats;
+      ctx.log.info(`${report.name}: ${report.dataType} [${report.shape.join(', ')}] min ${s.min} max ${s.max} mean ${s.mean} std ${s.std} zeros ${(s.zeroFraction * 100).toFixed(2)}%`);
+      await ctx.editor.reveal(uri, 'tensor', tensor);
+      return report;
+    }),
+
+    run('onnxCompress.copyName', async (arg?: unknown) => {
+      const item = arg as InspectorItem | string | undefined;
+      const name = typeof item === 'string' ? item
+        : item?.kind === 'node' || item?.kind === 'tensor' ? item.row.name
+          : item?.kind === 'value' ? item.value.name : undefined;
+      if (!name) throw new Error('Select a node, tensor, input or output in the Model Inspector to copy its name.');
+      await vscode.env.clipboard.writeText(name);
+      return name;
+    }),
+
+    run('onnxCompress.exportSummary', async (arg?: unknown, target?: unknown) => {
+      const uri = await modelUri(ctx, arg);
+      if (!uri) return undefined;
+      const summary = (await ctx.store.get(uri)).overview().summary;
+      let out = asUri(target);
+      if (!out) {
+        out = await vscode.window.showSaveDialog({
+          defaultUri: vscode.Uri.file(uri.fsPath.replace(/\.onnx$/i, '') + '.summary.json'),
+          filters: { JSON: ['json'] },
+          title: 'Export model summary',
+        });
+      }
+      if (!out) return undefined;
+      const tmp = `${out.fsPath}.${process.pid}.tmp`;
+      await fs.promises.writeFile(tmp, JSON.stringify(summary, null, 2) + '\n');
+      await fs.promises.rename(tmp, out.fsPath);
+      ctx.log.info(`exported the summary of ${uri.fsPath} to ${out.fsPath}`);
+      return out.fsPath;
+    }),
+
+    run('onnxCompress.refreshInspector', async () => ctx.tree.refresh()),
+  ];
+}

@@ -1,0 +1,211 @@
+// The model view app in real headless Chromium: the bundled dist/webview.js on the page the
+// extension serves (same CSP), answered by the engine's real ModelView for a real model. Only the
+// VS Code transport is replaced: acquireVsCodeApi() posts to this test, which replies the way
+// the host's WebviewChannel does.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { readModelSync } from '../../src/core/onnx/model';
+import { ModelView } from '../../src/core/onnx/modelView';
+import { parseWebviewMessage, type ToWebview } from '../../src/shared/protocol';
+import { modelViewHtml } from '../../src/shared/webviewHtml';
+import { CHROMIUM_ARGS, chromiumPath, ROOT, realModel, ARTIFACTS } from '../support/browser';
+
+const ORIGIN = 'https://webview.test';
+
+interface Host {
+  page: Page;
+  requests: string[];
+  consoleErrors: string[];
+}
+
+async function openView(browser: Browser, view: ModelView | Error, theme: 'dark' | 'light' = 'dark'): Promise<Host> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  const host: Host = { page, requests: [], consoleErrors: [] };
+  page.on('console', (m) => {
+    if (m.type() === 'error') host.consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => host.consoleErrors.push(e.message));
+  await page.route(`${ORIGIN}/**`, (route) => {
+    const url = new URL(route.request().url());
+    const file = { '/webview.js': path.join(ROOT, 'dist', 'webview.js'), '/main.css': path.join(ROOT, 'media', 'main.css') }[url.pathname];
+    if (url.pathname === '/') {
+      return route.fulfill({ contentType: 'text/html', body: modelViewHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/webview.js`, styleUri: `${ORIGIN}/main.css`, title: 'model' }) });
+    }
+    return file ? route.fulfill({ path: file }) : route.fulfill({ status: 404 });
+  });
+  await page.exposeFunction('hostReceive', async (raw: unknown) => {
+    const msg = parseWebviewMessage(raw);
+    if (typeof msg === 'string') throw new Error(`the view sent an invalid message: ${msg}`);
+    if (msg.type === 'ready') return;
+    host.requests.push(msg.method);
+    let reply: ToWebview;
+    try {
+      if (view instanceof Error) throw view;
+      const handlers: Record<string, (p: never) => unknown> = {
+        overview: () => view.overview(),
+        nodes: (p: { probe: boolean }) => view.nodes(p.probe),
+        tensors: () => view.tensors(),
+        tensorStats: (p: { name: string }) => view.tensorStats(p.name),
+        revealInInspector: () => true,
+      };
+      reply = { type: 'response', id: msg.id, result: await handlers[msg.method](msg.params as never) };
+    } catch (e) {
+      reply = { type: 'response', id: msg.id, error: (e as Error).message };
+    }
+    await page.evaluate((m) => window.postMessage(m, '*'), reply);
+  });
+  await page.addInitScript(() => {
+    let state: unknown;
+    (window as unknown as { acquireVsCodeApi: () => unknown }).acquireVsCodeApi = () => ({
+      postMessage: (m: unknown) => (window as unknown as { hostReceive: (m: unknown) => void }).hostReceive(m),
+      getState: () => state,
+      setState: (s: unknown) => { state = s; },
+    });
+  });
+  await page.addInitScript(setTheme, theme);
+  await page.goto(`${ORIGIN}/`);
+  return host;
+}
+
+/** VS Code's theme as the webview sees it: a body class and --vscode-* variables. */
+function setTheme(theme: 'dark' | 'light'): void {
+  const apply = () => {
+    const dark = theme === 'dark';
+    document.body.className = dark ? 'vscode-dark' : 'vscode-light';
+    const vars: Record<string, string> = dark
+      ? { '--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1e1e1e', '--vscode-charts-blue': '#3794ff', '--vscode-panel-border': '#3c3c3c', '--vscode-editorWidget-background': '#252526', '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px' }
+      : { '--vscode-foreground': '#333333', '--vscode-editor-background': '#ffffff', '--vscode-charts-blue': '#1a85ff', '--vscode-panel-border': '#e5e5e5', '--vscode-editorWidget-background': '#f3f3f3', '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px' };
+    for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
+  };
+  if (document.body) apply();
+  else document.addEventListener('DOMContentLoaded', apply);
+}
+
+async function rowTexts(page: Page, column: number): Promise<string[]> {
+  return page.$$eval(`#layers .vt-row`, (rows, c) => rows.map((r) => (r.children[c] as HTMLElement).textContent ?? ''), column);
+}
+
+async function clickTab(page: Page, title: string): Promise<void> {
+  await page.locator('vscode-tab-header', { hasText: title }).click();
+}
+
+/** Share of canvas pixels that are not transparent: a drawn chart has some. */
+async function inkOf(page: Page, selector: string): Promise<number> {
+  return page.$eval(selector, (c) => {
+    const canvas = c as HTMLCanvasElement;
+    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let ink = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) ink++;
+    return ink / (d.length / 4);
+  });
+}
+
+describe('model view in Chromium', function () {
+  let browser: Browser;
+  let view: ModelView;
+
+  before(async () => {
+    assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'webview.js')), 'dist/webview.js is missing: run `npm run build`');
+    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+    view = new ModelView(readModelSync(realModel('ch_PP-OCRv4_det_infer.onnx')));
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('renders the overview: cards, inputs and outputs, the op-type chart', async () => {
+    const { page, consoleErrors } = await openView(browser, view);
+    await page.waitForSelector('body[data-state="ready"]');
+    const cards = await page.$$eval('#overview .card-title', (els) => els.map((e) => e.textContent));
+    assert.deepStrictEqual(cards, ['Opset', 'Producer', 'Parameters', 'Size', 'Nodes']);
+    const nodes = await page.$eval('#overview .card:nth-child(5) .card-value', (e) => e.textContent);
+    assert.strictEqual(nodes, String(view.overview().summary.nodes.total));
+    assert.match(await page.$eval('#overview table.io', (e) => e.textContent ?? ''), /x\s*float32/);
+    await page.waitForFunction(() => document.querySelector('canvas[data-chart="op-types"]') !== null);
+    assert.ok((await inkOf(page, 'canvas[data-chart="op-types"]')) > 0.01, 'the op-type chart has bars');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-overview.png') });
+    assert.deepStrictEqual(consoleErrors, [], 'no console errors and no CSP violations');
+    await page.close();
+  });
+
+  it('lists layers, sorts them by a column and filters them by text', async () => {
+    const { page } = await openView(browser, view);
+    await page.waitForSelector('body[data-state="ready"]');
+    await clickTab(page, 'Layers');
+    await page.waitForSelector('#layers .vt-row');
+    const info = await page.waitForFunction(() => /layers/.test(document.getElementById('layer-info')?.textContent ?? '') && document.getElementById('layer-info')!.textContent);
+    assert.match(String(await info.jsonValue()), new RegExp(`^${view.overview().summary.nodes.total} layers`));
+    const rendered = await page.$$eval('#layers .vt-row', (r) => r.length);
+    assert.ok(rendered < 200, `only the visible rows are in the DOM (${rendered})`);
+
+    await page.click('#layers .vt-head[data-key="op"]');
+    const ops = await rowTexts(page, 2);
+    assert.deepStrictEqual(ops, [...ops].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })), 'sorted by op');
+    await page.click('#layers .vt-head[data-key="op"]');
+    const descending = await rowTexts(page, 2);
+    assert.ok(descending[0].localeCompare(ops[0]) > 0, 'a second click sorts descending');
+
+    await page.locator('#layer-search').pressSequentially('Sigmoid');
+    await page.waitForFunction(() => /^\d+ layers/.test(document.getElementById('layer-info')?.textContent ?? '') && !document.getElementById('layer-info')!.textContent!.startsWith('672'));
+    // The filter matches node names, op types and tensor names.
+    const filtered = await page.$$eval('#layers .vt-row', (rows) => rows.map((r) => r.textContent ?? ''));
+    assert.ok(filtered.length > 0 && filtered.length < 200, `filtered to ${filtered.length} rows`);
+    assert.ok(filtered.every((text) => /sigmoid/i.test(text)), `every row mentions Sigmoid: ${filtered.slice(0, 3)}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-layers.png') });
+    await page.close();
+  });
+
+  it('computes statistics and a histogram of a selected weight on request', async () => {
+    const { page, requests } = await openView(browser, view);
+    await page.waitForSelector('body[data-state="ready"]');
+    assert.ok(!requests.includes('tensorStats'), 'no statistics before a tensor is chosen');
+    await clickTab(page, 'Weights');
+    await page.waitForSelector('#weights .vt-row');
+    await page.click('#weights .vt-row');
+    await page.waitForSelector('#tensor-stats canvas[data-chart="histogram"]');
+    const first = (await rowTexts(page, 0).catch(() => [])) && (await page.$eval('#weights .vt-row .vt-cell', (e) => e.textContent ?? ''));
+    const expected = view.tensorStats(first).stats;
+    const range = await page.$eval('#tensor-stats .card:nth-child(2) .card-value', (e) => e.textContent ?? '');
+    assert.ok(range.startsWith(Number(expected.min!.toPrecision(5)).toString()), `${range} starts with the minimum ${expected.min}`);
+    assert.ok((await inkOf(page, '#tensor-stats canvas')) > 0.01, 'the histogram has bars');
+    assert.ok(requests.includes('tensorStats'));
+    await page.close();
+  });
+
+  it('redraws the charts with the new colours when the theme changes', async () => {
+    const { page } = await openView(browser, view, 'dark');
+    await page.waitForSelector('canvas[data-chart="op-types"]');
+    const before = await page.$eval('canvas[data-chart="op-types"]', (c) => (c as HTMLElement).dataset.colors);
+    await page.evaluate(setTheme, 'light' as const);
+    await page.waitForFunction(() => (document.querySelector('canvas[data-chart="op-types"]') as HTMLElement).dataset.redraws === '1');
+    const after = await page.$eval('canvas[data-chart="op-types"]', (c) => (c as HTMLElement).dataset.colors);
+    assert.strictEqual(before, '#3794ff');
+    assert.strictEqual(after, '#1a85ff');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-light.png') });
+    await page.close();
+  });
+
+  it('shows a readable error when the model cannot be read', async () => {
+    const { page } = await openView(browser, new Error('broken.onnx: the protobuf data is truncated or corrupt'));
+    await page.waitForSelector('body[data-state="error"]');
+    const text = await page.$eval('#overview .error', (e) => e.textContent ?? '');
+    assert.match(text, /cannot be shown.*truncated or corrupt/);
+    await page.close();
+  });
+
+  it('reveals a node the host asks for', async () => {
+    const { page } = await openView(browser, view);
+    await page.waitForSelector('body[data-state="ready"]');
+    const target = (await view.nodes(false)).rows[400].name;
+    await page.evaluate((name) => window.postMessage({ type: 'notify', method: 'reveal', params: { kind: 'node', name } }, '*'), target);
+    await page.waitForSelector('#layers .vt-row.selected', { timeout: 10000 }).catch(async (e) => {
+      throw new Error(`${e.message}; tab: ${await page.$eval('#tabs', (t) => (t as unknown as { selectedIndex: number }).selectedIndex)}, rows: ${await page.$$eval('#layers .vt-row', (r) => r.length)}`);
+    });
+    assert.strictEqual(await page.$eval('#layers .vt-row.selected .vt-cell:nth-child(2)', (e) => e.textContent), target);
+    await page.close();
+  });
+});
