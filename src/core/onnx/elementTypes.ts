@@ -14,8 +14,9 @@ export interface ElementTypes {
 }
 
 type Rule = (inputs: Array<number | undefined>, attr: (name: string) => AttributeProto | undefined, node: NodeProto, sub: SubgraphTypes) => Array<number | undefined>;
-/** Output types of a node's subgraph attribute, resolved on demand. */
-type SubgraphTypes = (attribute: string) => Array<number | undefined>;
+/** Output types of a node's subgraph attribute, resolved on demand; `seeds` type the subgraph's
+ *  inputs that declare no type (by position). */
+type SubgraphTypes = (attribute: string, seeds?: Array<number | undefined>) => Array<number | undefined>;
 
 const all = (t: number | undefined): Rule => (_i, _a, node) => node.output.map(() => t);
 const sameAs = (k: number): Rule => (inputs, _a, node) => node.output.map(() => inputs[k]);
@@ -69,9 +70,12 @@ const RULES: Record<string, Rule> = {
   '::StringConcat': all(DataType.STRING), '::StringSplit': first(DataType.STRING, INT64),
   '::StringNormalizer': all(DataType.STRING), '::ImageDecoder': all(DataType.UINT8), '::TfIdfVectorizer': all(FLOAT),
   '::If': (_i, _a, _n, sub) => sub('then_branch'),
-  '::Scan': (_i, _a, _n, sub) => sub('body'),
-  // Loop's body returns (cond, carried..., scan outputs...); the node returns all but cond.
-  '::Loop': (_i, _a, _n, sub) => sub('body').slice(1),
+  // Scan's body inputs are typed like the node's inputs (state, then one slice of each scan
+  // input, opset 9 on).
+  '::Scan': (inputs, _a, _n, sub) => sub('body', inputs),
+  // Loop's body reads (iteration, cond, carried...) and returns (cond, carried..., scan
+  // outputs...); the node reads (trip count, cond, carried...) and returns all but cond.
+  '::Loop': (inputs, _a, _n, sub) => sub('body', [INT64, BOOL, ...inputs.slice(2)]).slice(1),
   'com.microsoft::QuantizeLinear': (inputs) => [inputs[2] ?? DataType.UINT8],
   'com.microsoft::DequantizeLinear': (inputs) => [inputs[1] ?? FLOAT],
   'com.microsoft::DynamicQuantizeMatMul': all(FLOAT),
@@ -110,10 +114,15 @@ export function inferElementTypes(index: GraphIndex, outer?: Map<string, number>
     if (t) types.set(name, t);
   }
   const typed = new Map<GraphIndex, Map<string, number>>();
-  const subgraphTypes = (g: GraphIndex): Map<string, number> => {
+  const subgraphTypes = (g: GraphIndex, seeds: Array<number | undefined> = []): Map<string, number> => {
     let inner = typed.get(g);
     if (!inner) {
-      const result = inferElementTypes(g, types);
+      // ONNX lets subgraph inputs leave their type out (Range's expansion does); the owner knows it.
+      const outerAndSeeds = new Map(types);
+      g.graph.input.forEach((v, k) => {
+        if (v.name && seeds[k] && !tensorElemType(v.type)) outerAndSeeds.set(v.name, seeds[k]);
+      });
+      const result = inferElementTypes(g, outerAndSeeds);
       inner = result.types;
       typed.set(g, inner);
       for (const [k, v] of inner) if (!types.has(k)) types.set(k, v);
@@ -126,10 +135,10 @@ export function inferElementTypes(index: GraphIndex, outer?: Map<string, number>
     const rule = ruleFor(node);
     const inputTypes = node.input.map((n) => (n ? types.get(n) : undefined));
     const attr = (name: string) => node.attribute.find((a) => a.name === name);
-    const sub: SubgraphTypes = (attribute) => {
+    const sub: SubgraphTypes = (attribute, seeds) => {
       const ref = index.subgraphs.find((s) => s.node === i && s.attribute === attribute);
       if (!ref) return [];
-      const inner = subgraphTypes(ref.index);
+      const inner = subgraphTypes(ref.index, seeds);
       return ref.index.graph.output.map((o) => inner.get(o.name ?? ''));
     };
     const computed = rule ? rule(inputTypes, attr, node, sub) : [];

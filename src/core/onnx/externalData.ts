@@ -76,7 +76,10 @@ export class ExternalDataStore {
     let found = this.files.get(location);
     if (!found) {
       const file = this.resolve(location, tensorName);
-      found = { file, size: fs.statSync(file).size };
+      const stat = fs.statSync(file);
+      // A folder has a size on Linux but no bytes: refuse it here rather than by EISDIR on read.
+      if (!stat.isFile()) throw new TensorDataError(`external data location '${location}' is not a regular file`, `tensor '${tensorName}'`);
+      found = { file, size: stat.size };
       this.files.set(location, found);
     }
     return found;

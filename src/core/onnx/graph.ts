@@ -86,7 +86,7 @@ export class GraphIndex {
       const reads = new Set([...this.graph.node[i].input, ...(this.implicitInputs.get(i) ?? [])]);
       for (const name of reads) {
         const p = name ? this.producer.get(name) : undefined;
-        if (p === undefined || p === i) continue;
+        if (p === undefined) continue; // a node reading its own output waits on itself: a cycle
         pending[i]++;
         dependents[p].push(i);
       }

@@ -6,11 +6,12 @@
 // external data that is missing or lies outside the model's folder.
 import * as fs from 'fs';
 import * as path from 'path';
-import { ModelReadError, OnnxCompressError, errorMessage } from '../errors';
+import { ModelReadError, OnnxCompressError, TensorDataError, errorMessage } from '../errors';
 import { decodeMessage } from './codec';
 import { ExternalDataStore, isExternal } from './externalData';
 import { MAX_IR_VERSION } from './schema';
-import { int64ToNumber, type ModelProto } from './types';
+import { elementCount, is4Bit, tensorDims } from './tensor';
+import { int64ToNumber, type ModelProto, type TensorProto } from './types';
 import { allGraphs, allTensors } from './walk';
 
 export interface OnnxModel {
@@ -38,6 +39,10 @@ function describeDecodeFailure(e: unknown, size: number): string {
   if (m) {
     return `the protobuf data is truncated or corrupt: a field at byte ${m[1]} declares ${m[2]} bytes but only ${Number(m[3]) - Number(m[1])} remain (file size ${size})`;
   }
+  // protobufjs' generated decoders say only this when a sub-message runs past the buffer.
+  if (msg === 'index out of range') {
+    return `the protobuf data is truncated or corrupt: a field declares more bytes than the file holds (file size ${size})`;
+  }
   if (/invalid wire type|illegal tag|index out of range/i.test(msg)) return `the bytes are not valid protobuf (${msg}); the file is corrupt or not an ONNX model`;
   if (/nesting depth/i.test(msg)) return `the protobuf nests messages too deeply (${msg}); the file is corrupt or hostile`;
   return `the protobuf data cannot be decoded (${msg})`;
@@ -53,6 +58,8 @@ function checkIsModel(proto: ModelProto, size: number): void {
     throw new Error(`IR version ${ir} is newer than this reader knows (up to ${MAX_IR_VERSION}); fields added since could be lost. Update ONNX Compress, or re-export the model with IR version ${MAX_IR_VERSION} or lower`);
   }
   if (!proto.graph) throw new Error('the model has no graph: this is not an ONNX model, or the file is truncated');
+  // Required since IR 3, and written after the graph: a model cut after its graph lacks it.
+  if (ir >= 3 && proto.opset_import.length === 0) throw new Error('no opset import: the file is truncated or not a complete model');
   for (const { graph, path: where } of allGraphs(proto)) {
     graph.node.forEach((n, i) => {
       if (!n.op_type) throw new Error(`node ${i} of graph ${where} has no op_type; the file is corrupt`);
@@ -77,20 +84,41 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Onn
   }
   const baseDir = options.baseDir ?? (options.file ? path.dirname(options.file) : undefined);
   const model: OnnxModel = { proto, file: options.file, external: new ExternalDataStore(baseDir), byteLength: bytes.length };
-  checkExternalData(model, label);
+  checkTensors(model, label);
   return model;
 }
 
-/** Every external reference must name bytes that exist inside the model's folder. */
-function checkExternalData(model: OnnxModel, label: string): void {
+/** Every tensor's shape must be one its data could fill, and every external reference must
+ *  name bytes that exist inside the model's folder; so a hostile shape fails here, not later. */
+function checkTensors(model: OnnxModel, label: string): void {
   for (const { tensor } of allTensors(model.proto)) {
-    if (!isExternal(tensor)) continue;
     try {
-      model.external.check(tensor);
+      const dims = tensorDims(tensor);
+      if (isExternal(tensor)) checkFits(tensor, dims, model.external.check(tensor), 'its external data');
+      else checkFits(tensor, dims, model.byteLength, 'the file');
     } catch (e) {
       throw new ModelReadError(errorMessage(e), label);
     }
   }
+}
+
+function checkFits(t: TensorProto, dims: number[], available: number, where: string): void {
+  const count = elementCount(dims);
+  const declares = `declares ${countText(count)} elements [${dims.join(', ')}]`;
+  // Byte sizes are count * up to 16 bytes (complex128): they must stay exact integers.
+  if (count > Number.MAX_SAFE_INTEGER / 16) throw new TensorDataError(`${declares}, more than any model can hold`, `tensor '${t.name ?? ''}'`);
+  // However they are stored, elements take a byte each at least (4-bit ones, half a byte).
+  const least = is4Bit(t.data_type ?? 0) ? Math.ceil(count / 2) : count;
+  if (least > available) {
+    throw new TensorDataError(`${declares}, at least ${least} bytes, but ${where} has only ${available}; the file is corrupt`, `tensor '${t.name ?? ''}'`);
+  }
+}
+
+/** 2^60 reads better than 1152921504606847000. */
+function countText(n: number): string {
+  if (Number.isSafeInteger(n)) return String(n);
+  const p = Math.log2(n);
+  return Number.isInteger(p) ? `2^${p}` : `about 2^${Math.round(p)}`;
 }
 
 /** Reads a model from a file. */

@@ -139,7 +139,7 @@ function attributeText(a: AttributeProto): string {
   const list = <T>(xs: T[], f: (x: T) => string) => `[${xs.slice(0, 16).map(f).join(', ')}${xs.length > 16 ? `, ... (${xs.length})` : ''}]`;
   const dec = new TextDecoder();
   if (a.ref_attr_name) return `@${a.ref_attr_name}`;
-  if (a.floats.length) return list(a.floats, (x) => String(x));
+  if (a.floats.length) return list(a.floats, (x) => String(Number(x.toPrecision(7))));
   if (a.ints.length) return list(a.ints, (x) => x.toString());
   if (a.strings.length) return list(a.strings, (x) => JSON.stringify(dec.decode(x)));
   if (a.t) return `tensor ${dataTypeName(a.t.data_type)}[${a.t.dims.join(', ')}]`;
@@ -150,7 +150,7 @@ function attributeText(a: AttributeProto): string {
   if (a.tp) return describeType(a.tp).elemType;
   if (a.s !== undefined) return JSON.stringify(dec.decode(a.s));
   if (a.i !== undefined) return a.i.toString();
-  if (a.f !== undefined) return String(a.f);
+  if (a.f !== undefined) return String(Number(a.f.toPrecision(7))); // float32: 7 digits hold it
   return '';
 }
 
@@ -201,9 +201,29 @@ export function findTensor(model: OnnxModel, name: string): TensorVisit | undefi
   return undefined;
 }
 
+/** Up to `max` stored tensor names like `query`: those containing it (ignoring case), else those
+ *  sharing its longest prefix. */
+export function similarTensorNames(model: OnnxModel, query: string, max = 5): string[] {
+  const names = [...new Set(Array.from(allTensors(model.proto), (v) => v.name))].filter(Boolean);
+  const q = query.toLowerCase();
+  const containing = names.filter((n) => n.toLowerCase().includes(q));
+  if (containing.length) return containing.slice(0, max);
+  const shared = (n: string) => {
+    let k = 0;
+    while (k < n.length && k < q.length && n[k].toLowerCase() === q[k]) k++;
+    return k;
+  };
+  const best = names.reduce((m, n) => Math.max(m, shared(n)), 0);
+  return best ? names.filter((n) => shared(n) === best).slice(0, max) : [];
+}
+
 export function tensorStatistics(model: OnnxModel, name: string, bins = 64): TensorStatsReport {
   const found = findTensor(model, name);
-  if (!found) throw new TensorDataError('no initializer, constant or tensor attribute has this name', `tensor '${name}'`);
+  if (!found) {
+    const close = similarTensorNames(model, name);
+    const hint = close.length ? `; did you mean ${close.map((n) => `'${n}'`).join(', ')}?` : '';
+    throw new TensorDataError(`no initializer, constant or tensor attribute has this name${hint}`, `tensor '${name}'`);
+  }
   const t = found.tensor;
   const type = t.data_type ?? DataType.UNDEFINED;
   if (!isKnownDataType(type) || type === DataType.STRING) {

@@ -212,8 +212,20 @@ export interface NewTensor {
   values: TensorValues;
 }
 
+function acceptsValues(type: DataType, values: TensorValues): boolean {
+  if (type === DataType.STRING || Array.isArray(values)) return type === DataType.STRING && Array.isArray(values);
+  // 4-bit values are one per byte, signed or not.
+  if (is4Bit(type)) return values instanceof Int8Array || values instanceof Uint8Array;
+  return values instanceof arrayType(type);
+}
+
 /** A TensorProto holding `values` in raw_data (string_data for strings). */
 export function makeTensor({ name, dataType, dims, values }: NewTensor): TensorProto {
+  // The wrong array type would store the wrong byte count (e.g. float32 values for float16 bits).
+  if (!acceptsValues(dataType, values)) {
+    const given = Array.isArray(values) ? 'string[]' : values.constructor.name;
+    throw new TensorDataError(`${given} given for a ${dataTypeName(dataType)} tensor`, `tensor '${name}'`);
+  }
   const count = elementCount(dims);
   const stored = Array.isArray(values) ? values.length : is4Bit(dataType) ? values.length : values.length / lanes(dataType);
   if (stored !== count) {

@@ -4,16 +4,17 @@
 //
 // Tensor placement follows the 2 GB protobuf limit: `keep` writes tensors where they were (the
 // external ones into a data file beside the output), `external` moves every tensor of at least
-// `threshold` bytes to the data file, `inline` pulls every tensor back into the .onnx file.
+// `threshold` bytes to the data file (except the ones onnxruntime must find inline, see
+// keepInline), `inline` pulls every tensor back into the .onnx file.
 import * as fs from 'fs';
 import * as path from 'path';
 import { ModelWriteError, errorMessage } from '../errors';
 import { encodeMessage } from './codec';
-import { isExternal } from './externalData';
+import { externalDataRef, isExternal } from './externalData';
 import type { OnnxModel } from './model';
 import { tensorRawBytes } from './tensor';
 import { DATA_LOCATION_EXTERNAL, type TensorProto } from './types';
-import { allTensors } from './walk';
+import { allTensors, type TensorVisit } from './walk';
 import { DataType } from './dataTypes';
 
 export type TensorPlacement = 'keep' | 'external' | 'inline';
@@ -80,8 +81,24 @@ function sameFile(a: string, b: string): boolean {
   }
 }
 
-function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new ModelWriteError('cancelled; nothing was written');
+function checkAborted(signal: AbortSignal | undefined, out: string): void {
+  if (signal?.aborted) throw new ModelWriteError('cancelled; nothing was written', out);
+}
+
+/** Tensors `external` placement leaves inline whatever the threshold: onnxruntime cannot read
+ *  attribute tensors or shape operands (a Reshape shape, a ConstantOfShape input) from external
+ *  data ("Cannot parse data from external tensors"); shape operands are small int32/int64 tensors. */
+function keepInline({ tensor, role }: TensorVisit, bytes: number): boolean {
+  const type = tensor.data_type;
+  return role === 'attribute' || ((type === DataType.INT32 || type === DataType.INT64) && bytes < 1024);
+}
+
+/** Whether any of the source's external tensors reads from `file`. */
+function readsExternalFile(model: OnnxModel, file: string): boolean {
+  for (const { tensor, name } of allTensors(model.proto)) {
+    if (isExternal(tensor) && sameFile(model.external.resolve(externalDataRef(tensor).location, name), file)) return true;
+  }
+  return false;
 }
 
 export async function writeModel(model: OnnxModel, out: string, options: WriteOptions = {}): Promise<WriteResult> {
@@ -99,6 +116,10 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
   if (path.dirname(dataFile) !== path.dirname(target) && placement !== 'inline') {
     throw new ModelWriteError(`the data file location '${location}' must be a plain file name beside the output`, out);
   }
+  // Replacing that file would change the bytes under the source model, which still reads them.
+  if (placement !== 'inline' && readsExternalFile(model, dataFile)) {
+    throw new ModelWriteError(`the data file ${location} is the source model's own external data file, which it still reads; choose another data file name or output folder`, out);
+  }
 
   const changed: Array<[TensorProto, SavedFields]> = [];
   const tempData = tempName(dataFile);
@@ -108,13 +129,14 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
   let externalTensors = 0;
   let inlineGrowth = 0;
   try {
-    for (const { tensor } of allTensors(model.proto)) {
-      checkAborted(options.signal);
+    for (const visit of allTensors(model.proto)) {
+      const { tensor } = visit;
+      checkAborted(options.signal, out);
       if (tensor.data_type === DataType.STRING) continue; // strings have no raw form
       const wasExternal = isExternal(tensor);
       if (placement === 'keep' && !wasExternal) continue;
       const bytes = tensorRawBytes(tensor, model.external);
-      const toExternal = placement === 'keep' || (placement === 'external' && bytes.length >= threshold);
+      const toExternal = placement === 'keep' || (placement === 'external' && bytes.length >= threshold && !keepInline(visit, bytes.length));
       if (!toExternal && !wasExternal) continue;
       changed.push([tensor, saveFields(tensor)]);
       clearData(tensor);
@@ -138,12 +160,14 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
     if (model.byteLength + inlineGrowth > PROTOBUF_LIMIT) {
       throw new ModelWriteError(`the model would be about ${Math.round((model.byteLength + inlineGrowth) / 2 ** 20)} MiB, over the 2 GiB protobuf limit; keep large tensors in external data (--external-data)`, out);
     }
-    checkAborted(options.signal);
+    checkAborted(options.signal, out);
     const encoded = encodeMessage('ModelProto', model.proto);
     if (encoded.length > PROTOBUF_LIMIT) {
       throw new ModelWriteError('the model is over the 2 GiB protobuf limit; keep large tensors in external data (--external-data)', out);
     }
-    await fs.promises.writeFile(tempModel, encoded);
+    await fs.promises.writeFile(tempModel, encoded, { signal: options.signal });
+    // The caller may have cancelled while the model was being written.
+    checkAborted(options.signal, out);
     if (fd !== undefined) {
       fs.fsyncSync(fd);
       fs.closeSync(fd);
@@ -155,7 +179,9 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);
     for (const f of [tempData, tempModel]) fs.rmSync(f, { force: true });
-    throw e instanceof ModelWriteError ? e : new ModelWriteError(errorMessage(e), out);
+    if (e instanceof ModelWriteError) throw e;
+    checkAborted(options.signal, out); // writeFile's AbortError
+    throw new ModelWriteError(errorMessage(e), out);
   } finally {
     for (const [tensor, saved] of changed) restoreFields(tensor, saved);
   }

@@ -23,6 +23,8 @@ export interface ProbeResult {
   types: Map<string, number>;
   /** The input feeds used, by name: their shapes. */
   inputShapes: Record<string, number[]>;
+  /** Wanted values left unexposed, with the reason (an element type onnxruntime-node cannot return). */
+  notExposed: Map<string, string>;
 }
 
 const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
@@ -78,10 +80,16 @@ export async function probeRun(model: OnnxModel, wanted: string[], options: Prob
   const initializers = new Set(graph.initializer.map((t) => t.name));
   const existing = new Set(graph.output.map((o) => o.name));
   const added: ValueInfoProto[] = [];
+  const notExposed = new Map<string, string>();
   for (const name of wanted) {
     if (existing.has(name) || initializers.has(name)) continue;
     existing.add(name);
     const t = options.elemTypes?.get(name);
+    // One output onnxruntime-node cannot return (bfloat16, float8, int4...) fails the whole session.
+    if (t && !ORT_TYPES[t]) {
+      notExposed.set(name, `onnxruntime-node cannot return ${dataTypeName(t)} values`);
+      continue;
+    }
     added.push(createMessage<ValueInfoProto>('ValueInfoProto', t ? { name, type: { tensor_type: { elem_type: t } } } : { name }));
   }
   const outputCount = graph.output.length;
@@ -115,7 +123,7 @@ export async function probeRun(model: OnnxModel, wanted: string[], options: Prob
       if (t !== undefined) types.set(name, t);
       if ('dispose' in tensor && typeof tensor.dispose === 'function') tensor.dispose();
     }
-    return { shapes, types, inputShapes };
+    return { shapes, types, inputShapes, notExposed };
   } finally {
     await session.release();
   }
