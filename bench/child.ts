@@ -14,6 +14,7 @@
 //   tensor FILE NAME         readModel, then tensorStatistics(NAME) timed, and a plain one-pass
 //                            min/max/sum loop over the same values for comparison
 //   save-external IN OUT     readModel(IN) + writeModel(OUT, { placement: 'external' })
+import { peakRssBytes } from './rss-hook';
 import * as fs from 'fs';
 import * as path from 'path';
 // The module object itself (not an import-star copy), so that patching it reaches every user.
@@ -49,20 +50,6 @@ function watchOpens(): void {
   }
 }
 
-/**
- * Peak RSS of this process image. On Linux, VmHWM from /proc/self/status: getrusage's maxRSS
- * (process.resourceUsage().maxRSS) keeps the high-water mark of the process before exec, i.e.
- * of the forked copy of the parent Node process, and so never reads below the parent's RSS.
- */
-function peakRssBytes(): number {
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS * 1024;
-}
 
 async function main(): Promise<Record<string, unknown>> {
   const [mode, ...args] = process.argv.slice(2);

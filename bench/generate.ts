@@ -9,6 +9,8 @@
 // The .onnx file's fields come in the order: node*, name, input, output, initializer*. Fields of
 // different numbers may come in any order in protobuf, so this is the same model a writer that
 // sorts by field number would produce.
+import { seededRandom } from '../src/core/random';
+import { varint } from '../test/support/varint';
 import * as fs from 'fs';
 import { createMessage, encodeMessage } from '../src/core/onnx/codec';
 import { DataType } from '../src/core/onnx/dataTypes';
@@ -23,28 +25,6 @@ export interface GeneratedModel {
   nodes: number;
   layers: number;
   largestTensor: { name: string; elements: number; dims: number[] };
-}
-
-/** mulberry32: a small, fast, seeded PRNG (uniform in [0, 1)). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
 }
 
 const tag = (field: number, wire: number) => varint(field * 8 + wire);
@@ -65,7 +45,7 @@ function valueInfo(name: string, elemType: number, shape: Array<number | string>
 /** The layer widths: a seeded walk over typical hidden sizes, until the weights reach `targetBytes`. */
 function plan(targetBytes: number, seed: number): { vocab: number; widths: number[] } {
   const sizes = [384, 512, 640, 768, 1024, 1280, 1536];
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const vocab = 8192;
   const widths = [768];
   let bytes = vocab * widths[0] * 4;
@@ -140,7 +120,7 @@ export function generateModel(file: string, targetBytes = 300e6, seed = 20240611
     for (const { w, raw, prefix } of headers) {
       write(prefix);
       const values = new Float32Array(raw / 4);
-      const rnd = prng(w.seed);
+      const rnd = seededRandom(w.seed);
       for (let i = 0; i < values.length; i++) values[i] = (rnd() * 2 - 1) * w.scale;
       write(new Uint8Array(values.buffer));
       if (values.length > largestCount) [largest, largestCount] = [w, values.length];

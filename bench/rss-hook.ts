@@ -7,7 +7,7 @@
 // which for a child spawned by Node is a fork of the parent, so it never reads below the parent's RSS.
 import * as fs from 'fs';
 
-function peakRssBytes(): number {
+export function peakRssBytes(): number {
   try {
     const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
     if (m) return Number(m[1]) * 1024;

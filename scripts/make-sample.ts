@@ -4,22 +4,19 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DataType } from '../src/core/onnx/dataTypes';
+import { seededRandom } from '../src/core/random';
 import { decodeModel } from '../src/core/onnx/model';
 import { writeModel } from '../src/core/onnx/write';
 import { encodeMessage } from '../src/core/onnx/codec';
 import { GraphBuilder, buildModel } from '../test/fixtures/builder';
-
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-}
 
 function weights(n: number, scale: number, rand: () => number): Float32Array {
   return Float32Array.from({ length: n }, () => rand() * scale);
 }
 
 export async function makeSample(out: string): Promise<void> {
-  const r = seeded(7);
+  const uniform = seededRandom(7);
+  const r = () => uniform() * 2 - 1;
   const g = new GraphBuilder('sample_cnn')
     .input('image', DataType.FLOAT, ['batch', 1, 28, 28])
     .initializer('conv1.weight', DataType.FLOAT, [8, 1, 3, 3], weights(72, 0.5, r))

@@ -1,3 +1,4 @@
+import { varint } from '../support/varint';
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -24,16 +25,6 @@ function realModel(): Uint8Array {
     .node('Add', ['h', 'b'], ['h2'], {}, { name: 'bias' })
     .node('Relu', ['h2'], ['y'], {}, { name: 'act' })
     .output('y', DataType.FLOAT, ['N', 8]), { producer: 'bad-input-tests' });
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
 }
 
 /** Asserts the isolated read failed with a ModelReadError naming the file and matching the problem. */

@@ -10,6 +10,7 @@ import type { Dim } from '../../shared/summary';
 import { shapeDims } from '../onnx/summary';
 import { createSession, ort, RuntimeError, type SessionSettings } from './session';
 import { errorMessage } from '../errors';
+import { seededRandom } from '../random';
 
 export interface ProbeOptions extends SessionSettings {
   /** Sizes for inputs, overriding declared and symbolic dims. */
@@ -36,18 +37,6 @@ const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
 
 const FROM_ORT = new Map(Object.entries(ORT_TYPES).map(([k, v]) => [v as string, Number(k)]));
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A synthetic tensor for an input: values in [0, 1) for floats, zeros otherwise. */
 export function syntheticInput(v: ValueInfoProto, override?: number[], seed = 1): ort.Tensor {
   const name = v.name ?? '';
@@ -57,7 +46,7 @@ export function syntheticInput(v: ValueInfoProto, override?: number[], seed = 1)
   const declared: Dim[] = shapeDims(v.type?.tensor_type?.shape) ?? [];
   const dims = override ?? declared.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
   const count = dims.reduce((a, b) => a * b, 1);
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   switch (type) {
     case 'float32': return new ort.Tensor(type, Float32Array.from({ length: count }, random), dims);
     case 'float64': return new ort.Tensor(type, Float64Array.from({ length: count }, random), dims);
