@@ -85,15 +85,20 @@ async function main(): Promise<number> {
           browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, env });
           const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
           page.on('pageerror', (e) => log('page error:', e.message));
-          await page.exposeFunction('codeAutomationLog', (_type: string, args: unknown[]) => {
+          await page.exposeFunction('codeAutomationLog', async (_type: string, args: unknown[]) => {
             const line = format(...(args ?? []));
             const m = /__TEST_SUMMARY__(\{.*\})/.exec(line);
+            const shot = /__SCREENSHOT__ (\S+)/.exec(line);
             if (m) summary = JSON.parse(m[1]) as Summary;
+            else if (shot) await screenshot(shot[1]);
             else console.log(line);
           });
-          await page.exposeFunction('codeAutomationExit', async (code: number) => {
+          const screenshot = async (name: string) => {
             fs.mkdirSync(ARTIFACTS, { recursive: true });
-            await page.screenshot({ path: path.join(ARTIFACTS, 'vscode-integration.png') }).catch(() => undefined);
+            await page.screenshot({ path: path.join(ARTIFACTS, `${path.basename(name)}.png`) }).catch((e) => log('screenshot failed:', e.message));
+          };
+          await page.exposeFunction('codeAutomationExit', async (code: number) => {
+            await screenshot('vscode-at-exit');
             clearTimeout(timer);
             resolve(code);
           });

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// `npm test`: the mocha suites (unit, webview) and the VS Code integration suite, one after the
+// other, each printing its own `N passed, N failed`; this adds the closing line with the totals.
+// Exit code 0 only when every suite ran tests and none failed.
+'use strict';
+const { spawn } = require('child_process');
+
+const SUITES = [
+  ['unit and webview', ['npx', 'mocha']],
+  ['VS Code integration', ['node', 'out/test/integration/runner.js']],
+];
+
+function run([name, [cmd, ...args]]) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let last;
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      for (const m of d.toString().matchAll(/^(\d+) passed, (\d+) failed/gm)) last = { passed: +m[1], failed: +m[2] };
+    });
+    child.on('close', (code) => resolve({ name, code, ...(last ?? { passed: 0, failed: 0 }) }));
+  });
+}
+
+(async () => {
+  const results = [];
+  for (const suite of SUITES) results.push(await run(suite));
+  const passed = results.reduce((s, r) => s + r.passed, 0);
+  const failed = results.reduce((s, r) => s + r.failed, 0);
+  console.log('');
+  for (const r of results) console.log(`  ${r.name}: ${r.passed} passed, ${r.failed} failed (exit ${r.code})`);
+  console.log(`\n${passed} passed, ${failed} failed`);
+  process.exitCode = results.every((r) => r.code === 0 && r.passed > 0) && failed === 0 ? 0 : 1;
+})();
