@@ -1,0 +1,229 @@
+// The batching engine every reader shares. A reader describes its data as units (a file, an
+// archive, a stack of samples in one array), each holding `count` samples; the engine walks the
+// samples in order (or in a seeded Fisher-Yates order), opens one unit at a time, reads runs of
+// consecutive samples as one slice, checks them, and concatenates them along axis 0 into batches.
+import { ort } from '../runtime/session';
+import { seededRandom } from '../random';
+import { abortError, DataSourceError, withSubject } from './errors';
+import {
+  checkFinite, checkSampleDims, checkSharedDims, concatValues, fixedBatch, formatDims, hasBatchAxis,
+  type ModelInput, type Values,
+} from './inputs';
+
+export interface BatchOptions {
+  /** Samples per batch (clamped where the model fixes its batch size). */
+  batchSize: number;
+  /** Use at most this many samples. */
+  limit?: number;
+  /** Shuffle the sample order with this seed (the same seed gives the same order). */
+  shuffleSeed?: number;
+  /** Checked between batches; an aborted signal ends the iteration with an AbortError. */
+  signal?: AbortSignal;
+}
+
+export interface DataSource {
+  /** One line per model input saying what it is fed, then notes. */
+  describe(): string;
+  /** Total samples, when known without reading the data. */
+  readonly samples?: number;
+  batches(options: BatchOptions): AsyncIterable<Record<string, ort.Tensor>>;
+}
+
+/** A unit opened for reading; closed before the next one is opened. */
+export interface OpenUnit {
+  /** One sample's dims per input (without the batch axis). */
+  sampleDims: Record<string, number[]>;
+  /** Samples [start, start + count) of every input, as the inputs' element types. */
+  read(start: number, count: number): Promise<Record<string, Values>>;
+  close(): Promise<void>;
+}
+
+export interface Unit {
+  /** Samples it holds. */
+  count: number;
+  /** Its file (or name) for messages. */
+  label: string;
+  /** `random`: samples will be read out of order (compressed streams are made seekable). */
+  open(random: boolean): Promise<OpenUnit>;
+}
+
+export interface SourceInfo {
+  /** First line of describe(). */
+  title: string;
+  /** Per input: what it is fed. */
+  feeds: Record<string, string>;
+  notes: string[];
+  /** Check float samples for NaN/Inf (not needed for generated data). */
+  checkFinite?: boolean;
+}
+
+function ortTensor(input: ModelInput, values: Values, dims: number[]): ort.Tensor {
+  return new ort.Tensor(input.ortType as 'float32', values as Float32Array, dims);
+}
+
+/** The batch size the model demands, if any, and notes saying so. */
+export function modelBatchLimit(inputs: readonly ModelInput[]): { fixed?: number; notes: string[] } {
+  let fixed: number | undefined;
+  let from: ModelInput | undefined;
+  for (const input of inputs) {
+    const f = fixedBatch(input);
+    if (f === undefined) continue;
+    if (f < 1) throw new DataSourceError(`input '${input.name}' ${formatDims(input.dims)} declares a batch size of ${f}; no data can feed it`);
+    if (fixed !== undefined && f !== fixed) {
+      throw new DataSourceError(`input '${from!.name}' ${formatDims(from!.dims)} fixes the batch size to ${fixed} but input '${input.name}' ${formatDims(input.dims)} to ${f}; no batch can feed both`);
+    }
+    fixed = f;
+    from = input;
+  }
+  const notes: string[] = [];
+  if (fixed === 1) notes.push(`the model fixes the batch size to 1 (input '${from!.name}' ${formatDims(from!.dims)}): every batch holds 1 sample whatever batchSize asks`);
+  else if (fixed !== undefined) notes.push(`the model fixes the batch size to ${fixed} (input '${from!.name}' ${formatDims(from!.dims)}): every batch holds exactly ${fixed} samples; a last, smaller batch is dropped`);
+  return { fixed, notes };
+}
+
+export class UnitSource implements DataSource {
+  readonly samples: number;
+  private readonly starts: number[] = [];
+  private readonly fixed: number | undefined;
+  private readonly notes: string[];
+
+  constructor(readonly inputs: ModelInput[], readonly units: Unit[], readonly info: SourceInfo) {
+    let total = 0;
+    for (const u of units) {
+      this.starts.push(total);
+      total += u.count;
+    }
+    this.samples = total;
+    const limit = modelBatchLimit(inputs);
+    this.fixed = limit.fixed;
+    this.notes = [...limit.notes, ...info.notes];
+  }
+
+  describe(): string {
+    const lines = [`${this.info.title}: ${this.samples} sample${this.samples === 1 ? '' : 's'}`];
+    for (const input of this.inputs) lines.push(`  ${input.name} ${formatDims(input.dims)}: ${this.info.feeds[input.name] ?? '(not fed)'}`);
+    for (const n of this.notes) lines.push(`  note: ${n}`);
+    return lines.join('\n');
+  }
+
+  /** The unit holding sample `g`. */
+  private unitOf(g: number): number {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid] <= g) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  batches(options: BatchOptions): AsyncIterable<Record<string, ort.Tensor>> {
+    const { batchSize } = options;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new DataSourceError(`batchSize must be a positive whole number (got ${batchSize})`);
+    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) throw new DataSourceError(`limit must be a whole number of samples (got ${options.limit})`);
+    return { [Symbol.asyncIterator]: () => this.iterate(options) };
+  }
+
+  private async *iterate(options: BatchOptions): AsyncGenerator<Record<string, ort.Tensor>> {
+    const { signal } = options;
+    const n = Math.min(this.samples, options.limit ?? this.samples);
+    const size = this.fixed ?? options.batchSize;
+    if (this.fixed !== undefined && this.fixed > 1 && n > 0 && n < this.fixed) {
+      throw new DataSourceError(`the model needs batches of exactly ${this.fixed} samples but ${options.limit !== undefined && options.limit < this.samples ? `the limit leaves` : 'the data holds'} only ${n}`);
+    }
+    // The order: identity, or the first n of a seeded Fisher-Yates permutation.
+    let order: Uint32Array | undefined;
+    if (options.shuffleSeed !== undefined && this.samples > 1) {
+      order = new Uint32Array(this.samples);
+      for (let i = 0; i < order.length; i++) order[i] = i;
+      const random = seededRandom(options.shuffleSeed);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        const t = order[i]; order[i] = order[j]; order[j] = t;
+      }
+    }
+    const at = (k: number) => (order ? order[k] : k);
+    const random = order !== undefined;
+    let current: { index: number; unit: OpenUnit } | undefined;
+    const openUnit = async (u: number): Promise<OpenUnit> => {
+      if (current?.index === u) return current.unit;
+      if (current) {
+        const c = current;
+        current = undefined;
+        await c.unit.close();
+      }
+      const unit = this.units[u];
+      let opened: OpenUnit;
+      try {
+        opened = await unit.open(random && unit.count > 1);
+      } catch (e) {
+        throw withSubject(e, unit.label);
+      }
+      current = { index: u, unit: opened };
+      try {
+        for (const input of this.inputs) {
+          const dims = opened.sampleDims[input.name];
+          if (!dims) throw new DataSourceError(`holds no data for input '${input.name}'`);
+          checkSampleDims(input, dims, `[${unit.count},${dims.join(',')}]`.replace(',]', ']'));
+        }
+        checkSharedDims(this.inputs, opened.sampleDims, 'calibration data');
+      } catch (e) {
+        throw withSubject(e, unit.label);
+      }
+      return opened;
+    };
+    try {
+      let k = 0;
+      while (k < n) {
+        if (signal?.aborted) throw abortError();
+        const parts: Record<string, Values[]> = {};
+        for (const input of this.inputs) parts[input.name] = [];
+        let batchDims: Record<string, number[]> | undefined;
+        let filled = 0;
+        while (filled < size && k < n) {
+          const g = at(k);
+          const u = this.unitOf(g);
+          const local = g - this.starts[u];
+          const unit = await openUnit(u);
+          if (batchDims && !this.inputs.every((i) => sameDims(batchDims![i.name], unit.sampleDims[i.name]))) break; // a sample of another shape starts a new batch
+          batchDims ??= unit.sampleDims;
+          // A run of samples that follow each other in the same unit is read as one slice.
+          let run = 1;
+          const room = Math.min(size - filled, n - k);
+          while (run < room && at(k + run) === g + run && local + run < this.units[u].count) run++;
+          let values: Record<string, Values>;
+          try {
+            values = await unit.read(local, run);
+          } catch (e) {
+            throw withSubject(e, this.units[u].label);
+          }
+          for (const input of this.inputs) {
+            const v = values[input.name];
+            if (this.info.checkFinite !== false) checkFinite(input, v, run, g, this.units.length > 1 ? this.units[u].label : undefined);
+            parts[input.name].push(v);
+          }
+          filled += run;
+          k += run;
+        }
+        if (this.fixed !== undefined && filled !== this.fixed) {
+          if (k >= n && filled < this.fixed) break; // the last, partial batch
+          throw new DataSourceError(`samples of different shapes cannot fill a batch of ${this.fixed}, which the model fixes; give samples of one shape`);
+        }
+        const batch: Record<string, ort.Tensor> = {};
+        for (const input of this.inputs) {
+          const dims = batchDims![input.name];
+          const values = concatValues(input.elemType, parts[input.name]);
+          batch[input.name] = ortTensor(input, values, hasBatchAxis(input) ? [filled, ...dims] : [...dims]);
+        }
+        yield batch;
+      }
+    } finally {
+      if (current) await current.unit.close();
+    }
+  }
+}
+
+function sameDims(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  return !!a && !!b && a.length === b.length && a.every((d, i) => d === b[i]);
+}

@@ -1,0 +1,177 @@
+// Generated data for data-free (zero-shot) calibration: `synthetic`, `synthetic:N`,
+// `synthetic:N:normal(mean,std)`, `synthetic:N:uniform(lo,hi)`, with optional parts `seed=K` and
+// input sizes `name=d0,d1,...;other=...` (the batch axis first, as --input-shape takes them).
+// Every sample of every input comes from its own seeded stream, so sample i is the same whatever
+// the batch size or shuffle.
+import { DataType } from '../onnx/dataTypes';
+import { float32ToFloat16Bits } from '../onnx/floatFormats';
+import { seededRandom } from '../random';
+import { DataSourceError } from './errors';
+import { allocValues, formatDims, isFloatElem, layoutFor, type ModelInput, type Values } from './inputs';
+import type { OpenUnit, Unit } from './source';
+
+export interface Distribution { kind: 'normal' | 'uniform'; a: number; b: number }
+
+export interface SyntheticSpec {
+  samples: number;
+  distribution: Distribution;
+  seed: number;
+  /** Sizes by input name (the batch axis first). */
+  shapes: Record<string, number[]>;
+}
+
+export const DEFAULT_SYNTHETIC_SAMPLES = 16;
+export const DEFAULT_SYNTHETIC_SEED = 1;
+
+export function isSyntheticSpec(spec: string): boolean {
+  return spec === 'synthetic' || spec.startsWith('synthetic:');
+}
+
+const NUM = '\\s*([-+]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][-+]?\\d+)?)\\s*';
+const DIST = new RegExp(`^(normal|uniform)\\(${NUM},${NUM}\\)$`);
+
+export function parseSyntheticSpec(spec: string, defaultSamples = DEFAULT_SYNTHETIC_SAMPLES): SyntheticSpec {
+  const out: SyntheticSpec = { samples: defaultSamples, distribution: { kind: 'normal', a: 0, b: 1 }, seed: DEFAULT_SYNTHETIC_SEED, shapes: {} };
+  const parts = spec.split(':').slice(1).map((p) => p.trim()).filter((p) => p !== '');
+  const usage = "write synthetic, synthetic:N, synthetic:N:normal(mean,std) or synthetic:N:uniform(lo,hi) (optionally :seed=K and :name=d0,d1,...)";
+  parts.forEach((part, k) => {
+    if (/^\d+$/.test(part) && k === 0) {
+      out.samples = Number(part);
+      if (!Number.isSafeInteger(out.samples) || out.samples < 1) throw new DataSourceError(`synthetic sample count '${part}' must be at least 1`);
+      return;
+    }
+    const d = DIST.exec(part);
+    if (d) {
+      const a = Number(d[2]);
+      const b = Number(d[3]);
+      if (d[1] === 'normal' && b < 0) throw new DataSourceError(`normal(${a},${b}): the standard deviation must not be negative`);
+      if (d[1] === 'uniform' && !(a < b)) throw new DataSourceError(`uniform(${a},${b}): the low end must be below the high end`);
+      out.distribution = { kind: d[1] as Distribution['kind'], a, b };
+      return;
+    }
+    const s = /^seed=(\d+)$/.exec(part);
+    if (s) {
+      out.seed = Number(s[1]);
+      return;
+    }
+    if (part.includes('=')) {
+      for (const item of part.split(';').filter((x) => x.trim() !== '')) {
+        const m = /^\s*(.+?)\s*=\s*(\d+(?:\s*[,x]\s*\d+)*)\s*$/.exec(item);
+        if (!m) throw new DataSourceError(`synthetic input size '${item}' is not understood; write name=d0,d1,... (the batch axis first)`);
+        out.shapes[m[1]] = m[2].split(/[,x]/).map((v) => Number(v.trim()));
+      }
+      return;
+    }
+    throw new DataSourceError(`synthetic spec part '${part}' is not understood; ${usage}`);
+  });
+  return out;
+}
+
+export function distributionText(d: Distribution): string {
+  return `${d.kind}(${d.a},${d.b})`;
+}
+
+/** Seed of one input's sample (a 32-bit mix of the three numbers). */
+function sampleSeed(seed: number, input: number, sample: number): number {
+  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (input + 0x632be59b), 0xc2b2ae35) >>> 0;
+  h = Math.imul(h ^ (sample + 0x7f4a7c15), 0x27d4eb2f) >>> 0;
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+const INT_RANGE: Partial<Record<number, [number, number]>> = {
+  [DataType.INT8]: [-128, 127], [DataType.UINT8]: [0, 255], [DataType.INT16]: [-32768, 32767],
+  [DataType.UINT16]: [0, 65535], [DataType.INT32]: [-2147483648, 2147483647], [DataType.UINT32]: [0, 4294967295],
+  [DataType.INT64]: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], [DataType.UINT64]: [0, Number.MAX_SAFE_INTEGER],
+  [DataType.BOOL]: [0, 1],
+};
+
+function fillSample(input: ModelInput, out: Values, at: number, count: number, d: Distribution, random: () => number, f32: Float32Array): void {
+  if (isFloatElem(input.elemType)) {
+    const tmp = input.elemType === DataType.DOUBLE ? (out as Float64Array).subarray(at, at + count) : f32;
+    if (d.kind === 'uniform') {
+      for (let i = 0; i < count; i++) tmp[i] = d.a + (d.b - d.a) * random();
+    } else {
+      for (let i = 0; i < count; i += 2) {
+        const u1 = 1 - random();
+        const u2 = random();
+        const r = Math.sqrt(-2 * Math.log(u1));
+        tmp[i] = d.a + d.b * r * Math.cos(2 * Math.PI * u2);
+        if (i + 1 < count) tmp[i + 1] = d.a + d.b * r * Math.sin(2 * Math.PI * u2);
+      }
+    }
+    if (input.elemType === DataType.FLOAT) (out as Float32Array).set(f32.subarray(0, count), at);
+    else if (input.elemType === DataType.FLOAT16) (out as Uint16Array).set(float32ToFloat16Bits(f32.subarray(0, count)), at);
+    return;
+  }
+  // Integers and bools: uniform whole numbers in [lo, hi] (clamped to the type), zeros for normal.
+  if (d.kind !== 'uniform') return;
+  const [tmin, tmax] = INT_RANGE[input.elemType] ?? [0, 0];
+  const lo = Math.max(tmin, Math.ceil(d.a));
+  const hi = Math.min(tmax, Math.floor(d.b));
+  if (hi < lo) {
+    const v = Math.min(tmax, Math.max(tmin, Math.round(d.a)));
+    for (let i = 0; i < count; i++) setInt(out, at + i, v);
+    return;
+  }
+  for (let i = 0; i < count; i++) setInt(out, at + i, lo + Math.floor(random() * (hi - lo + 1)));
+}
+
+function setInt(out: Values, i: number, v: number): void {
+  if (out instanceof BigInt64Array || out instanceof BigUint64Array) out[i] = BigInt(v);
+  else out[i] = v;
+}
+
+export interface SyntheticPlan { unit: Unit; feeds: Record<string, string>; notes: string[] }
+
+export function syntheticUnit(spec: SyntheticSpec, inputs: ModelInput[], overrides: Record<string, number[]> = {}): SyntheticPlan {
+  const shapes = { ...overrides, ...spec.shapes };
+  for (const name of Object.keys(shapes)) {
+    if (!inputs.some((i) => i.name === name)) throw new DataSourceError(`synthetic size given for '${name}', which is not a model input (inputs: ${inputs.map((i) => `'${i.name}'`).join(', ')})`);
+  }
+  const notes: string[] = [];
+  const feeds: Record<string, string> = {};
+  const sampleDims: Record<string, number[]> = {};
+  for (const input of inputs) {
+    const given = shapes[input.name];
+    let dims: number[];
+    if (given) {
+      dims = layoutFor(input, given, true).sampleDims;
+    } else {
+      if (input.dims === null) throw new DataSourceError(`input '${input.name}' declares no shape; give its size (synthetic:N:${input.name}=1,...)`);
+      dims = input.dims.slice(1).map((d) => (typeof d === 'number' ? d : 1));
+      const symbolic = input.dims.slice(1).filter((d) => typeof d !== 'number');
+      if (symbolic.length) notes.push(`input '${input.name}': symbolic dims ${symbolic.map((s) => s ?? '?').join(', ')} are 1; give sizes as synthetic:N:${input.name}=${['1', ...input.dims.slice(1).map((d) => (typeof d === 'number' ? d : '?'))].join(',')} (each ? a size) or with inputShapes`);
+    }
+    sampleDims[input.name] = dims;
+    const isFloat = isFloatElem(input.elemType);
+    const what = isFloat ? distributionText(spec.distribution)
+      : spec.distribution.kind === 'uniform' ? `uniform whole numbers in [${Math.ceil(spec.distribution.a)}, ${Math.floor(spec.distribution.b)}]` : 'zeros';
+    feeds[input.name] = `synthetic ${input.ortType} ${formatDims(['N', ...dims])}, ${what}, seed ${spec.seed}`;
+    if (!isFloat && spec.distribution.kind !== 'uniform') notes.push(`${input.ortType} input '${input.name}' is fed zeros; give uniform(lo,hi) for random whole numbers`);
+  }
+  const unit: Unit = {
+    count: spec.samples,
+    label: 'synthetic data',
+    async open(): Promise<OpenUnit> {
+      return {
+        sampleDims,
+        async read(start, n) {
+          const out: Record<string, Values> = {};
+          for (const input of inputs) {
+            const per = sampleDims[input.name].reduce((a, b) => a * b, 1);
+            const values = allocValues(input.elemType, per * n);
+            const f32 = new Float32Array(per);
+            for (let s = 0; s < n; s++) {
+              fillSample(input, values, s * per, per, spec.distribution, seededRandom(sampleSeed(spec.seed, input.index, start + s)), f32);
+            }
+            out[input.name] = values;
+          }
+          return out;
+        },
+        async close() {},
+      };
+    },
+  };
+  return { unit, feeds, notes };
+}
