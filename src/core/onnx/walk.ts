@@ -38,7 +38,8 @@ export function attributeGraphs(a: AttributeProto): GraphProto[] {
   return a.g ? [a.g, ...a.graphs] : a.graphs;
 }
 
-function* graphsInNodes(nodes: NodeProto[], path: string, depth: number): Generator<GraphVisit> {
+/** Graphs held by these nodes' attributes, at any depth. */
+export function* graphsInNodes(nodes: NodeProto[], path: string, depth = 1): Generator<GraphVisit> {
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i];
     for (const a of node.attribute) {

@@ -23,6 +23,22 @@ export class NonFinite {
   }
 }
 
+/** The finite minimum and maximum of a batch (lo > hi when none), counting NaN/Inf in `skipped`. */
+export function finiteRange(values: Float32Array, skipped: NonFinite): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v - v !== 0) { // NaN or ±Inf
+      skipped.count(v);
+      continue;
+    }
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 export function joinNotes(notes: (string | undefined)[]): string | undefined {
   const kept = notes.filter((n): n is string => !!n);
   return kept.length ? kept.join('; ') : undefined;

@@ -23,7 +23,7 @@
 // is the observed [min, max], as with MinMax. Arithmetic is float64 where numpy may use float32.
 //
 // Both modes clip the threshold range to the observed [min, max], as the reference does.
-import { checkInteger, fmt, HistogramCollector, NonFinite, rangeWarnings, result } from './common';
+import { checkInteger, fmt, HistogramCollector, NonFinite, rangeWarnings, result, finiteRange } from './common';
 import type { CollectedRange, Collector } from './types';
 
 /** Smoothing epsilon, in counts (the reference's value). */
@@ -128,17 +128,7 @@ export class EntropyParityCollector implements Collector {
 
   add(values: Float32Array, pass: number): void {
     if (pass !== 0) throw new RangeError(`${this.label}: one pass only, got pass ${pass}`);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (v - v !== 0) {
-        this.skipped.count(v);
-        continue;
-      }
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+    const [lo, hi] = finiteRange(values, this.skipped);
     if (lo > hi) return; // nothing finite in this batch
     const t = Math.max(Math.abs(lo), Math.abs(hi));
     if (!this.counts) {

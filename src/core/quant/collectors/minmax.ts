@@ -6,7 +6,7 @@
 // then merges each later call into the range with old + c * (new - old). We stream batch by
 // batch, so we apply that exponential update per batch, starting from the first batch's min/max:
 // this equals the reference when every batch is its own collect_data call.
-import { fmt, NonFinite, result } from './common';
+import { fmt, NonFinite, result, finiteRange } from './common';
 import type { CollectedRange, Collector } from './types';
 
 export class MinMaxCollector implements Collector {
@@ -27,17 +27,7 @@ export class MinMaxCollector implements Collector {
 
   add(values: Float32Array, pass: number): void {
     if (pass !== 0) throw new RangeError(`${this.label}: one pass only, got pass ${pass}`);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (v - v !== 0) { // NaN or ±Inf
-        this.skipped.count(v);
-        continue;
-      }
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+    const [lo, hi] = finiteRange(values, this.skipped);
     if (lo > hi) return; // nothing finite: the batch does not move an average either
     const c = this.averaging;
     if (c === undefined || this.batches === 0) {
