@@ -7,6 +7,7 @@ import { readModel } from '../core/onnx/model';
 import { summarizeModel, tensorStatistics } from '../core/onnx/summary';
 import { writeModel, type TensorPlacement } from '../core/onnx/write';
 import { formatBytes, formatNodes, formatSummary, formatTensorStats } from './format';
+import { QUANTIZE_OPTIONS, quantizeCommand } from './quantize';
 
 class UsageError extends Error {}
 
@@ -17,6 +18,14 @@ const USAGE = `usage:
   onnx-compress save MODEL OUT [--external-data [--threshold BYTES] [--location FILE]] [--inline]
       write the model again: --external-data moves tensors of at least BYTES (default 1024) to a
       data file beside OUT; --inline pulls external tensors back into OUT
+  onnx-compress quantize MODEL --calib DATA|synthetic[:N] [--mode static|dynamic]
+      [--method minmax|percentile|entropy|mse] [--percentile P] [--entropy-parity] [--moving-average C]
+      [--per-channel] [--activation-type uint8|int8|uint16|int16] [--weight-type int8|uint8]
+      [--symmetric-activations] [--reduce-range] [--exclude PATTERN ...] [--include PATTERN ...]
+      [--op-types T,...] [--samples N] [--batch N] [--seed N] [--ep cpu|cuda|webgpu] [--dedicated-qdq]
+      [--recipe FILE] [-o OUT] [--result FILE]
+      quantize with calibration streamed through onnxruntime; writes OUT (default NAME.int8.onnx)
+      and a result JSON with every setting and parameter (a recipe to replay with --recipe)
   onnx-compress --help | --version`;
 
 type Out = { log: (s: string) => void; error: (s: string) => void };
@@ -94,6 +103,11 @@ export async function run(argv: string[], out: Out = { log: console.log, error: 
     switch (command) {
       case 'inspect': await inspect(rest, out); return 0;
       case 'save': await save(rest, out); return 0;
+      case 'quantize': {
+        const { values, positionals } = parse(rest, QUANTIZE_OPTIONS, 1, 'quantize');
+        await quantizeCommand(positionals[0], values, (m) => new UsageError(m), out);
+        return 0;
+      }
       case '--version': out.log(VERSION); return 0;
       case '--help': case '-h': case 'help': out.log(USAGE); return 0;
       case undefined: throw new UsageError('no command given');

@@ -1,0 +1,155 @@
+// Dynamic quantization: weights quantized offline, activations at run time.
+//
+//   x -> DynamicQuantizeLinear -> (x_q, x_scale, x_zp)
+//   MatMulInteger(x_q, W_q, x_zp, W_zp) -> Cast(float) -> Mul(x_scale * W_scale) [-> Add(bias)]
+//
+// onnxruntime fuses this into DynamicQuantizeMatMul / MatMulIntegerToFloat. Gemm with a constant
+// B is rewritten the same way (B transposed offline when transB = 1). Conv goes through
+// ConvInteger only when asked, with a warning: on CPU it is slow, and static quantization is the
+// better choice for CNNs.
+import type { NodeDecision, QuantSettings, TensorQuantization } from '../../shared/quantResult';
+import { createMessage } from '../onnx/codec';
+import { DataType } from '../onnx/dataTypes';
+import { GraphIndex } from '../onnx/graph';
+import type { OnnxModel } from '../onnx/model';
+import { makeTensor, readTensor, tensorDims, toFloat32 } from '../onnx/tensor';
+import { AttributeType, int64ToNumber, type AttributeProto, type NodeProto, type TensorProto } from '../onnx/types';
+import { nodeLabel } from '../onnx/walk';
+import { patternMatcher } from './plan';
+import { perChannelParams, quantizePerChannel, quantizeValues, scaleZeroPoint } from './scheme';
+
+export interface DynamicResult {
+  tensors: TensorQuantization[];
+  decisions: NodeDecision[];
+  unmatchedPatterns: string[];
+  warnings: string[];
+}
+
+function attr(n: NodeProto, name: string): AttributeProto | undefined {
+  return n.attribute.find((a) => a.name === name);
+}
+
+function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
+  return out;
+}
+
+export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): DynamicResult {
+  const graph = model.proto.graph!;
+  const index = new GraphIndex(graph);
+  const constants = new Map<string, TensorProto>(index.initializers);
+  index.nodes.forEach((n) => {
+    const t = n.op_type === 'Constant' ? attr(n, 'value')?.t : undefined;
+    if (t && n.output[0]) constants.set(n.output[0], t);
+  });
+  const exclude = settings.exclude.map((p) => ({ p, match: patternMatcher(p), used: false }));
+  const opTypes = new Set(settings.opTypes);
+  const tensors: TensorQuantization[] = [];
+  const decisions: NodeDecision[] = [];
+  const warnings: string[] = [];
+  const replaced = new Map<number, NodeProto[]>();
+  const init: TensorProto[] = [];
+  const node = (op: string, inputs: string[], outputs: string[], name: string, attrs: AttributeProto[] = []) =>
+    createMessage<NodeProto>('NodeProto', { op_type: op, input: inputs, output: outputs, name, attribute: attrs });
+
+  index.nodes.forEach((n, i) => {
+    const op = n.op_type ?? '';
+    if (!opTypes.has(op) || (n.domain ?? '') !== '') return;
+    const name = nodeLabel(n, i);
+    const ex = exclude.find((e) => e.match(name));
+    if (ex) {
+      ex.used = true;
+      decisions.push({ node: name, opType: op, quantized: false, reason: `excluded by '${ex.p}'` });
+      return;
+    }
+    if (op === 'Conv') {
+      decisions.push({ node: name, opType: op, quantized: false, reason: 'dynamic Conv (ConvInteger) is slow on CPU; use static quantization for CNNs' });
+      return;
+    }
+    const B = constants.get(n.input[1]);
+    if ((op !== 'MatMul' && op !== 'Gemm') || !B || B.data_type !== DataType.FLOAT || tensorDims(B).length !== 2) {
+      decisions.push({ node: name, opType: op, quantized: false, reason: 'needs a constant float32 2-D weight as its second input' });
+      return;
+    }
+    const transA = attr(n, 'transA')?.i;
+    const alpha = attr(n, 'alpha')?.f ?? 1;
+    if (op === 'Gemm' && ((transA !== undefined && int64ToNumber(transA) !== 0) || alpha !== 1)) {
+      decisions.push({ node: name, opType: op, quantized: false, reason: 'Gemm with transA or alpha != 1 is kept in float' });
+      return;
+    }
+    let [K, N] = tensorDims(B);
+    let w = toFloat32(readTensor(B, model.external));
+    const transB = op === 'Gemm' && int64ToNumber(attr(n, 'transB')?.i ?? 0) === 1;
+    if (transB) {
+      w = transpose(w, K, N); // stored [N, K]: MatMulInteger wants [K, N]
+      [K, N] = [N, K];
+    }
+    const type = settings.weightType;
+    const opts = { symmetric: settings.symmetricWeights, reduceRange: settings.reduceRange };
+    let scale: Float32Array;
+    let zp: Int32Array;
+    let q: ArrayLike<number>;
+    if (settings.perChannel) {
+      const p = perChannelParams(w, [K, N], 1, type, opts);
+      scale = p.scales;
+      zp = p.zeroPoints;
+      q = quantizePerChannel(w, [K, N], 1, scale, zp, type);
+    } else {
+      let lo = 0;
+      let hi = 0;
+      for (const v of w) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      const p = scaleZeroPoint(lo, hi, type, opts);
+      scale = Float32Array.of(p.scale);
+      zp = Int32Array.of(p.zeroPoint);
+      q = quantizeValues(w, p.scale, p.zeroPoint, type);
+    }
+    const base = n.input[1];
+    const wType = type === 'int8' ? DataType.INT8 : DataType.UINT8;
+    const arr = (v: ArrayLike<number>) => (type === 'int8' ? Int8Array.from(v) : Uint8Array.from(v));
+    const perCh = scale.length > 1 ? [scale.length] : [];
+    init.push(
+      makeTensor({ name: `${base}_quantized`, dataType: wType, dims: [K, N], values: arr(q) }),
+      makeTensor({ name: `${base}_scale`, dataType: DataType.FLOAT, dims: perCh, values: scale }),
+      makeTensor({ name: `${base}_zero_point`, dataType: wType, dims: perCh, values: arr(zp) }),
+    );
+    tensors.push({ tensor: base, kind: 'weight', type, range: null, rangeSource: 'min/max of the values', scale: Array.from(scale.subarray(0, 64)), zeroPoint: Array.from(zp.subarray(0, 64)), axis: perCh.length ? 1 : null });
+    const x = n.input[0];
+    const y = n.output[0];
+    const p = `${name.replace(/[^A-Za-z0-9_.]/g, '_')}_dyn`;
+    const nodes = [
+      node('DynamicQuantizeLinear', [x], [`${p}_x_q`, `${p}_x_scale`, `${p}_x_zp`], `${p}_DynamicQuantizeLinear`),
+      node('MatMulInteger', [`${p}_x_q`, `${base}_quantized`, `${p}_x_zp`, `${base}_zero_point`], [`${p}_int32`], `${p}_MatMulInteger`),
+      node('Cast', [`${p}_int32`], [`${p}_float`], `${p}_Cast`, [createMessage<AttributeProto>('AttributeProto', { name: 'to', type: AttributeType.INT, i: DataType.FLOAT })]),
+      node('Mul', [`${p}_x_scale`, `${base}_scale`], [`${p}_scale`], `${p}_ScaleMul`),
+    ];
+    const bias = op === 'Gemm' ? n.input[2] : undefined;
+    if (bias) {
+      const beta = attr(n, 'beta')?.f ?? 1;
+      let biasName = bias;
+      if (beta !== 1) {
+        init.push(makeTensor({ name: `${p}_beta`, dataType: DataType.FLOAT, dims: [], values: Float32Array.of(beta) }));
+        nodes.push(node('Mul', [bias, `${p}_beta`], [`${p}_bias`], `${p}_BetaMul`));
+        biasName = `${p}_bias`;
+      }
+      nodes.push(node('Mul', [`${p}_float`, `${p}_scale`], [`${p}_matmul`], `${p}_Mul`), node('Add', [`${p}_matmul`, biasName], [y], `${p}_Add`));
+    } else {
+      nodes.push(node('Mul', [`${p}_float`, `${p}_scale`], [y], `${p}_Mul`));
+    }
+    replaced.set(i, nodes);
+    decisions.push({ node: name, opType: op, quantized: true, reason: `dynamic: ${type} weights ${perCh.length ? 'per channel' : 'per tensor'}, uint8 activations at run time` });
+  });
+
+  graph.node = graph.node.flatMap((n, i) => replaced.get(i) ?? [n]);
+  graph.initializer.push(...init);
+  const used = new Set(graph.node.flatMap((n) => n.input));
+  for (const o of graph.output) used.add(o.name ?? '');
+  for (const sub of index.subgraphs) for (const ref of sub.index.outerRefs) used.add(ref);
+  graph.initializer = graph.initializer.filter((t) => used.has(t.name ?? ''));
+  graph.node = graph.node.filter((n) => n.op_type !== 'Constant' || n.output.some((o) => used.has(o)));
+  if (!decisions.some((d) => d.quantized)) warnings.push('no MatMul or Gemm with a constant weight was found: nothing was quantized');
+  return { tensors, decisions, unmatchedPatterns: exclude.filter((e) => !e.used).map((e) => e.p), warnings };
+}

@@ -1,0 +1,138 @@
+// One quantization run, end to end: read -> plan -> calibrate (streaming) -> rewrite -> save
+// beside the original (temporary file, renamed) -> verify (loads, runs, fuses) -> QuantResult.
+// The original model is never modified: the rewrite works on a copy.
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  QUANT_RESULT_FORMAT, QUANT_RESULT_VERSION, type QuantResult, type QuantSettings, type TensorQuantization,
+} from '../../shared/quantResult';
+import { openDataSource, type DataSource } from '../data';
+import { OnnxCompressError } from '../errors';
+import { encodeMessage } from '../onnx/codec';
+import { decodeModel, readModel, type OnnxModel } from '../onnx/model';
+import { upgradeOpsetTo10 } from '../onnx/opsetUpgrade';
+import { int64ToNumber } from '../onnx/types';
+import { writeModel } from '../onnx/write';
+import { chooseProvider } from '../runtime/providers';
+import type { ort } from '../runtime/session';
+import { calibrate, type CalibrationProgress } from './calibrate';
+import { quantizeDynamic } from './dynamic';
+import { planQuantization } from './plan';
+import { QdqRewriter } from './qdq';
+import { verifyQuantized } from './verify';
+
+export class QuantizeError extends OnnxCompressError {}
+
+export interface QuantizeOptions {
+  /** Output path (default: beside the input, NAME.int8.onnx). */
+  output?: string;
+  /** Where to write the QuantResult JSON (default: beside the output, NAME.int8.quant.json); false: not written. */
+  resultFile?: string | false;
+  signal?: AbortSignal;
+  onProgress?: (stage: string, detail?: CalibrationProgress) => void;
+}
+
+export function defaultOutput(input: string, settings: QuantSettings): string {
+  const bits = settings.mode === 'dynamic' ? 'dynamic.int8' : settings.activationType.endsWith('16') ? 'int16' : 'int8';
+  return input.replace(/(\.onnx)?$/i, `.${bits}.onnx`);
+}
+
+function fileSize(file: string): number {
+  let total = fs.statSync(file).size;
+  const data = `${file}.data`;
+  if (fs.existsSync(data)) total += fs.statSync(data).size;
+  return total;
+}
+
+function copyOf(model: OnnxModel): OnnxModel {
+  return decodeModel(encodeMessage('ModelProto', model.proto), { file: model.file, baseDir: model.external.baseDir });
+}
+
+async function firstBatch(data: DataSource | undefined, settings: QuantSettings): Promise<Record<string, ort.Tensor> | undefined> {
+  if (!data) return undefined;
+  for await (const b of data.batches({ batchSize: Math.min(settings.batchSize, 8), limit: Math.min(settings.batchSize, 8) })) return b;
+  return undefined;
+}
+
+export async function quantizeModel(input: string, asked: QuantSettings, options: QuantizeOptions = {}): Promise<QuantResult> {
+  const progress = options.onProgress ?? (() => undefined);
+  const ep = await chooseProvider(asked.executionProvider);
+  // The result echoes the provider that ran; the warning says why it differs from the one asked.
+  const settings: QuantSettings = { ...asked, executionProvider: ep.provider };
+  const output = path.resolve(options.output ?? defaultOutput(input, settings));
+  if (path.resolve(input) === output) throw new QuantizeError('the output path is the input model; choose another (-o)', input);
+  progress('reading the model');
+  const source = await readModel(input);
+  const opset = int64ToNumber(source.proto.opset_import.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
+  const model = copyOf(source);
+  const warnings: string[] = ep.note ? [ep.note] : [];
+  let tensors: TensorQuantization[];
+  let decisions: QuantResult['nodes'];
+  let unmatchedPatterns: string[];
+  let calibration: QuantResult['calibration'] = null;
+  let data: DataSource | undefined;
+  let candidates: Array<{ name: string; opType: string }>;
+
+  if (settings.mode === 'dynamic') {
+    if (opset < 11) throw new QuantizeError(`dynamic quantization needs opset 11 or newer (DynamicQuantizeLinear); this model uses opset ${opset}`, input);
+    const r = quantizeDynamic(model, settings);
+    ({ tensors, decisions, unmatchedPatterns } = r);
+    warnings.push(...r.warnings);
+    candidates = decisions.filter((d) => d.quantized).map((d) => ({ name: d.node, opType: d.opType }));
+    if (settings.calibration && !settings.calibration.startsWith('synthetic')) data = await openDataSource(settings.calibration, source);
+  } else {
+    if (opset < 10) {
+      // onnxruntime fuses Q/DQ into QLinearConv & co. of the default domain, which start at opset 10.
+      const up = upgradeOpsetTo10(model);
+      warnings.push(`the model's opset ${up.from} was upgraded to 10 (${up.converted.length} nodes rewritten exactly) so that onnxruntime can fuse the quantized ops`);
+    }
+    const plan = planQuantization(model, settings);
+    ({ decisions, unmatchedPatterns } = plan);
+    if (!plan.nodes.length) {
+      throw new QuantizeError(`no node to quantize: none of the op types ${settings.opTypes.join(', ')} has float32 data here${settings.exclude.length ? ' (or all were excluded)' : ''}`, input);
+    }
+    if (settings.calibration.startsWith('synthetic')) warnings.push('calibrated on synthetic data (zero-shot): ranges reflect random inputs, not your data; give real samples with --calib for accuracy');
+    data = await openDataSource(settings.calibration, source);
+    progress('calibrating');
+    const cal = await calibrate(source, plan.activations, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
+    calibration = { samples: cal.samples, batches: cal.batches, seconds: cal.seconds, source: data.describe() };
+    if (options.signal?.aborted) throw new QuantizeError('cancelled; nothing was written', input);
+    progress('rewriting');
+    const r = new QdqRewriter(model, plan, settings).apply(cal.ranges);
+    tensors = r.tensors;
+    warnings.push(...r.warnings);
+    candidates = plan.nodes.filter((p) => ['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(p.opType)).map((p) => ({ name: p.name, opType: p.opType }));
+  }
+  for (const p of unmatchedPatterns) warnings.push(`the pattern '${p}' matches no node`);
+
+  progress('writing');
+  const written = await writeModel(model, output, { signal: options.signal });
+  progress('verifying');
+  const v = await verifyQuantized(written.file, candidates, await firstBatch(data, settings), settings.executionProvider);
+  if (!v.loads) warnings.push(`onnxruntime cannot load the quantized model: ${v.note}`);
+  for (const u of v.fusion.unfused) warnings.push(`${u.opType} '${u.node}' was not fused into an integer kernel: ${u.reason}`);
+  const inputBytes = fileSize(source.file!);
+  const outputBytes = fileSize(written.file);
+  const result: QuantResult = {
+    format: QUANT_RESULT_FORMAT,
+    version: QUANT_RESULT_VERSION,
+    input: source.file!,
+    output: written.file,
+    settings,
+    calibration,
+    tensors,
+    nodes: decisions,
+    unmatchedPatterns,
+    sizes: { inputBytes, outputBytes, ratio: outputBytes / inputBytes },
+    fusion: v.fusion,
+    verification: { loads: v.loads, ran: v.ran, note: v.note },
+    warnings,
+  };
+  if (options.resultFile !== false) {
+    const file = options.resultFile ?? written.file.replace(/\.onnx$/i, '.quant.json');
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(result, null, 2) + '\n');
+    fs.renameSync(tmp, file);
+  }
+  return result;
+}

@@ -1,0 +1,184 @@
+// The quantization plan: which nodes are quantized, which of their inputs are activations (to
+// calibrate), weights (quantized offline, per channel where the op has an output-channel axis)
+// and biases (int32), and which nodes are kept in float and why. Weights are found in
+// initializers and in Constant nodes alike; nodes inside If/Loop/Scan bodies are reported as kept.
+import type { NodeDecision, QuantSettings } from '../../shared/quantResult';
+import { DataType } from '../onnx/dataTypes';
+import { inferElementTypes } from '../onnx/elementTypes';
+import { GraphIndex } from '../onnx/graph';
+import type { OnnxModel } from '../onnx/model';
+import { int64ToNumber, type NodeProto, type TensorProto } from '../onnx/types';
+import { nodeLabel } from '../onnx/walk';
+
+export interface PlannedWeight {
+  tensor: string;
+  kind: 'weight' | 'bias' | 'constant';
+  /** Per-channel axis when the op has one and per-channel is on; null: per tensor. */
+  axis: number | null;
+  node: number;
+  inputIndex: number;
+}
+
+export interface PlannedNode {
+  index: number;
+  name: string;
+  opType: string;
+  /** The node's inputs as planned (the rewrite renames them). */
+  inputs: string[];
+  /** Indices of the inputs that are activations. */
+  activationInputs: number[];
+  weights: PlannedWeight[];
+  outputs: string[];
+}
+
+export interface QuantPlan {
+  index: GraphIndex;
+  nodes: PlannedNode[];
+  decisions: NodeDecision[];
+  /** Float activations to calibrate, in graph order. */
+  activations: string[];
+  unmatchedPatterns: string[];
+  /** Output -> input whose parameters it reuses (data movement ops change no value). */
+  sharedParams: Map<string, string>;
+  /** Relu/Clip inputs that take their output's range, so the activation fuses away. */
+  fusedActivationRanges: Map<string, string>;
+  /** Constant tensors by name: initializers and Constant node outputs of the main graph. */
+  constants: Map<string, TensorProto>;
+  warnings: string[];
+}
+
+/** Data movement: the output holds the input's values, so it keeps the input's parameters. */
+const SAME_PARAMS = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Slice', 'MaxPool', 'Gather', 'Split', 'Pad', 'Resize']);
+/** Per op: which inputs carry data to quantize (the rest: shapes, indices, options). */
+const DATA_INPUTS: Record<string, (n: NodeProto) => number[]> = {
+  Conv: () => [0], ConvTranspose: () => [0], Gemm: () => [0, 1], MatMul: () => [0, 1],
+  Add: (n) => n.input.map((_, i) => i), Mul: (n) => n.input.map((_, i) => i), Concat: (n) => n.input.map((_, i) => i),
+  Where: () => [1, 2],
+};
+const WEIGHT_OPS: Record<string, (n: NodeProto) => { weight: number; axis: number; bias?: number }> = {
+  Conv: () => ({ weight: 1, axis: 0, bias: 2 }),
+  ConvTranspose: () => ({ weight: 1, axis: 1, bias: 2 }),
+  Gemm: (n) => ({ weight: 1, axis: intAttr(n, 'transB', 0) ? 0 : 1, bias: 2 }),
+  MatMul: () => ({ weight: 1, axis: 1 }),
+};
+
+function intAttr(n: NodeProto, name: string, fallback: number): number {
+  const a = n.attribute.find((x) => x.name === name);
+  return a?.i !== undefined ? int64ToNumber(a.i) : fallback;
+}
+
+/** A user pattern: exact name, glob (* and ?), or /regex/flags. */
+export function patternMatcher(pattern: string): (name: string) => boolean {
+  const re = /^\/(.*)\/([a-z]*)$/.exec(pattern);
+  if (re) {
+    const r = new RegExp(re[1], re[2]);
+    return (name) => r.test(name);
+  }
+  if (/[*?]/.test(pattern)) {
+    const r = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    return (name) => r.test(name);
+  }
+  return (name) => name === pattern;
+}
+
+export function planQuantization(model: OnnxModel, settings: QuantSettings): QuantPlan {
+  const index = new GraphIndex(model.proto.graph!);
+  const { types } = inferElementTypes(index);
+  const isFloat = (name: string) => types.get(name) === DataType.FLOAT;
+  const constants = new Map<string, TensorProto>(index.initializers);
+  index.nodes.forEach((n) => {
+    const value = n.op_type === 'Constant' ? n.attribute.find((a) => a.name === 'value')?.t : undefined;
+    if (value && n.output[0]) constants.set(n.output[0], value);
+  });
+  // A graph input with an initializer of the same name can be overridden: not a constant.
+  for (const name of index.inputs.keys()) constants.delete(name);
+
+  const opTypes = new Set(settings.opTypes);
+  const exclude = settings.exclude.map((p) => ({ p, match: patternMatcher(p), used: false }));
+  const include = settings.include.map((p) => ({ p, match: patternMatcher(p), used: false }));
+  const decisions: NodeDecision[] = [];
+  const nodes: PlannedNode[] = [];
+  const decide = (node: string, opType: string, quantized: boolean, reason: string) => decisions.push({ node, opType, quantized, reason });
+
+  for (const i of index.topologicalOrder()) {
+    const n = index.nodes[i];
+    const op = n.op_type ?? '';
+    const name = nodeLabel(n, i);
+    const excluded = exclude.filter((e) => e.match(name));
+    excluded.forEach((e) => (e.used = true));
+    const included = include.filter((e) => e.match(name));
+    included.forEach((e) => (e.used = true));
+    if (!opTypes.has(op) || (n.domain ?? '') !== '') continue;
+    if (excluded.length) {
+      decide(name, op, false, `excluded by '${excluded[0].p}'`);
+      continue;
+    }
+    if (include.length && !included.length) {
+      decide(name, op, false, 'not in the include list');
+      continue;
+    }
+    const dataInputs = (DATA_INPUTS[op]?.(n) ?? [0]).filter((k) => n.input[k]);
+    const floatOutputs = n.output.filter((o) => o && isFloat(o));
+    if (!dataInputs.length || !dataInputs.every((k) => isFloat(n.input[k])) || !floatOutputs.length) {
+      decide(name, op, false, 'its data is not float32');
+      continue;
+    }
+    const weights: PlannedWeight[] = [];
+    const activationInputs: number[] = [];
+    const w = WEIGHT_OPS[op]?.(n);
+    if (w && constants.has(n.input[w.weight])) {
+      weights.push({ tensor: n.input[w.weight], kind: 'weight', axis: settings.perChannel ? w.axis : null, node: i, inputIndex: w.weight });
+      const bias = w.bias !== undefined ? n.input[w.bias] : undefined;
+      const biasTensor = bias ? constants.get(bias) : undefined;
+      if (bias && biasTensor && biasTensor.dims.length === 1) weights.push({ tensor: bias, kind: 'bias', axis: null, node: i, inputIndex: w.bias! });
+    }
+    for (const k of dataInputs) {
+      if (weights.some((x) => x.inputIndex === k)) continue;
+      // Constant operands of Add/Mul/Concat...: quantized once, like the activations beside them.
+      if (constants.has(n.input[k])) weights.push({ tensor: n.input[k], kind: 'constant', axis: null, node: i, inputIndex: k });
+      else activationInputs.push(k);
+    }
+    if (op === 'MatMul' && !activationInputs.includes(0)) {
+      decide(name, op, false, 'its first input is a constant: no activation to quantize');
+      continue;
+    }
+    nodes.push({ index: i, name, opType: op, inputs: [...n.input], activationInputs, weights, outputs: floatOutputs });
+    decide(name, op, true, weights.some((x) => x.kind === 'weight') ? `QDQ, weights ${weights.find((x) => x.kind === 'weight')!.axis === null ? 'per tensor' : 'per channel'}` : 'QDQ');
+  }
+
+  // Nodes in subgraphs are kept in float, and said so.
+  for (const sub of index.subgraphs) {
+    for (const g of sub.index.allIndexes()) {
+      g.nodes.forEach((n, i) => {
+        if (opTypes.has(n.op_type ?? '')) decide(nodeLabel(n, i), n.op_type ?? '', false, `inside the subgraph ${g.path}: subgraphs stay in float in this version`);
+      });
+    }
+  }
+
+  const quantizedOutputs = new Set(nodes.flatMap((p) => p.outputs));
+  const activations: string[] = [];
+  const seen = new Set<string>();
+  for (const p of nodes) {
+    for (const t of [...p.activationInputs.map((k) => index.nodes[p.index].input[k]), ...p.outputs]) {
+      if (!seen.has(t)) {
+        seen.add(t);
+        activations.push(t);
+      }
+    }
+  }
+
+  const sharedParams = new Map<string, string>();
+  const fusedActivationRanges = new Map<string, string>();
+  for (const p of nodes) {
+    const n = index.nodes[p.index];
+    if (SAME_PARAMS.has(p.opType) && p.outputs.length === 1 && p.opType !== 'Split') sharedParams.set(p.outputs[0], n.input[0]);
+    if ((p.opType === 'Relu' || p.opType === 'Clip') && (index.consumers.get(n.input[0]) ?? []).length === 1 && quantizedOutputs.has(n.input[0])) {
+      fusedActivationRanges.set(n.input[0], p.outputs[0]);
+    }
+  }
+
+  return {
+    index, nodes, decisions, activations, constants, sharedParams, fusedActivationRanges, warnings: [],
+    unmatchedPatterns: [...exclude, ...include].filter((e) => !e.used).map((e) => e.p),
+  };
+}

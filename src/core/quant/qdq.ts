@@ -1,0 +1,258 @@
+// The static QDQ rewrite: QuantizeLinear -> DequantizeLinear on the float inputs and outputs of
+// each planned node (one pair per tensor, shared by its consumers, or one per consumer on request),
+// weights stored as integers feeding a DequantizeLinear with an explicit axis, biases as int32
+// with S_bias = S_input * S_weight. onnxruntime recognises these patterns and fuses them into
+// integer kernels (QLinearConv, QLinearMatMul...).
+//
+// Q/DQ come from the default domain where the opset has them for the types used (8-bit and per-
+// axis from opset 13, 16-bit from 21); otherwise from onnxruntime's com.microsoft domain, which
+// has them at every opset, so that old exports (PP-OCR's opset 9 and 11) need no upgrade.
+import type { QuantSettings, TensorQuantization } from '../../shared/quantResult';
+import { createMessage } from '../onnx/codec';
+import type { OnnxModel } from '../onnx/model';
+import { GraphIndex } from '../onnx/graph';
+import { makeTensor, readTensor, tensorDims, toFloat32 } from '../onnx/tensor';
+import { int64ToNumber, type AttributeProto, type NodeProto, type OperatorSetIdProto, type TensorProto } from '../onnx/types';
+import { AttributeType } from '../onnx/types';
+import { DataType } from '../onnx/dataTypes';
+import type { CalibratedRange } from './calibrate';
+import type { QuantPlan } from './plan';
+import {
+  perChannelParams, quantizeBias, quantizePerChannel, quantizeValues, quantTypeInfo, scaleZeroPoint, type QuantType,
+} from './scheme';
+
+export interface QdqResult {
+  tensors: TensorQuantization[];
+  warnings: string[];
+}
+
+interface Params {
+  /** int32: biases. */
+  type: QuantType | 'int32';
+  scale: Float32Array;
+  zeroPoint: Int32Array;
+  axis: number | null;
+}
+
+const MS_DOMAIN = 'com.microsoft';
+
+function opsetOf(model: OnnxModel, domain: string): number {
+  const o = model.proto.opset_import.find((x) => (x.domain ?? '') === domain || (domain === '' && x.domain === 'ai.onnx'));
+  return o ? int64ToNumber(o.version) : 0;
+}
+
+function intAttr(name: string, value: number): AttributeProto {
+  return createMessage<AttributeProto>('AttributeProto', { name, type: AttributeType.INT, i: value });
+}
+
+function integerArray(type: QuantType | 'int32', values: ArrayLike<number>): Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array {
+  if (type === 'int32') return Int32Array.from(values);
+  const info = quantTypeInfo(type);
+  if (info.bits === 16) return info.signed ? Int16Array.from(values) : Uint16Array.from(values);
+  return info.signed ? Int8Array.from(values) : Uint8Array.from(values);
+}
+
+function dataTypeOf(type: QuantType | 'int32'): number {
+  return type === 'int32' ? DataType.INT32 : quantTypeInfo(type).dataType;
+}
+
+export class QdqRewriter {
+  private readonly graph;
+  private readonly index: GraphIndex;
+  private readonly newNodes: NodeProto[] = [];
+  private readonly newInitializers: TensorProto[] = [];
+  private readonly params = new Map<string, Params>();
+  private readonly dequantized = new Map<string, string>();
+  readonly report: TensorQuantization[] = [];
+  readonly warnings: string[] = [];
+  private readonly domain: string;
+
+  constructor(private readonly model: OnnxModel, private readonly plan: QuantPlan, private readonly settings: QuantSettings) {
+    this.graph = model.proto.graph!;
+    this.index = new GraphIndex(this.graph);
+    const opset = opsetOf(model, '');
+    const sixteen = quantTypeInfo(settings.activationType).bits === 16;
+    this.domain = opset >= 21 || (opset >= 13 && !sixteen) ? '' : MS_DOMAIN;
+    if (this.domain === MS_DOMAIN && !model.proto.opset_import.some((o) => o.domain === MS_DOMAIN)) {
+      model.proto.opset_import.push(createMessage<OperatorSetIdProto>('OperatorSetIdProto', { domain: MS_DOMAIN, version: 1 }));
+    }
+  }
+
+  private unique(base: string): string {
+    let name = base;
+    for (let k = 1; this.index.producer.has(name) || this.index.initializers.has(name) || this.params.has(name) || this.newInitializers.some((t) => t.name === name); k++) name = `${base}_${k}`;
+    return name;
+  }
+
+  private addParamsInitializers(tensor: string, p: Params): [string, string] {
+    const scale = this.unique(`${tensor}_scale`);
+    const zp = this.unique(`${tensor}_zero_point`);
+    const dims = p.axis === null ? [] : [p.scale.length];
+    this.newInitializers.push(makeTensor({ name: scale, dataType: DataType.FLOAT, dims, values: p.scale }));
+    this.newInitializers.push(makeTensor({ name: zp, dataType: dataTypeOf(p.type), dims, values: integerArray(p.type, p.zeroPoint) }));
+    return [scale, zp];
+  }
+
+  private node(op: string, inputs: string[], outputs: string[], name: string, attrs: AttributeProto[] = []): void {
+    this.newNodes.push(createMessage<NodeProto>('NodeProto', { op_type: op, domain: this.domain || undefined, input: inputs, output: outputs, name, attribute: attrs }));
+  }
+
+  /** Parameters of an activation from its calibrated range, after the range adjustments. */
+  activationParams(tensor: string, ranges: Map<string, CalibratedRange>): Params | undefined {
+    const shared = this.plan.sharedParams.get(tensor);
+    if (shared && this.params.has(shared)) return this.params.get(shared);
+    const fusedWith = this.plan.fusedActivationRanges.get(tensor);
+    const producer = this.index.producer.get(tensor);
+    const isSoftmax = producer !== undefined && this.index.nodes[producer].op_type === 'Softmax';
+    const range = isSoftmax ? { rmin: 0, rmax: 1 } : ranges.get(fusedWith ?? tensor);
+    if (!range) return undefined;
+    const source = isSoftmax ? 'Softmax output: [0, 1]' : fusedWith ? `range of '${fusedWith}' (Relu/Clip fused)` : this.settings.method;
+    const { scale, zeroPoint } = scaleZeroPoint(range.rmin, range.rmax, this.settings.activationType, { symmetric: this.settings.symmetricActivations, reduceRange: false });
+    const p: Params = { type: this.settings.activationType, scale: Float32Array.of(scale), zeroPoint: Int32Array.of(zeroPoint), axis: null };
+    this.report.push({ tensor, kind: 'activation', type: p.type, range: [range.rmin, range.rmax], rangeSource: source, scale: [scale], zeroPoint: [zeroPoint], axis: null });
+    if (range.note) this.warnings.push(`${tensor}: ${range.note}`);
+    return p;
+  }
+
+  /** Inserts Q -> DQ after an activation and points its consumers at the DQ output. */
+  quantizeActivation(tensor: string, p: Params): void {
+    this.params.set(tensor, p);
+    const [scale, zp] = this.addParamsInitializers(tensor, p);
+    if (this.graph.output.some((o) => o.name === tensor)) {
+      // A graph output keeps its name on the DQ side, so that its producer feeds Q alone and can fuse.
+      const producer = this.index.producer.get(tensor);
+      const pre = this.unique(`${tensor}_before_QuantizeLinear`);
+      if (producer !== undefined) this.index.nodes[producer].output = this.index.nodes[producer].output.map((o) => (o === tensor ? pre : o));
+      const q = this.unique(`${tensor}_QuantizeLinear_Output`);
+      this.node('QuantizeLinear', [producer !== undefined ? pre : tensor, scale, zp], [q], `${tensor}_QuantizeLinear`);
+      this.node('DequantizeLinear', [q, scale, zp], [tensor], `${tensor}_DequantizeLinear`);
+      return;
+    }
+    const consumers = (this.index.consumers.get(tensor) ?? []).filter((c) => this.index.nodes[c].input.includes(tensor));
+    const groups = this.settings.dedicatedQdqPerConsumer && consumers.length > 1 ? consumers.map((c) => [c]) : [consumers];
+    groups.forEach((group, k) => {
+      const suffix = groups.length > 1 ? `_${k}` : '';
+      const q = this.unique(`${tensor}_QuantizeLinear_Output${suffix}`);
+      const dq = this.unique(`${tensor}_DequantizeLinear_Output${suffix}`);
+      this.node('QuantizeLinear', [tensor, scale, zp], [q], `${tensor}_QuantizeLinear${suffix}`);
+      this.node('DequantizeLinear', [q, scale, zp], [dq], `${tensor}_DequantizeLinear${suffix}`);
+      for (const c of group) {
+        const n = this.index.nodes[c];
+        n.input = n.input.map((x) => (x === tensor ? dq : x));
+      }
+    });
+  }
+
+  private floatValues(tensor: string): { values: Float32Array; dims: number[] } {
+    const t = this.plan.constants.get(tensor)!;
+    return { values: toFloat32(readTensor(t, this.model.external)), dims: tensorDims(t) };
+  }
+
+  /** Integer weights + DequantizeLinear; returns the DQ output that replaces the weight. */
+  private addQuantizedConstant(tensor: string, q: ArrayLike<number>, dims: number[], p: Params, kind: TensorQuantization['kind'], range: [number, number] | null): string {
+    const existing = this.dequantized.get(tensor);
+    if (existing) return existing;
+    const qName = this.unique(`${tensor}_quantized`);
+    this.newInitializers.push(makeTensor({ name: qName, dataType: dataTypeOf(p.type), dims, values: integerArray(p.type, q) }));
+    const [scale, zp] = this.addParamsInitializers(tensor, p);
+    const dq = this.unique(`${tensor}_DequantizeLinear_Output`);
+    this.node('DequantizeLinear', [qName, scale, zp], [dq], `${tensor}_DequantizeLinear`, p.axis === null ? [] : [intAttr('axis', p.axis)]);
+    this.dequantized.set(tensor, dq);
+    this.params.set(tensor, p);
+    this.report.push({ tensor, kind, type: p.type, range, rangeSource: kind === 'bias' ? 'S_input * S_weight' : 'min/max of the values', scale: Array.from(p.scale.subarray(0, 64)), zeroPoint: Array.from(p.zeroPoint.subarray(0, 64)), axis: p.axis });
+    return dq;
+  }
+
+  /** Scale and zero point of a constant: per channel along `axis`, else per tensor. */
+  private constantParams(tensor: string, axis: number | null, kind: 'weight' | 'constant'): { p: Params; values: Float32Array; dims: number[]; range: [number, number] | null } {
+    const { values, dims } = this.floatValues(tensor);
+    const type: QuantType = kind === 'weight' ? this.settings.weightType : this.settings.activationType;
+    const opts = { symmetric: kind === 'weight' ? this.settings.symmetricWeights : false, reduceRange: kind === 'weight' && this.settings.reduceRange };
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of values) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const range: [number, number] | null = values.length ? [lo, hi] : null;
+    if (axis !== null && dims.length > axis) {
+      const { scales, zeroPoints } = perChannelParams(values, dims, axis, type, opts);
+      return { p: { type, scale: scales, zeroPoint: zeroPoints, axis }, values, dims, range };
+    }
+    const { scale, zeroPoint } = scaleZeroPoint(Math.min(lo, 0), Math.max(hi, 0), type, opts);
+    return { p: { type, scale: Float32Array.of(scale), zeroPoint: Int32Array.of(zeroPoint), axis: null }, values, dims, range };
+  }
+
+  /** Integer weight + DequantizeLinear; `scales` overrides the computed scales (bias overflow). */
+  quantizeWeight(tensor: string, axis: number | null, kind: 'weight' | 'constant', scales?: Float32Array): string {
+    const { p, values, dims, range } = this.constantParams(tensor, axis, kind);
+    if (scales) p.scale = scales;
+    const type = p.type as QuantType;
+    const q = p.axis !== null
+      ? quantizePerChannel(values, dims, p.axis, p.scale, p.zeroPoint, type)
+      : quantizeValues(values, p.scale[0], p.zeroPoint[0], type);
+    return this.addQuantizedConstant(tensor, q, dims, p, kind, range);
+  }
+
+  /** Weight scales enlarged so that the bias fits int32 (the reference's remedy), or undefined. */
+  private biasSafeScales(bias: string, inputTensor: string, weight: string, axis: number | null, beta: number): Float32Array | undefined {
+    const input = this.params.get(inputTensor);
+    if (!input || this.dequantized.has(weight)) return undefined;
+    const { p } = this.constantParams(weight, axis, 'weight');
+    const r = quantizeBias(this.floatValues(bias).values, input.scale[0], p.scale, beta);
+    if (!r.adjustWeightScale) return undefined;
+    this.warnings.push(`bias '${bias}' would overflow int32 on ${r.overflow.length} channel(s): the scale of weight '${weight}' was enlarged there so that it fits`);
+    return r.adjustWeightScale;
+  }
+
+  /** int32 bias with S = S_input * S_weight (a vector when the weight is per channel). */
+  quantizeBias(tensor: string, inputTensor: string, weightTensor: string, beta: number): string | undefined {
+    const input = this.params.get(inputTensor);
+    const weight = this.params.get(weightTensor);
+    if (!input || !weight) return undefined;
+    const { values, dims } = this.floatValues(tensor);
+    const r = quantizeBias(values, input.scale[0], weight.scale, beta);
+    if (r.overflow.length) this.warnings.push(`bias '${tensor}': channels ${r.overflow.slice(0, 8).join(', ')} overflow int32 at this scale and were clamped`);
+    const p: Params = { type: 'int32', scale: r.scales, zeroPoint: new Int32Array(r.scales.length), axis: r.scales.length > 1 ? 0 : null };
+    return this.addQuantizedConstant(tensor, r.values, dims, p, 'bias', null);
+  }
+
+  /** Applies the whole plan. */
+  apply(ranges: Map<string, CalibratedRange>): QdqResult {
+    // Activations in graph order, so that shared parameters resolve from their source.
+    for (const t of this.plan.activations) {
+      const p = this.activationParams(t, ranges);
+      if (p) this.quantizeActivation(t, p);
+      else this.warnings.push(`no calibrated range for '${t}': left in float`);
+    }
+    for (const pn of this.plan.nodes) {
+      const node = this.index.nodes[pn.index];
+      const bias = pn.weights.find((x) => x.kind === 'bias');
+      const weight = pn.weights.find((x) => x.kind === 'weight');
+      const beta = pn.opType === 'Gemm' ? node.attribute.find((a) => a.name === 'beta')?.f ?? 1 : 1;
+      const safeScales = bias && weight ? this.biasSafeScales(bias.tensor, pn.inputs[0], weight.tensor, weight.axis, beta) : undefined;
+      for (const w of pn.weights.filter((x) => x.kind !== 'bias')) {
+        node.input[w.inputIndex] = this.quantizeWeight(w.tensor, w.axis, w.kind as 'weight' | 'constant', w === weight ? safeScales : undefined);
+      }
+      if (bias && weight) {
+        const dq = this.quantizeBias(bias.tensor, pn.inputs[0], weight.tensor, beta);
+        if (dq) node.input[bias.inputIndex] = dq;
+      }
+    }
+    this.finish();
+    return { tensors: this.report, warnings: this.warnings };
+  }
+
+  /** New nodes and initializers in; unused float weights out; nodes in topological order. */
+  private finish(): void {
+    this.graph.initializer.push(...this.newInitializers);
+    this.graph.node.push(...this.newNodes);
+    const used = new Set(this.graph.node.flatMap((n) => n.input));
+    for (const o of this.graph.output) used.add(o.name ?? '');
+    for (const sub of this.index.subgraphs) for (const ref of sub.index.outerRefs) used.add(ref);
+    this.graph.initializer = this.graph.initializer.filter((t) => used.has(t.name ?? ''));
+    this.graph.node = this.graph.node.filter((n) => n.op_type !== 'Constant' || n.output.some((o) => used.has(o)));
+    const sorted = new GraphIndex(this.graph).topologicalOrder();
+    this.graph.node = sorted.map((i) => this.graph.node[i]);
+  }
+}

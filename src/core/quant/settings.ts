@@ -1,0 +1,83 @@
+// Quantization settings: defaults that match the reference tool, validation with a next step,
+// and recipes (the settings of a run, saved and replayed).
+import * as fs from 'fs';
+import { OnnxCompressError } from '../errors';
+import { QUANT_RECIPE_FORMAT, QUANT_RESULT_FORMAT, type QuantRecipe, type QuantResult, type QuantSettings } from '../../shared/quantResult';
+
+export class QuantSettingsError extends OnnxCompressError {}
+
+/** Ops quantized by default in static mode (the contract's first list). */
+export const STATIC_OP_TYPES = [
+  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Add', 'Mul', 'Concat', 'Relu', 'Clip', 'MaxPool', 'AveragePool',
+  'GlobalAveragePool', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Slice', 'Resize', 'Sigmoid',
+  'Softmax', 'Gather', 'Pad', 'Split', 'Where',
+];
+export const DYNAMIC_OP_TYPES = ['MatMul', 'Gemm'];
+
+export function defaultSettings(mode: QuantSettings['mode'] = 'static'): QuantSettings {
+  return {
+    mode,
+    calibration: 'synthetic:64',
+    method: 'minmax',
+    percentile: 99.999,
+    movingAverage: null,
+    entropyParity: false,
+    perChannel: false,
+    activationType: 'uint8',
+    weightType: 'int8',
+    symmetricActivations: false,
+    symmetricWeights: true,
+    reduceRange: false,
+    opTypes: mode === 'static' ? STATIC_OP_TYPES : DYNAMIC_OP_TYPES,
+    exclude: [],
+    include: [],
+    samples: null,
+    batchSize: 8,
+    shuffleSeed: null,
+    executionProvider: 'cpu',
+    dedicatedQdqPerConsumer: false,
+  };
+}
+
+const KEYS = Object.keys(defaultSettings()) as Array<keyof QuantSettings>;
+
+/** Defaults, then a recipe, then explicit choices; refused combinations say why. */
+export function resolveSettings(...layers: Array<Partial<QuantSettings> | undefined>): QuantSettings {
+  const mode = layers.reduce<QuantSettings['mode']>((m, l) => l?.mode ?? m, 'static');
+  const s = defaultSettings(mode);
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer ?? {})) {
+      if (!KEYS.includes(k as keyof QuantSettings)) throw new QuantSettingsError(`unknown setting '${k}'`);
+      if (v !== undefined) (s as unknown as Record<string, unknown>)[k] = v;
+    }
+  }
+  // Signed weights are symmetric unless asked otherwise (the reference's default).
+  if (!layers.some((l) => l?.symmetricWeights !== undefined)) s.symmetricWeights = s.weightType === 'int8';
+  if (s.activationType === 'int8' && s.weightType === 'uint8') {
+    throw new QuantSettingsError('int8 activations with uint8 weights have no integer kernel in onnxruntime; use --weight-type int8');
+  }
+  if (!(s.percentile > 0 && s.percentile <= 100)) throw new QuantSettingsError(`percentile ${s.percentile} must be in (0, 100]`);
+  if (s.movingAverage !== null && !(s.movingAverage > 0 && s.movingAverage < 1)) throw new QuantSettingsError('the moving-average constant must be in (0, 1)');
+  if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) throw new QuantSettingsError('the batch size must be a positive integer');
+  if (s.samples !== null && !(Number.isInteger(s.samples) && s.samples >= 1)) throw new QuantSettingsError('the sample count must be a positive integer');
+  return s;
+}
+
+export function readRecipe(file: string): Partial<QuantSettings> {
+  let recipe: QuantRecipe | QuantResult;
+  try {
+    recipe = JSON.parse(fs.readFileSync(file, 'utf8')) as QuantRecipe | QuantResult;
+  } catch (e) {
+    throw new QuantSettingsError(`cannot read the recipe: ${(e as Error).message}`, file);
+  }
+  // A run's result file holds its settings too, so any run can be replayed from it.
+  const known = recipe?.format === QUANT_RECIPE_FORMAT || recipe?.format === QUANT_RESULT_FORMAT;
+  if (!known || typeof recipe.settings !== 'object' || recipe.settings === null) {
+    throw new QuantSettingsError(`not a quantization recipe or result (expected format '${QUANT_RECIPE_FORMAT}')`, file);
+  }
+  return recipe.settings;
+}
+
+export function recipeOf(settings: QuantSettings): QuantRecipe {
+  return { format: QUANT_RECIPE_FORMAT, version: 1, settings };
+}
