@@ -21,6 +21,7 @@ import { peekTensor } from './pb';
 import {
   idxFeed, idxUnit, imageFeed, imageUnit, isGzip, npyUnit, npzFeed, npzUnit, pbUnit, type NpzUnitInfo,
 } from './readers';
+import { ElementTypeError, exactFeedFile, ExactFeedSource, type ExactFeedFile } from './exact';
 import { UnitSource, type DataSource, type Unit } from './source';
 import { isSyntheticSpec, parseSyntheticSpec, syntheticUnit } from './synthetic';
 import * as zlib from 'zlib';
@@ -107,10 +108,8 @@ async function openFile(file: string, inputs: ModelInput[], options: OpenDataOpt
   let kind = kindOfName(path.basename(file));
   if (kind === undefined && (await sniffIdx(file))) kind = 'idx';
   switch (kind) {
-    case 'npz': {
-      const info = await npzUnit(file, inputs);
-      return npzSource(inputs, [info], `numpy archive ${file}`, []);
-    }
+    case 'npz':
+      return npzOrExact([file], inputs, `numpy archive ${file}`, [], async () => npzSource(inputs, [await npzUnit(file, inputs)], `numpy archive ${file}`, []));
     case 'npy': {
       const input = onlyInput(inputs, 'a .npy file');
       const { unit, header } = await npyUnit(file, input);
@@ -150,6 +149,33 @@ function npzSource(inputs: ModelInput[], infos: NpzUnitInfo[], title: string, fo
     feeds[input.name] = infos.length === 1 ? npzFeed(infos[0], input) : `array '${npzArrayName(infos[0], input)}' of ${infos.length} .npz files (first: ${npzFeed(infos[0], input)})`;
   }
   return new UnitSource(inputs, infos.map((i) => i.unit), { title, feeds, notes });
+}
+
+/**
+ * .npz data read as samples along axis 0 (`asSamples`); when that reading fails (no batch axis
+ * every input shares, as with a recurrent state [2,batch,128] beside a scalar []), and every
+ * file's arrays match the inputs' full shapes, each file is one exact feed. Otherwise the
+ * samples reading's error stands.
+ */
+async function npzOrExact(files: string[], inputs: ModelInput[], title: string, notes: string[], asSamples: () => Promise<DataSource>): Promise<DataSource> {
+  try {
+    return await asSamples();
+  } catch (e) {
+    if (!(e instanceof DataSourceError)) throw e;
+    const exact: ExactFeedFile[] = [];
+    for (const f of files) {
+      try {
+        exact.push(await exactFeedFile(f, inputs));
+      } catch (x) {
+        // A wrong element type is wrong whichever way the file is read: say that; otherwise the
+        // samples reading's error stands.
+        throw x instanceof ElementTypeError ? x : e;
+      }
+    }
+    const raw = e.subject && e.message.startsWith(`${e.subject}: `) ? e.message.slice(e.subject.length + 2) : e.message;
+    const why = raw.replace(/;.*$/s, '');
+    return new ExactFeedSource(inputs, exact, title, notes, `they cannot be read as samples along axis 0: ${e.subject && files.length > 1 ? `${path.basename(e.subject)}: ` : ''}${why}`);
+  }
 }
 
 function npzArrayName(info: NpzUnitInfo, input: ModelInput): string {
@@ -202,9 +228,12 @@ async function openFolder(dir: string, inputs: ModelInput[], options: OpenDataOp
   const paths = names.map((n) => path.join(dir, n));
   switch (kind) {
     case 'npz': {
-      const infos: NpzUnitInfo[] = [];
-      for (const p of paths) infos.push(await npzUnit(p, inputs));
-      return npzSource(inputs, infos, `folder of ${infos.length} .npz file${infos.length === 1 ? '' : 's'} ${dir}`, notes);
+      const title = `folder of ${paths.length} .npz file${paths.length === 1 ? '' : 's'} ${dir}`;
+      return npzOrExact(paths, inputs, title, notes, async () => {
+        const infos: NpzUnitInfo[] = [];
+        for (const p of paths) infos.push(await npzUnit(p, inputs));
+        return npzSource(inputs, infos, title, notes);
+      });
     }
     case 'npy': {
       const input = onlyInput(inputs, 'a folder of .npy files');
