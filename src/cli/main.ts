@@ -23,7 +23,7 @@ const USAGE = `usage:
       [--per-channel] [--activation-type uint8|int8|uint16|int16] [--weight-type int8|uint8]
       [--symmetric-activations] [--reduce-range] [--exclude PATTERN ...] [--include PATTERN ...]
       [--op-types T,...] [--samples N] [--batch N] [--seed N] [--ep cpu|cuda|webgpu] [--dedicated-qdq]
-      [--recipe FILE] [-o OUT] [--result FILE]
+      [--format qdq|qoperator] [--recipe FILE] [-o OUT] [--result FILE]
       quantize with calibration streamed through onnxruntime; writes OUT (default NAME.int8.onnx)
       and a result JSON with every setting and parameter (a recipe to replay with --recipe)
   onnx-compress --help | --version`;

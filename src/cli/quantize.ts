@@ -28,6 +28,7 @@ export const QUANTIZE_OPTIONS: ParseArgsConfig['options'] = {
   seed: { type: 'string' },
   ep: { type: 'string' },
   'dedicated-qdq': { type: 'boolean' },
+  format: { type: 'string' },
   recipe: { type: 'string' },
   output: { type: 'string', short: 'o' },
   result: { type: 'string' },
@@ -71,6 +72,7 @@ export function settingsFromFlags(v: Values, usage: (m: string) => Error): Parti
     shuffleSeed: num('seed', v.seed, usage, true),
     executionProvider: v.ep as string | undefined,
     dedicatedQdqPerConsumer: v['dedicated-qdq'] as boolean | undefined,
+    format: oneOf('format', v.format, ['qdq', 'qoperator'] as const, usage),
   };
 }
 
@@ -109,7 +111,7 @@ export async function quantizeCommand(model: string, v: Values, usage: (m: strin
     });
     const quantized = r.nodes.filter((n) => n.quantized).length;
     out.log(`\nwrote ${r.output} (${formatBytes(r.sizes.outputBytes)}, ${(r.sizes.ratio * 100).toFixed(1)}% of ${formatBytes(r.sizes.inputBytes)})`);
-    out.log(`mode ${r.settings.mode}, method ${r.settings.method}, activations ${r.settings.activationType}, weights ${r.settings.weightType}${r.settings.perChannel ? ' per channel' : ''}, provider ${r.settings.executionProvider}`);
+    out.log(`mode ${r.settings.mode}, method ${r.settings.method}, activations ${r.settings.activationType}, weights ${r.settings.weightType}${r.settings.perChannel ? ' per channel' : ''}${r.settings.mode === 'static' ? `, format ${r.settings.format}` : ''}, provider ${r.settings.executionProvider}`);
     if (r.calibration) out.log(`calibration: ${r.calibration.samples} samples in ${r.calibration.batches} batches, ${r.calibration.seconds.toFixed(1)} s (${r.calibration.source})`);
     out.log(`quantized ${quantized} nodes, kept ${r.nodes.length - quantized} in float; ${r.tensors.length} tensors with parameters`);
     if (r.fusion) out.log(`fusion: ${r.fusion.fused} of ${r.fusion.candidates} Conv/MatMul/Gemm run as integer kernels (${Object.entries(r.fusion.integerOps).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`);

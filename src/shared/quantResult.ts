@@ -10,6 +10,8 @@ export type QuantMode = 'static' | 'dynamic';
 export type CalibrationMethodName = 'minmax' | 'percentile' | 'entropy' | 'mse';
 export type ActivationTypeName = 'uint8' | 'int8' | 'uint16' | 'int16';
 export type WeightTypeName = 'int8' | 'uint8';
+/** How the quantized model is written: Q/DQ pairs around float ops, or QLinearConv/QLinearMatMul nodes. */
+export type QuantFormatName = 'qdq' | 'qoperator';
 
 /** The settings of a run, all of them, with defaults filled in. */
 export interface QuantSettings {
@@ -41,6 +43,8 @@ export interface QuantSettings {
   executionProvider: string;
   /** A Q/DQ pair per consumer instead of one per tensor. */
   dedicatedQdqPerConsumer: boolean;
+  /** Static mode: 'qdq' (Q/DQ pairs, fused by the runtime) or 'qoperator' (QLinearConv/QLinearMatMul written out). */
+  format: QuantFormatName;
 }
 
 export interface QuantRecipe {

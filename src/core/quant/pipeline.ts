@@ -19,6 +19,7 @@ import { calibrate, type CalibrationProgress } from './calibrate';
 import { quantizeDynamic } from './dynamic';
 import { planQuantization } from './plan';
 import { QdqRewriter } from './qdq';
+import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from './qoperator';
 import { verifyQuantized } from './verify';
 
 export class QuantizeError extends OnnxCompressError {}
@@ -88,19 +89,29 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     }
     const plan = planQuantization(model, settings);
     ({ decisions, unmatchedPatterns } = plan);
+    // QOperator: only the ops with a QLinear form are quantized; the calibration also measures the
+    // Relu/Clip outputs whose ranges those ops take.
+    const qoperator = settings.format === 'qoperator';
+    const calibrated = qoperator ? restrictPlanToQOperator(plan) : plan.activations;
     if (!plan.nodes.length) {
-      throw new QuantizeError(`no node to quantize: none of the op types ${settings.opTypes.join(', ')} has float32 data here${settings.exclude.length ? ' (or all were excluded)' : ''}`, input);
+      throw new QuantizeError(`no node to quantize: none of the op types ${settings.opTypes.join(', ')} has float32 data here${settings.exclude.length ? ' (or all were excluded)' : ''}${qoperator ? ' that the qoperator format can write (Conv, MatMul)' : ''}`, input);
     }
     if (settings.calibration.startsWith('synthetic')) warnings.push('calibrated on synthetic data (zero-shot): ranges reflect random inputs, not your data; give real samples with --calib for accuracy');
     data = await openDataSource(settings.calibration, source);
     progress('calibrating');
-    const cal = await calibrate(source, plan.activations, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
+    const cal = await calibrate(source, calibrated, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
     calibration = { samples: cal.samples, batches: cal.batches, seconds: cal.seconds, source: data.describe() };
     if (options.signal?.aborted) throw new QuantizeError('cancelled; nothing was written', input);
     progress('rewriting');
+    const planned = new Map(plan.nodes.map((p) => [plan.index.nodes[p.index], p]));
     const r = new QdqRewriter(model, plan, settings).apply(cal.ranges);
     tensors = r.tensors;
     warnings.push(...r.warnings);
+    if (qoperator) {
+      const q = convertToQOperator(model, planned);
+      warnings.push(...q.warnings);
+      describeQOperator(decisions, q.converted, plan.nodes);
+    }
     candidates = plan.nodes.filter((p) => ['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(p.opType)).map((p) => ({ name: p.name, opType: p.opType }));
   }
   for (const p of unmatchedPatterns) warnings.push(`the pattern '${p}' matches no node`);

@@ -12,7 +12,7 @@ import { createMessage } from '../onnx/codec';
 import type { OnnxModel } from '../onnx/model';
 import { GraphIndex } from '../onnx/graph';
 import { makeTensor, readTensor, tensorDims, toFloat32 } from '../onnx/tensor';
-import { int64ToNumber, type AttributeProto, type NodeProto, type OperatorSetIdProto, type TensorProto } from '../onnx/types';
+import { int64ToNumber, type AttributeProto, type GraphProto, type NodeProto, type OperatorSetIdProto, type TensorProto } from '../onnx/types';
 import { AttributeType } from '../onnx/types';
 import { DataType } from '../onnx/dataTypes';
 import type { CalibratedRange } from './calibrate';
@@ -26,7 +26,7 @@ export interface QdqResult {
   warnings: string[];
 }
 
-interface Params {
+export interface Params {
   /** int32: biases. */
   type: QuantType | 'int32';
   scale: Float32Array;
@@ -34,14 +34,14 @@ interface Params {
   axis: number | null;
 }
 
-const MS_DOMAIN = 'com.microsoft';
+export const MS_DOMAIN = 'com.microsoft';
 
-function opsetOf(model: OnnxModel, domain: string): number {
+export function opsetOf(model: OnnxModel, domain: string): number {
   const o = model.proto.opset_import.find((x) => (x.domain ?? '') === domain || (domain === '' && x.domain === 'ai.onnx'));
   return o ? int64ToNumber(o.version) : 0;
 }
 
-function intAttr(name: string, value: number): AttributeProto {
+export function intAttr(name: string, value: number): AttributeProto {
   return createMessage<AttributeProto>('AttributeProto', { name, type: AttributeType.INT, i: value });
 }
 
@@ -52,7 +52,7 @@ function integerArray(type: QuantType | 'int32', values: ArrayLike<number>): Int
   return info.signed ? Int8Array.from(values) : Uint8Array.from(values);
 }
 
-function dataTypeOf(type: QuantType | 'int32'): number {
+export function dataTypeOf(type: QuantType | 'int32'): number {
   return type === 'int32' ? DataType.INT32 : quantTypeInfo(type).dataType;
 }
 
@@ -247,12 +247,17 @@ export class QdqRewriter {
   private finish(): void {
     this.graph.initializer.push(...this.newInitializers);
     this.graph.node.push(...this.newNodes);
-    const used = new Set(this.graph.node.flatMap((n) => n.input));
-    for (const o of this.graph.output) used.add(o.name ?? '');
-    for (const sub of this.index.subgraphs) for (const ref of sub.index.outerRefs) used.add(ref);
-    this.graph.initializer = this.graph.initializer.filter((t) => used.has(t.name ?? ''));
-    this.graph.node = this.graph.node.filter((n) => n.op_type !== 'Constant' || n.output.some((o) => used.has(o)));
-    const sorted = new GraphIndex(this.graph).topologicalOrder();
-    this.graph.node = sorted.map((i) => this.graph.node[i]);
+    pruneAndSort(this.graph);
   }
+}
+
+/** Drops initializers and Constant nodes nothing reads, then puts the nodes in topological order. */
+export function pruneAndSort(graph: GraphProto): void {
+  const used = new Set(graph.node.flatMap((n) => n.input));
+  for (const o of graph.output) used.add(o.name ?? '');
+  for (const sub of new GraphIndex(graph).subgraphs) for (const ref of sub.index.outerRefs) used.add(ref);
+  graph.initializer = graph.initializer.filter((t) => used.has(t.name ?? ''));
+  graph.node = graph.node.filter((n) => n.op_type !== 'Constant' || n.output.some((o) => used.has(o)));
+  const sorted = new GraphIndex(graph).topologicalOrder();
+  graph.node = sorted.map((i) => graph.node[i]);
 }

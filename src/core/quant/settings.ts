@@ -36,6 +36,7 @@ export function defaultSettings(mode: QuantSettings['mode'] = 'static'): QuantSe
     shuffleSeed: null,
     executionProvider: 'cpu',
     dedicatedQdqPerConsumer: false,
+    format: 'qdq',
   };
 }
 
@@ -55,6 +56,10 @@ export function resolveSettings(...layers: Array<Partial<QuantSettings> | undefi
   if (!layers.some((l) => l?.symmetricWeights !== undefined)) s.symmetricWeights = s.weightType === 'int8';
   if (s.activationType === 'int8' && s.weightType === 'uint8') {
     throw new QuantSettingsError('int8 activations with uint8 weights have no integer kernel in onnxruntime; use --weight-type int8');
+  }
+  if (s.format !== 'qdq' && s.format !== 'qoperator') throw new QuantSettingsError(`format '${s.format}' must be qdq or qoperator`);
+  if (s.format === 'qoperator' && s.mode === 'static' && (s.activationType.endsWith('16'))) {
+    throw new QuantSettingsError('the qoperator format writes QLinearConv/QLinearMatMul, which take 8-bit tensors only; use --activation-type uint8|int8 or --format qdq');
   }
   if (!(s.percentile > 0 && s.percentile <= 100)) throw new QuantSettingsError(`percentile ${s.percentile} must be in (0, 100]`);
   if (s.movingAverage !== null && !(s.movingAverage > 0 && s.movingAverage < 1)) throw new QuantSettingsError('the moving-average constant must be in (0, 1)');
