@@ -26,6 +26,10 @@ export interface QuantSettings {
   /** Entropy: reproduce the reference tool's 128/128 histogram. */
   entropyParity: boolean;
   perChannel: boolean;
+  /** Per channel for these op types only (when perChannel is off). */
+  perChannelOpTypes: string[];
+  /** Per-tensor choices that replace the calibrated ones (activations; `symmetric` for weights too). */
+  tensorOverrides: Record<string, TensorOverride>;
   activationType: ActivationTypeName;
   weightType: WeightTypeName;
   symmetricActivations: boolean;
@@ -45,6 +49,16 @@ export interface QuantSettings {
   dedicatedQdqPerConsumer: boolean;
   /** Static mode: 'qdq' (Q/DQ pairs, fused by the runtime) or 'qoperator' (QLinearConv/QLinearMatMul written out). */
   format: QuantFormatName;
+}
+
+export interface TensorOverride {
+  type?: ActivationTypeName;
+  symmetric?: boolean;
+  /** A float range used instead of the calibrated one. */
+  range?: [number, number];
+  /** Fixed parameters (both together). */
+  scale?: number;
+  zeroPoint?: number;
 }
 
 export interface QuantRecipe {

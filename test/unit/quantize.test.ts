@@ -188,3 +188,37 @@ describe('quantization on real models', function () {
     assert.deepStrictEqual(fs.readdirSync(dir).sort(), before);
   });
 });
+
+describe('per-op per-channel control and per-tensor overrides', function () {
+  this.timeout(120000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overrides-'));
+    fs.copyFileSync(path.join(FIXTURES, 'fashion_cnn.onnx'), path.join(dir, 'fashion_cnn.onnx'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('quantizes Conv weights per channel and Gemm per tensor, and applies fixed parameters and ranges', async () => {
+    const plain = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ calibration: FASHION_TRAIN, samples: 64 }), { output: path.join(dir, 'plain.onnx'), resultFile: false });
+    const input = plain.tensors.find((t) => t.kind === 'activation' && t.tensor === 'input')!;
+    const other = plain.tensors.find((t) => t.kind === 'activation' && t.tensor !== 'input')!;
+    const settings = resolveSettings({
+      calibration: FASHION_TRAIN, samples: 64, perChannelOpTypes: ['Conv'],
+      tensorOverrides: { input: { scale: 0.005, zeroPoint: 10 }, [other.tensor]: { range: [-1, 3] }, missing: { symmetric: true } },
+    });
+    const r = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), settings, { output: path.join(dir, 'custom.onnx'), resultFile: false });
+    const weights = r.tensors.filter((t) => t.kind === 'weight');
+    assert.deepStrictEqual(weights.map((w) => w.axis).sort(), [0, 0, null, null], 'two Conv weights on axis 0, two Gemm weights per tensor');
+    assert.ok(r.nodes.filter((n) => n.opType === 'Conv').every((n) => /per channel/.test(n.reason)));
+    assert.ok(r.nodes.filter((n) => n.opType === 'Gemm').every((n) => /per tensor/.test(n.reason)));
+    const fixed = r.tensors.find((t) => t.tensor === 'input')!;
+    assert.deepStrictEqual([fixed.scale[0], fixed.zeroPoint[0], fixed.rangeSource], [Math.fround(0.005), 10, 'override: fixed scale and zero point']);
+    assert.notDeepStrictEqual(input.scale, fixed.scale);
+    const ranged = r.tensors.find((t) => t.tensor === other.tensor)!;
+    assert.deepStrictEqual([ranged.range, ranged.rangeSource], [[-1, 3], 'override: range']);
+    assert.ok(r.warnings.includes("the override of 'missing' applies to no quantized tensor"));
+    assert.ok(r.verification.ran && r.fusion!.fused === r.fusion!.candidates);
+    assert.throws(() => resolveSettings({ tensorOverrides: { x: { scale: 0.1 } } }), /scale and zeroPoint together/);
+    assert.throws(() => resolveSettings({ tensorOverrides: { x: { scale: 0.1, zeroPoint: 300 } } }), /zeroPoint must be an integer in \[0, 255\]/);
+  });
+});

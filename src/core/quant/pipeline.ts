@@ -115,6 +115,9 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     candidates = plan.nodes.filter((p) => ['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(p.opType)).map((p) => ({ name: p.name, opType: p.opType }));
   }
   for (const p of unmatchedPatterns) warnings.push(`the pattern '${p}' matches no node`);
+  for (const t of Object.keys(settings.tensorOverrides)) {
+    if (!tensors.some((x) => x.tensor === t)) warnings.push(`the override of '${t}' applies to no quantized tensor`);
+  }
 
   progress('writing');
   const written = await writeModel(model, output, { signal: options.signal });

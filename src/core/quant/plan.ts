@@ -127,7 +127,8 @@ export function planQuantization(model: OnnxModel, settings: QuantSettings): Qua
     const activationInputs: number[] = [];
     const w = WEIGHT_OPS[op]?.(n);
     if (w && constants.has(n.input[w.weight])) {
-      weights.push({ tensor: n.input[w.weight], kind: 'weight', axis: settings.perChannel ? w.axis : null, node: i, inputIndex: w.weight });
+      const perChannel = settings.perChannel || settings.perChannelOpTypes.includes(op);
+      weights.push({ tensor: n.input[w.weight], kind: 'weight', axis: perChannel ? w.axis : null, node: i, inputIndex: w.weight });
       const bias = w.bias !== undefined ? n.input[w.bias] : undefined;
       const biasTensor = bias ? constants.get(bias) : undefined;
       if (bias && biasTensor && biasTensor.dims.length === 1) weights.push({ tensor: bias, kind: 'bias', axis: null, node: i, inputIndex: w.bias! });

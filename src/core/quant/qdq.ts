@@ -71,7 +71,8 @@ export class QdqRewriter {
     this.graph = model.proto.graph!;
     this.index = new GraphIndex(this.graph);
     const opset = opsetOf(model, '');
-    const sixteen = quantTypeInfo(settings.activationType).bits === 16;
+    const types = [settings.activationType, ...Object.values(settings.tensorOverrides).flatMap((o) => (o.type ? [o.type] : []))];
+    const sixteen = types.some((t) => quantTypeInfo(t).bits === 16);
     this.domain = opset >= 21 || (opset >= 13 && !sixteen) ? '' : MS_DOMAIN;
     if (this.domain === MS_DOMAIN && !model.proto.opset_import.some((o) => o.domain === MS_DOMAIN)) {
       model.proto.opset_import.push(createMessage<OperatorSetIdProto>('OperatorSetIdProto', { domain: MS_DOMAIN, version: 1 }));
@@ -104,12 +105,22 @@ export class QdqRewriter {
     const fusedWith = this.plan.fusedActivationRanges.get(tensor);
     const producer = this.index.producer.get(tensor);
     const isSoftmax = producer !== undefined && this.index.nodes[producer].op_type === 'Softmax';
-    const range = isSoftmax ? { rmin: 0, rmax: 1 } : ranges.get(fusedWith ?? tensor);
-    if (!range) return undefined;
-    const source = isSoftmax ? 'Softmax output: [0, 1]' : fusedWith ? `range of '${fusedWith}' (Relu/Clip fused)` : this.settings.method;
-    const { scale, zeroPoint } = scaleZeroPoint(range.rmin, range.rmax, this.settings.activationType, { symmetric: this.settings.symmetricActivations, reduceRange: false });
-    const p: Params = { type: this.settings.activationType, scale: Float32Array.of(scale), zeroPoint: Int32Array.of(zeroPoint), axis: null };
-    this.report.push({ tensor, kind: 'activation', type: p.type, range: [range.rmin, range.rmax], rangeSource: source, scale: [scale], zeroPoint: [zeroPoint], axis: null });
+    const o = this.settings.tensorOverrides[tensor];
+    const calibrated = isSoftmax ? { rmin: 0, rmax: 1 } : ranges.get(fusedWith ?? tensor);
+    const range = o?.range ? { rmin: o.range[0], rmax: o.range[1] } : calibrated;
+    if (!range && o?.scale === undefined) return undefined;
+    const type = o?.type ?? this.settings.activationType;
+    const source = o?.scale !== undefined ? 'override: fixed scale and zero point' : o?.range ? 'override: range'
+      : isSoftmax ? 'Softmax output: [0, 1]' : fusedWith ? `range of '${fusedWith}' (Relu/Clip fused)` : this.settings.method;
+    const { scale, zeroPoint } = o?.scale !== undefined
+      ? { scale: Math.fround(o.scale), zeroPoint: o.zeroPoint! }
+      : scaleZeroPoint(range!.rmin, range!.rmax, type, { symmetric: o?.symmetric ?? this.settings.symmetricActivations, reduceRange: false });
+    const p: Params = { type, scale: Float32Array.of(scale), zeroPoint: Int32Array.of(zeroPoint), axis: null };
+    if (!range) {
+      this.report.push({ tensor, kind: 'activation', type, range: null, rangeSource: source, scale: [scale], zeroPoint: [zeroPoint], axis: null });
+      return p;
+    }
+    this.report.push({ tensor, kind: 'activation', type, range: [range.rmin, range.rmax], rangeSource: source, scale: [scale], zeroPoint: [zeroPoint], axis: null });
     if (range.note) this.warnings.push(`${tensor}: ${range.note}`);
     return p;
   }
@@ -167,7 +178,8 @@ export class QdqRewriter {
   private constantParams(tensor: string, axis: number | null, kind: 'weight' | 'constant'): { p: Params; values: Float32Array; dims: number[]; range: [number, number] | null } {
     const { values, dims } = this.floatValues(tensor);
     const type: QuantType = kind === 'weight' ? this.settings.weightType : this.settings.activationType;
-    const opts = { symmetric: kind === 'weight' ? this.settings.symmetricWeights : false, reduceRange: kind === 'weight' && this.settings.reduceRange };
+    const symmetric = this.settings.tensorOverrides[tensor]?.symmetric ?? (kind === 'weight' ? this.settings.symmetricWeights : false);
+    const opts = { symmetric, reduceRange: kind === 'weight' && this.settings.reduceRange };
     let lo = Infinity;
     let hi = -Infinity;
     for (const v of values) {

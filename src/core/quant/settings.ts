@@ -2,7 +2,8 @@
 // and recipes (the settings of a run, saved and replayed).
 import * as fs from 'fs';
 import { OnnxCompressError } from '../errors';
-import { QUANT_RECIPE_FORMAT, QUANT_RESULT_FORMAT, type QuantRecipe, type QuantResult, type QuantSettings } from '../../shared/quantResult';
+import { QUANT_RECIPE_FORMAT, QUANT_RESULT_FORMAT, type QuantRecipe, type QuantResult, type QuantSettings, type TensorOverride } from '../../shared/quantResult';
+import { quantTypeInfo } from './scheme';
 
 export class QuantSettingsError extends OnnxCompressError {}
 
@@ -23,6 +24,8 @@ export function defaultSettings(mode: QuantSettings['mode'] = 'static'): QuantSe
     movingAverage: null,
     entropyParity: false,
     perChannel: false,
+    perChannelOpTypes: [],
+    tensorOverrides: {},
     activationType: 'uint8',
     weightType: 'int8',
     symmetricActivations: false,
@@ -61,11 +64,25 @@ export function resolveSettings(...layers: Array<Partial<QuantSettings> | undefi
   if (s.format === 'qoperator' && s.mode === 'static' && (s.activationType.endsWith('16'))) {
     throw new QuantSettingsError('the qoperator format writes QLinearConv/QLinearMatMul, which take 8-bit tensors only; use --activation-type uint8|int8 or --format qdq');
   }
+  for (const [tensor, o] of Object.entries(s.tensorOverrides)) checkOverride(tensor, o, s);
   if (!(s.percentile > 0 && s.percentile <= 100)) throw new QuantSettingsError(`percentile ${s.percentile} must be in (0, 100]`);
   if (s.movingAverage !== null && !(s.movingAverage > 0 && s.movingAverage < 1)) throw new QuantSettingsError('the moving-average constant must be in (0, 1)');
   if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) throw new QuantSettingsError('the batch size must be a positive integer');
   if (s.samples !== null && !(Number.isInteger(s.samples) && s.samples >= 1)) throw new QuantSettingsError('the sample count must be a positive integer');
   return s;
+}
+
+function checkOverride(tensor: string, o: TensorOverride, s: QuantSettings): void {
+  const bad = (why: string) => new QuantSettingsError(`override of '${tensor}': ${why}`);
+  if (o.type !== undefined && !['uint8', 'int8', 'uint16', 'int16'].includes(o.type)) throw bad(`unknown type '${o.type}'`);
+  if (o.range && !(o.range.length === 2 && o.range.every(Number.isFinite) && o.range[0] <= o.range[1])) throw bad('range must be [min, max] with min <= max');
+  if ((o.scale === undefined) !== (o.zeroPoint === undefined)) throw bad('give scale and zeroPoint together');
+  if (o.scale !== undefined) {
+    if (!(Number.isFinite(o.scale) && o.scale > 0)) throw bad('scale must be a positive number');
+    const info = quantTypeInfo(o.type ?? s.activationType);
+    if (!Number.isInteger(o.zeroPoint) || o.zeroPoint! < info.fullMin || o.zeroPoint! > info.fullMax) throw bad(`zeroPoint must be an integer in [${info.fullMin}, ${info.fullMax}]`);
+    if (o.range) throw bad('a range and fixed parameters cannot both be given');
+  }
 }
 
 export function readRecipe(file: string): Partial<QuantSettings> {
