@@ -17,6 +17,7 @@ import { DataType } from '../../src/core/onnx/dataTypes';
 import { valueInfo } from '../fixtures/builder';
 import type { QuantResult } from '../../src/shared/quantResult';
 import { run } from '../../src/cli/main';
+import { cpuHasVnni } from '../../src/core/runtime/cpu';
 import { accuracy, FASHION_DIR, FIXTURES, fashionTestSet, predict, type LabeledImages } from '../support/evaluate';
 import { realModel } from '../support/browser';
 
@@ -38,7 +39,9 @@ describe('quantization on real models', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('static int8 per-channel MinMax keeps Fashion-MNIST top-1 within 0.5 points of float, fused', async () => {
-    const settings = resolveSettings({ calibration: FASHION_TRAIN, perChannel: true, samples: 512, batchSize: 64 });
+    // These machines have no VNNI: onnxruntime's x86 uint8 x int8 kernels then sum in saturating
+    // int16 (0.5 points lost on this CNN); 7-bit weights avoid it, as the reference tool advises.
+    const settings = resolveSettings({ calibration: FASHION_TRAIN, perChannel: true, reduceRange: cpuHasVnni() === false, samples: 512, batchSize: 64 });
     const r = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), settings);
     assert.strictEqual(r.output, path.join(dir, 'fashion_cnn.int8.onnx'));
     const q = accuracy((await predict(r.output, test)).top1, test.labels);

@@ -13,6 +13,7 @@ import { decodeModel, readModel, type OnnxModel } from '../onnx/model';
 import { upgradeOpsetTo10 } from '../onnx/opsetUpgrade';
 import { int64ToNumber } from '../onnx/types';
 import { writeModel } from '../onnx/write';
+import { cpuHasVnni } from '../runtime/cpu';
 import { chooseProvider } from '../runtime/providers';
 import type { ort } from '../runtime/session';
 import { calibrate, type CalibrationProgress } from './calibrate';
@@ -102,6 +103,9 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     const cal = await calibrate(source, calibrated, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
     calibration = { samples: cal.samples, batches: cal.batches, seconds: cal.seconds, source: data.describe() };
     if (options.signal?.aborted) throw new QuantizeError('cancelled; nothing was written', input);
+    if (!settings.reduceRange && settings.activationType === 'uint8' && settings.weightType === 'int8' && cpuHasVnni() === false) {
+      warnings.push('this CPU has no VNNI: onnxruntime multiplies uint8 activations by int8 weights with saturating 16-bit sums here, which can cost accuracy; --reduce-range (7-bit weights) avoids it');
+    }
     progress('rewriting');
     const planned = new Map(plan.nodes.map((p) => [plan.index.nodes[p.index], p]));
     const r = new QdqRewriter(model, plan, settings).apply(cal.ranges);
