@@ -266,7 +266,7 @@ MODELS = [
     dict(name='mnist_cnn', file='mnist_cnn.onnx', dataset='mnist', cls=MnistCNN,
          epochs=1, lr=2e-3, batch=64, opset=13, seed=2),
     dict(name='fashion_mlp_student', file='fashion_mlp_student.onnx', dataset='fashion-mnist',
-         cls=FashionMLPStudent, epochs=1, lr=2e-3, batch=64, opset=13, seed=3),
+         cls=FashionMLPStudent, epochs=1, lr=1e-3, batch=32, opset=13, seed=3),
     dict(name='tiny_transformer', file='tiny_transformer.onnx', dataset='fashion-mnist',
          cls=TinyTransformer, epochs=2, lr=2e-3, batch=64, opset=17, seed=4, weight_decay=0.01,
          cosine=True),
