@@ -72,6 +72,18 @@ describe('quantization on real models', function () {
     });
   }
 
+  it('uint16 activations (com.microsoft Q/DQ at opset 13) keep accuracy and say why nothing fuses', async () => {
+    const out = path.join(dir, 'fashion_u16.onnx');
+    const r = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ calibration: FASHION_TRAIN, activationType: 'uint16', samples: 256, batchSize: 64 }), { output: out, resultFile: false });
+    assert.ok(r.verification.ran, r.verification.note);
+    const ops = readModelSync(out).proto.graph!.node.filter((n) => n.op_type === 'QuantizeLinear').map((n) => n.domain);
+    assert.ok(ops.length > 0 && ops.every((d) => d === 'com.microsoft'), 'contrib-domain Q/DQ below opset 21');
+    const q = accuracy((await predict(out, test)).top1, test.labels);
+    console.log(`      uint16 activations: ${q.toFixed(2)}% (float ${floatAccuracy.toFixed(2)}%)`);
+    assert.ok(Math.abs(floatAccuracy - q) < 0.3);
+    assert.ok(r.fusion!.unfused.every((u) => /8-bit Q\/DQ only/.test(u.reason)));
+  });
+
   it('dynamic int8 of the transformer keeps output SQNR above 25 dB', async () => {
     const r = await quantizeModel(path.join(dir, 'tiny_transformer.onnx'), resolveSettings({ mode: 'dynamic' }), { resultFile: false });
     assert.ok(r.nodes.filter((n) => n.quantized).length >= 4, 'the MatMul/Gemm with constant weights are quantized');

@@ -126,7 +126,8 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   progress('writing');
   const written = await writeModel(model, output, { signal: options.signal });
   progress('verifying');
-  const v = await verifyQuantized(written.file, candidates, await firstBatch(data, settings), settings.executionProvider);
+  const sixteenBit = settings.mode === 'static' && settings.activationType.endsWith('16');
+  const v = await verifyQuantized(written.file, candidates, await firstBatch(data, settings), settings.executionProvider, sixteenBit);
   if (!v.loads) warnings.push(`onnxruntime cannot load the quantized model: ${v.note}`);
   for (const u of v.fusion.unfused) warnings.push(`${u.opType} '${u.node}' was not fused into an integer kernel: ${u.reason}`);
   const inputBytes = fileSize(source.file!);
