@@ -84,6 +84,19 @@ describe('quantization on real models', function () {
     assert.ok(r.fusion!.unfused.every((u) => /8-bit Q\/DQ only/.test(u.reason)));
   });
 
+  it('quantizes Conv dynamically only when asked, with the warning that static suits CNNs', async () => {
+    const out = path.join(dir, 'fashion_dynamic.onnx');
+    const r = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ mode: 'dynamic', opTypes: ['Conv', 'Gemm'] }), { output: out, resultFile: false });
+    assert.ok(r.verification.ran, r.verification.note);
+    assert.deepStrictEqual(r.fusion!.integerOps, { ConvInteger: 2, DynamicQuantizeMatMul: 2 });
+    assert.ok(r.warnings.some((w) => /ConvInteger.*static quantization is the better choice for CNNs/.test(w)));
+    const q = accuracy((await predict(out, test)).top1, test.labels);
+    console.log(`      dynamic with Conv: ${q.toFixed(2)}% (float ${floatAccuracy.toFixed(2)}%)`);
+    assert.ok(floatAccuracy - q < 1);
+    const byDefault = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ mode: 'dynamic' }), { output: path.join(dir, 'fashion_dyn2.onnx'), resultFile: false });
+    assert.ok(!byDefault.nodes.some((n) => n.opType === 'Conv'), 'Conv is not a default op type of dynamic mode');
+  });
+
   it('dynamic int8 of the transformer keeps output SQNR above 25 dB', async () => {
     const r = await quantizeModel(path.join(dir, 'tiny_transformer.onnx'), resolveSettings({ mode: 'dynamic' }), { resultFile: false });
     assert.ok(r.nodes.filter((n) => n.quantized).length >= 4, 'the MatMul/Gemm with constant weights are quantized');

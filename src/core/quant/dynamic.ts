@@ -53,6 +53,52 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
   const node = (op: string, inputs: string[], outputs: string[], name: string, attrs: AttributeProto[] = []) =>
     createMessage<NodeProto>('NodeProto', { op_type: op, input: inputs, output: outputs, name, attribute: attrs });
 
+  let convs = 0;
+  /** DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul(x_scale * w_scale) [-> Add(bias)]. */
+  const convInteger = (n: NodeProto, name: string): NodeProto[] | undefined => {
+    const W = constants.get(n.input[1]);
+    if (!W || W.data_type !== DataType.FLOAT) return undefined;
+    const dims = tensorDims(W);
+    const w = toFloat32(readTensor(W, model.external));
+    let lo = 0;
+    let hi = 0;
+    for (const v of w) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    // onnxruntime's CPU ConvInteger takes uint8 weights: asymmetric, per tensor.
+    const { scale, zeroPoint } = scaleZeroPoint(lo, hi, 'uint8', { reduceRange: settings.reduceRange });
+    const base = n.input[1];
+    init.push(
+      makeTensor({ name: `${base}_quantized`, dataType: DataType.UINT8, dims, values: Uint8Array.from(quantizeValues(w, scale, zeroPoint, 'uint8')) }),
+      makeTensor({ name: `${base}_scale`, dataType: DataType.FLOAT, dims: [], values: Float32Array.of(scale) }),
+      makeTensor({ name: `${base}_zero_point`, dataType: DataType.UINT8, dims: [], values: Uint8Array.of(zeroPoint) }),
+    );
+    tensors.push({ tensor: base, kind: 'weight', type: 'uint8', range: [lo, hi], rangeSource: 'min/max of the values', scale: [scale], zeroPoint: [zeroPoint], axis: null });
+    const p = `${name.replace(/[^A-Za-z0-9_.]/g, '_')}_dyn`;
+    const y = n.output[0];
+    const convAttrs = n.attribute.filter((a) => ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'].includes(a.name ?? ''));
+    const nodes = [
+      node('DynamicQuantizeLinear', [n.input[0]], [`${p}_x_q`, `${p}_x_scale`, `${p}_x_zp`], `${p}_DynamicQuantizeLinear`),
+      node('ConvInteger', [`${p}_x_q`, `${base}_quantized`, `${p}_x_zp`, `${base}_zero_point`], [`${p}_int32`], `${p}_ConvInteger`, convAttrs),
+      node('Cast', [`${p}_int32`], [`${p}_float`], `${p}_Cast`, [createMessage<AttributeProto>('AttributeProto', { name: 'to', type: AttributeType.INT, i: DataType.FLOAT })]),
+      node('Mul', [`${p}_x_scale`, `${base}_scale`], [`${p}_scale`], `${p}_ScaleMul`),
+    ];
+    const bias = n.input[2];
+    if (bias) {
+      // The bias [M] broadcasts over [N, M, H, W] once shaped [M, 1, 1].
+      init.push(makeTensor({ name: `${p}_bias_shape`, dataType: DataType.INT64, dims: [3], values: BigInt64Array.of(-1n, 1n, 1n) }));
+      nodes.push(
+        node('Reshape', [bias, `${p}_bias_shape`], [`${p}_bias`], `${p}_BiasReshape`),
+        node('Mul', [`${p}_float`, `${p}_scale`], [`${p}_conv`], `${p}_Mul`),
+        node('Add', [`${p}_conv`, `${p}_bias`], [y], `${p}_Add`),
+      );
+    } else {
+      nodes.push(node('Mul', [`${p}_float`, `${p}_scale`], [y], `${p}_Mul`));
+    }
+    return nodes;
+  };
+
   index.nodes.forEach((n, i) => {
     const op = n.op_type ?? '';
     if (!opTypes.has(op) || (n.domain ?? '') !== '') return;
@@ -64,7 +110,14 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
       return;
     }
     if (op === 'Conv') {
-      decisions.push({ node: name, opType: op, quantized: false, reason: 'dynamic Conv (ConvInteger) is slow on CPU; use static quantization for CNNs' });
+      const done = convInteger(n, name);
+      if (done) {
+        replaced.set(i, done);
+        decisions.push({ node: name, opType: op, quantized: true, reason: 'dynamic: ConvInteger with uint8 weights per tensor (slow on CPU: static quantization is the better choice for CNNs)' });
+        convs++;
+      } else {
+        decisions.push({ node: name, opType: op, quantized: false, reason: 'needs a constant float32 weight' });
+      }
       return;
     }
     const B = constants.get(n.input[1]);
@@ -150,6 +203,7 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
   for (const sub of index.subgraphs) for (const ref of sub.index.outerRefs) used.add(ref);
   graph.initializer = graph.initializer.filter((t) => used.has(t.name ?? ''));
   graph.node = graph.node.filter((n) => n.op_type !== 'Constant' || n.output.some((o) => used.has(o)));
+  if (convs) warnings.push(`${convs} Conv node(s) quantized dynamically (ConvInteger), as asked: it is slow on CPU; static quantization is the better choice for CNNs`);
   if (!decisions.some((d) => d.quantized)) warnings.push('no MatMul or Gemm with a constant weight was found: nothing was quantized');
   return { tensors, decisions, unmatchedPatterns: exclude.filter((e) => !e.used).map((e) => e.p), warnings };
 }

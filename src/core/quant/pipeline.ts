@@ -81,7 +81,11 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     ({ tensors, decisions, unmatchedPatterns } = r);
     warnings.push(...r.warnings);
     candidates = decisions.filter((d) => d.quantized).map((d) => ({ name: d.node, opType: d.opType }));
-    if (settings.calibration && !settings.calibration.startsWith('synthetic')) data = await openDataSource(settings.calibration, source);
+    // Dynamic needs no calibration; a sample still proves the result runs.
+    data = await openDataSource(settings.calibration, source).catch((e: Error) => {
+      warnings.push(`no sample to run the quantized model on (${e.message})`);
+      return undefined;
+    });
   } else {
     if (opset < 10) {
       // onnxruntime fuses Q/DQ into QLinearConv & co. of the default domain, which start at opset 10.
