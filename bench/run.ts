@@ -1,4 +1,5 @@
-// `npm run bench`: how `inspect` scales with a large model, against the cost of reading the file.
+// `npm run bench`: how `inspect` scales with a large model, against the cost of reading the file,
+// then the quantization benchmark (bench/quant.ts: calibration time and memory, int8 latency).
 //
 // Generates (in a temporary folder, removed at the end) a ~300 MB model of float32 weights and the
 // same model saved with external data, then measures, each in its own child process so that peak
@@ -11,13 +12,16 @@
 // the measured command see the same machine load; ratios are taken per repetition (side by side)
 // and the median is printed. The page cache is warmed before measuring, so reads come from memory.
 //
-// Environment: BENCH_REPEATS (default 5), BENCH_MB (weights in MB, default 300).
+// Environment: BENCH_REPEATS (default 5), BENCH_MB (weights in MB, default 300), BENCH_ONLY
+// (`inspect` or `quant`: run one part only; default both), and bench/quant.ts's BENCH_QUANT_*.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { generateModel, type GeneratedModel } from './generate';
+import { cleanupQuantBench, runQuantBench } from './quant';
+import { fmtMB, fmtX, jsonChild, MB, median, pairedRatio, retried, table, verdict, type Sample } from './util';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CHILD = path.join(__dirname, 'child.js');
@@ -25,12 +29,9 @@ const RSS_HOOK = path.join(__dirname, 'rss-hook.js');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 5) | 0);
 const TARGET_MB = Number(process.env.BENCH_MB ?? 300);
-const MB = 1e6;
 
 const TIME_TARGET = 2;
 const RSS_TARGET = 1.5;
-
-type Sample = Record<string, unknown> & { wallMs: number; maxRssBytes: number };
 
 let tmpDir: string | undefined;
 let failures = 0;
@@ -45,31 +46,9 @@ function fail(msg: string): void {
   console.error(`CHECK FAILED: ${msg}`);
 }
 
-/**
- * Runs `run` once more when it fails: out/ is shared with other builds in this tree, and a child
- * that starts while `tsc` rewrites out/src can load half a module. A second failure is reported.
- */
-function retried<T>(what: string, run: () => T): T {
-  try {
-    return run();
-  } catch (e) {
-    const lines = (e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean);
-    process.stderr.write(`  ${what} failed, retrying once: ${lines.find((l) => /Error/.test(l)) ?? lines[0]}\n`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000); // let a concurrent build finish writing
-    return run();
-  }
-}
-
 /** Runs a measurement child (bench/child.ts) and returns its JSON line plus the process's wall time. */
 function child(...args: string[]): Sample {
-  return retried(`child ${args[0]}`, () => {
-    const t0 = performance.now();
-    const r = spawnSync(process.execPath, [CHILD, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
-    const wallMs = performance.now() - t0;
-    if (r.status !== 0) throw new Error(`child ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}`);
-    const lines = r.stdout.trim().split('\n');
-    return { ...JSON.parse(lines[lines.length - 1]), wallMs } as Sample;
-  });
+  return jsonChild(CHILD, args);
 }
 
 /** Runs the real CLI bundle with the RSS hook preloaded; stdout is parsed as JSON. */
@@ -101,29 +80,9 @@ function warm(file: string): void {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** Median of per-repetition ratios a[i] / b[i] (each pair measured side by side). */
-function pairedRatio(a: number[], b: number[]): number {
-  return median(a.map((x, i) => x / b[i]));
-}
-
 const num = (s: Sample, k: string) => s[k] as number;
-const fmtMB = (bytes: number) => (bytes / MB).toFixed(1);
 const fmtSize = (bytes: number) => (bytes >= MB ? `${fmtMB(bytes)} MB` : `${(bytes / 1e3).toFixed(1)} kB`);
 const fmtMs = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
-const fmtX = (r: number) => `${r.toFixed(2)}x`;
-const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
-}
 
 /** The newest .ts under src/ that is newer than dist/cli.js, if any (the bundle would be stale). */
 function staleBundleReason(): string | undefined {
@@ -283,10 +242,8 @@ function tensorCells(xs: Sample[], elements: number): string[] {
   ];
 }
 
-function main(): void {
-  const started = performance.now();
-  console.log(`ONNX Compress benchmark: inspect on a ~${TARGET_MB} MB model`);
-  console.log(`machine: ${machine()}`);
+function inspectBench(): void {
+  console.log(`\n## inspect on a ~${TARGET_MB} MB model\n`);
   const withCli = fs.existsSync(CLI);
   if (!withCli) console.log('dist/cli.js not found: CLI rows skipped (run `npm run build` first)');
   else {
@@ -314,12 +271,24 @@ function main(): void {
   const m = measure(inline, ext, extData, gen.largestTensor.name, withCli);
   check(gen, m, extData);
   report(gen, extData, fs.statSync(ext).size, fs.statSync(extData).size, m, withCli);
+  cleanup();
+}
+
+function main(): void {
+  const started = performance.now();
+  const only = process.env.BENCH_ONLY;
+  if (only !== undefined && only !== 'inspect' && only !== 'quant') throw new Error(`BENCH_ONLY must be 'inspect' or 'quant' (got '${only}')`);
+  console.log(`ONNX Compress benchmark${only ? ` (${only} only)` : ''}`);
+  console.log(`machine: ${machine()}`);
+  if (only !== 'quant') inspectBench();
+  if (only !== 'inspect') failures += runQuantBench();
   console.log(`\nload at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     cleanup();
+    cleanupQuantBench();
     process.exit(130);
   });
 }
@@ -331,5 +300,6 @@ try {
   failures++;
 } finally {
   cleanup();
+  cleanupQuantBench();
 }
 if (failures) process.exitCode = 1;

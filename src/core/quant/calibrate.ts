@@ -6,7 +6,7 @@ import type { QuantSettings } from '../../shared/quantResult';
 import { createMessage } from '../onnx/codec';
 import { DataType } from '../onnx/dataTypes';
 import type { OnnxModel } from '../onnx/model';
-import type { ValueInfoProto } from '../onnx/types';
+import { AttributeType, type AttributeProto, type NodeProto, type ValueInfoProto } from '../onnx/types';
 import { createSession, ort } from '../runtime/session';
 import type { DataSource } from '../data';
 import { createCollector, type Collector } from './collectors';
@@ -56,19 +56,40 @@ export function collectorFor(settings: QuantSettings): Collector {
   });
 }
 
-/** A session that returns `tensors` besides the model's outputs; the model is left as it was. */
-async function observingSession(model: OnnxModel, tensors: string[], settings: QuantSettings): Promise<ort.InferenceSession> {
+/** What the session returns for a tensor: the values, or only their minimum and maximum. */
+const MIN = '__onnx_compress_min';
+const MAX = '__onnx_compress_max';
+
+/**
+ * A session that returns `tensors` besides the model's outputs; the model is left as it was.
+ * With `reduce`, each tensor's minimum and maximum are computed in the graph (ReduceMin/ReduceMax
+ * over all axes) and only those two scalars cross into JavaScript: MinMax needs nothing else, and
+ * copying every intermediate tensor out of onnxruntime is what calibration spends most time on.
+ */
+async function observingSession(model: OnnxModel, tensors: string[], settings: QuantSettings, reduce: boolean): Promise<ort.InferenceSession> {
   const graph = model.proto.graph!;
-  const count = graph.output.length;
+  const outputs = graph.output.length;
+  const nodes = graph.node.length;
   const existing = new Set(graph.output.map((o) => o.name));
+  const output = (name: string) => graph.output.push(createMessage<ValueInfoProto>('ValueInfoProto', { name, type: { tensor_type: { elem_type: DataType.FLOAT } } }));
   for (const name of tensors) {
-    if (existing.has(name)) continue;
-    graph.output.push(createMessage<ValueInfoProto>('ValueInfoProto', { name, type: { tensor_type: { elem_type: DataType.FLOAT } } }));
+    if (!reduce) {
+      if (!existing.has(name)) output(name);
+      continue;
+    }
+    for (const [op, suffix] of [['ReduceMin', MIN], ['ReduceMax', MAX]]) {
+      graph.node.push(createMessage<NodeProto>('NodeProto', {
+        op_type: op, input: [name], output: [name + suffix], name: name + suffix,
+        attribute: [createMessage<AttributeProto>('AttributeProto', { name: 'keepdims', type: AttributeType.INT, i: 0 })],
+      }));
+      output(name + suffix);
+    }
   }
   try {
     return await createSession(model, { executionProviders: [settings.executionProvider] });
   } finally {
-    graph.output.length = count;
+    graph.output.length = outputs;
+    graph.node.length = nodes;
   }
 }
 
@@ -78,7 +99,9 @@ export async function calibrate(model: OnnxModel, tensors: string[], data: DataS
   const fetched = tensors.filter((t) => !inputs.has(t));
   const collectors = new Map(tensors.map((t) => [t, collectorFor(settings)]));
   const passes = collectors.size ? Math.max(...[...collectors.values()].map((c) => c.passes)) : 1;
-  const session = await observingSession(model, fetched, settings);
+  const reduce = settings.method === 'minmax';
+  const session = await observingSession(model, fetched, settings, reduce);
+  const names = reduce ? fetched.flatMap((t) => [t + MIN, t + MAX]) : fetched;
   let samples = 0;
   let batches = 0;
   try {
@@ -87,11 +110,13 @@ export async function calibrate(model: OnnxModel, tensors: string[], data: DataS
       let batch = 0;
       for await (const feeds of data.batches({ batchSize: settings.batchSize, limit: settings.samples ?? undefined, shuffleSeed: settings.shuffleSeed ?? undefined, signal: run.signal })) {
         if (run.signal?.aborted) throw new CalibrationCancelled();
-        const outputs = fetched.length ? await session.run(feeds, fetched) : {};
+        const outputs = names.length ? await session.run(feeds, names) : {};
         for (const [name, collector] of collectors) {
           if (collector.passes <= pass) continue;
-          const t = outputs[name] ?? feeds[name];
-          collector.add(t.data as Float32Array, pass);
+          const values = reduce && outputs[name + MIN]
+            ? Float32Array.of((outputs[name + MIN].data as Float32Array)[0], (outputs[name + MAX].data as Float32Array)[0])
+            : ((outputs[name] ?? feeds[name]).data as Float32Array);
+          collector.add(values, pass);
         }
         for (const t of Object.values(outputs)) t.dispose();
         passSamples += Object.values(feeds)[0]?.dims[0] ?? 1;
