@@ -14,7 +14,7 @@
 //   tensor FILE NAME         readModel, then tensorStatistics(NAME) timed, and a plain one-pass
 //                            min/max/sum loop over the same values for comparison
 //   save-external IN OUT     readModel(IN) + writeModel(OUT, { placement: 'external' })
-import { peakRssBytes } from './rss-hook';
+import { peakRssBytes, runChildMain } from './rss-hook';
 import * as fs from 'fs';
 import * as path from 'path';
 // The module object itself (not an import-star copy), so that patching it reaches every user.
@@ -138,12 +138,4 @@ async function main(): Promise<Record<string, unknown>> {
   }
 }
 
-main().then(
-  (r) => {
-    process.stdout.write(`${JSON.stringify({ ...r, maxRssBytes: peakRssBytes() })}\n`);
-  },
-  (e) => {
-    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+runChildMain(main);

@@ -26,7 +26,7 @@
 //       1:50,32:20), after 3 warm-up runs each; SHAPE is one sample's dims, e.g. 1,28,28;
 //       THREADS: intra-op thread counts to measure, 0 = onnxruntime's default (e.g. 0,1).
 //       Median and p95 per model and batch size, and the QuantResult's fusion report.
-import { peakRssBytes } from './rss-hook';
+import { peakRssBytes, runChildMain } from './rss-hook';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { openDataSource, type DataSource } from '../src/core/data';
@@ -376,12 +376,4 @@ async function main(): Promise<Record<string, unknown>> {
   }
 }
 
-main().then(
-  (r) => {
-    process.stdout.write(`${JSON.stringify({ ...r, maxRssBytes: peakRssBytes() })}\n`);
-  },
-  (e) => {
-    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+runChildMain(main);

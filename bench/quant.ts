@@ -72,6 +72,19 @@ function skip(what: string, files: string[]): void {
   console.log(`  skipped ${what}: missing ${files.map(rel).join(', ')}${files.some((f) => f.includes('.models')) ? ' (npm run fetch-models)' : ''}`);
 }
 
+/** Runs one case's child (args built only when its files exist), logging the time; undefined when skipped. */
+function timedCase(what: string, c: { model: string; file: string; data: string }, args: () => string[]): Sample | undefined {
+  const gone = missing(c.file, ...(c.data.startsWith('synthetic') ? [] : [c.data]));
+  if (gone.length) {
+    skip(c.model, gone);
+    return undefined;
+  }
+  const t0 = performance.now();
+  const r = child(...args());
+  process.stderr.write(`  ${what}, ${c.model}: ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+  return r;
+}
+
 /** Fixtures that are byte-identical to another fixture: placeholders, not the model named. */
 function duplicateFixtures(): string[] {
   if (!fs.existsSync(FIXTURES)) return [];
@@ -104,14 +117,8 @@ function calibrationTime(): void {
   const parts: string[][] = [];
   const notes: string[] = [];
   for (const c of cases) {
-    const gone = missing(c.file, ...(c.data.startsWith('synthetic') ? [] : [c.data]));
-    if (gone.length) {
-      skip(c.model, gone);
-      continue;
-    }
-    const t0 = performance.now();
-    const r = child('calib-time', c.file, c.data, String(c.batch), String(c.samples), String(c.reps));
-    process.stderr.write(`  calibration time, ${c.model}: ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+    const r = timedCase('calibration time', c, () => ['calib-time', c.file, c.data, String(c.batch), String(c.samples), String(c.reps)]);
+    if (!r) continue;
     const before = r.plainBefore as PlainPass[];
     const after = r.plainAfter as PlainPass[];
     const plain = before.map((b, i) => (b.total + after[i].total) / 2);
@@ -231,14 +238,8 @@ function latency(): void {
   const rows: string[][] = [];
   const fusionLines: string[] = [];
   for (const c of cases) {
-    const gone = missing(c.file, ...(c.data.startsWith('synthetic') ? [] : [c.data]));
-    if (gone.length) {
-      skip(c.model, gone);
-      continue;
-    }
-    const t0 = performance.now();
-    const r = child('latency', c.file, c.mode, c.data, String(c.samples), String(c.perChannel), c.shape, c.runs, '0,1', tempDir());
-    process.stderr.write(`  latency, ${c.model}: ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+    const r = timedCase('latency', c, () => ['latency', c.file, c.mode, c.data, String(c.samples), String(c.perChannel), c.shape, c.runs, '0,1', tempDir()]);
+    if (!r) continue;
     const v = r.verification as { loads: boolean; ran: boolean; note: string };
     if (!v.loads || !v.ran) fail(`${c.model}: the quantized model does not load and run (${v.note})`);
     for (const p of r.problems as string[]) fail(`${c.model}: ${p}`);

@@ -17,6 +17,19 @@ export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
+/** Runs a benchmark child's main: prints its result as one JSON line with the peak RSS, or the error. */
+export function runChildMain(main: () => Promise<object>): void {
+  main().then(
+    (r) => {
+      process.stdout.write(`${JSON.stringify({ ...r, maxRssBytes: peakRssBytes() })}\n`);
+    },
+    (e) => {
+      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
 const target = process.env.BENCH_RSS_FILE;
 if (target) {
   process.on('exit', () => {

@@ -3,6 +3,21 @@ import { seededRandom } from '../../src/core/random';
 import { createCollector, type CalibrationOptions, type Collector } from '../../src/core/quant/collectors';
 
 /** Standard normal samples (Box-Muller on the seeded uniform generator). */
+/** One options object per method and variant; minmax's moving average uses `movingAverage`. */
+function everyMethod(movingAverage: number): CalibrationOptions[] {
+  return [
+    { method: 'minmax' },
+    { method: 'minmax', movingAverage },
+    { method: 'percentile' },
+    { method: 'percentile', symmetric: true },
+    { method: 'entropy' },
+    { method: 'entropy', symmetric: true },
+    { method: 'entropy', parity: true },
+    { method: 'mse' },
+    { method: 'mse', symmetric: true },
+  ];
+}
+
 function normals(seed: number, n: number): Float32Array {
   const rand = seededRandom(seed);
   const out = new Float32Array(n);
@@ -285,17 +300,7 @@ describe('calibration collectors', () => {
   });
 
   describe('streaming', () => {
-    const methods: CalibrationOptions[] = [
-      { method: 'minmax' },
-      { method: 'minmax', movingAverage: 0.01 },
-      { method: 'percentile' },
-      { method: 'percentile', symmetric: true },
-      { method: 'entropy' },
-      { method: 'entropy', symmetric: true },
-      { method: 'entropy', parity: true },
-      { method: 'mse' },
-      { method: 'mse', symmetric: true },
-    ];
+    const methods: CalibrationOptions[] = everyMethod(0.01);
 
     it('holds constant state over 1,000 batches', () => {
       const rand = seededRandom(41);
@@ -340,17 +345,7 @@ describe('calibration collectors', () => {
   });
 
   describe('special values', () => {
-    const all: CalibrationOptions[] = [
-      { method: 'minmax' },
-      { method: 'minmax', movingAverage: 0.5 },
-      { method: 'percentile' },
-      { method: 'percentile', symmetric: true },
-      { method: 'entropy' },
-      { method: 'entropy', symmetric: true },
-      { method: 'entropy', parity: true },
-      { method: 'mse' },
-      { method: 'mse', symmetric: true },
-    ];
+    const all: CalibrationOptions[] = everyMethod(0.5);
 
     it('all-zero data gives [0, 0]', () => {
       for (const options of all) {

@@ -11,8 +11,8 @@ import { seededRandom } from '../random';
 import { abortError, DataSourceError, withSubject } from './errors';
 import { checkElemType, checkFinite, formatDims, valuesFromBytes, type ModelInput, type Values } from './inputs';
 import { readNpyHeader, type NpyHeader } from './npy';
-import type { BatchOptions, DataSource } from './source';
-import { entrySource, readZipDirectory, type ZipEntry } from './zip';
+import { checkBatchOptions, type BatchOptions, type DataSource } from './source';
+import { entrySource, readNpzDirectory, type ZipEntry } from './zip';
 
 /** An array of the wrong element type: wrong however the file is read. */
 export class ElementTypeError extends DataSourceError {}
@@ -44,14 +44,7 @@ function fullShapeMismatch(input: ModelInput, shape: readonly number[], bound: M
 
 /** Reads `file`'s headers as one exact feed; throws a DataSourceError saying why it is not one. */
 export async function exactFeedFile(file: string, inputs: ModelInput[], label = file): Promise<ExactFeedFile> {
-  let entries: ZipEntry[];
-  try {
-    entries = await readZipDirectory(file);
-  } catch (e) {
-    throw withSubject(e, label);
-  }
-  const byName = new Map<string, ZipEntry>();
-  for (const e of entries) if (e.name.endsWith('.npy')) byName.set(e.name.slice(0, -4), e);
+  const { entries, byName } = await readNpzDirectory(file, label);
   const positional = inputs.every((i) => !byName.has(i.name)) && byName.size > 0 && [...byName.keys()].every((k) => /^arr_\d+$/.test(k));
   const arrays: ExactFeedFile['arrays'] = {};
   const bound = new Map<string, { size: number; input: string; axis: number }>();
@@ -107,9 +100,7 @@ export class ExactFeedSource implements DataSource {
   }
 
   batches(options: BatchOptions): AsyncIterable<Record<string, ort.Tensor>> {
-    const { batchSize } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new DataSourceError(`batchSize must be a positive whole number (got ${batchSize})`);
-    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) throw new DataSourceError(`limit must be a whole number of samples (got ${options.limit})`);
+    checkBatchOptions(options);
     return { [Symbol.asyncIterator]: () => this.iterate(options) };
   }
 

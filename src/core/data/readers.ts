@@ -13,8 +13,8 @@ import {
 } from './inputs';
 import { readNpyHeader, type NpyHeader } from './npy';
 import { peekTensor, readTensorFile } from './pb';
-import type { OpenUnit, Unit } from './source';
-import { entrySource, readZipDirectory, type ZipEntry } from './zip';
+import { memoryUnit, type OpenUnit, type Unit } from './source';
+import { entrySource, readNpzDirectory, type ZipEntry } from './zip';
 
 async function fileSize(file: string): Promise<number> {
   return (await fs.promises.stat(file)).size;
@@ -82,17 +82,7 @@ function arrayName(entry: string): string | undefined {
 
 /** One .npz holding one array per model input, keyed by the input's name. */
 export async function npzUnit(file: string, inputs: ModelInput[], label = file): Promise<NpzUnitInfo> {
-  let entries: ZipEntry[];
-  try {
-    entries = await readZipDirectory(file);
-  } catch (e) {
-    throw withSubject(e, label);
-  }
-  const byName = new Map<string, ZipEntry>();
-  for (const e of entries) {
-    const n = arrayName(e.name);
-    if (n !== undefined) byName.set(n, e);
-  }
+  const { entries, byName } = await readNpzDirectory(file, label);
   // numpy.savez(file, a, b) names positional arrays arr_0, arr_1...: taken in input order when
   // no array is named after an input.
   const positional = inputs.every((i) => !byName.has(i.name)) && byName.size > 0 && [...byName.keys()].every((k) => /^arr_\d+$/.test(k));
@@ -207,18 +197,7 @@ export async function pbUnit(files: Record<string, string>, inputs: ModelInput[]
         if (data.dataType !== input.elemType || Array.isArray(data.values)) throw new DataSourceError(`changed since it was opened (now ${dataTypeName(data.dataType)})`, files[input.name]);
         values[input.name] = data.values as Values;
       }
-      return {
-        sampleDims,
-        async read(start, n) {
-          const out: Record<string, Values> = {};
-          for (const input of inputs) {
-            const per = sampleDims[input.name].reduce((a, b) => a * b, 1);
-            out[input.name] = values[input.name].subarray(start * per, (start + n) * per) as Values;
-          }
-          return out;
-        },
-        async close() {},
-      };
+      return memoryUnit(inputs, sampleDims, (input, start, n, per) => values[input.name].subarray(start * per, (start + n) * per) as Values);
     },
   };
   return { unit, dims };

@@ -38,6 +38,26 @@ export interface OpenUnit {
   close(): Promise<void>;
 }
 
+/** Throws a DataSourceError for a batchSize or limit that is not a usable whole number. */
+export function checkBatchOptions(options: BatchOptions): void {
+  const { batchSize } = options;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new DataSourceError(`batchSize must be a positive whole number (got ${batchSize})`);
+  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) throw new DataSourceError(`limit must be a whole number of samples (got ${options.limit})`);
+}
+
+/** An open unit whose samples are at hand: `slice` gives one input's samples [start, start + n), `per` values each. */
+export function memoryUnit(inputs: readonly ModelInput[], sampleDims: Record<string, number[]>, slice: (input: ModelInput, start: number, n: number, per: number) => Values): OpenUnit {
+  return {
+    sampleDims,
+    async read(start, n) {
+      const out: Record<string, Values> = {};
+      for (const input of inputs) out[input.name] = slice(input, start, n, sampleDims[input.name].reduce((a, b) => a * b, 1));
+      return out;
+    },
+    async close() {},
+  };
+}
+
 export interface Unit {
   /** Samples it holds. */
   count: number;
@@ -119,9 +139,7 @@ export class UnitSource implements DataSource {
   }
 
   batches(options: BatchOptions): AsyncIterable<Record<string, ort.Tensor>> {
-    const { batchSize } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new DataSourceError(`batchSize must be a positive whole number (got ${batchSize})`);
-    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) throw new DataSourceError(`limit must be a whole number of samples (got ${options.limit})`);
+    checkBatchOptions(options);
     return { [Symbol.asyncIterator]: () => this.iterate(options) };
   }
 

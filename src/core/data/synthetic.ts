@@ -8,7 +8,7 @@ import { float32ToFloat16Bits } from '../onnx/floatFormats';
 import { seededRandom } from '../random';
 import { DataSourceError } from './errors';
 import { allocValues, formatDims, isFloatElem, layoutFor, type ModelInput, type Values } from './inputs';
-import type { OpenUnit, Unit } from './source';
+import { memoryUnit, type OpenUnit, type Unit } from './source';
 
 export interface Distribution { kind: 'normal' | 'uniform'; a: number; b: number }
 
@@ -154,23 +154,14 @@ export function syntheticUnit(spec: SyntheticSpec, inputs: ModelInput[], overrid
     count: spec.samples,
     label: 'synthetic data',
     async open(): Promise<OpenUnit> {
-      return {
-        sampleDims,
-        async read(start, n) {
-          const out: Record<string, Values> = {};
-          for (const input of inputs) {
-            const per = sampleDims[input.name].reduce((a, b) => a * b, 1);
-            const values = allocValues(input.elemType, per * n);
-            const f32 = new Float32Array(per);
-            for (let s = 0; s < n; s++) {
-              fillSample(input, values, s * per, per, spec.distribution, seededRandom(sampleSeed(spec.seed, input.index, start + s)), f32);
-            }
-            out[input.name] = values;
-          }
-          return out;
-        },
-        async close() {},
-      };
+      return memoryUnit(inputs, sampleDims, (input, start, n, per) => {
+        const values = allocValues(input.elemType, per * n);
+        const f32 = new Float32Array(per);
+        for (let s = 0; s < n; s++) {
+          fillSample(input, values, s * per, per, spec.distribution, seededRandom(sampleSeed(spec.seed, input.index, start + s)), f32);
+        }
+        return values;
+      });
     },
   };
   return { unit, feeds, notes };

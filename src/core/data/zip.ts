@@ -3,7 +3,7 @@
 // in place with positioned reads, deflated ones inflated as a stream with fflate.
 import * as fs from 'fs';
 import { FileRange, ForwardBytes, inflateStream, type ByteSource } from './bytes';
-import { DataSourceError } from './errors';
+import { DataSourceError, withSubject } from './errors';
 
 export interface ZipEntry {
   name: string;
@@ -107,6 +107,19 @@ export async function readZipDirectory(file: string): Promise<ZipEntry[]> {
 }
 
 /** A source over one entry's uncompressed bytes (nothing is read or inflated yet). */
+/** An .npz's directory and its .npy arrays by name (without '.npy'); read errors name `label`. */
+export async function readNpzDirectory(file: string, label: string): Promise<{ entries: ZipEntry[]; byName: Map<string, ZipEntry> }> {
+  let entries: ZipEntry[];
+  try {
+    entries = await readZipDirectory(file);
+  } catch (e) {
+    throw withSubject(e, label);
+  }
+  const byName = new Map<string, ZipEntry>();
+  for (const e of entries) if (e.name.endsWith('.npy')) byName.set(e.name.slice(0, -4), e);
+  return { entries, byName };
+}
+
 export async function entrySource(file: string, entry: ZipEntry): Promise<ByteSource> {
   const label = `${file} entry '${entry.name}'`;
   if (entry.flags & 1) throw new DataSourceError(`entry '${entry.name}' is encrypted; save the archive without a password`);
