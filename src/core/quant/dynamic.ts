@@ -16,7 +16,7 @@ import { makeTensor, readTensor, tensorDims, toFloat32 } from '../onnx/tensor';
 import { AttributeType, int64ToNumber, type AttributeProto, type NodeProto, type TensorProto } from '../onnx/types';
 import { nodeLabel } from '../onnx/walk';
 import { patternMatcher } from './plan';
-import { perChannelParams, quantizePerChannel, quantizeValues, scaleZeroPoint } from './scheme';
+import { perChannelParams, perTensorParams, quantizePerChannel, quantizeValues } from './scheme';
 
 export interface DynamicResult {
   tensors: TensorQuantization[];
@@ -60,21 +60,15 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
     if (!W || W.data_type !== DataType.FLOAT) return undefined;
     const dims = tensorDims(W);
     const w = toFloat32(readTensor(W, model.external));
-    let lo = 0;
-    let hi = 0;
-    for (const v of w) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
     // onnxruntime's CPU ConvInteger takes uint8 weights: asymmetric, per tensor.
-    const { scale, zeroPoint } = scaleZeroPoint(lo, hi, 'uint8', { reduceRange: settings.reduceRange });
+    const { scale, zeroPoint, range } = perTensorParams(w, 'uint8', { reduceRange: settings.reduceRange });
     const base = n.input[1];
     init.push(
       makeTensor({ name: `${base}_quantized`, dataType: DataType.UINT8, dims, values: Uint8Array.from(quantizeValues(w, scale, zeroPoint, 'uint8')) }),
       makeTensor({ name: `${base}_scale`, dataType: DataType.FLOAT, dims: [], values: Float32Array.of(scale) }),
       makeTensor({ name: `${base}_zero_point`, dataType: DataType.UINT8, dims: [], values: Uint8Array.of(zeroPoint) }),
     );
-    tensors.push({ tensor: base, kind: 'weight', type: 'uint8', range: [lo, hi], rangeSource: 'min/max of the values', scale: [scale], zeroPoint: [zeroPoint], axis: null });
+    tensors.push({ tensor: base, kind: 'weight', type: 'uint8', range, rangeSource: 'min/max of the values', scale: [scale], zeroPoint: [zeroPoint], axis: null });
     const p = `${name.replace(/[^A-Za-z0-9_.]/g, '_')}_dyn`;
     const y = n.output[0];
     const convAttrs = n.attribute.filter((a) => ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'].includes(a.name ?? ''));
@@ -149,13 +143,7 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
       zp = p.zeroPoints;
       q = quantizePerChannel(w, [K, N], 1, scale, zp, type);
     } else {
-      let lo = 0;
-      let hi = 0;
-      for (const v of w) {
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      const p = scaleZeroPoint(lo, hi, type, opts);
+      const p = perTensorParams(w, type, opts);
       scale = Float32Array.of(p.scale);
       zp = Int32Array.of(p.zeroPoint);
       q = quantizeValues(w, p.scale, p.zeroPoint, type);

@@ -18,7 +18,7 @@ import { DataType } from '../onnx/dataTypes';
 import type { CalibratedRange } from './calibrate';
 import type { QuantPlan } from './plan';
 import {
-  perChannelParams, quantizeBias, quantizePerChannel, quantizeValues, quantTypeInfo, scaleZeroPoint, type QuantType,
+  perChannelParams, perTensorParams, quantizeBias, quantizePerChannel, quantizeValues, quantTypeInfo, scaleZeroPoint, type QuantType,
 } from './scheme';
 
 export interface QdqResult {
@@ -180,18 +180,11 @@ export class QdqRewriter {
     const type: QuantType = kind === 'weight' ? this.settings.weightType : this.settings.activationType;
     const symmetric = this.settings.tensorOverrides[tensor]?.symmetric ?? (kind === 'weight' ? this.settings.symmetricWeights : false);
     const opts = { symmetric, reduceRange: kind === 'weight' && this.settings.reduceRange };
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of values) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const range: [number, number] | null = values.length ? [lo, hi] : null;
+    const { scale, zeroPoint, range } = perTensorParams(values, type, opts);
     if (axis !== null && dims.length > axis) {
       const { scales, zeroPoints } = perChannelParams(values, dims, axis, type, opts);
       return { p: { type, scale: scales, zeroPoint: zeroPoints, axis }, values, dims, range };
     }
-    const { scale, zeroPoint } = scaleZeroPoint(Math.min(lo, 0), Math.max(hi, 0), type, opts);
     return { p: { type, scale: Float32Array.of(scale), zeroPoint: Int32Array.of(zeroPoint), axis: null }, values, dims, range };
   }
 

@@ -194,6 +194,19 @@ export interface ChannelParams {
   zeroPoints: Int32Array;
 }
 
+/** Scale and zero point of a whole tensor from its own min and max; `range` is null when empty. */
+export function perTensorParams(values: ArrayLike<number>, type: QuantType, opts: ScaleOptions = {}): QuantParams & { range: [number, number] | null } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const range: [number, number] | null = values.length ? [lo, hi] : null;
+  return { ...scaleZeroPoint(range ? lo : 0, range ? hi : 0, type, opts), range };
+}
+
 /** Scale and zero point of each slice along `axis`, from the slice's min and max (NaN ignored). */
 export function perChannelParams(weights: Float32Array, dims: readonly number[], axis: number, type: QuantType, opts: ScaleOptions = {}): ChannelParams {
   const { outer, channels, inner } = channelLayout(weights.length, dims, axis);
