@@ -47,10 +47,9 @@ export class EntropyCollector extends HistogramCollector {
     const n = h.length;
     const a = this.absMax;
     if (a === 0) return { lo: 0, hi: 0, notes: [] };
-    const prefix = new Float64Array(n + 1);
-    for (let k = 0; k < n; k++) prefix[k + 1] = prefix[k] + h[k];
-    const p = new Float64Array(n);
-    const q = new Float64Array(n);
+    const pre = klPrefix(h);
+    const prefix = pre.mass;
+    const shares = new Float64Array(this.levels);
     const Q = this.levels;
     let best = Infinity;
     let bestT = a;
@@ -61,7 +60,7 @@ export class EntropyCollector extends HistogramCollector {
     for (let i = first; i <= last; i++) {
       const start = this.absolute ? 0 : half - i;
       const end = this.absolute ? i : half + i;
-      const kl = klDivergence(h, start, end, prefix[start], prefix[n] - prefix[end], Q, p, q);
+      const kl = klDivergence(h, pre, start, end, prefix[start], prefix[n] - prefix[end], Q, shares);
       if (kl <= best) { // ties: the wider window
         best = kl;
         bestT = i === last ? a : i * width;
@@ -72,40 +71,100 @@ export class EntropyCollector extends HistogramCollector {
   }
 }
 
-/** KL(p || q) of one candidate window (see the file comment); p and q are scratch arrays. */
-function klDivergence(h: Float64Array, start: number, end: number, below: number, above: number, Q: number, p: Float64Array, q: Float64Array): number {
-  const L = end - start;
-  for (let j = 0; j < L; j++) p[j] = h[start + j];
-  p[0] += below;
-  p[L - 1] += above;
-  let sliceTotal = 0;
-  for (let k = 0; k < Q; k++) {
-    const a = Math.floor((k * L) / Q);
-    const b = Math.floor(((k + 1) * L) / Q);
-    let sum = 0;
-    let nonzero = 0;
-    for (let j = a; j < b; j++) {
-      sum += h[start + j];
-      if (p[j] > 0) nonzero++;
-    }
-    sliceTotal += sum;
-    const share = nonzero ? sum / nonzero : 0;
-    for (let j = a; j < b; j++) q[j] = p[j] > 0 ? share : 0;
+/** Prefix sums over the histogram: counts, h ln h (with its compensation term) and non-zero bins. */
+interface KlPrefix {
+  mass: Float64Array;
+  hlnh: Float64Array;
+  hlnhLow: Float64Array;
+  nonzero: Float64Array;
+}
+
+function xlnx(x: number): number {
+  return x > 0 ? x * Math.log(x) : 0;
+}
+
+function klPrefix(h: Float64Array): KlPrefix {
+  const n = h.length;
+  const mass = new Float64Array(n + 1);
+  const hlnh = new Float64Array(n + 1);
+  const hlnhLow = new Float64Array(n + 1); // Neumaier compensation of the h ln h sums
+  const nonzero = new Float64Array(n + 1);
+  let c = 0;
+  for (let k = 0; k < n; k++) {
+    mass[k + 1] = mass[k] + h[k];
+    nonzero[k + 1] = nonzero[k] + (h[k] > 0 ? 1 : 0);
+    const x = xlnx(h[k]);
+    const s = hlnh[k];
+    const t = s + x;
+    c += Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s;
+    hlnh[k + 1] = t;
+    hlnhLow[k + 1] = c;
   }
-  if (sliceTotal === 0) return Infinity; // nothing left inside the window
+  return { mass, hlnh, hlnhLow, nonzero };
+}
+
+/**
+ * KL(p || q) of one candidate window (see the file comment), in O(levels) from the prefix sums,
+ * equal to the per-bin sum up to rounding. With P and S the sums of the smoothed p and q and
+ * c = (share, or eps where share is 0) P / S a level's q in p's units, KL = (1 / P) times the sum
+ * of p ln(p / c) over the bins where p is non-zero (sum(h ln h) - (mass) ln c from the prefix
+ * sums; the two edge bins, which carry the folded mass, directly) plus eps ln(S / P) per bin
+ * where p is 0. `shares` is scratch (one per level).
+ */
+function klDivergence(h: Float64Array, pre: KlPrefix, start: number, end: number, below: number, above: number, Q: number, shares: Float64Array): number {
+  const L = end - start;
+  const { mass, hlnh, hlnhLow, nonzero } = pre;
+  if (mass[end] - mass[start] === 0) return Infinity; // nothing left inside the window
+  const p0 = h[start] + below;
+  const pL = h[end - 1] + above;
+  // Pass 1: P and S, the sums of the smoothed p and q.
   let pSum = 0;
   let qSum = 0;
-  for (let j = 0; j < L; j++) {
-    pSum += p[j] > 0 ? p[j] : EPS;
-    qSum += q[j] > 0 ? q[j] : EPS;
+  let zerosAll = 0;
+  let a = start;
+  for (let k = 0; k < Q; k++) {
+    const b = start + Math.floor(((k + 1) * L) / Q);
+    const sum = mass[b] - mass[a];
+    const nz = levelNonzero(nonzero, a, b, start, end, p0, pL);
+    const pm = sum + (a === start ? below : 0) + (b === end ? above : 0);
+    const zeros = b - a - nz;
+    zerosAll += zeros;
+    pSum += pm + EPS * zeros;
+    const share = nz ? sum / nz : 0;
+    qSum += share > 0 ? share * nz + EPS * zeros : EPS * (b - a);
+    shares[k] = share;
+    a = b;
   }
-  let kl = 0;
-  for (let j = 0; j < L; j++) {
-    const pj = (p[j] > 0 ? p[j] : EPS) / pSum;
-    const qj = (q[j] > 0 ? q[j] : EPS) / qSum;
-    kl += pj * Math.log(pj / qj);
+  const ratio = pSum / qSum;
+  // Pass 2: sum of p ln(p / c) over the bins where p is non-zero, c = (share or eps) P / S the
+  // level's q in p's units; each zero bin adds eps ln(S / P). The edge bins directly.
+  let d = zerosAll * EPS * Math.log(qSum / pSum);
+  a = start;
+  for (let k = 0; k < Q; k++) {
+    const b = start + Math.floor(((k + 1) * L) / Q);
+    const share = shares[k];
+    const c = (share > 0 ? share : EPS) * ratio;
+    const lo = a === start ? a + 1 : a;
+    const hi = b === end ? b - 1 : b;
+    if (hi > lo) {
+      const plnp = hlnh[hi] - hlnh[lo] + (hlnhLow[hi] - hlnhLow[lo]);
+      d += plnp - (mass[hi] - mass[lo]) * Math.log(c);
+    }
+    if (lo > a && p0 > 0) d += p0 * Math.log(p0 / c);
+    if (hi < b && pL > 0) d += pL * Math.log(pL / c);
+    a = b;
   }
-  return kl;
+  return d / pSum;
+}
+
+/** Bins of [a, b) where p is non-zero (p is h except at the two edge bins of the window). */
+function levelNonzero(nonzero: Float64Array, a: number, b: number, start: number, end: number, p0: number, pL: number): number {
+  const lo = a === start ? a + 1 : a;
+  const hi = b === end ? b - 1 : b;
+  let nz = hi > lo ? nonzero[hi] - nonzero[lo] : 0;
+  if (lo > a && p0 > 0) nz++;
+  if (hi < b && pL > 0) nz++;
+  return nz;
 }
 
 /** Largest histogram the widening rule may grow to before parity mode gives up. */
