@@ -67,6 +67,18 @@ export class GraphIndex {
     return this.producer.has(name) || this.inputs.has(name) || this.initializers.has(name);
   }
 
+  /** Tensors with a fixed value: initializers and Constant node outputs. An initializer that is
+   *  also a graph input can be overridden by the caller, so it is not a constant. */
+  constantTensors(): Map<string, TensorProto> {
+    const constants = new Map<string, TensorProto>(this.initializers);
+    for (const n of this.graph.node) {
+      const value = n.op_type === 'Constant' ? n.attribute.find((a) => a.name === 'value')?.t : undefined;
+      if (value && n.output[0]) constants.set(n.output[0], value);
+    }
+    for (const name of this.inputs.keys()) constants.delete(name);
+    return constants;
+  }
+
   get nodes(): NodeProto[] {
     return this.graph.node;
   }

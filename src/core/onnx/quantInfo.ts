@@ -9,11 +9,12 @@ import { readTensor, toFloat32 } from './tensor';
 import { int64ToNumber, type NodeProto, type TensorProto } from './types';
 import { allTensors } from './walk';
 
-const INTEGER_OPS = new Set([
+/** Ops that compute in integer arithmetic (onnxruntime's QLinear*, *Integer and fused kernels). */
+export const INTEGER_OPS = new Set([
   'QLinearConv', 'QLinearMatMul', 'MatMulInteger', 'ConvInteger', 'QGemm', 'QLinearAdd', 'QLinearMul',
   'QLinearConcat', 'QLinearSigmoid', 'QLinearLeakyRelu', 'QLinearGlobalAveragePool', 'QLinearAveragePool',
   'QLinearSoftmax', 'QLinearWhere', 'QAttention', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat',
-  'DynamicQuantizeLSTM', 'MatMulNBits', 'QOrderedMatMul',
+  'DynamicQuantizeLSTM', 'MatMulNBits', 'QOrderedMatMul', 'QLinearConvTranspose',
 ]);
 const Q_OPS = new Set(['QuantizeLinear']);
 const DQ_OPS = new Set(['DequantizeLinear']);

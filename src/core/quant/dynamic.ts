@@ -38,11 +38,7 @@ function transpose(values: Float32Array, rows: number, cols: number): Float32Arr
 export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): DynamicResult {
   const graph = model.proto.graph!;
   const index = new GraphIndex(graph);
-  const constants = new Map<string, TensorProto>(index.initializers);
-  index.nodes.forEach((n) => {
-    const t = n.op_type === 'Constant' ? attr(n, 'value')?.t : undefined;
-    if (t && n.output[0]) constants.set(n.output[0], t);
-  });
+  const constants = index.constantTensors();
   const exclude = settings.exclude.map((p) => ({ p, match: patternMatcher(p), used: false }));
   const opTypes = new Set(settings.opTypes);
   const tensors: TensorQuantization[] = [];

@@ -85,13 +85,7 @@ export function planQuantization(model: OnnxModel, settings: QuantSettings): Qua
   const index = new GraphIndex(model.proto.graph!);
   const { types } = inferElementTypes(index);
   const isFloat = (name: string) => types.get(name) === DataType.FLOAT;
-  const constants = new Map<string, TensorProto>(index.initializers);
-  index.nodes.forEach((n) => {
-    const value = n.op_type === 'Constant' ? n.attribute.find((a) => a.name === 'value')?.t : undefined;
-    if (value && n.output[0]) constants.set(n.output[0], value);
-  });
-  // A graph input with an initializer of the same name can be overridden: not a constant.
-  for (const name of index.inputs.keys()) constants.delete(name);
+  const constants = index.constantTensors();
 
   const opTypes = new Set(settings.opTypes);
   const exclude = settings.exclude.map((p) => ({ p, match: patternMatcher(p), used: false }));

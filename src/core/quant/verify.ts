@@ -7,11 +7,9 @@ import * as path from 'path';
 import type { FusionReport } from '../../shared/quantResult';
 import { errorMessage } from '../errors';
 import { readModel, type OnnxModel } from '../onnx/model';
+import { INTEGER_OPS } from '../onnx/quantInfo';
 import { createSession, type ort } from '../runtime/session';
 
-const INTEGER_OPS = new Set(['QLinearConv', 'QLinearMatMul', 'QGemm', 'MatMulInteger', 'ConvInteger', 'DynamicQuantizeMatMul',
-  'MatMulIntegerToFloat', 'QLinearAdd', 'QLinearMul', 'QLinearConcat', 'QLinearSigmoid', 'QLinearAveragePool',
-  'QLinearGlobalAveragePool', 'QLinearLeakyRelu', 'QLinearSoftmax', 'QLinearConvTranspose', 'QAttention']);
 const FLOAT_COMPUTE = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'FusedConv', 'FusedMatMul', 'FusedGemm']);
 
 const WHY: Record<string, string> = {
