@@ -1,11 +1,16 @@
 // Entry point the extension host loads (extensionTestsPath): runs the integration suite with
 // mocha inside the real VS Code extension host and reports the counts to the runner.
+import * as fs from 'fs';
 import * as path from 'path';
 import Mocha from 'mocha';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60000, reporter: 'spec' });
-  mocha.addFile(path.join(__dirname, 'extension.test.js'));
+  // ONNX_IT_FILES=quantize,distill runs only those suites (while working on one of them).
+  const only = process.env.ONNX_IT_FILES?.split(',').map((f) => `${f.trim()}.test.js`);
+  for (const file of fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) {
+    if (!only || only.includes(file)) mocha.addFile(path.join(__dirname, file));
+  }
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {
       const s = runner.stats ?? { passes: 0, pending: 0 };
