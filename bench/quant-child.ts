@@ -12,10 +12,8 @@
 //         plain       createSession (the options calibrate() uses) + one pass: data.batches + run,
 //                     before and after the calibrations of each repetition
 //         minmax, entropy, percentile   calibrate() with that method (its own session, 1 or 2 passes)
-//       plus, for attribution, an instrumented replica of calibrate() ('profile'), which times its
-//       parts: session creation, data, session.run with the observed outputs, collector.add,
-//       range(). The replica's total is printed beside calibrate()'s so the two can be compared.
-//       Then, once, a prototype of MinMax computed in the graph (ReduceMin/ReduceMax per tensor).
+//       plus calibrate()'s own timings of its parts (session creation, data, session.run,
+//       collectors, range()) for attribution.
 //   calib-rss MODEL SPEC METHOD BATCH SAMPLES [gc]
 //       calibrate() once; peak RSS of the process, and the RSS before calibrating. With `gc` (and
 //       node --expose-gc), a full garbage collection after every batch (a control).
@@ -31,12 +29,9 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { openDataSource, type DataSource } from '../src/core/data';
 import { readModel, type OnnxModel } from '../src/core/onnx/model';
-import { createMessage } from '../src/core/onnx/codec';
-import { DataType } from '../src/core/onnx/dataTypes';
-import { AttributeType, type AttributeProto, type NodeProto, type ValueInfoProto } from '../src/core/onnx/types';
-import { calibrate, collectorFor } from '../src/core/quant/calibrate';
+import { calibrate, collectorFor, type CalibrationResult } from '../src/core/quant/calibrate';
 import { quantizeModel } from '../src/core/quant/pipeline';
-import { planQuantization } from '../src/core/quant/plan';
+import { calibrationTargets, planQuantization } from '../src/core/quant/plan';
 import { resolveSettings } from '../src/core/quant/settings';
 import { createSession, ort } from '../src/core/runtime/session';
 import type { QuantSettings } from '../src/shared/quantResult';
@@ -80,155 +75,6 @@ async function dataPass(data: DataSource, s: QuantSettings): Promise<number> {
   return performance.now() - t0;
 }
 
-interface Profile {
-  total: number;
-  create: number;
-  data: number;
-  run: number;
-  collect: number;
-  range: number;
-  passes: number;
-  /** Values handed to the collectors in pass 0 (all observed tensors, all batches). */
-  values: number;
-  /** One more pass of the observing session that fetches only the model's own outputs. */
-  runModelOutputsOnly?: number;
-}
-
-/**
- * A replica of calibrate() (src/core/quant/calibrate.ts) with timers around its parts; it uses the
- * same collectors, the same extra outputs and the same session options.
- */
-async function profiledCalibrate(model: OnnxModel, tensors: string[], data: DataSource, s: QuantSettings, modelOutputsOnly = false): Promise<Profile> {
-  const t0 = performance.now();
-  const graph = model.proto.graph!;
-  const inputs = new Set(graph.input.map((v) => v.name ?? ''));
-  const fetched = tensors.filter((t) => !inputs.has(t));
-  const collectors = new Map(tensors.map((t) => [t, collectorFor(s)]));
-  const passes = collectors.size ? Math.max(...[...collectors.values()].map((c) => c.passes)) : 1;
-  const count = graph.output.length;
-  const modelOutputs = graph.output.map((o) => o.name ?? '');
-  const existing = new Set(modelOutputs);
-  for (const name of fetched) {
-    if (existing.has(name)) continue;
-    graph.output.push(createMessage<ValueInfoProto>('ValueInfoProto', { name, type: { tensor_type: { elem_type: DataType.FLOAT } } }));
-  }
-  let session: ort.InferenceSession;
-  try {
-    session = await createSession(model, { executionProviders: [s.executionProvider] });
-  } finally {
-    graph.output.length = count;
-  }
-  const t1 = performance.now();
-  let dataMs = 0;
-  let run = 0;
-  let collect = 0;
-  let values = 0;
-  let range = 0;
-  let runModelOutputsOnly: number | undefined;
-  let runModelOutputsOnlyWall: number | undefined;
-  try {
-    for (let pass = 0; pass < passes; pass++) {
-      const it = data.batches({ batchSize: s.batchSize, limit: s.samples ?? undefined })[Symbol.asyncIterator]();
-      for (;;) {
-        const d0 = performance.now();
-        const next = await it.next();
-        dataMs += performance.now() - d0;
-        if (next.done) break;
-        const feeds = next.value;
-        const r0 = performance.now();
-        const outputs = fetched.length ? await session.run(feeds, fetched) : {};
-        const r1 = performance.now();
-        for (const [name, c] of collectors) {
-          if (c.passes <= pass) continue;
-          const t = outputs[name] ?? feeds[name];
-          if (pass === 0) values += t.data.length;
-          c.add(t.data as Float32Array, pass);
-        }
-        for (const t of Object.values(outputs)) t.dispose();
-        run += r1 - r0;
-        collect += performance.now() - r1;
-      }
-    }
-    const g0 = performance.now();
-    for (const c of collectors.values()) c.range();
-    range = performance.now() - g0;
-    if (modelOutputsOnly) {
-      const w0 = performance.now();
-      // Not part of calibrate(): the same session, asked for the model's outputs only. Its run
-      // time against the plain session's shows what the extra outputs cost in the graph itself
-      // (fusions they block), apart from copying them out.
-      runModelOutputsOnly = 0;
-      for await (const feeds of data.batches({ batchSize: s.batchSize, limit: s.samples ?? undefined })) {
-        const r0 = performance.now();
-        const out = await session.run(feeds, modelOutputs);
-        runModelOutputsOnly += performance.now() - r0;
-        for (const t of Object.values(out)) t.dispose();
-      }
-      runModelOutputsOnlyWall = performance.now() - w0;
-    }
-  } finally {
-    await session.release();
-  }
-  // Wall time of everything calibrate() does (release included), without the extra pass above.
-  const total = performance.now() - t0 - (runModelOutputsOnlyWall ?? 0);
-  return { total, create: t1 - t0, data: dataMs, run, collect, range, passes, values, runModelOutputsOnly };
-}
-
-/**
- * Not what calibrate() does: a prototype of computing MinMax inside the graph. A ReduceMin and a
- * ReduceMax node (keepdims 0, all axes) per observed tensor, so that only two scalars per tensor
- * leave onnxruntime, as ONNX Runtime's Python MinMaxCalibrater does. Timed like the plain pass
- * (session creation + one pass), and checked against the MinMax collector's ranges.
- */
-async function inGraphMinMax(model: OnnxModel, tensors: string[], data: DataSource, s: QuantSettings): Promise<{ total: number; create: number; pass: number; maxRangeDiff: number }> {
-  const t0 = performance.now();
-  const graph = model.proto.graph!;
-  const [outputs, nodes] = [graph.output.length, graph.node.length];
-  const fetches: string[] = [];
-  for (const t of tensors) {
-    for (const op of ['ReduceMin', 'ReduceMax']) {
-      const out = `${t}__bench_${op}`;
-      graph.node.push(createMessage<NodeProto>('NodeProto', {
-        op_type: op, input: [t], output: [out], name: `${out}_node`,
-        attribute: [createMessage<AttributeProto>('AttributeProto', { name: 'keepdims', type: AttributeType.INT, i: 0 })],
-      }));
-      graph.output.push(createMessage<ValueInfoProto>('ValueInfoProto', { name: out, type: { tensor_type: { elem_type: DataType.FLOAT } } }));
-      fetches.push(out);
-    }
-  }
-  let session: ort.InferenceSession;
-  try {
-    session = await createSession(model, { executionProviders: [s.executionProvider] });
-  } finally {
-    graph.output.length = outputs;
-    graph.node.length = nodes;
-  }
-  const t1 = performance.now();
-  const lo = new Float64Array(tensors.length).fill(Infinity);
-  const hi = new Float64Array(tensors.length).fill(-Infinity);
-  try {
-    for await (const feeds of data.batches({ batchSize: s.batchSize, limit: s.samples ?? undefined })) {
-      const out = await session.run(feeds, fetches);
-      tensors.forEach((_, i) => {
-        lo[i] = Math.min(lo[i], (out[fetches[2 * i]].data as Float32Array)[0]);
-        hi[i] = Math.max(hi[i], (out[fetches[2 * i + 1]].data as Float32Array)[0]);
-      });
-    }
-  } finally {
-    await session.release();
-  }
-  const total = performance.now() - t0;
-  // The same ranges as the collector's (finite data): the largest difference, relative to the range.
-  const ranges = (await calibrate(model, tensors, data, s)).ranges;
-  let maxRangeDiff = 0;
-  tensors.forEach((t, i) => {
-    const r = ranges.get(t)!;
-    const width = Math.max(1e-12, r.rmax - r.rmin);
-    maxRangeDiff = Math.max(maxRangeDiff, Math.abs(r.rmin - lo[i]) / width, Math.abs(r.rmax - hi[i]) / width);
-  });
-  return { total, create: t1 - t0, pass: total - (t1 - t0), maxRangeDiff };
-}
-
 const METHODS = ['minmax', 'entropy', 'percentile'] as const;
 
 async function calibTime(args: string[]): Promise<Record<string, unknown>> {
@@ -242,10 +88,12 @@ async function calibTime(args: string[]): Promise<Record<string, unknown>> {
   const data = await openDataSource(spec, model);
   const out: Record<string, unknown[]> = { plainBefore: [], plainAfter: [], data: [], ...Object.fromEntries(METHODS.map((m) => [m, []])) };
   const counts: Record<string, { samples: number; batches: number }> = {};
+  // calibrate()'s own account of where its time went, per repetition.
+  const timings: Record<string, CalibrationResult['timings'][]> = Object.fromEntries(METHODS.map((m) => [m, []]));
   // Warm-up, not counted: the plain pass, and one batch through the minmax and histogram code
   // (entropy is left out: its range() costs the same whatever the number of batches).
   await plainPass(model, data, base);
-  for (const m of ['minmax', 'percentile'] as const) await calibrate(model, plan.activations, data, settingsFor(spec, m, batch, batch));
+  for (const m of ['minmax', 'percentile'] as const) await calibrate(model, calibrationTargets(plan), data, settingsFor(spec, m, batch, batch));
   for (let rep = 0; rep < reps; rep++) {
     // A plain pass before and after the calibrations of each round: their mean is the round's
     // baseline, so that a change in machine load during the round shows in both.
@@ -254,17 +102,15 @@ async function calibTime(args: string[]): Promise<Record<string, unknown>> {
     for (const m of METHODS) {
       const s = settingsFor(spec, m, batch, samplesAsked);
       const t0 = performance.now();
-      const r = await calibrate(model, plan.activations, data, s);
+      const r = await calibrate(model, calibrationTargets(plan), data, s);
       out[m].push(performance.now() - t0);
       counts[m] = { samples: r.samples, batches: r.batches };
+      timings[m].push(r.timings);
     }
     out.plainAfter.push(await plainPass(model, data, base));
   }
-  // Attribution, once: the instrumented replica of calibrate(), each method.
-  const profile: Record<string, Profile> = {};
-  for (const m of METHODS) profile[m] = await profiledCalibrate(model, plan.activations, data, settingsFor(spec, m, batch, samplesAsked), m === 'minmax');
-  const inGraph = await inGraphMinMax(model, plan.activations, data, base);
-  return { ...out, profile, inGraph, counts, activations: plan.activations.length };
+  const passes = Object.fromEntries(METHODS.map((m) => [m, collectorFor(settingsFor(spec, m, batch, samplesAsked)).passes]));
+  return { ...out, timings, passes, counts, activations: calibrationTargets(plan).length };
 }
 
 async function calibRss(args: string[]): Promise<Record<string, unknown>> {
@@ -280,9 +126,9 @@ async function calibRss(args: string[]): Promise<Record<string, unknown>> {
   const beforeRss = currentRssBytes();
   const beforePeak = peakRssBytes();
   const t0 = performance.now();
-  const r = await calibrate(model, plan.activations, data, s, { onProgress: collectGarbage ? () => collectGarbage() : undefined });
+  const r = await calibrate(model, calibrationTargets(plan), data, s, { onProgress: collectGarbage ? () => collectGarbage() : undefined });
   const ms = performance.now() - t0;
-  return { ms, samples: r.samples, batches: r.batches, beforeRssBytes: beforeRss, beforePeakBytes: beforePeak, activations: plan.activations.length };
+  return { ms, samples: r.samples, batches: r.batches, beforeRssBytes: beforeRss, beforePeakBytes: beforePeak, activations: calibrationTargets(plan).length };
 }
 
 async function latency(args: string[]): Promise<Record<string, unknown>> {

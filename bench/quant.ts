@@ -99,7 +99,7 @@ function duplicateFixtures(): string[] {
 // ------------------------------------------------------------------ 1. calibration vs inference
 
 interface PlainPass { total: number; create: number; pass: number; run: number; batches: number }
-interface Profile { total: number; create: number; data: number; run: number; collect: number; range: number; passes: number; values: number; runModelOutputsOnly?: number }
+interface Timings { sessions: number; data: number; run: number; collect: number; range: number }
 interface CalibCase { model: string; file: string; data: string; dataLabel: string; batch: number; samples: number; reps: number }
 
 function calibrationTime(): void {
@@ -123,11 +123,12 @@ function calibrationTime(): void {
     const after = r.plainAfter as PlainPass[];
     const plain = before.map((b, i) => (b.total + after[i].total) / 2);
     const counts = r.counts as Record<string, { samples: number; batches: number }>;
-    const profile = r.profile as Record<string, Profile>;
+    const timings = r.timings as Record<string, Timings[]>;
+    const passesOf = r.passes as Record<string, number>;
     for (const m of METHODS) {
       if (counts[m].samples !== c.samples) fail(`${c.model} ${m}: calibrate() saw ${counts[m].samples} samples, asked ${c.samples}`);
       const calib = r[m] as number[];
-      const passes = profile[m].passes;
+      const passes = passesOf[m];
       const ratio = pairedRatio(calib, plain);
       const target = m === 'minmax' ? MINMAX_TARGET : HISTOGRAM_TARGET;
       rows.push([
@@ -136,35 +137,19 @@ function calibrationTime(): void {
       ]);
     }
     const pl = before.concat(after);
-    parts.push([
-      c.model, 'plain', fmtMs(median(pl.map((p) => p.create))), fmtMs(median(r.data as number[])), fmtMs(median(pl.map((p) => p.run))), '-', '-',
-      fmtMs(median(pl.map((p) => p.total))),
-    ]);
+    parts.push([c.model, 'plain', fmtMs(median(pl.map((p) => p.create))), fmtMs(median(r.data as number[])), fmtMs(median(pl.map((p) => p.run))), '-', '-']);
     for (const m of METHODS) {
-      const p = profile[m];
-      parts.push([c.model, m, fmtMs(p.create), fmtMs(p.data), fmtMs(p.run), fmtMs(p.collect), fmtMs(p.range), `${fmtMs(p.total)} (calibrate() ${fmtMs(median(r[m] as number[]))})`]);
+      const t = timings[m];
+      const med = (k: keyof Timings) => fmtMs(median(t.map((x) => x[k])));
+      parts.push([c.model, m, med('sessions'), med('data'), med('run'), med('collect'), med('range')]);
     }
-    const mm = profile.minmax;
-    const hist = profile.percentile;
-    const plainRun = median(pl.map((p) => p.run));
-    notes.push(`${c.model}: ${c.dataLabel}, ${c.samples} samples, batch ${c.batch} (${counts.minmax.batches} batches), ${r.activations} observed tensors ` +
-      `(${(mm.values / 1e6).toFixed(2)} M values per pass), median of ${c.reps}.`);
-    notes.push(`  one pass of the observing session: ${fmtMs(mm.run)} ms with the ${r.activations} extra outputs fetched, ` +
-      `${fmtMs(mm.runModelOutputsOnly ?? NaN)} ms fetching only the model's outputs, plain session ${fmtMs(plainRun)} ms ` +
-      `(${fmtX(mm.run / plainRun)} and ${fmtX((mm.runModelOutputsOnly ?? NaN) / plainRun)} of plain).`);
-    const ig = r.inGraph as { total: number; create: number; pass: number; maxRangeDiff: number };
-    notes.push(`  prototype fix, minmax computed in the graph (ReduceMin + ReduceMax per observed tensor, 2 scalars fetched): ` +
-      `${fmtMs(ig.total)} ms (create ${fmtMs(ig.create)} + pass ${fmtMs(ig.pass)}) = ${fmtX(ig.total / median(plain))} of plain; ` +
-      `same ranges as the collector within ${ig.maxRangeDiff.toExponential(1)} of each range's width.`);
-    notes.push(`  collectors: minmax ${(mm.collect * 1e6 / mm.values).toFixed(1)} ns/value (1 pass); ` +
-      `percentile ${(hist.collect * 1e6 / (2 * hist.values)).toFixed(1)} ns/value averaged over its 2 passes; ` +
-      `entropy range() ${fmtMs(profile.entropy.range / Number(r.activations))} ms per tensor.`);
+    notes.push(`${c.model}: ${c.dataLabel}, ${c.samples} samples, batch ${c.batch} (${counts.minmax.batches} batches), ${r.activations} observed tensors, median of ${c.reps}.`);
   }
   if (rows.length) {
     console.log(table(['model', 'method', 'passes', 'plain ms', 'calibrate ms', 'calibrate/plain', 'target', 'verdict', 'per pass'], rows));
-    console.log('\nWhere the time goes: one run of an instrumented replica of calibrate() (same collectors, outputs and session options), ms\n');
-    console.log(table(['model', 'run', 'session create', 'data', 'session.run', 'collector.add', 'range()', 'total'], parts));
-    console.log('  (plain row: medians of its passes; data = iterating the batches alone; session.run sums all passes)');
+    console.log('\nWhere the time goes: calibrate()\'s own timings (result.timings), medians over the repetitions, ms\n');
+    console.log(table(['model', 'run', 'sessions', 'data', 'session.run', 'collectors', 'range()'], parts));
+    console.log('  (plain row: medians of its passes; data = iterating the batches alone; calibrate() sums its passes)');
     for (const n of notes) console.log(`  ${n}`);
   }
 }

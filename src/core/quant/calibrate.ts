@@ -30,6 +30,8 @@ export interface CalibrationResult {
   samples: number;
   batches: number;
   seconds: number;
+  /** Where the time went, in ms, summed over the passes (for the benchmark and the curious). */
+  timings: { sessions: number; data: number; run: number; collect: number; range: number };
 }
 
 export interface CalibrationRun {
@@ -56,34 +58,50 @@ export function collectorFor(settings: QuantSettings): Collector {
   });
 }
 
-/** What the session returns for a tensor: the values, or only their minimum and maximum. */
+/** Suffixes of the in-graph reductions a tensor's extremes come from. */
 const MIN = '__onnx_compress_min';
 const MAX = '__onnx_compress_max';
+const ABS_MIN = '__onnx_compress_absmin';
+
+/** What one pass asks the session for: a tensor's values, or only its extremes. */
+interface Observed {
+  tensor: string;
+  extremes: { absMin: boolean } | null;
+}
+
+function outputNames(o: Observed): string[] {
+  if (!o.extremes) return [o.tensor];
+  return [o.tensor + MIN, o.tensor + MAX, ...(o.extremes.absMin ? [o.tensor + ABS_MIN] : [])];
+}
 
 /**
- * A session that returns `tensors` besides the model's outputs; the model is left as it was.
- * With `reduce`, each tensor's minimum and maximum are computed in the graph (ReduceMin/ReduceMax
- * over all axes) and only those two scalars cross into JavaScript: MinMax needs nothing else, and
- * copying every intermediate tensor out of onnxruntime is what calibration spends most time on.
+ * A session that returns the observed tensors besides the model's outputs; the model is left as
+ * it was. A tensor whose extremes suffice gets ReduceMin/ReduceMax nodes (over all axes) and only
+ * those scalars cross into JavaScript: copying every intermediate tensor out of onnxruntime is what
+ * calibration would otherwise spend most of its time on.
  */
-async function observingSession(model: OnnxModel, tensors: string[], settings: QuantSettings, reduce: boolean): Promise<ort.InferenceSession> {
+async function observingSession(model: OnnxModel, observed: Observed[], settings: QuantSettings): Promise<ort.InferenceSession> {
   const graph = model.proto.graph!;
   const outputs = graph.output.length;
   const nodes = graph.node.length;
   const existing = new Set(graph.output.map((o) => o.name));
   const output = (name: string) => graph.output.push(createMessage<ValueInfoProto>('ValueInfoProto', { name, type: { tensor_type: { elem_type: DataType.FLOAT } } }));
-  for (const name of tensors) {
-    if (!reduce) {
-      if (!existing.has(name)) output(name);
+  const node = (op: string, input: string, out: string, reduce: boolean) => graph.node.push(createMessage<NodeProto>('NodeProto', {
+    op_type: op, input: [input], output: [out], name: out,
+    attribute: reduce ? [createMessage<AttributeProto>('AttributeProto', { name: 'keepdims', type: AttributeType.INT, i: 0 })] : [],
+  }));
+  for (const { tensor, extremes } of observed) {
+    if (!extremes) {
+      if (!existing.has(tensor)) output(tensor);
       continue;
     }
-    for (const [op, suffix] of [['ReduceMin', MIN], ['ReduceMax', MAX]]) {
-      graph.node.push(createMessage<NodeProto>('NodeProto', {
-        op_type: op, input: [name], output: [name + suffix], name: name + suffix,
-        attribute: [createMessage<AttributeProto>('AttributeProto', { name: 'keepdims', type: AttributeType.INT, i: 0 })],
-      }));
-      output(name + suffix);
+    node('ReduceMin', tensor, tensor + MIN, true);
+    node('ReduceMax', tensor, tensor + MAX, true);
+    if (extremes.absMin) {
+      node('Abs', tensor, tensor + ABS_MIN + '_abs', false);
+      node('ReduceMin', tensor + ABS_MIN + '_abs', tensor + ABS_MIN, true);
     }
+    for (const name of outputNames({ tensor, extremes })) output(name);
   }
   try {
     return await createSession(model, { executionProviders: [settings.executionProvider] });
@@ -93,46 +111,79 @@ async function observingSession(model: OnnxModel, tensors: string[], settings: Q
   }
 }
 
+const scalar = (t: ort.Tensor | undefined) => (t ? (t.data as Float32Array)[0] : NaN);
+
 export async function calibrate(model: OnnxModel, tensors: string[], data: DataSource, settings: QuantSettings, run: CalibrationRun = {}): Promise<CalibrationResult> {
   const started = Date.now();
   const inputs = new Set(model.proto.graph!.input.map((v) => v.name ?? ''));
-  const fetched = tensors.filter((t) => !inputs.has(t));
   const collectors = new Map(tensors.map((t) => [t, collectorFor(settings)]));
   const passes = collectors.size ? Math.max(...[...collectors.values()].map((c) => c.passes)) : 1;
-  const reduce = settings.method === 'minmax';
-  const session = await observingSession(model, fetched, settings, reduce);
-  const names = reduce ? fetched.flatMap((t) => [t + MIN, t + MAX]) : fetched;
   let samples = 0;
   let batches = 0;
-  try {
-    for (let pass = 0; pass < passes; pass++) {
-      let passSamples = 0;
-      let batch = 0;
-      for await (const feeds of data.batches({ batchSize: settings.batchSize, limit: settings.samples ?? undefined, shuffleSeed: settings.shuffleSeed ?? undefined, signal: run.signal })) {
+  const timings = { sessions: 0, data: 0, run: 0, collect: 0, range: 0 };
+  const since = (t: number) => performance.now() - t;
+  for (let pass = 0; pass < passes; pass++) {
+    const active = [...collectors].filter(([, c]) => c.passes > pass);
+    // Graph inputs are in the feeds already: their values cost nothing to read.
+    const observed: Observed[] = active.filter(([t]) => !inputs.has(t)).map(([tensor, c]) => ({ tensor, extremes: c.extremesFor(pass) }));
+    let t = performance.now();
+    const session = await observingSession(model, observed, settings);
+    timings.sessions += since(t);
+    // Only for a batch whose extremes are not finite (NaN or ±Inf in a tensor): its values, so that
+    // the collector can count what it ignores and use the finite rest.
+    let valuesSession: ort.InferenceSession | undefined;
+    const names = observed.flatMap(outputNames);
+    let passSamples = 0;
+    let batch = 0;
+    try {
+      const it = data.batches({ batchSize: settings.batchSize, limit: settings.samples ?? undefined, shuffleSeed: settings.shuffleSeed ?? undefined, signal: run.signal })[Symbol.asyncIterator]();
+      for (;;) {
+        t = performance.now();
+        const next = await it.next();
+        timings.data += since(t);
+        if (next.done) break;
+        const feeds = next.value;
         if (run.signal?.aborted) throw new CalibrationCancelled();
+        t = performance.now();
         const outputs = names.length ? await session.run(feeds, names) : {};
-        for (const [name, collector] of collectors) {
-          if (collector.passes <= pass) continue;
-          const values = reduce && outputs[name + MIN]
-            ? Float32Array.of((outputs[name + MIN].data as Float32Array)[0], (outputs[name + MAX].data as Float32Array)[0])
-            : ((outputs[name] ?? feeds[name]).data as Float32Array);
-          collector.add(values, pass);
+        timings.run += since(t);
+        t = performance.now();
+        const nonFinite: string[] = [];
+        for (const [tensor, collector] of active) {
+          const extremes = collector.extremesFor(pass);
+          if (!extremes || inputs.has(tensor)) {
+            collector.add((outputs[tensor] ?? feeds[tensor]).data as Float32Array, pass);
+            continue;
+          }
+          const e = { min: scalar(outputs[tensor + MIN]), max: scalar(outputs[tensor + MAX]), absMin: extremes.absMin ? scalar(outputs[tensor + ABS_MIN]) : undefined };
+          if (Number.isFinite(e.min) && Number.isFinite(e.max) && (e.absMin === undefined || Number.isFinite(e.absMin))) collector.addExtremes(e, pass);
+          else nonFinite.push(tensor);
         }
-        for (const t of Object.values(outputs)) t.dispose();
+        for (const o of Object.values(outputs)) o.dispose();
+        timings.collect += since(t);
+        if (nonFinite.length) {
+          valuesSession ??= await observingSession(model, observed.map((o) => ({ tensor: o.tensor, extremes: null })), settings);
+          const values = await valuesSession.run(feeds, nonFinite);
+          for (const t of nonFinite) collectors.get(t)!.add(values[t].data as Float32Array, pass);
+          for (const o of Object.values(values)) o.dispose();
+        }
         passSamples += Object.values(feeds)[0]?.dims[0] ?? 1;
         batch++;
         run.onProgress?.({ pass, passes, batch, samples: passSamples });
       }
-      if (pass === 0) {
-        samples = passSamples;
-        batches = batch;
-      }
+    } finally {
+      await session.release();
+      await valuesSession?.release();
     }
-  } finally {
-    await session.release();
+    if (pass === 0) {
+      samples = passSamples;
+      batches = batch;
+    }
   }
   if (samples === 0) throw new Error('the calibration data holds no sample');
+  const t = performance.now();
   const ranges = new Map<string, CalibratedRange>();
   for (const [name, c] of collectors) ranges.set(name, c.range());
-  return { ranges, samples, batches, seconds: (Date.now() - started) / 1000 };
+  timings.range = since(t);
+  return { ranges, samples, batches, seconds: (Date.now() - started) / 1000, timings };
 }

@@ -16,9 +16,9 @@ import { writeModel } from '../onnx/write';
 import { cpuHasVnni } from '../runtime/cpu';
 import { chooseProvider } from '../runtime/providers';
 import type { ort } from '../runtime/session';
-import { calibrate, type CalibrationProgress } from './calibrate';
+import { calibrate, type CalibratedRange, type CalibrationProgress } from './calibrate';
 import { quantizeDynamic } from './dynamic';
-import { planQuantization } from './plan';
+import { calibrationTargets, planQuantization } from './plan';
 import { QdqRewriter } from './qdq';
 import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from './qoperator';
 import { verifyQuantized } from './verify';
@@ -32,6 +32,17 @@ export interface QuantizeOptions {
   resultFile?: string | false;
   signal?: AbortSignal;
   onProgress?: (stage: string, detail?: CalibrationProgress) => void;
+  /** Static mode: take the activation ranges from this earlier result (its 'activation' tensors,
+   *  as adjusted) instead of calibrating, so that re-quantizing with other layers kept in float
+   *  takes seconds. Tensors it lacks are left in float, with a warning. */
+  rangesFrom?: QuantResult;
+}
+
+/** The ranges an earlier run used, keyed by tensor, for the rewrite to reuse. */
+export function savedRanges(previous: QuantResult): Map<string, CalibratedRange> {
+  const ranges = new Map<string, CalibratedRange>();
+  for (const t of previous.tensors) if (t.kind === 'activation' && t.range) ranges.set(t.tensor, { rmin: t.range[0], rmax: t.range[1] });
+  return ranges;
 }
 
 export function defaultOutput(input: string, settings: QuantSettings): string {
@@ -97,22 +108,35 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     // QOperator: only the ops with a QLinear form are quantized; the calibration also measures the
     // Relu/Clip outputs whose ranges those ops take.
     const qoperator = settings.format === 'qoperator';
-    const calibrated = qoperator ? restrictPlanToQOperator(plan) : plan.activations;
+    const calibrated = qoperator ? restrictPlanToQOperator(plan) : calibrationTargets(plan);
     if (!plan.nodes.length) {
       throw new QuantizeError(`no node to quantize: none of the op types ${settings.opTypes.join(', ')} has float32 data here${settings.exclude.length ? ' (or all were excluded)' : ''}${qoperator ? ' that the qoperator format can write (Conv, MatMul)' : ''}`, input);
     }
     if (settings.calibration.startsWith('synthetic')) warnings.push('calibrated on synthetic data (zero-shot): ranges reflect random inputs, not your data; give real samples with --calib for accuracy');
-    data = await openDataSource(settings.calibration, source);
-    progress('calibrating');
-    const cal = await calibrate(source, calibrated, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
-    calibration = { samples: cal.samples, batches: cal.batches, seconds: cal.seconds, source: data.describe() };
+    let ranges: Map<string, CalibratedRange>;
+    if (options.rangesFrom) {
+      ranges = savedRanges(options.rangesFrom);
+      const before = options.rangesFrom.calibration;
+      calibration = before && { ...before, seconds: 0, source: `ranges reused from ${options.rangesFrom.output} (${before.source})` };
+      // The data only feeds the verification run here.
+      data = await openDataSource(settings.calibration, source).catch((e: Error) => {
+        warnings.push(`no sample to run the quantized model on (${e.message})`);
+        return undefined;
+      });
+    } else {
+      data = await openDataSource(settings.calibration, source);
+      progress('calibrating');
+      const cal = await calibrate(source, calibrated, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
+      calibration = { samples: cal.samples, batches: cal.batches, seconds: cal.seconds, source: data.describe() };
+      ranges = cal.ranges;
+    }
     if (options.signal?.aborted) throw new QuantizeError('cancelled; nothing was written', input);
     if (!settings.reduceRange && settings.activationType === 'uint8' && settings.weightType === 'int8' && cpuHasVnni() === false) {
       warnings.push('this CPU has no VNNI: onnxruntime multiplies uint8 activations by int8 weights with saturating 16-bit sums here, which can cost accuracy; --reduce-range (7-bit weights) avoids it');
     }
     progress('rewriting');
     const planned = new Map(plan.nodes.map((p) => [plan.index.nodes[p.index], p]));
-    const r = new QdqRewriter(model, plan, settings).apply(cal.ranges);
+    const r = new QdqRewriter(model, plan, settings).apply(ranges);
     tensors = r.tensors;
     warnings.push(...r.warnings);
     if (qoperator) {

@@ -177,3 +177,15 @@ export function planQuantization(model: OnnxModel, settings: QuantSettings): Qua
     unmatchedPatterns: [...exclude, ...include].filter((e) => !e.used).map((e) => e.p),
   };
 }
+
+/**
+ * The activations whose range calibration must measure: those whose parameters come from another
+ * observed tensor are left out (a fused Relu/Clip input takes its output's range; data movement
+ * keeps its input's parameters). Observing fewer tensors also lets onnxruntime keep Conv+Relu fused
+ * in the observing session.
+ */
+export function calibrationTargets(plan: QuantPlan): string[] {
+  const observed = new Set(plan.activations);
+  const derived = (t: string) => observed.has(plan.fusedActivationRanges.get(t) ?? '') || observed.has(plan.sharedParams.get(t) ?? '');
+  return plan.activations.filter((t) => !derived(t));
+}

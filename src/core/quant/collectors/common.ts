@@ -4,7 +4,7 @@
 // Why two passes: a histogram whose range is fixed before the first value is binned is exact and
 // of constant size. Pass 0 finds the global range (min, max, and the extreme magnitudes); pass 1
 // bins every value into `bins` equal bins over that range.
-import type { CollectedRange, Collector } from './types';
+import type { BatchExtremes, CollectedRange, Collector } from './types';
 
 /** NaN and ±Inf are ignored everywhere; these counts end up in the note. */
 export class NonFinite {
@@ -132,6 +132,22 @@ export abstract class HistogramCollector implements Collector {
     } else {
       throw new RangeError(`${this.label}: no pass ${pass} (passes are 0 and 1)`);
     }
+  }
+
+  /** Pass 0 needs only the extremes (|x|'s minimum too when binning |x|). */
+  extremesFor(pass: number): { absMin: boolean } | null {
+    return pass === 0 ? { absMin: this.absolute } : null;
+  }
+
+  addExtremes(e: BatchExtremes, pass: number): void {
+    if (pass !== 0) throw new RangeError(`${this.label}: pass ${pass} needs the values`);
+    if (this.counts) throw new Error(`${this.label}: pass 0 data after pass 1 started`);
+    if (e.min > e.max) return;
+    this.min = Math.min(this.min, e.min);
+    this.max = Math.max(this.max, e.max);
+    // Without |x|'s minimum (not needed when binning x), 0 is a safe lower bound.
+    this.absMin = Math.min(this.absMin, e.absMin ?? (e.min <= 0 && e.max >= 0 ? 0 : Math.min(Math.abs(e.min), Math.abs(e.max))));
+    this.observed = true;
   }
 
   private observe(values: Float32Array): void {

@@ -185,6 +185,15 @@ export class EntropyParityCollector implements Collector {
     this.label = `entropy (ORT parity: ${bins} bins, ${levels} quantized bins, widening merge)`;
   }
 
+  /** Its histogram follows every batch's values. */
+  extremesFor(): null {
+    return null;
+  }
+
+  addExtremes(): void {
+    throw new Error(`${this.label}: needs the values of every batch`);
+  }
+
   add(values: Float32Array, pass: number): void {
     if (pass !== 0) throw new RangeError(`${this.label}: one pass only, got pass ${pass}`);
     const [lo, hi] = finiteRange(values, this.skipped);

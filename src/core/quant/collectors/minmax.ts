@@ -7,7 +7,7 @@
 // batch, so we apply that exponential update per batch, starting from the first batch's min/max:
 // this equals the reference when every batch is its own collect_data call.
 import { fmt, NonFinite, result, finiteRange } from './common';
-import type { CollectedRange, Collector } from './types';
+import type { BatchExtremes, CollectedRange, Collector } from './types';
 
 export class MinMaxCollector implements Collector {
   readonly passes = 1 as const;
@@ -26,8 +26,16 @@ export class MinMaxCollector implements Collector {
   }
 
   add(values: Float32Array, pass: number): void {
+    const [min, max] = finiteRange(values, this.skipped);
+    this.addExtremes({ min, max }, pass);
+  }
+
+  extremesFor(): { absMin: boolean } {
+    return { absMin: false };
+  }
+
+  addExtremes({ min: lo, max: hi }: BatchExtremes, pass: number): void {
     if (pass !== 0) throw new RangeError(`${this.label}: one pass only, got pass ${pass}`);
-    const [lo, hi] = finiteRange(values, this.skipped);
     if (lo > hi) return; // nothing finite: the batch does not move an average either
     const c = this.averaging;
     if (c === undefined || this.batches === 0) {

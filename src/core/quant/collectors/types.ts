@@ -33,6 +33,14 @@ export interface CollectedRange {
   note?: string;
 }
 
+/** One batch's extremes over its values, computed inside the graph (NaN/±Inf-free batches only). */
+export interface BatchExtremes {
+  min: number;
+  max: number;
+  /** Smallest |x|: only when the collector asked for it. */
+  absMin?: number;
+}
+
 export interface Collector {
   /** Passes over the calibration data: 2 for histogram methods (ranges first, then bins). */
   readonly passes: 1 | 2;
@@ -40,6 +48,13 @@ export interface Collector {
   readonly label: string;
   /** One batch of one tensor; the collector keeps nothing that refers to `values`. */
   add(values: Float32Array, pass: number): void;
+  /**
+   * Whether `pass` needs no more than each batch's extremes (then calibration computes them in the
+   * graph and calls addExtremes instead of copying the tensor out), and whether that includes |x|'s
+   * minimum. Null: the pass needs the values.
+   */
+  extremesFor(pass: number): { absMin: boolean } | null;
+  addExtremes(e: BatchExtremes, pass: number): void;
   /** The float range to derive the scale and zero point from. */
   range(): CollectedRange;
   /** Numbers held as state: constant whatever the number of batches (tests check it). */
