@@ -41,4 +41,11 @@ module.exports = [
     entry: './media/main.ts',
     output: { path: path.resolve(__dirname, 'dist'), filename: 'webview.js' },
   },
+  {
+    ...common,
+    name: 'run',
+    target: 'web',
+    entry: './media/run/main.ts',
+    output: { path: path.resolve(__dirname, 'dist'), filename: 'run.js' },
+  },
 ];

@@ -2,7 +2,7 @@
 // are read from VS Code's theme variables at draw time, and every chart redraws when the theme
 // changes (VS Code swaps the body's classes and the variables).
 import {
-  BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip, type ChartConfiguration,
+  BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip, type ChartConfiguration, type ChartType,
 } from 'chart.js';
 import { h } from './dom';
 
@@ -37,8 +37,9 @@ export function onThemeChange(fn: () => void): void {
 
 new MutationObserver(() => themeListeners.forEach((fn) => fn())).observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-id'] });
 
-abstract class ThemedChart {
-  protected chart?: Chart<'bar'>;
+/** A chart that redraws with the new colours when the theme changes (line charts extend it too). */
+export abstract class ThemedChart<T extends ChartType = 'bar'> {
+  protected chart?: Chart<T>;
   readonly canvas = h('canvas', { role: 'img' });
   /** Times the chart was drawn with new colours (read by tests). */
   redraws = 0;
@@ -50,7 +51,7 @@ abstract class ThemedChart {
     onThemeChange(() => this.applyTheme());
   }
 
-  protected abstract config(colors: ThemeColors): ChartConfiguration<'bar'>;
+  protected abstract config(colors: ThemeColors): ChartConfiguration<T>;
 
   protected render(): void {
     this.chart?.destroy();

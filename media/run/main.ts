@@ -1,0 +1,130 @@
+// The distillation run view: the run's settings and loss formulas, live loss curves per term,
+// accuracy and agreement per epoch, throughput and ETA, and at the end the student's
+// verification with the next actions. It only draws what the host posts (src/shared/runViewProtocol).
+import type { StudentVerification } from '../../src/shared/distillRun';
+import { formatBytes } from '../../src/shared/format';
+import type { FromRunView, RunViewAction, RunViewHeader, ToRunView } from '../../src/shared/runViewProtocol';
+import { clear, h } from '../dom';
+import { LineChart } from './lineChart';
+import { formatDuration, RunProgress } from './progress';
+
+interface VsCodeApi { postMessage(msg: FromRunView): void }
+declare function acquireVsCodeApi(): VsCodeApi;
+const vscode = acquireVsCodeApi();
+
+const ACTION_LABELS: Record<RunViewAction, string> = {
+  cancel: 'Cancel', resume: 'Resume', openFolder: 'Open Run Folder', openReport: 'Open Report', quantize: 'Quantize This Student',
+};
+
+let progress = new RunProgress();
+const app = document.getElementById('app')!;
+const headerBox = h('header', { id: 'run-header' });
+const stateBox = h('div', { id: 'run-state', className: 'state', role: 'status' });
+const actionsBox = h('div', { id: 'run-actions', className: 'actions' });
+const cards = h('div', { className: 'cards', id: 'run-cards' });
+const lossBox = h('div', { className: 'chart-box run-chart', id: 'loss-chart' });
+const accuracyBox = h('div', { className: 'chart-box run-chart', id: 'accuracy-chart' });
+const verifyBox = h('div', { id: 'verification' });
+const errorsBox = h('div', { id: 'run-errors' });
+const formulasBox = h('div', { id: 'formulas' });
+app.append(headerBox, stateBox, actionsBox, errorsBox, cards,
+  h('h3', {}, 'Loss per term'), lossBox,
+  h('h3', {}, 'Accuracy per epoch'), accuracyBox,
+  verifyBox, formulasBox);
+const lossChart = new LineChart(lossBox, 'loss', 'step');
+const accuracyChart = new LineChart(accuracyBox, 'accuracy', 'epoch', { min: 0, max: 1 });
+
+function card(id: string, title: string, value: string, detail = ''): HTMLElement {
+  return h('div', { className: 'card', id: `card-${id}` },
+    h('div', { className: 'card-title' }, title), h('div', { className: 'card-value' }, value), detail ? h('div', { className: 'card-detail' }, detail) : null);
+}
+
+const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(2)}%`);
+
+function renderHeader(hd: RunViewHeader): void {
+  clear(headerBox);
+  headerBox.append(
+    h('h2', {}, hd.name),
+    h('div', { className: 'info' }, hd.runDir),
+    h('table', { className: 'io settings' }, h('tbody', {}, ...hd.settings.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))))),
+  );
+  clear(formulasBox);
+  const formulas = Object.entries(hd.formulas);
+  if (formulas.length) {
+    formulasBox.append(h('h3', {}, 'Loss formulas'), h('table', { className: 'io' }, h('tbody', {}, ...formulas.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', { className: 'formula' }, v))))));
+  }
+}
+
+function renderProgress(): void {
+  const p = progress;
+  const epochs = p.start?.epochs ?? 0;
+  const eta = formatDuration(p.etaSeconds());
+  const last = p.points[p.points.length - 1];
+  clear(cards);
+  cards.append(
+    card('phase', 'Phase', p.phase, p.cache),
+    card('epoch', 'Epoch', epochs ? `${Math.min(epochs, p.epochsDone + (p.stepsDone % Math.max(1, p.stepsPerEpoch) ? 1 : 0))} / ${epochs}` : '—', p.totalSteps ? `step ${p.stepsDone} / ${p.totalSteps}` : ''),
+    card('loss', 'Loss', last ? last.loss.toPrecision(4) : '—', p.lr !== null ? `lr ${p.lr.toPrecision(3)}` : ''),
+    card('throughput', 'Throughput', p.throughput === null ? '—' : `${Math.round(p.throughput)} samples/s`, p.start ? `${p.start.device}, ${p.start.threads} threads` : ''),
+    card('eta', 'ETA', eta, p.cacheBytes !== null ? `cache ${formatBytes(p.cacheBytes)}` : ''),
+    card('accuracy', 'Best accuracy', pct(p.bestAccuracy()), p.evals.length ? `agreement ${pct(p.evals[p.evals.length - 1].agreement)}` : ''),
+  );
+  lossChart.draw([
+    { label: 'total', points: p.points.map((q) => ({ x: q.x, y: q.loss })) },
+    ...p.terms.map((t) => ({ label: t, points: p.points.filter((q) => q.terms[t] !== undefined).map((q) => ({ x: q.x, y: q.terms[t] })) })),
+  ]);
+  accuracyChart.draw([
+    { label: 'accuracy', points: p.evals.filter((v) => v.accuracy !== null).map((v) => ({ x: v.epoch, y: v.accuracy! })) },
+    { label: 'agreement with teacher', points: p.evals.filter((v) => v.agreement !== null).map((v) => ({ x: v.epoch, y: v.agreement! })) },
+  ]);
+  clear(errorsBox);
+  for (const e of p.errors) errorsBox.append(h('div', { className: 'error', role: 'alert' }, e));
+  document.body.dataset.eta = eta;
+  vscode.postMessage({ type: 'drawn', events: p.events, steps: p.stepsDone, epochs: p.epochsDone, eta });
+}
+
+function renderVerification(v: StudentVerification | null): void {
+  clear(verifyBox);
+  if (!v) return;
+  const row = (k: string, student: string, teacher: string) => h('tr', {}, h('th', {}, k), h('td', {}, student), h('td', {}, teacher));
+  const ms = (x: number | null) => (x === null ? '—' : `${x.toFixed(3)} ms`);
+  verifyBox.append(h('h3', {}, 'Student verified in onnxruntime'), h('table', { className: 'io' },
+    h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'student'), h('th', {}, 'teacher'))),
+    h('tbody', {},
+      row('loads', v.loads ? 'yes' : 'no', ''),
+      row('accuracy', pct(v.accuracy), pct(v.teacherAccuracy)),
+      row('agreement', pct(v.agreement), ''),
+      row('size', formatBytes(v.studentBytes), formatBytes(v.teacherBytes)),
+      row('latency (batch 1)', ms(v.latencyMs), ms(v.teacherLatencyMs)),
+      row('data', `${v.samples} samples of ${v.data}`, v.executionProvider))));
+}
+
+function renderActions(actions: RunViewAction[]): void {
+  clear(actionsBox);
+  for (const a of actions) {
+    actionsBox.append(h('button', { 'data-action': a, onclick: () => vscode.postMessage({ type: 'action', action: a }) }, ACTION_LABELS[a]));
+  }
+}
+
+window.addEventListener('message', (event: MessageEvent<ToRunView>) => {
+  const msg = event.data;
+  if (!msg || typeof msg !== 'object') return;
+  if (msg.type === 'header') renderHeader(msg.header);
+  else if (msg.type === 'reset') {
+    progress = new RunProgress();
+    renderProgress();
+  }
+  else if (msg.type === 'events' && Array.isArray(msg.events)) {
+    for (const e of msg.events) if (e && typeof e === 'object' && typeof e.event === 'string') progress.ingest(e);
+    renderProgress();
+  } else if (msg.type === 'state') {
+    document.body.dataset.state = msg.state;
+    stateBox.textContent = msg.message;
+    stateBox.className = `state ${msg.state}`;
+    renderVerification(msg.verification);
+    renderActions(msg.actions);
+  }
+});
+
+renderProgress();
+vscode.postMessage({ type: 'ready' });

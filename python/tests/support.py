@@ -1,0 +1,167 @@
+"""Helpers shared by the trainer's tests: write trainable graphs (docs/distill-formats.md section 2)
+and teacher caches (section 1) the way the engine does, and run the trainer as a subprocess."""
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(PYTHON_DIR)
+FIXTURES = os.path.join(REPO, "test", "fixtures", "models")
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+def tmpdir(test):
+    d = tempfile.TemporaryDirectory(prefix="onnx-trainer-")
+    test.addCleanup(d.cleanup)
+    return d.name
+
+
+class GraphWriter:
+    """Builds a graph.json + weights/ folder node by node."""
+
+    def __init__(self, opset=13):
+        self.opset = opset
+        self.inputs, self.outputs, self.initializers, self.nodes = [], [], [], []
+        self.arrays = []
+
+    def input(self, name, shape, dtype="float32"):
+        self.inputs.append({"name": name, "shape": shape, "dtype": dtype})
+        return name
+
+    def output(self, name, shape=None, dtype="float32"):
+        self.outputs.append({"name": name, "shape": shape, "dtype": dtype})
+        return name
+
+    def init(self, name, array, trainable=None):
+        array = np.asarray(array)
+        file = f"weights/{len(self.arrays):04d}.npy"
+        self.arrays.append((file, array))
+        self.initializers.append({"name": name, "file": file, "shape": list(array.shape), "dtype": str(array.dtype),
+                                  "trainable": bool(np.issubdtype(array.dtype, np.floating)) if trainable is None else trainable})
+        return name
+
+    def node(self, op, inputs, outputs, name=None, **attrs):
+        outputs = [outputs] if isinstance(outputs, str) else outputs
+        for k, v in list(attrs.items()):
+            if isinstance(v, np.ndarray):  # a tensor attribute
+                file = f"weights/{len(self.arrays):04d}.npy"
+                self.arrays.append((file, v))
+                attrs[k] = {"file": file}
+        self.nodes.append({"name": name or f"/{op}_{len(self.nodes)}", "opType": op, "domain": "",
+                           "inputs": inputs, "outputs": outputs, "attributes": attrs})
+        return outputs[0]
+
+    def write(self, directory):
+        os.makedirs(os.path.join(directory, "weights"), exist_ok=True)
+        for file, array in self.arrays:
+            np.save(os.path.join(directory, file), array)
+        path = os.path.join(directory, "graph.json")
+        with open(path, "w") as f:
+            json.dump({"format": "onnx-compress/trainable-graph", "version": 1, "opsets": {"": self.opset},
+                       "inputs": self.inputs, "outputs": self.outputs, "initializers": self.initializers,
+                       "nodes": self.nodes}, f)
+        return path
+
+
+def graph_from_onnx(onnx_path, directory):
+    """The engine's trainable export, redone with the onnx package for tests of the Python side alone."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(onnx_path)
+    g = model.graph
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+    w = GraphWriter(opset)
+    inits = {i.name for i in g.initializer}
+    dims = lambda t: [d.dim_value if d.HasField("dim_value") else None for d in t.type.tensor_type.shape.dim]
+    for i in g.input:
+        if i.name not in inits:
+            w.input(i.name, dims(i))
+    for o in g.output:
+        w.output(o.name, dims(o))
+    for t in g.initializer:
+        w.init(t.name, numpy_helper.to_array(t))
+    for n in g.node:
+        attrs = {}
+        for a in n.attribute:
+            value = onnx.helper.get_attribute_value(a)
+            if isinstance(value, bytes):
+                value = value.decode()
+            elif isinstance(value, onnx.TensorProto):
+                value = numpy_helper.to_array(value)
+            elif isinstance(value, (list, tuple)):
+                value = [v.decode() if isinstance(v, bytes) else v for v in value]
+            attrs[a.name] = value
+        if n.op_type == "Constant" and "value" in attrs:
+            w.init(n.output[0], attrs["value"], trainable=False)  # as the engine does
+            continue
+        w.node(n.op_type, list(n.input), list(n.output), name=n.name or None, **attrs)
+    return w.write(directory)
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def fashion_test(count):
+    """The first `count` Fashion-MNIST test images as the fixtures take them (pixel / 255) and labels."""
+    images = read_idx(os.path.join(FASHION_DIR, "t10k-images-idx3-ubyte.gz"))[:count]
+    labels = read_idx(os.path.join(FASHION_DIR, "t10k-labels-idx1-ubyte.gz"))[:count]
+    return (images.astype(np.float32) / 255.0).reshape(count, 1, 28, 28), labels.astype(np.int64)
+
+
+def write_cache(directory, inputs, labels=None, teacher=None, top_k=None, teacher_dtype="float32"):
+    """A teacher cache: inputs {name: array}, labels array or None, teacher {tensor: array}."""
+    os.makedirs(os.path.join(directory, "inputs"), exist_ok=True)
+    os.makedirs(os.path.join(directory, "teacher"), exist_ok=True)
+    samples = len(next(iter(inputs.values())))
+    manifest = {"format": "onnx-compress/teacher-cache", "version": 1, "samples": samples,
+                "inputs": [], "labels": None, "teacher": [], "hashes": {}, "bytes": 0, "created": "test"}
+    for name, array in inputs.items():
+        np.save(os.path.join(directory, f"inputs/{name}.npy"), array)
+        manifest["inputs"].append({"name": name, "file": f"inputs/{name}.npy", "shape": list(array.shape), "dtype": str(array.dtype)})
+    if labels is not None:
+        np.save(os.path.join(directory, "labels.npy"), labels)
+        manifest["labels"] = {"file": "labels.npy", "shape": list(labels.shape), "dtype": str(labels.dtype)}
+    for tensor, array in (teacher or {}).items():
+        safe = tensor.replace("/", "_")
+        if top_k:
+            idx = np.argsort(-array, axis=1)[:, :top_k]
+            np.save(os.path.join(directory, f"teacher/{safe}.values.npy"), np.take_along_axis(array, idx, 1).astype(teacher_dtype))
+            np.save(os.path.join(directory, f"teacher/{safe}.indices.npy"), idx.astype(np.int64))
+            manifest["teacher"].append({"tensor": tensor, "file": f"teacher/{safe}.values.npy", "indices": f"teacher/{safe}.indices.npy",
+                                        "shape": [samples, top_k], "dtype": teacher_dtype, "topK": top_k})
+        else:
+            np.save(os.path.join(directory, f"teacher/{safe}.npy"), array.astype(teacher_dtype))
+            manifest["teacher"].append({"tensor": tensor, "file": f"teacher/{safe}.npy", "shape": list(array.shape),
+                                        "dtype": teacher_dtype, "topK": None})
+    path = os.path.join(directory, "manifest.json")
+    with open(path, "w") as f:
+        json.dump(manifest, f)
+    return path
+
+
+def trainer_env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = PYTHON_DIR + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def run_trainer(*args, timeout=240):
+    """Runs `python -m onnx_compress_trainer ARGS`; returns (exit code, events, stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "onnx_compress_trainer", *args], capture_output=True, text=True,
+                          env=trainer_env(), timeout=timeout)
+    return proc.returncode, parse_events(proc.stdout), proc.stderr
+
+
+def parse_events(stdout):
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
