@@ -101,6 +101,18 @@ export function modelBatchLimit(inputs: readonly ModelInput[]): { fixed?: number
   return { fixed, notes };
 }
 
+/** The sample order a shuffled iteration uses (seeded Fisher-Yates): labels kept beside the data follow it. */
+export function shuffledOrder(samples: number, seed: number): Uint32Array {
+  const order = new Uint32Array(samples);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  const random = seededRandom(seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = order[i]; order[i] = order[j]; order[j] = t;
+  }
+  return order;
+}
+
 export class UnitSource implements DataSource {
   readonly samples: number;
   private readonly starts: number[] = [];
@@ -151,16 +163,7 @@ export class UnitSource implements DataSource {
       throw new DataSourceError(`the model needs batches of exactly ${this.fixed} samples but ${options.limit !== undefined && options.limit < this.samples ? `the limit leaves` : 'the data holds'} only ${n}`);
     }
     // The order: identity, or the first n of a seeded Fisher-Yates permutation.
-    let order: Uint32Array | undefined;
-    if (options.shuffleSeed !== undefined && this.samples > 1) {
-      order = new Uint32Array(this.samples);
-      for (let i = 0; i < order.length; i++) order[i] = i;
-      const random = seededRandom(options.shuffleSeed);
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        const t = order[i]; order[i] = order[j]; order[j] = t;
-      }
-    }
+    const order = options.shuffleSeed !== undefined && this.samples > 1 ? shuffledOrder(this.samples, options.shuffleSeed) : undefined;
     const at = (k: number) => (order ? order[k] : k);
     const random = order !== undefined;
     let current: { index: number; unit: OpenUnit } | undefined;
