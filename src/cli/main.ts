@@ -8,6 +8,7 @@ import { summarizeModel, tensorStatistics } from '../core/onnx/summary';
 import { writeModel, type TensorPlacement } from '../core/onnx/write';
 import { formatBytes, formatNodes, formatSummary, formatTensorStats } from './format';
 import { QUANTIZE_OPTIONS, quantizeCommand } from './quantize';
+import { DISTILL_OPTIONS, distillCommand } from './distill';
 
 class UsageError extends Error {}
 
@@ -26,6 +27,11 @@ const USAGE = `usage:
       [--format qdq|qoperator] [--recipe FILE] [-o OUT] [--result FILE]
       quantize with calibration streamed through onnxruntime; writes OUT (default NAME.int8.onnx)
       and a result JSON with every setting and parameter (a recipe to replay with --recipe)
+  onnx-compress distill SPEC [--validate-only] [--resume RUNDIR] [--run-dir DIR] [--python PATH] [--json]
+      distill a teacher into a student as SPEC (*.distill.json) says: validates it against the models
+      and data (--validate-only stops there), caches the teacher's knowledge, trains with the Python
+      trainer, writes the student ONNX, verifies it and writes report.json in the run folder;
+      Ctrl-C leaves a checkpoint that --resume RUNDIR continues from
   onnx-compress --help | --version`;
 
 type Out = { log: (s: string) => void; error: (s: string) => void };
@@ -107,6 +113,10 @@ export async function run(argv: string[], out: Out = { log: console.log, error: 
         const { values, positionals } = parse(rest, QUANTIZE_OPTIONS, 1, 'quantize');
         await quantizeCommand(positionals[0], values, (m) => new UsageError(m), out);
         return 0;
+      }
+      case 'distill': {
+        const { values, positionals } = parse(rest, DISTILL_OPTIONS, 1, 'distill');
+        return await distillCommand(positionals[0], values, (m) => new UsageError(m), out);
       }
       case '--version': out.log(VERSION); return 0;
       case '--help': case '-h': case 'help': out.log(USAGE); return 0;

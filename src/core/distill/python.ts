@@ -68,7 +68,7 @@ export async function probePython(python?: string | null, options: { needCuda?: 
   if (options.needCuda && !probe.cuda) missing.push('cuda');
   const result: PythonProbe = {
     ...base, missing, version: probe.python ?? null, torch: probe.torch ?? null, numpy: probe.numpy ?? null,
-    cuda: !!probe.cuda, cudaDevices: Number(probe.cudaDevices ?? 0), ok: missing.length === 0, message: '',
+    cuda: !!probe.cuda, cudaDevices: Array.isArray(probe.cudaDevices) ? probe.cudaDevices.length : Number(probe.cudaDevices ?? 0), ok: missing.length === 0, message: '',
   };
   result.message = result.ok
     ? `Python ${result.version ?? '?'} at ${exe}: torch ${result.torch}, numpy ${result.numpy}, CUDA ${result.cuda ? `yes (${result.cudaDevices} device${result.cudaDevices === 1 ? '' : 's'})` : 'no'}`

@@ -1,0 +1,110 @@
+// `onnx-compress distill SPEC`: validation (problems, adapters, proposed pairs, cache size), then
+// the run with one line per phase and epoch, and the report's summary. Ctrl-C cancels: the
+// trainer writes a checkpoint and `--resume RUNDIR` continues from it.
+import type { ParseArgsConfig } from 'util';
+import type { DistillEvent, DistillRunReport } from '../shared/distillRun';
+import { formatBytes } from '../shared/format';
+import { estimateCacheBytes } from '../core/distill/cache';
+import { startRun } from '../core/distill/run';
+import { problemLines, validateSpec, type SpecValidation } from '../core/distill/validate';
+import { table } from './format';
+
+export const DISTILL_OPTIONS: ParseArgsConfig['options'] = {
+  resume: { type: 'string' },
+  'run-dir': { type: 'string' },
+  python: { type: 'string' },
+  'validate-only': { type: 'boolean' },
+  json: { type: 'boolean' },
+};
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+type Out = { log: (s: string) => void; error: (s: string) => void };
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
+
+export function formatValidation(v: SpecValidation): string {
+  const lines = [`Spec       ${v.file}: ${v.ok ? 'valid' : 'has errors'}`];
+  const problems = problemLines(v);
+  if (problems.length) lines.push('', 'Problems', ...problems.map((p) => `  ${p}`));
+  if (v.spec) {
+    const s = v.spec;
+    lines.push('', `Teacher    ${s.teacher.model} (output ${s.teacher.output}, ${s.teacher.executionProvider})`);
+    lines.push(`Student    ${s.student.kind === 'onnx' ? `${s.student.model} (output ${s.student.output})` : `${s.student.factory} (PyTorch, output ${s.student.output})`}`);
+    lines.push(`Scheme     ${s.scheme.kind}; ${s.epochs} epoch(s), batch ${s.batchSize}, ${s.optimizer.name} lr ${s.optimizer.lr}, ${s.schedule.name} schedule, device ${s.device}`);
+    lines.push('Knowledge', ...s.knowledge.map((k) => `  ${JSON.stringify(k)}`));
+  }
+  if (v.adapters.length) lines.push('', 'Adapters', table(v.adapters.map((a) => [a.path, `${a.teacher} ${JSON.stringify(a.teacherShape)}`, `${a.student} ${JSON.stringify(a.studentShape)}`, a.adapter, a.reason])));
+  if (v.pairsProposed.length) lines.push('', 'Proposed pairs (feature knowledge)', table(v.pairsProposed.map((p) => [p.teacher, p.student, p.adapter, p.reason])));
+  for (const d of v.data) lines.push('', `Data (${d.split}): ${d.samples} samples used${d.labels ? `, labels ${d.labels}` : ', no labels'}`, ...d.describe.split('\n').map((l) => `  ${l}`));
+  if (v.spec && v.ok) {
+    for (const e of estimateCacheBytes(v.spec, v.teacherTensors, v.data.map((d) => ({ split: d.split, samples: d.samples, labels: d.labels !== null })))) {
+      lines.push(`Cache (${e.split}): ${e.bytes === null ? 'size unknown until the teacher runs' : formatBytes(e.bytes)} in ${v.spec.cache.dir}/${e.split} (${e.parts.map((p) => `${p.what} ${p.bytes === null ? '?' : formatBytes(p.bytes)}`).join(', ')})`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function eventLine(e: DistillEvent): string | null {
+  switch (e.event) {
+    case 'phase': return `[${e.phase}]${e.chainStep ? ` step ${e.chainStep}/${e.chainSteps}` : ''} ${e.message}`;
+    case 'cache':
+      if (e.state === 'progress') return null;
+      return `cache ${e.split}: ${e.state}${e.state === 'estimate' ? ' ' : ', '}${formatBytes(e.bytes)} for ${e.samples} samples${e.reason ? ` (${e.reason})` : ''}`;
+    case 'start': return `trainer: ${e.samples} samples, ${e.epochs} epoch(s) x ${e.stepsPerEpoch} steps on ${e.device} (${e.threads} threads, torch ${e.torch}), ${e.parameters} parameters${e.resumedFrom ? `, resumed from ${e.resumedFrom}` : ''}\n${Object.entries(e.losses).map(([k, f]) => `  ${k}: ${f}`).join('\n')}`;
+    case 'epoch': return `epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${Object.entries(e.terms).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ')}) in ${e.seconds.toFixed(1)} s`;
+    case 'eval': return `eval ${e.epoch}: accuracy ${pct(e.accuracy)}, agreement with the teacher ${pct(e.agreement)}`;
+    case 'checkpoint': return `checkpoint (${e.reason}): ${e.path}`;
+    case 'exported': return `exported ${e.kind}: ${e.path}`;
+    case 'error': return `trainer error: ${e.message}${e.where ? ` (at ${e.where})` : ''}${e.hint ? `\n  ${e.hint}` : ''}`;
+    case 'check': return e.unsupported.length ? `unsupported: ${e.unsupported.map((u) => `${u.node} (${u.opType}): ${u.reason}`).join('; ')}` : null;
+    default: return null;
+  }
+}
+
+export function formatReport(r: DistillRunReport): string {
+  const lines = [`Run        ${r.paths.runDir}: ${r.status}${r.message ? ` — ${r.message}` : ''}`];
+  const v = r.verification;
+  if (v) {
+    lines.push(`Student    ${r.paths.student} (${formatBytes(v.studentBytes)}; teacher ${formatBytes(v.teacherBytes)})`);
+    lines.push(`Verified   in onnxruntime-node on ${v.samples} samples of ${v.data}: accuracy ${pct(v.accuracy)} (teacher ${pct(v.teacherAccuracy)}), agreement ${pct(v.agreement)}`);
+    lines.push(`Latency    ${v.latencyMs?.toFixed(3) ?? '-'} ms per sample (teacher ${v.teacherLatencyMs?.toFixed(3) ?? '-'} ms), median of single-sample runs, ${v.executionProvider}`);
+  }
+  if (r.checkpoint) lines.push(`Checkpoint ${r.checkpoint}`);
+  lines.push(`Report     ${r.paths.report}`);
+  return lines.join('\n');
+}
+
+/** Validates, or runs, the spec; returns the exit code (0 completed or valid, 1 otherwise, 130 cancelled). */
+export async function distillCommand(spec: string, v: Values, usage: (m: string) => Error, out: Out): Promise<number> {
+  if (v['validate-only'] && (v.resume || v['run-dir'])) throw usage('--validate-only runs nothing: drop --resume and --run-dir');
+  if (v.resume && v['run-dir']) throw usage('--resume continues in the given run folder; --run-dir cannot be combined with it');
+  if (v['validate-only']) {
+    const validation = await validateSpec(spec);
+    out.log(v.json ? JSON.stringify(validation, null, 2) : formatValidation(validation));
+    return validation.ok ? 0 : 1;
+  }
+  const controller = new AbortController();
+  const onSigint = () => {
+    out.error('cancelling: the trainer writes a checkpoint (Ctrl-C again to stop at once)');
+    process.off('SIGINT', onSigint);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const report = await startRun(spec, {
+      runDir: v['run-dir'] as string | undefined,
+      resume: v.resume as string | undefined,
+      python: v.python as string | undefined,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (v.json) return;
+        const line = eventLine(e);
+        if (line) out.log(line);
+      },
+    });
+    out.log(v.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    return report.status === 'completed' ? 0 : report.status === 'cancelled' ? 130 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
