@@ -219,9 +219,7 @@ export interface ExportSpec {
 }
 
 export interface EvaluationSpec {
-  /** Evaluate on data.eval after every epoch. */
-  everyEpoch?: boolean;
-  /** Samples timed for the latency median of the final student. */
+  /** Single-sample runs timed for the latency median of the final student (and the teacher). */
   latencyRuns?: number;
 }
 
@@ -293,7 +291,6 @@ export const DISTILL_DEFAULTS = {
   topK: null as number | null,
   opset: 13,
   dynamicBatch: true,
-  everyEpoch: true,
   latencyRuns: 50,
 } as const;
 

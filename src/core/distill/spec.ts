@@ -124,7 +124,7 @@ export function checkSpecStructure(raw: unknown): SpecProblem[] {
     threads: nullable(num(1, Infinity, true)),
     cache: object({ dir: str, dtype: oneOf('float32', 'float16'), topK: nullable(num(1, Infinity, true)) }),
     export: object({ opset: num(7, 30, true), dynamicBatch: bool }),
-    evaluation: object({ everyEpoch: bool, latencyRuns: num(1, Infinity, true) }),
+    evaluation: object({ latencyRuns: num(1, Infinity, true) }),
   }, ['format', 'version', 'teacher', 'student', 'data']);
   spec(raw, '');
   return problems;
@@ -186,6 +186,6 @@ export function resolveSpec(spec: DistillSpec, specDir: string, outputs: { teach
     threads: spec.threads === undefined ? D.threads : spec.threads,
     cache: { dir: abs(spec.cache?.dir ?? D.cacheDir), dtype: spec.cache?.dtype ?? D.cacheDtype, topK: spec.cache?.topK ?? D.topK },
     export: { opset: spec.export?.opset ?? D.opset, dynamicBatch: spec.export?.dynamicBatch ?? D.dynamicBatch },
-    evaluation: { everyEpoch: spec.evaluation?.everyEpoch ?? D.everyEpoch, latencyRuns: spec.evaluation?.latencyRuns ?? D.latencyRuns },
+    evaluation: { latencyRuns: spec.evaluation?.latencyRuns ?? D.latencyRuns },
   };
 }
