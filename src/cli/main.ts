@@ -8,6 +8,7 @@ import { summarizeModel, tensorStatistics } from '../core/onnx/summary';
 import { writeModel, type TensorPlacement } from '../core/onnx/write';
 import { formatBytes, formatNodes, formatSummary, formatTensorStats } from './format';
 import { QUANTIZE_OPTIONS, quantizeCommand } from './quantize';
+import { ANALYZE_OPTIONS, analyzeCommand } from './analyze';
 import { DISTILL_OPTIONS, distillCommand } from './distill';
 
 class UsageError extends Error {}
@@ -27,6 +28,14 @@ const USAGE = `usage:
       [--format qdq|qoperator] [--recipe FILE] [-o OUT] [--result FILE]
       quantize with calibration streamed through onnxruntime; writes OUT (default NAME.int8.onnx)
       and a result JSON with every setting and parameter (a recipe to replay with --recipe)
+  onnx-compress analyze FLOAT QUANT --data DATA [--labels FILE] [--samples N|all] [--batch N] [--ep EP]
+      [--sensitivity] [--keep-in-float NODE,... | --target sqnr:DB|agreement:X|accuracy:X]
+      [--latency-runs N] [--bins N] [--sort local|accumulated] [--top N] [--quant-result FILE]
+      [--json] [--html FILE] [-o REPORT]
+      per-layer errors (local and accumulated SQNR, clipping, ranges), weight errors, output error,
+      agreement, accuracy, size and latency of both models; --sensitivity ranks the quantized
+      nodes; --keep-in-float / --target re-quantize with layers in float from the saved ranges.
+      Writes REPORT (default QUANT.report.json); --html writes a self-contained offline page
   onnx-compress distill SPEC [--validate-only] [--resume RUNDIR] [--run-dir DIR] [--python PATH] [--json]
       distill a teacher into a student as SPEC (*.distill.json) says: validates it against the models
       and data (--validate-only stops there), caches the teacher's knowledge, trains with the Python
@@ -117,6 +126,11 @@ export async function run(argv: string[], out: Out = { log: console.log, error: 
       case 'distill': {
         const { values, positionals } = parse(rest, DISTILL_OPTIONS, 1, 'distill');
         return await distillCommand(positionals[0], values, (m) => new UsageError(m), out);
+      }
+      case 'analyze': {
+        const { values, positionals } = parse(rest, ANALYZE_OPTIONS, 2, 'analyze');
+        await analyzeCommand(positionals[0], positionals[1], values, (m) => new UsageError(m), out);
+        return 0;
       }
       case '--version': out.log(VERSION); return 0;
       case '--help': case '-h': case 'help': out.log(USAGE); return 0;

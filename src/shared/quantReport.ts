@@ -61,6 +61,10 @@ export interface LayerReport {
   histogram: Histogram | null;
   /** Elements compared (over all samples). */
   elements: number;
+  /** A Relu/Clip that alone reads this tensor and is fused through its grid: both errors then
+   *  compare values after that activation, since the clipping below its range is the activation
+   *  itself; null otherwise. */
+  fusedActivation: string | null;
 }
 
 export interface WeightReport {
@@ -284,6 +288,7 @@ function layer(v: unknown, where: string): LayerReport {
     rangeUse: opt(o.rangeUse, `${where}.rangeUse`, share),
     histogram: opt(o.histogram, `${where}.histogram`, histogram),
     elements: num(o.elements, `${where}.elements`),
+    fusedActivation: opt(o.fusedActivation, `${where}.fusedActivation`, str),
   };
 }
 

@@ -1,0 +1,173 @@
+// `onnx-compress analyze FLOAT QUANT`: per-layer and whole-model errors of a quantized model,
+// optionally sensitivity and keep-in-float (by hand or to a target); prints a ranked table and the
+// model summary, saves the QuantReport JSON and, on request, the offline HTML report.
+import type { ParseArgsConfig } from 'util';
+import type { LayerReport, QuantReport } from '../shared/quantReport';
+import { formatBytes } from '../shared/format';
+import { analyzeQuantization, defaultReportFile, loadQuantResult, rankLayers, type AnalysisProgress } from '../core/analysis/analyze';
+import { writeReportHtml } from '../core/analysis/htmlReport';
+import { autoKeepInFloat, keepInFloat, parseTarget } from '../core/analysis/keepInFloat';
+import { errorMessage } from '../core/errors';
+import { table } from './format';
+
+export const ANALYZE_OPTIONS: ParseArgsConfig['options'] = {
+  data: { type: 'string' },
+  labels: { type: 'string' },
+  samples: { type: 'string' },
+  batch: { type: 'string' },
+  ep: { type: 'string' },
+  'latency-runs': { type: 'string' },
+  bins: { type: 'string' },
+  sensitivity: { type: 'boolean' },
+  'keep-in-float': { type: 'string' },
+  target: { type: 'string' },
+  'quant-result': { type: 'string' },
+  sort: { type: 'string' },
+  top: { type: 'string' },
+  json: { type: 'boolean' },
+  html: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+};
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+type Out = { log: (s: string) => void; error: (s: string) => void };
+
+function whole(flag: string, value: unknown, min: number, usage: (m: string) => Error): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw usage(`--${flag} must be a whole number >= ${min} (got '${value}')`);
+  return n;
+}
+
+const db = (x: number | null) => (x === null ? '-' : x > 150 ? 'exact' : x.toFixed(1));
+const pct = (x: number | null, digits = 1) => (x === null ? '-' : `${(x * 100).toFixed(digits)}%`);
+const g = (x: number | null) => (x === null ? '-' : Number(x.toPrecision(3)).toString());
+
+function progressPrinter(write: (s: string) => void, tty: boolean): (p: AnalysisProgress) => void {
+  let open = false;
+  return (p) => {
+    const count = p.samples !== undefined ? `batch ${p.batch}, ${p.samples}${p.total ? `/${p.total}` : ''} samples` : `${p.batch}${p.total ? `/${p.total}` : ''}`;
+    const line = p.batch !== undefined ? `${p.stage}: ${count}` : p.stage;
+    if (tty && p.batch !== undefined) {
+      write(`\r${line}`);
+      open = true;
+      return;
+    }
+    if (open) write('\n');
+    open = false;
+    if (p.batch === undefined || p.batch % 20 === 1) write(`${line}...\n`);
+  };
+}
+
+function layerTable(layers: LayerReport[], top: number): string {
+  const rows = layers.slice(0, top).map((l, i) => [
+    String(i + 1), l.tensor, l.opType || '-', l.quantizedType, db(l.local.sqnr), db(l.accumulated.sqnr), l.accumulated.cosine === null ? '-' : l.accumulated.cosine.toFixed(5), g(l.accumulated.maxAbs), pct(l.clippingRate, 2), pct(l.rangeUse, 0),
+  ]);
+  const more = layers.length > top ? `\n  ... and ${layers.length - top} more in the report` : '';
+  return table([['#', 'tensor', 'op', 'type', 'local dB', 'accum dB', 'cosine', 'max abs', 'clipped', 'range use'], ...rows]) + more;
+}
+
+export function formatReport(r: QuantReport, sort: 'local' | 'accumulated', top: number): string {
+  const m = r.model;
+  const lines: string[] = [];
+  lines.push(`Float      ${r.floatModel}`, `Quantized  ${r.quantizedModel}${r.quantSettings ? `  (${r.quantSettings.mode}, ${r.quantSettings.method}, activations ${r.quantSettings.activationType}, weights ${r.quantSettings.weightType}${r.quantSettings.perChannel ? ' per channel' : ''})` : ''}`);
+  const s = r.settings;
+  lines.push(`Data       ${s.data.split('\n')[0]}; ${s.samplesUsed} samples (asked ${s.samples ?? 'all'}), batch ${s.batchSize}, ${s.histogramBins} histogram bins, provider ${s.executionProvider}${s.labels ? `, labels ${s.labels}` : ''}`);
+  if (r.layers.length) {
+    lines.push('', `Layers, worst first by ${sort} SQNR (local: the layer's own Q/DQ; accumulated: float model vs quantized model at that tensor):`);
+    lines.push(layerTable(rankLayers(r.layers, sort), top));
+  }
+  if (r.weights.length) {
+    const worst = [...r.weights].sort((a, b) => (a.error.sqnr ?? Infinity) - (b.error.sqnr ?? Infinity))[0];
+    const ratios = r.weights.filter((w) => w.type !== 'int32' && w.rmseOverStep !== null).map((w) => w.rmseOverStep!);
+    lines.push('', `Weights    ${r.weights.length} quantized; worst SQNR ${db(worst.error.sqnr)} dB (${worst.tensor}); RMSE/step ${ratios.length ? `${g(Math.min(...ratios))}-${g(Math.max(...ratios))}` : '-'} (0.289 = pure rounding)`);
+  }
+  lines.push('', 'Model');
+  for (const o of m.outputs) lines.push(`  output ${o.name}: SQNR ${db(o.error.sqnr)} dB, max abs error ${g(o.error.maxAbs)}, cosine ${o.error.cosine === null ? '-' : o.error.cosine.toFixed(5)}`);
+  if (m.top1Agreement !== null) lines.push(`  top-1 agreement ${pct(m.top1Agreement, 2)}`);
+  if (m.accuracy) lines.push(`  accuracy: float ${pct(m.accuracy.float, 2)}, quantized ${pct(m.accuracy.quantized, 2)}`);
+  lines.push(`  size ${formatBytes(m.sizes.floatBytes)} -> ${formatBytes(m.sizes.quantizedBytes)} (${pct(m.sizes.ratio)})`);
+  if (m.latency) {
+    const l = m.latency;
+    lines.push(`  latency, batch ${l.float.batchSize}, ${l.float.runs} runs on ${l.float.executionProvider}: float median ${l.float.medianMs.toFixed(2)} ms (p95 ${l.float.p95Ms.toFixed(2)}), quantized median ${l.quantized.medianMs.toFixed(2)} ms (p95 ${l.quantized.p95Ms.toFixed(2)})`);
+  }
+  if (m.fusion) {
+    lines.push(`  fusion: ${m.fusion.fused} of ${m.fusion.candidates} Conv/MatMul/Gemm run as integer kernels`);
+    for (const u of m.fusion.unfused) lines.push(`    not fused: ${u.opType} '${u.node}': ${u.reason}`);
+  }
+  if (r.sensitivity) {
+    lines.push('', `Sensitivity (output SQNR on ${r.sensitivity.samples} samples; all quantized: ${db(r.sensitivity.allQuantizedSqnr)} dB)`);
+    lines.push(table([['rank', 'node', 'only this quantized', 'all but this'], ...r.sensitivity.entries.slice(0, top).map((e) => [String(e.rank), e.node, `${db(e.onlyThisSqnr)} dB`, `${db(e.allButThisSqnr)} dB`])]));
+  }
+  const k = r.keepInFloat;
+  if (k) {
+    lines.push('', `Kept in float: ${k.nodes.length ? k.nodes.join(', ') : '(nothing needed)'}`);
+    if (k.target) lines.push(`  target ${k.target.kind} >= ${k.target.value}: ${k.met ? 'met' : 'NOT met'} (reached ${g(k.achieved)})`);
+    for (const st of k.steps) lines.push(`  + ${st.node}: ${g(st.achieved)}`);
+    const side = (x: typeof k.before) => `SQNR ${db(x.outputSqnr)} dB, agreement ${pct(x.top1Agreement, 2)}${x.accuracy !== null ? `, accuracy ${pct(x.accuracy, 2)}` : ''}, ${formatBytes(x.bytes)}${x.medianMs !== null ? `, ${x.medianMs.toFixed(2)} ms` : ''}`;
+    lines.push(`  before: ${side(k.before)}`, `  after:  ${side(k.after)}`);
+    lines.push(`  cost: ${k.cost.sizeBytes >= 0 ? '+' : ''}${formatBytes(Math.abs(k.cost.sizeBytes))}${k.cost.sizeBytes < 0 ? ' less' : ''}${k.cost.latencyMs !== null ? `, ${k.cost.latencyMs >= 0 ? '+' : ''}${k.cost.latencyMs.toFixed(2)} ms median` : ''}`);
+  }
+  if (r.unmatched.length) lines.push('', 'Unmatched', ...r.unmatched.map((u) => `  ${u.tensor}: ${u.reason}`));
+  return lines.join('\n');
+}
+
+export async function analyzeCommand(floatFile: string, quantFile: string, v: Values, usage: (m: string) => Error, out: Out): Promise<void> {
+  if (typeof v.data !== 'string') throw usage('--data DATA is required: evaluation samples for the float model (a .npz/.npy file or folder, images, .pb files, IDX, or synthetic[:N])');
+  if (v['keep-in-float'] !== undefined && v.target !== undefined) throw usage('--keep-in-float and --target cannot be combined: name the layers, or let the target choose them');
+  const sort = (v.sort ?? 'local') as string;
+  if (sort !== 'local' && sort !== 'accumulated') throw usage(`--sort must be local or accumulated (got '${sort}')`);
+  const samples = v.samples === 'all' ? null : whole('samples', v.samples, 1, usage);
+  const common = {
+    data: v.data,
+    labels: v.labels as string | undefined,
+    samples,
+    batchSize: whole('batch', v.batch, 1, usage),
+    ep: v.ep as string | undefined,
+    latencyRuns: whole('latency-runs', v['latency-runs'], 0, usage),
+  };
+  const top = whole('top', v.top, 1, usage) ?? 25;
+  let target;
+  try {
+    target = v.target !== undefined ? parseTarget(v.target as string) : undefined;
+  } catch (e) {
+    throw usage(`--target: ${errorMessage(e)}`);
+  }
+  const layers = typeof v['keep-in-float'] === 'string' ? v['keep-in-float'].split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+  if (layers && !layers.length) throw usage('--keep-in-float takes node names separated by commas');
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  const onProgress = progressPrinter((s) => process.stderr.write(s), !!process.stderr.isTTY);
+  try {
+    let analyzed = quantFile;
+    let kept;
+    if (layers || target) {
+      const previous = loadQuantResult(quantFile, v['quant-result'] as string | undefined).result;
+      if (!previous) throw usage(`keep-in-float re-quantizes with the calibration ranges saved beside the quantized model (NAME.quant.json), and there is none for ${quantFile}; quantize it with onnx-compress quantize first`);
+      const options = { ...common, signal: controller.signal, onProgress };
+      kept = layers ? await keepInFloat(floatFile, previous, layers, options) : await autoKeepInFloat(floatFile, previous, target!, options);
+      analyzed = kept.after.file;
+    }
+    const report = await analyzeQuantization(floatFile, analyzed, {
+      ...common,
+      histogramBins: whole('bins', v.bins, 2, usage),
+      sensitivity: !!v.sensitivity,
+      quantResult: kept ? undefined : (v['quant-result'] as string | undefined),
+      keepInFloat: kept,
+      reportFile: v.output as string | undefined,
+      signal: controller.signal,
+      onProgress,
+    });
+    const reportFile = (v.output as string | undefined) ?? defaultReportFile(report.quantizedModel);
+    if (v.html) writeReportHtml(report, v.html as string);
+    if (v.json) out.log(JSON.stringify(report, null, 2));
+    else {
+      out.log(formatReport(report, sort, top));
+      out.log(`\nwrote ${reportFile}${v.html ? ` and ${v.html}` : ''}`);
+    }
+    for (const w of report.warnings) out.error(`warning: ${w}`);
+  } finally {
+    process.removeListener('SIGINT', stop);
+  }
+}

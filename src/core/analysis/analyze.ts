@@ -1,0 +1,374 @@
+// Analysis of a quantized model against its float original, streamed like calibration: each
+// batch runs through the float model (activations exposed as outputs), the quantized model with
+// every Q/DQ pair's "before" and "after" exposed, and the quantized model as it is (fused integer
+// kernels, for the whole-model numbers); running sums are updated and the batch is dropped, so
+// memory depends on the batch and the number of layers, never on the number of samples.
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  QUANT_REPORT_FORMAT, QUANT_REPORT_VERSION, type KeepInFloatReport, type LayerReport, type QuantReport, type SensitivityReport,
+} from '../../shared/quantReport';
+import type { QuantResult } from '../../shared/quantResult';
+import { openDataSource, type DataSource } from '../data';
+import { OnnxCompressError, errorMessage } from '../errors';
+import { readModel, type OnnxModel } from '../onnx/model';
+import { chooseProvider } from '../runtime/providers';
+import { createSession, type ort } from '../runtime/session';
+import { quantTypeInfo, type QuantType } from '../quant/scheme';
+import { readLabels } from './labels';
+import { measureLatency } from './latency';
+import { fusedActivations, matchModels, type ActivationPair, type FusedActivation } from './match';
+import { ErrorAccumulator, FixedHistogram } from './metrics';
+import { OutputComparison } from './outputs';
+import { measureSensitivity } from './sensitivity';
+import { modelBytes, sessionWithOutputs } from './sessions';
+import { weightReports } from './weights';
+
+export class AnalysisError extends OnnxCompressError {}
+
+export interface AnalysisProgress {
+  stage: string;
+  batch?: number;
+  samples?: number;
+  total?: number;
+}
+
+export interface AnalysisOptions {
+  /** Evaluation data spec (as for calibration: a file, a folder, synthetic[:N]). */
+  data: string;
+  /** Class labels for accuracy (IDX label file or .npy of integers). */
+  labels?: string;
+  /** Samples to use (default 512; null: all). */
+  samples?: number | null;
+  batchSize?: number;
+  ep?: string;
+  latencyRuns?: number;
+  histogramBins?: number;
+  /** Also measure per-layer sensitivity (needs the QuantResult beside the quantized model). */
+  sensitivity?: boolean;
+  sensitivitySamples?: number;
+  /** The QuantResult of the quantized model; default: NAME.quant.json beside it, when present. */
+  quantResult?: QuantResult | string;
+  /** What keep-in-float did to make the quantized model (embedded in the report). */
+  keepInFloat?: KeepInFloatReport;
+  /** Where to save the report (default NAME.report.json beside the quantized model); false: not saved. */
+  reportFile?: string | false;
+  signal?: AbortSignal;
+  onProgress?: (p: AnalysisProgress) => void;
+}
+
+export const ANALYSIS_DEFAULTS = { samples: 512, batchSize: 32, latencyRuns: 20, histogramBins: 64, sensitivitySamples: 64 };
+
+export function defaultReportFile(quantFile: string): string {
+  return quantFile.replace(/(\.onnx)?$/i, '.report.json');
+}
+
+export function defaultQuantResultFile(quantFile: string): string {
+  return quantFile.replace(/(\.onnx)?$/i, '.quant.json');
+}
+
+export function cancelled(subject: string): AnalysisError {
+  return new AnalysisError('cancelled; no report was written', subject);
+}
+
+/** The QuantResult given, or the one beside the quantized model, or null. */
+export function loadQuantResult(quantFile: string, given?: QuantResult | string): { result: QuantResult | null; file: string | null } {
+  if (given && typeof given !== 'string') return { result: given, file: null };
+  const file = given ?? defaultQuantResultFile(quantFile);
+  if (!fs.existsSync(file)) {
+    if (given) throw new AnalysisError('quantization result file not found', file);
+    return { result: null, file: null };
+  }
+  try {
+    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as QuantResult;
+    if (r.format !== 'onnx-compress/quant-result' || !Array.isArray(r.tensors) || typeof r.settings !== 'object') throw new Error('not an onnx-compress quant-result');
+    return { result: r, file };
+  } catch (e) {
+    throw new AnalysisError(`cannot read the quantization result (${errorMessage(e)}); re-run onnx-compress quantize to write it again`, file);
+  }
+}
+
+/** Float and quantized models must take the same inputs and give the same outputs. */
+export function checkPair(float: OnnxModel, quant: OnnxModel): void {
+  const io = (m: OnnxModel, which: 'input' | 'output') => {
+    const g = m.proto.graph!;
+    const init = new Set(g.initializer.map((t) => t.name));
+    return g[which].filter((v) => !init.has(v.name)).map((v) => `${v.name}:${v.type?.tensor_type?.elem_type ?? '?'}`).sort();
+  };
+  for (const which of ['input', 'output'] as const) {
+    const a = io(float, which);
+    const b = io(quant, which);
+    if (a.join() !== b.join()) {
+      const names = (l: string[]) => l.map((x) => x.replace(/:[^:]*$/, '')).join(', ') || '(none)';
+      throw new AnalysisError(`the two models do not match: the float model's ${which}s are ${names(a)}, the quantized model's ${names(b)}${a.length === b.length ? ' (or their element types differ)' : ''}; give the float model the quantized one was made from`, `${float.file} / ${quant.file}`);
+    }
+  }
+}
+
+function qRange(type: string): { qmin: number; qmax: number } {
+  try {
+    const info = quantTypeInfo(type as QuantType);
+    return { qmin: info.fullMin, qmax: info.fullMax };
+  } catch {
+    return { qmin: 0, qmax: 255 };
+  }
+}
+
+/** The running statistics of one activation. */
+class LayerStats {
+  readonly local = new ErrorAccumulator();
+  readonly accumulated = new ErrorAccumulator();
+  min = Infinity;
+  max = -Infinity;
+  clipped = 0;
+  qSeenMin = Infinity;
+  qSeenMax = -Infinity;
+  readonly qmin: number;
+  readonly qmax: number;
+  readonly clip: [number, number];
+  readonly histogram: FixedHistogram;
+  sizeMismatch = false;
+  private readonly activation?: (v: number) => number;
+
+  constructor(readonly pair: ActivationPair, readonly calibrated: [number, number] | null, bins: number, readonly fused: FusedActivation | null) {
+    ({ qmin: this.qmin, qmax: this.qmax } = qRange(pair.type));
+    this.clip = [(this.qmin - pair.zeroPoint) * pair.scale, (this.qmax - pair.zeroPoint) * pair.scale];
+    const lo = Math.min(this.clip[0], calibrated?.[0] ?? Infinity);
+    const hi = Math.max(this.clip[1], calibrated?.[1] ?? -Infinity);
+    this.histogram = new FixedHistogram(lo, hi, bins);
+    if (fused) this.activation = (v) => (v < fused.min ? fused.min : v > fused.max ? fused.max : v);
+  }
+
+  add(x: Float32Array | undefined, before: Float32Array, after: Float32Array): void {
+    const ref = x ?? before;
+    for (let i = 0; i < ref.length; i++) {
+      if (ref[i] < this.min) this.min = ref[i];
+      if (ref[i] > this.max) this.max = ref[i];
+    }
+    this.histogram.add(ref);
+    const act = this.activation;
+    if (act) {
+      before = before.map(act);
+      if (x) x = x.map(act);
+    }
+    this.local.add(before, after);
+    if (x && x.length === after.length) this.accumulated.add(x, after);
+    else if (x) this.sizeMismatch = true;
+    const { scale, zeroPoint } = this.pair;
+    // Saturated: beyond the grid's ends by more than half a step (values at qmin that round there,
+    // such as the zeros of a Relu, are not clipped).
+    const lo = this.clip[0] - scale / 2;
+    const hi = this.clip[1] + scale / 2;
+    for (let i = 0; i < after.length; i++) {
+      if (before[i] < lo || before[i] > hi) this.clipped++;
+      const q = Math.round(after[i] / scale) + zeroPoint;
+      if (q < this.qSeenMin) this.qSeenMin = q;
+      if (q > this.qSeenMax) this.qSeenMax = q;
+    }
+  }
+
+  report(order: number): LayerReport {
+    const p = this.pair;
+    const n = this.local.count;
+    return {
+      tensor: p.floatName || p.before,
+      node: p.node,
+      opType: p.opType,
+      order,
+      quantizedType: p.type,
+      scale: p.scale,
+      zeroPoint: p.zeroPoint,
+      step: p.scale,
+      calibratedRange: this.calibrated,
+      clipRange: this.clip,
+      observed: n ? [this.min, this.max] : null,
+      local: this.local.result(),
+      accumulated: this.accumulated.result(),
+      clippingRate: n ? this.clipped / n : null,
+      rangeUse: n ? Math.min(1, Math.max(0, (this.qSeenMax - this.qSeenMin) / (this.qmax - this.qmin))) : null,
+      histogram: n ? this.histogram.result() : null,
+      elements: n,
+      fusedActivation: this.fused?.op ?? null,
+    };
+  }
+}
+
+async function openData(spec: string, model: OnnxModel): Promise<DataSource> {
+  try {
+    return await openDataSource(spec, model);
+  } catch (e) {
+    throw new AnalysisError(`the evaluation data does not fit the float model: ${errorMessage(e)}`, spec);
+  }
+}
+
+async function release(...sessions: Array<ort.InferenceSession | undefined>): Promise<void> {
+  for (const s of sessions) await s?.release();
+}
+
+/** Writes JSON through a temporary file renamed into place: never a half-written report. */
+export function writeJsonFile(file: string, value: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  fs.renameSync(tmp, file);
+}
+
+export async function analyzeQuantization(floatFile: string, quantFile: string, options: AnalysisOptions): Promise<QuantReport> {
+  const progress = options.onProgress ?? (() => undefined);
+  const signal = options.signal;
+  const samples = options.samples === undefined ? ANALYSIS_DEFAULTS.samples : options.samples;
+  const batchSize = options.batchSize ?? ANALYSIS_DEFAULTS.batchSize;
+  const latencyRuns = options.latencyRuns ?? ANALYSIS_DEFAULTS.latencyRuns;
+  const bins = options.histogramBins ?? ANALYSIS_DEFAULTS.histogramBins;
+  for (const [k, v, min] of [['batchSize', batchSize, 1], ['latencyRuns', latencyRuns, 0], ['histogramBins', bins, 2], ['samples', samples ?? 1, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) throw new AnalysisError(`${k} must be a whole number >= ${min} (got ${v})`);
+  }
+  const ep = await chooseProvider(options.ep ?? 'cpu');
+  const warnings: string[] = ep.note ? [ep.note] : [];
+  progress({ stage: 'reading the models' });
+  const float = await readModel(floatFile);
+  const quant = await readModel(quantFile);
+  checkPair(float, quant);
+  const qr = loadQuantResult(quant.file!, options.quantResult);
+  if (qr.result && path.resolve(qr.result.input) !== float.file) {
+    warnings.push(`the quantization result says the model was made from ${qr.result.input}, not ${float.file}`);
+  }
+  if (!qr.result) warnings.push(`no quantization result (${path.basename(defaultQuantResultFile(quant.file!))}) beside the quantized model: calibrated ranges, fusion and sensitivity are not available`);
+  const data = await openData(options.data, float);
+  const labels = options.labels ? await readLabels(options.labels, samples ?? undefined) : undefined;
+
+  const match = matchModels(float, quant);
+  if (!match.activations.length) warnings.push('the quantized model has no QuantizeLinear/DequantizeLinear pair on an activation (dynamic or QOperator form): only weights and outputs are compared');
+  const calibrated = new Map<string, [number, number]>();
+  for (const t of qr.result?.tensors ?? []) if (t.kind === 'activation' && t.range) calibrated.set(t.tensor, t.range);
+  const fusedWith = fusedActivations(float);
+  const stats = match.activations.map((p) => {
+    const s = new LayerStats(p, calibrated.get(p.floatName) ?? null, bins, null);
+    // A Relu/Clip that follows alone and whose range the grid starts at is fused: its clipping is the activation's.
+    const f = fusedWith(p.floatName);
+    return f && s.clip[0] >= f.min - p.scale / 2 ? new LayerStats(p, s.calibrated, bins, f) : s;
+  });
+  const floatInputs = new Set(float.proto.graph!.input.map((v) => v.name));
+  const outputNames = float.proto.graph!.output.map((o) => o.name!);
+  const floatNames = [...new Set(stats.map((s) => s.pair.floatName).filter((n) => n && !floatInputs.has(n)))];
+  const quantNames = [...new Set(stats.flatMap((s) => [s.pair.before, s.pair.after]).filter((n) => !floatInputs.has(n)))];
+
+  progress({ stage: 'preparing sessions' });
+  let floatSession: ort.InferenceSession | undefined;
+  let observing: ort.InferenceSession | undefined;
+  let plain: ort.InferenceSession | undefined;
+  const outputs = new OutputComparison(outputNames, labels);
+  let used = 0;
+  let batches = 0;
+  let latencyFeeds: Record<string, ort.Tensor> | undefined;
+  let latency: QuantReport['model']['latency'] = null;
+  try {
+    floatSession = await sessionWithOutputs(float, floatNames, ep.provider);
+    observing = await sessionWithOutputs(quant, quantNames, ep.provider);
+    plain = await createSession(quant, { executionProviders: [ep.provider] });
+    for await (const feeds of data.batches({ batchSize, limit: samples ?? undefined, signal })) {
+      if (signal?.aborted) throw cancelled(quantFile);
+      const f = await floatSession.run(feeds);
+      const q = quantNames.length ? await observing.run(feeds, quantNames) : {};
+      const p = await plain.run(feeds);
+      const values = (r: Record<string, ort.Tensor>, name: string) => ((r[name] ?? feeds[name])?.data as Float32Array | undefined);
+      for (const s of stats) {
+        const before = values(q, s.pair.before);
+        const after = values(q, s.pair.after);
+        if (before && after) s.add(s.pair.floatName ? values(f, s.pair.floatName) : undefined, before, after);
+      }
+      outputs.add(f, p, used);
+      for (const r of [f, q, p]) for (const t of Object.values(r)) t.dispose();
+      latencyFeeds ??= feeds;
+      used += Object.values(feeds)[0]?.dims[0] ?? 1;
+      batches++;
+      progress({ stage: 'comparing', batch: batches, samples: used, total: samples ?? data.samples });
+    }
+    if (!used) throw new AnalysisError('the evaluation data holds no sample', options.data);
+    if (latencyRuns > 0 && latencyFeeds) {
+      progress({ stage: 'measuring latency' });
+      // Plain sessions of both models, same provider, same process, same batch.
+      const floatPlain = await createSession(float, { executionProviders: [ep.provider] });
+      try {
+        latency = {
+          float: await measureLatency(floatPlain, latencyFeeds, latencyRuns, ep.provider, signal),
+          quantized: await measureLatency(plain, latencyFeeds, latencyRuns, ep.provider, signal),
+        };
+      } finally {
+        await floatPlain.release();
+      }
+    }
+  } catch (e) {
+    if (signal?.aborted) throw cancelled(quantFile);
+    throw e;
+  } finally {
+    await release(floatSession, observing, plain);
+  }
+  if (signal?.aborted) throw cancelled(quantFile);
+
+  for (const s of stats) if (s.sizeMismatch) warnings.push(`'${s.pair.floatName}' has a different size in the two models: its accumulated error is not measured`);
+  if (labels && outputs.labelledSamples < used) warnings.push(`the labels file holds ${labels.length} labels for ${used} samples: accuracy uses the first ${outputs.labelledSamples}`);
+  if (labels && outputs.accuracy() === null) warnings.push('labels were given but the first output is not shaped [N, classes]: no accuracy');
+
+  const unmatched = [...match.unmatched];
+  const weights = weightReports(float, match.weights, unmatched);
+  const floatBytes = modelBytes(float.file!);
+  const quantizedBytes = modelBytes(quant.file!);
+  const layers = stats.map((s) => s.report(match.order.get(s.pair.floatName) ?? -1));
+
+  const sensitivitySamples = Math.min(used, options.sensitivitySamples ?? ANALYSIS_DEFAULTS.sensitivitySamples);
+  let sensitivity: SensitivityReport | null = null;
+  if (options.sensitivity) {
+    if (!qr.result) throw new AnalysisError(`sensitivity re-quantizes from the saved calibration ranges, which are in ${path.basename(defaultQuantResultFile(quant.file!))}; it is missing beside the quantized model: quantize again with onnx-compress quantize`, quant.file);
+    sensitivity = await measureSensitivity(float.file!, qr.result, data, { samples: sensitivitySamples, batchSize, ep: ep.provider, signal, onProgress: progress });
+  }
+
+  const report: QuantReport = {
+    format: QUANT_REPORT_FORMAT,
+    version: QUANT_REPORT_VERSION,
+    floatModel: float.file!,
+    quantizedModel: quant.file!,
+    quantResultFile: qr.file,
+    quantSettings: qr.result?.settings ?? null,
+    settings: {
+      data: data.describe(),
+      labels: options.labels ?? null,
+      samples,
+      samplesUsed: used,
+      batchSize,
+      latencyRuns,
+      histogramBins: bins,
+      executionProvider: ep.provider,
+      sensitivity: !!options.sensitivity,
+      sensitivitySamples: options.sensitivity ? sensitivitySamples : 0,
+    },
+    layers,
+    weights,
+    model: {
+      outputs: outputs.outputs(),
+      top1Agreement: outputs.top1Agreement(),
+      accuracy: outputs.accuracy(),
+      sizes: { floatBytes, quantizedBytes, ratio: quantizedBytes / floatBytes },
+      latency,
+      fusion: qr.result?.fusion ?? null,
+    },
+    sensitivity,
+    keepInFloat: options.keepInFloat ?? null,
+    unmatched,
+    warnings,
+    created: new Date().toISOString(),
+  };
+  if (signal?.aborted) throw cancelled(quantFile);
+  if (options.reportFile !== false) writeJsonFile(options.reportFile ?? defaultReportFile(quant.file!), report);
+  return report;
+}
+
+/**
+ * Layers ordered worst first, unmeasured ones last. By 'local' SQNR (default): the error a layer's
+ * own quantization adds, which puts the layer that breaks a model first; accumulated error also
+ * carries everything upstream, so every layer after a bad one looks as bad.
+ */
+export function rankLayers(layers: LayerReport[], by: 'accumulated' | 'local' = 'local'): LayerReport[] {
+  const other = by === 'local' ? 'accumulated' : 'local';
+  const key = (l: LayerReport, k: 'accumulated' | 'local') => l[k].sqnr ?? Infinity;
+  return [...layers].sort((a, b) => key(a, by) - key(b, by) || key(a, other) - key(b, other) || a.order - b.order);
+}

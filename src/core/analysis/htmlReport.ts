@@ -1,0 +1,70 @@
+// The offline HTML report: one self-contained page holding the report app's script and styles
+// (the same app as the VS Code panel) and the report as JSON data. No network: a CSP allows only
+// this page's inline script and styles; the app reads the JSON element when it runs outside VS Code.
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { QuantReport } from '../../shared/quantReport';
+import { REPORT_DATA_ELEMENT_ID, REPORT_SCRIPT, REPORT_STYLESHEETS } from '../../shared/reportProtocol';
+import { OnnxCompressError } from '../errors';
+
+export class HtmlReportError extends OnnxCompressError {}
+
+/**
+ * The folder holding the report app (dist/report.js and media/): the first ancestor of this code
+ * that has it (dist/ beside the CLI bundle; the repository root when running from out/).
+ */
+export function findReportAssets(start = __dirname): string {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, REPORT_SCRIPT))) return dir;
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new HtmlReportError(`the report app ${REPORT_SCRIPT} was not found above ${start}; build it with: npx webpack --mode production --config-name report`);
+}
+
+/** Text safe inside a <script> or <style> element: nothing that closes it or opens a comment. */
+function inert(text: string): string {
+  return text.replace(/<\/(script|style)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+}
+
+const escapeHtml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function reportHtml(report: QuantReport, assets = findReportAssets()): string {
+  const read = (rel: string) => {
+    const file = path.join(assets, rel);
+    if (!fs.existsSync(file)) throw new HtmlReportError(`${rel} is missing in ${assets}; build the report app (npx webpack --mode production --config-name report)`, file);
+    return fs.readFileSync(file, 'utf8');
+  };
+  const script = read(REPORT_SCRIPT);
+  const styles = REPORT_STYLESHEETS.map(read);
+  const nonce = randomBytes(16).toString('base64');
+  const csp = ["default-src 'none'", 'img-src data:', `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
+  // JSON in a data block: '<' escaped so that no text in the report can end the element.
+  const json = JSON.stringify(report).replace(/</g, '\\u003c');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>${escapeHtml(`Quantization report: ${path.basename(report.quantizedModel)}`)}</title>
+${styles.map((s) => `<style nonce="${nonce}">\n${inert(s)}\n</style>`).join('\n')}
+</head>
+<body>
+<div id="app"></div>
+<script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${json}</script>
+<script nonce="${nonce}">
+${inert(script)}
+</script>
+</body>
+</html>
+`;
+}
+
+/** Writes the page through a temporary file renamed into place. */
+export function writeReportHtml(report: QuantReport, file: string, assets?: string): void {
+  const html = reportHtml(report, assets);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, html);
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,67 @@
+// Per quantized weight: the float initializer against its dequantized integers, per-channel
+// ranges and scales. RMSE/step near 1/sqrt(12) = 0.289 means the error is pure rounding.
+import type { WeightReport } from '../../shared/quantReport';
+import type { OnnxModel } from '../onnx/model';
+import { ErrorAccumulator } from './metrics';
+import { floatConstants, type QuantizedWeight } from './match';
+
+/** Channel c of each element along `axis` of a tensor shaped `dims`. */
+function channelIndexer(dims: number[], axis: number | null): (i: number) => number {
+  if (axis === null) return () => 0;
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const channels = dims[axis];
+  return (i) => Math.floor(i / inner) % channels;
+}
+
+/** Reports of the weights; those whose float counterpart differs in size go to `unmatched`. */
+export function weightReports(float: OnnxModel, weights: QuantizedWeight[], unmatched: Array<{ tensor: string; reason: string }>): WeightReport[] {
+  const read = floatConstants(float);
+  const out: WeightReport[] = [];
+  for (const w of weights) {
+    const f = read(w.floatName);
+    if (!f || f.values.length !== w.quantized.length) {
+      unmatched.push({ tensor: w.floatName, reason: `the float tensor holds ${f?.values.length ?? 0} values, the quantized one ${w.quantized.length}` });
+      continue;
+    }
+    const channels = w.scales.length;
+    const channel = channelIndexer(w.dims, w.axis);
+    const dequantized = new Float32Array(w.quantized.length);
+    const min = new Float64Array(channels).fill(Infinity);
+    const max = new Float64Array(channels).fill(-Infinity);
+    const sq = new Float64Array(channels);
+    const n = new Float64Array(channels);
+    for (let i = 0; i < dequantized.length; i++) {
+      const c = channel(i);
+      dequantized[i] = (w.quantized[i] - w.zeroPoints[c]) * w.scales[c];
+      const v = f.values[i];
+      if (v < min[c]) min[c] = v;
+      if (v > max[c]) max[c] = v;
+      sq[c] += (v - dequantized[i]) ** 2;
+      n[c]++;
+    }
+    const acc = new ErrorAccumulator();
+    acc.add(f.values, dequantized);
+    // RMS over channels of each channel's RMSE in units of its own step.
+    let ratio = 0;
+    let used = 0;
+    for (let c = 0; c < channels; c++) {
+      if (!n[c] || !(w.scales[c] > 0)) continue;
+      ratio += sq[c] / n[c] / (w.scales[c] * w.scales[c]);
+      used++;
+    }
+    out.push({
+      tensor: w.floatName,
+      nodes: w.consumers,
+      type: w.type,
+      axis: w.axis,
+      channelMin: Array.from(min, (x) => (Number.isFinite(x) ? x : 0)),
+      channelMax: Array.from(max, (x) => (Number.isFinite(x) ? x : 0)),
+      scales: Array.from(w.scales),
+      zeroPoints: Array.from(w.zeroPoints),
+      error: acc.result(),
+      rmseOverStep: used ? Math.sqrt(ratio / used) : null,
+      elements: f.values.length,
+    });
+  }
+  return out;
+}
