@@ -130,6 +130,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         emit("error", message="interrupted before training started (no checkpoint)")
         return 130
+    except Exception as err:  # a bug or an unforeseen input: still one `error` event, never a bare traceback
+        from .train import describe_failure
+        message, where = describe_failure(err)
+        emit("error", message=f"the trainer failed: {message}", where=where,
+             hint="this is likely a trainer bug; the log holds the traceback")
+        import traceback
+        traceback.print_exc()
+        return 1
 
 
 if __name__ == "__main__":

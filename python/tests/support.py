@@ -1,9 +1,8 @@
 """Helpers shared by the trainer's tests: write trainable graphs (docs/distill-formats.md section 2)
-and teacher caches (section 1) the way the engine does, and run the trainer as a subprocess."""
+and teacher caches (section 1) the way the engine does, and run the trainer's command line."""
 import gzip
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -120,7 +119,8 @@ def fashion_test(count):
 
 
 def write_cache(directory, inputs, labels=None, teacher=None, top_k=None, teacher_dtype="float32"):
-    """A teacher cache: inputs {name: array}, labels array or None, teacher {tensor: array}."""
+    """A teacher cache: inputs {name: array}, labels array or None, teacher {tensor: array};
+    `top_k` keeps the k largest of the 'logits' tensor, as the engine's top-k option does."""
     os.makedirs(os.path.join(directory, "inputs"), exist_ok=True)
     os.makedirs(os.path.join(directory, "teacher"), exist_ok=True)
     samples = len(next(iter(inputs.values())))
@@ -134,7 +134,7 @@ def write_cache(directory, inputs, labels=None, teacher=None, top_k=None, teache
         manifest["labels"] = {"file": "labels.npy", "shape": list(labels.shape), "dtype": str(labels.dtype)}
     for tensor, array in (teacher or {}).items():
         safe = tensor.replace("/", "_")
-        if top_k:
+        if top_k and tensor == "logits":
             idx = np.argsort(-array, axis=1)[:, :top_k]
             np.save(os.path.join(directory, f"teacher/{safe}.values.npy"), np.take_along_axis(array, idx, 1).astype(teacher_dtype))
             np.save(os.path.join(directory, f"teacher/{safe}.indices.npy"), idx.astype(np.int64))
@@ -156,11 +156,26 @@ def trainer_env():
     return env
 
 
-def run_trainer(*args, timeout=240):
-    """Runs `python -m onnx_compress_trainer ARGS`; returns (exit code, events, stderr)."""
-    proc = subprocess.run([sys.executable, "-m", "onnx_compress_trainer", *args], capture_output=True, text=True,
-                          env=trainer_env(), timeout=timeout)
+def run_trainer(*args, timeout=240, subprocess=False):
+    """Runs the trainer's command line ARGS; returns (exit code, events, stderr). In this process by
+    default (the same main() and stdout protocol, without importing torch again for every run);
+    `subprocess=True` starts `python -m onnx_compress_trainer ARGS` as the engine does."""
+    if not subprocess:
+        return run_in_process(args)
+    import subprocess as sp
+    proc = sp.run([sys.executable, "-m", "onnx_compress_trainer", *args], capture_output=True, text=True,
+                  env=trainer_env(), timeout=timeout)
     return proc.returncode, parse_events(proc.stdout), proc.stderr
+
+
+def run_in_process(args):
+    import contextlib
+    import io
+    from onnx_compress_trainer.__main__ import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, parse_events(out.getvalue()), err.getvalue()
 
 
 def parse_events(stdout):
