@@ -23,7 +23,7 @@ function seriesColor(i: number, c: ThemeColors): string {
 export class LineChart extends ThemedChart<'line'> {
   private series: Series[] = [];
 
-  constructor(element: HTMLElement, name: string, private readonly xTitle: string, private readonly yRange?: { min: number; max: number }) {
+  constructor(element: HTMLElement, name: string, private readonly xTitle: string, private readonly yRange?: { min: number; max: number }, private readonly xStep?: number) {
     super(element, name);
   }
 
@@ -56,7 +56,7 @@ export class LineChart extends ThemedChart<'line'> {
       options: {
         responsive: true, maintainAspectRatio: false, animation: false, parsing: false, normalized: true,
         scales: {
-          x: { ...axis, type: 'linear', title: { display: true, text: this.xTitle, color: c.foreground } },
+          x: { ...axis, type: 'linear', ticks: { ...axis.ticks, stepSize: this.xStep }, title: { display: true, text: this.xTitle, color: c.foreground } },
           y: { ...axis, type: 'linear', ...(this.yRange ?? {}) },
         },
         plugins: { legend: { labels: { color: c.foreground } }, tooltip: { enabled: true } },

@@ -32,7 +32,7 @@ app.append(headerBox, stateBox, actionsBox, errorsBox, cards,
   h('h3', {}, 'Accuracy per epoch'), accuracyBox,
   verifyBox, formulasBox);
 const lossChart = new LineChart(lossBox, 'loss', 'step');
-const accuracyChart = new LineChart(accuracyBox, 'accuracy', 'epoch', { min: 0, max: 1 });
+const accuracyChart = new LineChart(accuracyBox, 'accuracy', 'epoch', { min: 0, max: 1 }, 1);
 
 function card(id: string, title: string, value: string, detail = ''): HTMLElement {
   return h('div', { className: 'card', id: `card-${id}` },

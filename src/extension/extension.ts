@@ -2,6 +2,7 @@
 // It turns gestures into engine calls and shows results; the computing lives in src/core.
 import * as vscode from 'vscode';
 import { registerCommands, revealInInspector, type CommandContext } from './commands';
+import { registerDistill, type DistillApi } from './distill';
 import { InspectorTree, type InspectorItem } from './inspectorTree';
 import { MODEL_VIEW_TYPE, ModelEditorProvider, type ViewStatus } from './modelEditor';
 import { ModelStore } from './modelStore';
@@ -11,6 +12,8 @@ export interface OnnxCompressApi {
   store: ModelStore;
   tree: InspectorTree;
   viewStatus(uri: vscode.Uri): ViewStatus | undefined;
+  /** Distillation: the setup wizard's live input, the run controller, the Runs tree, run views. */
+  distill: DistillApi;
 }
 
 export function activate(context: vscode.ExtensionContext): OnnxCompressApi {
@@ -28,9 +31,11 @@ export function activate(context: vscode.ExtensionContext): OnnxCompressApi {
     vscode.window.registerCustomEditorProvider(MODEL_VIEW_TYPE, ctx.editor, { supportsMultipleEditorsPerDocument: true }),
     ...registerCommands(ctx),
   );
+  const distill = registerDistill(context, log);
+  context.subscriptions.push(...distill.disposables);
   void vscode.commands.executeCommand('setContext', 'onnxCompress.hasModel', false);
   log.info('ONNX Compress ready');
-  return { store, tree, viewStatus: (uri) => ctx.editor.status(uri) };
+  return { store, tree, viewStatus: (uri) => ctx.editor.status(uri), distill: distill.api };
 }
 
 export function deactivate(): void {}

@@ -5,6 +5,8 @@ export interface Settings {
   probeShapes: boolean;
   histogramBins: number;
   pageSize: number;
+  /** Interpreter of the distillation trainer (undefined: the engine's default). */
+  distillPython: string | undefined;
 }
 
 export function settings(): Settings {
@@ -14,5 +16,6 @@ export function settings(): Settings {
     probeShapes: c.get<boolean>('inspector.probeShapes', true),
     histogramBins: even(c.get<number>('statistics.histogramBins', 64)),
     pageSize: Math.max(50, Math.min(5000, c.get<number>('inspector.pageSize', 200))),
+    distillPython: c.get<string>('distill.pythonPath', '').trim() || undefined,
   };
 }
