@@ -260,6 +260,8 @@ class Run:
         if self.teacher_optimizer:
             self.teacher_optimizer.zero_grad(set_to_none=True)
         total.backward()
+        if self.world > 1:  # DDP averages the student's gradients; adapters and an online teacher are averaged here
+            sync_gradients(list(self.objective.parameters()) + (list(self.teacher_model.parameters()) if self.teacher.trainable else []), self.world)
         self.optimizer.step()
         if self.teacher_optimizer:
             self.teacher_optimizer.step()
@@ -279,17 +281,32 @@ class Run:
                 self.train_epoch(epoch, self.start_step if epoch == self.start_epoch else 0)
                 self.evaluate(epoch)
                 self.save(epoch, self.steps_per_epoch, "epoch")
-                if self.interrupted:
+                if self.any_rank_interrupted():
+                    self.save(epoch, self.steps_per_epoch, "interrupt")
                     raise Interrupted()
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
         if self.rank == 0:
             export_student(self.student, job, self.train_data, self.student_output)
+        if self.world > 1:
+            import torch.distributed as dist
+            dist.barrier()
+            dist.destroy_process_group()
         return 0
 
     def _on_signal(self, signum, frame):
         self.interrupted = True
+
+    def any_rank_interrupted(self):
+        """Every rank stops at the same step, so none is left waiting in a collective."""
+        if self.world == 1:
+            return self.interrupted
+        import torch.distributed as dist
+        flag = torch.tensor([1.0 if self.interrupted else 0.0], device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        self.interrupted = bool(flag.item())
+        return self.interrupted
 
     def train_epoch(self, epoch, first_step):
         if self.scheme["kind"] == "self" and self.scheme.get("mode") == "snapshot" and first_step == 0:
@@ -328,7 +345,7 @@ class Run:
                 sums[k] = sums.get(k, 0.0) + v * n
             emit("step", epoch=epoch, step=step + 1, loss=loss, terms=terms, lr=lr,
                  samplesPerSec=n * self.world / max(time.time() - t0, 1e-9))
-            if self.interrupted:
+            if self.any_rank_interrupted():
                 self.save(epoch, step + 1, "interrupt")
                 raise Interrupted()
         seen = max(seen, 1)
@@ -365,6 +382,14 @@ class Run:
         has_teacher = teacher_from_cache or self.teacher_model is not None
         emit("eval", epoch=epoch, accuracy=correct / count if has_labels else None,
              agreement=agree / count if has_teacher else None, loss=ce_sum / count if has_labels else None)
+
+
+def sync_gradients(params, world):
+    import torch.distributed as dist
+    for p in params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= world
 
 
 class NonFinite(Exception):

@@ -187,6 +187,33 @@ class Trainer(unittest.TestCase):
         self.assertEqual(steps[-1]["step"], 150)
         self.assertEqual(len(self.of(events, "exported")), 1)
 
+    def test_two_processes_as_torchrun_starts_them(self):
+        # Two CPU processes (gloo) with the environment torchrun gives its workers: the batches are
+        # split, rank 0 alone prints, evaluates, checkpoints and exports. (torchrun itself is not run:
+        # Debian's torch 1.13 launcher fails on Python 3.11 while parsing its --redirects option.)
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        path, job = self.job(epochs=1)
+        procs = []
+        for rank in (0, 1):
+            env = dict(trainer_env(), WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                       MASTER_PORT=str(port), OMP_NUM_THREADS="1")
+            procs.append(subprocess.Popen([sys.executable, "-m", "onnx_compress_trainer", "train", path], stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, env=env))
+        (out0, err0), (out1, err1) = (p.communicate(timeout=300) for p in procs)
+        self.assertEqual([p.returncode for p in procs], [0, 0], err0[-2000:] + err1[-2000:])
+        self.assertEqual(out1, "")
+        events = parse_events(out0)
+        start = self.of(events, "start")
+        self.assertEqual(len(start), 1)
+        self.assertEqual((start[0]["world"], start[0]["stepsPerEpoch"]), (2, 4))  # 256 samples / 2 ranks / batch 32
+        self.assertEqual(len(self.of(events, "step")), 4)
+        self.assertEqual(len(self.of(events, "checkpoint")), 1)
+        self.assertEqual(len(self.of(events, "exported")), 1)
+        self.assertEqual(sorted(self.trained_weights(job)), ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"])
+
     # --- refusals and failures ---
 
     def test_unsupported_student_op_is_refused_before_training(self):
