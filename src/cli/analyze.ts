@@ -61,10 +61,10 @@ function progressPrinter(write: (s: string) => void, tty: boolean): (p: Analysis
 
 function layerTable(layers: LayerReport[], top: number): string {
   const rows = layers.slice(0, top).map((l, i) => [
-    String(i + 1), l.tensor, l.opType || '-', l.quantizedType, db(l.local.sqnr), db(l.accumulated.sqnr), l.accumulated.cosine === null ? '-' : l.accumulated.cosine.toFixed(5), g(l.accumulated.maxAbs), pct(l.clippingRate, 2), pct(l.rangeUse, 0),
+    String(i + 1), l.tensor, l.opType || '-', l.quantizedType, db(l.local.sqnr), db(l.accumulated.sqnr), l.accumulated.cosine === null ? '-' : l.accumulated.cosine.toFixed(5), g(l.accumulated.maxAbs), pct(l.clippingRate, 2), pct(l.rangeUse, 0), l.consumers.join(',') || '-',
   ]);
   const more = layers.length > top ? `\n  ... and ${layers.length - top} more in the report` : '';
-  return table([['#', 'tensor', 'op', 'type', 'local dB', 'accum dB', 'cosine', 'max abs', 'clipped', 'range use'], ...rows]) + more;
+  return table([['#', 'tensor', 'op', 'type', 'local dB', 'accum dB', 'cosine', 'max abs', 'clipped', 'range use', 'read by (keep in float)'], ...rows]) + more;
 }
 
 export function formatReport(r: QuantReport, sort: 'local' | 'accumulated', top: number): string {

@@ -65,6 +65,9 @@ export interface LayerReport {
    *  compare values after that activation, since the clipping below its range is the activation
    *  itself; null otherwise. */
   fusedActivation: string | null;
+  /** Nodes of the float model reading this tensor: the rewrite quantizes a tensor for the nodes
+   *  that read it, so keeping these in float is what removes this Q/DQ pair. */
+  consumers: string[];
 }
 
 export interface WeightReport {
@@ -289,6 +292,7 @@ function layer(v: unknown, where: string): LayerReport {
     histogram: opt(o.histogram, `${where}.histogram`, histogram),
     elements: num(o.elements, `${where}.elements`),
     fusedActivation: opt(o.fusedActivation, `${where}.fusedActivation`, str),
+    consumers: arr(o.consumers ?? [], `${where}.consumers`).map((x, i) => str(x, `${where}.consumers[${i}]`)),
   };
 }
 

@@ -88,8 +88,15 @@ export function loadQuantResult(quantFile: string, given?: QuantResult | string)
   }
 }
 
-/** Float and quantized models must take the same inputs and give the same outputs. */
+/** Float and quantized models must take the same inputs, give the same outputs and share the
+ *  float model's nodes (the rewrite keeps their names). */
 export function checkPair(float: OnnxModel, quant: OnnxModel): void {
+  const named = float.proto.graph!.node.map((n) => n.name).filter((n): n is string => !!n);
+  const kept = new Set(quant.proto.graph!.node.map((n) => n.name));
+  const found = named.filter((n) => kept.has(n)).length;
+  if (named.length && found < named.length / 2) {
+    throw new AnalysisError(`the quantized model was not made from this float model: only ${found} of the float model's ${named.length} nodes appear in it (by name); give the float model it was quantized from`, `${float.file} / ${quant.file}`);
+  }
   const io = (m: OnnxModel, which: 'input' | 'output') => {
     const g = m.proto.graph!;
     const init = new Set(g.initializer.map((t) => t.name));
@@ -189,6 +196,7 @@ class LayerStats {
       histogram: n ? this.histogram.result() : null,
       elements: n,
       fusedActivation: this.fused?.op ?? null,
+      consumers: p.consumers,
     };
   }
 }
@@ -237,6 +245,13 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const labels = options.labels ? await readLabels(options.labels, samples ?? undefined) : undefined;
 
   const match = matchModels(float, quant);
+  const unmatched = [...match.unmatched];
+  const weights = weightReports(float, match.weights, unmatched);
+  // Rounding to 8 bits keeps weights above 30 dB; far below, the weights are another model's.
+  const weightSqnr = weights.filter((w) => w.type !== 'int32').map((w) => w.error.sqnr ?? 0).sort((a, b) => a - b);
+  if (weightSqnr.length && weightSqnr[Math.floor(weightSqnr.length / 2)] < 10) {
+    throw new AnalysisError(`the quantized model's weights are not those of this float model (median weight SQNR ${weightSqnr[Math.floor(weightSqnr.length / 2)].toFixed(1)} dB, where rounding gives 30 or more); give the float model it was quantized from`, `${float.file} / ${quant.file}`);
+  }
   if (!match.activations.length) warnings.push('the quantized model has no QuantizeLinear/DequantizeLinear pair on an activation (dynamic or QOperator form): only weights and outputs are compared');
   const calibrated = new Map<string, [number, number]>();
   for (const t of qr.result?.tensors ?? []) if (t.kind === 'activation' && t.range) calibrated.set(t.tensor, t.range);
@@ -309,8 +324,6 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   if (labels && outputs.labelledSamples < used) warnings.push(`the labels file holds ${labels.length} labels for ${used} samples: accuracy uses the first ${outputs.labelledSamples}`);
   if (labels && outputs.accuracy() === null) warnings.push('labels were given but the first output is not shaped [N, classes]: no accuracy');
 
-  const unmatched = [...match.unmatched];
-  const weights = weightReports(float, match.weights, unmatched);
   const floatBytes = modelBytes(float.file!);
   const quantizedBytes = modelBytes(quant.file!);
   const layers = stats.map((s) => s.report(match.order.get(s.pair.floatName) ?? -1));

@@ -18,6 +18,8 @@ export interface ActivationPair {
   /** The node of the float model producing it ('' for a graph input) and its op type. */
   node: string;
   opType: string;
+  /** Float-model nodes reading the tensor. */
+  consumers: string[];
   type: string;
   scale: number;
   zeroPoint: number;
@@ -98,6 +100,7 @@ export function matchModels(float: OnnxModel, quant: OnnxModel): ModelMatch {
       floatName, before, after,
       node: pn ? pn.name || `${pn.op_type}_${producer}` : '',
       opType: pn?.op_type ?? (floatName ? 'input' : ''),
+      consumers: (fIndex.consumers.get(floatName) ?? []).map((c) => fNodes[c].name || `${fNodes[c].op_type}_${c}`),
       type: zp ? dataTypeName(zp.type) : 'uint8',
       scale: scale.values[0],
       zeroPoint: zp ? zp.values[0] : 0,

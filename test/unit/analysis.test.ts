@@ -1,0 +1,223 @@
+// The analysis engine on the Fashion-MNIST CNN quantized by the real pipeline, run by the real
+// onnxruntime-node: a damaged layer found first, local vs accumulated errors, weight rounding
+// noise, streaming, keep-in-float to a target, bad input, cancellation, the CLI and the HTML page.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { analyzeQuantization, rankLayers, type AnalysisOptions } from '../../src/core/analysis/analyze';
+import { reportHtml, writeReportHtml } from '../../src/core/analysis/htmlReport';
+import { autoKeepInFloat, keepInFloat } from '../../src/core/analysis/keepInFloat';
+import { ErrorAccumulator, sqnr } from '../../src/core/analysis/metrics';
+import { quantizeModel } from '../../src/core/quant/pipeline';
+import { resolveSettings } from '../../src/core/quant/settings';
+import { cpuHasVnni } from '../../src/core/runtime/cpu';
+import { run } from '../../src/cli/main';
+import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
+import type { QuantResult } from '../../src/shared/quantResult';
+import { FASHION_DIR, FIXTURES } from '../support/evaluate';
+import { writeNpy } from '../support/npyWriter';
+
+const TRAIN = path.join(FASHION_DIR, 'train-images-idx3-ubyte.gz');
+const TEST = path.join(FASHION_DIR, 't10k-images-idx3-ubyte.gz');
+const LABELS = path.join(FASHION_DIR, 't10k-labels-idx1-ubyte.gz');
+const DAMAGED = '/conv2/Conv_output_0';
+
+describe('quantization analysis (Fashion-MNIST CNN)', function () {
+  this.timeout(300000);
+  let dir: string;
+  let float: string;
+  let good: QuantResult;
+  let damaged: QuantResult;
+  let report: QuantReport;
+  const options = (o: Partial<AnalysisOptions> = {}): AnalysisOptions => ({ data: TEST, samples: 256, batchSize: 64, latencyRuns: 3, ...o });
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'analysis-'));
+    float = path.join(dir, 'fashion_cnn.onnx');
+    fs.copyFileSync(path.join(FIXTURES, 'fashion_cnn.onnx'), float);
+    const settings = { calibration: TRAIN, perChannel: true, reduceRange: cpuHasVnni() === false, samples: 256, batchSize: 64 };
+    good = await quantizeModel(float, resolveSettings(settings));
+    // A range far too narrow for the second Conv's output (its values reach about 8).
+    damaged = await quantizeModel(float, resolveSettings({ ...settings, tensorOverrides: { [DAMAGED]: { range: [0, 0.3] } } }), { output: path.join(dir, 'damaged.onnx') });
+    report = await analyzeQuantization(float, good.output, options({ labels: LABELS }));
+  });
+
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('streams SQNR as running sums equal to SQNR over the whole data', () => {
+    const x = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i));
+    const y = x.map((v, i) => v + 0.01 * Math.cos(3 * i));
+    const acc = new ErrorAccumulator();
+    for (let i = 0; i < 1000; i += 128) acc.add(x.subarray(i, i + 128), y.subarray(i, i + 128));
+    assert.ok(Math.abs(acc.result().sqnr! - sqnr(x, y)) < 1e-9);
+    const same = new ErrorAccumulator();
+    same.add(x, x);
+    const r = same.result();
+    // Identical tensors: the reference definition's eps gives a finite ceiling, not Infinity.
+    assert.ok(Number.isFinite(r.sqnr!) && r.sqnr! > 150, `${r.sqnr}`);
+    assert.deepStrictEqual([r.mse, r.cosine, r.maxAbs], [0, 1, 0]);
+  });
+
+  it('puts a deliberately damaged layer first in the error ranking, with its clipping and sensitivity', async () => {
+    const r = await analyzeQuantization(float, damaged.output, options({ sensitivity: true, sensitivitySamples: 64, latencyRuns: 0 }));
+    const ranked = rankLayers(r.layers);
+    console.log(`      ranking: ${ranked.slice(0, 3).map((l) => `${l.tensor} ${l.local.sqnr!.toFixed(1)} dB`).join(', ')}`);
+    assert.strictEqual(ranked[0].tensor, DAMAGED);
+    const bad = ranked[0];
+    assert.ok(bad.local.sqnr! < 10, `local ${bad.local.sqnr}`);
+    assert.ok(bad.clippingRate! > 0.05, `clipping ${bad.clippingRate}`);
+    assert.deepStrictEqual(bad.clipRange.map((v) => Math.round(v * 10) / 10), [0, 0.3]);
+    assert.ok(bad.observed![1] > 2, `observed ${bad.observed}`);
+    const healthy = report.layers.find((l) => l.tensor === DAMAGED)!;
+    assert.ok(healthy.local.sqnr! > 30 && healthy.clippingRate! < 0.001, JSON.stringify(healthy.local));
+    // Sensitivity: a tensor is quantized for the node reading it, so quantizing that node alone
+    // (the Relu after the Conv) costs most, and the layer names it as the one to keep in float.
+    assert.deepStrictEqual(bad.consumers, ['/Relu_1']);
+    assert.strictEqual(r.sensitivity!.entries[0].node, '/Relu_1');
+    assert.strictEqual(r.sensitivity!.entries[0].rank, 1);
+    assert.ok(r.model.outputs[0].error.sqnr! < report.model.outputs[0].error.sqnr! - 10);
+  });
+
+  it('measures local and accumulated errors that make sense', async () => {
+    const byName = new Map(report.layers.map((l) => [l.tensor, l]));
+    // Graph order, every quantized activation matched, nothing unmatched.
+    assert.deepStrictEqual(report.layers.map((l) => l.order), [...report.layers.map((l) => l.order)].sort((a, b) => a - b));
+    assert.deepStrictEqual(report.unmatched, []);
+    assert.strictEqual(byName.get('input')!.order, 0);
+    // The first quantized tensor has nothing upstream: accumulated = local.
+    const input = byName.get('input')!;
+    assert.strictEqual(input.local.sqnr, input.accumulated.sqnr);
+    for (const l of report.layers) {
+      assert.ok(l.accumulated.sqnr! > 25 && l.accumulated.cosine! > 0.99, `${l.tensor} ${JSON.stringify(l.accumulated)}`);
+      assert.ok(l.histogram!.counts.reduce((a, b) => a + b, 0) + l.histogram!.below + l.histogram!.above === l.elements);
+      assert.strictEqual(l.step, l.scale);
+    }
+    // Conv outputs carry their own rounding; the Conv+Relu pairs are compared after the fused Relu.
+    const conv = byName.get('/conv1/Conv_output_0')!;
+    assert.strictEqual(conv.fusedActivation, 'Relu');
+    assert.ok(conv.local.sqnr! > 30 && conv.local.sqnr! < 60, `${conv.local.sqnr}`);
+    // Data movement (MaxPool, Flatten) reuses its input's grid: its own Q/DQ changes nothing.
+    assert.ok(byName.get('/Flatten_output_0')!.local.sqnr! > 150);
+    // Downstream of quantized layers the accumulated error exceeds the layer's own.
+    assert.ok(byName.get('/fc1/Gemm_output_0')!.accumulated.sqnr! < byName.get('/fc1/Gemm_output_0')!.local.sqnr!);
+    const m = report.model;
+    assert.ok(m.outputs[0].error.sqnr! > 25 && m.top1Agreement! > 0.95, JSON.stringify(m.outputs));
+    assert.ok(m.accuracy!.float > 0.8 && Math.abs(m.accuracy!.float - m.accuracy!.quantized) < 0.03, JSON.stringify(m.accuracy));
+    assert.strictEqual(m.fusion!.fused, 4);
+    assert.ok(m.sizes.ratio < 0.4 && m.latency!.quantized.runs === 3 && m.latency!.float.p95Ms >= m.latency!.float.medianMs);
+    assert.deepStrictEqual(report.settings, {
+      data: report.settings.data, labels: LABELS, samples: 256, samplesUsed: 256, batchSize: 64, latencyRuns: 3,
+      histogramBins: 64, executionProvider: 'cpu', sensitivity: false, sensitivitySamples: 0,
+    });
+    // Identical models: no Q/DQ to compare, outputs at the SQNR ceiling.
+    const same = await analyzeQuantization(float, float, options({ reportFile: false, latencyRuns: 0 }));
+    assert.strictEqual(same.layers.length, 0);
+    assert.ok(same.model.outputs[0].error.sqnr! > 150 && same.model.top1Agreement === 1 && same.model.outputs[0].error.maxAbs === 0);
+  });
+
+  it('finds weight errors at the rounding noise level (RMSE/step about 0.289), per channel', () => {
+    const ints = report.weights.filter((w) => w.type !== 'int32');
+    assert.strictEqual(ints.length, 4);
+    for (const w of ints) {
+      assert.ok(w.rmseOverStep! > 0.26 && w.rmseOverStep! < 0.31, `${w.tensor} ${w.rmseOverStep}`);
+      assert.strictEqual(w.axis, 0);
+      assert.strictEqual(w.scales.length, w.channelMin.length);
+      w.channelMin.forEach((lo, c) => assert.ok(lo <= w.channelMax[c]));
+    }
+    assert.strictEqual(report.weights.find((w) => w.tensor === 'conv2.weight')!.scales.length, 32);
+  });
+
+  it('streams: the report does not grow with samples, progress comes per batch', async () => {
+    const seen: number[] = [];
+    const small = await analyzeQuantization(float, good.output, options({ samples: 64, reportFile: false, latencyRuns: 0, onProgress: (p) => p.stage === 'comparing' && seen.push(p.samples!) }));
+    const large = await analyzeQuantization(float, good.output, options({ samples: 512, reportFile: false, latencyRuns: 0 }));
+    assert.deepStrictEqual(seen, [64]);
+    const shape = (r: QuantReport) => JSON.stringify(r, (_k, v) => (typeof v === 'number' ? 0 : v)).length;
+    assert.strictEqual(shape(small), shape(large));
+    const l = (r: QuantReport) => r.layers.find((x) => x.tensor === DAMAGED)!.elements;
+    assert.strictEqual(l(large), 8 * l(small));
+  });
+
+  it('keeps layers in float: by hand, and automatically until an output SQNR target is met', async () => {
+    const before = report.model.outputs[0].error.sqnr!;
+    const target = { kind: 'sqnr' as const, value: Math.ceil(before + 3) };
+    const o = { data: TEST, samples: 256, batchSize: 64, latencyRuns: 3, sensitivitySamples: 64 };
+    const auto = await autoKeepInFloat(float, good, target, o);
+    console.log(`      target SQNR >= ${target.value} dB (all quantized: ${before.toFixed(1)} dB): kept ${auto.nodes.join(', ')} -> ${auto.achieved!.toFixed(1)} dB, +${auto.cost.sizeBytes} bytes, ${auto.cost.latencyMs!.toFixed(2)} ms`);
+    assert.strictEqual(auto.met, true);
+    assert.ok(auto.achieved! >= target.value && auto.nodes.length >= 1 && auto.steps.length === auto.nodes.length);
+    assert.ok(fs.existsSync(auto.output) && fs.existsSync(auto.output.replace(/\.onnx$/, '.quant.json')));
+    assert.ok(auto.cost.sizeBytes > 0 && auto.after.bytes > auto.before.bytes);
+    assert.ok(!fs.readdirSync(dir).some((f) => f.includes('search')), 'no scratch model left');
+    const kept = JSON.parse(fs.readFileSync(auto.output.replace(/\.onnx$/, '.quant.json'), 'utf8')) as QuantResult;
+    for (const n of auto.nodes) assert.strictEqual(kept.nodes.find((d) => d.node === n)!.quantized, false);
+    assert.match(kept.calibration!.source, /ranges reused/);
+    // By hand: the named node is float in the new model, the rest as before.
+    const hand = await keepInFloat(float, good, ['/fc2/Gemm'], { ...o, output: path.join(dir, 'hand.onnx') });
+    assert.deepStrictEqual(hand.nodes, ['/fc2/Gemm']);
+    assert.ok(hand.after.outputSqnr! > hand.before.outputSqnr!);
+    await assert.rejects(keepInFloat(float, good, ['/nope'], o), /not quantized in .*\/nope/);
+  });
+
+  it('refuses a pair that does not match and data for another model, with clear messages', async () => {
+    fs.copyFileSync(path.join(FIXTURES, 'tiny_transformer.onnx'), path.join(dir, 'tiny.onnx'));
+    await assert.rejects(analyzeQuantization(path.join(dir, 'tiny.onnx'), good.output, options()), /not made from this float model: only 0 of/);
+    fs.copyFileSync(path.join(FIXTURES, 'mnist_cnn.onnx'), path.join(dir, 'mnist.onnx'));
+    await assert.rejects(analyzeQuantization(path.join(dir, 'mnist.onnx'), good.output, options()), /weights are not those of this float model/);
+    const wrong = path.join(dir, 'rgb.npy');
+    writeNpy(wrong, '<f4', [4, 3, 32, 32], new Float32Array(4 * 3 * 32 * 32));
+    await assert.rejects(analyzeQuantization(float, good.output, options({ data: wrong })), (e: Error) => /evaluation data does not fit the float model/.test(e.message) && /input/.test(e.message));
+  });
+
+  it('leaves no report file when cancelled', async () => {
+    const file = path.join(dir, 'cancelled.report.json');
+    const controller = new AbortController();
+    await assert.rejects(analyzeQuantization(float, good.output, options({ reportFile: file, signal: controller.signal, onProgress: (p) => p.stage === 'comparing' && controller.abort() })), /cancelled; no report was written/);
+    assert.ok(!fs.existsSync(file));
+    assert.ok(!fs.readdirSync(dir).some((f) => f.endsWith('.tmp')));
+  });
+
+  it('validates a report read back, naming a bad field', () => {
+    const saved = JSON.parse(fs.readFileSync(good.output.replace(/\.onnx$/, '.report.json'), 'utf8'));
+    assert.deepStrictEqual(parseQuantReport(saved), report);
+    const bad = JSON.parse(JSON.stringify(saved));
+    bad.layers[2].local.sqnr = 'NaN';
+    assert.throws(() => parseQuantReport(bad), /layers\[2\]\.local\.sqnr must be a finite number/);
+    bad.layers[2].local.sqnr = 1;
+    bad.model.top1Agreement = 7;
+    assert.throws(() => parseQuantReport(bad), /model\.top1Agreement must be between 0 and 1/);
+    assert.throws(() => parseQuantReport({ ...saved, version: 2 }), /version must be 1/);
+  });
+
+  it('onnx-compress analyze prints the ranked table and writes the JSON and the offline HTML', async () => {
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const out = { log: (s: string) => lines.push(s), error: (s: string) => errors.push(s) };
+    const json = path.join(dir, 'cli.report.json');
+    const html = path.join(dir, 'cli.html');
+    const code = await run(['analyze', float, damaged.output, '--data', TEST, '--labels', LABELS, '--samples', '128', '--latency-runs', '2', '-o', json, '--html', html], out);
+    assert.strictEqual(code, 0, errors.join('\n'));
+    const text = lines.join('\n');
+    assert.match(text, /Layers, worst first by local SQNR/);
+    const firstRow = text.split('\n').find((l) => /^\s+1\s/.test(l))!;
+    assert.ok(firstRow.includes(DAMAGED), firstRow);
+    assert.match(text, /top-1 agreement/);
+    assert.match(text, /accuracy: float/);
+    const saved = parseQuantReport(JSON.parse(fs.readFileSync(json, 'utf8')));
+    assert.strictEqual(saved.settings.samplesUsed, 128);
+    const page = fs.readFileSync(html, 'utf8');
+    assert.doesNotMatch(page, /https?:\/\//);
+    const data = /<script type="application\/json" id="quant-report">([\s\S]*?)<\/script>/.exec(page)!;
+    assert.deepStrictEqual(JSON.parse(data[1]), JSON.parse(JSON.stringify(saved)));
+    assert.match(page, /Content-Security-Policy" content="default-src 'none'/);
+    // A report string cannot close the data element.
+    const hostile = reportHtml({ ...saved, warnings: ['</script><script>alert(1)</script>'] });
+    assert.ok(!hostile.includes('</script><script>alert(1)'));
+    assert.throws(() => writeReportHtml(saved, path.join(dir, 'x.html'), dir), /dist\/report\.js is missing/);
+    // Bad flags: exit code 2 with the reason.
+    const usage: string[] = [];
+    assert.strictEqual(await run(['analyze', float, good.output, '--data', TEST, '--target', 'speed:2'], { log: () => undefined, error: (s) => usage.push(s) }), 2);
+    assert.match(usage.join('\n'), /--target: target 'speed:2' is not KIND:VALUE/);
+  });
+});
