@@ -5,8 +5,13 @@
 'use strict';
 const { spawn } = require('child_process');
 
+// The Python trainer's unit tests need torch and numpy: Debian's python3-torch (see .ci/run) or the
+// interpreter named by ONNX_COMPRESS_PYTHON.
+const PYTHON = process.env.ONNX_COMPRESS_PYTHON || '/usr/bin/python3';
+
 const SUITES = [
   ['unit and webview', ['npx', 'mocha']],
+  ['Python trainer', [PYTHON, 'python/tests/run.py']],
   ['VS Code integration', ['node', 'out/test/integration/runner.js']],
 ];
 

@@ -113,6 +113,8 @@ def read_idx(path):
 
 def fashion_test(count):
     """The first `count` Fashion-MNIST test images as the fixtures take them (pixel / 255) and labels."""
+    if not os.path.isdir(FASHION_DIR):
+        raise FileNotFoundError(f"{FASHION_DIR} is missing: install Debian's dataset-fashion-mnist (as .ci/run does)")
     images = read_idx(os.path.join(FASHION_DIR, "t10k-images-idx3-ubyte.gz"))[:count]
     labels = read_idx(os.path.join(FASHION_DIR, "t10k-labels-idx1-ubyte.gz"))[:count]
     return (images.astype(np.float32) / 255.0).reshape(count, 1, 28, 28), labels.astype(np.int64)

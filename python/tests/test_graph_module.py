@@ -10,7 +10,7 @@ import torch
 from onnx_compress_trainer.events import TrainerError
 from onnx_compress_trainer.graph_module import GraphModule, NodeError
 
-from .support import FASHION_DIR, FIXTURES, GraphWriter, fashion_test, graph_from_onnx, tmpdir
+from .support import FIXTURES, GraphWriter, fashion_test, graph_from_onnx, tmpdir
 
 RNG = np.random.default_rng(0)
 
@@ -257,7 +257,6 @@ class Graphs(unittest.TestCase):
             model(torch.zeros(3, 4))
 
 
-@unittest.skipUnless(os.path.isdir(FASHION_DIR), "needs Debian's dataset-fashion-mnist (installed by .ci/run)")
 class Fixtures(unittest.TestCase):
     """The fixture models as graph.json run with the fixtures' own accuracy: same top-1 count as onnxruntime."""
 
