@@ -7,7 +7,7 @@ import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import type { ModelOverview, NodeRow, QuantParams, TensorRow } from '../src/shared/protocol';
+import { sqnrBand, type LayerErrors, type ModelOverview, type NodeRow, type QuantParams, type TensorRow } from '../src/shared/protocol';
 import type { TensorStatsReport, ValueSummary } from '../src/shared/summary';
 import { formatBytes, formatCount, formatShape } from '../src/shared/format';
 import { BarChart, HistogramChart } from './charts';
@@ -88,7 +88,21 @@ function renderOverview(panel: HTMLElement, o: ModelOverview): void {
   }
 }
 
-function layersPanel(panel: HTMLElement): { table: VirtualTable<NodeRow>; load(): Promise<void> } {
+/** The legend of the error colours: where the numbers come from and what each colour means. */
+function errorLegend(errors: LayerErrors | null, problem?: string): HTMLElement[] {
+  if (problem) return [h('span', { className: 'warning' }, problem)];
+  if (!errors) return [];
+  const file = errors.reportFile.split(/[\\/]/).pop() ?? errors.reportFile;
+  const swatch = (band: string, text: string) => h('span', { className: `error-legend-item sqnr-${band}` }, text);
+  return [
+    h('span', {}, `SQNR from ${file} (accumulated, dB): `),
+    swatch('bad', '< 10'), swatch('poor', '10–20'), swatch('fair', '20–30'), swatch('good', '≥ 30'),
+  ];
+}
+
+function layersPanel(panel: HTMLElement): { table: VirtualTable<NodeRow>; load(): Promise<void>; loadErrors(): Promise<void> } {
+  let errors: LayerErrors | null = null;
+  const errorOf = (r: NodeRow) => errors?.nodes[r.name];
   const table = new VirtualTable<NodeRow>([
     { key: 'id', title: '#', width: '56px', text: (r) => String(r.id), sort: (r) => r.id },
     { key: 'name', title: 'name', width: 'minmax(160px, 2fr)', text: (r) => r.name },
@@ -97,33 +111,54 @@ function layersPanel(panel: HTMLElement): { table: VirtualTable<NodeRow>; load()
     { key: 'outputs', title: 'output shapes', width: 'minmax(140px, 2fr)', text: (r) => r.outputs.map((o) => `${o.type ?? '?'}${formatShape(o.shape)}`).join('; ') },
     { key: 'attributes', title: 'attributes', width: 'minmax(120px, 2fr)', text: (r) => Object.entries(r.attributes).map(([k, v]) => `${k}=${v}`).join(' ') },
     { key: 'parameters', title: 'params', width: '80px', text: (r) => (r.parameters ? formatCount(r.parameters) : ''), sort: (r) => r.parameters, className: 'num' },
+    {
+      key: 'sqnr', title: 'SQNR dB', width: '100px', className: 'num',
+      text: (r) => errorOf(r)?.accumulated?.toFixed(1) ?? '',
+      // Worst first when sorted ascending; layers without a number last.
+      sort: (r) => errorOf(r)?.accumulated ?? 1e9,
+      cellClass: (r) => (errorOf(r) ? `sqnr-${sqnrBand(errorOf(r)!.accumulated)}` : ''),
+    },
   ], state.layerSort, (r) => void request('revealInInspector', { kind: 'node', name: r.name }),
   (r) => `${r.name} ${r.op} ${r.inputs.join(' ')} ${r.outputs.map((o) => o.name).join(' ')}`,
   (r) => `${r.graph}#${r.name}`,
   (s) => { state.layerSort = s; save(); });
   const search = h('vscode-textfield', { placeholder: 'Filter layers by name, op or tensor', id: 'layer-search', value: state.layerSearch });
   const info = h('span', { className: 'info', id: 'layer-info' });
+  const legend = h('span', { className: 'info error-legend', id: 'layer-errors' });
+  let rows: NodeRow[] = [];
   search.addEventListener('input', () => {
     state.layerSearch = (search as unknown as { value: string }).value;
     save();
     table.filter(state.layerSearch);
     info.textContent = `${table.rowCount} layers`;
   });
-  panel.append(h('div', { className: 'toolbar' }, search, info), table.element);
+  panel.append(h('div', { className: 'toolbar' }, search, info, legend), table.element);
+  const loadErrors = async () => {
+    let problem: string | undefined;
+    errors = await request('layerErrors', {}).catch((e: Error) => {
+      problem = e.message;
+      return null;
+    });
+    clear(legend);
+    legend.append(...errorLegend(errors, problem));
+    table.setRows(rows);
+  };
   let loading: Promise<void> | undefined;
   const load = async () => {
-      const show = (rows: NodeRow[], note: string) => {
+      const show = (list: NodeRow[], note: string) => {
+        rows = list;
         table.setRows(rows);
         table.filter(state.layerSearch);
         info.textContent = `${table.rowCount} layers · ${note}`;
       };
       const first = await request('nodes', { probe: false });
       show(first.rows, `shapes: ${first.shapeSource}`);
+      void loadErrors();
       // Shapes the file does not declare arrive when the probe run is done.
       request('nodes', { probe: true }).then((r) => show(r.rows, `shapes: ${r.shapeSource}${r.probeNote ? ` (${r.probeNote})` : ''}`), () => undefined);
   };
   // Loaded once, when first shown; later callers wait for the same load.
-  return { table, load: () => (loading ??= load()) };
+  return { table, load: () => (loading ??= load()), loadErrors };
 }
 
 function statsView(box: HTMLElement, r: TensorStatsReport, row: TensorRow | undefined, chart: HistogramChart): void {
@@ -232,6 +267,7 @@ async function main(): Promise<void> {
     }
   });
   onNotification('error', ({ message }) => panelError(0, message));
+  onNotification('layerErrorsChanged', () => void layerView.loadErrors());
   ready();
 
   try {

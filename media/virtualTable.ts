@@ -10,6 +10,8 @@ export interface Column<T> {
   /** Value to sort by (default: the text). */
   sort?(row: T): number | string;
   className?: string;
+  /** A class for one row's cell (e.g. a colour band). */
+  cellClass?(row: T): string;
 }
 
 export interface SortState {
@@ -144,7 +146,7 @@ export class VirtualTable<T> {
       el.style.gridTemplateColumns = template;
       for (const c of this.columns) {
         const text = c.text(row);
-        el.append(h('div', { className: `vt-cell ${c.className ?? ''}`, role: 'cell', title: text }, text));
+        el.append(h('div', { className: `vt-cell ${c.className ?? ''} ${c.cellClass?.(row) ?? ''}`, role: 'cell', title: text }, text));
       }
       el.addEventListener('click', () => {
         this.selected = this.rowKey(row);

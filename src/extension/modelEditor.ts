@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { ModelStore } from './modelStore';
+import { layerErrorsFor } from './quantize/reportFile';
 import { settings } from './settings';
 import { WebviewChannel, webviewHtml } from './webviewChannel';
 
@@ -61,7 +62,14 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       tensors: () => view().then((v) => v.tensors()),
       tensorStats: ({ name }) => view().then((v) => v.tensorStats(name)),
       revealInInspector: ({ kind, name }) => this.revealInInspector(uri, kind, name),
+      layerErrors: () => layerErrorsFor(uri.fsPath),
     }, this.log);
+    // A report written (or removed) beside the model recolours its layers.
+    const reports = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.joinPath(uri, '..'), '*.report.json'));
+    const reportChanged = () => channel.notify('layerErrorsChanged', {});
+    reports.onDidCreate(reportChanged);
+    reports.onDidChange(reportChanged);
+    reports.onDidDelete(reportChanged);
     webview.html = webviewHtml(webview, this.extensionUri, uri.path.split('/').pop() ?? 'model');
     this.channels.set(key, { panel, channel });
     if (panel.active) this.store.setActive(uri);
@@ -70,6 +78,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     });
     panel.onDidDispose(() => {
       channel.dispose();
+      reports.dispose();
       this.channels.delete(key);
       this.statuses.delete(key);
       if (this.store.active?.toString() === key) this.store.setActive(this.anyOpen());

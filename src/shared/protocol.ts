@@ -63,6 +63,25 @@ export interface NodesResult {
   probeNote?: string;
 }
 
+/** Quantization error per node, from the report saved beside the model (NAME.report.json). */
+export interface LayerErrors {
+  reportFile: string;
+  /** Node name -> the lowest accumulated and local SQNR (dB) among the tensors it produces. */
+  nodes: Record<string, { accumulated: number | null; local: number | null; tensor: string }>;
+}
+
+/** Colour bands of accumulated SQNR in dB (lower bound of each band; below the first: 'bad'). */
+export const SQNR_BANDS: ReadonlyArray<{ min: number; band: 'poor' | 'fair' | 'good' }> = [
+  { min: 30, band: 'good' },
+  { min: 20, band: 'fair' },
+  { min: 10, band: 'poor' },
+];
+
+export function sqnrBand(db: number | null): 'bad' | 'poor' | 'fair' | 'good' | 'none' {
+  if (db === null) return 'none';
+  return SQNR_BANDS.find((b) => db >= b.min)?.band ?? 'bad';
+}
+
 /** Requests from the webview, with their parameters and results. */
 export interface ModelViewRequests {
   overview: { params: Record<string, never>; result: ModelOverview };
@@ -71,6 +90,8 @@ export interface ModelViewRequests {
   tensorStats: { params: { name: string }; result: TensorStatsReport };
   /** Select a node or tensor in the Model Inspector sidebar. */
   revealInInspector: { params: { kind: 'node' | 'tensor'; name: string }; result: boolean };
+  /** The per-node error of a report beside the model; null when there is none. */
+  layerErrors: { params: Record<string, never>; result: LayerErrors | null };
 }
 
 /** Notifications from the host. */
@@ -78,6 +99,8 @@ export interface ModelViewNotifications {
   reveal: { kind: 'node' | 'tensor'; name: string };
   /** The file changed or failed to load. */
   error: { message: string };
+  /** The report beside the model was written, changed or removed: ask for layerErrors again. */
+  layerErrorsChanged: Record<string, never>;
 }
 
 export type RequestMethod = keyof ModelViewRequests;
@@ -91,7 +114,7 @@ export type ToWebview =
   | { type: 'response'; id: number; result?: unknown; error?: string }
   | { [M in NotificationMethod]: { type: 'notify'; method: M; params: ModelViewNotifications[M] } }[NotificationMethod];
 
-export const REQUEST_METHODS: readonly RequestMethod[] = ['overview', 'nodes', 'tensors', 'tensorStats', 'revealInInspector'];
+export const REQUEST_METHODS: readonly RequestMethod[] = ['overview', 'nodes', 'tensors', 'tensorStats', 'revealInInspector', 'layerErrors'];
 
 const MAX_NAME = 4096;
 
@@ -102,6 +125,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 const PARAM_CHECKS: { [M in RequestMethod]: (p: Record<string, unknown>) => string | undefined } = {
   overview: () => undefined,
   tensors: () => undefined,
+  layerErrors: () => undefined,
   nodes: (p) => (typeof p.probe === 'boolean' ? undefined : 'probe must be a boolean'),
   tensorStats: (p) => (typeof p.name === 'string' && p.name.length <= MAX_NAME ? undefined : 'name must be a string'),
   revealInInspector: (p) =>

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { readModelSync } from '../../src/core/onnx/model';
 import { ModelView } from '../../src/core/onnx/modelView';
-import { parseWebviewMessage, type ToWebview } from '../../src/shared/protocol';
+import { parseWebviewMessage, type LayerErrors, type ToWebview } from '../../src/shared/protocol';
 import { modelViewHtml } from '../../src/shared/webviewHtml';
 import { CHROMIUM_ARGS, chromiumPath, ROOT, realModel, ARTIFACTS } from '../support/browser';
 
@@ -20,7 +20,7 @@ interface Host {
   consoleErrors: string[];
 }
 
-async function openView(browser: Browser, view: ModelView | Error, theme: 'dark' | 'light' = 'dark'): Promise<Host> {
+async function openView(browser: Browser, view: ModelView | Error, theme: 'dark' | 'light' = 'dark', layerErrors: LayerErrors | null = null): Promise<Host> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   const host: Host = { page, requests: [], consoleErrors: [] };
   page.on('console', (m) => {
@@ -49,6 +49,7 @@ async function openView(browser: Browser, view: ModelView | Error, theme: 'dark'
         tensors: () => view.tensors(),
         tensorStats: (p: { name: string }) => view.tensorStats(p.name),
         revealInInspector: () => true,
+        layerErrors: () => layerErrors,
       };
       reply = { type: 'response', id: msg.id, result: await handlers[msg.method](msg.params as never) };
     } catch (e) {
@@ -194,6 +195,34 @@ describe('model view in Chromium', function () {
     await page.waitForSelector('body[data-state="error"]');
     const text = await page.$eval('#overview .error', (e) => e.textContent ?? '');
     assert.match(text, /cannot be shown.*truncated or corrupt/);
+    await page.close();
+  });
+
+  it('colours layers by the error of the report beside the model, worst first when sorted', async () => {
+    const convs = (await view.nodes(false)).rows.filter((r) => r.op === 'Conv').slice(0, 4);
+    const dbs = [25, 5, 40, 15];
+    const errors: LayerErrors = {
+      reportFile: '/models/ocr-det.int8.report.json',
+      nodes: Object.fromEntries(convs.map((r, i) => [r.name, { accumulated: dbs[i], local: dbs[i] + 3, tensor: r.outputs[0].name }])),
+    };
+    const { page, consoleErrors } = await openView(browser, view, 'dark', errors);
+    await page.waitForSelector('body[data-state="ready"]');
+    await clickTab(page, 'Layers');
+    await page.waitForFunction(() => /SQNR from/.test(document.getElementById('layer-errors')?.textContent ?? ''));
+    assert.match(await page.$eval('#layer-errors', (e) => e.textContent ?? ''), /SQNR from ocr-det\.int8\.report\.json \(accumulated, dB\)/);
+    // PP-OCR lists hundreds of Constant nodes first: the convolutions are out of view until sorted.
+    await page.click('#layers .vt-head[data-key="sqnr"]');
+    await page.waitForSelector('#layers .vt-cell.sqnr-bad');
+    const top = await page.$$eval('#layers .vt-row', (rows) => rows.slice(0, 5).map((r) => {
+      const cell = r.children[7] as HTMLElement;
+      return `${r.children[1].textContent}|${cell.textContent}|${cell.className.trim().split(/\s+/).pop()}`;
+    }));
+    const byError = convs.map((r, i) => ({ name: r.name, db: dbs[i] })).sort((a, b) => a.db - b.db);
+    const band = (db: number) => (db < 10 ? 'sqnr-bad' : db < 20 ? 'sqnr-poor' : db < 30 ? 'sqnr-fair' : 'sqnr-good');
+    assert.deepStrictEqual(top.slice(0, 4), byError.map((e) => `${e.name}|${e.db.toFixed(1)}|${band(e.db)}`), 'worst first, coloured by band');
+    assert.match(top[4], /\|\|num$/, 'layers without a number come after, uncoloured');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-errors.png') });
+    assert.deepStrictEqual(consoleErrors, []);
     await page.close();
   });
 
