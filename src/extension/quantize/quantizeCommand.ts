@@ -1,0 +1,192 @@
+// "ONNX: Quantize Model...": the wizard, then one run at a time in a cancellable notification —
+// quantize (calibration streamed, progress per batch), write the recipe, analyze the result on the
+// same data, save the report beside the quantized model and open it in the report panel.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { DataSourceError, isAbortError } from '../../core/data';
+import { errorMessage } from '../../core/errors';
+import { quantizeModel } from '../../core/quant/pipeline';
+import { formatBytes, formatShape } from '../../shared/format';
+import type { QuantReport } from '../../shared/quantReport';
+import type { QuantResult } from '../../shared/quantResult';
+import { settingsOf, type QuantizeChoices } from './choices';
+import { runQuantizeWizard, type StepId, type WizardModel } from './quantizeWizard';
+import { RememberedChoices, writeRecipe } from './recipes';
+import type { ModelStore } from '../modelStore';
+
+/** What a quantize command ended with (the command's return value). */
+export type QuantizeOutcome =
+  | { status: 'done'; output: string; resultFile: string; recipeFile: string; reportFile: string; report: QuantReport; warnings: string[] }
+  | { status: 'cancelled'; stage: string; message: string }
+  | { status: 'refused'; message: string }
+  | { status: 'failed'; stage: string; message: string };
+
+/** The run in progress, as the extension's API shows it. */
+export interface QuantizeRunState {
+  model: string;
+  stage: string;
+  /** The last progress line ("calibrating: pass 1/1, batch 3, 24 samples"). */
+  detail: string;
+}
+
+/** The steps after quantization (analysis, report panel), provided by the extension. */
+export interface AfterQuantize {
+  analyze(result: QuantResult, options: { signal: AbortSignal; onProgress(message: string): void }): Promise<{ report: QuantReport; file: string }>;
+  show(report: QuantReport): void;
+}
+
+export class QuantizeFlow implements vscode.Disposable {
+  private run: (QuantizeRunState & { controller: AbortController }) | undefined;
+  private quickPick: vscode.QuickPick<vscode.QuickPickItem> | undefined;
+  private readonly quickPickChanged = new vscode.EventEmitter<vscode.QuickPick<vscode.QuickPickItem> | undefined>();
+  /** Fires with each QuickPick the wizard shows, and undefined when it closes one. */
+  readonly onDidChangeQuickPick = this.quickPickChanged.event;
+
+  constructor(
+    private readonly store: ModelStore,
+    private readonly remembered: RememberedChoices,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly after: AfterQuantize,
+  ) {}
+
+  /** The wizard's QuickPick on screen, if any. */
+  get activeQuickPick(): vscode.QuickPick<vscode.QuickPickItem> | undefined {
+    return this.quickPick;
+  }
+
+  get state(): QuantizeRunState | undefined {
+    return this.run && { model: this.run.model, stage: this.run.stage, detail: this.run.detail };
+  }
+
+  /** Cancels the run in progress (what the notification's Cancel does); false when none runs. */
+  cancel(): boolean {
+    if (!this.run) return false;
+    this.log.info(`cancel requested for ${this.run.model} (${this.run.stage})`);
+    this.run.controller.abort();
+    return true;
+  }
+
+  private setRun(run: QuantizeFlow['run']): void {
+    this.run = run;
+    // Shows "ONNX: Cancel Quantization" in the palette while a run is on.
+    void vscode.commands.executeCommand('setContext', 'onnxCompress.quantizing', !!run);
+  }
+
+  private refusal(): QuantizeOutcome | undefined {
+    if (!this.run) return undefined;
+    const message = `A quantization of ${path.basename(this.run.model)} is running (${this.run.stage}). Wait for it to finish or cancel it (ONNX: Cancel Quantization) before starting another.`;
+    void vscode.window.showWarningMessage(message);
+    this.log.warn(message);
+    return { status: 'refused', message };
+  }
+
+  private async wizardModel(uri: vscode.Uri): Promise<WizardModel> {
+    const view = await this.store.get(uri);
+    const { rows } = await view.nodes(false);
+    const inputs = view.overview().summary.inputs.map((i) => `'${i.name}' ${i.elemType} ${formatShape(i.shape)}`).join(', ');
+    return { file: uri.fsPath, nodes: rows.filter((r) => r.graph === 'main').map((r) => ({ name: r.name, op: r.op })), inputs };
+  }
+
+  /**
+   * Asks (or takes `given` choices, e.g. from a test or a replay) and runs. Resolves to undefined
+   * when the wizard was dismissed.
+   */
+  async quantize(uri: vscode.Uri, given?: Partial<QuantizeChoices>, startAt?: StepId): Promise<QuantizeOutcome | undefined> {
+    const refused = this.refusal();
+    if (refused) return refused;
+    const model = uri.fsPath;
+    const initial = { ...this.remembered.get(model), ...given };
+    let choices: QuantizeChoices | undefined = initial;
+    if (!given) {
+      choices = await runQuantizeWizard(await this.wizardModel(uri), initial, {
+        startAt,
+        onShow: (qp) => {
+          this.quickPick = qp;
+          this.quickPickChanged.fire(qp);
+        },
+      });
+    }
+    if (!choices) return undefined;
+    await this.remembered.remember(model, choices);
+    // A run may have started while the wizard was open.
+    return this.refusal() ?? this.execute(uri, choices);
+  }
+
+  private async execute(uri: vscode.Uri, choices: QuantizeChoices): Promise<QuantizeOutcome> {
+    const model = uri.fsPath;
+    const name = path.basename(model);
+    const controller = new AbortController();
+    const run = { model, stage: 'starting', detail: '', controller };
+    this.setRun(run);
+    const written: string[] = [];
+    try {
+      const settings = settingsOf(choices);
+      this.log.info(`quantizing ${model} -> ${choices.output}: ${JSON.stringify(settings)}`);
+      if (settings.calibration.startsWith('synthetic')) {
+        void vscode.window.showWarningMessage(`${name}: ${settings.mode === 'static' ? 'calibrating' : 'evaluating'} on synthetic data (random inputs). Ranges and errors will not reflect your data; pick real samples for a model you will ship.`);
+      }
+      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Quantizing ${name}`, cancellable: true }, async (progress, token) => {
+        token.onCancellationRequested(() => controller.abort());
+        const stage = (s: string, detail = s) => {
+          if (s !== run.stage) this.log.info(`${name}: ${s}`);
+          run.stage = s;
+          run.detail = detail;
+          progress.report({ message: detail });
+        };
+        const result = await quantizeModel(model, settings, {
+          output: choices.output,
+          signal: controller.signal,
+          onProgress: (s, p) => stage(s, p ? `${s}: pass ${p.pass + 1}/${p.passes}, batch ${p.batch}, ${p.samples} samples` : s),
+        });
+        const resultFile = result.output.replace(/\.onnx$/i, '.quant.json');
+        written.push(result.output, resultFile);
+        const recipeFile = writeRecipe(result.output, result.settings);
+        written.push(recipeFile);
+        for (const w of result.warnings) this.log.warn(`${name}: ${w}`);
+        this.log.info(`wrote ${result.output} (${formatBytes(result.sizes.outputBytes)}, ${(result.sizes.ratio * 100).toFixed(1)}% of ${formatBytes(result.sizes.inputBytes)}), ${resultFile}, ${recipeFile}`);
+        if (controller.signal.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
+        stage('analyzing');
+        const { report, file } = await this.after.analyze(result, { signal: controller.signal, onProgress: (m) => stage('analyzing', `analyzing: ${m}`) });
+        this.log.info(`wrote the report ${file}`);
+        this.after.show(report);
+        return { status: 'done' as const, output: result.output, resultFile, recipeFile, reportFile: file, report, warnings: result.warnings };
+      });
+    } catch (e) {
+      return this.failed(uri, choices, run.stage, e, controller.signal.aborted, written);
+    } finally {
+      this.setRun(undefined);
+    }
+  }
+
+  private failed(uri: vscode.Uri, choices: QuantizeChoices, stage: string, e: unknown, aborted: boolean, written: string[]): QuantizeOutcome {
+    const name = path.basename(uri.fsPath);
+    if (aborted || isAbortError(e)) {
+      // Files are written whole or not at all; what was complete before Cancel stays, and says so.
+      const kept = written.filter((f) => fs.existsSync(f)).map((f) => path.basename(f));
+      const message = `Quantization of ${name} cancelled while ${stage}. ${kept.length ? `Kept the complete ${kept.join(', ')}; no report was written.` : 'Nothing was written.'}`;
+      this.log.info(message);
+      void vscode.window.showInformationMessage(message);
+      return { status: 'cancelled', stage, message };
+    }
+    const message = `Cannot quantize ${name} (${stage}): ${errorMessage(e)}`;
+    this.log.error(message);
+    if (e instanceof DataSourceError) {
+      void vscode.window.showErrorMessage(message, 'Pick Other Data', 'Show Log').then((a) => {
+        if (a === 'Pick Other Data') void this.quantize(uri, undefined, 'data');
+        if (a === 'Show Log') this.log.show();
+      });
+    } else {
+      void vscode.window.showErrorMessage(message, 'Change Settings', 'Show Log').then((a) => {
+        if (a === 'Change Settings') void this.quantize(uri, undefined, choices.preset === 'custom' ? 'method' : 'preset');
+        if (a === 'Show Log') this.log.show();
+      });
+    }
+    return { status: 'failed', stage, message };
+  }
+
+  dispose(): void {
+    this.run?.controller.abort();
+    this.quickPickChanged.dispose();
+  }
+}
