@@ -128,7 +128,7 @@ def main(argv=None):
         err.emit()
         return 1
     except KeyboardInterrupt:
-        emit("error", message="interrupted before training started (no checkpoint)")
+        emit("error", message="interrupted outside a training step (checkpoints already written are kept)")
         return 130
     except Exception as err:  # a bug or an unforeseen input: still one `error` event, never a bare traceback
         from .train import describe_failure

@@ -16,9 +16,10 @@ from .ops import CHECKS, OPS
 GRAPH_FORMAT = "onnx-compress/trainable-graph"
 STANDARD_DOMAINS = ("", "ai.onnx")
 
-# Inputs that hold settings rather than learnable values (running statistics, shapes, bounds):
-# float initializers feeding them stay fixed buffers.
+# Inputs that hold settings rather than learnable values (running statistics, shapes, bounds,
+# exponents): float initializers feeding them stay fixed buffers.
 FIXED_INPUTS = {
+    "Pow": {1},
     "BatchNormalization": {3, 4}, "Clip": {1, 2}, "Dropout": {1, 2}, "Resize": {1, 2, 3}, "Upsample": {1},
     "Pad": {1, 2, 3}, "Range": {0, 1, 2}, "Expand": {1}, "Tile": {1}, "Slice": {1, 2, 3, 4}, "Split": {1},
     "Reshape": {1}, "ConstantOfShape": {0}, "Unsqueeze": {1}, "Squeeze": {1}, "CumSum": {1},
@@ -107,7 +108,9 @@ class GraphModule(nn.Module):
             array = load_array(base, init["file"], f"initializer '{init['name']}'")
             tensor = torch.from_numpy(np.array(array))
             key = _key(init["name"], i)
-            trainable = init.get("trainable", True) and tensor.is_floating_point() and init["name"] not in fixed
+            # 0-d floats are the exporter's constants (epsilons, 1/sqrt(d), GELU's sqrt(2)): never learned.
+            trainable = (init.get("trainable", True) and tensor.is_floating_point() and tensor.dim() > 0
+                         and init["name"] not in fixed)
             if trainable:
                 self.params[key] = nn.Parameter(tensor)
             else:

@@ -195,6 +195,7 @@ class ModuleTeacher:
 
     def tensors(self, batch, names, student_out):
         if self.trainable:
+            self.module.train()  # evaluation switched it to eval mode
             return self.module(batch["inputs"], outputs=names)
         with torch.no_grad():
             return self.module(batch["inputs"], outputs=names)

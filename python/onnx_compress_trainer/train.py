@@ -60,15 +60,15 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
-def lr_factor(schedule, epochs, position):
-    """Learning-rate multiplier at `position` epochs into training (fractional within an epoch)."""
+def lr_factor(schedule, epochs, position, step_span):
+    """Learning-rate multiplier for the step starting `position` epochs into training (`step_span`
+    = one step in epochs): linear warmup, then constant, cosine to zero, or step decay."""
     warm = float(schedule.get("warmupEpochs") or 0)
     if warm > 0 and position < warm:
-        return (position + 1e-9) / warm if position > 0 else 1.0 / max(1.0, warm * 100)
+        return min(1.0, (position + step_span) / warm)
     name = schedule["name"]
     if name == "cosine":
-        span = max(epochs - warm, 1e-9)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, (position - warm) / span)))
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (position - warm) / max(epochs - warm, 1e-9))))
     if name == "step":
         return float(schedule["gamma"]) ** int(position // max(1, int(schedule["stepSize"])))
     return 1.0
@@ -235,7 +235,7 @@ class Run:
     # --- training ---
 
     def set_lr(self, epoch, step):
-        factor = lr_factor(self.job["schedule"], self.epochs, (epoch - 1) + step / self.steps_per_epoch)
+        factor = lr_factor(self.job["schedule"], self.epochs, (epoch - 1) + step / self.steps_per_epoch, 1 / self.steps_per_epoch)
         lr = self.job["optimizer"]["lr"] * factor
         for opt in filter(None, (self.optimizer, self.teacher_optimizer)):
             for group in opt.param_groups:

@@ -232,6 +232,18 @@ class Graphs(unittest.TestCase):
         with self.assertRaisesRegex(TrainerError, "did you mean 'logits'"):
             model(x, outputs=["logit"])
 
+    def test_constants_stay_fixed(self):
+        # a 0-d scale (the exporter's constants) and a Pow exponent are not learned; a 1-element bias is
+        w = GraphWriter(13)
+        w.input("x", [None, 4])
+        w.node("Mul", ["x", w.init("scale", np.array(0.25, np.float32))], "m")
+        w.node("Pow", ["m", w.init("two", np.array([2.0], np.float32))], "p")
+        w.node("Add", ["p", w.init("bias", np.array([0.5], np.float32))], "y")
+        w.output("y")
+        got, model = self.run_graph(w, {"x": np.ones((2, 4), np.float32)})
+        self.close(got["y"], np.full((2, 4), 0.5625))
+        self.assertEqual(model.parameter_names(), ["bias"])
+
     def test_unsupported_nodes_listed_with_reasons(self):
         w = GraphWriter(13)
         w.input("x", [None, 1, 4, 4])
