@@ -44,12 +44,20 @@ def check(job_path):
     from .job import load_job
     from .models import build_model
     from .train import count_parameters
+    from .models import output_name
+    from .schemes import Objective
     job = load_job(job_path)
     student = build_model(job["student"])
     unsupported = student.unsupported()
-    if job.get("teacher") and job["scheme"]["kind"] == "online":
+    scheme = job["scheme"]
+    aux = scheme.get("pairs", []) if scheme["kind"] == "self" and scheme.get("mode") == "auxiliary" else []
+    objective = Objective(job["knowledge"], output_name(student, job["student"]), job.get("teacherOutput") or "", aux)
+    if job.get("teacher") and scheme["kind"] == "online":
         teacher = build_model(job["teacher"])
         unsupported += [dict(u, node=f"teacher: {u['node']}") for u in teacher.unsupported()]
+        teacher.check_names([n for n in objective.teacher_names() if n], "teacher tensor")
+    # Tensor names edited by hand are caught here, not at the first step.
+    student.check_names(objective.student_names(), "student tensor")
     emit("check", unsupported=unsupported, parameters=count_parameters(student))
     return 0
 

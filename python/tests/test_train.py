@@ -230,6 +230,11 @@ class Trainer(unittest.TestCase):
         code, events, _ = run_trainer("check", path)
         self.assertEqual(code, 0)
         self.assertEqual([(u["node"], u["opType"]) for u in events[0]["unsupported"]], [("/detect/NMS", "NonMaxSuppression")])
+        wrong, _ = self.job("wrong", knowledge=[{"type": "feature", "weight": 1.0, "similarity": "mse",
+                                                  "pairs": [{"teacher": "logits", "student": "hr2", "adapter": "linear"}]}])
+        code, events, _ = run_trainer("check", wrong)
+        self.assertEqual(code, 1)
+        self.assertIn("'hr2' (did you mean 'hr'", events[-1]["message"])
 
     def test_crash_mid_epoch_names_the_node_and_keeps_checkpoints(self):
         # 80 samples in batches of 32: the third batch holds 16, which a graph fixed to batch 32 cannot reshape.
