@@ -61,7 +61,7 @@ describe('distillation engine: spec validation on the real models', function () 
     assert.strictEqual(v.spec!.optimizer.weightDecay, 0);
     assert.strictEqual(v.spec!.cache.topK, null);
     assert.deepStrictEqual(v.adapters.map((a) => [a.teacher, a.student, a.adapter, a.teacherShape, a.studentShape]), [['/Relu_2_output_0', '/Relu_output_0', 'none', [null, 64], [null, 64]]]);
-    assert.deepStrictEqual(v.data.map((d) => [d.split, d.samples, d.classes]), [['train', 10000, 10], ['eval', 10000, 10]]);
+    assert.deepStrictEqual(v.data.map((d) => [d.split, d.samples, d.classes]), [['train', 20000, 10], ['eval', 10000, 10]]);
     assert.ok(v.pairsProposed.some((p) => p.teacher === '/Relu_2_output_0' && p.student === '/Relu_output_0'), JSON.stringify(v.pairsProposed));
   });
 
