@@ -662,10 +662,12 @@ def resize(node, ins, ctx):
 @check("Resize", "Upsample")
 def resize_check(node, ctx):
     mode = node.attrs.get("mode", "nearest")
-    coord = node.attrs.get("coordinate_transformation_mode", "half_pixel" if node.op == "Resize" else "asymmetric")
+    resize11 = node.op == "Resize" and ctx.opset >= 11
+    coord = node.attrs.get("coordinate_transformation_mode", "half_pixel") if resize11 else "asymmetric"
     if mode == "nearest":
-        if coord != "asymmetric" or node.attrs.get("nearest_mode", "round_prefer_floor") not in ("floor",) and node.op == "Resize":
-            return f"nearest resize with {coord} coordinates and nearest_mode {node.attrs.get('nearest_mode', 'round_prefer_floor')} is not supported (asymmetric + floor is)"
+        rounding = node.attrs.get("nearest_mode", "round_prefer_floor") if resize11 else "floor"
+        if coord != "asymmetric" or rounding != "floor":
+            return f"nearest resize with {coord} coordinates and nearest_mode {rounding} is not supported (asymmetric + floor is)"
         return None
     if mode in ("linear", "bilinear"):
         if coord not in ("half_pixel", "pytorch_half_pixel", "align_corners"):

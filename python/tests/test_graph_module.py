@@ -194,6 +194,25 @@ class Graphs(unittest.TestCase):
         self.close(self.single("Pad", x, [np.array([0, 1, 0, 0, 0, 2], np.int64), np.float32(9)]),
                    np.pad(x, ((0, 0), (1, 0), (0, 2)), constant_values=9))
 
+    def test_resize(self):
+        x = rand(1, 2, 3, 4)
+        empty = np.zeros(0, np.float32)
+        got = self.single("Resize", x, [empty, np.array([1, 1, 2, 2], np.float32)], mode="nearest",
+                          coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        self.close(got, x.repeat(2, axis=2).repeat(2, axis=3))
+        # align_corners: output i samples input i * (in - 1) / (out - 1), linear between neighbours
+        got = self.single("Resize", x, [empty, empty, np.array([1, 2, 5, 4], np.int64)], mode="linear",
+                          coordinate_transformation_mode="align_corners")
+        pos = np.arange(5) * 2 / 4
+        lo, frac = np.floor(pos).astype(int), pos - np.floor(pos)
+        hi = np.minimum(lo + 1, 2)
+        self.close(got, x[:, :, lo, :] * (1 - frac)[None, None, :, None] + x[:, :, hi, :] * frac[None, None, :, None])
+        w = GraphWriter(13)
+        w.input("x", [1, 2, 3, 4])
+        w.node("Resize", ["x", "", w.init("s", np.array([1, 1, 2, 2], np.float32))], "y", name="cubic", mode="cubic")
+        w.output("y")
+        self.assertIn("'cubic' is not supported", GraphModule(w.write(tmpdir(self))).unsupported()[0]["reason"])
+
     def test_dynamic_shape_chain_and_logic(self):
         # the exporter's pattern: Shape -> Gather -> Unsqueeze -> Concat -> Reshape, plus Where/Equal/Range
         w = GraphWriter(13)
