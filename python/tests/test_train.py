@@ -398,6 +398,17 @@ class Trainer(unittest.TestCase):
         self.assertEqual([o.name for o in model.graph.output], ["logits"])
         self.assertEqual(model.graph.input[0].type.tensor_type.shape.dim[0].dim_param, "batch")
         self.assertEqual(next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+        # an export that fails (an opset torch cannot write) keeps the checkpoint and writes no file
+        failing, job = self.job("failing", student={"kind": "factory", "factory": f"{factory}:build", "inputNames": ["input"],
+                                                    "output": "logits"}, epochs=1,
+                                export=dict(job["export"], onnx=os.path.join(self.dir, "out", "s.onnx"), opset=6))
+        os.makedirs(os.path.join(self.dir, "out"))
+        code, events, _ = run_trainer("train", failing)
+        self.assertEqual(code, 1)
+        self.assertIn("exporting the student failed", events[-1]["message"])
+        self.assertEqual(events[-1]["where"], "export to " + os.path.join(self.dir, "out", "s.onnx"))
+        self.assertTrue(os.path.isfile(self.of(events, "checkpoint")[-1]["path"]))
+        self.assertEqual(os.listdir(os.path.join(self.dir, "out")), [])
         bad, _ = self.job("bad", student={"kind": "factory", "factory": f"{factory}:missing", "output": "logits"})
         code, events, _ = run_trainer("train", bad)
         self.assertEqual(code, 1)
