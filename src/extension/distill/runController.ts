@@ -115,7 +115,7 @@ export class RunController implements vscode.Disposable {
       return this.refuse('untrusted', 'Distillation runs execute Python (the trainer and any PyTorch factory the spec names), so they are disabled in an untrusted workspace. Trust this workspace to run them.',
         ['Manage Workspace Trust', () => vscode.commands.executeCommand('workbench.trust.manage')]);
     }
-    const specFile = resume ? path.join(resume, RUN_LAYOUT.spec) : await this.specFile(specArg);
+    const specFile = resume ? specOfRun(resume) : await this.specFile(specArg);
     if (!specFile) return undefined;
     if (!fs.existsSync(specFile)) return this.refuse('no-spec', `${specFile} does not exist. Create a spec with "ONNX: Set Up Distillation...".`, ['Set Up Distillation...', () => vscode.commands.executeCommand('onnxCompress.setUpDistillation')]);
     if (resume && this.active.has(path.resolve(resume))) return this.refuse('busy', `${resume} is running already.`);
@@ -307,6 +307,17 @@ export class RunController implements vscode.Disposable {
   dispose(): void {
     this.cancel();
   }
+}
+
+/** The spec a run was started from (its report says; relative paths resolve from there), else the run's copy. */
+function specOfRun(runDir: string): string {
+  try {
+    const report = JSON.parse(fs.readFileSync(path.join(runDir, RUN_LAYOUT.report), 'utf8')) as DistillRunReport;
+    if (report.specFile && fs.existsSync(report.specFile)) return report.specFile;
+  } catch {
+    // No report (a killed run): the copy is all there is.
+  }
+  return path.join(runDir, RUN_LAYOUT.spec);
 }
 
 /** `<spec folder>/distill-runs/<spec name>-<time>`, as the engine and the CLI name run folders. */
