@@ -70,7 +70,7 @@ class Objective(nn.Module):
 
     # --- adapters, from the first batch's real shapes ---
 
-    def build(self, s_out, t_out, classes):
+    def build(self, s_out, t_out):
         for i, k in enumerate(self.knowledge):
             if k["type"] not in ("feature", "attention"):
                 continue

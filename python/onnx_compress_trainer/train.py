@@ -50,6 +50,7 @@ def pick_device(requested, local_rank):
                            hint=f"torch {torch.__version__} was built {'with' if torch.version.cuda else 'without'} CUDA; "
                                 "install a CUDA build of torch and a driver, or set device to 'cpu' or 'auto'")
     if requested in ("cuda", "auto") and torch.cuda.is_available():
+        torch.cuda.set_device(local_rank)  # NCCL and default allocations follow this rank's device
         return torch.device("cuda", local_rank)
     return torch.device("cpu")
 
@@ -193,7 +194,7 @@ class Run:
             s_out = self.student(batch["inputs"], outputs=self.objective.student_names())
             t_out = self.teacher.tensors(batch, self.objective.teacher_names(), s_out)
         torch.manual_seed(int(self.job["seed"]))  # adapters start from the seed whatever ran before
-        self.objective.build(s_out, t_out, None)
+        self.objective.build(s_out, t_out)
 
     def _teacher_cache_names(self):
         return self.objective.teacher_names() if isinstance(self.teacher, CacheTeacher) else []
@@ -318,7 +319,6 @@ class Run:
         sums, seen, total_sum = {}, 0, 0.0
         step = first_step
         for step in range(first_step, self.steps_per_epoch):
-            t0 = time.time()
             indices = order[step * self.batch_size:(step + 1) * self.batch_size]
             batch = self.train_data.batch(indices, self.device, self._teacher_cache_names())
             lr = self.set_lr(epoch, step)
@@ -343,8 +343,9 @@ class Run:
             total_sum += loss * n
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + v * n
+            # throughput over the epoch so far (all ranks): steadier than one step's, and what an ETA needs
             emit("step", epoch=epoch, step=step + 1, loss=loss, terms=terms, lr=lr,
-                 samplesPerSec=n * self.world / max(time.time() - t0, 1e-9))
+                 samplesPerSec=seen * self.world / max(time.time() - started, 1e-9))
             if self.any_rank_interrupted():
                 self.save(epoch, step + 1, "interrupt")
                 raise Interrupted()

@@ -196,13 +196,26 @@ class Trainer(unittest.TestCase):
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         path, job = self.job(epochs=1)
-        procs = []
+        procs, logs = [], []
         for rank in (0, 1):
             env = dict(trainer_env(), WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                        MASTER_PORT=str(port), OMP_NUM_THREADS="1")
-            procs.append(subprocess.Popen([sys.executable, "-m", "onnx_compress_trainer", "train", path], stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True, env=env))
-        (out0, err0), (out1, err1) = (p.communicate(timeout=300) for p in procs)
+            # files, not pipes: a rank blocked on a full pipe would stall the other in a collective
+            out, err = (open(os.path.join(self.dir, f"rank{rank}.{k}"), "w+") for k in ("out", "err"))
+            logs.append((out, err))
+            procs.append(subprocess.Popen([sys.executable, "-m", "onnx_compress_trainer", "train", path], stdout=out,
+                                          stderr=err, text=True, env=env))
+        try:
+            for p in procs:
+                p.wait(timeout=300)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+        (out0, err0), (out1, err1) = ((o.seek(0) or o.read(), e.seek(0) or e.read()) for o, e in logs)
+        for o, e in logs:
+            o.close()
+            e.close()
         self.assertEqual([p.returncode for p in procs], [0, 0], err0[-2000:] + err1[-2000:])
         self.assertEqual(out1, "")
         events = parse_events(out0)
