@@ -17,7 +17,7 @@ export interface CommandContext {
   log: vscode.LogOutputChannel;
 }
 
-function asUri(arg: unknown): vscode.Uri | undefined {
+export function asUri(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
   if (typeof arg === 'string' && arg) return arg.includes('://') ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
   return undefined;
@@ -29,7 +29,7 @@ async function pickModel(): Promise<vscode.Uri | undefined> {
 }
 
 /** The model a command works on: the argument, else the active one, else one the user picks. */
-async function modelUri(ctx: CommandContext, arg: unknown): Promise<vscode.Uri | undefined> {
+export async function modelUri(ctx: CommandContext, arg: unknown): Promise<vscode.Uri | undefined> {
   return asUri(arg) ?? ctx.store.active ?? pickModel();
 }
 

@@ -7,6 +7,10 @@ export interface Settings {
   pageSize: number;
   /** Interpreter of the distillation trainer (undefined: the engine's default). */
   distillPython: string | undefined;
+  /** Samples the analysis after a quantization runs on (null: all). */
+  analysisSamples: number | null;
+  latencyRuns: number;
+  sensitivity: boolean;
 }
 
 export function settings(): Settings {
@@ -17,5 +21,8 @@ export function settings(): Settings {
     histogramBins: even(c.get<number>('statistics.histogramBins', 64)),
     pageSize: Math.max(50, Math.min(5000, c.get<number>('inspector.pageSize', 200))),
     distillPython: c.get<string>('distill.pythonPath', '').trim() || undefined,
+    analysisSamples: Math.max(0, Math.round(c.get<number>('analysis.samples', 512))) || null,
+    latencyRuns: Math.max(0, Math.min(1000, Math.round(c.get<number>('analysis.latencyRuns', 20)))),
+    sensitivity: c.get<boolean>('analysis.sensitivity', false),
   };
 }
