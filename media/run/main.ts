@@ -46,7 +46,8 @@ function renderHeader(hd: RunViewHeader): void {
   headerBox.append(
     h('h2', {}, hd.name),
     h('div', { className: 'info' }, hd.runDir),
-    h('table', { className: 'io settings' }, h('tbody', {}, ...hd.settings.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))))),
+    h('details', { id: 'settings' }, h('summary', {}, `Settings (${hd.settings.length})`),
+      h('table', { className: 'io settings' }, h('tbody', {}, ...hd.settings.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)))))),
   );
   clear(formulasBox);
   const formulas = Object.entries(hd.formulas);
@@ -65,7 +66,7 @@ function renderProgress(): void {
     card('phase', 'Phase', p.phase, p.cache),
     card('epoch', 'Epoch', epochs ? `${Math.min(epochs, p.epochsDone + (p.stepsDone % Math.max(1, p.stepsPerEpoch) ? 1 : 0))} / ${epochs}` : '—', p.totalSteps ? `step ${p.stepsDone} / ${p.totalSteps}` : ''),
     card('loss', 'Loss', last ? last.loss.toPrecision(4) : '—', p.lr !== null ? `lr ${p.lr.toPrecision(3)}` : ''),
-    card('throughput', 'Throughput', p.throughput === null ? '—' : `${Math.round(p.throughput)} samples/s`, p.start ? `${p.start.device}, ${p.start.threads} threads` : ''),
+    card('throughput', 'Throughput', p.throughput === null ? '—' : `${Math.round(p.throughput)} samples/s`, p.start ? `${p.start.device}, ${p.start.threads} thread${p.start.threads === 1 ? '' : 's'}` : ''),
     card('eta', 'ETA', eta, p.cacheBytes !== null ? `cache ${formatBytes(p.cacheBytes)}` : ''),
     card('accuracy', 'Best accuracy', pct(p.bestAccuracy()), p.evals.length ? `agreement ${pct(p.evals[p.evals.length - 1].agreement)}` : ''),
   );

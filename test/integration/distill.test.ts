@@ -215,6 +215,8 @@ describe('Distillation in VS Code', () => {
     assert.strictEqual(status.drawn!.epochs, 1);
     assert.strictEqual(status.drawn!.eta, '0s', 'nothing left at the end');
     assert.strictEqual(status.lastRejected, null, 'the view sent nothing invalid');
+    await vscode.commands.executeCommand('notifications.clearAll');
+    await new Promise((r) => setTimeout(r, 500));
     console.log('__SCREENSHOT__ vscode-distill-run');
     await new Promise((r) => setTimeout(r, 1500));
   });

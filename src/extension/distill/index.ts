@@ -3,6 +3,8 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage } from '../../core/errors';
+import { RUNS_FOLDER } from '../../shared/distillRun';
+import { DISTILL_SPEC_SUFFIX } from '../../shared/distillSpec';
 import { RunController, type StartOutcome } from './runController';
 import { RunView, type RunViewStatus } from './runView';
 import { RunsTree, type RunsItem } from './runsTree';
@@ -76,9 +78,15 @@ export function registerDistill(context: vscode.ExtensionContext, log: vscode.Lo
       return dir;
     }),
     command('onnxCompress.refreshRuns', () => runs.refresh()),
+    // A spec saved by hand is checked against the real models: its problems show at their fields.
+    vscode.workspace.onDidSaveTextDocument((doc) => {
+      if (doc.uri.scheme === 'file' && doc.uri.fsPath.endsWith(DISTILL_SPEC_SUFFIX) && !doc.uri.fsPath.includes(`${path.sep}${RUNS_FOLDER}${path.sep}`)) {
+        checker.check(doc.uri.fsPath).catch((e) => log.warn(`${doc.uri.fsPath}: ${errorMessage(e)}`));
+      }
+    }),
     // A run folder that appears or changes (from the CLI too) shows up in the tree.
     ...['report.json', 'spec.distill.json'].map((f) => {
-      const watcher = vscode.workspace.createFileSystemWatcher(`**/distill-runs/*/${f}`);
+      const watcher = vscode.workspace.createFileSystemWatcher(`**/${RUNS_FOLDER}/*/${f}`);
       watcher.onDidCreate(() => runs.refresh());
       watcher.onDidChange(() => runs.refresh());
       return watcher;

@@ -13,9 +13,8 @@ export class SpecChecker implements vscode.Disposable {
   async check(file: string): Promise<SpecValidation> {
     const uri = vscode.Uri.file(file);
     const validation = await validateSpec(file);
-    const text = (await vscode.workspace.openTextDocument(uri)).getText();
-    const spans = jsonValueSpans(text);
     const doc = await vscode.workspace.openTextDocument(uri);
+    const spans = jsonValueSpans(doc.getText());
     this.diagnostics.set(uri, validation.problems.map((p) => {
       const span = spanOf(spans, p.path) ?? { start: 0, end: 0 };
       const range = new vscode.Range(doc.positionAt(span.start), doc.positionAt(span.end));
