@@ -43,6 +43,13 @@ module.exports = [
   },
   {
     ...common,
+    name: 'report',
+    target: 'web',
+    entry: './media/report/main.ts',
+    output: { path: path.resolve(__dirname, 'dist'), filename: 'report.js' },
+  },
+  {
+    ...common,
     name: 'run',
     target: 'web',
     entry: './media/run/main.ts',

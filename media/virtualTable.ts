@@ -30,16 +30,20 @@ export class VirtualTable<T> {
   private all: T[] = [];
   private shown: T[] = [];
   private filterText = '';
-  /** Key of the selected row: rows may be replaced (shapes arrive later) and stay selected. */
-  private selected: string | undefined;
+  /** Keys of the selected rows: rows may be replaced (shapes arrive later) and stay selected. */
+  private readonly selected = new Set<string>();
+  /** Where a Shift-click range starts (an index in the shown rows). */
+  private anchor: number | undefined;
 
   constructor(
     private readonly columns: Column<T>[],
     private sortState: SortState,
-    private readonly onSelect: (row: T) => void,
+    private readonly onSelect: (row: T, event: MouseEvent) => void,
     private readonly searchable: (row: T) => string,
     private readonly rowKey: (row: T) => string,
     private readonly onSortChange: (s: SortState) => void = () => undefined,
+    /** Given, Ctrl/Cmd-click toggles rows and Shift-click adds a range; called with every selected key. */
+    private readonly onMultiSelect?: (keys: string[]) => void,
   ) {
     const template = columns.map((c) => c.width).join(' ');
     this.header = h('div', { className: 'vt-header', role: 'row' });
@@ -86,7 +90,9 @@ export class VirtualTable<T> {
       index = this.shown.findIndex(match);
     }
     if (index < 0) return false;
-    this.selected = this.rowKey(this.shown[index]);
+    this.selected.clear();
+    this.selected.add(this.rowKey(this.shown[index]));
+    this.anchor = index;
     const top = index * ROW_HEIGHT;
     const view = this.viewport.clientHeight || 400;
     if (top < this.viewport.scrollTop || top + ROW_HEIGHT > this.viewport.scrollTop + view) {
@@ -94,6 +100,25 @@ export class VirtualTable<T> {
     }
     this.renderRows();
     return true;
+  }
+
+  /** Keys of the selected rows, filtered out or not. */
+  get selection(): string[] {
+    return [...this.selected];
+  }
+
+  /** Replaces the selection (from elsewhere: a chart) and scrolls the first shown one into view. */
+  setSelection(keys: Iterable<string>): void {
+    this.selected.clear();
+    for (const k of keys) this.selected.add(k);
+    const index = this.shown.findIndex((r) => this.selected.has(this.rowKey(r)));
+    if (index >= 0) {
+      this.anchor = index;
+      const top = index * ROW_HEIGHT;
+      const view = this.viewport.clientHeight || 400;
+      if (top < this.viewport.scrollTop || top + ROW_HEIGHT > this.viewport.scrollTop + view) this.viewport.scrollTop = Math.max(0, top - view / 2);
+    }
+    this.renderRows();
   }
 
   get scrollTop(): number {
@@ -133,6 +158,21 @@ export class VirtualTable<T> {
     }
   }
 
+  private click(index: number, event: MouseEvent): void {
+    const key = this.rowKey(this.shown[index]);
+    if (this.onMultiSelect && (event.ctrlKey || event.metaKey)) {
+      if (!this.selected.delete(key)) this.selected.add(key);
+    } else if (this.onMultiSelect && event.shiftKey && this.anchor !== undefined) {
+      const [a, b] = this.anchor < index ? [this.anchor, index] : [index, this.anchor];
+      for (let j = a; j <= b && j < this.shown.length; j++) this.selected.add(this.rowKey(this.shown[j]));
+      return;
+    } else {
+      this.selected.clear();
+      this.selected.add(key);
+    }
+    this.anchor = index;
+  }
+
   private renderRows(): void {
     const view = this.viewport.clientHeight || 600;
     const first = Math.max(0, Math.floor(this.viewport.scrollTop / ROW_HEIGHT) - 10);
@@ -142,16 +182,17 @@ export class VirtualTable<T> {
     const template = this.columns.map((c) => c.width).join(' ');
     for (let i = first; i < last; i++) {
       const row = this.shown[i];
-      const el = h('div', { className: `vt-row${this.rowKey(row) === this.selected ? ' selected' : ''}`, role: 'row', 'data-index': i });
+      const el = h('div', { className: `vt-row${this.selected.has(this.rowKey(row)) ? ' selected' : ''}`, role: 'row', 'data-index': i });
       el.style.gridTemplateColumns = template;
       for (const c of this.columns) {
         const text = c.text(row);
         el.append(h('div', { className: `vt-cell ${c.className ?? ''} ${c.cellClass?.(row) ?? ''}`, role: 'cell', title: text }, text));
       }
-      el.addEventListener('click', () => {
-        this.selected = this.rowKey(row);
+      el.addEventListener('click', (event) => {
+        this.click(i, event);
         this.renderRows();
-        this.onSelect(row);
+        this.onSelect(row, event);
+        this.onMultiSelect?.(this.selection);
       });
       this.body.append(el);
     }

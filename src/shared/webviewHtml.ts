@@ -6,7 +6,8 @@ export interface PageParts {
   /** The webview's resource origin (webview.cspSource). */
   cspSource: string;
   scriptUri: string;
-  styleUri: string;
+  /** One stylesheet, or several linked in order. */
+  styleUri: string | readonly string[];
   title: string;
 }
 
@@ -26,7 +27,7 @@ export function modelViewHtml(p: PageParts): string {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${escape(p.styleUri)}" nonce="${p.nonce}">
+${(typeof p.styleUri === 'string' ? [p.styleUri] : p.styleUri).map((u) => `<link rel="stylesheet" href="${escape(u)}" nonce="${p.nonce}">`).join('\n')}
 <title>${escape(p.title)}</title>
 </head>
 <body>

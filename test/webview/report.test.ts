@@ -1,0 +1,470 @@
+// The quantization report app in real headless Chromium: the bundled dist/report.js with a fixture
+// report of 2,000 layers, (1) on the page the VS Code panel serves (same CSP), with acquireVsCodeApi
+// recording what the app posts and answering the way ReportPanel does, and (2) standalone, in the
+// offline HTML page the engine writes (reportHtml), with no host at all.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { reportHtml } from '../../src/core/analysis/htmlReport';
+import { formatBytes } from '../../src/shared/format';
+import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
+import {
+  parseReportViewMessage, REPORT_SCRIPT, REPORT_STYLESHEETS, type FromReportView, type ToReportView,
+} from '../../src/shared/reportProtocol';
+import { modelViewHtml } from '../../src/shared/webviewHtml';
+import { ARTIFACTS, CHROMIUM_ARGS, chromiumPath, ROOT } from '../support/browser';
+import { keptInFloatFixture, reportFixture } from '../support/reportFixture';
+
+const ORIGIN = 'https://webview.test';
+const MARKUP = ['<img src=x onerror="window.__pwned=1">', '<script>window.__pwned=2</script>', '"><svg onload="window.__pwned=3">'];
+
+interface Session {
+  page: Page;
+  /** Every message the app posted, validated as the host validates them. */
+  posted: FromReportView[];
+  problems: string[];
+  send(msg: ToReportView): Promise<void>;
+}
+
+function pageErrors(page: Page, problems: string[]): void {
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+}
+
+/** The panel's page with a host that posts `report` after `ready`, like ReportPanel. */
+async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'light' = 'dark'): Promise<Session> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const s: Session = { page, posted: [], problems: [], send: (msg) => page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(msg)) };
+  pageErrors(page, s.problems);
+  const files: Record<string, string> = { [`/${REPORT_SCRIPT}`]: path.join(ROOT, REPORT_SCRIPT) };
+  for (const css of REPORT_STYLESHEETS) files[`/${css}`] = path.join(ROOT, css);
+  await page.route(`${ORIGIN}/**`, (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === '/') {
+      return route.fulfill({
+        contentType: 'text/html',
+        body: modelViewHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/${REPORT_SCRIPT}`, styleUri: REPORT_STYLESHEETS.map((c) => `${ORIGIN}/${c}`), title: 'report' }),
+      });
+    }
+    const file = files[url.pathname];
+    return file ? route.fulfill({ path: file }) : route.fulfill({ status: 404 });
+  });
+  await page.exposeFunction('hostReceive', async (raw: unknown) => {
+    const msg = parseReportViewMessage(raw);
+    if (typeof msg === 'string') {
+      s.problems.push(`the view sent an invalid message: ${msg}`);
+      return;
+    }
+    s.posted.push(msg);
+    if (msg.type === 'ready') await s.send({ type: 'report', report: report as QuantReport, previous: null });
+  });
+  await page.addInitScript(() => {
+    let state: unknown;
+    (window as unknown as { acquireVsCodeApi: () => unknown }).acquireVsCodeApi = () => ({
+      postMessage: (m: unknown) => (window as unknown as { hostReceive: (m: unknown) => void }).hostReceive(m),
+      getState: () => state,
+      setState: (v: unknown) => { state = v; },
+    });
+  });
+  await page.addInitScript(setTheme, theme);
+  await page.goto(`${ORIGIN}/`);
+  return s;
+}
+
+/** The offline HTML report, as `onnx-compress analyze --html` writes it, opened with no network. */
+async function openStandalone(browser: Browser, report: unknown): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const problems: string[] = [];
+  pageErrors(page, problems);
+  const html = reportHtml(report as QuantReport, ROOT);
+  await page.route('**/*', (route) => (route.request().url() === `${ORIGIN}/report.html` ? route.fulfill({ contentType: 'text/html', body: html }) : route.abort()));
+  await page.goto(`${ORIGIN}/report.html`);
+  return { page, problems };
+}
+
+/** VS Code's theme as a webview sees it: a body class and --vscode-* variables. */
+function setTheme(theme: 'dark' | 'light'): void {
+  const apply = () => {
+    const dark = theme === 'dark';
+    document.body.classList.remove('vscode-dark', 'vscode-light');
+    document.body.classList.add(dark ? 'vscode-dark' : 'vscode-light');
+    const vars: Record<string, string> = dark
+      ? { '--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1e1e1e', '--vscode-charts-blue': '#3794ff', '--vscode-charts-red': '#f14c4c', '--vscode-panel-border': '#3c3c3c', '--vscode-editorWidget-background': '#252526', '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-list-activeSelectionBackground': '#04395e', '--vscode-button-background': '#0e639c', '--vscode-button-foreground': '#ffffff' }
+      : { '--vscode-foreground': '#333333', '--vscode-editor-background': '#ffffff', '--vscode-charts-blue': '#1a85ff', '--vscode-charts-red': '#e51400', '--vscode-panel-border': '#e5e5e5', '--vscode-editorWidget-background': '#f3f3f3', '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-list-activeSelectionBackground': '#0060c0', '--vscode-button-background': '#007acc', '--vscode-button-foreground': '#ffffff' };
+    for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
+  };
+  if (document.body) apply();
+  else document.addEventListener('DOMContentLoaded', apply);
+}
+
+async function clickTab(page: Page, name: string): Promise<void> {
+  await page.click(`vscode-tab-header[data-tab="${name}"]`);
+  await page.waitForFunction((n) => document.body.dataset.tab === n, name);
+}
+
+/** Share of canvas pixels that are not transparent: a drawn chart has some. */
+async function inkOf(page: Page, selector: string): Promise<number> {
+  return page.$eval(selector, (c) => {
+    const canvas = c as HTMLCanvasElement;
+    if (!canvas.width || !canvas.height) return 0;
+    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let ink = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) ink++;
+    return ink / (d.length / 4);
+  });
+}
+
+async function waitForInk(page: Page, selector: string): Promise<number> {
+  await page.waitForSelector(selector);
+  await page.waitForFunction((sel) => {
+    const c = document.querySelector(sel) as HTMLCanvasElement | null;
+    return !!c && c.width > 0 && c.dataset.chart !== undefined;
+  }, selector);
+  // Drawn on the next animation frame after the tab is shown.
+  for (let i = 0; i < 20; i++) {
+    const ink = await inkOf(page, selector);
+    if (ink > 0.005) return ink;
+    await page.waitForTimeout(50);
+  }
+  return inkOf(page, selector);
+}
+
+async function columnTexts(page: Page, key: string): Promise<string[]> {
+  const col = await page.$$eval('#layers .vt-head', (hs, k) => hs.findIndex((x) => (x as HTMLElement).dataset.key === k), key);
+  assert.ok(col >= 0, `column ${key}`);
+  return page.$$eval('#layers .vt-row', (rows, c) => rows.map((r) => (r.children[c] as HTMLElement).textContent ?? ''), col);
+}
+
+const dbValue = (t: string) => (t === '–' ? Infinity : parseFloat(t));
+
+describe('quantization report in Chromium', function () {
+  let browser: Browser;
+  let report: QuantReport;
+
+  before(async () => {
+    assert.ok(fs.existsSync(path.join(ROOT, REPORT_SCRIPT)), `${REPORT_SCRIPT} is missing: run \`npx webpack --mode production --config-name report\``);
+    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+    report = reportFixture();
+    assert.strictEqual(report.layers.length, 2000);
+    assert.strictEqual(parseQuantReport(JSON.parse(JSON.stringify(report))).layers.length, 2000, 'the fixture is a valid report');
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('says ready, gets the report and draws the summary and 2,000 layers in a virtual table', async () => {
+    const { page, posted, problems } = await openPanel(browser, report);
+    await page.waitForSelector('body[data-state="ready"]');
+    assert.deepStrictEqual(posted[0], { type: 'ready' });
+    const sizes = report.model.sizes;
+    assert.strictEqual(await page.$eval('#card-size .card-value', (e) => e.textContent ?? ''), `${formatBytes(sizes.floatBytes)} → ${formatBytes(sizes.quantizedBytes)}`);
+    assert.match(await page.$eval('#card-fusion .card-value', (e) => e.textContent ?? ''), /^409 \/ 412$/);
+    const unfused = await page.$$eval('#unfused tbody tr', (rows) => rows.map((r) => r.textContent ?? ''));
+    assert.strictEqual(unfused.length, 3);
+    assert.ok(unfused.some((r) => r.includes('fuses 8-bit Q/DQ only')), 'the reason of each unfused op is shown');
+    // Every effective setting is echoed.
+    const quantKeys = await page.$$eval('#quant-settings tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
+    assert.deepStrictEqual(quantKeys, Object.keys(report.quantSettings!));
+    const analysisKeys = await page.$$eval('#analysis-settings tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
+    assert.deepStrictEqual(analysisKeys, Object.keys(report.settings));
+    assert.strictEqual(await page.$$eval('#warnings .warning', (w) => w.length), report.warnings.length);
+    assert.strictEqual(await page.$$eval('#unmatched tbody tr', (r) => r.length), report.unmatched.length);
+
+    assert.strictEqual(await page.$eval('#layer-info', (e) => e.textContent), '2000 of 2000 layers');
+    const rendered = await page.$$eval('#layers .vt-row', (r) => r.length);
+    assert.ok(rendered > 5 && rendered < 120, `only the visible rows are in the DOM (${rendered})`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-summary.png') });
+    assert.deepStrictEqual(problems, [], 'no console errors, no CSP violations, no invalid messages');
+    await page.close();
+  });
+
+  it('draws the activation ranges of 2,000 layers as a window of layers, and all of them in at most 300 bars', async () => {
+    const { page, problems } = await openPanel(browser, report);
+    await page.waitForSelector('body[data-state="ready"]');
+    await clickTab(page, 'activations');
+    const chart = 'canvas[data-chart="activation-ranges"]';
+    assert.ok((await waitForInk(page, chart)) > 0.01, 'the range chart has bars');
+    assert.strictEqual(await page.$eval(chart, (c) => (c as HTMLElement).dataset.bars), '100');
+    assert.match(await page.$eval('#activations-info', (e) => e.textContent ?? ''), /^layers 0–99 of 2000$/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-activations.png') });
+    await page.selectOption('#activations-size', '0');
+    await page.waitForFunction((sel) => (document.querySelector(sel) as HTMLElement).dataset.bars === '300' && /a bar per 7 layers/.test(document.getElementById('activations-info')!.textContent ?? ''), chart);
+    assert.ok((await waitForInk(page, chart)) > 0.01);
+    // A bar standing for several layers zooms in on them when clicked.
+    const box = (await page.locator(chart).boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.4);
+    await page.waitForFunction((sel) => (document.querySelector(sel) as HTMLElement).dataset.bars === '100', chart);
+    const [first, last] = (await page.$eval('#activations-info', (e) => e.textContent ?? '')).match(/^layers (\d+)–(\d+) of 2000$/)!.slice(1).map(Number);
+    assert.strictEqual(last - first, 99);
+    assert.ok(first > 700 && last < 1300, `zoomed in around the middle (${first}–${last})`);
+    // The slider moves the window.
+    await page.$eval('#activations-start', (el) => {
+      (el as HTMLInputElement).value = '1900';
+      el.dispatchEvent(new Event('input'));
+    });
+    assert.strictEqual(await page.$eval('#activations-info', (e) => e.textContent), 'layers 1900–1999 of 2000');
+    assert.deepStrictEqual(problems, []);
+    await page.close();
+  });
+
+  it('draws local and accumulated error with a threshold line that moves and selects the layers under it', async () => {
+    const { page } = await openPanel(browser, report);
+    await page.waitForSelector('body[data-state="ready"]');
+    await clickTab(page, 'error');
+    const chart = 'canvas[data-chart="layer-error"]';
+    assert.ok((await waitForInk(page, chart)) > 0.01);
+    const expectedUnder = (t: number) => report.layers.filter((l) => l.accumulated.sqnr !== null && l.accumulated.sqnr < t).length;
+    assert.match(await page.$eval('#below-threshold', (e) => e.textContent ?? ''), new RegExp(`^${expectedUnder(20)} layer`));
+    await page.$eval('#threshold', (el) => {
+      (el as HTMLInputElement).value = '35';
+      el.dispatchEvent(new Event('input'));
+    });
+    assert.strictEqual(await page.$eval(chart, (c) => (c as HTMLElement).dataset.threshold), '35');
+    const under = expectedUnder(35);
+    assert.ok(under > 0 && under < 2000, `some layers are under 35 dB (${under})`);
+    assert.match(await page.$eval('#below-threshold', (e) => e.textContent ?? ''), new RegExp(`^${under} layer`));
+    await page.click('#select-below');
+    await page.waitForFunction((n) => (document.getElementById('layer-info')?.textContent ?? '').endsWith(`${n} selected`), under);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-error.png') });
+    await page.close();
+  });
+
+  it('sorts by any column and filters as you type', async () => {
+    const { page } = await openPanel(browser, report);
+    await page.waitForSelector('body[data-state="ready"]');
+    await page.click('#layers .vt-head[data-key="accumulated"]');
+    const ascending = (await columnTexts(page, 'accumulated')).map(dbValue);
+    assert.deepStrictEqual(ascending, [...ascending].sort((a, b) => a - b), 'sorted by accumulated SQNR, worst first');
+    const worst = Math.min(...report.layers.map((l) => l.accumulated.sqnr ?? Infinity));
+    assert.strictEqual(ascending[0], Number(worst.toFixed(1)), 'the worst layer of the report is on top');
+    await page.click('#layers .vt-head[data-key="accumulated"]');
+    const descending = (await columnTexts(page, 'accumulated')).map(dbValue);
+    assert.ok(descending[0] > ascending[0], 'a second click sorts descending');
+    await page.click('#layers .vt-head[data-key="op"]');
+    const ops = await columnTexts(page, 'op');
+    assert.deepStrictEqual(ops, [...ops].sort((a, b) => a.localeCompare(b)), 'sorted by op');
+
+    await page.locator('#layer-filter').pressSequentially('stage3/block7');
+    const expected = report.layers.filter((l) => `${l.tensor} ${l.node}`.toLowerCase().includes('stage3/block7')).length;
+    assert.ok(expected > 0 && expected < 50);
+    await page.waitForFunction((n) => document.getElementById('layer-info')?.textContent === `${n} of 2000 layers`, expected);
+    const rows = await columnTexts(page, 'tensor');
+    assert.strictEqual(rows.length, expected);
+    assert.ok(rows.every((t) => t.includes('stage3/block7')), 'every row matches the filter');
+    await page.close();
+  });
+
+  it('clicking a layer posts reveal, selects it in the charts and shows its histogram with clip range and grid', async () => {
+    const { page, posted } = await openPanel(browser, report);
+    await page.waitForSelector('body[data-state="ready"]');
+    await page.click('#layers .vt-row:nth-child(4)');
+    const reveal = posted.find((m) => m.type === 'reveal');
+    const layer = report.layers[3];
+    assert.deepStrictEqual(reveal, { type: 'reveal', layer: { tensor: layer.tensor, node: layer.node } });
+    await clickTab(page, 'activations');
+    await page.waitForFunction(() => (document.querySelector('canvas[data-chart="activation-ranges"]') as HTMLElement)?.dataset.selected === '1');
+    await clickTab(page, 'histogram');
+    assert.ok((await waitForInk(page, 'canvas[data-chart="layer-histogram"]')) > 0.01);
+    assert.strictEqual(await page.$eval('#histogram-head h3', (e) => e.textContent), `#${layer.order} ${layer.tensor}`);
+    const notes = await page.$eval('#histogram-notes', (e) => e.textContent ?? '');
+    assert.match(notes, /^Grid: \d+ quantization levels in view/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-histogram.png') });
+    await page.close();
+  });
+
+  it('a click in a chart selects the layer in the table (and reveals it)', async () => {
+    const { page, posted } = await openPanel(browser, report);
+    await page.waitForSelector('body[data-state="ready"]');
+    await clickTab(page, 'error');
+    await page.selectOption('#error-size', '100');
+    const chart = 'canvas[data-chart="layer-error"]';
+    await page.waitForFunction((sel) => (document.querySelector(sel) as HTMLElement).dataset.points === '100', chart);
+    await waitForInk(page, chart);
+    const box = (await page.locator(chart).boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5);
+    await page.waitForSelector('#layers .vt-row.selected');
+    const reveal = posted.filter((m) => m.type === 'reveal').pop() as Extract<FromReportView, { type: 'reveal' }>;
+    assert.ok(reveal, 'the click posted reveal');
+    const index = report.layers.findIndex((l) => l.tensor === reveal.layer.tensor);
+    assert.ok(index >= 30 && index <= 70, `the middle of the first 100 layers was clicked (${index})`);
+    assert.strictEqual(await page.$eval('#layers .vt-row.selected .vt-cell:nth-child(2)', (e) => e.textContent), reveal.layer.tensor);
+    assert.strictEqual(await page.$eval(chart, (c) => (c as HTMLElement).dataset.selected), '1');
+    await page.close();
+  });
+
+  it('keep in float posts the selected layers, shows progress, then before and after side by side', async () => {
+    const { page, posted, send, problems } = await openPanel(browser, report);
+    await page.waitForSelector('body[data-state="ready"]');
+    await page.click('#layers .vt-head[data-key="accumulated"]');
+    await page.click('#layers .vt-row:nth-child(1)');
+    await page.click('#layers .vt-row:nth-child(2)', { modifiers: ['Control'] });
+    await page.click('#layers .vt-row:nth-child(3)', { modifiers: ['Control'] });
+    assert.strictEqual(await page.$$eval('#layers .vt-row.selected', (r) => r.length), 3);
+    // Keeping a tensor's readers in float is what removes its Q/DQ.
+    const tensors = (await columnTexts(page, 'tensor')).slice(0, 3);
+    const expected = tensors.flatMap((t) => report.layers.find((l) => l.tensor === t)!.consumers);
+    assert.strictEqual(expected.length, 3);
+    await page.click('#keep-in-float');
+    const keep = posted.find((m) => m.type === 'keepInFloat') as Extract<FromReportView, { type: 'keepInFloat' }>;
+    assert.ok(keep, 'keepInFloat was posted');
+    assert.deepStrictEqual([...keep.nodes].sort(), [...expected].sort());
+
+    await send({ type: 'busy', action: 'keepInFloat', message: 'Re-quantizing without 3 layers', fraction: 0.4 });
+    await page.waitForSelector('#status[data-kind="busy"]');
+    assert.ok(await page.$eval('#keep-in-float', (b) => (b as HTMLButtonElement).disabled), 'actions wait while one runs');
+    await page.click('#cancel');
+    assert.ok(posted.some((m) => m.type === 'cancel'), 'Cancel is posted');
+
+    const after = keptInFloatFixture(report, keep.nodes);
+    await send({ type: 'done', action: 'keepInFloat', message: 'done' });
+    await send({ type: 'report', report: after, previous: report });
+    await page.waitForSelector('vscode-tab-header[data-tab="compare"]');
+    await clickTab(page, 'compare');
+    const rows = await page.$$eval('#compare-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent ?? '')));
+    const agreement = rows.find((r) => r[0] === 'top-1 agreement')!;
+    assert.deepStrictEqual(agreement.slice(1), ['97.65%', '99.21%', '+1.56%']);
+    const layersRow = rows.find((r) => r[0] === 'quantized layers')!;
+    assert.deepStrictEqual(layersRow.slice(1, 3), ['2000', '1997']);
+    assert.strictEqual(await page.$$eval('#now-float li', (li) => li.length), 3);
+    assert.ok((await waitForInk(page, 'canvas[data-chart="before-after"]')) > 0.01);
+    assert.strictEqual(await page.$eval('#layer-info', (e) => e.textContent), '1997 of 1997 layers');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-before-after.png') });
+    assert.deepStrictEqual(problems, []);
+    await page.close();
+  });
+
+  it('auto keep-in-float posts its target, and refuses a target out of range without posting', async () => {
+    const { page, posted } = await openPanel(browser, report);
+    await page.waitForSelector('body[data-state="ready"]');
+    await page.selectOption('#auto-kind', 'agreement');
+    await page.fill('#auto-value', '3');
+    await page.click('#auto-keep');
+    await page.waitForSelector('#status[data-kind="error"]');
+    assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /share between 0 and 1/);
+    assert.ok(!posted.some((m) => m.type === 'autoKeepInFloat'));
+    await page.fill('#auto-value', '0.99');
+    await page.click('#auto-keep');
+    assert.deepStrictEqual(posted.filter((m) => m.type === 'autoKeepInFloat'), [{ type: 'autoKeepInFloat', target: { kind: 'agreement', value: 0.99 } }]);
+    await page.click('#export-html');
+    assert.ok(posted.some((m) => m.type === 'exportHtml'));
+    await page.close();
+  });
+
+  it('shows weights with per-channel ranges and scales, and the sensitivity ranking', async () => {
+    const { page, posted } = await openPanel(browser, report);
+    await page.waitForSelector('body[data-state="ready"]');
+    await clickTab(page, 'weights');
+    await page.waitForSelector('#weights .vt-row');
+    await page.click('#weights .vt-row:nth-child(1)');
+    assert.ok((await waitForInk(page, 'canvas[data-chart="weight-channels"]')) > 0.01);
+    const name = await page.$eval('#weight-detail h3', (e) => e.textContent ?? '');
+    assert.ok(report.weights.some((w) => w.tensor === name), name);
+
+    await clickTab(page, 'sensitivity');
+    const chart = 'canvas[data-chart="sensitivity"]';
+    assert.ok((await waitForInk(page, chart)) > 0.01);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-sensitivity.png') });
+    const box = (await page.locator(chart).boundingBox())!;
+    // The top bar is the most sensitive layer: one of the damaged ones.
+    await page.mouse.click(box.x + box.width * 0.5, box.y + 40);
+    await page.waitForFunction(() => document.querySelector('#layers .vt-row.selected') !== null);
+    const reveal = posted.filter((m) => m.type === 'reveal').pop() as Extract<FromReportView, { type: 'reveal' }>;
+    const rank = report.sensitivity!.entries.find((e) => e.tensor === reveal.layer.tensor)!.rank;
+    assert.ok(rank <= 3, `a top-ranked layer was picked (rank ${rank})`);
+    await page.close();
+  });
+
+  it('redraws the charts with the other theme colours', async () => {
+    const { page } = await openPanel(browser, report, 'dark');
+    await page.waitForSelector('body[data-state="ready"]');
+    await clickTab(page, 'activations');
+    const chart = 'canvas[data-chart="activation-ranges"]';
+    await waitForInk(page, chart);
+    assert.strictEqual(await page.$eval(chart, (c) => (c as HTMLElement).dataset.colors), '#3794ff');
+    await page.evaluate(setTheme, 'light' as const);
+    await page.waitForFunction((sel) => Number((document.querySelector(sel) as HTMLElement).dataset.redraws) >= 1, chart);
+    assert.strictEqual(await page.$eval(chart, (c) => (c as HTMLElement).dataset.colors), '#1a85ff');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-light.png') });
+    await page.close();
+  });
+
+  it('a report with bad values shows the validator\'s error, draws nothing and executes nothing', async () => {
+    const bad = JSON.parse(JSON.stringify(reportFixture({ layers: 40, names: { 1: MARKUP[0], 2: MARKUP[1] } })));
+    bad.layers[5].clippingRate = 7;
+    const { page, problems } = await openPanel(browser, bad);
+    await page.waitForSelector('body[data-state="error"]');
+    const text = await page.$eval('#report-error', (e) => e.textContent ?? '');
+    assert.match(text, /cannot be shown\. invalid quant report: layers\[5\]\.clippingRate must be between 0 and 1 \(got 7\)/);
+    assert.strictEqual(await page.$$eval('canvas', (c) => c.length), 0, 'no chart is drawn');
+    assert.strictEqual(await page.$$eval('.vt-row', (c) => c.length), 0, 'no table is drawn');
+    assert.strictEqual(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    assert.deepStrictEqual(problems, []);
+    await page.close();
+  });
+
+  it('markup in layer names is shown as text, in the panel and in the offline page', async () => {
+    const marked = reportFixture({ layers: 60, names: { 0: MARKUP[0], 1: MARKUP[1], 2: MARKUP[2] } });
+    marked.warnings.push(MARKUP[1]);
+    const panel = await openPanel(browser, marked);
+    const offline = await openStandalone(browser, marked);
+    for (const { page, problems } of [panel, offline]) {
+      await page.waitForSelector('body[data-state="ready"]');
+      const tensors = await page.$$eval('#layers .vt-row .vt-cell:nth-child(2)', (cells) => cells.slice(0, 3).map((c) => c.textContent));
+      assert.deepStrictEqual(tensors, MARKUP);
+      assert.strictEqual(await page.$$eval('#app img, #app svg, #app script', (e) => e.length), 0, 'no element was made from a name');
+      assert.ok((await page.$eval('#warnings', (e) => e.textContent ?? '')).includes(MARKUP[1]));
+      await page.click('#layers .vt-row:nth-child(1)');
+      await clickTab(page, 'histogram');
+      assert.strictEqual(await page.$eval('#histogram-head h3', (e) => e.textContent), `#1 ${MARKUP[0]}`);
+      assert.strictEqual(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+      assert.deepStrictEqual(problems, []);
+      await page.close();
+    }
+  });
+
+  it('standalone (offline HTML): reads the embedded report, hides host actions, draws every chart', async () => {
+    const { page, problems } = await openStandalone(browser, report);
+    await page.waitForSelector('body[data-state="ready"]');
+    assert.ok(await page.$eval('body', (b) => b.classList.contains('standalone')));
+    assert.strictEqual(await page.$$eval('#keep-in-float, #auto-keep, #export-html', (e) => e.length), 0, 'host-only actions are hidden');
+    assert.strictEqual(await page.$eval('#layer-info', (e) => e.textContent), '2000 of 2000 layers');
+    await clickTab(page, 'activations');
+    assert.ok((await waitForInk(page, 'canvas[data-chart="activation-ranges"]')) > 0.01);
+    await page.click('#layers .vt-row:nth-child(2)');
+    await clickTab(page, 'error');
+    assert.ok((await waitForInk(page, 'canvas[data-chart="layer-error"]')) > 0.01);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report.png') });
+    assert.deepStrictEqual(problems, [], 'no console errors and no CSP violations offline');
+    await page.close();
+  });
+
+  it('standalone: a hand-edited report with a bad value shows the error', async () => {
+    const bad = JSON.parse(JSON.stringify(reportFixture({ layers: 20 })));
+    bad.model.sizes.ratio = 'large';
+    const { page } = await openStandalone(browser, bad);
+    await page.waitForSelector('body[data-state="error"]');
+    assert.match(await page.$eval('#report-error', (e) => e.textContent ?? ''), /model\.sizes\.ratio must be a finite number \(got "large"\)/);
+    await page.close();
+  });
+});
+
+describe('report panel messages', () => {
+  it('accepts the messages the app sends and refuses anything else, saying why', () => {
+    assert.deepStrictEqual(parseReportViewMessage({ type: 'ready' }), { type: 'ready' });
+    assert.deepStrictEqual(parseReportViewMessage({ type: 'keepInFloat', nodes: ['a', 'b', 'a'] }), { type: 'keepInFloat', nodes: ['a', 'b'] });
+    assert.deepStrictEqual(parseReportViewMessage({ type: 'autoKeepInFloat', target: { kind: 'sqnr', value: 30 }, extra: 1 }), { type: 'autoKeepInFloat', target: { kind: 'sqnr', value: 30 } });
+    assert.deepStrictEqual(parseReportViewMessage({ type: 'reveal', layer: { tensor: 't', node: 'n', x: 1 } }), { type: 'reveal', layer: { tensor: 't', node: 'n' } });
+    assert.match(String(parseReportViewMessage({ type: 'runScript', code: 'x' })), /unknown message type "runScript"/);
+    assert.match(String(parseReportViewMessage({ type: 'keepInFloat', nodes: [] })), /non-empty list/);
+    assert.match(String(parseReportViewMessage({ type: 'keepInFloat', nodes: [3] })), /non-empty list of node names/);
+    assert.match(String(parseReportViewMessage({ type: 'autoKeepInFloat', target: { kind: 'accuracy', value: 87 } })), /share between 0 and 1/);
+    assert.match(String(parseReportViewMessage({ type: 'autoKeepInFloat', target: { kind: 'latency', value: 1 } })), /kind: sqnr\|agreement\|accuracy/);
+    assert.match(String(parseReportViewMessage({ type: 'reveal', layer: 'x' })), /layer must be/);
+    assert.match(String(parseReportViewMessage(null)), /not an object/);
+  });
+});
