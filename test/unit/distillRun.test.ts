@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { DistillEvent, DistillRunReport } from '../../src/shared/distillRun';
 import { listRuns } from '../../src/core/distill/runs';
 import { startRun } from '../../src/core/distill/run';
-import { accuracy, fashionTestSet, predict } from '../support/evaluate';
+import { accuracy, fashionTestSet, FIXTURES, predict } from '../support/evaluate';
 import { TempDirs } from '../support/helpers';
 import { freshStudent, writeSpec } from '../fixtures/distill/support';
 
@@ -43,9 +43,9 @@ describe('distillation runs with the real trainer', function () {
 
     // The stream: phases in order, the trainer's start/step/epoch/eval/checkpoint/exported, the verification.
     const kinds = new Set(events.map((e) => e.event));
-    for (const k of ['phase', 'cache', 'start', 'step', 'epoch', 'eval', 'checkpoint', 'exported', 'verify']) assert.ok(kinds.has(k as never), `no ${k} event`);
+    for (const k of ['phase', 'check', 'cache', 'start', 'step', 'epoch', 'eval', 'checkpoint', 'exported', 'verify']) assert.ok(kinds.has(k as never), `no ${k} event`);
     const phases = events.filter((e) => e.event === 'phase').map((e) => (e as { phase: string }).phase);
-    assert.deepStrictEqual(phases, ['validate', 'cache', 'export-graph', 'train', 'write-student', 'verify', 'done']);
+    assert.deepStrictEqual(phases, ['validate', 'export-graph', 'cache', 'train', 'write-student', 'verify', 'done']);
     const steps = events.filter((e) => e.event === 'step');
     assert.ok(steps.length >= 2 && steps.every((e) => e.event === 'step' && Number.isFinite(e.loss) && 'kd' in e.terms && 'feature' in e.terms));
     // Every event the listener got (but cache progress) is in metrics.jsonl, in order.
@@ -110,6 +110,33 @@ describe('distillation runs with the real trainer', function () {
     assert.ok(firstStep && firstStep.event === 'step' && firstStep.step > 1, JSON.stringify(firstStep));
     assert.deepStrictEqual(done.caches.map((c) => c.state), ['reused', 'reused']);
     assert.ok(done.verification!.loads && done.verification!.samples === 1000);
+  });
+
+  it('a teacher-assistant chain ending in a PyTorch student: consecutive steps, the student exported by torch and verified against the spec\'s teacher', async () => {
+    const dir = temp.make();
+    fs.writeFileSync(path.join(dir, 'mlp.py'), 'import torch\ndef build():\n    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))\n');
+    const spec = writeSpec(dir, (s) => {
+      s.student = { factory: 'mlp.py:build' };
+      s.scheme = { kind: 'assistant', assistants: [{ model: path.join(FIXTURES, 'mnist_cnn.onnx') }] };
+      s.knowledge = [{ type: 'response', alpha: 0.5 }];
+      s.data.train.samples = 2000;
+      s.data.eval = { ...s.data.eval!, samples: 1000 };
+    });
+    const events: DistillEvent[] = [];
+    const runDir = path.join(dir, 'run');
+    const report = await startRun(spec, { runDir, python: PYTHON, onEvent: (e) => events.push(e) });
+    assert.strictEqual(report.status, 'completed', `${report.message}`);
+    const steps = events.filter((e) => e.event === 'phase' && e.phase === 'train').map((e) => e.event === 'phase' && [e.chainStep, e.chainSteps]);
+    assert.deepStrictEqual(steps, [[1, 2], [2, 2]]);
+    assert.deepStrictEqual(report.chain.map((c) => [c.step, c.student, c.status]), [[1, path.join(runDir, 'steps', '1-mnist_cnn', 'student.onnx'), 'completed']]);
+    assert.ok(events.some((e) => e.event === 'exported' && e.kind === 'onnx'));
+    // Step 2 learnt from the trained assistant, in its own cache; the verification compares with the spec's teacher.
+    assert.deepStrictEqual(report.caches.map((c) => path.basename(path.dirname(c.dir))), ['chain-1', 'chain-1', 'chain-2', 'chain-2']);
+    const v = report.verification!;
+    const teacherOnly = accuracy((await predict(path.join(FIXTURES, 'fashion_cnn.onnx'), fashionTestSet())).top1.subarray(0, 1000), fashionTestSet().labels.subarray(0, 1000)) / 100;
+    assert.ok(Math.abs(v.teacherAccuracy! - teacherOnly) < 1e-9, `${v.teacherAccuracy} vs ${teacherOnly}`);
+    const direct = accuracy((await predict(report.paths.student!, fashionTestSet())).top1.subarray(0, 1000), fashionTestSet().labels.subarray(0, 1000)) / 100;
+    assert.ok(Math.abs(v.accuracy! - direct) < 1e-9 && direct > 0.5, `student ${direct}, report ${v.accuracy}`);
   });
 
   it('bad input: no Python, wrong tensor names, a trainer failing mid-epoch; each run folder keeps what was done', async () => {

@@ -2,10 +2,10 @@
 // extension (wizard, run command, run view, Runs tree). Everything here takes plain arguments,
 // an AbortSignal and callbacks; nothing imports vscode.
 export { readSpecFile, resolveSpec, SpecError } from './spec';
-export { validateSpec, type SpecProblem, type SpecValidation, type ProposedPair, type PlannedAdapter } from './validate';
+export { validateSpec, problemLines, assertValid, type SpecProblem, type SpecValidation, type ProposedPair, type PlannedAdapter, type SplitCheck } from './validate';
 export { listTensors, proposePairs, chooseAdapter, type TensorInfo } from './tensors';
-export { estimateCacheBytes, buildTeacherCache, type CacheEstimate, type CacheBuildOptions, type CacheResult } from './cache';
+export { estimateCacheBytes, buildTeacherCache, teacherTensorsOf, type CacheEstimate, type CacheBuildOptions, type CacheResult, type CacheManifest } from './cache';
 export { exportTrainableGraph, writeTrainedWeights } from './trainableGraph';
-export { probePython, resolvePython, type PythonProbe } from './python';
-export { startRun, type StartRunOptions } from './run';
+export { probePython, resolvePython, PYTHON_ENV, type PythonProbe } from './python';
+export { startRun, lastCheckpoint, type StartRunOptions } from './run';
 export { listRuns } from './runs';

@@ -11,11 +11,11 @@ import * as readline from 'readline';
 import {
   DISTILL_REPORT_FORMAT, DISTILL_REPORT_VERSION, RUN_LAYOUT, RUNS_FOLDER,
   type CacheReport, type CheckpointEvent, type DistillEvent, type DistillRunReport, type EpochMetrics, type ErrorEvent,
-  type StudentVerification, type TrainerEvent,
+  type CheckEvent, type StudentVerification, type TrainerEvent,
 } from '../../shared/distillRun';
 import { KNOWLEDGE_FORMULAS, type ResolvedDistillSpec } from '../../shared/distillSpec';
 import { errorMessage } from '../errors';
-import { buildTeacherCache, estimateCacheBytes, type CacheResult } from './cache';
+import { buildTeacherCache, estimateCacheBytes, MANIFEST, type CacheResult } from './cache';
 import { lastLines, probePython, resolvePython, trainerEnv, TRAINER_MODULE, type PythonProbe } from './python';
 import { exportTrainableGraph, writeTrainedWeights } from './trainableGraph';
 import { problemLines, validateSpec, type SpecValidation } from './validate';
@@ -83,8 +83,17 @@ export async function startRun(specFile: string, options: StartRunOptions = {}):
     const steps = chainSteps(settings);
     let result: StepResult | undefined;
     for (const [i, step] of steps.entries()) {
-      const stepDir = steps.length === 1 ? runDir : path.join(runDir, RUN_LAYOUT.steps, `${i + 1}-${path.basename(step.studentLabel)}`);
-      result = await runStep(run, step.spec, stepDir, validation, probe, report, options, steps.length > 1 ? { index: i + 1, count: steps.length } : undefined);
+      // The last step (the student) runs in the run folder itself; assistants in steps/.
+      const last = i === steps.length - 1;
+      const stepDir = last ? runDir : path.join(runDir, RUN_LAYOUT.steps, `${i + 1}-${path.basename(step.studentLabel).replace(/\.onnx$/, '')}`);
+      const done = path.join(stepDir, RUN_LAYOUT.student);
+      if (options.resume && !last && fs.existsSync(done)) {
+        run.log(`step ${i + 1}: ${done} exists from the earlier run; kept`);
+        result = { student: done, verification: null };
+      } else {
+        // Every step's student is verified against the spec's teacher: that is the comparison that matters.
+        result = await runStep(run, step.spec, stepDir, validation, probe, report, options, steps.length > 1 ? { index: i + 1, count: steps.length } : undefined, settings.teacher);
+      }
       if (steps.length > 1 && i < steps.length - 1) {
         report.chain.push({ step: i + 1, model: step.studentLabel, student: result.student, status: 'completed' });
         // The trained assistant teaches the next step.
@@ -133,7 +142,7 @@ function chainSteps(settings: ResolvedDistillSpec): ChainStep[] {
   return steps;
 }
 
-interface StepResult { student: string; verification: StudentVerification }
+interface StepResult { student: string; verification: StudentVerification | null }
 
 class CancelledRun extends Error {
   constructor() { super('cancelled'); this.name = 'AbortError'; }
@@ -141,30 +150,12 @@ class CancelledRun extends Error {
 
 async function runStep(
   run: RunFolder, spec: ResolvedDistillSpec, dir: string, validation: SpecValidation, probe: PythonProbe,
-  report: DistillRunReport, options: StartRunOptions, chain?: { index: number; count: number },
+  report: DistillRunReport, options: StartRunOptions, chain: { index: number; count: number } | undefined, verifyTeacher: ResolvedDistillSpec['teacher'],
 ): Promise<StepResult> {
   const chainInfo = chain ? { chainStep: chain.index, chainSteps: chain.count } : {};
   await fs.promises.mkdir(path.join(dir, RUN_LAYOUT.checkpoints), { recursive: true });
-  // The cache: its size first, then written (or reused).
-  run.emit({ event: 'phase', phase: 'cache', ...chainInfo, message: `teacher knowledge cache in ${spec.cache.dir}` });
-  if (!chain || chain.index === 1) {
-    for (const e of estimateCacheBytes(spec, validation.teacherTensors, validation.data.map((d) => ({ split: d.split, samples: d.samples, labels: d.labels !== null })))) {
-      run.emit({ event: 'cache', split: e.split, state: 'estimate', bytes: e.bytes ?? 0, samples: e.samples, dir: path.join(spec.cache.dir, e.split) });
-      run.log(`cache ${e.split}: ${e.samples} samples, about ${e.bytes === null ? '? (a shape is unknown)' : `${(e.bytes / 2 ** 20).toFixed(1)} MiB`} (${e.parts.map((p) => `${p.what} ${p.bytes === null ? '?' : p.bytes}`).join(', ')})`);
-    }
-  }
-  const caches: Partial<Record<'train' | 'eval', CacheResult>> = {};
-  for (const split of ['train', 'eval'] as const) {
-    if (!spec.data[split]) continue;
-    const c = await buildTeacherCache(spec, split, { signal: options.signal, onEvent: (e) => (e.state === 'progress' ? run.emitQuiet(e) : run.emit(e)) });
-    caches[split] = c;
-    const state = c.state === 'rebuilt' ? `rebuilt: ${c.reason}` : c.state;
-    report.caches.push({ split, dir: c.dir, bytes: c.manifest.bytes, samples: c.manifest.samples, state } as CacheReport);
-    run.log(`cache ${split}: ${state} (${c.manifest.samples} samples, ${c.manifest.bytes} bytes) in ${c.dir}`);
-  }
-
   // The student (and an online teacher) as trainable graphs.
-  run.emit({ event: 'phase', phase: 'export-graph', ...chainInfo, message: 'writing the trainable graph' });
+  run.emit({ event: 'phase', phase: 'export-graph', ...chainInfo, message: spec.student.kind === 'onnx' ? `writing the trainable graph of ${spec.student.model}` : `the PyTorch student ${spec.student.factory}` });
   let studentJob: Record<string, unknown>;
   if (spec.student.kind === 'onnx') {
     const g = await exportTrainableGraph(spec.student.model, path.join(dir, RUN_LAYOUT.studentGraph));
@@ -186,8 +177,8 @@ async function runStep(
   const job = {
     format: 'onnx-compress/distill-job', version: 1,
     runDir: dir,
-    train: { manifest: caches.train!.manifestFile },
-    eval: caches.eval ? { manifest: caches.eval.manifestFile } : null,
+    train: { manifest: path.join(spec.cache.dir, 'train', MANIFEST) },
+    eval: spec.data.eval ? { manifest: path.join(spec.cache.dir, 'eval', MANIFEST) } : null,
     student: studentJob,
     teacher: teacherJob,
     teacherOutput: spec.teacher.output,
@@ -202,6 +193,28 @@ async function runStep(
   };
   const jobFile = path.join(dir, RUN_LAYOUT.job);
   await fs.promises.writeFile(jobFile, JSON.stringify(job, null, 2));
+
+  // Before the (possibly long) cache: the trainer builds the student and lists what it cannot run
+  // or which tensor names it does not know (a PyTorch student's names are checked only here).
+  await checkJob(run, probe.python, jobFile, dir);
+
+  // The cache: its size first, then written (or reused).
+  run.emit({ event: 'phase', phase: 'cache', ...chainInfo, message: `teacher knowledge cache in ${spec.cache.dir}` });
+  if (!chain || chain.index === 1) {
+    for (const e of estimateCacheBytes(spec, validation.teacherTensors, validation.data.map((d) => ({ split: d.split, samples: d.samples, labels: d.labels !== null })))) {
+      run.emit({ event: 'cache', split: e.split, state: 'estimate', bytes: e.bytes ?? 0, samples: e.samples, dir: path.join(spec.cache.dir, e.split) });
+      run.log(`cache ${e.split}: ${e.samples} samples, about ${e.bytes === null ? '? (a shape is unknown)' : `${(e.bytes / 2 ** 20).toFixed(1)} MiB`} (${e.parts.map((p) => `${p.what} ${p.bytes === null ? '?' : p.bytes}`).join(', ')})`);
+    }
+  }
+  const caches: Partial<Record<'train' | 'eval', CacheResult>> = {};
+  for (const split of ['train', 'eval'] as const) {
+    if (!spec.data[split]) continue;
+    const c = await buildTeacherCache(spec, split, { signal: options.signal, onEvent: (e) => (e.state === 'progress' ? run.emitQuiet(e) : run.emit(e)) });
+    caches[split] = c;
+    const state = c.state === 'rebuilt' ? `rebuilt: ${c.reason}` : c.state;
+    report.caches.push({ split, dir: c.dir, bytes: c.manifest.bytes, samples: c.manifest.samples, state } as CacheReport);
+    run.log(`cache ${split}: ${state} (${c.manifest.samples} samples, ${c.manifest.bytes} bytes) in ${c.dir}`);
+  }
 
   // Training.
   run.emit({ event: 'phase', phase: 'train', ...chainInfo, message: `training with ${probe.python} (torch ${probe.torch})` });
@@ -223,7 +236,7 @@ async function runStep(
   const verifySplit = spec.data.eval ?? { ...spec.data.train, samples: Math.min(spec.data.train.samples ?? 2000, 2000) };
   const verifyCache = caches.eval ?? null;
   const verification = await verifyStudent(studentFile, {
-    teacherFile: spec.teacher.model, teacherOutput: spec.teacher.output,
+    teacherFile: verifyTeacher.model, teacherOutput: verifyTeacher.output,
     studentOutput: spec.student.output, split: verifySplit,
     labelsFile: verifyCache?.manifest.labels ? path.join(verifyCache.dir, verifyCache.manifest.labels.file) : (spec.data.eval ? null : trainLabelsFile(caches.train!)),
     executionProvider: spec.teacher.executionProvider, latencyRuns: spec.evaluation.latencyRuns, signal: options.signal,
@@ -234,6 +247,33 @@ async function runStep(
 
 function trainLabelsFile(c: CacheResult): string | null {
   return c.manifest.labels ? path.join(c.dir, c.manifest.labels.file) : null;
+}
+
+/** Runs the trainer's `check` on the job: unsupported ops or unknown tensor names fail the run before any training. */
+async function checkJob(run: RunFolder, python: string, jobFile: string, dir: string): Promise<void> {
+  const child = spawn(python, ['-m', TRAINER_MODULE, 'check', jobFile], { cwd: dir, env: trainerEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let check: CheckEvent | undefined;
+  let error: ErrorEvent | undefined;
+  const stderr: string[] = [];
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    let e: TrainerEvent | undefined;
+    try { e = JSON.parse(line); } catch { /* not an event */ }
+    if (!e || typeof e.event !== 'string') return run.log(line);
+    if (e.event === 'check') check = e;
+    if (e.event === 'error') error = e;
+    run.emit(e);
+  });
+  readline.createInterface({ input: child.stderr }).on('line', (line) => { stderr.push(line); run.log(line); });
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('error', () => resolve(null));
+    child.on('close', (c) => resolve(c));
+  });
+  if (error) throw new RunFailure(`the trainer cannot train this student: ${error.message}${error.where ? ` (at ${error.where})` : ''}${error.hint ? `; ${error.hint}` : ''}`);
+  if (code !== 0 || !check) throw new RunFailure(`the trainer's check failed (exit ${code}): ${lastLines(stderr.join('\n'))}`);
+  if (check.unsupported.length) {
+    throw new RunFailure(`the trainer cannot run ${check.unsupported.length} node(s) of the model: ${check.unsupported.map((u) => `${u.node} (${u.opType}): ${u.reason}`).join('; ')}`);
+  }
+  run.log(`trainer check: every node supported, ${check.parameters} trainable parameters`);
 }
 
 /** Spawns the trainer and follows its events until it exits. */

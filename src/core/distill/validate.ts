@@ -5,7 +5,7 @@
 // setup wizard lists.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { DistillSpec, KnowledgeSpec, ResolvedDistillSpec, ResolvedPair, TensorPairSpec } from '../../shared/distillSpec';
+import type { DistillSpec, ResolvedDistillSpec, ResolvedPair, TensorPairSpec } from '../../shared/distillSpec';
 import { openDataSource, type DataSource } from '../data';
 import { readModel, type OnnxModel } from '../onnx/model';
 import { errorMessage } from '../errors';
@@ -49,7 +49,7 @@ export interface SpecValidation {
   teacherTensors: TensorInfo[];
   studentTensors: TensorInfo[];
   data: SplitCheck[];
-  /** Cache size per split, from the shapes above (see estimateCacheBytes). */
+  /** No errors: the spec can run. */
   ok: boolean;
 }
 
@@ -155,12 +155,24 @@ export async function validateSpec(file: string, options: ValidateOptions = {}):
   });
   if (resolved.scheme.kind === 'self' && resolved.scheme.mode === 'auxiliary') {
     if (!resolved.scheme.pairs?.length) err('scheme.pairs', 'the self scheme in auxiliary mode needs pairs of (deep -> shallow) student tensors');
-    for (const [j, p] of (resolved.scheme.pairs ?? []).entries()) {
-      // Both sides are the student's own tensors.
-      for (const side of ['teacher', 'student'] as const) {
-        if (student && !find(result.studentTensors, p[side])) missing(sNames, p[side], `scheme.pairs[${j}].${side}`, 'student');
+    // Both sides are the student's own tensors (deep -> shallow); the adapter is settled as for feature pairs.
+    resolved.scheme.pairs = (resolved.scheme.pairs ?? []).map((p, j) => {
+      const at = `scheme.pairs[${j}]`;
+      const deep = find(result.studentTensors, p.teacher);
+      const shallow = find(result.studentTensors, p.student);
+      for (const [side, t] of [['teacher', deep], ['student', shallow]] as const) if (student && !t) missing(sNames, p[side], `${at}.${side}`, 'student');
+      const out: ResolvedPair = { teacher: p.teacher, student: p.student, teacherShape: jobShape(deep?.shape ?? null), studentShape: jobShape(shallow?.shape ?? null), adapter: p.adapter && p.adapter !== 'auto' ? p.adapter : 'none' };
+      // The output as the deep side gets an auxiliary head (pooling + linear) in the trainer, whatever the shapes.
+      if (deep && shallow && p.teacher !== resolved.student.output && (p.adapter ?? 'auto') === 'auto') {
+        const choice = chooseAdapter(deep.shape, shallow.shape);
+        if (!choice.adapter) err(at, `'${p.teacher}' and '${p.student}' cannot be compared: ${choice.reason}`);
+        else {
+          out.adapter = choice.adapter;
+          result.adapters.push({ path: at, teacher: p.teacher, student: p.student, teacherShape: out.teacherShape, studentShape: out.studentShape, adapter: out.adapter, reason: choice.reason });
+        }
       }
-    }
+      return out;
+    });
   }
   result.pairsProposed = student ? proposePairs(result.teacherTensors, result.studentTensors) : [];
 
@@ -260,4 +272,3 @@ export function assertValid(v: SpecValidation): ResolvedDistillSpec {
   throw new SpecError(`the spec has ${errors.length} problem${errors.length === 1 ? '' : 's'}:\n  ${problemLines(v).filter((l) => l.startsWith('error')).join('\n  ')}`, v.file);
 }
 
-export type { KnowledgeSpec };
