@@ -6,6 +6,7 @@ ONNX input (None for an absent optional input) and `ctx.opset` is the default do
 trainer lists those before training instead of failing mid-epoch.
 """
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 # ONNX TensorProto data types -> torch dtypes (Cast, ConstantOfShape, ...).
 ONNX_DTYPES = {
     1: torch.float32, 2: torch.uint8, 3: torch.int8, 5: torch.int16, 6: torch.int32, 7: torch.int64,
-    9: torch.bool, 10: torch.float16, 11: torch.float64, 16: torch.bfloat16,
+    9: torch.bool, 10: torch.float16, 11: torch.float64,
 }
 
 OPS = {}
@@ -119,6 +120,8 @@ def hard_sigmoid(node, ins, ctx):
 @op("PRelu")
 def prelu(node, ins, ctx):
     x, slope = ins
+    if slope.dim() == 1 and x.dim() > 2 and slope.numel() == x.shape[1] and slope.numel() != x.shape[-1]:
+        slope = slope.reshape((-1,) + (1,) * (x.dim() - 2))  # per-channel slope, as exporters wrote it before opset 7
     return torch.where(x < 0, slope * x, x)
 
 
@@ -268,6 +271,10 @@ def conv_transpose(node, ins, ctx):
     if "output_shape" in node.attrs or auto in ("SAME_UPPER", "SAME_LOWER"):
         target = list(node.attrs.get("output_shape", [x.shape[2 + i] * strides[i] for i in range(n)]))[-n:]
         total = [full[i] - target[i] for i in range(n)]
+        for i in range(n):  # a larger output than the kernel covers: extra output padding, not negative pads
+            if total[i] < 0:
+                out_pad[i] -= total[i]
+                total[i] = 0
         if auto == "SAME_LOWER":
             pads = [t - t // 2 for t in total] + [t // 2 for t in total]
         else:
@@ -300,6 +307,8 @@ def max_pool(node, ins, ctx):
         x = F.pad(x, _torch_pad(pads, n), value=-math.inf)
         padding = [0] * n
     fn = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[n - 1]
+    if not x.is_floating_point():  # torch pools floats only; the maximum of integers is exact in float64
+        return fn(x.double(), kernel, strides, padding, dilations, ceil_mode=ceil).to(x.dtype)
     return fn(x, kernel, strides, padding, dilations, ceil_mode=ceil)
 
 
@@ -341,6 +350,13 @@ def batch_norm(node, ins, ctx):
     # Inference form: the running statistics (buffers) normalise; scale and bias train.
     y = F.batch_norm(x, mean, var, scale, bias, training=False, eps=node.attrs.get("epsilon", 1e-5))
     return (y,) + (mean, var)[: len(node.outputs) - 1] if len(node.outputs) > 1 else y
+
+
+@check("BatchNormalization")
+def batch_norm_check(node, ctx):
+    if node.attrs.get("training_mode", 0) or len([o for o in node.outputs if o]) > 1 and ctx.opset < 14:
+        return "training-mode BatchNormalization (batch statistics) is not supported: export the model in eval mode"
+    return None
 
 
 @op("InstanceNormalization")
@@ -569,7 +585,10 @@ def pad(node, ins, ctx):
         return F.pad(x, torch_pads, value=value)
     # torch pads the trailing (spatial) axes only in reflect/replicate modes.
     n = x.dim() - 2
-    return F.pad(x, torch_pads[: 2 * n], mode={"reflect": "reflect", "edge": "replicate"}[mode])
+    torch_mode = {"reflect": "reflect", "edge": "replicate"}[mode]
+    if not x.is_floating_point():  # torch pads only floats in these modes; integers survive the round trip
+        return F.pad(x.double(), torch_pads[: 2 * n], mode=torch_mode).to(x.dtype)
+    return F.pad(x, torch_pads[: 2 * n], mode=torch_mode)
 
 
 @check("Pad")
@@ -592,6 +611,7 @@ _REDUCE = {
     "ReduceL2": lambda x, d, k: x.pow(2).sum(dim=d, keepdim=k).sqrt(),
     "ReduceSumSquare": lambda x, d, k: x.pow(2).sum(dim=d, keepdim=k),
     "ReduceLogSumExp": lambda x, d, k: torch.logsumexp(x, dim=d, keepdim=k),
+    "ReduceLogSum": lambda x, d, k: x.sum(dim=d, keepdim=k).log(),
 }
 
 
@@ -640,37 +660,201 @@ def cumsum(node, ins, ctx):
 
 # --- resizing ---
 
+def _resize_sources(out, size, scale, coord, device):
+    """ONNX Resize: the input coordinate each output index samples along one axis. The resized
+    length in the formulas is size * scale, before rounding (it equals `out` when sizes are given)."""
+    r = torch.arange(out, dtype=torch.float64, device=device)
+    length = size * scale
+    if coord == "half_pixel":
+        return (r + 0.5) / scale - 0.5
+    if coord == "pytorch_half_pixel":
+        return (r + 0.5) / scale - 0.5 if length > 1 else torch.zeros_like(r)
+    if coord == "align_corners":
+        return r * (size - 1) / (length - 1) if length > 1 else torch.zeros_like(r)
+    if coord == "tf_half_pixel_for_nn":
+        return (r + 0.5) / scale
+    return r / scale  # asymmetric
+
+
+def _resize_axis(x, axis, out, scale, coord, mode, rounding):
+    size = x.shape[axis]
+    src = _resize_sources(out, size, scale, coord, x.device)
+    if mode == "nearest":
+        idx = {"round_prefer_floor": torch.ceil(src - 0.5), "round_prefer_ceil": torch.floor(src + 0.5),
+               "floor": torch.floor(src), "ceil": torch.ceil(src)}[rounding]
+        return x.index_select(axis, idx.clamp(0, size - 1).long())
+    # linear: a weighted sum of the two neighbours (differentiable in x), edges clamped
+    src = src.clamp(0, size - 1)
+    lo = src.floor().long()
+    hi = (lo + 1).clamp(max=size - 1)
+    shape = [1] * x.dim()
+    shape[axis] = out
+    frac = (src - lo).to(x.dtype).reshape(shape)
+    return x.index_select(axis, lo) * (1 - frac) + x.index_select(axis, hi) * frac
+
+
 @op("Resize", "Upsample")
 def resize(node, ins, ctx):
     x = ins[0]
-    mode = node.attrs.get("mode", "nearest")
+    a = node.attrs
+    mode = {"bilinear": "linear", "trilinear": "linear"}.get(a.get("mode", "nearest"), a.get("mode", "nearest"))
     if node.op == "Upsample" or ctx.opset < 11:
-        scales = node.attrs.get("scales") or [float(v) for v in ins[1].reshape(-1).tolist()]
-        sizes = None
+        scales = a.get("scales") or [float(v) for v in ins[1].reshape(-1).tolist()]
+        sizes, coord, rounding = None, "asymmetric", "floor"
     else:
-        scales = ins[2] if len(ins) > 2 and ins[2] is not None and ins[2].numel() else None
-        sizes = ints(ins[3]) if len(ins) > 3 and ins[3] is not None and ins[3].numel() else None
-        scales = [float(v) for v in scales.reshape(-1).tolist()] if scales is not None else None
-    out = sizes[2:] if sizes else [int(math.floor(x.shape[2 + i] * scales[2 + i])) for i in range(x.dim() - 2)]
-    if mode == "nearest":
-        return F.interpolate(x, size=out, mode="nearest")
-    align = node.attrs.get("coordinate_transformation_mode", "half_pixel") == "align_corners"
-    torch_mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[x.dim() - 2]
-    return F.interpolate(x, size=out, mode=torch_mode, align_corners=align)
+        given = lambda i: ins[i] if len(ins) > i and ins[i] is not None and ins[i].numel() else None
+        scales = [float(v) for v in given(2).reshape(-1).tolist()] if given(2) is not None else None
+        sizes = ints(given(3)) if given(3) is not None else None
+        coord = a.get("coordinate_transformation_mode", "half_pixel")
+        rounding = a.get("nearest_mode", "round_prefer_floor")
+    for axis in range(x.dim()):
+        size = x.shape[axis]
+        out = sizes[axis] if sizes else int(math.floor(size * scales[axis]))
+        scale = out / size if sizes else scales[axis]
+        if out != size or scale != 1.0:
+            x = _resize_axis(x, axis, out, scale, coord, mode, rounding)
+    return x
 
 
 @check("Resize", "Upsample")
 def resize_check(node, ctx):
-    mode = node.attrs.get("mode", "nearest")
-    resize11 = node.op == "Resize" and ctx.opset >= 11
-    coord = node.attrs.get("coordinate_transformation_mode", "half_pixel") if resize11 else "asymmetric"
-    if mode == "nearest":
-        rounding = node.attrs.get("nearest_mode", "round_prefer_floor") if resize11 else "floor"
-        if coord != "asymmetric" or rounding != "floor":
-            return f"nearest resize with {coord} coordinates and nearest_mode {rounding} is not supported (asymmetric + floor is)"
-        return None
-    if mode in ("linear", "bilinear"):
-        if coord not in ("half_pixel", "pytorch_half_pixel", "align_corners"):
-            return f"linear resize with {coord} coordinates is not supported (half_pixel, pytorch_half_pixel, align_corners are)"
-        return None
-    return f"resize mode '{mode}' is not supported (nearest, linear are)"
+    a = node.attrs
+    mode = a.get("mode", "nearest")
+    coord = a.get("coordinate_transformation_mode", "half_pixel")
+    if mode not in ("nearest", "linear", "bilinear", "trilinear"):
+        return f"resize mode '{mode}' is not supported (nearest, linear are)"
+    if node.op == "Resize" and ctx.opset >= 11 and coord in ("tf_crop_and_resize", "half_pixel_symmetric"):
+        return f"resize with {coord} coordinates is not supported"
+    if a.get("antialias", 0) or "axes" in a or a.get("keep_aspect_ratio_policy", "stretch") != "stretch":
+        return "antialias, axes and keep_aspect_ratio_policy of Resize (opset 18) are not supported"
+    return None
+
+
+# --- more elementwise and indexing ops ---
+
+for _name, _fn in {
+    "Acos": torch.acos, "Asin": torch.asin, "Atan": torch.atan, "Acosh": torch.acosh, "Asinh": torch.asinh,
+    "Atanh": torch.atanh, "Cosh": torch.cosh, "Sinh": torch.sinh, "Tan": torch.tan, "IsNaN": torch.isnan, "Mish": F.mish,
+}.items():
+    _unary(_name, _fn)
+
+
+@op("IsInf")
+def is_inf(node, ins, ctx):
+    x = ins[0]
+    pos, neg = node.attrs.get("detect_positive", 1), node.attrs.get("detect_negative", 1)
+    return (torch.isposinf(x) & bool(pos)) | (torch.isneginf(x) & bool(neg))
+
+
+@op("ThresholdedRelu")
+def thresholded_relu(node, ins, ctx):
+    x = ins[0]
+    return torch.where(x > node.attrs.get("alpha", 1.0), x, torch.zeros_like(x))
+
+
+@op("Celu")
+def celu(node, ins, ctx):
+    return F.celu(ins[0], node.attrs.get("alpha", 1.0))
+
+
+@op("Shrink")
+def shrink(node, ins, ctx):
+    x, lambd, bias = ins[0], node.attrs.get("lambd", 0.5), node.attrs.get("bias", 0.0)
+    return torch.where(x < -lambd, x + bias, torch.where(x > lambd, x - bias, torch.zeros_like(x)))
+
+
+@op("CastLike")
+def cast_like(node, ins, ctx):
+    return ins[0].to(ins[1].dtype)
+
+
+@op("Trilu")
+def trilu(node, ins, ctx):
+    k = int(scalar(ins[1])) if len(ins) > 1 and ins[1] is not None else 0
+    return torch.triu(ins[0], k) if node.attrs.get("upper", 1) else torch.tril(ins[0], k)
+
+
+@op("Hardmax")
+def hardmax(node, ins, ctx):
+    x = ins[0]
+    if ctx.opset >= 13:
+        axis = axis_of(node.attrs.get("axis", -1), x.dim())
+        return F.one_hot(x.argmax(axis), x.shape[axis]).movedim(-1, axis).to(x.dtype)
+    axis = axis_of(node.attrs.get("axis", 1), x.dim())
+    flat = x.reshape(int(math.prod(x.shape[:axis])), -1)
+    return F.one_hot(flat.argmax(1), flat.shape[1]).to(x.dtype).reshape(x.shape)
+
+
+@op("TopK")
+def top_k(node, ins, ctx):
+    x = ins[0]
+    k = node.attrs["k"] if ctx.opset < 10 else int(scalar(ins[1]))
+    axis = axis_of(node.attrs.get("axis", -1), x.dim())
+    values, indices = torch.topk(x, k, dim=axis, largest=bool(node.attrs.get("largest", 1)), sorted=True)
+    return values, indices
+
+
+@op("OneHot")
+def one_hot(node, ins, ctx):
+    idx, depth, values = ins
+    depth = int(scalar(depth))
+    idx = idx.long()
+    idx = torch.where(idx < 0, idx + depth, idx)
+    hot = F.one_hot(idx.clamp(0, depth - 1), depth).bool() & ((idx >= 0) & (idx < depth)).unsqueeze(-1)
+    axis = axis_of(node.attrs.get("axis", -1), idx.dim() + 1)
+    hot = hot.movedim(-1, axis)
+    return torch.where(hot, values[1], values[0])
+
+
+@op("ScatterElements")
+def scatter_elements(node, ins, ctx):
+    x, idx, upd = ins
+    axis = axis_of(node.attrs.get("axis", 0), x.dim())
+    idx = idx.long()
+    idx = torch.where(idx < 0, idx + x.shape[axis], idx)
+    reduction = node.attrs.get("reduction", "none")
+    if reduction == "none":
+        return x.scatter(axis, idx, upd)
+    with warnings.catch_warnings():  # torch 1.13 flags scatter_reduce as beta on every call
+        warnings.simplefilter("ignore", UserWarning)
+        return x.scatter_reduce(axis, idx, upd, {"add": "sum", "mul": "prod", "max": "amax", "min": "amin"}[reduction])
+
+
+@op("GatherND")
+def gather_nd(node, ins, ctx):
+    x, idx = ins
+    b = node.attrs.get("batch_dims", 0)
+    idx = idx.long()
+    depth = idx.shape[-1]
+    batch = x.shape[:b]
+    xb = x.reshape((-1,) + tuple(x.shape[b:]))
+    ib = idx.reshape((xb.shape[0], -1, depth))
+    ib = torch.where(ib < 0, ib + torch.tensor(x.shape[b:b + depth], device=x.device), ib)
+    rows = torch.arange(xb.shape[0], device=x.device).unsqueeze(1).expand(ib.shape[:2])
+    picked = xb[(rows,) + tuple(ib[..., i] for i in range(depth))]
+    return picked.reshape(tuple(batch) + tuple(idx.shape[b:-1]) + tuple(x.shape[b + depth:]))
+
+
+@op("DepthToSpace")
+def depth_to_space(node, ins, ctx):
+    x, bs = ins[0], node.attrs["blocksize"]
+    n, c, h, w = x.shape
+    if node.attrs.get("mode", "DCR") == "DCR":
+        y = x.reshape(n, bs, bs, c // (bs * bs), h, w).permute(0, 3, 4, 1, 5, 2)
+    else:
+        y = x.reshape(n, c // (bs * bs), bs, bs, h, w).permute(0, 1, 4, 2, 5, 3)
+    return y.reshape(n, c // (bs * bs), h * bs, w * bs)
+
+
+@op("SpaceToDepth")
+def space_to_depth(node, ins, ctx):
+    x, bs = ins[0], node.attrs["blocksize"]
+    n, c, h, w = x.shape
+    y = x.reshape(n, c, h // bs, bs, w // bs, bs).permute(0, 3, 5, 1, 2, 4)
+    return y.reshape(n, c * bs * bs, h // bs, w // bs)
+
+
+@op("LRN")
+def lrn(node, ins, ctx):
+    a = node.attrs
+    return F.local_response_norm(ins[0], a["size"], alpha=a.get("alpha", 1e-4), beta=a.get("beta", 0.75), k=a.get("bias", 1.0))
