@@ -169,6 +169,11 @@ class Run:
         self.last_checkpoint = None
 
     def models_checked(self):
+        if count_parameters(self.student) == 0:
+            raise TrainerError("the student has no trainable parameters: nothing would learn",
+                               where=self.job["student"].get("graph") or self.job["student"].get("factory"),
+                               hint="its weights may be Constant nodes (some exporters write them so) or integer; "
+                                    "re-export the student with its weights as initializers")
         unsupported = self.student.unsupported()
         if unsupported:
             emit("check", unsupported=unsupported, parameters=count_parameters(self.student))

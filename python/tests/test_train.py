@@ -249,6 +249,19 @@ class Trainer(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertIn("'hr2' (did you mean 'hr'", events[-1]["message"])
 
+    def test_student_without_trainable_weights_is_refused(self):
+        w = GraphWriter(13)
+        w.input("input", [None, 1, 6, 6])
+        w.node("Flatten", ["input"], "flat")
+        # weights that came from Constant nodes: marked not trainable in graph.json
+        w.node("Gemm", ["flat", w.init("c.weight", np.zeros((CLASSES, 36), np.float32), trainable=False)], "logits", transB=1)
+        w.output("logits")
+        path, _ = self.job(student={"kind": "onnx", "graph": w.write(os.path.join(self.dir, "const")), "output": "logits"})
+        code, events, _ = run_trainer("train", path)
+        self.assertEqual(code, 1)
+        self.assertIn("no trainable parameters", events[-1]["message"])
+        self.assertIn("Constant nodes", events[-1]["hint"])
+
     def test_crash_mid_epoch_names_the_node_and_keeps_checkpoints(self):
         # 80 samples in batches of 32: the third batch holds 16, which a graph fixed to batch 32 cannot reshape.
         train, ev = self.caches(samples=80)
