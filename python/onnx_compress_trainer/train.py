@@ -17,7 +17,7 @@ from .data import Cache
 from .events import TrainerError, emit, silence
 from .export import export_student
 from .graph_module import NodeError
-from .losses import teacher_argmax
+from .losses import TopK, teacher_argmax
 from .models import build_model, output_name
 from .schemes import CacheTeacher, ModuleTeacher, Objective, SelfTeacher, mutual_terms
 
@@ -157,7 +157,7 @@ class Run:
         self.epochs = int(job["epochs"])
         per_rank = math.ceil(self.train_data.samples / self.world)
         self.steps_per_epoch = math.ceil(per_rank / self.batch_size)
-        self._build_extras()
+        self._preflight()
         self.model = self.student
         if self.world > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(
@@ -190,14 +190,35 @@ class Run:
         raise TrainerError("cannot tell which cached teacher tensor holds the logits", where=self.job["train"]["manifest"],
                            hint="set teacherOutput in the job")
 
-    def _build_extras(self):
-        """Adapters and auxiliary heads need the real shapes: one forward on the first samples."""
-        if not any(k["type"] in ("feature", "attention") for k in self.job["knowledge"]) and not self.objective.aux_pairs:
-            return
-        batch = self.train_data.batch(np.arange(min(2, self.train_data.samples)), self.device, self._teacher_cache_names())
-        with torch.no_grad():
-            s_out = self.student(batch["inputs"], outputs=self.objective.student_names())
-            t_out = self.teacher.tensors(batch, self.objective.teacher_names(), s_out)
+    def _preflight(self):
+        """One forward on the first batch before any training: the real shapes settle adapters and
+        auxiliary heads, and a student or cache that cannot work is refused now, not mid-epoch."""
+        batch = self.train_data.batch(np.arange(min(self.batch_size, self.train_data.samples)), self.device, self._teacher_cache_names())
+        try:
+            with torch.no_grad():
+                s_out = self.student(batch["inputs"], outputs=self.objective.student_names())
+                t_out = self.teacher.tensors(batch, self.objective.teacher_names(), s_out)
+        except NodeError as err:
+            raise TrainerError(f"the model fails on the first batch of the training cache: {err}", where=f"node {err.node.name}",
+                               hint="check that the cache's inputs match the model's inputs (shape, layout, type)")
+        zs = s_out[self.student_output]
+        uses_logits = self.objective.response is not None or self.objective.aux_pairs
+        if uses_logits and zs.dim() != 2:
+            raise TrainerError(f"the student's output '{self.student_output}' has shape {list(zs.shape)}; "
+                               "the response and cross-entropy losses need [batch, classes] logits", where=self.student_output)
+        classes = zs.shape[1] if zs.dim() == 2 else None
+        zt = t_out.get(self.teacher_output) if self.objective.response is not None else None
+        if classes is not None and zt is not None:
+            teacher_classes = int(zt.indices.max()) + 1 if isinstance(zt, TopK) else zt.shape[1]
+            if (teacher_classes > classes) if isinstance(zt, TopK) else (teacher_classes != classes):
+                raise TrainerError(f"the teacher's '{self.teacher_output}' has {teacher_classes} classes but the student's "
+                                   f"'{self.student_output}' has {classes}", where=self.job["train"]["manifest"],
+                                   hint="the cache may come from another teacher: rebuild it, or pick matching outputs")
+        if classes is not None and self.objective.needs_labels() and self.train_data.labels is not None:
+            top = int(np.max(self.train_data.labels))
+            if top >= classes:
+                raise TrainerError(f"the labels go up to {top} but the student's output has {classes} classes",
+                                   where=self.job["train"]["manifest"], hint="check the labels file and the student's output")
         torch.manual_seed(int(self.job["seed"]))  # adapters start from the seed whatever ran before
         self.objective.build(s_out, t_out)
 

@@ -262,6 +262,28 @@ class Trainer(unittest.TestCase):
         self.assertIn("no trainable parameters", events[-1]["message"])
         self.assertIn("Constant nodes", events[-1]["hint"])
 
+    def test_mismatches_are_refused_before_training(self):
+        x, y, _ = task(64)
+        ten = write_cache(os.path.join(self.dir, "ten"), {"input": x}, y, {"logits": np.zeros((64, 10), np.float32)})
+        path, _ = self.job("classes", train=ten)
+        code, events, _ = run_trainer("train", path)
+        self.assertEqual((code, self.of(events, "step")), (1, []))
+        self.assertIn("has 10 classes but the student's 'logits' has 3", events[-1]["message"])
+        self.assertIn("another teacher", events[-1]["hint"])
+        wrong_input = write_cache(os.path.join(self.dir, "img"), {"input": np.zeros((64, 1, 28, 28), np.float32)}, y,
+                                  {"logits": np.zeros((64, CLASSES), np.float32)})
+        path, _ = self.job("input", train=wrong_input)
+        code, events, _ = run_trainer("train", path)
+        self.assertEqual(code, 1)
+        self.assertIn("fails on the first batch", events[-1]["message"])
+        self.assertEqual(events[-1]["where"], "node /fc1/Gemm")
+        pair = [{"teacher": "logits", "student": "h", "adapter": "none"}]
+        path, _ = self.job("pair", knowledge=[{"type": "feature", "weight": 1.0, "similarity": "mse", "pairs": pair}])
+        code, events, _ = run_trainer("train", path)
+        self.assertEqual(code, 1)
+        self.assertIn("feature pair h -> logits", events[-1]["message"])
+        self.assertIn("adapter is 'none'", events[-1]["message"])
+
     def test_crash_mid_epoch_names_the_node_and_keeps_checkpoints(self):
         # 80 samples in batches of 32: the third batch holds 16, which a graph fixed to batch 32 cannot reshape.
         train, ev = self.caches(samples=80)
