@@ -100,7 +100,7 @@ class Objective(nn.Module):
     def formulas(self, top_k):
         out = {}
         r = self.response
-        if r is not None:
+        if r is not None and not self.aux_pairs:  # with auxiliary heads the response settings apply to the heads
             if r["alpha"] > 0:
                 out["ce"] = losses.FORMULAS["ce"]
             if r["alpha"] < 1:
@@ -122,8 +122,8 @@ class Objective(nn.Module):
                 out[f"aux{j + 1}"] = f"auxiliary head on {p['student']}: " + losses.FORMULAS["ce"] + " + " + losses.FORMULAS["kd"] + " against the detached output"
             else:
                 out[f"aux{j + 1}"] = f"{p['student']} -> {p['teacher']} (detached): " + losses.FORMULAS["feature-mse"]
-        if self.aux_pairs and (r is None or r["alpha"] == 0):
-            out["ce"] = losses.FORMULAS["ce"] + " on the output (a = 1)"
+        if self.aux_pairs:
+            out["ce"] = "CE(y, softmax(zS)) on the network's own output, averaged over the batch"
         return out
 
     # --- the loss ---
@@ -134,6 +134,8 @@ class Objective(nn.Module):
         for i, (key, k) in enumerate(zip(self.keys, self.knowledge)):
             w = k["weight"]
             if k["type"] == "response":
+                if self.aux_pairs:
+                    continue  # self-distillation: the output is its own teacher; the heads use these settings
                 for name, value in losses.response_terms(zs, t_out[self.teacher_output], labels, k["temperature"], k["alpha"], k["target"]).items():
                     terms[name] = w * value
             elif k["type"] == "feature":
@@ -153,8 +155,7 @@ class Objective(nn.Module):
                 terms[key] = w * sum(losses.similarity_loss(s_out[p["student"]], t_out[p["teacher"]]) for p in k["pairs"])
         if self.aux_pairs:
             r = self.response or {"temperature": 4.0, "alpha": 0.5, "target": "soft", "weight": 1.0}
-            if "ce" not in terms:
-                terms["ce"] = torch.nn.functional.cross_entropy(zs, labels)
+            terms["ce"] = torch.nn.functional.cross_entropy(zs, labels)
             for j, p in enumerate(self.aux_pairs):
                 shallow = self.heads[f"a{j}"](s_out[p["student"]])
                 deep = s_out[p["teacher"]].detach()

@@ -166,14 +166,8 @@ class Run:
         self.teacher_optimizer = make_optimizer(list(self.teacher_model.parameters()), job["optimizer"]) if kind == "online" else None
         self.start_epoch, self.start_step, self.resumed_from = 1, 0, None
         self.interrupted = False
-        self.last_checkpoint = None
 
     def models_checked(self):
-        if count_parameters(self.student) == 0:
-            raise TrainerError("the student has no trainable parameters: nothing would learn",
-                               where=self.job["student"].get("graph") or self.job["student"].get("factory"),
-                               hint="its weights may be Constant nodes (some exporters write them so) or integer; "
-                                    "re-export the student with its weights as initializers")
         unsupported = self.student.unsupported()
         if unsupported:
             emit("check", unsupported=unsupported, parameters=count_parameters(self.student))
@@ -181,6 +175,11 @@ class Run:
             raise TrainerError(f"the student has {len(unsupported)} node(s) the trainer cannot run: {nodes}",
                                where=unsupported[0]["node"],
                                hint="replace those ops in the student, or give a PyTorch factory student instead")
+        if count_parameters(self.student) == 0:
+            raise TrainerError("the student has no trainable parameters: nothing would learn",
+                               where=self.job["student"].get("graph") or self.job["student"].get("factory"),
+                               hint="its weights may be Constant nodes (some exporters write them so) or integer; "
+                                    "re-export the student with its weights as initializers")
 
     def _default_teacher_output(self):
         paired = {p["teacher"] for k in self.job["knowledge"] for p in k.get("pairs", [])}
@@ -242,7 +241,6 @@ class Run:
             return
         name = {"epoch": f"epoch-{epoch:04d}.pt", "interrupt": "interrupt.pt", "error": "error.pt"}[reason]
         path = ckpt.save(os.path.join(self.job["runDir"], "checkpoints"), name, self.state(epoch, step, reason), self.job)
-        self.last_checkpoint = path
         emit("checkpoint", path=path, epoch=epoch, step=step, reason=reason)
 
     def resume(self, path):

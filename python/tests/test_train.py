@@ -423,7 +423,9 @@ class Trainer(unittest.TestCase):
                              teacherOutput=None, epochs=1)
         code, events, err = run_trainer("train", path)
         self.assertEqual(code, 0, err)
-        self.assertEqual(sorted(self.of(events, "start")[0]["losses"]), ["aux1", "ce", "kd"])
+        self.assertEqual(sorted(self.of(events, "start")[0]["losses"]), ["aux1", "ce"])
+        self.assertIn("auxiliary head on h", self.of(events, "start")[0]["losses"]["aux1"])
+        self.assertTrue(all(s["terms"]["aux1"] > 0 for s in self.of(events, "step")))
         self.assertEqual(sorted(self.trained_weights(job)), ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"])
 
     def test_pytorch_factory_student_exported_to_onnx(self):
