@@ -44,7 +44,7 @@ export interface AnalysisOptions {
   ep?: string;
   latencyRuns?: number;
   histogramBins?: number;
-  /** Also measure per-layer sensitivity (needs the QuantResult beside the quantized model). */
+  /** Also measure per-node sensitivity (output SQNR with one node quantized / all but one). */
   sensitivity?: boolean;
   sensitivitySamples?: number;
   /** The QuantResult of the quantized model; default: NAME.quant.json beside it, when present. */
@@ -240,7 +240,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   if (qr.result && path.resolve(qr.result.input) !== float.file) {
     warnings.push(`the quantization result says the model was made from ${qr.result.input}, not ${float.file}`);
   }
-  if (!qr.result) warnings.push(`no quantization result (${path.basename(defaultQuantResultFile(quant.file!))}) beside the quantized model: calibrated ranges, fusion and sensitivity are not available`);
+  if (!qr.result) warnings.push(`no quantization result (${path.basename(defaultQuantResultFile(quant.file!))}) beside the quantized model: calibrated ranges and fusion are not available`);
   const data = await openData(options.data, float);
   const labels = options.labels ? await readLabels(options.labels, samples ?? undefined) : undefined;
 
@@ -276,6 +276,8 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   let batches = 0;
   let latencyFeeds: Record<string, ort.Tensor> | undefined;
   let latency: QuantReport['model']['latency'] = null;
+  const bound = Math.min(samples ?? Infinity, data.samples ?? Infinity);
+  const expected = Number.isFinite(bound) ? bound : undefined;
   try {
     floatSession = await sessionWithOutputs(float, floatNames, ep.provider);
     observing = await sessionWithOutputs(quant, quantNames, ep.provider);
@@ -296,7 +298,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
       latencyFeeds ??= feeds;
       used += Object.values(feeds)[0]?.dims[0] ?? 1;
       batches++;
-      progress({ stage: 'comparing', batch: batches, samples: used, total: samples ?? data.samples });
+      progress({ stage: 'comparing', batch: batches, samples: used, total: expected });
     }
     if (!used) throw new AnalysisError('the evaluation data holds no sample', options.data);
     if (latencyRuns > 0 && latencyFeeds) {
@@ -331,8 +333,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const sensitivitySamples = Math.min(used, options.sensitivitySamples ?? ANALYSIS_DEFAULTS.sensitivitySamples);
   let sensitivity: SensitivityReport | null = null;
   if (options.sensitivity) {
-    if (!qr.result) throw new AnalysisError(`sensitivity re-quantizes from the saved calibration ranges, which are in ${path.basename(defaultQuantResultFile(quant.file!))}; it is missing beside the quantized model: quantize again with onnx-compress quantize`, quant.file);
-    sensitivity = await measureSensitivity(float.file!, qr.result, data, { samples: sensitivitySamples, batchSize, ep: ep.provider, signal, onProgress: progress });
+    sensitivity = await measureSensitivity(float, quant, data, { samples: sensitivitySamples, batchSize, ep: ep.provider, signal, onProgress: progress, onWarning: (w) => warnings.push(w) });
   }
 
   const report: QuantReport = {

@@ -151,7 +151,7 @@ export async function autoKeepInFloat(floatFile: string, previous: QuantResult, 
     if (target.kind === 'agreement' && first.top1Agreement === null) throw new KeepInFloatError('an agreement target needs a classifier (first output shaped [N, classes])');
     const start = valueOf(first, target.kind);
     if (start !== null && start >= target.value) return report([], target, start, before, before, []);
-    const sensitivity = o.sensitivity ?? await measureSensitivity(floatFile, previous, c.data, {
+    const sensitivity = o.sensitivity ?? await measureSensitivity(await readModel(floatFile), await readModel(previous.output), c.data, {
       samples: Math.min(o.sensitivitySamples ?? ANALYSIS_DEFAULTS.sensitivitySamples, c.samples ?? Infinity), batchSize: c.batchSize, ep: c.ep, signal: c.signal, onProgress: o.onProgress,
     });
     const order = [...sensitivity.entries].sort((a, b) => (b.allButThisSqnr ?? -Infinity) - (a.allButThisSqnr ?? -Infinity)).map((e) => e.node);

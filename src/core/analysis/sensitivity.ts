@@ -1,16 +1,21 @@
-// Sensitivity: for each node the earlier run quantized, the output error when only that node is
-// quantized and when every node but that one is, re-quantizing with the saved ranges (no new
-// calibration) and scoring on a few samples. Rank 1 = the node whose quantization alone costs most.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import type { SensitivityReport, SensitivityEntry } from '../../shared/quantReport';
-import type { QuantResult } from '../../shared/quantResult';
+// Sensitivity: for each quantized node, the output error when only that node reads quantized
+// values and when every quantized node but that one does. A node is put back in float by pointing
+// its inputs from the DequantizeLinear outputs to the float values (an activation's value before
+// its QuantizeLinear, the float model's weight): sessions are built in memory from the quantized
+// model, so nothing is re-quantized or written, and the ranges are exactly the ones in use. Scored
+// on a few samples held in memory (their count bounds that memory). Rank 1 = the node whose
+// quantization alone costs most.
+import type { SensitivityEntry, SensitivityReport } from '../../shared/quantReport';
 import type { DataSource } from '../data';
 import { errorMessage, OnnxCompressError } from '../errors';
-import { readModel } from '../onnx/model';
-import { createSession } from '../runtime/session';
-import { exactNode, quantizedNodes, requantize, scoreModel } from './requantize';
+import { DataType } from '../onnx/dataTypes';
+import { GraphIndex } from '../onnx/graph';
+import type { OnnxModel } from '../onnx/model';
+import { makeTensor } from '../onnx/tensor';
+import type { NodeProto } from '../onnx/types';
+import { createSession, type ort } from '../runtime/session';
+import { floatConstants } from './match';
+import { ErrorAccumulator } from './metrics';
 
 export interface SensitivityOptions {
   samples: number;
@@ -18,44 +23,119 @@ export interface SensitivityOptions {
   ep: string;
   signal?: AbortSignal;
   onProgress?: (p: { stage: string; batch?: number; total?: number }) => void;
+  /** A variant that could not run: its number is null and this says why. */
+  onWarning?: (message: string) => void;
 }
 
-export async function measureSensitivity(floatFile: string, previous: QuantResult, data: DataSource, o: SensitivityOptions): Promise<SensitivityReport> {
-  if (previous.settings.mode !== 'static') throw new OnnxCompressError('sensitivity needs a static quantization (dynamic mode has no calibrated ranges to reuse)', previous.output);
-  const nodes = quantizedNodes(previous);
-  const float = await readModel(floatFile);
-  const outputs = float.proto.graph!.output.map((x) => x.name!);
+const ALL_NODES_UP_TO = 40;
+const WEIGHTED = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm']);
+
+interface QuantizedNode {
+  node: NodeProto;
+  name: string;
+  /** Per input index: the float value to read instead of the dequantized one. */
+  floatInputs: Map<number, string>;
+}
+
+/**
+ * The quantized model's nodes that read dequantized values, each with the float replacement of
+ * those inputs; the float weights they need are added to the graph (unused by the model itself).
+ */
+function quantizedNodes(float: OnnxModel, quant: OnnxModel): QuantizedNode[] {
+  const graph = quant.proto.graph!;
+  const index = new GraphIndex(graph);
+  const readFloat = floatConstants(float);
+  const floatNames = new Set(float.proto.graph!.node.map((n) => n.name));
+  const added = new Set<string>();
+  const out: QuantizedNode[] = [];
+  for (const node of graph.node) {
+    if (node.op_type === 'QuantizeLinear' || node.op_type === 'DequantizeLinear' || !floatNames.has(node.name)) continue;
+    const floatInputs = new Map<number, string>();
+    node.input.forEach((input, i) => {
+      const p = index.producer.get(input);
+      const dq = p !== undefined ? graph.node[p] : undefined;
+      if (dq?.op_type !== 'DequantizeLinear') return;
+      const source = dq.input[0];
+      const q = index.producer.get(source);
+      if (q !== undefined && graph.node[q].op_type === 'QuantizeLinear') {
+        floatInputs.set(i, graph.node[q].input[0]);
+        return;
+      }
+      const weight = source.replace(/_quantized(_\d+)?$/, '');
+      if (!index.producer.has(weight) && !index.initializers.has(weight) && !added.has(weight)) {
+        const f = readFloat(weight);
+        if (!f) return;
+        graph.initializer.push(makeTensor({ name: weight, dataType: DataType.FLOAT, dims: f.dims, values: f.values }));
+        added.add(weight);
+      }
+      floatInputs.set(i, weight);
+    });
+    if (floatInputs.size) out.push({ node, name: node.name!, floatInputs });
+  }
+  return out;
+}
+
+async function heldBatches(data: DataSource, samples: number, batchSize: number, signal?: AbortSignal): Promise<Array<Record<string, ort.Tensor>>> {
+  const batches: Array<Record<string, ort.Tensor>> = [];
+  for await (const b of data.batches({ batchSize, limit: samples, signal })) batches.push(b);
+  return batches;
+}
+
+export async function measureSensitivity(float: OnnxModel, quant: OnnxModel, data: DataSource, o: SensitivityOptions): Promise<SensitivityReport> {
+  const batches = await heldBatches(data, o.samples, o.batchSize, o.signal);
+  const output = float.proto.graph!.output[0].name!;
+  const reference: Float32Array[] = [];
   const floatSession = await createSession(float, { executionProviders: [o.ep] });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-compress-sensitivity-'));
-  const score = { samples: o.samples, batchSize: o.batchSize, ep: o.ep, signal: o.signal };
-  const variant = async (change: { include?: string[]; exclude?: string[] }, name: string): Promise<number | null> => {
-    if (o.signal?.aborted) throw new OnnxCompressError('cancelled; no report was written', previous.output);
-    const file = path.join(dir, `${name}.onnx`);
-    try {
-      await requantize(floatFile, previous, change, file, o.signal, false);
-    } catch (e) {
-      if (o.signal?.aborted) throw e;
-      // e.g. excluding the only quantized node leaves nothing to quantize.
-      if (/no node to quantize/.test(errorMessage(e))) return null;
-      throw e;
+  try {
+    for (const feeds of batches) {
+      const r = await floatSession.run(feeds);
+      reference.push(Float32Array.from(r[output].data as Float32Array));
+      for (const t of Object.values(r)) t.dispose();
     }
+  } finally {
+    await floatSession.release();
+  }
+  const graph = quant.proto.graph!;
+  const initializers = graph.initializer.length;
+  const allNodes = quantizedNodes(float, quant);
+  // Two sessions per node: on large graphs only the nodes holding weights are measured.
+  const nodes = allNodes.length > ALL_NODES_UP_TO ? allNodes.filter((n) => WEIGHTED.has(n.node.op_type!)) : allNodes;
+  if (nodes.length < allNodes.length) {
+    o.onWarning?.(`sensitivity measured for the ${nodes.length} ${[...WEIGHTED].join('/')} nodes only, of ${allNodes.length} quantized nodes (each costs two model builds; above ${ALL_NODES_UP_TO} nodes the others are skipped)`);
+  }
+  /** Output SQNR with the nodes in `floatSet` reading float values. */
+  const score = async (floatSet: Set<QuantizedNode>, what: string): Promise<number | null> => {
+    if (o.signal?.aborted) throw new OnnxCompressError('cancelled; no report was written', quant.file);
+    const saved = allNodes.map((n) => [...n.node.input]);
+    for (const n of floatSet) for (const [i, name] of n.floatInputs) n.node.input[i] = name;
+    let session: ort.InferenceSession | undefined;
     try {
-      return (await scoreModel(floatSession, file, outputs, data, score)).outputSqnr;
+      session = await createSession(quant, { executionProviders: [o.ep] });
+      const acc = new ErrorAccumulator();
+      for (const [k, feeds] of batches.entries()) {
+        const r = await session.run(feeds, [output]);
+        acc.add(reference[k], r[output].data as Float32Array);
+        r[output].dispose();
+      }
+      return acc.result().sqnr;
+    } catch (e) {
+      o.onWarning?.(`sensitivity, ${what}: ${errorMessage(e)}`);
+      return null;
     } finally {
-      fs.rmSync(file, { force: true });
+      await session?.release();
+      allNodes.forEach((n, k) => (n.node.input = saved[k]));
     }
   };
   try {
-    const all = fs.existsSync(previous.output) ? (await scoreModel(floatSession, previous.output, outputs, data, score)).outputSqnr : await variant({}, 'all');
+    const all = await score(new Set(), 'all quantized');
     const entries: SensitivityEntry[] = [];
-    for (const [k, node] of nodes.entries()) {
-      o.onProgress?.({ stage: `sensitivity of '${node}'`, batch: k + 1, total: nodes.length });
-      const producer = float.proto.graph!.node.find((n) => n.name === node);
+    for (const [k, n] of nodes.entries()) {
+      o.onProgress?.({ stage: 'sensitivity', batch: k + 1, total: nodes.length });
       entries.push({
-        tensor: producer?.output[0] ?? '',
-        node,
-        onlyThisSqnr: await variant({ include: [exactNode(node)], exclude: previous.settings.exclude }, `only-${k}`),
-        allButThisSqnr: await variant({ include: previous.settings.include, exclude: [...previous.settings.exclude, exactNode(node)] }, `but-${k}`),
+        tensor: n.node.output[0] ?? '',
+        node: n.name,
+        onlyThisSqnr: await score(new Set(allNodes.filter((x) => x !== n)), `only '${n.name}' quantized`),
+        allButThisSqnr: await score(new Set([n]), `all but '${n.name}' quantized`),
         rank: 0,
       });
     }
@@ -63,9 +143,8 @@ export async function measureSensitivity(floatFile: string, previous: QuantResul
     const key = (e: SensitivityEntry) => e.onlyThisSqnr ?? Infinity;
     [...entries].sort((a, b) => key(a) - key(b) || (b.allButThisSqnr ?? -Infinity) - (a.allButThisSqnr ?? -Infinity)).forEach((e, i) => (e.rank = i + 1));
     entries.sort((a, b) => a.rank - b.rank);
-    return { samples: o.samples, allQuantizedSqnr: all, entries };
+    return { samples: batches.reduce((s, b) => s + (Object.values(b)[0]?.dims[0] ?? 1), 0), allQuantizedSqnr: all, entries };
   } finally {
-    await floatSession.release();
-    fs.rmSync(dir, { recursive: true, force: true });
+    graph.initializer.length = initializers;
   }
 }
