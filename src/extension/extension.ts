@@ -6,6 +6,9 @@ import { registerDistill, type DistillApi } from './distill';
 import { InspectorTree, type InspectorItem } from './inspectorTree';
 import { MODEL_VIEW_TYPE, ModelEditorProvider, type ViewStatus } from './modelEditor';
 import { ModelStore } from './modelStore';
+import { registerQuantize } from './quantize';
+import type { QuantizeFlow } from './quantize/quantizeCommand';
+import { ReportPanel, type ReportPanelStatus } from './reportPanel';
 
 /** What the extension exports: used by its integration tests. */
 export interface OnnxCompressApi {
@@ -14,6 +17,10 @@ export interface OnnxCompressApi {
   viewStatus(uri: vscode.Uri): ViewStatus | undefined;
   /** Distillation: the setup wizard's live input, the run controller, the Runs tree, run views. */
   distill: DistillApi;
+  /** The quantize flow: its live wizard QuickPick and the run in progress. */
+  quantize: QuantizeFlow;
+  /** The report panel shown or used last: what it received and whether it is ready. */
+  reportPanel(): ReportPanelStatus | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): OnnxCompressApi {
@@ -26,8 +33,9 @@ export function activate(context: vscode.ExtensionContext): OnnxCompressApi {
   store.onDidChangeActive((uri) => {
     treeView.description = uri ? uri.path.split('/').pop() : undefined;
   });
+  const quantize = registerQuantize(ctx, context);
   context.subscriptions.push(
-    log, store, treeView,
+    log, store, treeView, ...quantize.disposables,
     vscode.window.registerCustomEditorProvider(MODEL_VIEW_TYPE, ctx.editor, { supportsMultipleEditorsPerDocument: true }),
     ...registerCommands(ctx),
   );
@@ -35,7 +43,7 @@ export function activate(context: vscode.ExtensionContext): OnnxCompressApi {
   context.subscriptions.push(...distill.disposables);
   void vscode.commands.executeCommand('setContext', 'onnxCompress.hasModel', false);
   log.info('ONNX Compress ready');
-  return { store, tree, viewStatus: (uri) => ctx.editor.status(uri), distill: distill.api };
+  return { store, tree, viewStatus: (uri) => ctx.editor.status(uri), quantize: quantize.flow, reportPanel: () => ReportPanel.current?.status, distill: distill.api };
 }
 
 export function deactivate(): void {}

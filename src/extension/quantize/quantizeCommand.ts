@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { DataSourceError, isAbortError } from '../../core/data';
+import { DataSourceError, isAbortError, openDataSource } from '../../core/data';
 import { errorMessage } from '../../core/errors';
 import { quantizeModel } from '../../core/quant/pipeline';
 import { formatBytes, formatShape } from '../../shared/format';
@@ -134,6 +134,10 @@ export class QuantizeFlow implements vscode.Disposable {
           run.detail = detail;
           progress.report({ message: detail });
         };
+        // The data is checked against the model's inputs (headers only) before anything runs, so
+        // that data for another model is refused at once, in every mode.
+        stage('checking the data');
+        await openDataSource(settings.calibration, (await this.store.get(uri)).model);
         const result = await quantizeModel(model, settings, {
           output: choices.output,
           signal: controller.signal,
@@ -169,8 +173,8 @@ export class QuantizeFlow implements vscode.Disposable {
       void vscode.window.showInformationMessage(message);
       return { status: 'cancelled', stage, message };
     }
-    const message = `Cannot quantize ${name} (${stage}): ${errorMessage(e)}`;
-    this.log.error(message);
+    const message = `Cannot quantize ${name}: ${errorMessage(e)}`;
+    this.log.error(`${message} (while ${stage})`);
     if (e instanceof DataSourceError) {
       void vscode.window.showErrorMessage(message, 'Pick Other Data', 'Show Log').then((a) => {
         if (a === 'Pick Other Data') void this.quantize(uri, undefined, 'data');

@@ -1,0 +1,241 @@
+// The quantize flow in a real VS Code extension host, on the Fashion-MNIST CNN with 128 real
+// calibration images: the wizard answered through its live QuickPicks, the files written, the
+// report received by the report panel, keep-in-float of one layer, cancellation, a second run
+// refused while one runs, data for another model, a report edited by hand.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { OnnxCompressApi } from '../../src/extension/extension';
+import type { QuantizeOutcome } from '../../src/extension/quantize/quantizeCommand';
+import { readRecipe } from '../../src/core/quant/settings';
+import { readReportFile } from '../../src/extension/quantize/reportFile';
+import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
+import type { QuantResult } from '../../src/shared/quantResult';
+
+const workspace = (): string => vscode.workspace.workspaceFolders![0].uri.fsPath;
+const inWorkspace = (name: string) => path.join(workspace(), name);
+const MODEL = 'fashion-cnn.onnx';
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 60000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+type LiveQuickPick = vscode.QuickPick<vscode.QuickPickItem>;
+
+/** The wizard's QuickPick at `step`, as the user sees it. */
+function stepShown(api: OnnxCompressApi, step: number): Promise<LiveQuickPick> {
+  return waitFor(`wizard step ${step}`, () => {
+    const qp = api.quantize.activeQuickPick;
+    return qp && qp.step === step ? qp : undefined;
+  });
+}
+
+/** Answers a step like a user: picks the items by label (or types a value) and presses Enter. */
+async function answer(api: OnnxCompressApi, step: number, pick: { labels?: RegExp[]; value?: string }): Promise<LiveQuickPick> {
+  const qp = await stepShown(api, step);
+  if (pick.value !== undefined) qp.value = pick.value;
+  const items = (pick.labels ?? []).map((re) => {
+    const item = qp.items.find((i) => re.test(i.label));
+    assert.ok(item, `step ${step} (${qp.title}) offers ${re} among ${qp.items.map((i) => i.label).join(' | ')}`);
+    return item!;
+  });
+  if (qp.canSelectMany) qp.selectedItems = items;
+  else if (items.length) qp.activeItems = items;
+  await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+  await waitFor(`step ${step} to close`, () => api.quantize.activeQuickPick !== qp);
+  return qp;
+}
+
+function leftovers(): string[] {
+  return fs.readdirSync(workspace()).filter((f) => f.endsWith('.tmp'));
+}
+
+describe('Quantize in VS Code', () => {
+  let api: OnnxCompressApi;
+  let done: Extract<QuantizeOutcome, { status: 'done' }>;
+
+  before(async () => {
+    const ext = vscode.extensions.all.find((e) => e.packageJSON.name === 'onnx-compress');
+    api = (await ext!.activate()) as OnnxCompressApi;
+    assert.ok(api.quantize, 'the API exposes the quantize flow');
+  });
+
+  it('quantizes through the wizard: model, result, recipe and report written, the report in the panel', async function () {
+    this.timeout(240000);
+    const uri = vscode.Uri.file(inWorkspace(MODEL));
+    const running = vscode.commands.executeCommand<QuantizeOutcome | undefined>('onnxCompress.quantizeModel', uri);
+
+    const preset = await answer(api, 1, { labels: [/^Static INT8 for CNNs/] });
+    assert.strictEqual(preset.totalSteps, 4, 'the recommended preset asks 4 questions');
+    assert.match(preset.title ?? '', /Quantize fashion-cnn\.onnx: preset/);
+    // The data step takes a pasted path (relative to the model).
+    await answer(api, 2, { value: 'fashion-calib.npy' });
+    // Back (the title-bar button, or its command) returns to the data step, the answer kept.
+    const before = await stepShown(api, 3);
+    await vscode.commands.executeCommand('workbench.action.quickInputBack');
+    const again = await stepShown(api, 2);
+    assert.notStrictEqual(again, before);
+    assert.strictEqual(again.items.find((i) => i.description === 'last used')?.detail, inWorkspace('fashion-calib.npy'), 'the data picked is offered first');
+    await answer(api, 2, { labels: [/fashion-calib\.npy/] });
+    const exclude = await stepShown(api, 3);
+    assert.ok(exclude.canSelectMany, 'nodes to keep in float are a multi-select');
+    const offered = exclude.items.map((i) => `${i.description}:${i.label}`);
+    for (const op of ['Conv', 'Gemm', 'Relu', 'MaxPool']) assert.ok(offered.some((o) => o.startsWith(`${op}:`)), `the model's real ${op} nodes are offered: ${offered.join(', ')}`);
+    await answer(api, 3, {});
+    const output = await stepShown(api, 4);
+    assert.match(output.items[0].detail ?? '', /fashion-cnn\.int8\.onnx$/);
+    await answer(api, 4, { labels: [/fashion-cnn\.int8\.onnx/] });
+
+    const outcome = await running;
+    assert.ok(outcome?.status === 'done', `the run finished: ${JSON.stringify(outcome && 'message' in outcome ? outcome.message : outcome?.status)}`);
+    done = outcome;
+    assert.strictEqual(done.output, inWorkspace('fashion-cnn.int8.onnx'));
+    for (const f of ['fashion-cnn.int8.onnx', 'fashion-cnn.int8.quant.json', 'fashion-cnn.int8.recipe.json', 'fashion-cnn.int8.report.json']) {
+      assert.ok(fs.existsSync(inWorkspace(f)), `${f} written`);
+    }
+    assert.deepStrictEqual(leftovers(), [], 'no temporary file left');
+
+    const recipe = readRecipe(done.recipeFile);
+    assert.strictEqual(recipe.calibration, inWorkspace('fashion-calib.npy'));
+    assert.strictEqual(recipe.mode, 'static');
+    assert.strictEqual(recipe.perChannel, true);
+    const result = JSON.parse(fs.readFileSync(done.resultFile, 'utf8')) as QuantResult;
+    assert.strictEqual(result.calibration?.samples, 128, 'calibrated on the 128 samples of the file');
+
+    const saved = parseQuantReport(JSON.parse(fs.readFileSync(done.reportFile, 'utf8')));
+    assert.strictEqual(saved.floatModel, inWorkspace(MODEL));
+    assert.strictEqual(saved.quantizedModel, done.output);
+    assert.strictEqual(saved.settings.samplesUsed, 128, 'analyzed on the same data');
+    const convs = saved.layers.filter((l) => l.opType === 'Conv');
+    assert.ok(convs.length >= 2 && convs.every((l) => l.accumulated.sqnr !== null), 'per-layer errors of the convolutions');
+    assert.ok(saved.model.top1Agreement !== null && saved.model.top1Agreement > 0.9, `the int8 model agrees with float on most images (${saved.model.top1Agreement})`);
+
+    const panel = await waitFor('the report in the panel', () => {
+      const s = api.reportPanel();
+      return s?.ready && s.lastPosted?.report.quantizedModel === done.output ? s : undefined;
+    });
+    assert.strictEqual(panel.lastPosted!.report.layers.length, saved.layers.length);
+    assert.strictEqual(panel.lastPosted!.previous, null);
+  });
+
+  it('remembers the choices for the model', async () => {
+    const running = vscode.commands.executeCommand<QuantizeOutcome | undefined>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace(MODEL)));
+    const preset = await stepShown(api, 1);
+    assert.match(preset.activeItems[0]?.label ?? '', /^Static INT8/);
+    await answer(api, 1, { labels: [/^Static INT8 for CNNs/] });
+    const data = await stepShown(api, 2);
+    const last = data.items.find((i) => i.description === 'last used');
+    assert.strictEqual(last?.detail, inWorkspace('fashion-calib.npy'));
+    data.hide();
+    assert.strictEqual(await running, undefined, 'dismissing the wizard runs nothing');
+  });
+
+  it('keeps one layer in float: a second report, that layer in float, before and after in the panel', async function () {
+    this.timeout(240000);
+    const first = JSON.parse(fs.readFileSync(done.reportFile, 'utf8')) as QuantReport;
+    const conv = first.layers.find((l) => l.opType === 'Conv')!.node;
+    const file = await vscode.commands.executeCommand<string | undefined>('onnxCompress.keepInFloat', vscode.Uri.file(done.reportFile), [conv]);
+    assert.strictEqual(file, inWorkspace('fashion-cnn.int8.keep-float.report.json'));
+    const after = parseQuantReport(JSON.parse(fs.readFileSync(file!, 'utf8')));
+    assert.deepStrictEqual(after.keepInFloat?.nodes, [conv]);
+    assert.strictEqual(after.quantizedModel, inWorkspace('fashion-cnn.int8.keep-float.onnx'));
+    const result = JSON.parse(fs.readFileSync(inWorkspace('fashion-cnn.int8.keep-float.quant.json'), 'utf8')) as QuantResult;
+    assert.strictEqual(result.nodes.find((n) => n.node === conv)?.quantized, false, `${conv} is kept in float`);
+    const panel = await waitFor('before and after in the panel', () => {
+      const s = api.reportPanel();
+      return s?.lastPosted?.report.quantizedModel === after.quantizedModel ? s : undefined;
+    });
+    assert.strictEqual(panel.lastPosted!.previous?.quantizedModel, done.output, 'the panel keeps the report it replaced');
+  });
+
+  it('keeps layers in float automatically until a target output SQNR', async function () {
+    this.timeout(300000);
+    const first = parseQuantReport(JSON.parse(fs.readFileSync(done.reportFile, 'utf8')));
+    const start = first.model.outputs[0].error.sqnr!;
+    const target = { kind: 'sqnr' as const, value: Math.round(start + 2) };
+    const file = await vscode.commands.executeCommand<string | undefined>('onnxCompress.keepInFloat', vscode.Uri.file(done.reportFile), target);
+    assert.strictEqual(file, inWorkspace('fashion-cnn.int8.keep-float-2.report.json'), 'a new set of files beside the earlier attempt');
+    const after = parseQuantReport(JSON.parse(fs.readFileSync(file!, 'utf8')));
+    const keep = after.keepInFloat!;
+    assert.deepStrictEqual(keep.target, target);
+    assert.ok(keep.nodes.length >= 1 && keep.steps.length === keep.nodes.length, `layers kept one at a time: ${keep.nodes.join(', ')}`);
+    assert.strictEqual(keep.met, keep.achieved !== null && keep.achieved >= target.value, `met says whether ${keep.achieved} dB reached ${target.value} dB`);
+    const result = JSON.parse(fs.readFileSync(inWorkspace('fashion-cnn.int8.keep-float-2.quant.json'), 'utf8')) as QuantResult;
+    for (const n of keep.nodes) assert.strictEqual(result.nodes.find((d) => d.node === n)?.quantized, false, `${n} kept in float`);
+    console.log(`      auto keep-in-float: output SQNR ${start.toFixed(2)} dB -> ${keep.achieved?.toFixed(2)} dB (target ${target.value}, met ${keep.met}) keeping ${keep.nodes.join(', ')}; size change ${keep.cost.sizeBytes} bytes`);
+  });
+
+  it('cancels a run, leaving nothing half-written, and refuses a second run meanwhile', async function () {
+    this.timeout(240000);
+    const output = inWorkspace('fashion-cnn.cancelled.onnx');
+    const uri = vscode.Uri.file(inWorkspace(MODEL));
+    const long = { preset: 'static' as const, data: 'synthetic:200000', exclude: [], output };
+    const running = vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', uri, long);
+    await waitFor('calibration to run', () => api.quantize.state?.stage === 'calibrating' && /batch [1-9]/.test(api.quantize.state.detail));
+
+    const second = await vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace('sample-cnn.onnx')), { preset: 'static', data: 'synthetic:8' });
+    assert.strictEqual(second.status, 'refused');
+    assert.match((second as { message: string }).message, /fashion-cnn\.onnx is running \(calibrating\).*cancel it/);
+
+    assert.strictEqual(await vscode.commands.executeCommand('onnxCompress.cancelQuantization'), true);
+    const outcome = await running;
+    assert.strictEqual(outcome.status, 'cancelled', JSON.stringify(outcome));
+    assert.match((outcome as { message: string }).message, /cancelled while calibrating\. Nothing was written/);
+    assert.ok(!fs.existsSync(output), 'no quantized model');
+    assert.ok(!fs.existsSync(output.replace(/\.onnx$/, '.quant.json')) && !fs.existsSync(output.replace(/\.onnx$/, '.recipe.json')), 'no result or recipe');
+    assert.deepStrictEqual(leftovers(), [], 'no temporary file left');
+    assert.strictEqual(api.quantize.state, undefined, 'no run left');
+    assert.strictEqual(await vscode.commands.executeCommand('onnxCompress.cancelQuantization'), false, 'nothing left to cancel');
+  });
+
+  it('cancelled while analyzing, keeps the complete quantized files and writes no report', async function () {
+    this.timeout(240000);
+    const output = inWorkspace('fashion-cnn.analysis-cancelled.onnx');
+    const running = vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace(MODEL)), {
+      preset: 'static', data: 'synthetic:512', exclude: [], output,
+    });
+    await waitFor('the analysis', () => api.quantize.state?.stage === 'analyzing');
+    assert.strictEqual(await vscode.commands.executeCommand('onnxCompress.cancelQuantization'), true);
+    const outcome = await running;
+    assert.strictEqual(outcome.status, 'cancelled', JSON.stringify(outcome));
+    assert.match((outcome as { message: string }).message, /cancelled while analyzing\. Kept the complete fashion-cnn\.analysis-cancelled\.onnx, fashion-cnn\.analysis-cancelled\.quant\.json, fashion-cnn\.analysis-cancelled\.recipe\.json; no report was written/);
+    assert.ok(fs.existsSync(output), 'the quantized model is complete and kept');
+    assert.ok(!fs.existsSync(output.replace(/\.onnx$/, '.report.json')), 'no report');
+    assert.deepStrictEqual(leftovers(), [], 'no temporary file left');
+  });
+
+  it('says what does not match when the data is for another model, before anything runs', async () => {
+    const output = inWorkspace('fashion-cnn.wrong.onnx');
+    for (const preset of ['static', 'dynamic'] as const) {
+      const outcome = await vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace(MODEL)), {
+        preset, data: inWorkspace('rgb-32.npy'), exclude: [], output,
+      });
+      assert.strictEqual(outcome.status, 'failed', preset);
+      assert.match((outcome as { message: string }).message, /^Cannot quantize fashion-cnn\.onnx: .*rgb-32\.npy: calibration data shape \[4,3,32,32\] does not match input 'input' \[batch,1,28,28\]/);
+      assert.ok(!fs.existsSync(output), `${preset}: nothing written`);
+    }
+  });
+
+  it('opens a saved report in the panel and refuses one edited by hand, naming the field', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    assert.strictEqual(await vscode.commands.executeCommand('onnxCompress.openQuantReport', vscode.Uri.file(done.reportFile)), done.reportFile);
+    await waitFor('the saved report in the panel', () => {
+      const s = api.reportPanel();
+      return s?.ready && s.lastPosted?.report.quantizedModel === done.output && s.lastPosted.previous === null;
+    });
+    const bad = JSON.parse(fs.readFileSync(done.reportFile, 'utf8')) as { layers: Array<{ accumulated: { sqnr: unknown } }> };
+    bad.layers[0].accumulated.sqnr = 'NaN';
+    const badFile = inWorkspace('edited.report.json');
+    fs.writeFileSync(badFile, JSON.stringify(bad));
+    assert.strictEqual(await vscode.commands.executeCommand('onnxCompress.openQuantReport', vscode.Uri.file(badFile)), undefined, 'not opened');
+    assert.strictEqual(api.reportPanel()?.lastPosted?.report.quantizedModel, done.output, 'the panel still shows the good report');
+    await assert.rejects(readReportFile(badFile), /edited\.report\.json: invalid quant report: layers\[0\]\.accumulated\.sqnr must be a finite number.*Quantize the model again/);
+  });
+});
