@@ -186,6 +186,8 @@ export class ErrorChart extends ThemedChart<'line'> {
       afterDatasetsDraw: (chart) => {
         const { ctx, chartArea, scales } = chart;
         const y = scales.y.getPixelForValue(this.threshold);
+        // Where the line is, in CSS pixels of the canvas (what a pointer grabs).
+        this.canvas.dataset.thresholdY = String(Math.round(y));
         if (y < chartArea.top || y > chartArea.bottom) return;
         ctx.save();
         ctx.strokeStyle = p.red;

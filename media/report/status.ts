@@ -5,12 +5,14 @@ import { clear, h } from '../dom';
 export class StatusLine {
   readonly element = h('div', { className: 'status', id: 'status', role: 'status' });
   busy = false;
-  private readonly listeners: Array<(busy: boolean) => void> = [];
+  /** The shown view's: a new report replaces the view, and its listener the old one. */
+  private listener: (busy: boolean) => void = () => undefined;
 
   constructor(private readonly onCancel: () => void) {}
 
   onBusyChange(fn: (busy: boolean) => void): void {
-    this.listeners.push(fn);
+    this.listener = fn;
+    fn(this.busy);
   }
 
   progress(message: string, fraction: number | null): void {
@@ -40,6 +42,6 @@ export class StatusLine {
 
   private setBusy(busy: boolean): void {
     this.busy = busy;
-    for (const fn of this.listeners) fn(busy);
+    this.listener(busy);
   }
 }

@@ -207,7 +207,7 @@ export class ReportView {
       this.redraw(this.tab('activations')!);
     }, 'activations');
     this.addTab('activations', 'Activations', (panel) => {
-      panel.append(h('p', { className: 'info' }, 'Observed min … max of each activation tensor over the evaluation data (bars) and the clip range its integer grid covers (outline), in graph order.'), control.element, box);
+      panel.append(h('p', { className: 'info' }, 'Observed min … max of each activation tensor over the evaluation data (blue) in front of the clip range its integer grid covers (red): blue beyond red is clipped. In graph order.'), control.element, box);
     }, () => {
       shown = spans(layers.length, this.state.activations);
       chart.draw(shown.map((s) => ({ ...this.mark(s), observed: envelope(observed, s), clip: envelope(clip, s) })));

@@ -35,7 +35,7 @@ function pageErrors(page: Page, problems: string[]): void {
 }
 
 /** The panel's page with a host that posts `report` after `ready`, like ReportPanel. */
-async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'light' = 'dark'): Promise<Session> {
+async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'light' = 'dark', savedState?: unknown): Promise<Session> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const s: Session = { page, posted: [], problems: [], send: (msg) => page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(msg)) };
   pageErrors(page, s.problems);
@@ -61,14 +61,17 @@ async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'lig
     s.posted.push(msg);
     if (msg.type === 'ready') await s.send({ type: 'report', report: report as QuantReport, previous: null });
   });
-  await page.addInitScript(() => {
-    let state: unknown;
-    (window as unknown as { acquireVsCodeApi: () => unknown }).acquireVsCodeApi = () => ({
-      postMessage: (m: unknown) => (window as unknown as { hostReceive: (m: unknown) => void }).hostReceive(m),
+  // VS Code keeps a webview's state while it is hidden or reloaded; `savedState` plays that part.
+  await page.addInitScript((saved) => {
+    let state: unknown = saved === null ? undefined : JSON.parse(saved);
+    const w = window as unknown as { acquireVsCodeApi: () => unknown; savedState: () => string; hostReceive: (m: unknown) => void };
+    w.acquireVsCodeApi = () => ({
+      postMessage: (m: unknown) => w.hostReceive(m),
       getState: () => state,
       setState: (v: unknown) => { state = v; },
     });
-  });
+    w.savedState = () => JSON.stringify(state);
+  }, savedState === undefined ? null : JSON.stringify(savedState));
   await page.addInitScript(setTheme, theme);
   await page.goto(`${ORIGIN}/`);
   return s;
@@ -231,6 +234,46 @@ describe('quantization report in Chromium', function () {
     await page.click('#select-below');
     await page.waitForFunction((n) => (document.getElementById('layer-info')?.textContent ?? '').endsWith(`${n} selected`), under);
     await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-error.png') });
+    await page.close();
+  });
+
+  it('the threshold line can be dragged', async () => {
+    const { page } = await openPanel(browser, report);
+    await page.waitForSelector('body[data-state="ready"]');
+    await clickTab(page, 'error');
+    const chart = 'canvas[data-chart="layer-error"]';
+    await waitForInk(page, chart);
+    const lineY = Number(await page.$eval(chart, (c) => (c as HTMLElement).dataset.thresholdY));
+    const box = (await page.locator(chart).boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.3, box.y + lineY);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + lineY - 60, { steps: 5 });
+    await page.mouse.up();
+    const moved = Number(await page.$eval(chart, (c) => (c as HTMLElement).dataset.threshold));
+    assert.ok(moved > 20, `dragging up raised the threshold (${moved} dB)`);
+    assert.strictEqual(Number(await page.$eval('#threshold', (e) => (e as HTMLInputElement).value)), moved, 'the slider follows');
+    assert.strictEqual(await page.$$eval('#layers .vt-row.selected', (r) => r.length), 0, 'a drag is not a click on a layer');
+    await page.close();
+  });
+
+  it('comes back as it was left: tab, filter, sort and selection (getState/setState)', async () => {
+    const first = await openPanel(browser, report);
+    await first.page.waitForSelector('body[data-state="ready"]');
+    await first.page.locator('#layer-filter').pressSequentially('stage2');
+    await first.page.click('#layers .vt-head[data-key="local"]');
+    await first.page.click('#layers .vt-row:nth-child(2)');
+    const selected = await first.page.$eval('#layers .vt-row.selected .vt-cell:nth-child(2)', (e) => e.textContent);
+    await clickTab(first.page, 'histogram');
+    const saved = JSON.parse(await first.page.evaluate(() => (window as unknown as { savedState: () => string }).savedState()));
+    await first.page.close();
+
+    const { page } = await openPanel(browser, report, 'dark', saved);
+    await page.waitForSelector('body[data-state="ready"]');
+    await page.waitForFunction(() => document.body.dataset.tab === 'histogram');
+    assert.strictEqual(await page.$eval('#histogram-head h3', (e) => (e.textContent ?? '').replace(/^#\d+ /, '')), selected);
+    assert.strictEqual(await page.$eval('#layers .vt-row.selected .vt-cell:nth-child(2)', (e) => e.textContent), selected);
+    assert.strictEqual(await page.$eval('#layers .vt-head[data-key="local"]', (e) => e.getAttribute('aria-sort')), 'ascending');
+    assert.match(await page.$eval('#layer-info', (e) => e.textContent ?? ''), /^\d+ of 2000 layers · 1 selected$/);
     await page.close();
   });
 
