@@ -13,6 +13,7 @@ import { listTensors, proposePairs, chooseAdapter } from '../../src/core/distill
 import { probePython, trainerEnv } from '../../src/core/distill/python';
 import { exportTrainableGraph, writeTrainedWeights } from '../../src/core/distill/trainableGraph';
 import { validateSpec, type SpecValidation } from '../../src/core/distill/validate';
+import { checkSpecStructure, runCopyOfSpec } from '../../src/core/distill/spec';
 import { estimateCacheBytes } from '../../src/core/distill/cache';
 import { readNpyFile } from '../../src/core/distill/npyStream';
 import { float16BitsToFloat32 } from '../../src/core/onnx/floatFormats';
@@ -147,6 +148,44 @@ describe('distillation engine: spec validation on the real models', function () 
       s.data.train.source = path.join(dir, 'nothing.npz');
     }));
     assert.match(problem(badData, 'data.train.source'), /no such file or folder/);
+  });
+
+  it('keeps a copy of the spec that reads the same files from another folder (the run folder)', async () => {
+    const dir = temp.make();
+    const copy = path.join(dir, 'spec.distill.json');
+    fs.writeFileSync(copy, JSON.stringify(runCopyOfSpec(JSON.parse(fs.readFileSync(BASE_SPEC, 'utf8')), path.dirname(BASE_SPEC))));
+    const [a, b] = [await validateSpec(BASE_SPEC), await validateSpec(copy)];
+    assert.ok(b.ok, JSON.stringify(b.problems));
+    assert.deepStrictEqual(b.spec, a.spec);
+    assert.strictEqual(b.spec!.cache.dir, path.join(path.dirname(BASE_SPEC), '.distill-cache'));
+  });
+
+  it('the JSON Schema the editor uses names the same fields and values the engine checks', () => {
+    const schema = JSON.parse(fs.readFileSync(path.resolve(FIXTURES, '..', '..', '..', 'schemas', 'distill.schema.json'), 'utf8'));
+    // The engine lists the fields it knows when it meets an unknown one: the schema must list the same.
+    const known = (at: string, raw: unknown) => {
+      const p = checkSpecStructure(raw).find((x) => x.path.endsWith('zzz'));
+      assert.ok(p, `no unknown-field problem at ${at}`);
+      return /known: (.*)$/.exec(p!.message)![1].split(', ').sort();
+    };
+    const base = JSON.parse(fs.readFileSync(BASE_SPEC, 'utf8'));
+    assert.deepStrictEqual(known('', { ...base, zzz: 1 }), Object.keys(schema.properties).sort());
+    for (const key of ['teacher', 'cache', 'export', 'evaluation', 'optimizer', 'schedule', 'scheme']) {
+      assert.deepStrictEqual(known(key, { ...base, [key]: { ...(base[key] ?? { kind: 'offline' }), zzz: 1 } }), Object.keys(schema.properties[key].properties).sort(), key);
+    }
+    assert.deepStrictEqual(known('data.train', { ...base, data: { ...base.data, train: { ...base.data.train, zzz: 1 } } }), Object.keys(schema.properties.data.properties.train.properties).sort());
+    const kinds = schema.properties.knowledge.items.allOf.map((x: { if: { properties: { type: { const: string } } } }) => x.if.properties.type.const);
+    assert.deepStrictEqual(kinds, schema.properties.knowledge.items.properties.type.enum);
+    for (const [i, kind] of kinds.entries()) {
+      const then = schema.properties.knowledge.items.allOf[i].then;
+      assert.deepStrictEqual(known(kind, { ...base, knowledge: [{ type: kind, pairs: [{ teacher: 'a', student: 'b' }], zzz: 1 }] }), Object.keys(then.properties).sort(), kind);
+    }
+    // Every enum value of the schema passes the engine's structure check.
+    for (const target of schema.properties.knowledge.items.allOf[0].then.properties.target.enum) assert.deepStrictEqual(checkSpecStructure({ ...base, knowledge: [{ type: 'response', target }] }), []);
+    for (const adapter of schema.properties.knowledge.items.allOf[1].then.properties.pairs.items.properties.adapter.enum) {
+      assert.deepStrictEqual(checkSpecStructure({ ...base, knowledge: [{ type: 'feature', pairs: [{ teacher: 'a', student: 'b', adapter }] }] }), []);
+    }
+    for (const kind of schema.properties.scheme.properties.kind.enum) assert.deepStrictEqual(checkSpecStructure({ ...base, scheme: { kind } }), []);
   });
 
   it('prints the validation from the CLI (exit 0 valid, 1 with errors)', async () => {

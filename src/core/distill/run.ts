@@ -18,6 +18,7 @@ import { errorMessage } from '../errors';
 import { buildTeacherCache, estimateCacheBytes, MANIFEST, type CacheResult } from './cache';
 import { lastLines, probePython, resolvePython, trainerEnv, TRAINER_MODULE, type PythonProbe } from './python';
 import { exportTrainableGraph, writeTrainedWeights } from './trainableGraph';
+import { readSpecFile, runCopyOfSpec } from './spec';
 import { problemLines, validateSpec, type SpecValidation } from './validate';
 import { verifyStudent } from './verify';
 
@@ -61,7 +62,13 @@ export async function startRun(specFile: string, options: StartRunOptions = {}):
   }
   await fs.promises.mkdir(path.join(runDir, RUN_LAYOUT.checkpoints), { recursive: true });
   const run = new RunFolder(runDir, options);
-  await fs.promises.copyFile(spec, path.join(runDir, RUN_LAYOUT.spec)).catch(() => undefined);
+  // The copy reads the same files from the run folder (paths made absolute); on resume the copy made first stays.
+  const copyFile = path.join(runDir, RUN_LAYOUT.spec);
+  if (!options.resume || !fs.existsSync(copyFile)) {
+    const raw = await readSpecFile(spec).catch(() => undefined);
+    if (raw === undefined) await fs.promises.copyFile(spec, copyFile).catch(() => undefined);
+    else await fs.promises.writeFile(copyFile, `${JSON.stringify(runCopyOfSpec(raw, path.dirname(spec)), null, 2)}\n`);
+  }
   const report = run.report(spec);
   try {
     run.emit({ event: 'phase', phase: 'validate', message: `validating ${spec}` });

@@ -189,3 +189,28 @@ export function resolveSpec(spec: DistillSpec, specDir: string, outputs: { teach
     evaluation: { latencyRuns: spec.evaluation?.latencyRuns ?? D.latencyRuns },
   };
 }
+
+/**
+ * The spec as the run folder keeps it: the user's text with every path made absolute (and the
+ * cache folder made explicit), so that the copy, run from the run folder, reads the same models,
+ * data and cache. A spec too broken to read is kept as it was.
+ */
+export function runCopyOfSpec(raw: unknown, specDir: string): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const copy = JSON.parse(JSON.stringify(raw)) as Record<string, any>;
+  const abs = (o: Record<string, unknown> | undefined, key: string, keep?: (v: string) => boolean) => {
+    if (o && typeof o[key] === 'string' && !(keep?.(o[key] as string))) o[key] = path.resolve(specDir, o[key] as string);
+  };
+  delete copy.$schema;
+  abs(copy.teacher, 'model');
+  abs(copy.student, 'model');
+  abs(copy.student, 'factory');
+  for (const split of ['train', 'eval']) {
+    abs(copy.data?.[split], 'source', (v) => /^synthetic(:|$)/.test(v));
+    abs(copy.data?.[split], 'labels');
+  }
+  for (const a of Array.isArray(copy.scheme?.assistants) ? copy.scheme.assistants : []) abs(a, 'model');
+  if (typeof copy.cache !== 'object' || copy.cache === null) copy.cache = {};
+  copy.cache.dir = path.resolve(specDir, typeof copy.cache.dir === 'string' ? copy.cache.dir : DISTILL_DEFAULTS.cacheDir);
+  return copy;
+}
