@@ -35,6 +35,31 @@ interface QuantizedNode {
   name: string;
   /** Per input index: the float value to read instead of the dequantized one. */
   floatInputs: Map<number, string>;
+  /** A graph output the rewrite quantized after this node (the node writes NAME_before_QuantizeLinear,
+   *  Q -> DQ writes NAME): in float, the node writes NAME itself and the pair is left aside. */
+  graphOutputs: Array<{ index: number; q: NodeProto; dq: NodeProto }>;
+}
+
+/** Points the node's inputs (and quantized graph outputs) at float values; returns the undo. */
+function toFloat(n: QuantizedNode): () => void {
+  const inputs = [...n.node.input];
+  const outputs = [...n.node.output];
+  const pairs = n.graphOutputs.map(({ q, dq }) => [[...q.input], [...dq.output]] as const);
+  for (const [i, name] of n.floatInputs) n.node.input[i] = name;
+  for (const { index, q, dq } of n.graphOutputs) {
+    const name = dq.output[0];
+    n.node.output[index] = name;
+    q.input[0] = name;
+    dq.output[0] = `${name}__set_aside`;
+  }
+  return () => {
+    n.node.input = inputs;
+    n.node.output = outputs;
+    n.graphOutputs.forEach(({ q, dq }, k) => {
+      q.input = [...pairs[k][0]];
+      dq.output = [...pairs[k][1]];
+    });
+  };
 }
 
 /**
@@ -70,7 +95,13 @@ function quantizedNodes(float: OnnxModel, quant: OnnxModel): QuantizedNode[] {
       }
       floatInputs.set(i, weight);
     });
-    if (floatInputs.size) out.push({ node, name: node.name!, floatInputs });
+    const graphOutputs: QuantizedNode['graphOutputs'] = [];
+    node.output.forEach((o, slot) => {
+      const q = (index.consumers.get(o) ?? []).map((c) => graph.node[c]).find((c) => c.op_type === 'QuantizeLinear');
+      const dq = q && (index.consumers.get(q.output[0]) ?? []).map((c) => graph.node[c]).find((c) => c.op_type === 'DequantizeLinear');
+      if (q && dq && index.outputs.has(dq.output[0]) && (index.consumers.get(o) ?? []).length === 1) graphOutputs.push({ index: slot, q, dq });
+    });
+    if (floatInputs.size || graphOutputs.length) out.push({ node, name: node.name!, floatInputs, graphOutputs });
   }
   return out;
 }
@@ -106,8 +137,7 @@ export async function measureSensitivity(float: OnnxModel, quant: OnnxModel, dat
   /** Output SQNR with the nodes in `floatSet` reading float values. */
   const score = async (floatSet: Set<QuantizedNode>, what: string): Promise<number | null> => {
     if (o.signal?.aborted) throw new OnnxCompressError('cancelled; no report was written', quant.file);
-    const saved = allNodes.map((n) => [...n.node.input]);
-    for (const n of floatSet) for (const [i, name] of n.floatInputs) n.node.input[i] = name;
+    const undo = [...floatSet].map(toFloat);
     let session: ort.InferenceSession | undefined;
     try {
       session = await createSession(quant, { executionProviders: [o.ep] });
@@ -123,7 +153,7 @@ export async function measureSensitivity(float: OnnxModel, quant: OnnxModel, dat
       return null;
     } finally {
       await session?.release();
-      allNodes.forEach((n, k) => (n.node.input = saved[k]));
+      for (const u of undo.reverse()) u();
     }
   };
   try {
