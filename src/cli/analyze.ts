@@ -97,7 +97,8 @@ export function formatReport(r: QuantReport, sort: 'local' | 'accumulated', top:
   }
   if (r.sensitivity) {
     lines.push('', `Sensitivity (output SQNR on ${r.sensitivity.samples} samples; all quantized: ${db(r.sensitivity.allQuantizedSqnr)} dB)`);
-    lines.push(table([['rank', 'node', 'only this quantized', 'all but this'], ...r.sensitivity.entries.slice(0, top).map((e) => [String(e.rank), e.node, `${db(e.onlyThisSqnr)} dB`, `${db(e.allButThisSqnr)} dB`])]));
+    if (!r.sensitivity.entries.length) lines.push('  no node reads dequantized values here (dynamic or QOperator form): nothing to switch one at a time');
+    else lines.push(table([['rank', 'node', 'only this quantized', 'all but this'], ...r.sensitivity.entries.slice(0, top).map((e) => [String(e.rank), e.node, `${db(e.onlyThisSqnr)} dB`, `${db(e.allButThisSqnr)} dB`])]));
   }
   const k = r.keepInFloat;
   if (k) {

@@ -8,6 +8,7 @@ import * as path from 'path';
 import { analyzeQuantization, rankLayers, type AnalysisOptions } from '../../src/core/analysis/analyze';
 import { reportHtml, writeReportHtml } from '../../src/core/analysis/htmlReport';
 import { autoKeepInFloat, keepInFloat } from '../../src/core/analysis/keepInFloat';
+import { readLabels } from '../../src/core/analysis/labels';
 import { ErrorAccumulator, sqnr } from '../../src/core/analysis/metrics';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
@@ -176,6 +177,16 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     await assert.rejects(analyzeQuantization(float, good.output, options({ reportFile: file, signal: controller.signal, onProgress: (p) => p.stage === 'comparing' && controller.abort() })), /cancelled; no report was written/);
     assert.ok(!fs.existsSync(file));
     assert.ok(!fs.readdirSync(dir).some((f) => f.endsWith('.tmp')));
+  });
+
+  it('reads labels from IDX and .npy, refusing what is not a vector of class indices', async () => {
+    assert.deepStrictEqual(Array.from((await readLabels(LABELS, 5))), [9, 2, 1, 1, 6]);
+    const npy = path.join(dir, 'labels.npy');
+    writeNpy(npy, '<i8', [3], BigInt64Array.from([4n, 0n, 9n]));
+    assert.deepStrictEqual(Array.from(await readLabels(npy)), [4, 0, 9]);
+    writeNpy(npy, '<f4', [2], Float32Array.from([0.5, 1]));
+    await assert.rejects(readLabels(npy), /label 0 is 0\.5, not a class index/);
+    await assert.rejects(readLabels(TEST), /labels must be an IDX vector of ubyte/);
   });
 
   it('validates a report read back, naming a bad field', () => {
