@@ -68,6 +68,9 @@ interface Tab {
 
 const SENSITIVITY_BARS = 40;
 
+/** Dynamic quantization quantizes activations at run time: the report then has weights only. */
+const noLayers = () => h('p', { className: 'info no-layers' }, 'No activation tensor has a Q/DQ pair in this model (dynamic quantization quantizes activations at run time): there are no per-layer activation ranges or errors. See Weights and Summary.');
+
 /** The nodes to keep in float so that a tensor is no longer quantized: those reading it (the rewrite
  *  quantizes a tensor for its readers); a report without readers names the producer. */
 export function nodesToKeep(l: LayerReport): string[] {
@@ -207,6 +210,7 @@ export class ReportView {
       this.redraw(this.tab('activations')!);
     }, 'activations');
     this.addTab('activations', 'Activations', (panel) => {
+      if (!layers.length) return noLayers();
       panel.append(h('p', { className: 'info' }, 'Observed min … max of each activation tensor over the evaluation data (blue) in front of the clip range its integer grid covers (red): blue beyond red is clipped. In graph order.'), control.element, box);
     }, () => {
       shown = spans(layers.length, this.state.activations);
@@ -245,6 +249,7 @@ export class ReportView {
       this.redraw(this.tab('error')!);
     }, 'error');
     this.addTab('error', 'Error', (panel) => {
+      if (!layers.length) return noLayers();
       panel.append(
         h('p', { className: 'info' }, 'SQNR per layer: local (the tensor before vs after its own Q/DQ) and accumulated (the float model vs the quantized model at that tensor). When a bar stands for several layers it shows their worst value.'),
         h('div', { className: 'toolbar' }, h('label', { for: 'threshold' }, 'Threshold'), slider, value, below, selectBelow),

@@ -487,6 +487,22 @@ describe('quantization report in Chromium', function () {
     await page.close();
   });
 
+  it('a report with weights only (dynamic quantization) says so instead of drawing empty charts', async () => {
+    const dynamic = { ...reportFixture({ layers: 30 }), layers: [], sensitivity: null };
+    const { page, problems } = await openPanel(browser, dynamic);
+    await page.waitForSelector('body[data-state="ready"]');
+    assert.strictEqual(await page.$eval('#layer-info', (e) => e.textContent), '0 of 0 layers');
+    await clickTab(page, 'activations');
+    assert.match(await page.$eval('#activations .no-layers', (e) => e.textContent ?? ''), /dynamic quantization/);
+    await clickTab(page, 'error');
+    assert.strictEqual(await page.$$eval('#error canvas', (c) => c.length), 0);
+    await clickTab(page, 'weights');
+    await page.click('#weights .vt-row:nth-child(1)');
+    assert.ok((await waitForInk(page, 'canvas[data-chart="weight-channels"]')) > 0.01);
+    assert.deepStrictEqual(problems, []);
+    await page.close();
+  });
+
   it('standalone: a hand-edited report with a bad value shows the error', async () => {
     const bad = JSON.parse(JSON.stringify(reportFixture({ layers: 20 })));
     bad.model.sizes.ratio = 'large';
