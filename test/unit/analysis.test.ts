@@ -159,6 +159,11 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     assert.deepStrictEqual(hand.nodes, ['/fc2/Gemm']);
     assert.ok(hand.after.outputSqnr! > hand.before.outputSqnr!);
     await assert.rejects(keepInFloat(float, good, ['/nope'], o), /not quantized in .*\/nope/);
+    // Cancelled after the model was written: it is taken away again.
+    const controller = new AbortController();
+    const late = path.join(dir, 'late.onnx');
+    await assert.rejects(keepInFloat(float, good, ['/fc2/Gemm'], { ...o, output: late, signal: controller.signal, onProgress: (p) => p.stage.startsWith('re-quantizing') && setImmediate(() => controller.abort()) }), /cancelled; nothing was written/);
+    assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('late')), []);
   });
 
   it('refuses a pair that does not match and data for another model, with clear messages', async () => {

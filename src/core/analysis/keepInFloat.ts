@@ -85,12 +85,20 @@ async function open<T>(floatFile: string, previous: QuantResult, o: KeepInFloatO
   const labels = o.labels ? await readLabels(o.labels, samples ?? undefined) : undefined;
   const floatSession = await createSession(float, { executionProviders: [ep] });
   const batchSize = o.batchSize ?? ANALYSIS_DEFAULTS.batchSize;
+  const output = path.resolve(o.output ?? defaultKeepOutput(previous));
+  // Files this run creates; a cancelled run takes them away again.
+  const created = [output, `${output}.data`, output.replace(/(\.onnx)?$/i, '.quant.json')].filter((f) => !fs.existsSync(f));
   try {
     return await body({
       data, floatSession, outputs: float.proto.graph!.output.map((x) => x.name!), labels, ep, batchSize, samples,
-      runs: o.latencyRuns ?? ANALYSIS_DEFAULTS.latencyRuns, feeds: await firstBatch(data, batchSize),
-      output: path.resolve(o.output ?? defaultKeepOutput(previous)), signal: o.signal,
+      runs: o.latencyRuns ?? ANALYSIS_DEFAULTS.latencyRuns, feeds: await firstBatch(data, batchSize), output, signal: o.signal,
     });
+  } catch (e) {
+    if (o.signal?.aborted) {
+      for (const f of created) fs.rmSync(f, { force: true });
+      throw new KeepInFloatError('cancelled; nothing was written', output);
+    }
+    throw e;
   } finally {
     await floatSession.release();
   }
@@ -163,7 +171,7 @@ export async function autoKeepInFloat(floatFile: string, previous: QuantResult, 
     const exclude = () => ({ exclude: [...previous.settings.exclude, ...kept.map(exactNode)] });
     try {
       for (const node of order.slice(0, Math.max(0, order.length - 1))) {
-        if (c.signal?.aborted) throw new KeepInFloatError('cancelled; nothing was written', c.output);
+        if (c.signal?.aborted) throw new KeepInFloatError('cancelled', c.output);
         kept.push(node);
         o.onProgress?.({ stage: `keeping ${kept.length} node(s) in float`, batch: kept.length, total: order.length - 1 });
         await requantize(floatFile, previous, exclude(), scratch, c.signal, false);
