@@ -123,6 +123,30 @@ describe('Quantize in VS Code', () => {
     });
     assert.strictEqual(panel.lastPosted!.report.layers.length, saved.layers.length);
     assert.strictEqual(panel.lastPosted!.previous, null);
+    // The runner keeps a screenshot of the workbench with the report panel open.
+    await new Promise((r) => setTimeout(r, 2000));
+    console.log('__SCREENSHOT__ vscode-quantize-report');
+    await new Promise((r) => setTimeout(r, 1000));
+  });
+
+  it('quantizes a transformer with the dynamic preset and evaluates it on the data picked', async function () {
+    this.timeout(240000);
+    const running = vscode.commands.executeCommand<QuantizeOutcome | undefined>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace('tiny-transformer.onnx')));
+    await answer(api, 1, { labels: [/^Dynamic INT8/] });
+    const data = await stepShown(api, 2);
+    assert.match(data.title ?? '', /evaluation data \(dynamic mode needs no calibration\)/);
+    await answer(api, 2, { value: 'fashion-calib.npy' });
+    const exclude = await stepShown(api, 3);
+    assert.ok(exclude.items.length > 0 && exclude.items.every((i) => i.description === 'MatMul' || i.description === 'Gemm'), 'dynamic mode offers its MatMul/Gemm nodes');
+    await answer(api, 3, {});
+    await answer(api, 4, { labels: [/tiny-transformer\.dynamic\.int8\.onnx/] });
+    const outcome = await running;
+    assert.ok(outcome?.status === 'done', JSON.stringify(outcome));
+    assert.strictEqual(readRecipe(outcome.recipeFile).mode, 'dynamic');
+    const report = parseQuantReport(JSON.parse(fs.readFileSync(outcome.reportFile, 'utf8')));
+    assert.strictEqual(report.settings.samplesUsed, 128);
+    assert.ok(report.model.outputs[0].error.sqnr! > 20, `output SQNR ${report.model.outputs[0].error.sqnr} dB`);
+    await waitFor('the transformer report in the panel', () => api.reportPanel()?.lastPosted?.report.quantizedModel === outcome.output);
   });
 
   it('remembers the choices for the model', async () => {

@@ -9,9 +9,10 @@ import { makeSample } from '../../scripts/make-sample';
 import { FIXTURES, fashionTestSet } from '../support/evaluate';
 import { writeNpy } from '../support/npyWriter';
 
-/** The quantize flow's files: the Fashion-MNIST CNN, 128 real test images, and data for another model. */
+/** The quantize flow's files: the Fashion-MNIST CNN and transformer, 128 real test images, and data for another model. */
 function quantizeFiles(dir: string): void {
   fs.copyFileSync(path.join(FIXTURES, 'fashion_cnn.onnx'), path.join(dir, 'fashion-cnn.onnx'));
+  fs.copyFileSync(path.join(FIXTURES, 'tiny_transformer.onnx'), path.join(dir, 'tiny-transformer.onnx'));
   const n = 128;
   writeNpy(path.join(dir, 'fashion-calib.npy'), '<f4', [n, 1, 28, 28], fashionTestSet().images.subarray(0, n * 784));
   writeNpy(path.join(dir, 'rgb-32.npy'), '<f4', [4, 3, 32, 32], new Float32Array(4 * 3 * 32 * 32).fill(0.5));
