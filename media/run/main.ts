@@ -63,7 +63,7 @@ function renderProgress(): void {
   const last = p.points[p.points.length - 1];
   clear(cards);
   cards.append(
-    card('phase', 'Phase', p.phase, p.cache),
+    card('phase', 'Phase', p.phase, p.phase === 'cache' ? p.cache : p.phaseMessage),
     card('epoch', 'Epoch', epochs ? `${Math.min(epochs, p.epochsDone + (p.stepsDone % Math.max(1, p.stepsPerEpoch) ? 1 : 0))} / ${epochs}` : '—', p.totalSteps ? `step ${p.stepsDone} / ${p.totalSteps}` : ''),
     card('loss', 'Loss', last ? last.loss.toPrecision(4) : '—', p.lr !== null ? `lr ${p.lr.toPrecision(3)}` : ''),
     card('throughput', 'Throughput', p.throughput === null ? '—' : `${Math.round(p.throughput)} samples/s`, p.start ? `${p.start.device}, ${p.start.threads} thread${p.start.threads === 1 ? '' : 's'}` : ''),

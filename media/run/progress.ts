@@ -22,6 +22,8 @@ export class RunProgress {
   /** Samples per second, smoothed over recent steps. */
   throughput: number | null = null;
   phase = 'starting';
+  /** What the phase is doing, in the engine's words. */
+  phaseMessage = '';
   cache = '';
   cacheBytes: number | null = null;
   checkpoint: string | null = null;
@@ -47,7 +49,8 @@ export class RunProgress {
     this.events++;
     switch (e.event) {
       case 'phase':
-        this.phase = e.chainSteps ? `${e.message} (step ${e.chainStep} of ${e.chainSteps})` : e.message;
+        this.phase = e.chainSteps ? `${e.phase} (step ${e.chainStep} of ${e.chainSteps})` : e.phase;
+        this.phaseMessage = e.message;
         break;
       case 'cache':
         this.cache = e.state === 'progress' && e.done !== undefined

@@ -388,7 +388,7 @@ export class DistillWizard {
     return async (f2, s2) => {
       const st = await f2.pick<Item<TensorInfo>>({
         placeholder: `Student tensor paired with ${t.value.name} ${formatShape(t.value.shape)}`,
-        items: usable(s2.studentTensors!).filter((x) => x.name !== t.value.name).map((x) => {
+        items: usable(s2.studentTensors!).filter((x) => !fromStudent || x.name !== t.value.name).map((x) => {
           const choice = chooseAdapter(t.value.shape, x.shape, type === 'attention' ? 'attention' : 'feature');
           return item(x.name, x, `${shapeText(x)} · adapter ${choice.adapter ?? 'none fits'}`, choice.reason);
         }),
