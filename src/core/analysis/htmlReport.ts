@@ -22,9 +22,10 @@ export function findReportAssets(start = __dirname): string {
   throw new HtmlReportError(`the report app ${REPORT_SCRIPT} was not found above ${start}; build it with: npx webpack --mode production --config-name report`);
 }
 
-/** Text safe inside a <script> or <style> element: nothing that closes it or opens a comment. */
-function inert(text: string): string {
-  return text.replace(/<\/(script|style)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+/** Text safe inside a <script> or <style> element: nothing in it can close the element
+ *  (`<\/` means `</` in JavaScript strings and regular expressions, and in CSS). */
+function inert(text: string, tag: 'script' | 'style'): string {
+  return text.replace(new RegExp(`</(${tag})`, 'gi'), '<\\/$1');
 }
 
 const escapeHtml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -48,13 +49,13 @@ export function reportHtml(report: QuantReport, assets = findReportAssets()): st
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>${escapeHtml(`Quantization report: ${path.basename(report.quantizedModel)}`)}</title>
-${styles.map((s) => `<style nonce="${nonce}">\n${inert(s)}\n</style>`).join('\n')}
+${styles.map((s) => `<style nonce="${nonce}">\n${inert(s, 'style')}\n</style>`).join('\n')}
 </head>
 <body>
 <div id="app"></div>
 <script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${json}</script>
 <script nonce="${nonce}">
-${inert(script)}
+${inert(script, 'script')}
 </script>
 </body>
 </html>
