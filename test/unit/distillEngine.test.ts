@@ -22,6 +22,8 @@ import { FASHION_DIR, FIXTURES } from '../support/evaluate';
 import { ort, runOrt, TempDirs } from '../support/helpers';
 import { writeNpy } from '../support/npyWriter';
 import { BASE_SPEC, writeSpec } from '../fixtures/distill/support';
+import { GraphBuilder, modelBytes } from '../fixtures/builder';
+import { DataType } from '../../src/core/onnx/dataTypes';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -188,6 +190,27 @@ describe('distillation engine: spec validation on the real models', function () 
     for (const kind of schema.properties.scheme.properties.kind.enum) assert.deepStrictEqual(checkSpecStructure({ ...base, scheme: { kind } }), []);
   });
 
+  it('takes the logits before a final Softmax when no output is named, and warns when a named output is probabilities', async () => {
+    const dir = temp.make();
+    const b = new GraphBuilder('g');
+    b.input('x', DataType.FLOAT, ['N', 4]);
+    b.initializer('W', DataType.FLOAT, [4, 3], Float32Array.from({ length: 12 }, (_, i) => i / 12));
+    b.node('MatMul', ['x', 'W'], ['scores']);
+    b.node('Softmax', ['scores'], ['probs'], { axis: 1 });
+    b.output('probs', DataType.FLOAT, ['N', 3]);
+    const model = path.join(dir, 'softmax.onnx');
+    fs.writeFileSync(model, modelBytes(b, { opset: 13 }));
+    const base = { format: 'onnx-compress/distill-spec', version: 1, data: { train: { source: 'synthetic:16' } }, knowledge: [{ type: 'response', alpha: 0 }] };
+    fs.writeFileSync(path.join(dir, 'a.distill.json'), JSON.stringify({ ...base, teacher: { model }, student: { model } }));
+    const v = await validateSpec(path.join(dir, 'a.distill.json'));
+    assert.ok(v.ok, JSON.stringify(v.problems));
+    assert.deepStrictEqual([v.spec!.teacher.output, v.spec!.student.kind === 'onnx' && v.spec!.student.output], ['scores', 'scores']);
+    assert.match(v.problems.find((p) => p.path === 'teacher.output')!.message, /not set: the first output 'probs' comes from Softmax, so its input 'scores' \(the logits\) is used/);
+    fs.writeFileSync(path.join(dir, 'b.distill.json'), JSON.stringify({ ...base, teacher: { model, output: 'probs' }, student: { model, output: 'scores' } }));
+    const named = await validateSpec(path.join(dir, 'b.distill.json'));
+    assert.match(named.problems.find((p) => p.path === 'teacher.output')!.message, /'probs' is the output of Softmax \(probabilities, not logits\).*set teacher.output to its input 'scores'/);
+  });
+
   it('prints the validation from the CLI (exit 0 valid, 1 with errors)', async () => {
     const lines: string[] = [];
     const out = { log: (s: string) => lines.push(s), error: (s: string) => lines.push(s) };
@@ -328,6 +351,41 @@ describe('distillation engine: ONNX made trainable and back', function () {
     fs.writeFileSync(path.join(dir, 'w', 'weights.json'), JSON.stringify({ format: 'onnx-compress/trained-weights', version: 1, weights: { 'head.weight': 'wrong.npy' } }));
     await assert.rejects(writeTrainedWeights(source, path.join(dir, 'w'), path.join(dir, 'bad.onnx')), /names 'head.weight', which is no initializer/);
     assert.ok(!fs.existsSync(path.join(dir, 'bad.onnx')));
+  });
+
+  it('treats weights kept in Constant nodes (as PaddlePaddle exports them) like initializers, and writes them back into the Constant nodes', async () => {
+    const dir = temp.make();
+    const W = Float32Array.from({ length: 12 }, (_, i) => (i - 6) / 10);
+    const B = Float32Array.of(0.5, -0.25, 1);
+    const b = new GraphBuilder('g');
+    b.input('x', DataType.FLOAT, ['N', 4]);
+    b.constant('W', DataType.FLOAT, [4, 3], W);
+    b.constant('B', DataType.FLOAT, [3], B);
+    b.constant('shape', DataType.INT64, [2], BigInt64Array.of(-1n, 3n));
+    b.node('MatMul', ['x', 'W'], ['xw']);
+    b.node('Add', ['xw', 'B'], ['sum']);
+    b.node('Reshape', ['sum', 'shape'], ['y']);
+    b.output('y', DataType.FLOAT, ['N', 3]);
+    const model = path.join(dir, 'constants.onnx');
+    fs.writeFileSync(model, modelBytes(b, { opset: 13 }));
+    const g = await exportTrainableGraph(model, path.join(dir, 'graph'));
+    assert.deepStrictEqual(g.graph.initializers.map((i) => [i.name, i.trainable]), [['W', true], ['B', true], ['shape', false]]);
+    assert.strictEqual(g.trainableParameters, 15);
+    fs.mkdirSync(path.join(dir, 'w'));
+    writeNpy(path.join(dir, 'w', 'W.npy'), '<f4', [4, 3], W.map((v) => 2 * v));
+    writeNpy(path.join(dir, 'w', 'B.npy'), '<f4', [3], B.map((v) => v + 1));
+    fs.writeFileSync(path.join(dir, 'w', 'weights.json'), JSON.stringify({ format: 'onnx-compress/trained-weights', version: 1, weights: { W: 'W.npy', B: 'B.npy' } }));
+    const r = await writeTrainedWeights(model, path.join(dir, 'w'), path.join(dir, 'trained.onnx'));
+    assert.deepStrictEqual(r.replaced, ['W', 'B']);
+    const x = Float32Array.of(1, 2, 3, 4, -1, 0, 0.5, 2);
+    const y = (await runOrt(path.join(dir, 'trained.onnx'), { x: new ort.Tensor('float32', x, [2, 4]) })).y.data as number[];
+    for (let n = 0; n < 2; n++) for (let j = 0; j < 3; j++) {
+      let want = B[j] + 1;
+      for (let k = 0; k < 4; k++) want += x[n * 4 + k] * 2 * W[k * 3 + j];
+      assert.ok(Math.abs(y[n * 3 + j] - want) < 1e-5, `y[${n},${j}] = ${y[n * 3 + j]}, want ${want}`);
+    }
+    const { readModel } = await import('../../src/core/onnx/model');
+    assert.deepStrictEqual((await readModel(path.join(dir, 'trained.onnx'))).proto.graph!.node.map((n) => n.op_type), ['Constant', 'Constant', 'Constant', 'MatMul', 'Add', 'Reshape']);
   });
 
   // The trainer's torch runner (`run-graph`) against onnxruntime-node on 64 Fashion-MNIST test

@@ -224,7 +224,7 @@ async function replaceDir(tmp: string, dir: string): Promise<void> {
 }
 
 /** A session returning `names` (graph outputs added to the model in memory, then taken back off). */
-async function exposingSession(model: OnnxModel, names: string[], executionProvider: string): Promise<ort.InferenceSession> {
+export async function exposingSession(model: OnnxModel, names: string[], executionProvider: string): Promise<ort.InferenceSession> {
   const graph = model.proto.graph!;
   const count = graph.output.length;
   const existing = new Set(graph.output.map((o) => o.name));

@@ -10,6 +10,7 @@ import { tensorElemType } from '../onnx/elementTypes';
 import { tensorDims, tensorRawBytes } from '../onnx/tensor';
 import { AttributeType, int64ToNumber, type AttributeProto, type TensorProto, type ValueInfoProto } from '../onnx/types';
 import { writeModel, type WriteResult } from '../onnx/write';
+import { createMessage } from '../onnx/codec';
 import { descrOf } from '../data/npy';
 import { OnnxCompressError } from '../errors';
 import { readNpyFile } from './npyStream';
@@ -86,12 +87,15 @@ export async function exportTrainableGraph(model: OnnxModel | string, dir: strin
   const unsupported: ExportResult['unsupported'] = [];
   for (const [i, n] of graph.node.entries()) {
     const name = n.name || `${n.op_type}_${i}`;
-    // Constant nodes become non-trainable initializers (values the graph computes with, never learns).
+    // Constant nodes become initializers under the same rule: some exporters (PaddlePaddle, spox)
+    // keep every weight in them. Trained values go back into the Constant node.
     if (n.op_type === 'Constant' && (n.domain ?? '') === '') {
       const t = constantTensor(n.attribute, n.output[0]);
       if (t) {
         const w = await writeTensor(t, n.output[0]);
-        initializers.push({ name: n.output[0], file: w.file, shape: w.shape, dtype: w.dtype, trainable: false });
+        const trainable = isFloatType(w.type);
+        if (trainable) trainableParameters += w.shape.reduce((a, b) => a * b, 1);
+        initializers.push({ name: n.output[0], file: w.file, shape: w.shape, dtype: w.dtype, trainable });
         continue;
       }
     }
@@ -182,24 +186,32 @@ export async function writeTrainedWeights(onnxFile: string, weightsDir: string, 
     throw new TrainableGraphError(`cannot read the trained weights list (${(e as Error).message}); the trainer did not finish exporting`, listFile);
   }
   if (list.format !== TRAINED_WEIGHTS_FORMAT || !list.weights) throw new TrainableGraphError(`is not a ${TRAINED_WEIGHTS_FORMAT} file`, listFile);
-  const byName = new Map(model.proto.graph!.initializer.map((t) => [t.name ?? '', t]));
+  const graph = model.proto.graph!;
+  const byName = new Map(graph.initializer.map((t) => [t.name ?? '', t]));
+  const constants = new Map(graph.node.filter((n) => n.op_type === 'Constant' && (n.domain ?? '') === '').map((n) => [n.output[0], n]));
   const replaced: string[] = [];
   for (const [name, file] of Object.entries(list.weights)) {
-    const t = byName.get(name);
-    if (!t) throw new TrainableGraphError(`names '${name}', which is no initializer of ${onnxFile}; the weights belong to another model`, listFile);
+    const node = byName.has(name) ? undefined : constants.get(name);
+    const t = byName.get(name) ?? (node && constantTensor(node.attribute, name));
+    if (!t) throw new TrainableGraphError(`names '${name}', which is no initializer or Constant of ${onnxFile}; the weights belong to another model`, listFile);
     const { header, bytes } = await readNpyFile(path.join(weightsDir, file));
     const dims = tensorDims(t);
     if (header.dtype !== t.data_type || header.shape.join() !== dims.join()) {
       throw new TrainableGraphError(`'${name}' comes back as ${dataTypeName(header.dtype)} [${header.shape.join(',')}] but the model holds ${dataTypeName(t.data_type ?? 0)} [${dims.join(',')}]`, path.join(weightsDir, file));
     }
-    // Only the values change: the bytes go to raw_data; typed fields and external references are cleared.
-    t.raw_data = bytes;
-    t.float_data = []; t.int32_data = []; t.int64_data = []; t.double_data = []; t.uint64_data = [];
-    t.external_data = [];
-    t.data_location = undefined;
+    if (node) {
+      // The Constant keeps its name and output; its value becomes a tensor attribute with the new values.
+      node.attribute = [createMessage<AttributeProto>('AttributeProto', { name: 'value', type: AttributeType.TENSOR, t: createMessage<TensorProto>('TensorProto', { name: '', data_type: t.data_type, dims: dims, raw_data: bytes }) })];
+    } else {
+      // Only the values change: the bytes go to raw_data; typed fields and external references are cleared.
+      t.raw_data = bytes;
+      t.float_data = []; t.int32_data = []; t.int64_data = []; t.double_data = []; t.uint64_data = [];
+      t.external_data = [];
+      t.data_location = undefined;
+    }
     replaced.push(name);
   }
-  const unchanged = model.proto.graph!.initializer.filter((t) => isFloatType(t.data_type ?? 0) && !(t.name! in list.weights!)).map((t) => t.name ?? '');
+  const unchanged = graph.initializer.filter((t) => isFloatType(t.data_type ?? 0) && !(t.name! in list.weights!)).map((t) => t.name ?? '');
   const written = await writeModel(model, outFile);
   return { ...written, replaced, unchanged };
 }

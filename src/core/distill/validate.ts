@@ -88,8 +88,9 @@ export async function validateSpec(file: string, options: ValidateOptions = {}):
     else if (!new RegExp(`^def\\s+${fn}\\s*\\(`, 'm').test(await fs.promises.readFile(pyFile, 'utf8'))) err('student.factory', `${pyFile} defines no function '${fn}' (no 'def ${fn}(' at the start of a line)`);
   }
   for (const [i, a] of (spec.scheme?.assistants ?? []).entries()) await load(a.model, `scheme.assistants[${i}].model`);
-  const firstOutput = (m: OnnxModel | null) => m?.proto.graph?.output[0]?.name ?? 'logits';
-  const resolved = resolveSpec(spec, dir, { teacher: spec.teacher.output ?? firstOutput(teacher), student: 'model' in spec.student ? (spec.student.output ?? firstOutput(student)) : (spec.student.output ?? 'logits') });
+  const teacherOut = spec.teacher.output ?? defaultLogits(teacher, 'teacher', warn);
+  const studentOut = 'model' in spec.student ? (spec.student.output ?? defaultLogits(student, 'student', warn)) : (spec.student.output ?? 'logits');
+  const resolved = resolveSpec(spec, dir, { teacher: teacherOut, student: studentOut });
   result.spec = resolved;
   if (options.structureOnly || !teacher) return finish(result);
 
@@ -103,7 +104,13 @@ export async function validateSpec(file: string, options: ValidateOptions = {}):
     err(at, `the ${model} has no tensor '${name}'${near.length ? `; close names: ${near.map((n) => `'${n}'`).join(', ')}` : ''} (list them with --validate-only --json or in the wizard)`);
   };
 
-  // Outputs.
+  // Outputs: logits, not probabilities (softmax(zT/T) of probabilities is not what KD means).
+  for (const [side, m, name] of [['teacher', teacher, resolved.teacher.output], ['student', student, resolved.student.output]] as const) {
+    const producer = m?.proto.graph!.node.find((n) => n.output.includes(name));
+    if (producer && SOFTMAX_OPS.has(producer.op_type ?? '')) {
+      warn(`${side}.output`, `'${name}' is the output of ${producer.op_type} (probabilities, not logits); distillation softens logits: set ${side}.output to its input '${producer.input[0]}'`);
+    }
+  }
   if (!find(result.teacherTensors, resolved.teacher.output)) missing(tNames, resolved.teacher.output, 'teacher.output', 'teacher');
   if (student && resolved.student.kind === 'onnx' && !find(result.studentTensors, resolved.student.output)) missing(sNames, resolved.student.output, 'student.output', 'student');
   const tOut = find(result.teacherTensors, resolved.teacher.output);
@@ -243,6 +250,23 @@ export async function validateSpec(file: string, options: ValidateOptions = {}):
     if (resolved.scheme.kind === 'online' && resolved.student.kind === 'factory') warn('scheme', 'online mutual learning with a PyTorch student: teacher tensors come from the teacher graph, student tensors from the module');
   }
   return finish(result);
+}
+
+const SOFTMAX_OPS = new Set(['Softmax', 'LogSoftmax']);
+
+/**
+ * The logits of a model when the spec names none: its first output, or, when a Softmax makes that
+ * output, the Softmax's input (said in a warning).
+ */
+function defaultLogits(m: OnnxModel | null, side: string, warn: (at: string, message: string) => void): string {
+  const graph = m?.proto.graph;
+  const first = graph?.output[0]?.name ?? 'logits';
+  const producer = graph?.node.find((n) => n.output.includes(first));
+  if (producer && SOFTMAX_OPS.has(producer.op_type ?? '') && producer.input[0]) {
+    warn(`${side}.output`, `not set: the first output '${first}' comes from ${producer.op_type}, so its input '${producer.input[0]}' (the logits) is used`);
+    return producer.input[0];
+  }
+  return first;
 }
 
 function finish(result: SpecValidation): SpecValidation {

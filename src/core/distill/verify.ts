@@ -6,7 +6,8 @@ import type { StudentVerification } from '../../shared/distillRun';
 import type { ResolvedDataSplit } from '../../shared/distillSpec';
 import { openDataSource } from '../data';
 import { readModel } from '../onnx/model';
-import { createSession, ort } from '../runtime/session';
+import { ort } from '../runtime/session';
+import { exposingSession } from './cache';
 import { readLabels } from './labels';
 
 export interface VerifyOptions {
@@ -64,8 +65,9 @@ function firstSample(feeds: Record<string, ort.Tensor>): Record<string, ort.Tens
 export async function verifyStudent(studentFile: string, o: VerifyOptions): Promise<StudentVerification> {
   const teacher = await readModel(o.teacherFile);
   const student = await readModel(studentFile);
-  const sSession = await createSession(student, { executionProviders: [o.executionProvider] });
-  const tSession = await createSession(teacher, { executionProviders: [o.executionProvider] });
+  // The logits may be an inner tensor (before a Softmax): exposed as an extra output.
+  const sSession = await exposingSession(student, [o.studentOutput], o.executionProvider);
+  const tSession = await exposingSession(teacher, [o.teacherOutput], o.executionProvider);
   try {
     const source = await openDataSource(o.split.source, teacher, { imagePreprocess: o.split.imagePreprocess as never });
     const labels = o.labelsFile ? (await readLabels(o.labelsFile)).values : null;
@@ -106,7 +108,7 @@ export async function verifyStudent(studentFile: string, o: VerifyOptions): Prom
       latencyMs: sample ? await latency(sSession, rename(sample), runs) : null,
       teacherLatencyMs: sample ? await latency(tSession, sample, runs) : null,
       executionProvider: o.executionProvider,
-      data: `${o.split.source}${o.split.samples ? ` (first ${o.split.samples}${o.split.shuffleSeed !== null ? ` after shuffling with seed ${o.split.shuffleSeed}` : ''})` : ''}`,
+      data: `${o.split.source}${o.split.samples ? ` (${n} samples${o.split.shuffleSeed !== null ? `, shuffled with seed ${o.split.shuffleSeed}` : ''})` : ''}`,
     };
   } finally {
     await sSession.release();
