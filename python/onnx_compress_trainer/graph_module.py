@@ -209,13 +209,15 @@ class GraphModule(nn.Module):
             feeds = [feeds]
         if not isinstance(feeds, dict):
             feeds = dict(zip(self.input_names, feeds))
-        missing = [n for n in self.input_names if n not in feeds and self._producers.get(n) is None]
+        # an input that is also an initializer (older exporters list both) defaults to the initializer
+        missing = [n for n in self.input_names if n not in feeds and n not in self._keys and self._producers.get(n) is None]
         if missing:
             raise TrainerError(f"no value for graph input(s) {', '.join(missing)}")
         wanted = list(outputs) if outputs else self.output_names
-        env = dict(feeds)
+        env = {}
         for name, key in self._keys.items():
             env[name] = self.params[key] if key in self.params else getattr(self, key)
+        env.update(feeds)
         ctx = OpContext(self)
         for index in self._plan(wanted):
             node = self.nodes[index]

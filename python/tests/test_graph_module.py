@@ -251,6 +251,18 @@ class Graphs(unittest.TestCase):
         with self.assertRaisesRegex(TrainerError, "did you mean 'logits'"):
             model(x, outputs=["logit"])
 
+    def test_input_that_is_also_an_initializer(self):
+        # older exporters list every initializer among the inputs too: unfed, it keeps its value
+        w = GraphWriter(13)
+        w.input("x", [None, 2])
+        w.input("bias", [2])
+        w.init("bias", np.array([1.0, 2.0], np.float32))
+        w.node("Add", ["x", "bias"], "y")
+        w.output("y")
+        model = GraphModule(w.write(tmpdir(self)))
+        self.close(model({"x": torch.zeros(1, 2)})["y"].detach().numpy(), [[1.0, 2.0]])
+        self.close(model({"x": torch.zeros(1, 2), "bias": torch.ones(2)})["y"].detach().numpy(), [[1.0, 1.0]])
+
     def test_constants_stay_fixed(self):
         # a 0-d scale (the exporter's constants) and a Pow exponent are not learned; a 1-element bias is
         w = GraphWriter(13)

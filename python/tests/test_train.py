@@ -208,15 +208,18 @@ class Trainer(unittest.TestCase):
         try:
             for p in procs:
                 p.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            pass  # the return codes below say which rank hung, the logs why
         finally:
             for p in procs:
                 if p.poll() is None:
                     p.kill()
+                    p.wait()
         (out0, err0), (out1, err1) = ((o.seek(0) or o.read(), e.seek(0) or e.read()) for o, e in logs)
         for o, e in logs:
             o.close()
             e.close()
-        self.assertEqual([p.returncode for p in procs], [0, 0], err0[-2000:] + err1[-2000:])
+        self.assertEqual([p.returncode for p in procs], [0, 0], f"rank 0: {out0[-1500:]}{err0[-2000:]}\nrank 1: {err1[-2000:]}")
         self.assertEqual(out1, "")
         events = parse_events(out0)
         start = self.of(events, "start")
