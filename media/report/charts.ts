@@ -106,6 +106,11 @@ export class RangeChart extends ThemedChart<'bar'> {
   }
 }
 
+/** SQNR above this is drawn at it: exact tensors reach ~250 dB and would flatten every real error. */
+export const SQNR_CEILING = 80;
+const ceiled = (v: number | null) => (v === null ? null : Math.min(v, SQNR_CEILING));
+const dbLabel = (name: string, v: number | null) => `${name}: ${v === null ? '–' : `${v.toFixed(1)} dB`}`;
+
 export interface ErrorPoint extends LayerMark {
   local: number | null;
   accumulated: number | null;
@@ -208,9 +213,9 @@ export class ErrorChart extends ThemedChart<'line'> {
       data: {
         labels: pts.map((x) => x.label),
         datasets: [
-          { label: 'local SQNR (its own Q/DQ)', data: pts.map((x) => x.local), borderColor: c.bar, backgroundColor: c.bar, pointRadius: 2, borderWidth: 1.5 },
+          { label: 'local SQNR (its own Q/DQ)', data: pts.map((x) => ceiled(x.local)), borderColor: c.bar, backgroundColor: c.bar, pointRadius: 2, borderWidth: 1.5 },
           {
-            label: 'accumulated SQNR (vs float model)', data: pts.map((x) => x.accumulated), borderColor: p.purple, pointBackgroundColor: this.pointColors(p),
+            label: 'accumulated SQNR (vs float model)', data: pts.map((x) => ceiled(x.accumulated)), borderColor: p.purple, pointBackgroundColor: this.pointColors(p),
             pointBorderColor: this.pointColors(p), pointRadius: pts.map((x) => (x.selected ? 5 : 2.5)), borderWidth: 1.5,
           },
         ],
@@ -226,7 +231,15 @@ export class ErrorChart extends ThemedChart<'line'> {
           clickHandler(this.onPick)(e, elements);
         },
         scales: { x: categoryAxis(c), y: { ...valueAxis(c, 'SQNR (dB)'), suggestedMin: 0 } },
-        plugins: { legend: legend(c), tooltip: { callbacks: { title: (items) => pts[items[0].dataIndex].title } } },
+        plugins: {
+          legend: legend(c),
+          tooltip: {
+            callbacks: {
+              title: (items) => pts[items[0].dataIndex].title,
+              label: (item) => dbLabel(item.datasetIndex === 0 ? 'local' : 'accumulated', item.datasetIndex === 0 ? pts[item.dataIndex].local : pts[item.dataIndex].accumulated),
+            },
+          },
+        },
       },
       plugins: [thresholdLine],
     };
@@ -445,15 +458,18 @@ export class CompareChart extends ThemedChart<'line'> {
       data: {
         labels: this.points.map((x) => x.label),
         datasets: [
-          { label: 'before', data: this.points.map((x) => x.before), borderColor: p.red, backgroundColor: p.red, pointRadius: 1.5, borderWidth: 1.5 },
-          { label: 'after', data: this.points.map((x) => x.after), borderColor: p.green, backgroundColor: p.green, pointRadius: 1.5, borderWidth: 1.5 },
+          { label: 'before', data: this.points.map((x) => ceiled(x.before)), borderColor: p.red, backgroundColor: p.red, pointRadius: 1.5, borderWidth: 1.5 },
+          { label: 'after', data: this.points.map((x) => ceiled(x.after)), borderColor: p.green, backgroundColor: p.green, pointRadius: 1.5, borderWidth: 1.5 },
         ],
       },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
         interaction: { mode: 'index', intersect: false },
         scales: { x: categoryAxis(c), y: { ...valueAxis(c, 'accumulated SQNR (dB)'), suggestedMin: 0 } },
-        plugins: { legend: legend(c) },
+        plugins: {
+          legend: legend(c),
+          tooltip: { callbacks: { label: (item) => dbLabel(String(item.dataset.label), item.datasetIndex === 0 ? this.points[item.dataIndex].before : this.points[item.dataIndex].after) } },
+        },
       },
     };
   }

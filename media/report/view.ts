@@ -6,11 +6,11 @@ import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import type { KeepInFloatTargetKind, LayerReport, QuantReport, WeightReport } from '../../src/shared/quantReport';
-import { targetProblem, type FromReportView } from '../../src/shared/reportProtocol';
+import { nodesToKeepInFloat, targetProblem, type FromReportView } from '../../src/shared/reportProtocol';
 import { clear, h } from '../dom';
 import { VirtualTable, type SortState } from '../virtualTable';
 import {
-  ChannelChart, CompareChart, ErrorChart, gridLines, GridHistogramChart, RangeChart, SensitivityChart, type LayerMark,
+  ChannelChart, CompareChart, ErrorChart, gridLines, GridHistogramChart, RangeChart, SensitivityChart, SQNR_CEILING, type LayerMark,
 } from './charts';
 import { fmt, fmtDb, fmtMetrics, fmtPct, fmtRange } from './format';
 import { envelope, spanLabel, spans, worst, WindowControl, type Span, type WindowState } from './layerWindow';
@@ -71,11 +71,7 @@ const SENSITIVITY_BARS = 40;
 /** Dynamic quantization quantizes activations at run time: the report then has weights only. */
 const noLayers = () => h('p', { className: 'info no-layers' }, 'No activation tensor has a Q/DQ pair in this model (dynamic quantization quantizes activations at run time): there are no per-layer activation ranges or errors. See Weights and Summary.');
 
-/** The nodes to keep in float so that a tensor is no longer quantized: those reading it (the rewrite
- *  quantizes a tensor for its readers); a report without readers names the producer. */
-export function nodesToKeep(l: LayerReport): string[] {
-  return l.consumers.length ? l.consumers : l.node ? [l.node] : [];
-}
+
 const sortNumber = (x: number | null) => (x === null ? Number.MAX_VALUE : x);
 
 export class ReportView {
@@ -251,7 +247,7 @@ export class ReportView {
     this.addTab('error', 'Error', (panel) => {
       if (!layers.length) return noLayers();
       panel.append(
-        h('p', { className: 'info' }, 'SQNR per layer: local (the tensor before vs after its own Q/DQ) and accumulated (the float model vs the quantized model at that tensor). When a bar stands for several layers it shows their worst value.'),
+        h('p', { className: 'info' }, `SQNR per layer: local (the tensor before vs after its own Q/DQ) and accumulated (the float model vs the quantized model at that tensor). When a point stands for several layers it shows their worst value; values above ${SQNR_CEILING} dB (exact tensors reach about 250) are drawn at ${SQNR_CEILING}.`),
         h('div', { className: 'toolbar' }, h('label', { for: 'threshold' }, 'Threshold'), slider, value, below, selectBelow),
         control.element, box);
     }, () => {
@@ -449,7 +445,7 @@ export class ReportView {
     kind.value = this.state.autoKind;
     const value = h('input', { type: 'number', id: 'auto-value', step: 'any', value: this.state.autoValue, 'aria-label': 'Target value' });
     const keep = button('keep-in-float', 'Keep selected in float', 'Re-quantize without the selected layers, reusing the calibration ranges', () => {
-      const nodes = [...new Set(this.selection.indices.flatMap((i) => nodesToKeep(this.report.layers[i])))];
+      const nodes = [...new Set(this.selection.indices.flatMap((i) => nodesToKeepInFloat(this.report.layers[i])))];
       if (!nodes.length) return this.status.error('Select the layers to keep in float first (in the table or a chart; Ctrl/Shift-click for several).');
       this.post!({ type: 'keepInFloat', nodes });
     });

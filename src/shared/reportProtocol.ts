@@ -5,7 +5,7 @@
 // (and, after keep-in-float, the report it replaces, for the before/after view); the webview posts
 // the user's actions. Each action is answered by `busy` and then `done` or `error`, so the panel
 // shows progress and failures where the user clicked.
-import type { KeepInFloatTargetKind, QuantReport } from './quantReport';
+import type { KeepInFloatTargetKind, LayerReport, QuantReport } from './quantReport';
 
 /** Where the offline HTML report puts the report JSON (the app reads it when not in VS Code). */
 export const REPORT_DATA_ELEMENT_ID = 'quant-report';
@@ -22,6 +22,12 @@ export interface LayerRef {
 export interface KeepInFloatTarget {
   kind: KeepInFloatTargetKind;
   value: number;
+}
+
+/** The nodes to keep in float so that a layer's tensor is no longer quantized: those reading it (the
+ *  rewrite quantizes a tensor for its readers); a layer without readers names its producer. */
+export function nodesToKeepInFloat(l: LayerReport): string[] {
+  return l.consumers.length ? l.consumers : l.node ? [l.node] : [];
 }
 
 export type ReportAction = 'keepInFloat' | 'autoKeepInFloat' | 'exportHtml';

@@ -6,14 +6,19 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import * as os from 'os';
+import { analyzeQuantization } from '../../src/core/analysis/analyze';
 import { reportHtml } from '../../src/core/analysis/htmlReport';
+import { quantizeModel } from '../../src/core/quant/pipeline';
+import { resolveSettings } from '../../src/core/quant/settings';
 import { formatBytes } from '../../src/shared/format';
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
 import {
-  parseReportViewMessage, REPORT_SCRIPT, REPORT_STYLESHEETS, type FromReportView, type ToReportView,
+  nodesToKeepInFloat, parseReportViewMessage, REPORT_SCRIPT, REPORT_STYLESHEETS, type FromReportView, type ToReportView,
 } from '../../src/shared/reportProtocol';
 import { modelViewHtml } from '../../src/shared/webviewHtml';
 import { ARTIFACTS, CHROMIUM_ARGS, chromiumPath, ROOT } from '../support/browser';
+import { FASHION_DIR, FIXTURES } from '../support/evaluate';
 import { keptInFloatFixture, reportFixture } from '../support/reportFixture';
 
 const ORIGIN = 'https://webview.test';
@@ -509,6 +514,67 @@ describe('quantization report in Chromium', function () {
     const { page } = await openStandalone(browser, bad);
     await page.waitForSelector('body[data-state="error"]');
     assert.match(await page.$eval('#report-error', (e) => e.textContent ?? ''), /model\.sizes\.ratio must be a finite number \(got "large"\)/);
+    await page.close();
+  });
+});
+
+describe('quantization report in Chromium, from the engine on a real model', function () {
+  // The Fashion-MNIST CNN quantized by the real pipeline with one Conv output given a range far
+  // too narrow, analyzed by the real engine with sensitivity: the panel must lead to that layer.
+  const DAMAGED = '/conv2/Conv_output_0';
+  let browser: Browser;
+  let dir: string;
+  let report: QuantReport;
+  let quantizedNodes: Set<string>;
+
+  before(async () => {
+    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-view-'));
+    const float = path.join(dir, 'fashion_cnn.onnx');
+    fs.copyFileSync(path.join(FIXTURES, 'fashion_cnn.onnx'), float);
+    const result = await quantizeModel(float, resolveSettings({
+      calibration: path.join(FASHION_DIR, 'train-images-idx3-ubyte.gz'), perChannel: true, samples: 128, batchSize: 64,
+      tensorOverrides: { [DAMAGED]: { range: [0, 0.3] } },
+    }));
+    quantizedNodes = new Set(result.nodes.filter((n) => n.quantized).map((n) => n.node));
+    report = await analyzeQuantization(float, result.output, {
+      data: path.join(FASHION_DIR, 't10k-images-idx3-ubyte.gz'), samples: 128, batchSize: 64, latencyRuns: 3, sensitivity: true, sensitivitySamples: 64,
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every layer names quantized nodes to keep in float', () => {
+    assert.ok(report.layers.length > 3);
+    for (const l of report.layers) {
+      const nodes = nodesToKeepInFloat(l);
+      assert.ok(nodes.length > 0 && nodes.every((n) => quantizedNodes.has(n)), `${l.tensor}: ${nodes.join(', ')} (quantized: ${[...quantizedNodes].join(', ')})`);
+    }
+  });
+
+  it('sorted by local SQNR, the damaged layer is first; keeping it in float posts the node that reads it', async () => {
+    const { page, posted, problems } = await openPanel(browser, JSON.parse(JSON.stringify(report)));
+    await page.waitForSelector('body[data-state="ready"]');
+    assert.strictEqual(await page.$eval('#layer-info', (e) => e.textContent), `${report.layers.length} of ${report.layers.length} layers`);
+    await page.click('#layers .vt-head[data-key="local"]');
+    assert.strictEqual((await columnTexts(page, 'tensor'))[0], DAMAGED);
+    await page.click('#layers .vt-row:nth-child(1)');
+    assert.deepStrictEqual(posted.filter((m) => m.type === 'reveal').pop(), { type: 'reveal', layer: { tensor: DAMAGED, node: '/conv2/Conv' } });
+    await clickTab(page, 'histogram');
+    assert.ok((await waitForInk(page, 'canvas[data-chart="layer-histogram"]')) > 0.01);
+    assert.match(await page.$eval('#histogram-notes', (e) => e.textContent ?? ''), /^Grid: \d+ quantization levels/);
+    for (const tab of ['activations', 'error', 'sensitivity']) {
+      await clickTab(page, tab);
+      assert.ok((await waitForInk(page, `#${tab} canvas`)) > 0.01, `${tab} drawn`);
+    }
+    await page.click('#keep-in-float');
+    const keep = posted.find((m) => m.type === 'keepInFloat');
+    assert.deepStrictEqual(keep, { type: 'keepInFloat', nodes: report.layers.find((l) => l.tensor === DAMAGED)!.consumers });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-fashion-cnn.png') });
+    assert.deepStrictEqual(problems, []);
     await page.close();
   });
 });
