@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import Ajv from 'ajv';
 import { validateSpec } from '../../src/core/distill';
 import type { OnnxCompressApi } from '../../src/extension/extension';
+import type { QuantizeOutcome } from '../../src/extension/quantize/quantizeCommand';
 import type { LiveInput } from '../../src/extension/distill/multiStep';
 import type { Refusal, StartOutcome } from '../../src/extension/distill/runController';
 import type { RunsItem } from '../../src/extension/distill/runsTree';
@@ -302,6 +303,32 @@ describe('Distillation in VS Code', () => {
     assert.strictEqual(item.contextValue, 'distillRun.completed');
     const files = (await api.distill.runs.getChildren(run)).map((c) => (c.kind === 'file' ? c.label : ''));
     for (const f of ['spec', 'student', 'report', 'log']) assert.ok(files.includes(f), `${f} under the run: ${files}`);
+  });
+
+  it('"Quantize This Student" continues into the quantize flow, which quantizes the distilled student', async function () {
+    this.timeout(240000);
+    assert.ok(completed, 'the run test completed a run');
+    const student = path.join(completed.paths.runDir, RUN_LAYOUT.student);
+    const flow = api.distill.controller.act('quantize', completed.paths.runDir) as Promise<QuantizeOutcome | undefined>;
+    // The quantize wizard, answered as a user would: the recommended preset, 128 real images, no layer kept in float, the default output.
+    const answerStep = async (step: number, pick: { labels?: RegExp[]; value?: string }) => {
+      const qp = await waitFor(`quantize step ${step}`, () => (api.quantize.activeQuickPick?.step === step ? api.quantize.activeQuickPick : undefined));
+      if (step === 1) assert.match(qp.title ?? '', /student\.onnx/, 'the quantize wizard is on the student');
+      if (pick.value !== undefined) qp.value = pick.value;
+      const items = (pick.labels ?? []).map((re) => qp.items.find((i) => re.test(i.label))!);
+      if (items.length) qp.activeItems = items;
+      await settle();
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await waitFor(`quantize step ${step} to close`, () => api.quantize.activeQuickPick !== qp);
+    };
+    await answerStep(1, { labels: [/^Static INT8 for CNNs/] });
+    await answerStep(2, { value: path.join(workspace(), 'fashion-calib.npy') });
+    await answerStep(3, {});
+    await answerStep(4, { labels: [/student\.int8\.onnx/] });
+    const outcome = await flow;
+    assert.ok(outcome?.status === 'done', `quantized: ${JSON.stringify(outcome && 'message' in outcome ? outcome.message : outcome?.status)}`);
+    assert.strictEqual(outcome.output, student.replace(/\.onnx$/, '.int8.onnx'));
+    assert.ok(fs.existsSync(outcome.output), 'the quantized student is written beside it');
   });
 
   it('a cancelled run keeps a checkpoint, is offered for resume, and resumes to a student', async function () {

@@ -61,6 +61,16 @@ function numberCheck(min: number, max: number, integer = false, exclusiveMin = f
   };
 }
 
+/** Questions asked one per step (each with its own step number, Back returning to the one before), then `then`. */
+function sequence(questions: Array<(f: MultiStep) => Promise<void>>, then: () => Step<State>): Step<State> {
+  if (!questions.length) return then();
+  const [first, ...rest] = questions;
+  return async (f) => {
+    await first(f);
+    return sequence(rest, then);
+  };
+}
+
 const shapeText = (t: TensorInfo) => `${t.dtype ?? '?'} ${formatShape(t.shape)}`;
 
 export class DistillWizard {
@@ -275,38 +285,40 @@ export class DistillWizard {
     }
   }
 
-  private async weightStep(f: MultiStep, k: KnowledgeSpec, fallback: number): Promise<number> {
+  private async weightStep(f: MultiStep, k: KnowledgeSpec, fallback: number): Promise<void> {
     const v = await f.input({ prompt: `Weight of the ${k.type} term in the total loss`, value: String(k.weight ?? fallback), validate: numberCheck(0, 1e9, false, true) });
-    return Number(v);
+    k.weight = Number(v);
   }
 
   private async responseSteps(f: MultiStep, s: State, done: () => Step<State>): Promise<Step<State>> {
     const d = DISTILL_DEFAULTS.response;
     const k = (s.knowledge.response ?? { type: 'response', ...d }) as Extract<KnowledgeSpec, { type: 'response' }>;
     s.knowledge.response = k;
+    const targets = [
+      item('soft', 'soft' as ResponseTarget, 'KL on softened distributions (Hinton KD, T^2 applied)', KNOWLEDGE_FORMULAS.response),
+      item('logits', 'logits' as ResponseTarget, 'MSE between the logits'),
+      item('hard', 'hard' as ResponseTarget, 'CE with the teacher\'s argmax as the label'),
+    ];
     const target = await f.pick<Item<ResponseTarget>>({
       placeholder: 'Response knowledge: what the student matches',
-      items: [
-        item('soft', 'soft' as ResponseTarget, 'KL on softened distributions (Hinton KD, T^2 applied)', KNOWLEDGE_FORMULAS.response),
-        item('logits', 'logits' as ResponseTarget, 'MSE between the logits'),
-        item('hard', 'hard' as ResponseTarget, 'CE with the teacher\'s argmax as the label'),
-      ],
-      selected: undefined,
+      items: targets,
+      selected: targets.filter((t) => t.value === (k.target ?? d.target)),
     });
     k.target = target.value;
-    return async (f2, s2) => {
-      if (k.target === 'soft') {
+    const labels = s.trainLabels !== null && s.trainLabels !== undefined;
+    return sequence([
+      ...(k.target === 'soft' ? [async (f2: MultiStep) => {
         k.temperature = Number(await f2.input({ prompt: 'Temperature T (softens both distributions; the KL term is scaled by T^2)', value: String(k.temperature ?? d.temperature), validate: numberCheck(0, 100, false, true) }));
-      }
-      const labels = s2.trainLabels !== null && s2.trainLabels !== undefined;
-      k.alpha = Number(await f2.input({
-        prompt: labels ? 'alpha: weight of the hard-label CE term (1 - alpha weighs the teacher term)' : 'alpha must be 0 without labels (the teacher term alone)',
-        value: String(labels ? k.alpha ?? d.alpha : 0),
-        validate: (v) => numberCheck(0, 1)(v) ?? (!labels && Number(v) > 0 ? 'No training labels were given: alpha must be 0.' : undefined),
-      }));
-      k.weight = await this.weightStep(f2, k, d.weight);
-      return done();
-    };
+      }] : []),
+      async (f2) => {
+        k.alpha = Number(await f2.input({
+          prompt: labels ? 'alpha: weight of the hard-label CE term (1 - alpha weighs the teacher term)' : 'alpha must be 0 without labels (the teacher term alone)',
+          value: String(labels ? k.alpha ?? d.alpha : 0),
+          validate: (v) => numberCheck(0, 1)(v) ?? (!labels && Number(v) > 0 ? 'No training labels were given: alpha must be 0.' : undefined),
+        }));
+      },
+      (f2) => this.weightStep(f2, k, d.weight),
+    ], done);
   }
 
   private async relationSteps(f: MultiStep, s: State, done: () => Step<State>): Promise<Step<State>> {
@@ -314,28 +326,27 @@ export class DistillWizard {
     const k = (s.knowledge.relation ?? { type: 'relation', ...d }) as Extract<KnowledgeSpec, { type: 'relation' }>;
     s.knowledge.relation = k;
     k.distance = Number(await f.input({ prompt: 'RKD lambda_D: weight of the distance term', value: String(k.distance ?? d.distance), validate: numberCheck(0, 1e9) }));
-    return async (f2) => {
-      k.angle = Number(await f2.input({ prompt: `RKD lambda_A: weight of the angle term (costs B^2 x D per batch; batch ${s.batchSize})`, value: String(k.angle ?? d.angle), validate: numberCheck(0, 1e9) }));
-      k.weight = await this.weightStep(f2, k, d.weight);
-      return done();
-    };
+    return sequence([
+      async (f2) => {
+        k.angle = Number(await f2.input({ prompt: `RKD lambda_A: weight of the angle term (costs B^2 x D per batch; batch ${s.batchSize})`, value: String(k.angle ?? d.angle), validate: numberCheck(0, 1e9) }));
+      },
+      (f2) => this.weightStep(f2, k, d.weight),
+    ], done);
   }
 
   private async pairedParams(f: MultiStep, s: State, type: 'feature' | 'attention' | 'similarity', done: () => Step<State>): Promise<Step<State>> {
     const d = DISTILL_DEFAULTS[type];
     const k = s.knowledge[type] as Extract<KnowledgeSpec, { type: typeof type }>;
     if (k.type === 'feature') {
+      const kinds = [item('mse', 'mse' as FeatureSimilarity, 'squared error (FitNets)'), item('l1', 'l1' as FeatureSimilarity, 'absolute error'), item('cosine', 'cosine' as FeatureSimilarity, '1 - cosine similarity')];
       const sim = await f.pick<Item<FeatureSimilarity>>({
         placeholder: 'Feature knowledge: how the paired tensors are compared',
-        items: [item('mse', 'mse' as FeatureSimilarity, 'squared error (FitNets)'), item('l1', 'l1' as FeatureSimilarity, 'absolute error'), item('cosine', 'cosine' as FeatureSimilarity, '1 - cosine similarity')],
+        items: kinds, selected: kinds.filter((x) => x.value === (k.similarity ?? DISTILL_DEFAULTS.feature.similarity)),
       });
       k.similarity = sim.value;
-      return async (f2) => {
-        k.weight = await this.weightStep(f2, k, d.weight);
-        return done();
-      };
+      return sequence([(f2) => this.weightStep(f2, k, d.weight)], done);
     }
-    k.weight = await this.weightStep(f, k, d.weight);
+    await this.weightStep(f, k, d.weight);
     return done();
   }
 
@@ -455,24 +466,22 @@ export class DistillWizard {
 
   private async trainingSteps(f: MultiStep, s: State): Promise<Step<State>> {
     s.epochs = Number(await f.input({ prompt: 'Epochs', value: String(s.epochs), validate: numberCheck(1, 100000, true) }));
-    return async (f2, s2) => {
-      s2.batchSize = Number(await f2.input({ prompt: 'Batch size', value: String(s2.batchSize), validate: numberCheck(1, 1 << 20, true) }));
-      return async (f3, s3) => {
-        s3.lr = Number(await f3.input({ prompt: `Learning rate (${DISTILL_DEFAULTS.optimizer.name}, ${DISTILL_DEFAULTS.schedule.name} schedule)`, value: String(s3.lr), validate: numberCheck(0, 10, false, true) }));
-        return async (f4, s4) => {
-          const device = await f4.pick<Item<DeviceName>>({
-            placeholder: 'Device the trainer uses',
-            items: [
-              item('auto', 'auto' as DeviceName, 'CUDA when the interpreter sees a GPU, else the CPU'),
-              item('cpu', 'cpu' as DeviceName, 'the CPU'),
-              item('cuda', 'cuda' as DeviceName, 'an NVIDIA GPU (the run refuses to start without one)'),
-            ],
-          });
-          s4.device = device.value;
-          return (f5, s5) => this.nameStep(f5, s5);
-        };
-      };
-    };
+    return sequence([
+      async (f2) => {
+        s.batchSize = Number(await f2.input({ prompt: 'Batch size', value: String(s.batchSize), validate: numberCheck(1, 1 << 20, true) }));
+      },
+      async (f2) => {
+        s.lr = Number(await f2.input({ prompt: `Learning rate (${DISTILL_DEFAULTS.optimizer.name}, ${DISTILL_DEFAULTS.schedule.name} schedule)`, value: String(s.lr), validate: numberCheck(0, 10, false, true) }));
+      },
+      async (f2) => {
+        const devices = [
+          item('auto', 'auto' as DeviceName, 'CUDA when the interpreter sees a GPU, else the CPU'),
+          item('cpu', 'cpu' as DeviceName, 'the CPU'),
+          item('cuda', 'cuda' as DeviceName, 'an NVIDIA GPU (the run refuses to start without one)'),
+        ];
+        s.device = (await f2.pick<Item<DeviceName>>({ placeholder: 'Device the trainer uses', items: devices, selected: devices.filter((x) => x.value === s.device) })).value;
+      },
+    ], () => (f3, s3) => this.nameStep(f3, s3));
   }
 
   private async nameStep(f: MultiStep, s: State): Promise<undefined> {
