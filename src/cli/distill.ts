@@ -90,6 +90,7 @@ export async function distillCommand(spec: string, v: Values, usage: (m: string)
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  const estimated = new Set<string>();
   try {
     const report = await startRun(spec, {
       runDir: v['run-dir'] as string | undefined,
@@ -98,6 +99,11 @@ export async function distillCommand(spec: string, v: Values, usage: (m: string)
       signal: controller.signal,
       onEvent: (e) => {
         if (v.json) return;
+        // The size is announced before and again when the first batch fixes it: one line is enough.
+        if (e.event === 'cache' && e.state === 'estimate') {
+          if (estimated.has(e.split)) return;
+          estimated.add(e.split);
+        }
         const line = eventLine(e);
         if (line) out.log(line);
       },

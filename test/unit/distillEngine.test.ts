@@ -25,7 +25,8 @@ import { BASE_SPEC, writeSpec } from '../fixtures/distill/support';
 import { GraphBuilder, modelBytes } from '../fixtures/builder';
 import { DataType } from '../../src/core/onnx/dataTypes';
 
-const PYTHON = '/usr/bin/python3';
+/** The interpreter the trainer tests use (as scripts/test-all.js): Debian's python3 with torch unless set. */
+const PYTHON = process.env.ONNX_COMPRESS_PYTHON || '/usr/bin/python3';
 
 function fashionImages(file: string, n: number): { images: Float32Array; labels: Uint8Array } {
   const img = zlib.gunzipSync(fs.readFileSync(path.join(FASHION_DIR, file)));

@@ -209,7 +209,8 @@ async function runStep(
   run.emit({ event: 'phase', phase: 'cache', ...chainInfo, message: `teacher knowledge cache in ${spec.cache.dir}` });
   if (!chain || chain.index === 1) {
     for (const e of estimateCacheBytes(spec, validation.teacherTensors, validation.data.map((d) => ({ split: d.split, samples: d.samples, labels: d.labels !== null })))) {
-      run.emit({ event: 'cache', split: e.split, state: 'estimate', bytes: e.bytes ?? 0, samples: e.samples, dir: path.join(spec.cache.dir, e.split) });
+      // Unknown shapes (symbolic image sizes): the cache announces its size after the teacher's first batch.
+      if (e.bytes !== null) run.emit({ event: 'cache', split: e.split, state: 'estimate', bytes: e.bytes, samples: e.samples, dir: path.join(spec.cache.dir, e.split) });
       run.log(`cache ${e.split}: ${e.samples} samples, about ${e.bytes === null ? '? (a shape is unknown)' : `${(e.bytes / 2 ** 20).toFixed(1)} MiB`} (${e.parts.map((p) => `${p.what} ${p.bytes === null ? '?' : p.bytes}`).join(', ')})`);
     }
   }
