@@ -48,6 +48,8 @@ async function answer(api: OnnxCompressApi, step: number, pick: { labels?: RegEx
   });
   if (qp.canSelectMany) qp.selectedItems = items;
   else if (items.length) qp.activeItems = items;
+  // The extension host sends QuickPick changes to the window batched on a timer: let them arrive.
+  await new Promise((r) => setTimeout(r, 100));
   await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
   await waitFor(`step ${step} to close`, () => api.quantize.activeQuickPick !== qp);
   return qp;
@@ -149,10 +151,33 @@ describe('Quantize in VS Code', () => {
     await waitFor('the transformer report in the panel', () => api.reportPanel()?.lastPosted?.report.quantizedModel === outcome.output);
   });
 
+  it('Custom asks for the method, the weight granularity and the types; excluded nodes stay in float', async function () {
+    this.timeout(240000);
+    const running = vscode.commands.executeCommand<QuantizeOutcome | undefined>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace(MODEL)));
+    const preset = await answer(api, 1, { labels: [/^Custom/] });
+    assert.strictEqual(preset.totalSteps, 4, 'asked before Custom was chosen');
+    const data = await stepShown(api, 2);
+    assert.strictEqual(data.totalSteps, 7, 'Custom has seven steps');
+    await answer(api, 2, { labels: [/fashion-calib\.npy/] });
+    await answer(api, 3, { labels: [/^Percentile/] });
+    await answer(api, 4, { labels: [/^Per tensor/] });
+    await answer(api, 5, { labels: [/^int8 activations, int8 weights/] });
+    await answer(api, 6, { labels: [/^\/fc2\/Gemm$/] });
+    await answer(api, 7, { value: 'custom/fashion-cnn.custom.onnx' });
+    const outcome = await running;
+    assert.ok(outcome?.status === 'done', JSON.stringify(outcome));
+    assert.strictEqual(outcome.output, inWorkspace('custom/fashion-cnn.custom.onnx'), 'a typed output path, relative to the model');
+    const recipe = readRecipe(outcome.recipeFile);
+    assert.deepStrictEqual([recipe.method, recipe.perChannel, recipe.activationType, recipe.weightType, recipe.exclude], ['percentile', false, 'int8', 'int8', ['/fc2/Gemm']]);
+    const result = JSON.parse(fs.readFileSync(outcome.resultFile, 'utf8')) as QuantResult;
+    assert.strictEqual(result.nodes.find((n) => n.node === '/fc2/Gemm')?.quantized, false);
+    assert.ok(result.tensors.some((t) => t.kind === 'activation' && t.type === 'int8'), 'int8 activations');
+  });
+
   it('remembers the choices for the model', async () => {
     const running = vscode.commands.executeCommand<QuantizeOutcome | undefined>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace(MODEL)));
     const preset = await stepShown(api, 1);
-    assert.match(preset.activeItems[0]?.label ?? '', /^Static INT8/);
+    assert.match(preset.activeItems[0]?.label ?? '', /^Custom/, 'the preset of the last run');
     await answer(api, 1, { labels: [/^Static INT8 for CNNs/] });
     const data = await stepShown(api, 2);
     const last = data.items.find((i) => i.description === 'last used');

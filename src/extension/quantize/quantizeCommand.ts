@@ -137,6 +137,8 @@ export class QuantizeFlow implements vscode.Disposable {
         // The data is checked against the model's inputs (headers only) before anything runs, so
         // that data for another model is refused at once, in every mode.
         stage('checking the data');
+        // An output typed into a new folder gets its folder.
+        await fs.promises.mkdir(path.dirname(choices.output), { recursive: true });
         await openDataSource(settings.calibration, (await this.store.get(uri)).model);
         const result = await quantizeModel(model, settings, {
           output: choices.output,
