@@ -166,6 +166,18 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('late')), []);
   });
 
+  it('compares the weights of a dynamic quantization (integer ops, Gemm weight stored transposed)', async () => {
+    const tiny = path.join(dir, 'tiny_transformer.onnx');
+    fs.copyFileSync(path.join(FIXTURES, 'tiny_transformer.onnx'), tiny);
+    const q = await quantizeModel(tiny, resolveSettings({ mode: 'dynamic', calibration: TEST }));
+    const r = await analyzeQuantization(tiny, q.output, options({ samples: 32, latencyRuns: 0, reportFile: false }));
+    assert.deepStrictEqual(r.layers, []);
+    assert.ok(r.unmatched.some((u) => /MatMulInteger/.test(u.tensor)));
+    assert.ok(r.weights.length >= 10 && r.weights.some((w) => w.tensor === 'head.weight'));
+    for (const w of r.weights) assert.ok(w.rmseOverStep! > 0.26 && w.rmseOverStep! < 0.31, `${w.tensor} ${w.rmseOverStep}`);
+    assert.ok(r.model.outputs[0].error.sqnr! > 25);
+  });
+
   it('refuses a pair that does not match and data for another model, with clear messages', async () => {
     fs.copyFileSync(path.join(FIXTURES, 'tiny_transformer.onnx'), path.join(dir, 'tiny.onnx'));
     await assert.rejects(analyzeQuantization(path.join(dir, 'tiny.onnx'), good.output, options()), /not made from this float model: only 0 of/);

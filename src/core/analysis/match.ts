@@ -132,6 +132,34 @@ export function matchModels(float: OnnxModel, quant: OnnxModel): ModelMatch {
       dims: q.dims,
     });
   }
+  // Weights read by integer operators directly (dynamic MatMulInteger/ConvInteger, QOperator
+  // QLinearConv/QLinearMatMul): found by the names the rewrites give them, W_quantized with
+  // W_scale and W_zero_point beside it; per channel along the op's output-channel axis.
+  const matched = new Set(weights.map((w) => w.quantizedName));
+  const integerOps: Record<string, number> = { MatMulInteger: 1, ConvInteger: 1, QLinearConv: 3, QLinearMatMul: 3 };
+  for (const [k, n] of qNodes.entries()) {
+    const slot = n.op_type ? integerOps[n.op_type] : undefined;
+    const qName = slot !== undefined ? n.input[slot] : undefined;
+    if (!qName || matched.has(qName) || !/_quantized(_\d+)?$/.test(qName) || !qConstants.has(qName)) continue;
+    const floatName = qName.replace(/_quantized(_\d+)?$/, '');
+    const q = constantValues(qIndex, qConstants, qName, quant)!;
+    const scale = constantValues(qIndex, qConstants, `${floatName}_scale`, quant);
+    const zp = constantValues(qIndex, qConstants, `${floatName}_zero_point`, quant);
+    if (!fConstants.has(floatName) || !scale) continue;
+    matched.add(qName);
+    const lastAxis = (n.op_type ?? '').includes('MatMul');
+    weights.push({
+      floatName,
+      quantizedName: qName,
+      consumers: [n.name || `${n.op_type}_${k}`],
+      type: dataTypeName(q.type),
+      axis: scale.values.length > 1 ? (lastAxis ? q.dims.length - 1 : 0) : null,
+      scales: scale.values,
+      zeroPoints: zp ? Float64Array.from(zp.values) : new Float64Array(scale.values.length),
+      quantized: q.values,
+      dims: q.dims,
+    });
+  }
   // A float tensor the rewrite would have quantized but the quantized model computes elsewhere.
   for (const qOp of ['QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger', 'DynamicQuantizeLinear']) {
     const n = qNodes.filter((x) => x.op_type === qOp).length;

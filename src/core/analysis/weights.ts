@@ -13,12 +13,21 @@ function channelIndexer(dims: number[], axis: number | null): (i: number) => num
   return (i) => Math.floor(i / inner) % channels;
 }
 
+/** A Gemm weight [N, K] that the dynamic rewrite stored as MatMul's [K, N]: transposed to match. */
+function transposedLike(f: { values: Float32Array; dims: number[] } | undefined, dims: number[]): { values: Float32Array; dims: number[] } | undefined {
+  if (!f || f.dims.length !== 2 || dims.length !== 2 || f.dims[0] === f.dims[1] || f.dims[0] !== dims[1] || f.dims[1] !== dims[0]) return f;
+  const [rows, cols] = f.dims;
+  const t = new Float32Array(f.values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = f.values[r * cols + c];
+  return { values: t, dims };
+}
+
 /** Reports of the weights; those whose float counterpart differs in size go to `unmatched`. */
 export function weightReports(float: OnnxModel, weights: QuantizedWeight[], unmatched: Array<{ tensor: string; reason: string }>): WeightReport[] {
   const read = floatConstants(float);
   const out: WeightReport[] = [];
   for (const w of weights) {
-    const f = read(w.floatName);
+    const f = transposedLike(read(w.floatName), w.dims);
     if (!f || f.values.length !== w.quantized.length) {
       unmatched.push({ tensor: w.floatName, reason: `the float tensor holds ${f?.values.length ?? 0} values, the quantized one ${w.quantized.length}` });
       continue;
