@@ -55,8 +55,9 @@ export function envelope(ranges: ReadonlyArray<[number, number] | null>, s: Span
   return lo <= hi ? [lo, hi] : null;
 }
 
-export function spanLabel(s: Span, name: (i: number) => string): string {
-  return s.first === s.last ? name(s.first) : `#${s.first}–#${s.last}`;
+/** A bar's label: the layer's name, or the numbers of the first and last layer it stands for. */
+export function spanLabel(s: Span, name: (i: number) => string, number: (i: number) => number = (i) => i): string {
+  return s.first === s.last ? name(s.first) : `#${number(s.first)}–#${number(s.last)}`;
 }
 
 /** The slider and size picker above a per-layer chart. */

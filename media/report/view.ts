@@ -176,9 +176,9 @@ export class ReportView {
     for (let i = s.first; i <= s.last && !selected; i++) selected = this.selection.has(i);
     const l = layers[s.first];
     const title = s.first === s.last
-      ? [`#${s.first} ${l.tensor}`, `${l.opType} ${l.node}`]
-      : [`layers #${s.first}–#${s.last} (${s.last - s.first + 1})`, 'click to zoom in'];
-    return { label: spanLabel(s, (i) => `#${i} ${layers[i].opType}`), title, selected };
+      ? [`#${l.order} ${l.tensor}`, `${l.opType} ${l.node}`]
+      : [`layers #${l.order}–#${layers[s.last].order} (${s.last - s.first + 1})`, 'click to zoom in'];
+    return { label: spanLabel(s, (i) => `#${layers[i].order} ${layers[i].opType}`, (i) => layers[i].order), title, selected };
   }
 
   /** A click on a bar or point: zoom into a run of layers, or select one (Ctrl/Cmd adds). */
@@ -315,10 +315,11 @@ export class ReportView {
         card('RMSE / step', fmt(w.rmseOverStep, 3), '≈ 0.289 is pure rounding'),
         card('Used by', w.nodes.join(', ') || '–', `${w.elements} values`),
       ), box);
-      const n = w.channelMin.length;
-      const bars = spans(n, { start: 0, size: 0 }, 512).map((s) => ({
-        label: s.first === s.last ? String(s.first) : `${s.first}–${s.last}`,
-        range: envelope(w.channelMin.map((lo, c) => [lo, w.channelMax[c]] as [number, number]), s) ?? [0, 0] as [number, number],
+      // Thousands of channels are drawn like thousands of layers: at most 512 bars, each an envelope.
+      const ranges = w.channelMin.map((lo, c): [number, number] => [lo, w.channelMax[c]]);
+      const bars = spans(ranges.length, { start: 0, size: 0 }, 512).map((s) => ({
+        label: spanLabel(s, String),
+        range: envelope(ranges, s) ?? [0, 0] as [number, number],
         scale: Math.max(...w.scales.slice(s.first, s.last + 1)),
       }));
       chart.draw(bars);
@@ -382,7 +383,7 @@ export class ReportView {
         h('h3', {}, 'Accumulated SQNR per layer, before and after'), box);
     }, () => {
       const shown = spans(before.layers.length, { start: 0, size: 0 });
-      chart.draw(shown.map((s) => ({ label: spanLabel(s, (i) => `#${i} ${before.layers[i].opType}`), before: worst(beforeSqnr, s), after: worst(afterSqnr, s) })));
+      chart.draw(shown.map((s) => ({ label: spanLabel(s, (i) => `#${before.layers[i].order} ${before.layers[i].opType}`, (i) => before.layers[i].order), before: worst(beforeSqnr, s), after: worst(afterSqnr, s) })));
     });
   }
 
