@@ -121,6 +121,12 @@ function qRange(type: string): { qmin: number; qmax: number } {
   }
 }
 
+/** The float range the integer grid covers. */
+function clipRangeOf(p: ActivationPair): [number, number] {
+  const { qmin, qmax } = qRange(p.type);
+  return [(qmin - p.zeroPoint) * p.scale, (qmax - p.zeroPoint) * p.scale];
+}
+
 /** The running statistics of one activation. */
 class LayerStats {
   readonly local = new ErrorAccumulator();
@@ -139,7 +145,7 @@ class LayerStats {
 
   constructor(readonly pair: ActivationPair, readonly calibrated: [number, number] | null, bins: number, readonly fused: FusedActivation | null) {
     ({ qmin: this.qmin, qmax: this.qmax } = qRange(pair.type));
-    this.clip = [(this.qmin - pair.zeroPoint) * pair.scale, (this.qmax - pair.zeroPoint) * pair.scale];
+    this.clip = clipRangeOf(pair);
     const lo = Math.min(this.clip[0], calibrated?.[0] ?? Infinity);
     const hi = Math.max(this.clip[1], calibrated?.[1] ?? -Infinity);
     this.histogram = new FixedHistogram(lo, hi, bins);
@@ -257,10 +263,10 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   for (const t of qr.result?.tensors ?? []) if (t.kind === 'activation' && t.range) calibrated.set(t.tensor, t.range);
   const fusedWith = fusedActivations(float);
   const stats = match.activations.map((p) => {
-    const s = new LayerStats(p, calibrated.get(p.floatName) ?? null, bins, null);
     // A Relu/Clip that follows alone and whose range the grid starts at is fused: its clipping is the activation's.
     const f = fusedWith(p.floatName);
-    return f && s.clip[0] >= f.min - p.scale / 2 ? new LayerStats(p, s.calibrated, bins, f) : s;
+    const fused = f && clipRangeOf(p)[0] >= f.min - p.scale / 2 ? f : null;
+    return new LayerStats(p, calibrated.get(p.floatName) ?? null, bins, fused);
   });
   const floatInputs = new Set(float.proto.graph!.input.map((v) => v.name));
   const outputNames = float.proto.graph!.output.map((o) => o.name!);
