@@ -8,7 +8,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { buildTeacherCache, type CacheManifest } from '../../src/core/distill/cache';
+import { buildTeacherCache, teacherTensorsOf, type CacheManifest } from '../../src/core/distill/cache';
 import { listTensors, proposePairs, chooseAdapter } from '../../src/core/distill/tensors';
 import { probePython, trainerEnv } from '../../src/core/distill/python';
 import { exportTrainableGraph, writeTrainedWeights } from '../../src/core/distill/trainableGraph';
@@ -210,6 +210,22 @@ describe('distillation engine: spec validation on the real models', function () 
     fs.writeFileSync(path.join(dir, 'b.distill.json'), JSON.stringify({ ...base, teacher: { model, output: 'probs' }, student: { model, output: 'scores' } }));
     const named = await validateSpec(path.join(dir, 'b.distill.json'));
     assert.match(named.problems.find((p) => p.path === 'teacher.output')!.message, /'probs' is the output of Softmax \(probabilities, not logits\).*set teacher.output to its input 'scores'/);
+  });
+
+  it('self-distillation: pairs name the student\'s own tensors (its snapshot teaches), auxiliary pairs get their adapters', async () => {
+    const dir = temp.make();
+    const v = await validateSpec(writeSpec(dir, (s) => {
+      s.scheme = { kind: 'self', mode: 'auxiliary', pairs: [{ teacher: 'logits', student: '/Relu_output_0' }, { teacher: '/Relu_output_0', student: '/Flatten_output_0' }] };
+      s.knowledge = [{ type: 'response', alpha: 0.5 }, { type: 'feature', pairs: [{ teacher: '/fc1/Gemm_output_0', student: '/Relu_output_0' }] }];
+    }));
+    assert.ok(v.ok, JSON.stringify(v.problems));
+    assert.deepStrictEqual(v.spec!.scheme.pairs!.map((p) => p.adapter), ['none', 'linear']);
+    assert.deepStrictEqual(teacherTensorsOf(v.spec!), ['logits']);
+    const wrong = await validateSpec(writeSpec(dir, (s) => {
+      s.scheme = { kind: 'self', mode: 'snapshot' };
+      s.knowledge = [{ type: 'feature', pairs: [{ teacher: '/Relu_2_output_0', student: '/Relu_output_0' }] }];
+    }, 'wrong.distill.json'));
+    assert.match(problem(wrong, 'knowledge[0].pairs[0].teacher'), /the student \(its snapshot teaches in the self scheme\) has no tensor '\/Relu_2_output_0'/);
   });
 
   it('prints the validation from the CLI (exit 0 valid, 1 with errors)', async () => {

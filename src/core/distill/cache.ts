@@ -46,6 +46,8 @@ export interface CacheHashes { model: string; data: string; preprocessing: strin
 /** The teacher tensors a spec needs cached: its logits, then every pair's teacher side. */
 export function teacherTensorsOf(spec: ResolvedDistillSpec): string[] {
   const names = [spec.teacher.output];
+  // Self-distillation pairs name the student's own tensors: only the teacher's logits are cached (for agreement).
+  if (spec.scheme.kind === 'self') return names;
   for (const k of spec.knowledge) {
     if (k.type === 'relation') names.push(k.pair.teacher);
     else if (k.type !== 'response') names.push(...k.pairs.map((p) => p.teacher));

@@ -122,9 +122,11 @@ export async function validateSpec(file: string, options: ValidateOptions = {}):
 
   // Pairs: names, shapes, adapters.
   const settle = (pair: TensorPairSpec, at: string, kind: 'feature' | 'attention' | 'any', studentList: TensorInfo[], studentLabel = 'student'): ResolvedPair => {
-    const t = find(result.teacherTensors, pair.teacher);
+    // Self-distillation: a snapshot of the student plays the teacher, so both sides name student tensors.
+    const selfTeacher = resolved.scheme.kind === 'self';
+    const t = find(selfTeacher ? result.studentTensors : result.teacherTensors, pair.teacher);
     const s = find(studentList, pair.student);
-    if (!t) missing(tNames, pair.teacher, `${at}.teacher`, 'teacher');
+    if (!t) missing(selfTeacher ? sNames : tNames, pair.teacher, `${at}.teacher`, selfTeacher ? 'student (its snapshot teaches in the self scheme)' : 'teacher');
     if (!s && (student || studentList !== result.studentTensors)) missing(studentList.map((x) => x.name), pair.student, `${at}.student`, studentLabel);
     const out: ResolvedPair = { teacher: pair.teacher, student: pair.student, teacherShape: jobShape(t?.shape ?? null), studentShape: jobShape(s?.shape ?? null), adapter: 'none' };
     if (!t || !s) {
