@@ -199,7 +199,10 @@ class Trainer(unittest.TestCase):
         procs, logs = [], []
         for rank in (0, 1):
             env = dict(trainer_env(), WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                       MASTER_PORT=str(port), OMP_NUM_THREADS="1")
+                       MASTER_PORT=str(port), OMP_NUM_THREADS="1",
+                       # gloo otherwise picks the interface the host name resolves to, which may not
+                       # be reachable here; both ranks are on this machine.
+                       GLOO_SOCKET_IFNAME="lo")
             # files, not pipes: a rank blocked on a full pipe would stall the other in a collective
             out, err = (open(os.path.join(self.dir, f"rank{rank}.{k}"), "w+") for k in ("out", "err"))
             logs.append((out, err))
