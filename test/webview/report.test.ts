@@ -387,8 +387,9 @@ describe('quantization report in Chromium', function () {
     await page.close();
   });
 
-  it('auto keep-in-float posts its target, and refuses a target out of range without posting', async () => {
-    const { page, posted } = await openPanel(browser, report);
+  it('auto keep-in-float posts its target (a target out of range is refused without posting); the host\'s error is shown', async () => {
+    const session = await openPanel(browser, report);
+    const { page, posted } = session;
     await page.waitForSelector('body[data-state="ready"]');
     await page.selectOption('#auto-kind', 'agreement');
     await page.fill('#auto-value', '3');
@@ -399,6 +400,13 @@ describe('quantization report in Chromium', function () {
     await page.fill('#auto-value', '0.99');
     await page.click('#auto-keep');
     assert.deepStrictEqual(posted.filter((m) => m.type === 'autoKeepInFloat'), [{ type: 'autoKeepInFloat', target: { kind: 'agreement', value: 0.99 } }]);
+    // The host's failure is shown where the user clicked, and the actions are usable again.
+    await session.send({ type: 'busy', action: 'autoKeepInFloat', message: 'sensitivity of /conv1/Conv (1/12)', fraction: 1 / 12 });
+    await page.waitForFunction(() => (document.getElementById('auto-keep') as HTMLButtonElement).disabled);
+    await session.send({ type: 'error', action: 'autoKeepInFloat', message: 'calibration ranges missing beside the model: quantize it again' });
+    await page.waitForSelector('#status[data-kind="error"]');
+    assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /calibration ranges missing beside the model/);
+    assert.strictEqual(await page.$eval('#auto-keep', (b) => (b as HTMLButtonElement).disabled), false);
     await page.click('#export-html');
     assert.ok(posted.some((m) => m.type === 'exportHtml'));
     await page.close();
