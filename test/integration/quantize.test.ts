@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { OnnxCompressApi } from '../../src/extension/extension';
 import type { QuantizeOutcome } from '../../src/extension/quantize/quantizeCommand';
 import { readRecipe } from '../../src/core/quant/settings';
-import { readReportFile } from '../../src/extension/quantize/reportFile';
+import { layerErrorsFor, readReportFile } from '../../src/extension/quantize/reportFile';
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
 import type { QuantResult } from '../../src/shared/quantResult';
 
@@ -125,6 +125,16 @@ describe('Quantize in VS Code', () => {
     });
     assert.strictEqual(panel.lastPosted!.report.layers.length, saved.layers.length);
     assert.strictEqual(panel.lastPosted!.previous, null);
+
+    // What the model view colours its layers by: the quantized model's own report, and for the
+    // float model the report of a quantization made from it.
+    for (const model of [done.output, inWorkspace(MODEL)]) {
+      const errors = await layerErrorsFor(model);
+      assert.strictEqual(errors?.reportFile, done.reportFile, model);
+      const conv = convs[0];
+      assert.strictEqual(errors!.nodes[conv.node].accumulated, Math.min(...saved.layers.filter((l) => l.node === conv.node).map((l) => l.accumulated.sqnr!)));
+    }
+    assert.strictEqual(await layerErrorsFor(inWorkspace('sample-cnn.onnx')), null, 'no report, no colours');
     // The runner keeps a screenshot of the workbench with the report panel open.
     await new Promise((r) => setTimeout(r, 2000));
     console.log('__SCREENSHOT__ vscode-quantize-report');
