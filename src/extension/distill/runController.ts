@@ -167,9 +167,10 @@ export class RunController implements vscode.Disposable {
 
     let pending: DistillEvent[] = [];
     let timer: NodeJS.Timeout | undefined;
+    // The user may close the view mid-run and reopen it (it then replays metrics.jsonl): post to the one open now.
     const flush = () => {
       timer = undefined;
-      view.addEvents(pending);
+      RunView.get(runDir)?.addEvents(pending);
       pending = [];
     };
     const report = await Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Distilling ${path.basename(specFile)}`, cancellable: true }, async (progress, token) => {
@@ -207,7 +208,7 @@ export class RunController implements vscode.Disposable {
       this.onRunsChanged();
     });
     this.last = { runDir, report };
-    this.finish(report, view);
+    this.finish(report, RunView.get(runDir) ?? view);
     return report;
   }
 
@@ -283,12 +284,14 @@ export class RunController implements vscode.Disposable {
       formulas: report?.losses ?? {},
     }, (a) => void this.act(a, dir), this.log);
     view.reset(readMetrics(dir));
-    if (report) {
+    if (this.active.has(dir)) {
+      view.setState('running', 'Running', null, ['cancel']);
+    } else if (report) {
       const resumable = report.status !== 'completed' && report.checkpoint !== null;
       view.setState(report.status, report.status === 'completed' ? `Completed: ${report.paths.student}` : report.message ?? report.status, report.verification,
         report.status === 'completed' ? ['quantize', 'openFolder', 'openReport'] : [...(resumable ? ['resume' as const] : []), 'openFolder', 'openReport']);
     } else {
-      view.setState(this.active.has(dir) ? 'running' : 'failed', this.active.has(dir) ? 'Running' : 'No report: the run was stopped before it could write one.', null, this.active.has(dir) ? ['cancel'] : ['openFolder']);
+      view.setState('failed', 'No report: the run was stopped before it could write one.', null, ['openFolder']);
     }
     return view;
   }

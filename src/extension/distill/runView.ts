@@ -132,7 +132,8 @@ export class RunView implements vscode.Disposable {
   }
 
   dispose(): void {
-    RunView.views.delete(path.resolve(this.header.runDir));
+    this.ready = false;
+    if (RunView.views.get(path.resolve(this.header.runDir)) === this) RunView.views.delete(path.resolve(this.header.runDir));
     this.disposables.forEach((d) => d.dispose());
     this.panel.dispose();
   }
