@@ -30,9 +30,10 @@ export function themeColors(): ThemeColors {
 
 const themeListeners = new Set<() => void>();
 
-/** Calls `fn` whenever VS Code switches the colour theme. */
-export function onThemeChange(fn: () => void): void {
+/** Calls `fn` whenever VS Code switches the colour theme; returns what stops it. */
+export function onThemeChange(fn: () => void): () => void {
   themeListeners.add(fn);
+  return () => themeListeners.delete(fn);
 }
 
 new MutationObserver(() => themeListeners.forEach((fn) => fn())).observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-id'] });
@@ -43,12 +44,20 @@ export abstract class ThemedChart<T extends ChartType = 'bar'> {
   readonly canvas = h('canvas', { role: 'img' });
   /** Times the chart was drawn with new colours (read by tests). */
   redraws = 0;
+  private readonly unsubscribe: () => void;
 
   constructor(readonly element: HTMLElement, name: string) {
     this.canvas.setAttribute('aria-label', name);
     this.canvas.dataset.chart = name;
     element.append(this.canvas);
-    onThemeChange(() => this.applyTheme());
+    this.unsubscribe = onThemeChange(() => this.applyTheme());
+  }
+
+  /** For a view that replaces its charts: stops following the theme and frees the canvas. */
+  dispose(): void {
+    this.unsubscribe();
+    this.chart?.destroy();
+    this.chart = undefined;
   }
 
   protected abstract config(colors: ThemeColors): ChartConfiguration<T>;

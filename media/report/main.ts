@@ -14,9 +14,12 @@ const state = viewState(host.getState());
 const save = () => host.setState(state);
 const app = document.getElementById('app')!;
 const status = new StatusLine(() => host.post({ type: 'cancel' }));
+let view: ReportView | undefined;
 document.body.classList.add(host.inVsCode ? 'in-vscode' : 'standalone');
 
 function showError(message: string): void {
+  view?.dispose();
+  view = undefined;
   clear(app);
   app.append(h('div', { className: 'error', role: 'alert', id: 'report-error' },
     h('strong', {}, 'This report cannot be shown. '), message,
@@ -34,8 +37,9 @@ function show(raw: unknown, previousRaw: unknown): void {
     showError((e as Error).message);
     return;
   }
+  view?.dispose();
   clear(app);
-  new ReportView(app, report, previous, state, save, host.inVsCode ? (m) => host.post(m) : null, status);
+  view = new ReportView(app, report, previous, state, save, host.inVsCode ? (m) => host.post(m) : null, status);
   document.body.dataset.state = 'ready';
 }
 

@@ -86,6 +86,7 @@ export class ReportView {
   /** The row of a Ctrl/Shift-click, focused once the table reports the new selection. */
   private modifierClick: number | undefined;
   private readonly windows: { activations?: WindowControl; error?: WindowControl } = {};
+  private readonly charts: Array<{ dispose(): void }> = [];
   private layerIndex: Map<string, number> | undefined;
 
   constructor(
@@ -116,6 +117,16 @@ export class ReportView {
     const restored = state.selected.map((t) => byTensor.get(t)).filter((i): i is number => i !== undefined);
     this.selection.set(restored, state.focus === null ? undefined : byTensor.get(state.focus), 'restore');
     this.showTab(Math.max(0, this.tabs.findIndex((t) => t.name === state.tab)));
+  }
+
+  /** Before a new report replaces this view: its charts stop following the theme. */
+  dispose(): void {
+    this.charts.splice(0).forEach((c) => c.dispose());
+  }
+
+  private own<C extends { dispose(): void }>(chart: C): C {
+    this.charts.push(chart);
+    return chart;
   }
 
   /** The layer a sensitivity entry is about: its tensor, else the layer its node produces or reads. */
@@ -200,7 +211,7 @@ export class ReportView {
     const clip = layers.map((l) => l.clipRange);
     let shown: Span[] = [];
     const box = h('div', { className: 'chart-box layer-chart', id: 'range-chart' });
-    const chart = new RangeChart(box, (i, e) => this.pick(shown[i], e, control));
+    const chart = this.own(new RangeChart(box, (i, e) => this.pick(shown[i], e, control)));
     const control = new WindowControl(layers.length, this.state.activations, () => {
       this.save();
       this.redraw(this.tab('activations')!);
@@ -234,7 +245,7 @@ export class ReportView {
       if (final) this.save();
     };
     const box = h('div', { className: 'chart-box layer-chart', id: 'error-chart' });
-    const chart = new ErrorChart(box, this.state.threshold, (i, e) => this.pick(shown[i], e, control), setThreshold);
+    const chart = this.own(new ErrorChart(box, this.state.threshold, (i, e) => this.pick(shown[i], e, control), setThreshold));
     slider.addEventListener('input', () => {
       setThreshold(Number(slider.value), true);
       chart.setThreshold(this.state.threshold);
@@ -268,7 +279,7 @@ export class ReportView {
     const head = h('div', { id: 'histogram-head' });
     const notes = h('p', { className: 'info', id: 'histogram-notes' });
     const box = h('div', { className: 'chart-box histogram-chart', id: 'histogram-chart' });
-    const chart = new GridHistogramChart(box);
+    const chart = this.own(new GridHistogramChart(box));
     this.addTab('histogram', 'Histogram', (panel) => {
       panel.append(head, box, notes);
     }, () => {
@@ -305,7 +316,7 @@ export class ReportView {
   private weightsTab(): void {
     const detail = h('div', { className: 'weight-detail', id: 'weight-detail' }, h('p', { className: 'info' }, 'Select a weight to see its per-channel ranges and scales.'));
     const box = h('div', { className: 'chart-box weight-chart', id: 'weight-chart' });
-    const chart = new ChannelChart(box);
+    const chart = this.own(new ChannelChart(box));
     const show = (w: WeightReport) => {
       clear(detail);
       detail.append(h('h3', {}, w.tensor), h('div', { className: 'cards' },
@@ -353,12 +364,12 @@ export class ReportView {
     const top = ranked.slice(0, SENSITIVITY_BARS);
     const box = h('div', { className: 'chart-box', id: 'sensitivity-chart' });
     box.style.height = `${Math.max(160, top.length * 22 + 60)}px`;
-    const chart = new SensitivityChart(box, (i) => {
+    const chart = this.own(new SensitivityChart(box, (i) => {
       const index = this.layerOf(top[i]);
       if (index === undefined) return;
       this.selection.set([index], index, 'chart');
       this.reveal(index);
-    });
+    }));
     this.addTab('sensitivity', 'Sensitivity', (panel) => {
       panel.append(h('p', { className: 'info' },
         `Output SQNR over ${s.samples} sample(s) when one layer alone is quantized, and when every layer but it is (all quantized: ${fmtDb(s.allQuantizedSqnr)}). ` +
@@ -369,7 +380,7 @@ export class ReportView {
   private compareTab(before: QuantReport): void {
     const after = this.report;
     const box = h('div', { className: 'chart-box layer-chart', id: 'compare-chart' });
-    const chart = new CompareChart(box);
+    const chart = this.own(new CompareChart(box));
     const afterByTensor = new Map(after.layers.map((l) => [l.tensor, l.accumulated.sqnr]));
     const beforeSqnr = before.layers.map((l) => l.accumulated.sqnr);
     const afterSqnr = before.layers.map((l) => afterByTensor.get(l.tensor) ?? null);
