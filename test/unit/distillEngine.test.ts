@@ -405,6 +405,23 @@ describe('distillation engine: ONNX made trainable and back', function () {
     assert.deepStrictEqual((await readModel(path.join(dir, 'trained.onnx'))).proto.graph!.node.map((n) => n.op_type), ['Constant', 'Constant', 'Constant', 'MatMul', 'Add', 'Reshape']);
   });
 
+  it('renames a student\'s inputs to the teacher\'s in its trainable graph only (the cache holds inputs by the teacher\'s names)', async () => {
+    const dir = temp.make();
+    const model = path.join(FIXTURES, 'fashion_mlp_student.onnx');
+    const g = await exportTrainableGraph(model, path.join(dir, 'graph'), { renameInputs: { input: 'image' } });
+    assert.deepStrictEqual(g.graph.inputs.map((i) => i.name), ['image']);
+    assert.ok(g.graph.nodes.every((n) => !n.inputs.includes('input')) && g.graph.nodes[0].inputs.includes('image'));
+    const x = fashionImages('t10k-images-idx3-ubyte.gz', 8).images;
+    writeNpy(path.join(dir, 'x.npy'), '<f4', [8, 1, 28, 28], x);
+    const r = spawnSync(PYTHON, ['-m', 'onnx_compress_trainer', 'run-graph', g.graphFile, '--input', `image=${path.join(dir, 'x.npy')}`, '--output-dir', path.join(dir, 'out')], { env: trainerEnv(), encoding: 'utf8' });
+    assert.strictEqual(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    const files = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'outputs.json'), 'utf8')) as Record<string, string>;
+    const ref = await runOrt(model, { input: new ort.Tensor('float32', x, [8, 1, 28, 28]) });
+    const got = await floats(files.logits);
+    (ref.logits.data as number[]).forEach((v, i) => assert.ok(Math.abs(v - got.values[i]) < 1e-4));
+    await assert.rejects(exportTrainableGraph(model, path.join(dir, 'bad'), { renameInputs: { input: 'fc1.weight' } }), /input 'input' cannot be renamed 'fc1.weight': the graph already has a tensor of that name/);
+  });
+
   // The trainer's torch runner (`run-graph`) against onnxruntime-node on 64 Fashion-MNIST test
   // images: every output within 1e-4 absolute (float32 summation order differs between the two).
   for (const name of MODELS) {

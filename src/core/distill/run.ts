@@ -15,8 +15,10 @@ import {
 } from '../../shared/distillRun';
 import { KNOWLEDGE_FORMULAS, type ResolvedDistillSpec } from '../../shared/distillSpec';
 import { errorMessage } from '../errors';
+import { readModel } from '../onnx/model';
 import { buildTeacherCache, estimateCacheBytes, MANIFEST, type CacheResult } from './cache';
 import { lastLines, probePython, resolvePython, trainerEnv, TRAINER_MODULE, type PythonProbe } from './python';
+import { graphInputs } from './tensors';
 import { exportTrainableGraph, writeTrainedWeights } from './trainableGraph';
 import { readSpecFile, runCopyOfSpec } from './spec';
 import { problemLines, validateSpec, type SpecValidation } from './validate';
@@ -165,7 +167,11 @@ async function runStep(
   run.emit({ event: 'phase', phase: 'export-graph', ...chainInfo, message: spec.student.kind === 'onnx' ? `writing the trainable graph of ${spec.student.model}` : `the PyTorch student ${spec.student.factory}` });
   let studentJob: Record<string, unknown>;
   if (spec.student.kind === 'onnx') {
-    const g = await exportTrainableGraph(spec.student.model, path.join(dir, RUN_LAYOUT.studentGraph));
+    // The cache holds inputs under the teacher's names; a student whose inputs are named otherwise
+    // gets them renamed (by position) in its trainable graph only.
+    const [teacherInputs, studentInputs] = [graphInputs(await readModel(spec.teacher.model)), graphInputs(await readModel(spec.student.model))];
+    const renameInputs = Object.fromEntries(studentInputs.map((n, i) => [n, teacherInputs[i]]).filter(([a, b]) => b !== undefined && a !== b));
+    const g = await exportTrainableGraph(spec.student.model, path.join(dir, RUN_LAYOUT.studentGraph), { renameInputs });
     if (g.unsupported.length) throw new RunFailure(`the student has nodes the trainer cannot run: ${g.unsupported.map((u) => `${u.node} (${u.opType}): ${u.reason}`).join('; ')}`);
     studentJob = { kind: 'onnx', graph: g.graphFile, output: spec.student.output };
   } else {

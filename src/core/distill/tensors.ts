@@ -43,6 +43,12 @@ export async function listTensors(model: OnnxModel | string, options: NodeListOp
   return out;
 }
 
+/** Names of a model's graph inputs that are fed (not initializers). */
+export function graphInputs(m: OnnxModel): string[] {
+  const weights = new Set(m.proto.graph!.initializer.map((t) => t.name));
+  return m.proto.graph!.input.filter((v) => !weights.has(v.name)).map((v) => v.name ?? '');
+}
+
 /** Dims after the batch axis, or null when any is unknown. */
 export function sampleDims(shape: readonly Dim[] | null): number[] | null {
   if (!shape || shape.length === 0) return null;

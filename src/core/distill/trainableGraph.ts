@@ -52,11 +52,22 @@ function valueOf(v: ValueInfoProto): GraphValue {
   return { name: v.name ?? '', shape: dims ? dims.map((d) => (typeof d === 'number' && d > 0 ? d : null)) : null, dtype: t === undefined ? 'unknown' : dtypeName(t) };
 }
 
+export interface ExportOptions {
+  /** Graph inputs renamed in graph.json (a student fed with data cached under the teacher's input names). */
+  renameInputs?: Record<string, string>;
+}
+
 /** Writes `dir/graph.json` and `dir/weights/NNNN.npy` for the model's main graph. */
-export async function exportTrainableGraph(model: OnnxModel | string, dir: string): Promise<ExportResult> {
+export async function exportTrainableGraph(model: OnnxModel | string, dir: string, options: ExportOptions = {}): Promise<ExportResult> {
   const m = typeof model === 'string' ? await readModel(model) : model;
   const graph = m.proto.graph!;
   const label = m.file ?? 'model';
+  const renames = options.renameInputs ?? {};
+  const taken = new Set([...graph.node.flatMap((n) => n.output), ...graph.initializer.map((t) => t.name ?? '')]);
+  for (const [from, to] of Object.entries(renames)) {
+    if (taken.has(to)) throw new TrainableGraphError(`input '${from}' cannot be renamed '${to}': the graph already has a tensor of that name`, label);
+  }
+  const rename = (name: string) => renames[name] ?? name;
   await fs.promises.mkdir(path.join(dir, 'weights'), { recursive: true });
   let counter = 0;
   let trainableParameters = 0;
@@ -108,14 +119,14 @@ export async function exportTrainableGraph(model: OnnxModel | string, dir: strin
       }
       attributes[a.name ?? ''] = await attributeValue(a, (t) => writeTensor(t, `${name}.${a.name}`).then((w) => w.file));
     }
-    nodes.push({ name, opType: n.op_type ?? '', domain: n.domain ?? '', inputs: [...n.input], outputs: [...n.output], attributes });
+    nodes.push({ name, opType: n.op_type ?? '', domain: n.domain ?? '', inputs: n.input.map(rename), outputs: [...n.output], attributes });
   }
   const opsets: Record<string, number> = {};
   for (const o of m.proto.opset_import) opsets[o.domain ?? ''] = int64ToNumber(o.version);
   const result: TrainableGraph = {
     format: TRAINABLE_GRAPH_FORMAT, version: 1, opsets,
-    inputs: graph.input.filter((v) => !initializerNames.has(v.name ?? '')).map(valueOf),
-    outputs: graph.output.map(valueOf),
+    inputs: graph.input.filter((v) => !initializerNames.has(v.name ?? '')).map(valueOf).map((v) => ({ ...v, name: rename(v.name) })),
+    outputs: graph.output.map(valueOf).map((v) => ({ ...v, name: rename(v.name) })),
     initializers, nodes,
   };
   const graphFile = path.join(dir, 'graph.json');

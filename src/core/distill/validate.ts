@@ -12,7 +12,7 @@ import { errorMessage } from '../errors';
 import { readLabels, maxLabel } from './labels';
 import { closeNames } from './names';
 import { checkSpecStructure, readSpecFile, resolveSpec, SpecError, type SpecProblem } from './spec';
-import { chooseAdapter, jobShape, listTensors, proposePairs, sampleDims, type ProposedPair, type TensorInfo } from './tensors';
+import { chooseAdapter, graphInputs, jobShape, listTensors, proposePairs, sampleDims, type ProposedPair, type TensorInfo } from './tensors';
 
 export type { SpecProblem } from './spec';
 export type { ProposedPair } from './tensors';
@@ -186,7 +186,6 @@ export async function validateSpec(file: string, options: ValidateOptions = {}):
   result.pairsProposed = student ? proposePairs(result.teacherTensors, result.studentTensors) : [];
 
   // Scheme.
-  const kinds = new Set(resolved.knowledge.map((k) => k.type));
   if (resolved.knowledge.length === 0) err('knowledge', 'lists no knowledge; add at least { "type": "response" }');
   if (resolved.scheme.kind === 'assistant' && !resolved.scheme.assistants?.length) err('scheme.assistants', 'a teacher-assistant chain needs at least one assistant model');
   if (resolved.scheme.kind !== 'assistant' && resolved.scheme.assistants?.length) err('scheme.assistants', `assistants are used by the "assistant" scheme only (this spec's scheme is "${resolved.scheme.kind}")`);
@@ -199,7 +198,12 @@ export async function validateSpec(file: string, options: ValidateOptions = {}):
     if (k.type === 'relation' && k.angle > 0 && resolved.batchSize > 256) warn(`knowledge`, `the RKD angle term costs B^2 x D per batch; batchSize ${resolved.batchSize} makes it slow (try <= 128)`);
   }
 
-  // Data and labels.
+  // Data and labels. The student reads the teacher's data: same number of inputs.
+  if (student) {
+    const [tIn, sIn] = [graphInputs(teacher), graphInputs(student)];
+    if (sIn.length !== tIn.length) err('student.model', `the student has ${sIn.length} inputs (${sIn.join(', ')}) and the teacher ${tIn.length} (${tIn.join(', ')}); both must read the same data`);
+    else if (sIn.some((n, i) => n !== tIn[i])) warn('student.model', `input names differ (teacher ${tIn.join(', ')}; student ${sIn.join(', ')}): the student is fed by position (its trainable graph takes the teacher's names)`);
+  }
   const needLabels = response?.type === 'response' && response.alpha > 0;
   for (const split of ['train', 'eval'] as const) {
     const s = resolved.data[split];
@@ -210,12 +214,6 @@ export async function validateSpec(file: string, options: ValidateOptions = {}):
       source = await openDataSource(s.source, teacher, { imagePreprocess: s.imagePreprocess as never });
     } catch (e) {
       err(`${at}.source`, `${errorMessage(e)}`);
-    }
-    if (source && student) {
-      const sIn = student.proto.graph!.input.filter((v) => !new Set(student.proto.graph!.initializer.map((t) => t.name)).has(v.name)).map((v) => v.name);
-      const tIn = teacher.proto.graph!.input.filter((v) => !new Set(teacher.proto.graph!.initializer.map((t) => t.name)).has(v.name)).map((v) => v.name);
-      if (sIn.length !== tIn.length) err('student.model', `the student has ${sIn.length} inputs (${sIn.join(', ')}) and the teacher ${tIn.length} (${tIn.join(', ')}); both must read the same data`);
-      else if (split === 'train' && sIn.some((n, i) => n !== tIn[i])) warn('student.model', `input names differ (teacher ${tIn.join(', ')}; student ${sIn.join(', ')}): the student is fed by position`);
     }
     const total = source?.samples ?? 0;
     const used = s.samples === null ? total : Math.min(total, s.samples);
@@ -248,9 +246,6 @@ export async function validateSpec(file: string, options: ValidateOptions = {}):
     }
   }
   if (!resolved.data.eval) warn('data.eval', 'no evaluation data: the student is verified on a slice of the training data (accuracy there says little about generalization)');
-  if (kinds.has('attention') || kinds.has('feature')) {
-    if (resolved.scheme.kind === 'online' && resolved.student.kind === 'factory') warn('scheme', 'online mutual learning with a PyTorch student: teacher tensors come from the teacher graph, student tensors from the module');
-  }
   return finish(result);
 }
 
