@@ -336,6 +336,14 @@ describe('Distillation in VS Code', () => {
     const running = vscode.commands.executeCommand<StartOutcome | undefined>('onnxCompress.startDistillation', vscode.Uri.file(specFile));
     const runDir = await waitFor('a run to start', () => api.distill.controller.running[0]);
     await waitFor('training steps in the view', () => (api.distill.runView(runDir)?.drawn?.steps ?? 0) >= 3, 120000);
+    // Closed and reopened mid-run, the view replays what the run recorded and keeps streaming.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await waitFor('the view to close', () => api.distill.runView(runDir) === undefined);
+    await vscode.commands.executeCommand('onnxCompress.openDistillRun', runDir);
+    await waitFor('the reopened view to replay the run', () => {
+      const v = api.distill.runView(runDir);
+      return v?.ready && v.state === 'running' && (v.drawn?.steps ?? 0) >= 3;
+    });
     await vscode.commands.executeCommand('onnxCompress.cancelDistillation', runDir);
     const cancelled = await running;
     assert.ok(isReport(cancelled) && cancelled.status === 'cancelled', `cancelled: ${JSON.stringify(cancelled && 'status' in cancelled ? cancelled.message : cancelled)}`);
