@@ -238,6 +238,9 @@ describe('Quantize in VS Code', () => {
     const long = { preset: 'static' as const, data: 'synthetic:200000', exclude: [], output };
     const running = vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', uri, long);
     await waitFor('calibration to run', () => api.quantize.state?.stage === 'calibrating' && /batch [1-9]/.test(api.quantize.state.detail));
+    const early = api.quantize.state!.percent;
+    await waitFor('the progress bar to move', () => api.quantize.state!.percent > early);
+    assert.ok(api.quantize.state!.percent < 60, `calibration fills the first 60% (${api.quantize.state!.percent})`);
 
     const second = await vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace('sample-cnn.onnx')), { preset: 'static', data: 'synthetic:8' });
     assert.strictEqual(second.status, 'refused');

@@ -28,11 +28,13 @@ export interface QuantizeRunState {
   stage: string;
   /** The last progress line ("calibrating: pass 1/1, batch 3, 24 samples"). */
   detail: string;
+  /** How far the notification's bar is (0-100). */
+  percent: number;
 }
 
 /** The steps after quantization (analysis, report panel), provided by the extension. */
 export interface AfterQuantize {
-  analyze(result: QuantResult, options: { signal: AbortSignal; onProgress(message: string): void }): Promise<{ report: QuantReport; file: string }>;
+  analyze(result: QuantResult, options: { signal: AbortSignal; onProgress(message: string, fraction?: number): void }): Promise<{ report: QuantReport; file: string }>;
   show(report: QuantReport): void;
 }
 
@@ -56,7 +58,7 @@ export class QuantizeFlow implements vscode.Disposable {
   }
 
   get state(): QuantizeRunState | undefined {
-    return this.run && { model: this.run.model, stage: this.run.stage, detail: this.run.detail };
+    return this.run && { model: this.run.model, stage: this.run.stage, detail: this.run.detail, percent: this.run.percent };
   }
 
   /** Cancels the run in progress (what the notification's Cancel does); false when none runs. */
@@ -117,7 +119,7 @@ export class QuantizeFlow implements vscode.Disposable {
     const model = uri.fsPath;
     const name = path.basename(model);
     const controller = new AbortController();
-    const run = { model, stage: 'starting', detail: '', controller };
+    const run = { model, stage: 'starting', detail: '', percent: 0, controller };
     this.setRun(run);
     const written: string[] = [];
     try {
@@ -128,22 +130,29 @@ export class QuantizeFlow implements vscode.Disposable {
       }
       return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Quantizing ${name}`, cancellable: true }, async (progress, token) => {
         token.onCancellationRequested(() => controller.abort());
-        const stage = (s: string, detail = s) => {
+        // The bar: calibration fills the first 60%, the analysis the rest; it never moves back.
+        const stage = (s: string, detail = s, at?: number) => {
           if (s !== run.stage) this.log.info(`${name}: ${s}`);
           run.stage = s;
           run.detail = detail;
-          progress.report({ message: detail });
+          const increment = at !== undefined && at > run.percent ? at - run.percent : undefined;
+          if (increment) run.percent = at!;
+          progress.report({ message: detail, increment });
         };
         // The data is checked against the model's inputs (headers only) before anything runs, so
         // that data for another model is refused at once, in every mode.
         stage('checking the data');
         // An output typed into a new folder gets its folder.
         await fs.promises.mkdir(path.dirname(choices.output), { recursive: true });
-        await openDataSource(settings.calibration, (await this.store.get(uri)).model);
+        const data = await openDataSource(settings.calibration, (await this.store.get(uri)).model);
+        const samples = Math.min(data.samples ?? Infinity, settings.samples ?? Infinity);
         const result = await quantizeModel(model, settings, {
           output: choices.output,
           signal: controller.signal,
-          onProgress: (s, p) => stage(s, p ? `${s}: pass ${p.pass + 1}/${p.passes}, batch ${p.batch}, ${p.samples} samples` : s),
+          onProgress: (s, p) => stage(
+            s, p ? `${s}: pass ${p.pass + 1}/${p.passes}, batch ${p.batch}, ${p.samples} samples` : s,
+            p && Number.isFinite(samples) ? (60 * (p.pass + Math.min(1, p.samples / samples))) / p.passes : undefined,
+          ),
         });
         const resultFile = result.output.replace(/\.onnx$/i, '.quant.json');
         written.push(result.output, resultFile);
@@ -152,8 +161,11 @@ export class QuantizeFlow implements vscode.Disposable {
         for (const w of result.warnings) this.log.warn(`${name}: ${w}`);
         this.log.info(`wrote ${result.output} (${formatBytes(result.sizes.outputBytes)}, ${(result.sizes.ratio * 100).toFixed(1)}% of ${formatBytes(result.sizes.inputBytes)}), ${resultFile}, ${recipeFile}`);
         if (controller.signal.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
-        stage('analyzing');
-        const { report, file } = await this.after.analyze(result, { signal: controller.signal, onProgress: (m) => stage('analyzing', `analyzing: ${m}`) });
+        stage('analyzing', 'analyzing', 60);
+        const { report, file } = await this.after.analyze(result, {
+          signal: controller.signal,
+          onProgress: (m, fraction) => stage('analyzing', `analyzing: ${m}`, fraction === undefined ? undefined : 60 + 40 * fraction),
+        });
         this.log.info(`wrote the report ${file}`);
         this.after.show(report);
         return { status: 'done' as const, output: result.output, resultFile, recipeFile, reportFile: file, report, warnings: result.warnings };
