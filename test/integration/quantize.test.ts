@@ -161,6 +161,22 @@ describe('Quantize in VS Code', () => {
     await waitFor('the transformer report in the panel', () => api.reportPanel()?.lastPosted?.report.quantizedModel === outcome.output);
   });
 
+  it('quantizes the real PP-OCR detector (weights in Constant nodes) through the command, synthetic data', async function () {
+    this.timeout(300000);
+    const outcome = await vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace('ocr-det.onnx')), {
+      preset: 'static', data: 'synthetic:4', exclude: [], output: inWorkspace('ocr-det.int8.onnx'),
+    });
+    assert.ok(outcome.status === 'done', JSON.stringify(outcome));
+    assert.ok(outcome.warnings.some((w) => /synthetic data/.test(w)), 'the synthetic data is called out');
+    const report = parseQuantReport(JSON.parse(fs.readFileSync(outcome.reportFile, 'utf8')));
+    assert.ok(report.layers.length > 100, `${report.layers.length} layers analyzed`);
+    assert.ok(report.weights.length > 60, `${report.weights.length} weights compared`);
+    const fusion = report.model.fusion!;
+    assert.deepStrictEqual([fusion.fused, fusion.candidates], [62, 64], 'all but the two ConvTranspose run as integer kernels');
+    assert.ok(fusion.unfused.every((u) => u.opType === 'ConvTranspose'));
+    await waitFor('the detector report in the panel', () => api.reportPanel()?.lastPosted?.report.quantizedModel === outcome.output);
+  });
+
   it('Custom asks for the method, the weight granularity and the types; excluded nodes stay in float', async function () {
     this.timeout(240000);
     const running = vscode.commands.executeCommand<QuantizeOutcome | undefined>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace(MODEL)));
