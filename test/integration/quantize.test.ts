@@ -69,6 +69,18 @@ describe('Quantize in VS Code', () => {
     assert.ok(api.quantize, 'the API exposes the quantize flow');
   });
 
+  it('offers Quantize Model in the Explorer menu of .onnx files, the model view title and the palette', async () => {
+    const ext = vscode.extensions.all.find((e) => e.packageJSON.name === 'onnx-compress')!;
+    const menus = ext.packageJSON.contributes.menus as Record<string, Array<{ command: string; when?: string }>>;
+    const entry = (menu: string) => menus[menu]?.find((m) => m.command === 'onnxCompress.quantizeModel');
+    assert.strictEqual(entry('explorer/context')?.when, 'resourceExtname == .onnx');
+    assert.strictEqual(entry('editor/title')?.when, 'activeCustomEditorId == onnxCompress.modelView');
+    assert.strictEqual(entry('commandPalette'), undefined, 'never hidden from the palette');
+    const command = (ext.packageJSON.contributes.commands as Array<{ command: string; title: string; category: string }>).find((c) => c.command === 'onnxCompress.quantizeModel');
+    assert.strictEqual(`${command?.category}: ${command?.title}`, 'ONNX: Quantize Model...');
+    assert.ok((await vscode.commands.getCommands(true)).includes('onnxCompress.quantizeModel'));
+  });
+
   it('quantizes through the wizard: model, result, recipe and report written, the report in the panel', async function () {
     this.timeout(240000);
     const uri = vscode.Uri.file(inWorkspace(MODEL));
