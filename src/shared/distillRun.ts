@@ -180,8 +180,8 @@ export interface DistillRunReport {
   /** Why it failed or was cancelled (null when completed). */
   message: string | null;
   specFile: string;
-  /** Every effective setting. */
-  settings: ResolvedDistillSpec;
+  /** Every effective setting (null when the spec could not be resolved). */
+  settings: ResolvedDistillSpec | null;
   /** term -> formula actually used (from the trainer's start event, else the engine's table). */
   losses: Record<string, string>;
   knowledgeTypes: KnowledgeType[];
