@@ -53,7 +53,7 @@ export async function probePython(python?: string | null, options: { needCuda?: 
     return { ...base, missing: ['python'], message: `the trainer package cannot be found: ${(e as Error).message}` };
   }
   if (out.spawnError) {
-    return { ...base, missing: ['python'], message: `no Python interpreter at '${exe}' (${out.spawnError}); install Python 3 with torch and numpy, then set the interpreter (setting onnxCompress.distill.python, --python, or ${PYTHON_ENV})` };
+    return { ...base, missing: ['python'], message: `no Python interpreter at '${exe}' (${out.spawnError}); install Python 3 with torch and numpy, then set the interpreter (setting onnxCompress.distill.pythonPath, --python, or ${PYTHON_ENV})` };
   }
   const probe = out.stdout.split('\n').map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((e) => e && e.event === 'probe');
   if (!probe) {
