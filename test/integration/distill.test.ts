@@ -16,21 +16,12 @@ import type { Refusal, StartOutcome } from '../../src/extension/distill/runContr
 import type { RunsItem } from '../../src/extension/distill/runsTree';
 import { RUN_LAYOUT, type DistillRunReport } from '../../src/shared/distillRun';
 import { ROOT } from '../support/browser';
+import { waitFor, workspace } from './wait';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
 const PYTHON = process.env.ONNX_COMPRESS_PYTHON ?? '/usr/bin/python3';
-const workspace = (): string => vscode.workspace.workspaceFolders![0].uri.fsPath;
 const dir = () => path.join(workspace(), 'distill');
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 60000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The extension host sends a QuickPick's new selection or value to the window after a tick: let it arrive before Enter. */
 const settle = () => new Promise((r) => setTimeout(r, 150));

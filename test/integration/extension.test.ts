@@ -7,19 +7,10 @@ import * as vscode from 'vscode';
 import type { OnnxCompressApi } from '../../src/extension/extension';
 import type { InspectorItem } from '../../src/extension/inspectorTree';
 import type { ModelSummary, TensorStatsReport } from '../../src/shared/summary';
+import { waitFor, workspace } from './wait';
 
-const workspace = (): string => vscode.workspace.workspaceFolders![0].uri.fsPath;
 const file = (name: string) => vscode.Uri.file(path.join(workspace(), name));
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 45000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function activeCustomEditor(): vscode.TabInputCustom | undefined {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;

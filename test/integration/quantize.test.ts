@@ -12,20 +12,11 @@ import { readRecipe } from '../../src/core/quant/settings';
 import { layerErrorsFor, readReportFile } from '../../src/extension/quantize/reportFile';
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
 import type { QuantResult } from '../../src/shared/quantResult';
+import { waitFor, workspace } from './wait';
 
-const workspace = (): string => vscode.workspace.workspaceFolders![0].uri.fsPath;
 const inWorkspace = (name: string) => path.join(workspace(), name);
 const MODEL = 'fashion-cnn.onnx';
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 60000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 type LiveQuickPick = vscode.QuickPick<vscode.QuickPickItem>;
 

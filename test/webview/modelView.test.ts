@@ -11,6 +11,7 @@ import { ModelView } from '../../src/core/onnx/modelView';
 import { parseWebviewMessage, type LayerErrors, type ToWebview } from '../../src/shared/protocol';
 import { modelViewHtml } from '../../src/shared/webviewHtml';
 import { CHROMIUM_ARGS, chromiumPath, ROOT, realModel, ARTIFACTS } from '../support/browser';
+import { inkOf, setVsCodeTheme } from '../support/vscodeTheme';
 
 const ORIGIN = 'https://webview.test';
 
@@ -65,24 +66,11 @@ async function openView(browser: Browser, view: ModelView | Error, theme: 'dark'
       setState: (s: unknown) => { state = s; },
     });
   });
-  await page.addInitScript(setTheme, theme);
+  await page.addInitScript(setVsCodeTheme, theme);
   await page.goto(`${ORIGIN}/`);
   return host;
 }
 
-/** VS Code's theme as the webview sees it: a body class and --vscode-* variables. */
-function setTheme(theme: 'dark' | 'light'): void {
-  const apply = () => {
-    const dark = theme === 'dark';
-    document.body.className = dark ? 'vscode-dark' : 'vscode-light';
-    const vars: Record<string, string> = dark
-      ? { '--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1e1e1e', '--vscode-charts-blue': '#3794ff', '--vscode-panel-border': '#3c3c3c', '--vscode-editorWidget-background': '#252526', '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px' }
-      : { '--vscode-foreground': '#333333', '--vscode-editor-background': '#ffffff', '--vscode-charts-blue': '#1a85ff', '--vscode-panel-border': '#e5e5e5', '--vscode-editorWidget-background': '#f3f3f3', '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px' };
-    for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
-  };
-  if (document.body) apply();
-  else document.addEventListener('DOMContentLoaded', apply);
-}
 
 async function rowTexts(page: Page, column: number): Promise<string[]> {
   return page.$$eval(`#layers .vt-row`, (rows, c) => rows.map((r) => (r.children[c] as HTMLElement).textContent ?? ''), column);
@@ -92,16 +80,6 @@ async function clickTab(page: Page, title: string): Promise<void> {
   await page.locator('vscode-tab-header', { hasText: title }).click();
 }
 
-/** Share of canvas pixels that are not transparent: a drawn chart has some. */
-async function inkOf(page: Page, selector: string): Promise<number> {
-  return page.$eval(selector, (c) => {
-    const canvas = c as HTMLCanvasElement;
-    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let ink = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) ink++;
-    return ink / (d.length / 4);
-  });
-}
 
 describe('model view in Chromium', function () {
   let browser: Browser;
@@ -181,7 +159,7 @@ describe('model view in Chromium', function () {
     const { page } = await openView(browser, view, 'dark');
     await page.waitForSelector('canvas[data-chart="op-types"]');
     const before = await page.$eval('canvas[data-chart="op-types"]', (c) => (c as HTMLElement).dataset.colors);
-    await page.evaluate(setTheme, 'light' as const);
+    await page.evaluate(setVsCodeTheme, 'light' as const);
     await page.waitForFunction(() => (document.querySelector('canvas[data-chart="op-types"]') as HTMLElement).dataset.redraws === '1');
     const after = await page.$eval('canvas[data-chart="op-types"]', (c) => (c as HTMLElement).dataset.colors);
     assert.strictEqual(before, '#3794ff');

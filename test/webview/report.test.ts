@@ -20,6 +20,7 @@ import { modelViewHtml } from '../../src/shared/webviewHtml';
 import { ARTIFACTS, CHROMIUM_ARGS, chromiumPath, ROOT } from '../support/browser';
 import { FASHION_DIR, FIXTURES } from '../support/evaluate';
 import { keptInFloatFixture, reportFixture } from '../support/reportFixture';
+import { inkOf, setVsCodeTheme } from '../support/vscodeTheme';
 
 const ORIGIN = 'https://webview.test';
 const MARKUP = ['<img src=x onerror="window.__pwned=1">', '<script>window.__pwned=2</script>', '"><svg onload="window.__pwned=3">'];
@@ -77,7 +78,7 @@ async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'lig
     });
     w.savedState = () => JSON.stringify(state);
   }, savedState === undefined ? null : JSON.stringify(savedState));
-  await page.addInitScript(setTheme, theme);
+  await page.addInitScript(setVsCodeTheme, theme);
   await page.goto(`${ORIGIN}/`);
   return s;
 }
@@ -93,37 +94,12 @@ async function openStandalone(browser: Browser, report: unknown): Promise<{ page
   return { page, problems };
 }
 
-/** VS Code's theme as a webview sees it: a body class and --vscode-* variables. */
-function setTheme(theme: 'dark' | 'light'): void {
-  const apply = () => {
-    const dark = theme === 'dark';
-    document.body.classList.remove('vscode-dark', 'vscode-light');
-    document.body.classList.add(dark ? 'vscode-dark' : 'vscode-light');
-    const vars: Record<string, string> = dark
-      ? { '--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1e1e1e', '--vscode-charts-blue': '#3794ff', '--vscode-charts-red': '#f14c4c', '--vscode-panel-border': '#3c3c3c', '--vscode-editorWidget-background': '#252526', '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-list-activeSelectionBackground': '#04395e', '--vscode-button-background': '#0e639c', '--vscode-button-foreground': '#ffffff' }
-      : { '--vscode-foreground': '#333333', '--vscode-editor-background': '#ffffff', '--vscode-charts-blue': '#1a85ff', '--vscode-charts-red': '#e51400', '--vscode-panel-border': '#e5e5e5', '--vscode-editorWidget-background': '#f3f3f3', '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-list-activeSelectionBackground': '#0060c0', '--vscode-button-background': '#007acc', '--vscode-button-foreground': '#ffffff' };
-    for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
-  };
-  if (document.body) apply();
-  else document.addEventListener('DOMContentLoaded', apply);
-}
 
 async function clickTab(page: Page, name: string): Promise<void> {
   await page.click(`vscode-tab-header[data-tab="${name}"]`);
   await page.waitForFunction((n) => document.body.dataset.tab === n, name);
 }
 
-/** Share of canvas pixels that are not transparent: a drawn chart has some. */
-async function inkOf(page: Page, selector: string): Promise<number> {
-  return page.$eval(selector, (c) => {
-    const canvas = c as HTMLCanvasElement;
-    if (!canvas.width || !canvas.height) return 0;
-    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let ink = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) ink++;
-    return ink / (d.length / 4);
-  });
-}
 
 async function waitForInk(page: Page, selector: string): Promise<number> {
   await page.waitForSelector(selector);
@@ -443,7 +419,7 @@ describe('quantization report in Chromium', function () {
     const chart = 'canvas[data-chart="activation-ranges"]';
     await waitForInk(page, chart);
     assert.strictEqual(await page.$eval(chart, (c) => (c as HTMLElement).dataset.colors), '#3794ff');
-    await page.evaluate(setTheme, 'light' as const);
+    await page.evaluate(setVsCodeTheme, 'light' as const);
     await page.waitForFunction((sel) => Number((document.querySelector(sel) as HTMLElement).dataset.redraws) >= 1, chart);
     assert.strictEqual(await page.$eval(chart, (c) => (c as HTMLElement).dataset.colors), '#1a85ff');
     await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-light.png') });

@@ -10,7 +10,7 @@ import type { DistillEvent, StepEvent } from '../../src/shared/distillRun';
 import { parseRunViewMessage, type FromRunView, type ToRunView } from '../../src/shared/runViewProtocol';
 import { modelViewHtml } from '../../src/shared/webviewHtml';
 import { ARTIFACTS, CHROMIUM_ARGS, chromiumPath, ROOT } from '../support/browser';
-import { setVsCodeTheme } from '../support/vscodeTheme';
+import { inkOf, setVsCodeTheme } from '../support/vscodeTheme';
 
 const ORIGIN = 'https://webview.test';
 const RECORDED = path.join(ROOT, 'test', 'fixtures', 'distill', 'run.metrics.jsonl');
@@ -74,16 +74,6 @@ async function openRunView(browser: Browser): Promise<Host> {
   };
 }
 
-/** Share of canvas pixels that are not transparent: a drawn chart has some. */
-async function inkOf(page: Page, selector: string): Promise<number> {
-  return page.$eval(selector, (c) => {
-    const canvas = c as HTMLCanvasElement;
-    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let ink = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) ink++;
-    return ink / (d.length / 4);
-  });
-}
 
 describe('distillation run view in Chromium', function () {
   let browser: Browser;
