@@ -1,12 +1,11 @@
 """The teacher knowledge cache (docs/distill-formats.md section 1): inputs, labels and the teacher's
 tensors as memory-mapped .npy files, read batch by batch so memory does not grow with samples."""
-import json
 import os
 
 import numpy as np
 import torch
 
-from .events import TrainerError
+from .events import TrainerError, read_versioned_json
 from .losses import TopK
 
 CACHE_FORMAT = "onnx-compress/teacher-cache"
@@ -16,13 +15,7 @@ REBUILD = "delete the cache folder (or change a cache setting) so the engine wri
 class Cache:
     def __init__(self, manifest_path):
         self.path = manifest_path
-        try:
-            with open(manifest_path, encoding="utf-8") as f:
-                m = json.load(f)
-        except (OSError, ValueError) as err:
-            raise TrainerError(f"cannot read the teacher cache manifest {manifest_path}: {err}", where=manifest_path, hint=REBUILD)
-        if m.get("format") != CACHE_FORMAT or m.get("version") != 1:
-            raise TrainerError(f"{manifest_path} is not an {CACHE_FORMAT} version 1 manifest", where=manifest_path, hint=REBUILD)
+        m = read_versioned_json(manifest_path, CACHE_FORMAT, "the teacher cache manifest", hint=REBUILD)
         self.base = os.path.dirname(os.path.abspath(manifest_path))
         self.samples = int(m["samples"])
         self.inputs = {e["name"]: self._array(e["file"], f"input '{e['name']}'") for e in m.get("inputs", [])}

@@ -46,3 +46,17 @@ class TrainerError(Exception):
         if self.hint:
             fields["hint"] = self.hint
         emit("error", **fields)
+
+
+def read_versioned_json(path, fmt, what, hint=None):
+    """One of the engine's files (docs/distill-formats.md): its dict, once format and version are checked."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as err:
+        raise TrainerError(f"cannot read {what} {path}: {err}", where=path, hint=hint)
+    if not isinstance(doc, dict) or doc.get("format") != fmt or doc.get("version") != 1:
+        found = (doc.get("format"), doc.get("version")) if isinstance(doc, dict) else (None, None)
+        raise TrainerError(f"{path} is not an {fmt} version 1 file (format={found[0]!r}, version={found[1]!r})",
+                           where=path, hint=hint)
+    return doc

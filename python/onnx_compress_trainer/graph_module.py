@@ -2,7 +2,6 @@
 torch.nn.Module: float initializers become nn.Parameters, everything else buffers, and the nodes
 execute as torch ops (ops.py), so autograd trains the same weights the ONNX file holds."""
 import difflib
-import json
 import os
 import re
 
@@ -10,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .events import TrainerError
+from .events import TrainerError, read_versioned_json
 from .ops import CHECKS, OPS
 
 GRAPH_FORMAT = "onnx-compress/trainable-graph"
@@ -78,14 +77,7 @@ def load_array(base, file, what):
 
 def read_graph(path):
     """graph.json -> its dict, with the format checked."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            graph = json.load(f)
-    except (OSError, ValueError) as err:
-        raise TrainerError(f"cannot read the trainable graph {path}: {err}", where=path)
-    if graph.get("format") != GRAPH_FORMAT or graph.get("version") != 1:
-        raise TrainerError(f"{path} is not an {GRAPH_FORMAT} version 1 file (format={graph.get('format')!r}, "
-                           f"version={graph.get('version')!r})", where=path)
+    graph = read_versioned_json(path, GRAPH_FORMAT, "the trainable graph")
     graph["_base"] = os.path.dirname(os.path.abspath(path))
     return graph
 

@@ -1,8 +1,7 @@
 """The job file written by the engine (docs/distill-formats.md section 3), checked and completed
 with the documented defaults so every effective setting is explicit."""
-import json
 
-from .events import TrainerError
+from .events import TrainerError, read_versioned_json
 
 JOB_FORMAT = "onnx-compress/distill-job"
 KNOWLEDGE_TYPES = ("response", "feature", "attention", "relation", "similarity")
@@ -16,13 +15,7 @@ DEFAULTS = {
 
 
 def load_job(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            job = json.load(f)
-    except (OSError, ValueError) as err:
-        raise TrainerError(f"cannot read the job file {path}: {err}", where=path)
-    if job.get("format") != JOB_FORMAT or job.get("version") != 1:
-        raise TrainerError(f"{path} is not an {JOB_FORMAT} version 1 file", where=path)
+    job = read_versioned_json(path, JOB_FORMAT, "the job file")
     return complete(job, path)
 
 
