@@ -11,21 +11,15 @@ import { errorMessage, OnnxCompressError } from '../errors';
 import { readModel } from '../onnx/model';
 import { chooseProvider } from '../runtime/providers';
 import { createSession, type ort } from '../runtime/session';
-import { ANALYSIS_DEFAULTS } from './analyze';
+import { ANALYSIS_DEFAULTS, type AnalysisOptions } from './analyze';
 import { readLabels } from './labels';
 import { exactNode, firstBatch, quantizedNodes, requantize, scoreModel, summarize, type Score } from './requantize';
 import { measureSensitivity } from './sensitivity';
 
 export class KeepInFloatError extends OnnxCompressError {}
 
-export interface KeepInFloatOptions {
-  /** Evaluation data spec. */
-  data: string;
-  labels?: string;
-  samples?: number | null;
-  batchSize?: number;
-  ep?: string;
-  latencyRuns?: number;
+/** The evaluation the re-quantized model gets: the analysis' own options. */
+export interface KeepInFloatOptions extends Pick<AnalysisOptions, 'data' | 'labels' | 'samples' | 'batchSize' | 'ep' | 'latencyRuns'> {
   /** The model written (default: the earlier output with `.keep-float` before `.onnx`). */
   output?: string;
   /** Auto: sensitivity already measured (else it is measured here). */
