@@ -3,6 +3,7 @@
 import * as path from 'path';
 import { defaultOutput } from '../../core/quant/pipeline';
 import { resolveSettings } from '../../core/quant/settings';
+import { cpuHasVnni } from '../../core/runtime/cpu';
 import type { ActivationTypeName, CalibrationMethodName, QuantSettings, WeightTypeName } from '../../shared/quantResult';
 
 export type PresetId = 'static' | 'dynamic' | 'custom';
@@ -15,6 +16,14 @@ export const TYPE_CHOICES = {
   u16s8: { label: 'uint16 activations, int8 weights', detail: 'More accurate activations; runs as Q/DQ in float (no 16-bit integer kernels).', activationType: 'uint16', weightType: 'int8', reduceRange: false },
 } as const satisfies Record<string, { label: string; detail: string; activationType: ActivationTypeName; weightType: WeightTypeName; reduceRange: boolean }>;
 export type TypeChoice = keyof typeof TYPE_CHOICES;
+
+/**
+ * The recommended preset's types: 7-bit weights on a CPU without VNNI, whose u8 x s8 kernels
+ * saturate full-range weights (the accuracy loss the engine warns about), full range elsewhere.
+ */
+export function staticPresetTypes(): TypeChoice {
+  return cpuHasVnni() === false ? 'u8s8-reduce' : 'u8s8';
+}
 
 export const METHOD_CHOICES: ReadonlyArray<{ id: CalibrationMethodName; label: string; detail: string }> = [
   { id: 'minmax', label: 'MinMax', detail: 'The observed minimum and maximum: fast, keeps outliers.' },
@@ -39,7 +48,7 @@ export interface QuantizeChoices {
 export const SYNTHETIC_DATA = 'synthetic:64';
 
 export const PRESETS: ReadonlyArray<{ id: PresetId; label: string; description?: string; detail: string }> = [
-  { id: 'static', label: 'Static INT8 for CNNs', description: 'recommended', detail: 'Calibrates activation ranges on your data; int8 weights per channel, uint8 activations, fused Q/DQ.' },
+  { id: 'static', label: 'Static INT8 for CNNs', description: 'recommended', detail: 'Calibrates activation ranges on your data; int8 weights per channel (7-bit on CPUs without VNNI), uint8 activations, fused Q/DQ.' },
   { id: 'dynamic', label: 'Dynamic INT8 for transformers and RNNs', detail: 'int8 MatMul/Gemm weights; activation ranges computed at run time, no calibration.' },
   { id: 'custom', label: 'Custom', detail: 'Static quantization with your choice of calibration method, per-channel weights and types.' },
 ];
@@ -47,7 +56,7 @@ export const PRESETS: ReadonlyArray<{ id: PresetId; label: string; description?:
 /** The engine settings the choices stand for; resolveSettings refuses impossible combinations. */
 export function settingsOf(c: QuantizeChoices): QuantSettings {
   if (c.preset === 'dynamic') return resolveSettings({ mode: 'dynamic', calibration: c.data, exclude: c.exclude });
-  const t = c.preset === 'custom' ? TYPE_CHOICES[c.types] : TYPE_CHOICES.u8s8;
+  const t = TYPE_CHOICES[c.preset === 'custom' ? c.types : staticPresetTypes()];
   return resolveSettings({
     mode: 'static',
     calibration: c.data,
@@ -71,7 +80,7 @@ function typeChoiceOf(s: Partial<QuantSettings>): TypeChoice {
 /** Choices that reproduce a recipe's settings as closely as the wizard can express them. */
 export function choicesFromSettings(s: Partial<QuantSettings>, output: string): QuantizeChoices {
   const types = typeChoiceOf(s);
-  const isPresetStatic = s.mode !== 'dynamic' && (s.method ?? 'minmax') === 'minmax' && s.perChannel === true && types === 'u8s8';
+  const isPresetStatic = s.mode !== 'dynamic' && (s.method ?? 'minmax') === 'minmax' && s.perChannel === true && types === staticPresetTypes();
   return {
     preset: s.mode === 'dynamic' ? 'dynamic' : isPresetStatic ? 'static' : 'custom',
     data: s.calibration ?? SYNTHETIC_DATA,
