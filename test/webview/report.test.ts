@@ -453,6 +453,8 @@ describe('quantization report in Chromium', function () {
       assert.ok((await page.$eval('#warnings', (e) => e.textContent ?? '')).includes(MARKUP[1]));
       await page.click('#layers .vt-row:nth-child(1)');
       await clickTab(page, 'histogram');
+      // The view draws on the next frame after the tab switch: wait for it, then check the text.
+      await page.waitForFunction((t) => document.querySelector('#histogram-head h3')?.textContent === t, `#1 ${MARKUP[0]}`, { timeout: 10000 }).catch(() => undefined);
       assert.strictEqual(await page.$eval('#histogram-head h3', (e) => e.textContent), `#1 ${MARKUP[0]}`);
       assert.strictEqual(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
       assert.deepStrictEqual(problems, []);
