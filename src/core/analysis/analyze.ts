@@ -21,8 +21,11 @@ import { fusedActivations, matchModels, type ActivationPair, type FusedActivatio
 import { ErrorAccumulator, FixedHistogram } from './metrics';
 import { OutputComparison } from './outputs';
 import { measureSensitivity } from './sensitivity';
-import { modelBytes, sessionWithOutputs } from './sessions';
+import { DataType } from '../onnx/dataTypes';
+import { modelBytes } from '../onnx/write';
+import { sessionWithOutputs } from '../runtime/session';
 import { weightReports } from './weights';
+import { jsonText, writeFileAtomicSync } from '../files';
 
 export class AnalysisError extends OnnxCompressError {}
 
@@ -221,9 +224,7 @@ async function release(...sessions: Array<ort.InferenceSession | undefined>): Pr
 
 /** Writes JSON through a temporary file renamed into place: never a half-written report. */
 export function writeJsonFile(file: string, value: unknown): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, jsonText(value));
 }
 
 export async function analyzeQuantization(floatFile: string, quantFile: string, options: AnalysisOptions): Promise<QuantReport> {
@@ -285,8 +286,8 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const bound = Math.min(samples ?? Infinity, data.samples ?? Infinity);
   const expected = Number.isFinite(bound) ? bound : undefined;
   try {
-    floatSession = await sessionWithOutputs(float, floatNames, ep.provider);
-    observing = await sessionWithOutputs(quant, quantNames, ep.provider);
+    floatSession = await sessionWithOutputs(float, floatNames, ep.provider, { elemType: DataType.FLOAT });
+    observing = await sessionWithOutputs(quant, quantNames, ep.provider, { elemType: DataType.FLOAT });
     plain = await createSession(quant, { executionProviders: [ep.provider] });
     for await (const feeds of data.batches({ batchSize, limit: samples ?? undefined, signal })) {
       if (signal?.aborted) throw cancelled(quantFile);

@@ -7,6 +7,7 @@ import * as path from 'path';
 import type { QuantReport } from '../../shared/quantReport';
 import { REPORT_DATA_ELEMENT_ID, REPORT_SCRIPT, REPORT_STYLESHEETS } from '../../shared/reportProtocol';
 import { OnnxCompressError } from '../errors';
+import { writeFileAtomicSync } from '../files';
 
 export class HtmlReportError extends OnnxCompressError {}
 
@@ -64,8 +65,5 @@ ${inert(script, 'script')}
 
 /** Writes the page through a temporary file renamed into place. */
 export function writeReportHtml(report: QuantReport, file: string, assets?: string): void {
-  const html = reportHtml(report, assets);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, html);
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, reportHtml(report, assets));
 }

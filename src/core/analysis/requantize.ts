@@ -8,7 +8,7 @@ import { quantizeModel } from '../quant/pipeline';
 import { createSession, type ort } from '../runtime/session';
 import { measureLatency } from './latency';
 import { OutputComparison } from './outputs';
-import { modelBytes } from './sessions';
+import { modelBytes } from '../onnx/write';
 
 /** A pattern the quantization plan reads as exactly this node name (names may hold / * ?). */
 export function exactNode(name: string): string {

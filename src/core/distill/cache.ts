@@ -11,11 +11,9 @@ import type { CacheEvent } from '../../shared/distillRun';
 import { openDataSource } from '../data';
 import { shuffledOrder } from '../data/source';
 import { abortError } from '../data/errors';
-import { createMessage } from '../onnx/codec';
 import { readModel, type OnnxModel } from '../onnx/model';
 import { float32ToFloat16Bits } from '../onnx/floatFormats';
-import type { ValueInfoProto } from '../onnx/types';
-import { createSession, ort } from '../runtime/session';
+import { sessionWithOutputs, ort } from '../runtime/session';
 import { OnnxCompressError } from '../errors';
 import { readLabels } from './labels';
 import { NpyStreamWriter } from './npyStream';
@@ -225,19 +223,6 @@ async function replaceDir(tmp: string, dir: string): Promise<void> {
   if (had) await fs.promises.rm(old, { recursive: true, force: true });
 }
 
-/** A session returning `names` (graph outputs added to the model in memory, then taken back off). */
-export async function exposingSession(model: OnnxModel, names: string[], executionProvider: string): Promise<ort.InferenceSession> {
-  const graph = model.proto.graph!;
-  const count = graph.output.length;
-  const existing = new Set(graph.output.map((o) => o.name));
-  for (const name of names) if (!existing.has(name)) graph.output.push(createMessage<ValueInfoProto>('ValueInfoProto', { name }));
-  try {
-    return await createSession(model, { executionProviders: [executionProvider] });
-  } finally {
-    graph.output.length = count;
-  }
-}
-
 function topKRows(values: Float32Array, rows: number, k: number): { values: Float32Array; indices: BigInt64Array } {
   const classes = values.length / rows;
   const outV = new Float32Array(rows * k);
@@ -264,7 +249,7 @@ async function writeCache(
   tensors: string[], spec: ResolvedDistillSpec, split: ResolvedDataSplit, splitName: 'train' | 'eval', hashes: CacheHashes,
   options: CacheBuildOptions, finalDir: string,
 ): Promise<CacheManifest> {
-  const session = await exposingSession(teacher, tensors, spec.teacher.executionProvider);
+  const session = await sessionWithOutputs(teacher, tensors, spec.teacher.executionProvider);
   const inputs = new Map<string, { writer: NpyStreamWriter; entry: CacheArray }>();
   const outs = new Map<string, { writer: NpyStreamWriter; indices?: NpyStreamWriter; entry: CacheArray }>();
   const fileOf = (name: string) => name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+/, '') || 'tensor';

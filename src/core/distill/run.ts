@@ -23,6 +23,7 @@ import { exportTrainableGraph, writeTrainedWeights } from './trainableGraph';
 import { readSpecFile, runCopyOfSpec } from './spec';
 import { problemLines, validateSpec, type SpecValidation } from './validate';
 import { verifyStudent } from './verify';
+import { jsonText, writeFileAtomic } from '../files';
 
 export interface StartRunOptions {
   /** The run folder (default `<spec folder>/distill-runs/<spec name>-<time>`). */
@@ -45,6 +46,13 @@ function timestamp(d = new Date()): string {
   return d.toISOString().replace(/[:]/g, '').replace(/\..+$/, '').replace('T', '-');
 }
 
+/** Where a new run of `specFile` goes: RUNS_FOLDER beside the spec, one folder per start time. */
+export function newRunDir(specFile: string): string {
+  const spec = path.resolve(specFile);
+  const name = path.basename(spec).replace(/\.distill\.json$|\.json$/, '');
+  return path.join(path.dirname(spec), RUNS_FOLDER, `${name}-${timestamp()}`);
+}
+
 /** The newest checkpoint file of a run folder, or null. */
 export function lastCheckpoint(runDir: string): string | null {
   const dir = path.join(runDir, RUN_LAYOUT.checkpoints);
@@ -57,8 +65,7 @@ export function lastCheckpoint(runDir: string): string | null {
 /** Runs (or resumes) the distillation described by `specFile`; resolves with the report (status completed, cancelled or failed). */
 export async function startRun(specFile: string, options: StartRunOptions = {}): Promise<DistillRunReport> {
   const spec = path.resolve(specFile);
-  const specName = path.basename(spec).replace(/\.distill\.json$|\.json$/, '');
-  const runDir = path.resolve(options.resume ?? options.runDir ?? path.join(path.dirname(spec), RUNS_FOLDER, `${specName}-${timestamp()}`));
+  const runDir = path.resolve(options.resume ?? options.runDir ?? newRunDir(spec));
   if (options.resume && !fs.existsSync(path.join(runDir, RUN_LAYOUT.job))) {
     throw new Error(`${runDir}: not a run folder that can be resumed (no ${RUN_LAYOUT.job}); give the folder of an earlier run`);
   }
@@ -406,9 +413,7 @@ class RunFolder {
   }
 
   async writeReport(report: DistillRunReport): Promise<void> {
-    const tmp = `${this.paths.report}.tmp-${process.pid}`;
-    await fs.promises.writeFile(tmp, JSON.stringify(report, null, 2));
-    await fs.promises.rename(tmp, this.paths.report);
+    await writeFileAtomic(this.paths.report, jsonText(report));
   }
 
   async close(): Promise<void> {

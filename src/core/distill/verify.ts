@@ -7,7 +7,7 @@ import type { ResolvedDataSplit } from '../../shared/distillSpec';
 import { openDataSource } from '../data';
 import { readModel } from '../onnx/model';
 import { ort } from '../runtime/session';
-import { exposingSession } from './cache';
+import { sessionWithOutputs } from '../runtime/session';
 import { readLabels } from './labels';
 
 export interface VerifyOptions {
@@ -66,8 +66,8 @@ export async function verifyStudent(studentFile: string, o: VerifyOptions): Prom
   const teacher = await readModel(o.teacherFile);
   const student = await readModel(studentFile);
   // The logits may be an inner tensor (before a Softmax): exposed as an extra output.
-  const sSession = await exposingSession(student, [o.studentOutput], o.executionProvider);
-  const tSession = await exposingSession(teacher, [o.teacherOutput], o.executionProvider);
+  const sSession = await sessionWithOutputs(student, [o.studentOutput], o.executionProvider);
+  const tSession = await sessionWithOutputs(teacher, [o.teacherOutput], o.executionProvider);
   try {
     const source = await openDataSource(o.split.source, teacher, { imagePreprocess: o.split.imagePreprocess as never });
     const labels = o.labelsFile ? (await readLabels(o.labelsFile)).values : null;

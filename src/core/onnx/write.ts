@@ -101,6 +101,13 @@ function readsExternalFile(model: OnnxModel, file: string): boolean {
   return false;
 }
 
+/** Bytes of a model file plus the data file writeModel puts beside it by default (NAME.onnx.data). */
+export function modelBytes(file: string): number {
+  let total = fs.statSync(file).size;
+  if (fs.existsSync(`${file}.data`)) total += fs.statSync(`${file}.data`).size;
+  return total;
+}
+
 export async function writeModel(model: OnnxModel, out: string, options: WriteOptions = {}): Promise<WriteResult> {
   const target = path.resolve(out);
   const placement = options.placement ?? 'keep';

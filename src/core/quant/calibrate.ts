@@ -6,8 +6,8 @@ import type { QuantSettings } from '../../shared/quantResult';
 import { createMessage } from '../onnx/codec';
 import { DataType } from '../onnx/dataTypes';
 import type { OnnxModel } from '../onnx/model';
-import { AttributeType, type AttributeProto, type NodeProto, type ValueInfoProto } from '../onnx/types';
-import { createSession, ort } from '../runtime/session';
+import { AttributeType, type AttributeProto, type NodeProto } from '../onnx/types';
+import { sessionWithOutputs, type ort } from '../runtime/session';
 import type { DataSource } from '../data';
 import { createCollector, type Collector } from './collectors';
 import { quantTypeInfo } from './scheme';
@@ -81,34 +81,21 @@ function outputNames(o: Observed): string[] {
  * calibration would otherwise spend most of its time on.
  */
 async function observingSession(model: OnnxModel, observed: Observed[], settings: QuantSettings): Promise<ort.InferenceSession> {
-  const graph = model.proto.graph!;
-  const outputs = graph.output.length;
-  const nodes = graph.node.length;
-  const existing = new Set(graph.output.map((o) => o.name));
-  const output = (name: string) => graph.output.push(createMessage<ValueInfoProto>('ValueInfoProto', { name, type: { tensor_type: { elem_type: DataType.FLOAT } } }));
-  const node = (op: string, input: string, out: string, reduce: boolean) => graph.node.push(createMessage<NodeProto>('NodeProto', {
+  const nodes: NodeProto[] = [];
+  const node = (op: string, input: string, out: string, reduce: boolean) => nodes.push(createMessage<NodeProto>('NodeProto', {
     op_type: op, input: [input], output: [out], name: out,
     attribute: reduce ? [createMessage<AttributeProto>('AttributeProto', { name: 'keepdims', type: AttributeType.INT, i: 0 })] : [],
   }));
   for (const { tensor, extremes } of observed) {
-    if (!extremes) {
-      if (!existing.has(tensor)) output(tensor);
-      continue;
-    }
+    if (!extremes) continue;
     node('ReduceMin', tensor, tensor + MIN, true);
     node('ReduceMax', tensor, tensor + MAX, true);
     if (extremes.absMin) {
       node('Abs', tensor, tensor + ABS_MIN + '_abs', false);
       node('ReduceMin', tensor + ABS_MIN + '_abs', tensor + ABS_MIN, true);
     }
-    for (const name of outputNames({ tensor, extremes })) output(name);
   }
-  try {
-    return await createSession(model, { executionProviders: [settings.executionProvider] });
-  } finally {
-    graph.output.length = outputs;
-    graph.node.length = nodes;
-  }
+  return sessionWithOutputs(model, observed.flatMap(outputNames), settings.executionProvider, { nodes, elemType: DataType.FLOAT });
 }
 
 const scalar = (t: ort.Tensor | undefined) => (t ? (t.data as Float32Array)[0] : NaN);

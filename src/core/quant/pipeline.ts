@@ -1,7 +1,6 @@
 // One quantization run, end to end: read -> plan -> calibrate (streaming) -> rewrite -> save
 // beside the original (temporary file, renamed) -> verify (loads, runs, fuses) -> QuantResult.
 // The original model is never modified: the rewrite works on a copy.
-import * as fs from 'fs';
 import * as path from 'path';
 import {
   QUANT_RESULT_FORMAT, QUANT_RESULT_VERSION, type QuantResult, type QuantSettings, type TensorQuantization,
@@ -22,6 +21,8 @@ import { calibrationTargets, planQuantization } from './plan';
 import { QdqRewriter } from './qdq';
 import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from './qoperator';
 import { verifyQuantized } from './verify';
+import { jsonText, writeFileAtomicSync } from '../files';
+import { modelBytes } from '../onnx/write';
 
 export class QuantizeError extends OnnxCompressError {}
 
@@ -48,13 +49,6 @@ export function savedRanges(previous: QuantResult): Map<string, CalibratedRange>
 export function defaultOutput(input: string, settings: QuantSettings): string {
   const bits = settings.mode === 'dynamic' ? 'dynamic.int8' : settings.activationType.endsWith('16') ? 'int16' : 'int8';
   return input.replace(/(\.onnx)?$/i, `.${bits}.onnx`);
-}
-
-function fileSize(file: string): number {
-  let total = fs.statSync(file).size;
-  const data = `${file}.data`;
-  if (fs.existsSync(data)) total += fs.statSync(data).size;
-  return total;
 }
 
 function copyOf(model: OnnxModel): OnnxModel {
@@ -158,8 +152,8 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   const v = await verifyQuantized(written.file, candidates, await firstBatch(data, settings), settings.executionProvider, sixteenBit);
   if (!v.loads) warnings.push(`onnxruntime cannot load the quantized model: ${v.note}`);
   for (const u of v.fusion.unfused) warnings.push(`${u.opType} '${u.node}' was not fused into an integer kernel: ${u.reason}`);
-  const inputBytes = fileSize(source.file!);
-  const outputBytes = fileSize(written.file);
+  const inputBytes = modelBytes(source.file!);
+  const outputBytes = modelBytes(written.file);
   const result: QuantResult = {
     format: QUANT_RESULT_FORMAT,
     version: QUANT_RESULT_VERSION,
@@ -177,9 +171,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   };
   if (options.resultFile !== false) {
     const file = options.resultFile ?? written.file.replace(/\.onnx$/i, '.quant.json');
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(result, null, 2) + '\n');
-    fs.renameSync(tmp, file);
+    writeFileAtomicSync(file, jsonText(result));
   }
   return result;
 }

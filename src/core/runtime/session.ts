@@ -3,8 +3,9 @@
 // resolved in the original model's folder, and quiet logs.
 import * as ort from 'onnxruntime-node';
 import { OnnxCompressError, errorMessage } from '../errors';
-import { encodeMessage } from '../onnx/codec';
+import { createMessage, encodeMessage } from '../onnx/codec';
 import type { OnnxModel } from '../onnx/model';
+import type { NodeProto, ValueInfoProto } from '../onnx/types';
 
 export interface SessionSettings {
   /** Execution providers in order of preference; default ['cpu']. */
@@ -44,3 +45,28 @@ export async function createSession(model: OnnxModel, settings: SessionSettings 
 }
 
 export { ort };
+
+/**
+ * A session that also returns `names` (graph outputs, after any `nodes` that compute them), added
+ * to the model in memory and taken back off once the session exists: the model is left as it was.
+ * `elemType` declares the outputs' element type; left out, onnxruntime infers it.
+ */
+export async function sessionWithOutputs(
+  model: OnnxModel, names: string[], executionProvider: string, extra: { nodes?: NodeProto[]; elemType?: number } = {},
+): Promise<ort.InferenceSession> {
+  const graph = model.proto.graph!;
+  const [outputs, nodes] = [graph.output.length, graph.node.length];
+  const existing = new Set(graph.output.map((o) => o.name));
+  graph.node.push(...(extra.nodes ?? []));
+  for (const name of names) {
+    if (existing.has(name)) continue;
+    existing.add(name);
+    graph.output.push(createMessage<ValueInfoProto>('ValueInfoProto', extra.elemType === undefined ? { name } : { name, type: { tensor_type: { elem_type: extra.elemType } } }));
+  }
+  try {
+    return await createSession(model, { executionProviders: [executionProvider] });
+  } finally {
+    graph.output.length = outputs;
+    graph.node.length = nodes;
+  }
+}

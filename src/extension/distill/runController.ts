@@ -6,9 +6,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { estimateCacheBytes, probePython, startRun, type SpecValidation } from '../../core/distill';
+import { estimateCacheBytes, newRunDir, probePython, startRun, type SpecValidation } from '../../core/distill';
 import { errorMessage } from '../../core/errors';
-import { RUN_LAYOUT, RUNS_FOLDER, type DistillEvent, type DistillRunReport, type StudentVerification } from '../../shared/distillRun';
+import { RUN_LAYOUT, type DistillEvent, type DistillRunReport, type StudentVerification } from '../../shared/distillRun';
 import { DISTILL_SPEC_SUFFIX, KNOWLEDGE_FORMULAS, type ResolvedDistillSpec } from '../../shared/distillSpec';
 import { formatBytes } from '../../shared/format';
 import type { RunViewAction } from '../../shared/runViewProtocol';
@@ -324,12 +324,6 @@ function specOfRun(runDir: string): string {
 }
 
 /** `<spec folder>/distill-runs/<spec name>-<time>`, as the engine and the CLI name run folders. */
-function newRunDir(specFile: string): string {
-  const name = path.basename(specFile).replace(/\.distill\.json$|\.json$/, '');
-  const stamp = new Date().toISOString().replace(/[:]/g, '').replace(/\..+$/, '').replace('T', '-');
-  return path.join(path.dirname(specFile), RUNS_FOLDER, `${name}-${stamp}`);
-}
-
 /** The events a run folder recorded (metrics.jsonl), skipping lines that are not events. */
 export function readMetrics(runDir: string): DistillEvent[] {
   let text = '';

@@ -15,6 +15,7 @@ import { RUNS_FOLDER } from '../../shared/distillRun';
 import { formatShape } from '../../shared/format';
 import { MultiStep, type LiveInput, type Step } from './multiStep';
 import type { SpecChecker } from './specProblems';
+import { jsonText, writeFileAtomic } from '../../core/files';
 
 type PairKind = 'feature' | 'attention' | 'similarity' | 'auxiliary';
 
@@ -529,9 +530,7 @@ export class DistillWizard {
   private async write(s: State): Promise<string> {
     const spec = this.specOf(s);
     const file = path.join(s.folder, s.name! + DISTILL_SPEC_SUFFIX);
-    const tmp = `${file}.${process.pid}.tmp`;
-    await fs.promises.writeFile(tmp, JSON.stringify(spec, null, 2) + '\n');
-    await fs.promises.rename(tmp, file);
+    await writeFileAtomic(file, jsonText(spec));
     this.log.info(`wrote ${file}`);
     const doc = await vscode.workspace.openTextDocument(file);
     await vscode.window.showTextDocument(doc);

@@ -6,6 +6,7 @@ import type * as vscode from 'vscode';
 import { readRecipe, recipeOf } from '../../core/quant/settings';
 import type { QuantSettings } from '../../shared/quantResult';
 import { choicesFromSettings, defaultChoices, recipeFileOf, type QuantizeChoices } from './choices';
+import { jsonText, writeFileAtomicSync } from '../../core/files';
 
 const KEY = 'onnxCompress.quantize.choices';
 
@@ -37,8 +38,6 @@ export class RememberedChoices {
 /** Writes the recipe of a run beside its output (temporary file, renamed); returns its path. */
 export function writeRecipe(output: string, settings: QuantSettings): string {
   const file = recipeFileOf(output);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(recipeOf(settings), null, 2) + '\n');
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, jsonText(recipeOf(settings)));
   return file;
 }
