@@ -11,7 +11,24 @@ export interface PageParts {
   title: string;
 }
 
-const escape = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeHtml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** A page under a Content-Security-Policy: `head` (styles) before the title, `body` inside <body>. */
+export function htmlPage(p: { csp: string; title: string; head: string; body: string }): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${p.csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+${p.head}
+<title>${escapeHtml(p.title)}</title>
+</head>
+<body>
+${p.body}
+</body>
+</html>`;
+}
 
 export function modelViewHtml(p: PageParts): string {
   const csp = [
@@ -21,18 +38,10 @@ export function modelViewHtml(p: PageParts): string {
     `font-src ${p.cspSource}`,
     `script-src 'nonce-${p.nonce}'`,
   ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-${(typeof p.styleUri === 'string' ? [p.styleUri] : p.styleUri).map((u) => `<link rel="stylesheet" href="${escape(u)}" nonce="${p.nonce}">`).join('\n')}
-<title>${escape(p.title)}</title>
-</head>
-<body>
-<div id="app"></div>
-<script nonce="${p.nonce}" src="${escape(p.scriptUri)}"></script>
-</body>
-</html>`;
+  return htmlPage({
+    csp,
+    title: p.title,
+    head: (typeof p.styleUri === 'string' ? [p.styleUri] : p.styleUri).map((u) => `<link rel="stylesheet" href="${escapeHtml(u)}" nonce="${p.nonce}">`).join('\n'),
+    body: `<div id="app"></div>\n<script nonce="${p.nonce}" src="${escapeHtml(p.scriptUri)}"></script>`,
+  });
 }

@@ -8,6 +8,7 @@ import type { QuantReport } from '../../shared/quantReport';
 import { REPORT_DATA_ELEMENT_ID, REPORT_SCRIPT, REPORT_STYLESHEETS } from '../../shared/reportProtocol';
 import { OnnxCompressError } from '../errors';
 import { writeFileAtomicSync } from '../files';
+import { htmlPage } from '../../shared/webviewHtml';
 
 export class HtmlReportError extends OnnxCompressError {}
 
@@ -29,8 +30,6 @@ function inert(text: string, tag: 'script' | 'style'): string {
   return text.replace(new RegExp(`</(${tag})`, 'gi'), '<\\/$1');
 }
 
-const escapeHtml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 export function reportHtml(report: QuantReport, assets = findReportAssets()): string {
   const read = (rel: string) => {
     const file = path.join(assets, rel);
@@ -43,24 +42,16 @@ export function reportHtml(report: QuantReport, assets = findReportAssets()): st
   const csp = ["default-src 'none'", 'img-src data:', `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
   // JSON in a data block: '<' escaped so that no text in the report can end the element.
   const json = JSON.stringify(report).replace(/</g, '\\u003c');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>${escapeHtml(`Quantization report: ${path.basename(report.quantizedModel)}`)}</title>
-${styles.map((s) => `<style nonce="${nonce}">\n${inert(s, 'style')}\n</style>`).join('\n')}
-</head>
-<body>
-<div id="app"></div>
+  return htmlPage({
+    csp,
+    title: `Quantization report: ${path.basename(report.quantizedModel)}`,
+    head: styles.map((s) => `<style nonce="${nonce}">\n${inert(s, 'style')}\n</style>`).join('\n'),
+    body: `<div id="app"></div>
 <script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${json}</script>
 <script nonce="${nonce}">
 ${inert(script, 'script')}
-</script>
-</body>
-</html>
-`;
+</script>`,
+  }) + '\n';
 }
 
 /** Writes the page through a temporary file renamed into place. */
