@@ -1,9 +1,9 @@
 // `npm run demo`: from a fresh clone to a quantized model and its report, with the bundled CLI.
 //   1. inspect a small generated sample model (samples/sample-cnn.onnx);
-//   2. quantize the committed Fashion-MNIST classifier (static int8, per channel), calibrated on
-//      Fashion-MNIST training images when Debian's dataset-fashion-mnist is installed, else on
-//      synthetic data (zero-shot, with its warning);
-//   3. analyze it layer by layer and write an offline HTML report to open in a browser.
+//   2. quantize the committed Fashion-MNIST classifier (static int8, per channel), calibrated on the
+//      512 real training images that ship in data/fashion-mnist/;
+//   3. analyze it layer by layer on the 1000 shipped test images, with their labels (real
+//      accuracy), and write an offline HTML report to open in a browser.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,7 +11,7 @@ import { makeSample } from './make-sample';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SAMPLES = path.join(ROOT, 'samples');
-const FASHION = '/usr/share/datasets/fashion-mnist';
+const FASHION = path.join(ROOT, 'data', 'fashion-mnist');
 
 function cli(...args: string[]): void {
   console.log(`\n$ onnx-compress ${args.map((a) => a.startsWith(ROOT + path.sep) ? path.relative(ROOT, a) : a).join(' ')}\n`);
@@ -26,14 +26,10 @@ async function main(): Promise<void> {
 
   const model = path.join(SAMPLES, 'fashion_cnn.onnx');
   fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'models', 'fashion_cnn.onnx'), model);
-  const real = fs.existsSync(path.join(FASHION, 'train-images-idx3-ubyte.gz'));
-  const calib = real ? path.join(FASHION, 'train-images-idx3-ubyte.gz') : 'synthetic:64';
-  cli('quantize', model, '--calib', calib, '--samples', '512', '--per-channel', '--reduce-range');
+  cli('quantize', model, '--calib', path.join(FASHION, 'train-512-images-idx3-ubyte.gz'), '--samples', '512', '--per-channel', '--reduce-range');
   const quantized = path.join(SAMPLES, 'fashion_cnn.int8.onnx');
   const html = path.join(SAMPLES, 'fashion_cnn.int8.report.html');
-  const data = real
-    ? ['--data', path.join(FASHION, 't10k-images-idx3-ubyte.gz'), '--labels', path.join(FASHION, 't10k-labels-idx1-ubyte.gz')]
-    : ['--data', 'synthetic:64'];
+  const data = ['--data', path.join(FASHION, 't10k-1000-images-idx3-ubyte.gz'), '--labels', path.join(FASHION, 't10k-1000-labels-idx1-ubyte.gz')];
   cli('analyze', model, quantized, ...data, '--samples', '1000', '--top', '5', '--html', html);
   console.log(`\nOpen ${path.relative(ROOT, html)} in a browser for the charts, or samples/fashion_cnn.onnx in VS Code.`);
 }

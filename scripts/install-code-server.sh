@@ -9,12 +9,8 @@ DIR=$(realpath -m "${1:-$(dirname "$0")/../.vscode-test/code-server}")
 BIN="$DIR/node_modules/.bin/code-server"
 if [ -x "$BIN" ] && [ -f "$DIR/.complete-$VERSION" ]; then echo "code-server $VERSION: $DIR"; exit 0; fi
 
-need=()
-command -v rg >/dev/null || need+=(ripgrep)
-dpkg -s libkrb5-dev >/dev/null 2>&1 || need+=(libkrb5-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# Needs Debian's ripgrep and libkrb5-dev: `npm test` installs them first (scripts/system-packages.js).
+command -v rg >/dev/null || { echo "ripgrep is missing: node scripts/system-packages.js installs it (as root)" >&2; exit 1; }
 # node-gyp builds against this machine's Node headers instead of downloading them.
 [ -f /usr/include/node/node.h ] && export npm_config_nodedir="${npm_config_nodedir:-/usr}"
 
