@@ -3,11 +3,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { errorMessage } from '../core/errors';
 import type { TensorStatsReport } from '../shared/summary';
 import type { InspectorItem, InspectorTree } from './inspectorTree';
 import { MODEL_VIEW_TYPE, type ModelEditorProvider } from './modelEditor';
 import type { ModelStore } from './modelStore';
+import { registerCommand } from './registerCommand';
 
 export interface CommandContext {
   store: ModelStore;
@@ -28,6 +28,35 @@ async function pickModel(): Promise<vscode.Uri | undefined> {
   return picked?.[0];
 }
 
+/** The model in the active editor, when that editor is the model view. */
+export function activeModelEditor(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  return input instanceof vscode.TabInputCustom && input.viewType === MODEL_VIEW_TYPE ? input.uri : undefined;
+}
+
+/** Names the quantize flow and keep-in-float give their outputs: listed after the float models. */
+const DERIVED_MODEL = /\.(int8|dynamic\.int8|keep-float)\.onnx$/i;
+
+/**
+ * The model a command started from the palette works on: the one in the active model view, else
+ * one the user picks from the workspace's models (never one chosen silently from history).
+ */
+export async function modelFromEditorOrPick(arg: unknown, title: string): Promise<vscode.Uri | undefined> {
+  const given = asUri(arg) ?? activeModelEditor();
+  if (given) return given;
+  const found = await vscode.workspace.findFiles('**/*.onnx', '**/{node_modules,.git}/**', 500);
+  const rel = (u: vscode.Uri) => vscode.workspace.asRelativePath(u);
+  found.sort((a, b) => Number(DERIVED_MODEL.test(a.fsPath)) - Number(DERIVED_MODEL.test(b.fsPath)) || rel(a).localeCompare(rel(b)));
+  const browse = { label: '$(folder-opened) Browse...', uri: undefined as vscode.Uri | undefined };
+  const items = [
+    ...found.map((uri) => ({ label: path.basename(uri.fsPath), description: path.dirname(rel(uri)) === '.' ? '' : path.dirname(rel(uri)), detail: DERIVED_MODEL.test(uri.fsPath) ? 'made by a quantization' : undefined, uri })),
+    browse,
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'Which model?', matchOnDescription: true });
+  if (!picked) return undefined;
+  return picked.uri ?? pickModel();
+}
+
 /** The model a command works on: the argument, else the active one, else one the user picks. */
 export async function modelUri(ctx: CommandContext, arg: unknown): Promise<vscode.Uri | undefined> {
   return asUri(arg) ?? ctx.store.active ?? pickModel();
@@ -43,15 +72,7 @@ export async function revealInInspector(ctx: CommandContext, uri: vscode.Uri, ki
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const run = <A extends unknown[], R>(id: string, fn: (...args: A) => Promise<R>) =>
-    vscode.commands.registerCommand(id, async (...args: A) => {
-      try {
-        return await fn(...args);
-      } catch (e) {
-        ctx.log.error(`${id}: ${errorMessage(e)}`);
-        void vscode.window.showErrorMessage(errorMessage(e));
-        return undefined;
-      }
-    });
+    registerCommand(id, ctx.log, (...args) => fn(...(args as A)));
 
   return [
     run('onnxCompress.openModel', async (arg?: unknown) => {

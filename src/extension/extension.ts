@@ -6,8 +6,7 @@ import { registerDistill, type DistillApi } from './distill';
 import { InspectorTree, type InspectorItem } from './inspectorTree';
 import { MODEL_VIEW_TYPE, ModelEditorProvider, type ViewStatus } from './modelEditor';
 import { ModelStore } from './modelStore';
-import { registerQuantize } from './quantize';
-import type { QuantizeFlow } from './quantize/quantizeCommand';
+import { registerQuantize, type QuantizeApi } from './quantize';
 import { ReportPanel, type ReportPanelStatus } from './reportPanel';
 
 /** What the extension exports: used by its integration tests. */
@@ -17,8 +16,8 @@ export interface OnnxCompressApi {
   viewStatus(uri: vscode.Uri): ViewStatus | undefined;
   /** Distillation: the setup wizard's live input, the run controller, the Runs tree, run views. */
   distill: DistillApi;
-  /** The quantize flow: its live wizard QuickPick and the run in progress. */
-  quantize: QuantizeFlow;
+  /** The quantize flow (its live wizard QuickPick, the run in progress, runs with given choices) and keep-in-float. */
+  quantize: QuantizeApi;
   /** The report panel shown or used last: what it received and whether it is ready. */
   reportPanel(): ReportPanelStatus | undefined;
 }
@@ -43,7 +42,7 @@ export function activate(context: vscode.ExtensionContext): OnnxCompressApi {
   context.subscriptions.push(...distill.disposables);
   void vscode.commands.executeCommand('setContext', 'onnxCompress.hasModel', false);
   log.info('ONNX Compress ready');
-  return { store, tree, viewStatus: (uri) => ctx.editor.status(uri), quantize: quantize.flow, reportPanel: () => ReportPanel.current?.status, distill: distill.api };
+  return { store, tree, viewStatus: (uri) => ctx.editor.status(uri), quantize: quantize.api, reportPanel: () => ReportPanel.current?.status, distill: distill.api };
 }
 
 export function deactivate(): void {}

@@ -303,19 +303,21 @@ describe('Distillation in VS Code', () => {
     const flow = api.distill.controller.act('quantize', completed.paths.runDir) as Promise<QuantizeOutcome | undefined>;
     // The quantize wizard, answered as a user would: the recommended preset, 128 real images, no layer kept in float, the default output.
     const answerStep = async (step: number, pick: { labels?: RegExp[]; value?: string }) => {
-      const qp = await waitFor(`quantize step ${step}`, () => (api.quantize.activeQuickPick?.step === step ? api.quantize.activeQuickPick : undefined));
+      const qp = await waitFor(`quantize step ${step}`, () => (api.quantize.flow.activeQuickPick?.step === step ? api.quantize.flow.activeQuickPick : undefined));
       if (step === 1) assert.match(qp.title ?? '', /student\.onnx/, 'the quantize wizard is on the student');
       if (pick.value !== undefined) qp.value = pick.value;
       const items = (pick.labels ?? []).map((re) => qp.items.find((i) => re.test(i.label))!);
       if (items.length) qp.activeItems = items;
       await settle();
       await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-      await waitFor(`quantize step ${step} to close`, () => api.quantize.activeQuickPick !== qp);
+      await waitFor(`quantize step ${step} to close`, () => api.quantize.flow.activeQuickPick !== qp);
     };
     await answerStep(1, { labels: [/^Static INT8 for CNNs/] });
     await answerStep(2, { value: path.join(workspace(), 'fashion-calib.npy') });
-    await answerStep(3, {});
-    await answerStep(4, { labels: [/student\.int8\.onnx/] });
+    await answerStep(3, { labels: [/^All 128 samples/] });
+    await answerStep(4, { labels: [/No labels/] });
+    await answerStep(5, {});
+    await answerStep(6, { labels: [/student\.int8\.onnx/] });
     const outcome = await flow;
     assert.ok(outcome?.status === 'done', `quantized: ${JSON.stringify(outcome && 'message' in outcome ? outcome.message : outcome?.status)}`);
     assert.strictEqual(outcome.output, student.replace(/\.onnx$/, '.int8.onnx'));

@@ -23,7 +23,7 @@ type LiveQuickPick = vscode.QuickPick<vscode.QuickPickItem>;
 /** The wizard's QuickPick at `step`, as the user sees it. */
 function stepShown(api: OnnxCompressApi, step: number): Promise<LiveQuickPick> {
   return waitFor(`wizard step ${step}`, () => {
-    const qp = api.quantize.activeQuickPick;
+    const qp = api.quantize.flow.activeQuickPick;
     return qp && qp.step === step ? qp : undefined;
   });
 }
@@ -42,7 +42,7 @@ async function answer(api: OnnxCompressApi, step: number, pick: { labels?: RegEx
   // The extension host sends QuickPick changes to the window batched on a timer: let them arrive.
   await new Promise((r) => setTimeout(r, 100));
   await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-  await waitFor(`step ${step} to close`, () => api.quantize.activeQuickPick !== qp);
+  await waitFor(`step ${step} to close`, () => api.quantize.flow.activeQuickPick !== qp);
   return qp;
 }
 
@@ -75,10 +75,11 @@ describe('Quantize in VS Code', () => {
   it('quantizes through the wizard: model, result, recipe and report written, the report in the panel', async function () {
     this.timeout(240000);
     const uri = vscode.Uri.file(inWorkspace(MODEL));
-    const running = vscode.commands.executeCommand<QuantizeOutcome | undefined>('onnxCompress.quantizeModel', uri);
+    // As the Explorer's context menu calls it: the file, and the files selected (the wizard runs).
+    const running = vscode.commands.executeCommand<QuantizeOutcome | undefined>('onnxCompress.quantizeModel', uri, [uri]);
 
     const preset = await answer(api, 1, { labels: [/^Static INT8 for CNNs/] });
-    assert.strictEqual(preset.totalSteps, 4, 'the recommended preset asks 4 questions');
+    assert.strictEqual(preset.totalSteps, 6, 'the recommended preset asks 6 questions for real data');
     assert.match(preset.title ?? '', /Quantize fashion-cnn\.onnx: preset/);
     // The data step takes a pasted path (relative to the model).
     await answer(api, 2, { value: 'fashion-calib.npy' });
@@ -89,14 +90,18 @@ describe('Quantize in VS Code', () => {
     assert.notStrictEqual(again, before);
     assert.strictEqual(again.items.find((i) => i.description === 'last used')?.detail, inWorkspace('fashion-calib.npy'), 'the data picked is offered first');
     await answer(api, 2, { labels: [/fashion-calib\.npy/] });
-    const exclude = await stepShown(api, 3);
+    const samples = await stepShown(api, 3);
+    assert.match(samples.activeItems[0]?.label ?? '', /^All 128 samples/, 'the data holds 128 samples: all of them recommended');
+    await answer(api, 3, { labels: [/^All 128 samples/] });
+    await answer(api, 4, { labels: [/No labels/] });
+    const exclude = await stepShown(api, 5);
     assert.ok(exclude.canSelectMany, 'nodes to keep in float are a multi-select');
     const offered = exclude.items.map((i) => `${i.description}:${i.label}`);
     for (const op of ['Conv', 'Gemm', 'Relu', 'MaxPool']) assert.ok(offered.some((o) => o.startsWith(`${op}:`)), `the model's real ${op} nodes are offered: ${offered.join(', ')}`);
-    await answer(api, 3, {});
-    const output = await stepShown(api, 4);
+    await answer(api, 5, {});
+    const output = await stepShown(api, 6);
     assert.match(output.items[0].detail ?? '', /fashion-cnn\.int8\.onnx$/);
-    await answer(api, 4, { labels: [/fashion-cnn\.int8\.onnx/] });
+    await answer(api, 6, { labels: [/fashion-cnn\.int8\.onnx/] });
 
     const outcome = await running;
     assert.ok(outcome?.status === 'done', `the run finished: ${JSON.stringify(outcome && 'message' in outcome ? outcome.message : outcome?.status)}`);
@@ -151,10 +156,12 @@ describe('Quantize in VS Code', () => {
     const data = await stepShown(api, 2);
     assert.match(data.title ?? '', /evaluation data \(dynamic mode needs no calibration\)/);
     await answer(api, 2, { value: 'fashion-calib.npy' });
-    const exclude = await stepShown(api, 3);
+    await answer(api, 3, { labels: [/^All 128 samples/] });
+    await answer(api, 4, { labels: [/No labels/] });
+    const exclude = await stepShown(api, 5);
     assert.ok(exclude.items.length > 0 && exclude.items.every((i) => i.description === 'MatMul' || i.description === 'Gemm'), 'dynamic mode offers its MatMul/Gemm nodes');
-    await answer(api, 3, {});
-    await answer(api, 4, { labels: [/tiny-transformer\.dynamic\.int8\.onnx/] });
+    await answer(api, 5, {});
+    await answer(api, 6, { labels: [/tiny-transformer\.dynamic\.int8\.onnx/] });
     const outcome = await running;
     assert.ok(outcome?.status === 'done', JSON.stringify(outcome));
     assert.strictEqual(readRecipe(outcome.recipeFile).mode, 'dynamic');
@@ -166,7 +173,7 @@ describe('Quantize in VS Code', () => {
 
   it('quantizes the real PP-OCR detector (weights in Constant nodes) through the command, synthetic data', async function () {
     this.timeout(300000);
-    const outcome = await vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace('ocr-det.onnx')), {
+    const outcome = await api.quantize.flow.quantize(vscode.Uri.file(inWorkspace('ocr-det.onnx')), {
       preset: 'static', data: 'synthetic:4', exclude: [], output: inWorkspace('ocr-det.int8.onnx'),
     });
     assert.ok(outcome.status === 'done', JSON.stringify(outcome));
@@ -184,15 +191,17 @@ describe('Quantize in VS Code', () => {
     this.timeout(240000);
     const running = vscode.commands.executeCommand<QuantizeOutcome | undefined>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace(MODEL)));
     const preset = await answer(api, 1, { labels: [/^Custom/] });
-    assert.strictEqual(preset.totalSteps, 4, 'asked before Custom was chosen');
+    assert.strictEqual(preset.totalSteps, 6, 'asked before Custom was chosen');
     const data = await stepShown(api, 2);
-    assert.strictEqual(data.totalSteps, 7, 'Custom has seven steps');
+    assert.strictEqual(data.totalSteps, 9, 'Custom has nine steps');
     await answer(api, 2, { labels: [/fashion-calib\.npy/] });
-    await answer(api, 3, { labels: [/^Percentile/] });
-    await answer(api, 4, { labels: [/^Per tensor/] });
-    await answer(api, 5, { labels: [/^int8 activations, int8 weights/] });
-    await answer(api, 6, { labels: [/^\/fc2\/Gemm$/] });
-    await answer(api, 7, { value: 'custom/fashion-cnn.custom.onnx' });
+    await answer(api, 3, { labels: [/^All 128 samples/] });
+    await answer(api, 4, { labels: [/No labels/] });
+    await answer(api, 5, { labels: [/^Percentile/] });
+    await answer(api, 6, { labels: [/^Per tensor/] });
+    await answer(api, 7, { labels: [/^int8 activations, int8 weights/] });
+    await answer(api, 8, { labels: [/^\/fc2\/Gemm$/] });
+    await answer(api, 9, { value: 'custom/fashion-cnn.custom.onnx' });
     const outcome = await running;
     assert.ok(outcome?.status === 'done', JSON.stringify(outcome));
     assert.strictEqual(outcome.output, inWorkspace('custom/fashion-cnn.custom.onnx'), 'a typed output path, relative to the model');
@@ -219,7 +228,7 @@ describe('Quantize in VS Code', () => {
     this.timeout(240000);
     const first = JSON.parse(fs.readFileSync(done.reportFile, 'utf8')) as QuantReport;
     const conv = first.layers.find((l) => l.opType === 'Conv')!.node;
-    const file = await vscode.commands.executeCommand<string | undefined>('onnxCompress.keepInFloat', vscode.Uri.file(done.reportFile), [conv]);
+    const file = await api.quantize.keepInFloat(vscode.Uri.file(done.reportFile), [conv]);
     assert.strictEqual(file, inWorkspace('fashion-cnn.int8.keep-float.report.json'));
     const after = parseQuantReport(JSON.parse(fs.readFileSync(file!, 'utf8')));
     assert.deepStrictEqual(after.keepInFloat?.nodes, [conv]);
@@ -238,7 +247,7 @@ describe('Quantize in VS Code', () => {
     const first = parseQuantReport(JSON.parse(fs.readFileSync(done.reportFile, 'utf8')));
     const start = first.model.outputs[0].error.sqnr!;
     const target = { kind: 'sqnr' as const, value: Math.round(start + 2) };
-    const file = await vscode.commands.executeCommand<string | undefined>('onnxCompress.keepInFloat', vscode.Uri.file(done.reportFile), target);
+    const file = await api.quantize.keepInFloat(vscode.Uri.file(done.reportFile), target);
     assert.strictEqual(file, inWorkspace('fashion-cnn.int8.keep-float-2.report.json'), 'a new set of files beside the earlier attempt');
     const after = parseQuantReport(JSON.parse(fs.readFileSync(file!, 'utf8')));
     const keep = after.keepInFloat!;
@@ -255,13 +264,13 @@ describe('Quantize in VS Code', () => {
     const output = inWorkspace('fashion-cnn.cancelled.onnx');
     const uri = vscode.Uri.file(inWorkspace(MODEL));
     const long = { preset: 'static' as const, data: 'synthetic:200000', exclude: [], output };
-    const running = vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', uri, long);
-    await waitFor('calibration to run', () => api.quantize.state?.stage === 'calibrating' && /batch [1-9]/.test(api.quantize.state.detail));
-    const early = api.quantize.state!.percent;
-    await waitFor('the progress bar to move', () => api.quantize.state!.percent > early);
-    assert.ok(api.quantize.state!.percent < 60, `calibration fills the first 60% (${api.quantize.state!.percent})`);
+    const running = api.quantize.flow.quantize(uri, long);
+    await waitFor('calibration to run', () => api.quantize.flow.state?.stage === 'calibrating' && /batch [1-9]/.test(api.quantize.flow.state.detail));
+    const early = api.quantize.flow.state!.percent;
+    await waitFor('the progress bar to move', () => api.quantize.flow.state!.percent > early);
+    assert.ok(api.quantize.flow.state!.percent < 60, `calibration fills the first 60% (${api.quantize.flow.state!.percent})`);
 
-    const second = await vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace('sample-cnn.onnx')), { preset: 'static', data: 'synthetic:8' });
+    const second = await api.quantize.flow.quantize(vscode.Uri.file(inWorkspace('sample-cnn.onnx')), { preset: 'static', data: 'synthetic:8' });
     assert.strictEqual(second.status, 'refused');
     assert.match((second as { message: string }).message, /fashion-cnn\.onnx is running \(calibrating\).*cancel it/);
 
@@ -272,17 +281,17 @@ describe('Quantize in VS Code', () => {
     assert.ok(!fs.existsSync(output), 'no quantized model');
     assert.ok(!fs.existsSync(output.replace(/\.onnx$/, '.quant.json')) && !fs.existsSync(output.replace(/\.onnx$/, '.recipe.json')), 'no result or recipe');
     assert.deepStrictEqual(leftovers(), [], 'no temporary file left');
-    assert.strictEqual(api.quantize.state, undefined, 'no run left');
+    assert.strictEqual(api.quantize.flow.state, undefined, 'no run left');
     assert.strictEqual(await vscode.commands.executeCommand('onnxCompress.cancelQuantization'), false, 'nothing left to cancel');
   });
 
   it('cancelled while analyzing, keeps the complete quantized files and writes no report', async function () {
     this.timeout(240000);
     const output = inWorkspace('fashion-cnn.analysis-cancelled.onnx');
-    const running = vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace(MODEL)), {
+    const running = api.quantize.flow.quantize(vscode.Uri.file(inWorkspace(MODEL)), {
       preset: 'static', data: 'synthetic:512', exclude: [], output,
     });
-    await waitFor('the analysis', () => api.quantize.state?.stage === 'analyzing');
+    await waitFor('the analysis', () => api.quantize.flow.state?.stage === 'analyzing');
     assert.strictEqual(await vscode.commands.executeCommand('onnxCompress.cancelQuantization'), true);
     const outcome = await running;
     assert.strictEqual(outcome.status, 'cancelled', JSON.stringify(outcome));
@@ -295,7 +304,7 @@ describe('Quantize in VS Code', () => {
   it('says what does not match when the data is for another model, before anything runs', async () => {
     const output = inWorkspace('fashion-cnn.wrong.onnx');
     for (const preset of ['static', 'dynamic'] as const) {
-      const outcome = await vscode.commands.executeCommand<QuantizeOutcome>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace(MODEL)), {
+      const outcome = await api.quantize.flow.quantize(vscode.Uri.file(inWorkspace(MODEL)), {
         preset, data: inWorkspace('rgb-32.npy'), exclude: [], output,
       });
       assert.strictEqual(outcome.status, 'failed', preset);

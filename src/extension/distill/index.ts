@@ -3,6 +3,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage } from '../../core/errors';
+import { registerCommand } from '../registerCommand';
 import { RUNS_FOLDER } from '../../shared/distillRun';
 import { DISTILL_SPEC_SUFFIX } from '../../shared/distillSpec';
 import { RunController, type StartOutcome } from './runController';
@@ -37,15 +38,7 @@ export function registerDistill(context: vscode.ExtensionContext, log: vscode.Lo
   const view = vscode.window.createTreeView<RunsItem>('onnxCompress.runs', { treeDataProvider: runs });
 
   const command = <A extends unknown[], R>(id: string, fn: (...args: A) => Promise<R> | R) =>
-    vscode.commands.registerCommand(id, async (...args: A) => {
-      try {
-        return await fn(...args);
-      } catch (e) {
-        log.error(`${id}: ${errorMessage(e)}`);
-        void vscode.window.showErrorMessage(errorMessage(e));
-        return undefined;
-      }
-    });
+    registerCommand(id, log, (...args) => fn(...(args as A)));
 
   const pickRun = async (arg: unknown, what: string, filter: (status: string) => boolean): Promise<string | undefined> => {
     const dir = runDirOf(arg);

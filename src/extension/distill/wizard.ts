@@ -119,7 +119,7 @@ export class DistillWizard {
   }
 
   /** A model from the workspace's .onnx files, a browse dialog or a typed path. */
-  private async pickModel(f: MultiStep, s: State, placeholder: string, exclude: string[], extra: Array<Item<string>> = []): Promise<string> {
+  private async pickModel(f: MultiStep, s: State, placeholder: string, exclude: string[], extra: Array<Item<string>> = [], example = 'models/teacher.onnx'): Promise<string> {
     const models = (await this.workspaceFiles(s, '**/*.onnx')).filter((m) => !exclude.includes(m));
     const picked = await f.pick<Item<string>>({
       placeholder,
@@ -132,11 +132,11 @@ export class DistillWizard {
     });
     if (picked.value === '#browse') {
       const uri = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, title: placeholder });
-      if (!uri?.[0]) return this.pickModel(f, s, placeholder, exclude, extra);
+      if (!uri?.[0]) return this.pickModel(f, s, placeholder, exclude, extra, example);
       return uri[0].fsPath;
     }
     if (picked.value === '#type') {
-      const typed = await f.input({ prompt: placeholder, value: '', placeholder: 'models/teacher.onnx', validate: (v) => this.existingFile(s, v, '.onnx') });
+      const typed = await f.input({ prompt: placeholder, value: '', placeholder: example, validate: (v) => this.existingFile(s, v, '.onnx') });
       return this.abs(s, typed.trim());
     }
     return picked.value;
@@ -164,7 +164,7 @@ export class DistillWizard {
   private async studentStep(f: MultiStep, s: State): Promise<Step<State>> {
     const model = await this.pickModel(f, s, 'Student: the smaller model that learns (ONNX, or a PyTorch factory)', [s.teacher!], [
       item('$(symbol-method) PyTorch factory (file.py:function)...', '#factory', 'a Python function returning a torch.nn.Module'),
-    ]);
+    ], 'models/student.onnx');
     if (model === '#factory') {
       const typed = await f.input({
         prompt: 'PyTorch factory: path/to/file.py:function (the function returns a torch.nn.Module)',

@@ -34,8 +34,12 @@ export const METHOD_CHOICES: ReadonlyArray<{ id: CalibrationMethodName; label: s
 
 export interface QuantizeChoices {
   preset: PresetId;
-  /** Calibration (static) or evaluation (dynamic) data: a path, or `synthetic:N`. */
+  /** Calibration (static) or evaluation (dynamic) data: a path, or `synthetic:N`; '' until chosen. */
   data: string;
+  /** How many samples of the data to use; null: all of them. */
+  samples: number | null;
+  /** Class labels of the data (IDX or .npy) for the report's accuracy; null: none. */
+  labels: string | null;
   method: CalibrationMethodName;
   perChannel: boolean;
   types: TypeChoice;
@@ -55,11 +59,12 @@ export const PRESETS: ReadonlyArray<{ id: PresetId; label: string; description?:
 
 /** The engine settings the choices stand for; resolveSettings refuses impossible combinations. */
 export function settingsOf(c: QuantizeChoices): QuantSettings {
-  if (c.preset === 'dynamic') return resolveSettings({ mode: 'dynamic', calibration: c.data, exclude: c.exclude });
+  if (c.preset === 'dynamic') return resolveSettings({ mode: 'dynamic', calibration: c.data, samples: c.samples, exclude: c.exclude });
   const t = TYPE_CHOICES[c.preset === 'custom' ? c.types : staticPresetTypes()];
   return resolveSettings({
     mode: 'static',
     calibration: c.data,
+    samples: c.samples,
     method: c.preset === 'custom' ? c.method : 'minmax',
     perChannel: c.preset === 'custom' ? c.perChannel : true,
     activationType: t.activationType,
@@ -83,7 +88,9 @@ export function choicesFromSettings(s: Partial<QuantSettings>, output: string): 
   const isPresetStatic = s.mode !== 'dynamic' && (s.method ?? 'minmax') === 'minmax' && s.perChannel === true && types === staticPresetTypes();
   return {
     preset: s.mode === 'dynamic' ? 'dynamic' : isPresetStatic ? 'static' : 'custom',
-    data: s.calibration ?? SYNTHETIC_DATA,
+    data: s.calibration ?? '',
+    samples: s.samples ?? null,
+    labels: null,
     method: s.method ?? 'minmax',
     perChannel: s.perChannel ?? true,
     types,
@@ -92,9 +99,12 @@ export function choicesFromSettings(s: Partial<QuantSettings>, output: string): 
   };
 }
 
-/** Defaults for a model never quantized here: the recommended preset, output beside the model. */
+/**
+ * Defaults for a model never quantized here: the recommended preset, output beside the model, and
+ * no data: the user picks it (synthetic data is offered, never chosen for them).
+ */
 export function defaultChoices(model: string, preset: PresetId = 'static'): QuantizeChoices {
-  const c: QuantizeChoices = { preset, data: SYNTHETIC_DATA, method: 'minmax', perChannel: true, types: 'u8s8', exclude: [], output: '' };
+  const c: QuantizeChoices = { preset, data: '', samples: null, labels: null, method: 'minmax', perChannel: true, types: 'u8s8', exclude: [], output: '' };
   c.output = defaultOutput(model, settingsOf(c));
   return c;
 }

@@ -2,69 +2,57 @@
 // run, keep layers in float (by hand or to a target), and open a saved report in the panel.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { errorMessage } from '../../core/errors';
-import { asUri, modelUri, type CommandContext } from '../commands';
+import { asUri, type CommandContext } from '../commands';
+import { registerCommand } from '../registerCommand';
 import type { QuantReport } from '../../shared/quantReport';
 import type { KeepInFloatTarget } from '../../shared/reportProtocol';
 import { ReportPanel } from '../reportPanel';
-import type { QuantizeChoices } from './choices';
 import { keepLayersInFloat } from './keepInFloatCommand';
-import { QuantizeFlow, type QuantizeOutcome } from './quantizeCommand';
+import { QuantizeFlow, quantizeTarget, type QuantizeOutcome } from './quantizeCommand';
 import { RememberedChoices } from './recipes';
 import { analyzeAndSave, QuantReportActions } from './reportActions';
 import { readReportFile } from './reportFile';
 
-export function registerQuantize(ctx: CommandContext, context: vscode.ExtensionContext): { flow: QuantizeFlow; disposables: vscode.Disposable[] } {
+export interface QuantizeApi {
+  flow: QuantizeFlow;
+  /** Keep layers in float from a report, with the layers or target given (the command asks). */
+  keepInFloat(report: vscode.Uri, what: string[] | KeepInFloatTarget): Promise<string | undefined>;
+}
+
+export function registerQuantize(ctx: CommandContext, context: vscode.ExtensionContext): { api: QuantizeApi; disposables: vscode.Disposable[] } {
   const actionsFor = (report: QuantReport) => new QuantReportActions(ctx, report, context.extensionUri.fsPath);
   const show = (report: QuantReport) => ReportPanel.show(context, report, actionsFor(report), ctx.log);
   const flow = new QuantizeFlow(ctx.store, new RememberedChoices(context.workspaceState, ctx.log), ctx.log, {
     analyze: (result, o) => analyzeAndSave(result, o),
     show,
   });
-  const fail = (id: string, e: unknown) => {
-    ctx.log.error(`${id}: ${errorMessage(e)}`);
-    void vscode.window.showErrorMessage(errorMessage(e));
-    return undefined;
-  };
   return {
-    flow,
+    api: { flow, keepInFloat: (report, what) => keepLayersInFloat(show, actionsFor, report, what) },
     disposables: [
       flow,
-      vscode.commands.registerCommand('onnxCompress.quantizeModel', async (arg?: unknown, choices?: Partial<QuantizeChoices>): Promise<QuantizeOutcome | undefined> => {
-        try {
-          const uri = await modelUri(ctx, arg);
-          return uri ? await flow.quantize(uri, choices) : undefined;
-        } catch (e) {
-          return fail('onnxCompress.quantizeModel', e);
-        }
+      // A menu passes (uri, ...): the wizard always runs. Choices given in code go through the
+      // extension's API (flow.quantize), never through the command.
+      registerCommand('onnxCompress.quantizeModel', ctx.log, async (arg?: unknown): Promise<QuantizeOutcome | undefined> => {
+        const uri = await quantizeTarget(arg);
+        return uri ? await flow.quantize(uri) : undefined;
       }),
-      vscode.commands.registerCommand('onnxCompress.cancelQuantization', () => {
+      registerCommand('onnxCompress.cancelQuantization', ctx.log, () => {
         if (flow.cancel()) return true;
         void vscode.window.showInformationMessage('No quantization is running.');
         return false;
       }),
-      vscode.commands.registerCommand('onnxCompress.keepInFloat', async (arg?: unknown, what?: string[] | KeepInFloatTarget): Promise<string | undefined> => {
-        try {
-          return await keepLayersInFloat(show, actionsFor, arg, what);
-        } catch (e) {
-          return fail('onnxCompress.keepInFloat', e);
+      registerCommand('onnxCompress.keepInFloat', ctx.log, (arg?: unknown): Promise<string | undefined> => keepLayersInFloat(show, actionsFor, arg, undefined)),
+      registerCommand('onnxCompress.openQuantReport', ctx.log, async (arg?: unknown): Promise<string | undefined> => {
+        let uri = asUri(arg);
+        if (!uri) {
+          const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Quantization reports': ['json'] }, title: 'Open a quantization report (NAME.report.json)' });
+          uri = picked?.[0];
         }
-      }),
-      vscode.commands.registerCommand('onnxCompress.openQuantReport', async (arg?: unknown): Promise<string | undefined> => {
-        try {
-          let uri = asUri(arg);
-          if (!uri) {
-            const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Quantization reports': ['json'] }, title: 'Open a quantization report (NAME.report.json)' });
-            uri = picked?.[0];
-          }
-          if (!uri) return undefined;
-          const report = await readReportFile(uri.fsPath);
-          show(report);
-          ctx.log.info(`opened the report ${uri.fsPath} (${path.basename(report.quantizedModel)})`);
-          return uri.fsPath;
-        } catch (e) {
-          return fail('onnxCompress.openQuantReport', e);
-        }
+        if (!uri) return undefined;
+        const report = await readReportFile(uri.fsPath);
+        show(report);
+        ctx.log.info(`opened the report ${uri.fsPath} (${path.basename(report.quantizedModel)})`);
+        return uri.fsPath;
       }),
     ],
   };

@@ -13,6 +13,7 @@ import type { QuantResult } from '../../shared/quantResult';
 import { settingsOf, type QuantizeChoices } from './choices';
 import { runQuantizeWizard, type StepId, type WizardModel } from './quantizeWizard';
 import { RememberedChoices, writeRecipe } from './recipes';
+import { modelFromEditorOrPick } from '../commands';
 import type { ModelStore } from '../modelStore';
 
 /** What a quantize command ended with (the command's return value). */
@@ -34,8 +35,13 @@ export interface QuantizeRunState {
 
 /** The steps after quantization (analysis, report panel), provided by the extension. */
 export interface AfterQuantize {
-  analyze(result: QuantResult, options: { signal: AbortSignal; onProgress(message: string, fraction?: number): void }): Promise<{ report: QuantReport; file: string }>;
+  analyze(result: QuantResult, options: { labels?: string; signal: AbortSignal; onProgress(message: string, fraction?: number): void }): Promise<{ report: QuantReport; file: string }>;
   show(report: QuantReport): void;
+}
+
+/** The model "Quantize Model..." works on: the menu's file, the model view's, else one picked. */
+export function quantizeTarget(arg: unknown): Promise<vscode.Uri | undefined> {
+  return modelFromEditorOrPick(arg, 'Quantize which model?');
 }
 
 export class QuantizeFlow implements vscode.Disposable {
@@ -87,13 +93,37 @@ export class QuantizeFlow implements vscode.Disposable {
     const view = await this.store.get(uri);
     const { rows } = await view.nodes(false);
     const inputs = view.overview().summary.inputs.map((i) => `'${i.name}' ${i.elemType} ${formatShape(i.shape)}`).join(', ');
-    return { file: uri.fsPath, nodes: rows.filter((r) => r.graph === 'main').map((r) => ({ name: r.name, op: r.op })), inputs };
+    return {
+      file: uri.fsPath,
+      nodes: rows.filter((r) => r.graph === 'main').map((r) => ({ name: r.name, op: r.op })),
+      inputs,
+      checkData: async (spec) => {
+        try {
+          const source = await openDataSource(spec, view.model);
+          return { samples: source.samples ?? null };
+        } catch (e) {
+          if (e instanceof DataSourceError) return { problem: errorMessage(e) };
+          throw e;
+        }
+      },
+      confirmReplace: async (output) => {
+        const replace = 'Replace';
+        const answer = await vscode.window.showWarningMessage(
+          `${path.basename(output)} already exists in ${path.dirname(output)}. Replace it?`,
+          { modal: true, detail: 'Its recipe, result (.quant.json) and report beside it are replaced too.' },
+          replace,
+        );
+        return answer === replace;
+      },
+    };
   }
 
   /**
    * Asks (or takes `given` choices, e.g. from a test or a replay) and runs. Resolves to undefined
    * when the wizard was dismissed.
    */
+  quantize(uri: vscode.Uri, given: Partial<QuantizeChoices>): Promise<QuantizeOutcome>;
+  quantize(uri: vscode.Uri, given?: undefined, startAt?: StepId): Promise<QuantizeOutcome | undefined>;
   async quantize(uri: vscode.Uri, given?: Partial<QuantizeChoices>, startAt?: StepId): Promise<QuantizeOutcome | undefined> {
     const refused = this.refusal();
     if (refused) return refused;
@@ -163,6 +193,7 @@ export class QuantizeFlow implements vscode.Disposable {
         if (controller.signal.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
         stage('analyzing', 'analyzing', 60);
         const { report, file } = await this.after.analyze(result, {
+          labels: choices.labels ?? undefined,
           signal: controller.signal,
           onProgress: (m, fraction) => stage('analyzing', `analyzing: ${m}`, fraction === undefined ? undefined : 60 + 40 * fraction),
         });

@@ -5,11 +5,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { defaultOutput } from '../../core/quant/pipeline';
+import { dataBeside, labelsBeside } from './dataCandidates';
 import {
   METHOD_CHOICES, PRESETS, settingsOf, SYNTHETIC_DATA, TYPE_CHOICES, type PresetId, type QuantizeChoices, type TypeChoice,
 } from './choices';
 
-export type StepId = 'preset' | 'data' | 'method' | 'perChannel' | 'types' | 'exclude' | 'output';
+export type StepId = 'preset' | 'data' | 'samples' | 'labels' | 'method' | 'perChannel' | 'types' | 'exclude' | 'output';
+
+/** What checking a data spec against the model found: its sample count, or the problem. */
+export type DataCheck = { samples: number | null } | { problem: string };
 
 export interface WizardModel {
   file: string;
@@ -17,6 +21,10 @@ export interface WizardModel {
   nodes: ReadonlyArray<{ name: string; op: string }>;
   /** One line per model input ("input: float32 [batch, 1, 28, 28]"), shown where data is picked. */
   inputs: string;
+  /** Reads the data's headers against the model's inputs, so a misfit is said at the data step. */
+  checkData(spec: string): Promise<DataCheck>;
+  /** Asks before an existing output is replaced; false keeps the user at the output step. */
+  confirmReplace(output: string): Promise<boolean>;
 }
 
 export interface WizardOptions {
@@ -44,8 +52,11 @@ interface StepSpec {
 
 type Answer = { kind: 'back' } | { kind: 'items'; items: Item[] } | { kind: 'typed'; value: string };
 
-export function stepsFor(preset: PresetId): StepId[] {
-  return preset === 'custom' ? ['preset', 'data', 'method', 'perChannel', 'types', 'exclude', 'output'] : ['preset', 'data', 'exclude', 'output'];
+/** The steps for these choices: synthetic data has no sample count or labels to ask. */
+export function stepsFor(c: Pick<QuantizeChoices, 'preset' | 'data'>): StepId[] {
+  const data: StepId[] = c.data.startsWith('synthetic') ? ['data'] : ['data', 'samples', 'labels'];
+  const custom: StepId[] = c.preset === 'custom' ? ['method', 'perChannel', 'types'] : [];
+  return ['preset', ...data, ...custom, 'exclude', 'output'];
 }
 
 const TYPED_LABEL = '$(edit) Use the typed path';
@@ -109,7 +120,8 @@ function typedData(value: string, model: string): string {
 export async function runQuantizeWizard(model: WizardModel, initial: QuantizeChoices, options: WizardOptions = {}): Promise<QuantizeChoices | undefined> {
   const c: QuantizeChoices = { ...initial, exclude: [...initial.exclude] };
   const name = path.basename(model.file);
-  let steps = stepsFor(c.preset);
+  let steps = stepsFor(c);
+  let dataSamples: number | null = null;
   let i = Math.max(0, steps.indexOf(options.startAt ?? 'preset'));
   let notice: string | undefined;
   while (i < steps.length) {
@@ -125,32 +137,35 @@ export async function runQuantizeWizard(model: WizardModel, initial: QuantizeCho
           const wasDefault = c.output === defaultOutput(model.file, settingsOf(c));
           c.preset = answer.items[0].value as PresetId;
           if (wasDefault) c.output = defaultOutput(model.file, settingsOf(c));
-          steps = stepsFor(c.preset);
+          steps = stepsFor(c);
         }
         break;
       }
       case 'data': {
         const dynamic = c.preset === 'dynamic';
         const items: Item[] = [];
-        if (!c.data.startsWith('synthetic') && fs.existsSync(c.data)) items.push({ label: `$(history) ${path.basename(c.data)}`, description: 'last used', detail: c.data, value: c.data });
+        const real = c.data && !c.data.startsWith('synthetic') && fs.existsSync(c.data) ? c.data : undefined;
+        if (real) items.push({ label: `$(history) ${path.basename(real)}`, description: 'last used', detail: real, value: real });
+        for (const f of dataBeside(model.file).filter((f) => f !== real)) {
+          items.push({ label: `$(file) ${path.relative(path.dirname(model.file), f)}`, description: 'beside the model', detail: f, value: f });
+        }
         items.push(
           { label: '$(file) Choose a file...', detail: '.npz (one array per input), .npy, .pb tensors, IDX (.gz)', value: 'file' },
           { label: '$(folder-opened) Choose a folder...', detail: 'images (PNG/JPEG), .npz/.npy/.pb files, test_data_set_N folders', value: 'folder' },
           { label: '$(beaker) Synthetic data (no samples)', detail: `$(warning) Random inputs, not your data: ${dynamic ? 'the report will not say how your data fares' : 'ranges will not fit real inputs and accuracy will suffer'}. Use it to try the flow.`, value: SYNTHETIC_DATA },
         );
         const what = dynamic ? 'evaluation data (dynamic mode needs no calibration)' : 'calibration data';
-        answer = await ask({
-          placeholder: notice ?? `Data for ${model.inputs}, or paste a path`, items, typed: true,
-          selected: items.filter((x) => x.value === c.data || (x.value === SYNTHETIC_DATA && c.data.startsWith('synthetic'))),
-        }, what);
+        // The last choice is active; otherwise the first real option, never Synthetic.
+        const active = items.filter((x) => x.value === c.data || (x.value === SYNTHETIC_DATA && c.data.startsWith('synthetic')));
+        answer = await ask({ placeholder: notice ?? `Data for ${model.inputs}, or paste a path`, items, typed: true, selected: active.length ? active : [items[0]] }, what);
         notice = undefined;
+        let spec: string | undefined;
         if (answer?.kind === 'typed') {
-          const spec = typedData(answer.value, model.file);
+          spec = typedData(answer.value, model.file);
           if (!spec.startsWith('synthetic') && !fs.existsSync(spec)) {
             notice = `No file or folder at ${spec}: pick one, or paste another path`;
             continue;
           }
-          c.data = spec;
         } else if (answer?.kind === 'items') {
           const v = answer.items[0].value!;
           if (v === 'file' || v === 'folder') {
@@ -159,8 +174,65 @@ export async function runQuantizeWizard(model: WizardModel, initial: QuantizeCho
               defaultUri: vscode.Uri.file(path.dirname(model.file)), title: `${dynamic ? 'Evaluation' : 'Calibration'} data for ${name}`,
             });
             if (!got?.length) continue;
-            c.data = got[0].fsPath;
-          } else c.data = v;
+            spec = got[0].fsPath;
+          } else spec = v;
+        }
+        if (spec !== undefined) {
+          // Checked now, not after the last step: data made for another model is refused here.
+          const check = await model.checkData(spec);
+          if ('problem' in check) {
+            notice = `${check.problem} Pick other data`;
+            continue;
+          }
+          if (spec !== c.data) {
+            c.samples = null;
+            c.labels = null;
+          }
+          c.data = spec;
+          dataSamples = check.samples;
+          steps = stepsFor(c);
+        }
+        break;
+      }
+      case 'samples': {
+        const all = dataSamples;
+        const counts = [128, 512, 2048].filter((n) => all === null || n < all);
+        const items: Item[] = [
+          ...counts.map((n) => ({ label: `${n} samples`, description: n === 512 ? 'recommended' : n < 512 ? 'faster' : 'more accurate ranges', value: String(n) })),
+          { label: all === null ? 'All samples' : `All ${all} samples`, description: all !== null && all <= 2048 ? 'recommended' : undefined, value: 'all' },
+        ];
+        const current = c.samples === null ? 'all' : String(c.samples);
+        const preferred = items.find((x) => x.value === current) ?? items.find((x) => x.description === 'recommended') ?? items[0];
+        answer = await ask({
+          placeholder: notice ?? `How many samples to ${c.preset === 'dynamic' ? 'evaluate on' : 'calibrate on'}, or type a number`, items, typed: true, selected: [preferred],
+        }, 'samples');
+        notice = undefined;
+        if (answer?.kind === 'typed') {
+          const n = Number(answer.value.replace(/[,_\s]/g, ''));
+          if (!(Number.isInteger(n) && n >= 1)) {
+            notice = `'${answer.value}' is not a sample count: type a whole number of at least 1`;
+            continue;
+          }
+          c.samples = all !== null && n >= all ? null : n;
+        } else if (answer?.kind === 'items') c.samples = answer.items[0].value === 'all' ? null : Number(answer.items[0].value);
+        break;
+      }
+      case 'labels': {
+        const found = labelsBeside(c.data);
+        const items: Item[] = [
+          ...found.map((f) => ({ label: `$(tag) ${path.basename(f)}`, description: 'beside the data', detail: f, value: f })),
+          { label: '$(circle-slash) No labels', detail: 'The report compares the quantized model with the float one only (no accuracy).', value: '' },
+          { label: '$(file) Choose a labels file...', detail: 'IDX labels (.gz) or .npy of integer classes, one per sample', value: 'file' },
+        ];
+        const active = items.find((x) => x.value === (c.labels ?? '')) ?? items[0];
+        answer = await ask({ placeholder: 'Class labels of the data, for the accuracy in the report', items, selected: [c.labels === null && found.length ? items[0] : active] }, 'labels');
+        if (answer?.kind === 'items') {
+          const v = answer.items[0].value!;
+          if (v === 'file') {
+            const got = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(c.data)), title: `Labels for ${path.basename(c.data)}` });
+            if (!got?.length) continue;
+            c.labels = got[0].fsPath;
+          } else c.labels = v || null;
         }
         break;
       }
@@ -213,6 +285,10 @@ export async function runQuantizeWizard(model: WizardModel, initial: QuantizeCho
         if (out !== undefined) {
           if (path.resolve(out) === path.resolve(model.file)) {
             notice = 'That is the model itself, which is never overwritten: choose another path';
+            continue;
+          }
+          if (fs.existsSync(out) && !(await model.confirmReplace(out))) {
+            notice = `${path.basename(out)} is kept: choose another name, or confirm to replace it`;
             continue;
           }
           c.output = out;

@@ -16,6 +16,8 @@ import type { ActionOptions, ReportActions } from '../reportPanel';
 import { settings } from '../settings';
 
 interface Progress {
+  /** Class labels for the accuracy (the wizard's labels step). */
+  labels?: string;
   signal: AbortSignal;
   onProgress(message: string, fraction?: number): void;
 }
@@ -34,6 +36,7 @@ export async function analyzeAndSave(result: QuantResult, o: Progress, keep: Kee
   const s = settings();
   const report = await analyzeQuantization(result.input, result.output, {
     data: result.settings.calibration,
+    labels: o.labels,
     samples: s.analysisSamples,
     latencyRuns: s.latencyRuns,
     sensitivity: s.sensitivity && result.settings.mode === 'static',
