@@ -56,6 +56,7 @@ function eventLine(e: DistillEvent): string | null {
     case 'checkpoint': return `checkpoint (${e.reason}): ${e.path}`;
     case 'exported': return `exported ${e.kind}: ${e.path}`;
     case 'error': return `trainer error: ${e.message}${e.where ? ` (at ${e.where})` : ''}${e.hint ? `\n  ${e.hint}` : ''}`;
+    case 'warning': return `warning: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`;
     case 'check': return e.unsupported.length ? `unsupported: ${e.unsupported.map((u) => `${u.node} (${u.opType}): ${u.reason}`).join('; ')}` : null;
     default: return null;
   }

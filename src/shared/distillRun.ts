@@ -96,7 +96,14 @@ export interface ErrorEvent {
   hint?: string;
 }
 
-export type TrainerEvent = StartEvent | StepEvent | EpochEvent | EvalEvent | CheckpointEvent | ExportedEvent | CheckEvent | ErrorEvent;
+/** Something that slows or changes the run without stopping it (the trainer's or the engine's); also in the report's warnings. */
+export interface WarningEvent {
+  event: 'warning';
+  message: string;
+  hint?: string;
+}
+
+export type TrainerEvent = StartEvent | StepEvent | EpochEvent | EvalEvent | CheckpointEvent | ExportedEvent | CheckEvent | ErrorEvent | WarningEvent;
 
 // --- Engine events (same stream: metrics.jsonl holds both kinds) ---
 

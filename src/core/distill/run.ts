@@ -11,13 +11,13 @@ import * as readline from 'readline';
 import {
   DISTILL_REPORT_FORMAT, DISTILL_REPORT_VERSION, RUN_LAYOUT, RUNS_FOLDER,
   type CacheReport, type CheckpointEvent, type DistillEvent, type DistillRunReport, type EpochMetrics, type ErrorEvent,
-  type CheckEvent, type StudentVerification, type TrainerEvent,
+  type CheckEvent, type StudentVerification, type TrainerEvent, type WarningEvent,
 } from '../../shared/distillRun';
 import { KNOWLEDGE_FORMULAS, type ResolvedDistillSpec } from '../../shared/distillSpec';
 import { errorMessage } from '../errors';
 import { readModel } from '../onnx/model';
 import { buildTeacherCache, estimateCacheBytes, MANIFEST, type CacheResult } from './cache';
-import { lastLines, probePython, resolvePython, trainerEnv, TRAINER_MODULE, type PythonProbe } from './python';
+import { lastLines, probePython, PYTHON_ENV, resolvePython, trainerEnv, TRAINER_MODULE, type PythonProbe } from './python';
 import { graphInputs } from './tensors';
 import { exportTrainableGraph, writeTrainedWeights } from './trainableGraph';
 import { readSpecFile, runCopyOfSpec } from './spec';
@@ -92,6 +92,8 @@ export async function startRun(specFile: string, options: StartRunOptions = {}):
 
     const probe = await probePython(options.python, { needCuda: settings.device === 'cuda', signal: options.signal });
     run.log(probe.message);
+    // Naming both: the user may expect python3 on PATH (a venv, pyenv) to run the trainer.
+    if (probe.fallbackFrom) run.warn(report, { event: 'warning', message: `${probe.fallbackFrom}; the trainer runs with ${probe.python} (torch ${probe.torch})`, hint: `to choose the interpreter, set onnxCompress.distill.pythonPath, --python or ${PYTHON_ENV}` });
     report.trainer.python = probe.python;
     report.trainer.torch = probe.torch;
     if (!probe.ok) throw new RunFailure(probe.message);
@@ -339,6 +341,7 @@ async function train(run: RunFolder, python: string, jobFile: string, dir: strin
       case 'eval': Object.assign(epochOf(e.epoch), { accuracy: e.accuracy, agreement: e.agreement }); break;
       case 'checkpoint': report.checkpoint = (e as CheckpointEvent).path; break;
       case 'exported': if (e.kind === 'onnx') onnx = e.path; break;
+      case 'warning': run.warn(report, e); return;
       case 'error': lastError = e; run.log(`trainer error: ${e.message}${e.where ? ` (at ${e.where})` : ''}${e.hint ? `; ${e.hint}` : ''}`); break;
     }
     run.emit(e);
@@ -394,6 +397,14 @@ class RunFolder {
   emit(e: DistillEvent): void {
     this.metricsStream.write(`${JSON.stringify(e)}\n`);
     this.options.onEvent?.(e);
+  }
+
+  /** A warning: in metrics.jsonl, the log and the report's warnings. */
+  warn(report: DistillRunReport, e: WarningEvent): void {
+    const text = `${e.message}${e.hint ? `; ${e.hint}` : ''}`;
+    if (!report.warnings.includes(text)) report.warnings.push(text);
+    this.log(`warning: ${text}`);
+    this.emit(e);
   }
 
   /** Progress events go to the listener only (metrics.jsonl would fill with them). */
