@@ -335,6 +335,8 @@ async function train(run: RunFolder, python: string, jobFile: string, dir: strin
         report.trainer.device = e.device;
         report.trainer.threads = e.threads;
         report.trainer.torch = e.torch;
+        report.trainer.blasGflops = e.blasGflops ?? null;
+        if (typeof e.blasGflops === 'number') run.log(`trainer: CPU matrix products at ${e.blasGflops.toFixed(1)} GFLOP/s (measured at start-up)`);
         if (e.losses && Object.keys(e.losses).length) report.losses = e.losses;
         break;
       case 'epoch': Object.assign(epochOf(e.epoch), { loss: e.loss, terms: e.terms, seconds: e.seconds }); break;
@@ -418,7 +420,7 @@ class RunFolder {
       format: DISTILL_REPORT_FORMAT, version: DISTILL_REPORT_VERSION, status: 'failed', message: null, specFile: spec,
       settings: null, losses: {}, knowledgeTypes: [], caches: [], epochs: [], checkpoint: null, resumedFrom: null,
       verification: null, chain: [], paths: this.paths,
-      trainer: { python: resolvePython(this.options.python), torch: null, device: null, threads: null },
+      trainer: { python: resolvePython(this.options.python), torch: null, device: null, threads: null, blasGflops: null },
       started: now, finished: now, warnings: [],
     };
   }
