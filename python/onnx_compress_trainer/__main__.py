@@ -11,8 +11,9 @@ import sys
 from .events import TrainerError, emit
 
 INSTALL_HINT = {
-    "torch": "install PyTorch: `apt install python3-torch` (Debian/Ubuntu) or `pip install torch`",
-    "numpy": "install NumPy: `apt install python3-numpy` (Debian/Ubuntu) or `pip install numpy`",
+    # Debian's torch runs matrix products on the reference BLAS, about 20x slower, unless OpenBLAS is installed.
+    "torch": "install PyTorch: `apt-get install python3-torch libopenblas0-pthread` (Debian/Ubuntu) or `pip install torch`",
+    "numpy": "install NumPy: `apt-get install python3-numpy` (Debian/Ubuntu) or `pip install numpy`",
 }
 
 

@@ -2,6 +2,7 @@
 torch.nn.Module: float initializers become nn.Parameters, everything else buffers, and the nodes
 execute as torch ops (ops.py), so autograd trains the same weights the ONNX file holds."""
 import difflib
+import json
 import os
 import re
 
@@ -82,14 +83,26 @@ def read_graph(path):
     return graph
 
 
+def default_opset(graph):
+    """The default domain's opset from graph.json. Never guessed: ops changed meaning between
+    opsets (Softmax's axis, Split's sizes), so a wrong guess would train a different function."""
+    opsets = graph.get("opsets") or {}
+    version = next((opsets[d] for d in STANDARD_DOMAINS if opsets.get(d) is not None), None)
+    if version is None:
+        where = os.path.join(graph["_base"], "graph.json") if "_base" in graph else "graph.json"
+        raise TrainerError(f"{where} records no opset for the default ONNX domain (opsets: {json.dumps(opsets)}), "
+                           "so the trainer cannot tell which version of its operators the nodes follow", where=where,
+                           hint="export the trainable graph again with this version of ONNX Compress, which records the model's opset")
+    return int(version)
+
+
 class GraphModule(nn.Module):
     def __init__(self, graph):
         super().__init__()
         if isinstance(graph, str):
             graph = read_graph(graph)
         base = graph.get("_base", ".")
-        opsets = graph.get("opsets", {})
-        self.opset = int(opsets.get("", opsets.get("ai.onnx", 13)))
+        self.opset = default_opset(graph)
         self.input_names = [i["name"] for i in graph.get("inputs", [])]
         self.output_names = [o["name"] for o in graph.get("outputs", [])]
         self.nodes = [Node(n, i) for i, n in enumerate(graph.get("nodes", []))]

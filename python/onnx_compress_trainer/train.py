@@ -12,6 +12,7 @@ import traceback
 import numpy as np
 import torch
 
+from . import blas
 from . import checkpoint as ckpt
 from .data import Cache
 from .events import TrainerError, emit, silence
@@ -117,6 +118,9 @@ class Run:
         seed_everything(int(job["seed"]))
         if job.get("threads"):
             torch.set_num_threads(int(job["threads"]))
+        # After the thread count is set: that is what training will run with. CUDA training does not use it.
+        self.min_gflops = blas.min_gflops()
+        self.blas_gflops = blas.cpu_gflops() if self.device.type == "cpu" else None
         self.train_data = Cache(job["train"]["manifest"])
         self.eval_data = Cache(job["eval"]["manifest"]) if job.get("eval") and job["eval"].get("manifest") else None
         inputs = list(self.train_data.inputs)
@@ -299,7 +303,10 @@ class Run:
         emit("start", epochs=self.epochs, stepsPerEpoch=self.steps_per_epoch, samples=self.train_data.samples,
              device=str(self.device), threads=torch.get_num_threads(), torch=torch.__version__,
              parameters=count_parameters(self.student), losses=self.objective.formulas(self.top_k),
-             resumedFrom=self.resumed_from, world=self.world)
+             resumedFrom=self.resumed_from, world=self.world, blasGflops=self.blas_gflops)
+        slow = blas.slow_blas_warning(self.blas_gflops, self.min_gflops) if self.blas_gflops is not None else None
+        if slow:
+            emit("warning", **slow)
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             for epoch in range(self.start_epoch, self.epochs + 1):

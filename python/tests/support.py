@@ -73,7 +73,7 @@ def graph_from_onnx(onnx_path, directory):
     from onnx import numpy_helper
     model = onnx.load(onnx_path)
     g = model.graph
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)  # none: the trainer refuses it
     w = GraphWriter(opset)
     inits = {i.name for i in g.initializer}
     dims = lambda t: [d.dim_value if d.HasField("dim_value") else None for d in t.type.tensor_type.shape.dim]

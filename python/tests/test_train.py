@@ -487,7 +487,7 @@ class Commands(unittest.TestCase):
         events = parse_events(proc.stdout)
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertEqual(sorted(events[0]["missing"]), ["numpy", "torch"])
-        self.assertIn("apt install python3-torch", events[1]["hint"])
+        self.assertIn("apt-get install python3-torch libopenblas0-pthread", events[1]["hint"])
         self.assertIn("pip install torch", events[1]["hint"])
         # train says the same instead of a traceback
         proc = subprocess.run([sys.executable, "-S", "-m", "onnx_compress_trainer", "train", "job.json"], capture_output=True, text=True,

@@ -50,12 +50,13 @@ function eventLine(e: DistillEvent): string | null {
     case 'cache':
       if (e.state === 'progress') return null;
       return `cache ${e.split}: ${e.state}${e.state === 'estimate' ? ' ' : ', '}${formatBytes(e.bytes)} for ${e.samples} samples${e.reason ? ` (${e.reason})` : ''}`;
-    case 'start': return `trainer: ${e.samples} samples, ${e.epochs} epoch(s) x ${e.stepsPerEpoch} steps on ${e.device} (${e.threads} threads, torch ${e.torch}), ${e.parameters} parameters${e.resumedFrom ? `, resumed from ${e.resumedFrom}` : ''}\n${Object.entries(e.losses).map(([k, f]) => `  ${k}: ${f}`).join('\n')}`;
+    case 'start': return `trainer: ${e.samples} samples, ${e.epochs} epoch(s) x ${e.stepsPerEpoch} steps on ${e.device} (${e.threads} threads, torch ${e.torch}${typeof e.blasGflops === 'number' ? `, BLAS ${e.blasGflops.toFixed(1)} GFLOP/s` : ''}), ${e.parameters} parameters${e.resumedFrom ? `, resumed from ${e.resumedFrom}` : ''}\n${Object.entries(e.losses).map(([k, f]) => `  ${k}: ${f}`).join('\n')}`;
     case 'epoch': return `epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${Object.entries(e.terms).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ')}) in ${e.seconds.toFixed(1)} s`;
     case 'eval': return `eval ${e.epoch}: accuracy ${pct(e.accuracy)}, agreement with the teacher ${pct(e.agreement)}`;
     case 'checkpoint': return `checkpoint (${e.reason}): ${e.path}`;
     case 'exported': return `exported ${e.kind}: ${e.path}`;
     case 'error': return `trainer error: ${e.message}${e.where ? ` (at ${e.where})` : ''}${e.hint ? `\n  ${e.hint}` : ''}`;
+    case 'warning': return `warning: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`;
     case 'check': return e.unsupported.length ? `unsupported: ${e.unsupported.map((u) => `${u.node} (${u.opType}): ${u.reason}`).join('; ')}` : null;
     default: return null;
   }

@@ -39,6 +39,8 @@ export interface StartEvent {
   /** term -> formula text */
   losses: Record<string, string>;
   resumedFrom: string | null;
+  /** GFLOP/s of the CPU's matrix products, measured at start-up (null on CUDA); a slow BLAS also gets a `warning`. */
+  blasGflops?: number | null;
 }
 
 export interface StepEvent {
@@ -96,7 +98,14 @@ export interface ErrorEvent {
   hint?: string;
 }
 
-export type TrainerEvent = StartEvent | StepEvent | EpochEvent | EvalEvent | CheckpointEvent | ExportedEvent | CheckEvent | ErrorEvent;
+/** Something that slows or changes the run without stopping it (the trainer's or the engine's); also in the report's warnings. */
+export interface WarningEvent {
+  event: 'warning';
+  message: string;
+  hint?: string;
+}
+
+export type TrainerEvent = StartEvent | StepEvent | EpochEvent | EvalEvent | CheckpointEvent | ExportedEvent | CheckEvent | ErrorEvent | WarningEvent;
 
 // --- Engine events (same stream: metrics.jsonl holds both kinds) ---
 
@@ -203,7 +212,8 @@ export interface DistillRunReport {
     student: string | null;
     report: string;
   };
-  trainer: { python: string; torch: string | null; device: string | null; threads: number | null };
+  /** `blasGflops`: the CPU's matrix-product speed the trainer measured (absent in reports of earlier versions). */
+  trainer: { python: string; torch: string | null; device: string | null; threads: number | null; blasGflops?: number | null };
   started: string;
   finished: string;
   warnings: string[];

@@ -11,13 +11,13 @@ import * as readline from 'readline';
 import {
   DISTILL_REPORT_FORMAT, DISTILL_REPORT_VERSION, RUN_LAYOUT, RUNS_FOLDER,
   type CacheReport, type CheckpointEvent, type DistillEvent, type DistillRunReport, type EpochMetrics, type ErrorEvent,
-  type CheckEvent, type StudentVerification, type TrainerEvent,
+  type CheckEvent, type StudentVerification, type TrainerEvent, type WarningEvent,
 } from '../../shared/distillRun';
 import { KNOWLEDGE_FORMULAS, type ResolvedDistillSpec } from '../../shared/distillSpec';
 import { errorMessage } from '../errors';
 import { readModel } from '../onnx/model';
 import { buildTeacherCache, estimateCacheBytes, MANIFEST, type CacheResult } from './cache';
-import { lastLines, probePython, resolvePython, trainerEnv, TRAINER_MODULE, type PythonProbe } from './python';
+import { lastLines, probePython, PYTHON_ENV, resolvePython, trainerEnv, TRAINER_MODULE, type PythonProbe } from './python';
 import { graphInputs } from './tensors';
 import { exportTrainableGraph, writeTrainedWeights } from './trainableGraph';
 import { readSpecFile, runCopyOfSpec } from './spec';
@@ -92,6 +92,8 @@ export async function startRun(specFile: string, options: StartRunOptions = {}):
 
     const probe = await probePython(options.python, { needCuda: settings.device === 'cuda', signal: options.signal });
     run.log(probe.message);
+    // Naming both: the user may expect python3 on PATH (a venv, pyenv) to run the trainer.
+    if (probe.fallbackFrom) run.warn(report, { event: 'warning', message: `${probe.fallbackFrom}; the trainer runs with ${probe.python} (torch ${probe.torch})`, hint: `to choose the interpreter, set onnxCompress.distill.pythonPath, --python or ${PYTHON_ENV}` });
     report.trainer.python = probe.python;
     report.trainer.torch = probe.torch;
     if (!probe.ok) throw new RunFailure(probe.message);
@@ -333,12 +335,15 @@ async function train(run: RunFolder, python: string, jobFile: string, dir: strin
         report.trainer.device = e.device;
         report.trainer.threads = e.threads;
         report.trainer.torch = e.torch;
+        report.trainer.blasGflops = e.blasGflops ?? null;
+        if (typeof e.blasGflops === 'number') run.log(`trainer: CPU matrix products at ${e.blasGflops.toFixed(1)} GFLOP/s (measured at start-up)`);
         if (e.losses && Object.keys(e.losses).length) report.losses = e.losses;
         break;
       case 'epoch': Object.assign(epochOf(e.epoch), { loss: e.loss, terms: e.terms, seconds: e.seconds }); break;
       case 'eval': Object.assign(epochOf(e.epoch), { accuracy: e.accuracy, agreement: e.agreement }); break;
       case 'checkpoint': report.checkpoint = (e as CheckpointEvent).path; break;
       case 'exported': if (e.kind === 'onnx') onnx = e.path; break;
+      case 'warning': run.warn(report, e); return;
       case 'error': lastError = e; run.log(`trainer error: ${e.message}${e.where ? ` (at ${e.where})` : ''}${e.hint ? `; ${e.hint}` : ''}`); break;
     }
     run.emit(e);
@@ -396,6 +401,14 @@ class RunFolder {
     this.options.onEvent?.(e);
   }
 
+  /** A warning: in metrics.jsonl, the log and the report's warnings. */
+  warn(report: DistillRunReport, e: WarningEvent): void {
+    const text = `${e.message}${e.hint ? `; ${e.hint}` : ''}`;
+    if (!report.warnings.includes(text)) report.warnings.push(text);
+    this.log(`warning: ${text}`);
+    this.emit(e);
+  }
+
   /** Progress events go to the listener only (metrics.jsonl would fill with them). */
   emitQuiet(e: DistillEvent): void {
     this.options.onEvent?.(e);
@@ -407,7 +420,7 @@ class RunFolder {
       format: DISTILL_REPORT_FORMAT, version: DISTILL_REPORT_VERSION, status: 'failed', message: null, specFile: spec,
       settings: null, losses: {}, knowledgeTypes: [], caches: [], epochs: [], checkpoint: null, resumedFrom: null,
       verification: null, chain: [], paths: this.paths,
-      trainer: { python: resolvePython(this.options.python), torch: null, device: null, threads: null },
+      trainer: { python: resolvePython(this.options.python), torch: null, device: null, threads: null, blasGflops: null },
       started: now, finished: now, warnings: [],
     };
   }

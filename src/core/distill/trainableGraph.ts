@@ -14,6 +14,7 @@ import { createMessage } from '../onnx/codec';
 import { descrOf } from '../data/npy';
 import { OnnxCompressError } from '../errors';
 import { readNpyFile } from './npyStream';
+import { defaultOpsetVersion } from '../onnx/opsetUpgrade';
 
 export const TRAINABLE_GRAPH_FORMAT = 'onnx-compress/trainable-graph';
 export const TRAINED_WEIGHTS_FORMAT = 'onnx-compress/trained-weights';
@@ -121,8 +122,7 @@ export async function exportTrainableGraph(model: OnnxModel | string, dir: strin
     }
     nodes.push({ name, opType: n.op_type ?? '', domain: n.domain ?? '', inputs: n.input.map(rename), outputs: [...n.output], attributes });
   }
-  const opsets: Record<string, number> = {};
-  for (const o of m.proto.opset_import) opsets[o.domain ?? ''] = int64ToNumber(o.version);
+  const opsets = graphOpsets(m);
   const result: TrainableGraph = {
     format: TRAINABLE_GRAPH_FORMAT, version: 1, opsets,
     inputs: graph.input.filter((v) => !initializerNames.has(v.name ?? '')).map(valueOf).map((v) => ({ ...v, name: rename(v.name) })),
@@ -132,6 +132,26 @@ export async function exportTrainableGraph(model: OnnxModel | string, dir: strin
   const graphFile = path.join(dir, 'graph.json');
   await fs.promises.writeFile(graphFile, JSON.stringify(result, null, 1));
   return { graphFile, graph: result, unsupported, trainableParameters };
+}
+
+/**
+ * The opsets graph.json records, the default domain always under '' (also when the model calls it
+ * 'ai.onnx'): operators changed meaning between opsets, and the trainer refuses to guess.
+ */
+export function graphOpsets(m: OnnxModel): Record<string, number> {
+  const opsets: Record<string, number> = {};
+  for (const o of m.proto.opset_import) {
+    if (o.domain && o.domain !== 'ai.onnx') opsets[o.domain] = int64ToNumber(o.version);
+  }
+  let version = defaultOpsetVersion(m.proto);
+  if (version === undefined) {
+    const ir = int64ToNumber(m.proto.ir_version ?? 0);
+    // ONNX: before IR 3 a model without opset imports means opset 1; from IR 3 the import is required.
+    if (ir >= 3) throw new TrainableGraphError(`the model imports no opset for the default ONNX domain (IR ${ir}), so which version of its operators it uses is unknown; re-export it with its opset recorded`, m.file ?? 'model');
+    version = 1;
+  }
+  opsets[''] = version;
+  return opsets;
 }
 
 async function attributeValue(a: AttributeProto, tensorFile: (t: TensorProto) => Promise<string>): Promise<AttributeValue> {
