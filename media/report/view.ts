@@ -12,11 +12,11 @@ import { VirtualTable, type SortState } from '../virtualTable';
 import {
   ChannelChart, CompareChart, ErrorChart, gridLines, GridHistogramChart, RangeChart, SensitivityChart, SQNR_CEILING, type LayerMark,
 } from './charts';
-import { fmt, fmtDb, fmtMetrics, fmtPct, fmtRange } from './format';
+import { fmt, fmtDb, fmtMetrics, fmtRange, fmtShare } from './format';
 import { envelope, spanLabel, spans, worst, WindowControl, type Span, type WindowState } from './layerWindow';
 import { Selection, type Origin } from './selection';
 import type { StatusLine } from './status';
-import { card, compareTable, summaryPanel } from './summary';
+import { card, compareTable, summaryPanel, syntheticBanner } from './summary';
 
 export interface ViewState {
   tab: string;
@@ -110,6 +110,8 @@ export class ReportView {
     this.histogramTab();
     if (report.sensitivity) this.sensitivityTab();
     if (previous) this.compareTab(previous);
+    const banner = syntheticBanner(report);
+    if (banner) root.append(banner);
     root.append(this.tabsView(), this.layersSection());
     status.onBusyChange((busy) => this.actionButtons.forEach((b) => (b.disabled = busy)));
     this.selection.onChange((origin) => this.selectionChanged(origin));
@@ -297,7 +299,7 @@ export class ReportView {
         card('Quantization', l.quantizedType, `scale ${fmt(l.scale)} · zero point ${l.zeroPoint}`),
         card('Clip range', fmtRange(l.clipRange), `calibrated ${fmtRange(l.calibratedRange)}`),
         card('Observed', fmtRange(l.observed), `${l.elements} values`),
-        card('Clipping', fmtPct(l.clippingRate), `range use ${fmtPct(l.rangeUse, 1)}`),
+        card('Clipping', fmtShare(l.clippingRate), `range use ${fmtShare(l.rangeUse, 1)}`, 'card-clipping'),
         card('Local error', fmtDb(l.local.sqnr), fmtMetrics(l.local)),
         card('Accumulated error', fmtDb(l.accumulated.sqnr), fmtMetrics(l.accumulated)),
       ));
@@ -410,8 +412,8 @@ export class ReportView {
       { key: 'type', title: 'type', width: '60px', text: (r) => r.layer.quantizedType },
       { key: 'local', title: 'local SQNR', width: '92px', text: (r) => fmtDb(r.layer.local.sqnr), sort: (r) => sortNumber(r.layer.local.sqnr), className: 'num' },
       { key: 'accumulated', title: 'accum. SQNR', width: '100px', text: (r) => fmtDb(r.layer.accumulated.sqnr), sort: (r) => sortNumber(r.layer.accumulated.sqnr), className: 'num' },
-      { key: 'clipping', title: 'clipped', width: '76px', text: (r) => fmtPct(r.layer.clippingRate), sort: (r) => r.layer.clippingRate ?? -1, className: 'num' },
-      { key: 'rangeUse', title: 'range use', width: '80px', text: (r) => fmtPct(r.layer.rangeUse, 1), sort: (r) => r.layer.rangeUse ?? -1, className: 'num' },
+      { key: 'clipping', title: 'clipped', width: '76px', text: (r) => fmtShare(r.layer.clippingRate), sort: (r) => r.layer.clippingRate ?? -1, className: 'num' },
+      { key: 'rangeUse', title: 'range use', width: '80px', text: (r) => fmtShare(r.layer.rangeUse, 1), sort: (r) => r.layer.rangeUse ?? -1, className: 'num' },
       { key: 'clip', title: 'clip range', width: 'minmax(120px, 1fr)', text: (r) => fmtRange(r.layer.clipRange), sort: (r) => r.layer.clipRange[1] - r.layer.clipRange[0], className: 'num' },
       ...(hasRank ? [{ key: 'rank', title: 'sens. rank', width: '80px', text: (r: Row) => (r.rank === null ? '–' : String(r.rank)), sort: (r: Row) => sortNumber(r.rank), className: 'num' }] : []),
     ], this.state.sort, (r, event) => {
@@ -452,9 +454,10 @@ export class ReportView {
     };
     const kind = h('select', { id: 'auto-kind', 'aria-label': 'Target' },
       h('option', { value: 'sqnr' }, 'output SQNR (dB)'),
-      h('option', { value: 'agreement' }, 'top-1 agreement'),
+      h('option', { value: 'agreement', disabled: this.report.model.top1Agreement === null }, 'top-1 agreement'),
       h('option', { value: 'accuracy', disabled: this.report.model.accuracy === null }, 'accuracy'));
     kind.value = this.state.autoKind;
+    if ((kind as HTMLSelectElement).selectedOptions[0]?.disabled) kind.value = 'sqnr';
     const value = h('input', { type: 'number', id: 'auto-value', step: 'any', value: this.state.autoValue, 'aria-label': 'Target value' });
     const keep = button('keep-in-float', 'Keep selected in float', 'Re-quantize without the selected layers, reusing the calibration ranges', () => {
       const nodes = [...new Set(this.selection.indices.flatMap((i) => nodesToKeepInFloat(this.report.layers[i])))];

@@ -41,8 +41,8 @@ function pageErrors(page: Page, problems: string[]): void {
 }
 
 /** The panel's page with a host that posts `report` after `ready`, like ReportPanel. */
-async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'light' = 'dark', savedState?: unknown): Promise<Session> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'light' = 'dark', savedState?: unknown, viewport = { width: 1400, height: 900 }): Promise<Session> {
+  const page = await browser.newPage({ viewport });
   const s: Session = { page, posted: [], problems: [], send: (msg) => page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(msg)) };
   pageErrors(page, s.problems);
   const files: Record<string, string> = { [`/${REPORT_SCRIPT}`]: path.join(ROOT, REPORT_SCRIPT) };
@@ -500,6 +500,94 @@ describe('quantization report in Chromium', function () {
     const { page } = await openStandalone(browser, bad);
     await page.waitForSelector('body[data-state="error"]');
     assert.match(await page.$eval('#report-error', (e) => e.textContent ?? ''), /model\.sizes\.ratio must be a finite number \(got "large"\)/);
+    await page.close();
+  });
+
+  it('says how many times smaller or larger the quantized model is', async () => {
+    const text = async (floatBytes: number, quantizedBytes: number) => {
+      const r = reportFixture({ layers: 20, sensitivity: false });
+      r.model.sizes = { floatBytes, quantizedBytes, ratio: quantizedBytes / floatBytes };
+      const { page } = await openPanel(browser, r);
+      await page.waitForSelector('body[data-state="ready"]');
+      const detail = await page.$eval('#card-size .card-detail', (e) => e.textContent ?? '');
+      await page.close();
+      return detail;
+    };
+    assert.strictEqual(await text(1_000_000, 295_000), '3.4× smaller');
+    assert.strictEqual(await text(1_000_000, 1_200_000), '1.2× larger');
+  });
+
+  it('shows latency as median ± spread and calls a difference only when it exceeds the spread', async () => {
+    const latencyText = async (float: [number, number], quantized: [number, number]) => {
+      const r = reportFixture({ layers: 20, sensitivity: false });
+      const lat = (m: [number, number]) => ({ medianMs: m[0], p95Ms: m[1], runs: 20, batchSize: 1, executionProvider: 'cpu' });
+      r.model.latency = { float: lat(float), quantized: lat(quantized) };
+      const { page } = await openPanel(browser, r);
+      await page.waitForSelector('body[data-state="ready"]');
+      const t = await page.$eval('#card-latency', (e) => Array.from(e.children, (c) => c.textContent ?? ''));
+      await page.close();
+      return t;
+    };
+    // Noisy: 1.8 vs 1.7 ms with 0.3 ms between median and p95 is no measurable difference.
+    const [, noisyValue, noisyDetail] = await latencyText([1.8, 2.1], [1.7, 2.0]);
+    assert.strictEqual(noisyValue, '1.80 ms ± 0.30 → 1.70 ms ± 0.30');
+    assert.match(noisyDetail, /no measurable difference/);
+    assert.doesNotMatch(noisyDetail, /faster|slower|×/);
+    const [, , fastDetail] = await latencyText([41.3, 44.9], [17.8, 19.6]);
+    assert.match(fastDetail, /2\.3× faster/);
+    const [, , slowDetail] = await latencyText([10, 10.5], [14, 14.4]);
+    assert.match(slowDetail, /1\.4× slower/);
+  });
+
+  it('shows a tiny nonzero clip share as <0.01%, never as 0.00%', async () => {
+    const r = reportFixture({ layers: 20, sensitivity: false });
+    r.layers[0].clippingRate = 3e-5;
+    r.layers[1].clippingRate = 0;
+    const { page } = await openPanel(browser, r);
+    await page.waitForSelector('body[data-state="ready"]');
+    assert.deepStrictEqual((await columnTexts(page, 'clipping')).slice(0, 2), ['<0.01%', '0%']);
+    await page.click('#layers .vt-row:nth-child(1)');
+    await clickTab(page, 'histogram');
+    assert.match(await page.$eval('#card-clipping .card-value', (e) => e.textContent ?? ''), /^<0\.01%$/);
+    await page.close();
+  });
+
+  it('carries every warning into the Summary and marks synthetic calibration at the top of every tab', async () => {
+    const r = reportFixture({ layers: 40, sensitivity: false });
+    r.quantSettings!.calibration = 'synthetic:16';
+    r.warnings.push('quantization: bias \'conv1.bias\' would overflow int32 on 2 channel(s): the scale of weight \'conv1.weight\' was enlarged there so that it fits');
+    const { page, problems } = await openPanel(browser, r);
+    await page.waitForSelector('body[data-state="ready"]');
+    const warnings = await page.$$eval('#warnings .warning', (w) => w.map((x) => x.textContent ?? ''));
+    assert.deepStrictEqual(warnings, r.warnings);
+    const banner = '#synthetic-data';
+    assert.match(await page.$eval(banner, (e) => e.textContent ?? ''), /Calibrated on synthetic data \(random inputs\): ranges and errors do not reflect your data/);
+    for (const tab of ['summary', 'error']) {
+      await clickTab(page, tab);
+      const b = (await page.locator(banner).boundingBox())!;
+      const tabs = (await page.locator('#tabs').boundingBox())!;
+      assert.ok(b && b.y >= 0 && b.y + b.height <= tabs.y + 1, `the banner is above the tabs on ${tab}`);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-synthetic.png') });
+    // Real calibration data: no banner.
+    const real = await openPanel(browser, reportFixture({ layers: 20, sensitivity: false }));
+    await real.page.waitForSelector('body[data-state="ready"]');
+    assert.strictEqual(await real.page.$$eval(banner, (e) => e.length), 0);
+    await real.page.close();
+    assert.deepStrictEqual(problems, []);
+    await page.close();
+  });
+
+  it('an output that is not class scores shows cosine and SQNR, no top-1 agreement', async () => {
+    const r = reportFixture({ layers: 20, sensitivity: false });
+    r.model.outputs = [{ name: 'embedding', error: { sqnr: 31.2, mse: 1e-4, cosine: 0.99961, maxAbs: 0.02 } }];
+    r.model.top1Agreement = null;
+    r.model.accuracy = null;
+    const { page } = await openPanel(browser, r);
+    await page.waitForSelector('body[data-state="ready"]');
+    assert.strictEqual(await page.$$eval('#card-agreement', (e) => e.length), 0, 'no top-1 card');
+    assert.strictEqual(await page.$eval('#card-cosine .card-value', (e) => e.textContent), '0.99961');
+    assert.strictEqual(await page.$$eval('#auto-kind option[value="agreement"]', (o) => (o[0] as HTMLOptionElement).disabled), true);
     await page.close();
   });
 });
