@@ -590,6 +590,43 @@ describe('quantization report in Chromium', function () {
     assert.strictEqual(await page.$$eval('#auto-kind option[value="agreement"]', (o) => (o[0] as HTMLOptionElement).disabled), true);
     await page.close();
   });
+
+  it('before/after: both lines stay visible where they overlap', async () => {
+    const r = reportFixture({ layers: 200, sensitivity: false });
+    // Only the last layers change: the two lines lie on each other almost everywhere.
+    const after = keptInFloatFixture(r, [r.layers[197].consumers[0]]);
+    const { page, send } = await openPanel(browser, r);
+    await page.waitForSelector('body[data-state="ready"]');
+    await send({ type: 'report', report: after, previous: r });
+    await page.waitForSelector('vscode-tab-header[data-tab="compare"]');
+    await clickTab(page, 'compare');
+    const chart = 'canvas[data-chart="before-after"]';
+    await waitForInk(page, chart);
+    // Pixels of each line's colour in the plot: the one drawn first must not vanish under the other.
+    const counts = await page.$eval(chart, (c) => {
+      const canvas = c as HTMLCanvasElement;
+      const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      const css = (n: string) => getComputedStyle(document.body).getPropertyValue(n).trim();
+      const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+      const near = (i: number, [r, g, b]: number[]) => d[i + 3] > 100 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60;
+      const red = rgb(css('--vscode-charts-red'));
+      const green = rgb(css('--vscode-charts-green'));
+      let nRed = 0;
+      let nGreen = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (near(i, red)) nRed++;
+        else if (near(i, green)) nGreen++;
+      }
+      return { red: nRed, green: nGreen };
+    });
+    assert.ok(counts.red > 300 && counts.green > 300 && Math.min(counts.red, counts.green) > 0.2 * Math.max(counts.red, counts.green), JSON.stringify(counts));
+    assert.deepStrictEqual(JSON.parse(await page.$eval(chart, (c) => (c as HTMLElement).dataset.legend ?? '[]')), ['before', 'after']);
+    const styles = JSON.parse(await page.$eval(chart, (c) => (c as HTMLElement).dataset.styles ?? '[]')) as Array<{ dash: number[]; point: string }>;
+    assert.strictEqual(styles.length, 2);
+    assert.notDeepStrictEqual(styles[0], styles[1], 'the lines differ in dash or point style, not only colour');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-before-after-overlap.png') });
+    await page.close();
+  });
 });
 
 describe('quantization report in Chromium, from the engine on a real model', function () {
