@@ -627,6 +627,56 @@ describe('quantization report in Chromium', function () {
     await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-before-after-overlap.png') });
     await page.close();
   });
+
+  it('fits the window: charts whole and tall enough, the table at least 3 rows, no nested scrolling', async () => {
+    for (const viewport of [{ width: 1400, height: 900 }, { width: 1200, height: 450 }, { width: 820, height: 600 }, { width: 1920, height: 1080 }]) {
+      const { page, problems } = await openPanel(browser, report, 'dark', undefined, viewport);
+      await page.waitForSelector('body[data-state="ready"]');
+      await page.click('#layers .vt-row:nth-child(2)');
+      await clickTab(page, 'weights');
+      await page.click('#weights .vt-row:nth-child(1)');
+      for (const [tab, chart] of [['activations', 'activation-ranges'], ['error', 'layer-error'], ['histogram', 'layer-histogram'], ['weights', 'weight-channels'], ['summary', null]] as const) {
+        await clickTab(page, tab);
+        if (chart) await waitForInk(page, `canvas[data-chart="${chart}"]`);
+        const where = `${viewport.width}x${viewport.height} ${tab}`;
+        await page.screenshot({ path: path.join(ARTIFACTS, `quant-report-fit-${viewport.width}x${viewport.height}-${tab}.png`) });
+        const m = await page.evaluate((name) => {
+          const scrolls = (e: Element) => {
+            const s = getComputedStyle(e);
+            return (/(auto|scroll)/.test(s.overflowY) && e.scrollHeight > e.clientHeight + 1) || (/(auto|scroll)/.test(s.overflowX) && e.scrollWidth > e.clientWidth + 1);
+          };
+          const root = document.scrollingElement!;
+          const pageScrolls = root.scrollHeight > innerHeight + 1 || root.scrollWidth > innerWidth + 1;
+          const scrollers = Array.from(document.querySelectorAll('*')).filter(scrolls);
+          const nested = scrollers.filter((e) => scrollers.some((o) => o !== e && o.contains(e)) || pageScrolls).map((e) => `${e.tagName}.${e.className}`);
+          const canvas = name ? document.querySelector(`canvas[data-chart="${name}"]`) : null;
+          let box = null;
+          let clippedBy: string | null = null;
+          if (canvas) {
+            const r = canvas.getBoundingClientRect();
+            box = { top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height };
+            for (let e = canvas.parentElement; e; e = e.parentElement) {
+              if (getComputedStyle(e).overflowY === 'visible') continue;
+              const c = e.getBoundingClientRect();
+              if (r.top < c.top - 1 || r.bottom > c.bottom + 1 || r.left < c.left - 1 || r.right > c.right + 1) clippedBy = `${e.tagName}.${e.className}`;
+            }
+          }
+          const vt = document.querySelector('#layers .vt-viewport')!.getBoundingClientRect();
+          return { pageScrolls, nested, box, clippedBy, table: { top: vt.top, bottom: vt.bottom } };
+        }, chart);
+        assert.strictEqual(m.pageScrolls, false, `${where}: the page itself does not scroll`);
+        assert.deepStrictEqual(m.nested, [], `${where}: no scrolling element inside another`);
+        assert.ok(m.table.top >= 0 && m.table.bottom <= viewport.height + 1 && m.table.bottom - m.table.top >= 3 * 24, `${where}: table ${JSON.stringify(m.table)}`);
+        if (m.box) {
+          assert.ok(m.box.top >= 0 && m.box.bottom <= viewport.height + 1 && m.box.left >= 0 && m.box.right <= viewport.width + 1, `${where}: chart inside the window ${JSON.stringify(m.box)}`);
+          assert.strictEqual(m.clippedBy, null, `${where}: chart not cut by its container`);
+          assert.ok(m.box.height >= 140, `${where}: chart ${m.box.height} px tall`);
+        }
+      }
+      assert.deepStrictEqual(problems, []);
+      await page.close();
+    }
+  });
 });
 
 describe('quantization report in Chromium, from the engine on a real model', function () {
