@@ -52,6 +52,12 @@ export class VirtualTable<T> {
     this.spacer = h('div', { className: 'vt-spacer' }, this.body);
     this.viewport = h('div', { className: 'vt-viewport', tabindex: 0 }, this.spacer);
     this.viewport.addEventListener('scroll', () => this.renderRows());
+    // A viewport made taller (a resized pane or window) needs the rows that now come into view.
+    let height = 0;
+    new ResizeObserver(() => {
+      if (this.viewport.clientHeight > height) this.renderRows();
+      height = this.viewport.clientHeight;
+    }).observe(this.viewport);
     this.element = h('div', { className: 'vt', role: 'table' }, this.header, this.viewport);
     this.renderHeader();
   }

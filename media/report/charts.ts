@@ -449,17 +449,23 @@ export class CompareChart extends ThemedChart<'line'> {
   draw(points: ComparePoint[]): void {
     this.points = points;
     this.render();
+    // What the legend and the two lines look like (read by tests).
+    this.canvas.dataset.legend = JSON.stringify(this.chart?.legend?.legendItems?.map((i) => i.text) ?? []);
+    this.canvas.dataset.styles = JSON.stringify(this.chart?.data.datasets.map((d) => ({ dash: d.borderDash ?? [], point: d.pointStyle })) ?? []);
   }
 
   protected config(c: ThemeColors): ChartConfiguration<'line'> {
     const p = palette();
+    // Most layers are unchanged, so the lines lie on each other: "after" is drawn wide and solid
+    // underneath, "before" thin and dashed on top, so both show where they coincide; the point
+    // styles differ too, for who cannot tell red from green.
     return {
       type: 'line',
       data: {
         labels: this.points.map((x) => x.label),
         datasets: [
-          { label: 'before', data: this.points.map((x) => ceiled(x.before)), borderColor: p.red, backgroundColor: p.red, pointRadius: 1.5, borderWidth: 1.5 },
-          { label: 'after', data: this.points.map((x) => ceiled(x.after)), borderColor: p.green, backgroundColor: p.green, pointRadius: 1.5, borderWidth: 1.5 },
+          { label: 'before', data: this.points.map((x) => ceiled(x.before)), borderColor: p.red, backgroundColor: p.red, borderDash: [6, 4], pointStyle: 'triangle', pointRadius: 2.5, borderWidth: 1.5, order: 0 },
+          { label: 'after', data: this.points.map((x) => ceiled(x.after)), borderColor: p.green, backgroundColor: p.green, borderDash: [], pointStyle: 'circle', pointRadius: 2, borderWidth: 4, order: 1 },
         ],
       },
       options: {
@@ -467,7 +473,7 @@ export class CompareChart extends ThemedChart<'line'> {
         interaction: { mode: 'index', intersect: false },
         scales: { x: categoryAxis(c), y: { ...valueAxis(c, 'accumulated SQNR (dB)'), suggestedMin: 0 } },
         plugins: {
-          legend: legend(c),
+          legend: { display: true, labels: { color: c.foreground, boxWidth: 12, usePointStyle: true } },
           tooltip: { callbacks: { label: (item) => dbLabel(String(item.dataset.label), item.datasetIndex === 0 ? this.points[item.dataIndex].before : this.points[item.dataIndex].after) } },
         },
       },

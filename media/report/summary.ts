@@ -3,7 +3,7 @@
 import { formatBytes } from '../../src/shared/format';
 import type { ModelSummary, QuantReport } from '../../src/shared/quantReport';
 import { h } from '../dom';
-import { fmt, fmtDb, fmtMs, fmtPct, fmtValue } from './format';
+import { fmt, fmtDb, fmtLatency, fmtMs, fmtPct, fmtSizeChange, fmtValue, latencySpread, latencyVerdict } from './format';
 
 export function card(title: string, value: string, detail?: string, id?: string): HTMLElement {
   return h('div', { className: 'card', id }, h('div', { className: 'card-title' }, title), h('div', { className: 'card-value' }, value), detail ? h('div', { className: 'card-detail' }, detail) : null);
@@ -25,32 +25,50 @@ function settingsTable(caption: string, settings: object | null, id: string): HT
 const summaryRow = (label: string, m: ModelSummary) =>
   [label, m.file, fmtDb(m.outputSqnr), fmtPct(m.top1Agreement), fmtPct(m.accuracy), formatBytes(m.bytes), fmtMs(m.medianMs)];
 
+const worstCosine = (r: QuantReport) => r.model.outputs.reduce<number | null>((m, o) => (o.error.cosine !== null && (m === null || o.error.cosine < m) ? o.error.cosine : m), null);
+
 const worstOutput = (r: QuantReport) => r.model.outputs.reduce<number | null>((m, o) => (o.error.sqnr !== null && (m === null || o.error.sqnr < m) ? o.error.sqnr : m), null);
+
+const synthetic = (spec: string | undefined) => !!spec && /^synthetic(:|\b)/.test(spec);
+
+/**
+ * A banner over every tab when the numbers come from generated inputs: ranges calibrated on random
+ * data, or errors measured on it, look precise but say little about the model on real data.
+ */
+export function syntheticBanner(r: QuantReport): HTMLElement | null {
+  const lines: string[] = [];
+  if (synthetic(r.quantSettings?.calibration)) lines.push('Calibrated on synthetic data (random inputs): ranges and errors do not reflect your data. Quantize again with real samples.');
+  if (synthetic(r.settings.data)) lines.push('Analysed on synthetic data (random inputs): errors, clipping and agreement describe random inputs, not your data.');
+  if (!lines.length) return null;
+  return h('div', { className: 'banner warning', id: 'synthetic-data', role: 'status' }, ...lines.map((l) => h('div', {}, l)));
+}
 
 export function summaryPanel(r: QuantReport): HTMLElement {
   const m = r.model;
   const lat = m.latency;
   const fusion = m.fusion;
-  const speedup = lat && lat.quantized.medianMs > 0 ? lat.float.medianMs / lat.quantized.medianMs : null;
   const panel = h('div', { className: 'summary' },
     h('div', { className: 'cards' },
-      card('Size', `${formatBytes(m.sizes.floatBytes)} → ${formatBytes(m.sizes.quantizedBytes)}`, `${fmt(m.sizes.ratio, 3)}× smaller`, 'card-size'),
-      card('Latency (median)', lat ? `${fmtMs(lat.float.medianMs)} → ${fmtMs(lat.quantized.medianMs)}` : 'not measured',
-        lat ? `p95 ${fmtMs(lat.float.p95Ms)} → ${fmtMs(lat.quantized.p95Ms)} · ${speedup ? `${speedup.toFixed(2)}× · ` : ''}${lat.quantized.runs} runs, batch ${lat.quantized.batchSize}, ${lat.quantized.executionProvider}` : undefined, 'card-latency'),
+      card('Size', `${formatBytes(m.sizes.floatBytes)} → ${formatBytes(m.sizes.quantizedBytes)}`, fmtSizeChange(m.sizes.floatBytes, m.sizes.quantizedBytes), 'card-size'),
+      card('Latency (median)', lat ? `${fmtLatency(lat.float)} → ${fmtLatency(lat.quantized)}` : 'not measured',
+        lat ? `${latencyVerdict(lat.float, lat.quantized)} · ± is p95 − median over ${lat.quantized.runs} runs, batch ${lat.quantized.batchSize}, ${lat.quantized.executionProvider}` : undefined, 'card-latency'),
       card('Output SQNR', fmtDb(worstOutput(r)), m.outputs.length > 1 ? `worst of ${m.outputs.length} outputs` : m.outputs[0]?.name, 'card-sqnr'),
-      card('Top-1 agreement', fmtPct(m.top1Agreement), m.top1Agreement === null ? 'not a classifier output' : undefined, 'card-agreement'),
-      card('Accuracy', m.accuracy ? `${fmtPct(m.accuracy.float)} → ${fmtPct(m.accuracy.quantized)}` : 'no labels', m.accuracy ? `float → quantized, ${r.settings.labels ?? ''}` : undefined, 'card-accuracy'),
+      // Top-1 agreement only exists for class scores (the analysis decides); otherwise cosine says how close the outputs are.
+      m.top1Agreement === null
+        ? card('Output cosine', fmt(worstCosine(r), 6), 'the output is not class scores: no top-1 agreement', 'card-cosine')
+        : card('Top-1 agreement', fmtPct(m.top1Agreement), undefined, 'card-agreement'),
+      card('Accuracy', m.accuracy ? `${fmtPct(m.accuracy.float)} → ${fmtPct(m.accuracy.quantized)}` : m.top1Agreement === null ? 'not class scores' : 'no labels', m.accuracy ? `float → quantized, ${r.settings.labels ?? ''}` : undefined, 'card-accuracy'),
       card('Fusion', fusion ? `${fusion.fused} / ${fusion.candidates}` : 'not checked', fusion ? 'quantized nodes running as integer kernels' : undefined, 'card-fusion'),
       card('Layers', String(r.layers.length), `${r.weights.length} weights · ${r.unmatched.length} unmatched`, 'card-layers'),
     ),
   );
-  if (r.warnings.length) panel.append(h('div', { className: 'warnings', id: 'warnings' }, ...r.warnings.map((w) => h('div', { className: 'warning' }, w))));
+  if (r.warnings.length) panel.append(h('h3', {}, `Warnings (${r.warnings.length})`), h('div', { className: 'warnings', id: 'warnings' }, ...r.warnings.map((w) => h('div', { className: 'warning' }, w))));
   if (r.keepInFloat) {
     const k = r.keepInFloat;
     panel.append(h('h3', {}, 'Kept in float'), h('p', { id: 'kept-in-float' },
       `${k.nodes.length} node(s): ${k.nodes.join(', ') || '–'}. ` +
       (k.target ? `Target ${k.target.kind} ${k.target.value}: ${k.met ? 'met' : 'not met'}, reached ${fmt(k.achieved)}. ` : `Output SQNR ${fmtDb(k.achieved)}. `) +
-      `Cost: ${formatBytes(k.cost.sizeBytes)}${k.cost.latencyMs !== null ? `, ${k.cost.latencyMs >= 0 ? '+' : ''}${fmtMs(k.cost.latencyMs)}` : ''}. Model: ${k.output}`),
+      `Cost: ${formatBytes(k.cost.sizeBytes)}${k.cost.latencyMs !== null ? `, ${k.cost.latencyMs >= 0 ? '+' : ''}${fmtMs(k.cost.latencyMs)}${lat && Math.abs(k.cost.latencyMs) <= latencySpread(lat.quantized) ? ' (within the run-to-run spread)' : ''}` : ''}. Model: ${k.output}`),
     table('Fully quantized vs kept in float', ['', 'model', 'output SQNR', 'top-1 agreement', 'accuracy', 'size', 'latency'],
       [summaryRow('before', k.before), summaryRow('after', k.after)], 'kept-summary'));
     if (k.steps.length) panel.append(table('Search steps', ['added to float', 'reached'], k.steps.map((s) => [s.node, fmt(s.achieved)]), 'kept-steps'));
@@ -83,17 +101,23 @@ export function compareTable(before: QuantReport, after: QuantReport): HTMLEleme
     ['top-1 agreement', before.model.top1Agreement, after.model.top1Agreement, (x) => fmtPct(x), true],
     ['accuracy (quantized)', before.model.accuracy?.quantized ?? null, after.model.accuracy?.quantized ?? null, (x) => fmtPct(x), true],
     ['size', before.model.sizes.quantizedBytes, after.model.sizes.quantizedBytes, (x) => (x === null ? '–' : formatBytes(x)), false],
+    ['output cosine (worst output)', worstCosine(before), worstCosine(after), (x) => fmt(x, 6), true],
     ['latency median', before.model.latency?.quantized.medianMs ?? null, after.model.latency?.quantized.medianMs ?? null, fmtMs, false],
     ['latency p95', before.model.latency?.quantized.p95Ms ?? null, after.model.latency?.quantized.p95Ms ?? null, fmtMs, false],
     ['quantized layers', before.layers.length, after.layers.length, (x) => (x === null ? '–' : String(x)), false],
   ];
+  // Latency changes within the run-to-run spread of either measurement are noise, not better or worse.
+  const bl = before.model.latency?.quantized;
+  const al = after.model.latency?.quantized;
+  const latencyNoise = bl && al ? Math.max(latencySpread(bl), latencySpread(al)) : Infinity;
   return h('table', { className: 'io compare', id: 'compare-table' },
     h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'before'), h('th', {}, 'after'), h('th', {}, 'change'))),
-    h('tbody', {}, ...rows.map(([label, b, a, f, higherBetter]) => {
+    h('tbody', {}, ...rows.filter(([, b, a]) => b !== null || a !== null).map(([label, b, a, f, higherBetter]) => {
       const delta = a !== null && b !== null ? a - b : null;
-      const better = delta === null || delta === 0 ? '' : (delta > 0) === higherBetter ? 'better' : 'worse';
+      const noise = label.startsWith('latency') && delta !== null && Math.abs(delta) <= latencyNoise;
+      const better = delta === null || delta === 0 || noise ? '' : (delta > 0) === higherBetter ? 'better' : 'worse';
       const sign = delta !== null && delta > 0 ? '+' : delta !== null && delta < 0 ? '−' : '';
       return h('tr', {}, h('td', {}, label), h('td', {}, f(b)), h('td', {}, f(a)),
-        h('td', { className: better }, delta === null ? '–' : `${sign}${f(Math.abs(delta))}`));
+        h('td', { className: better }, delta === null ? '–' : `${sign}${f(Math.abs(delta))}${noise ? ' (within noise)' : ''}`));
     })));
 }

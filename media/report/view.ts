@@ -12,11 +12,11 @@ import { VirtualTable, type SortState } from '../virtualTable';
 import {
   ChannelChart, CompareChart, ErrorChart, gridLines, GridHistogramChart, RangeChart, SensitivityChart, SQNR_CEILING, type LayerMark,
 } from './charts';
-import { fmt, fmtDb, fmtMetrics, fmtPct, fmtRange } from './format';
+import { fmt, fmtDb, fmtMetrics, fmtRange, fmtShare } from './format';
 import { envelope, spanLabel, spans, worst, WindowControl, type Span, type WindowState } from './layerWindow';
 import { Selection, type Origin } from './selection';
 import type { StatusLine } from './status';
-import { card, compareTable, summaryPanel } from './summary';
+import { card, compareTable, summaryPanel, syntheticBanner } from './summary';
 
 export interface ViewState {
   tab: string;
@@ -31,6 +31,8 @@ export interface ViewState {
   weight: string | null;
   autoKind: KeepInFloatTargetKind;
   autoValue: number;
+  /** Height of the layers table pane (px) as the user dragged it; null: the default share. */
+  layersHeight: number | null;
 }
 
 export function viewState(saved: unknown): ViewState {
@@ -47,6 +49,7 @@ export function viewState(saved: unknown): ViewState {
     weight: typeof s.weight === 'string' ? s.weight : null,
     autoKind: s.autoKind ?? 'sqnr',
     autoValue: typeof s.autoValue === 'number' ? s.autoValue : 30,
+    layersHeight: typeof s.layersHeight === 'number' ? s.layersHeight : null,
   };
 }
 
@@ -64,9 +67,22 @@ interface Tab {
   /** Draws the tab's charts; called when the tab is shown and its data changed. */
   draw(): void;
   dirty: boolean;
+  /** The content height last fitted (px). */
+  fitted?: number;
+  /** Draws again when its room changes (a chart whose content depends on its height). */
+  redrawOnResize?: boolean;
 }
 
 const SENSITIVITY_BARS = 40;
+/** A chart is never drawn shorter than this (px): below it the axes' labels crowd out the data. */
+const CHART_MIN = 140;
+/** The tabs pane keeps at least this much (tab headers, a toolbar and a chart at CHART_MIN). */
+const TABS_MIN = 240;
+/** The layers table pane's default share of the window. */
+const LAYERS_SHARE = 0.38;
+/** Rows of the layers table always in view. */
+const LAYERS_MIN_ROWS = 3;
+const ROW_HEIGHT = 24;
 
 /** Dynamic quantization quantizes activations at run time: the report then has weights only. */
 const noLayers = () => h('p', { className: 'info no-layers' }, 'No activation tensor has a Q/DQ pair in this model (dynamic quantization quantizes activations at run time): there are no per-layer activation ranges or errors. See Weights and Summary.');
@@ -79,6 +95,10 @@ export class ReportView {
   private readonly rows: Row[];
   private readonly tabs: Tab[] = [];
   private tabsElement!: HTMLElement;
+  private readonly root: HTMLElement;
+  private tabsPane!: HTMLElement;
+  private layersPane!: HTMLElement;
+  private readonly resizeObserver: ResizeObserver;
   private table!: VirtualTable<Row>;
   private tableInfo!: HTMLElement;
   private readonly actionButtons: HTMLButtonElement[] = [];
@@ -98,6 +118,7 @@ export class ReportView {
     private readonly post: ((msg: FromReportView) => void) | null,
     private readonly status: StatusLine,
   ) {
+    this.root = root;
     this.rows = report.layers.map((layer, index) => ({ index, layer, rank: null }));
     for (const e of report.sensitivity?.entries ?? []) {
       const i = this.layerOf(e);
@@ -110,7 +131,12 @@ export class ReportView {
     this.histogramTab();
     if (report.sensitivity) this.sensitivityTab();
     if (previous) this.compareTab(previous);
-    root.append(this.tabsView(), this.layersSection());
+    const banner = syntheticBanner(report);
+    if (banner) root.append(banner);
+    root.append(this.tabsView(), this.splitter(), this.layersSection());
+    root.classList.add('report-root');
+    this.resizeObserver = new ResizeObserver(() => this.fit());
+    this.resizeObserver.observe(root);
     status.onBusyChange((busy) => this.actionButtons.forEach((b) => (b.disabled = busy)));
     this.selection.onChange((origin) => this.selectionChanged(origin));
     const byTensor = new Map(report.layers.map((l, i) => [l.tensor, i]));
@@ -121,6 +147,8 @@ export class ReportView {
 
   /** Before a new report replaces this view: its charts stop following the theme. */
   dispose(): void {
+    this.resizeObserver.disconnect();
+    this.root.classList.remove('report-root');
     this.charts.splice(0).forEach((c) => c.dispose());
   }
 
@@ -152,8 +180,68 @@ export class ReportView {
     this.tabsElement = h('vscode-tabs', { id: 'tabs' });
     for (const t of this.tabs) this.tabsElement.append(h('vscode-tab-header', { slot: 'header', 'data-tab': t.name }, t.title), h('vscode-tab-panel', {}, t.panel));
     this.tabsElement.addEventListener('vsc-tabs-select', (e) => this.showTab((e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex));
-    return h('div', { className: 'report-tabs' }, this.tabsElement);
+    this.tabsPane = h('div', { className: 'report-tabs' }, this.tabsElement);
+    return this.tabsPane;
   }
+
+  // ---- layout: the window is split between the tabs and the layers table -----------------------
+  // Nothing scrolls the page: the layers pane has the height the splitter gives it (within sane
+  // minimums), the tabs pane the rest, and each tab's content exactly the tabs pane's room, so a
+  // chart is laid out in what is visible and its axes are never cut. Only a tab's content (a long
+  // summary) or a table scrolls, never one inside the other.
+
+  private splitter(): HTMLElement {
+    const bar = h('div', { className: 'splitter', role: 'separator', tabindex: 0, 'aria-orientation': 'horizontal', 'aria-label': 'Resize the layers table', title: 'Drag to resize the layers table' });
+    const setHeight = (px: number) => {
+      this.state.layersHeight = Math.round(px);
+      this.fit();
+    };
+    bar.addEventListener('pointerdown', (e) => {
+      bar.setPointerCapture(e.pointerId);
+      const move = (m: PointerEvent) => setHeight(this.root.getBoundingClientRect().bottom - m.clientY - bar.offsetHeight / 2);
+      const up = () => {
+        bar.removeEventListener('pointermove', move);
+        bar.removeEventListener('pointerup', up);
+        this.save();
+      };
+      bar.addEventListener('pointermove', move);
+      bar.addEventListener('pointerup', up);
+    });
+    bar.addEventListener('keydown', (e) => {
+      const step = e.key === 'ArrowUp' ? 24 : e.key === 'ArrowDown' ? -24 : 0;
+      if (!step) return;
+      e.preventDefault();
+      setHeight(this.layersPane.offsetHeight + step);
+      this.save();
+    });
+    return bar;
+  }
+
+  /** Sizes the two panes and the shown tab's content to the window. */
+  private fit(): void {
+    const total = this.root.clientHeight;
+    if (!total || !this.layersPane) return;
+    const chrome = this.layersPane.offsetHeight - (this.layersPane.querySelector('.vt-viewport') as HTMLElement).offsetHeight;
+    const layersMin = chrome + LAYERS_MIN_ROWS * ROW_HEIGHT + 2;
+    const others = Array.from(this.root.children).filter((e) => e !== this.tabsPane && e !== this.layersPane).reduce((sum, e) => sum + (e as HTMLElement).offsetHeight, 0);
+    const room = total - others;
+    const wanted = this.state.layersHeight ?? Math.round(room * LAYERS_SHARE);
+    // The table keeps its rows first: in a very short window the tabs pane gives way.
+    const layers = Math.max(layersMin, Math.min(wanted, room - TABS_MIN));
+    this.layersPane.style.height = `${layers}px`;
+    const tab = this.tabs.find((t) => t.name === this.state.tab);
+    if (!tab) return;
+    const pane = this.tabsPane.getBoundingClientRect();
+    const top = tab.panel.getBoundingClientRect().top;
+    const height = Math.max(0, Math.floor(pane.bottom - top));
+    if (!height) return;
+    for (const t of this.tabs) t.panel.style.height = `${height}px`;
+    if (tab.fitted !== height) {
+      tab.fitted = height;
+      if (tab.redrawOnResize) this.redraw(tab);
+    }
+  }
+
 
   private showTab(i: number): void {
     const tab = this.tabs[i];
@@ -161,6 +249,7 @@ export class ReportView {
     this.save();
     (this.tabsElement as unknown as { selectedIndex: number }).selectedIndex = i;
     document.body.dataset.tab = tab.name;
+    this.fit();
     this.redraw(tab);
   }
 
@@ -169,6 +258,8 @@ export class ReportView {
     if (this.state.tab !== tab.name) return;
     // Charts measure their box: draw once the panel is laid out.
     requestAnimationFrame(() => {
+      // The tab headers render asynchronously: size the content once they are laid out.
+      this.fit();
       if (!tab.dirty) return;
       tab.dirty = false;
       tab.draw();
@@ -210,7 +301,7 @@ export class ReportView {
     const observed = layers.map((l) => l.observed);
     const clip = layers.map((l) => l.clipRange);
     let shown: Span[] = [];
-    const box = h('div', { className: 'chart-box layer-chart', id: 'range-chart' });
+    const box = h('div', { className: 'chart-box grow', id: 'range-chart' });
     const chart = this.own(new RangeChart(box, (i, e) => this.pick(shown[i], e, control)));
     const control = new WindowControl(layers.length, this.state.activations, () => {
       this.save();
@@ -218,7 +309,7 @@ export class ReportView {
     }, 'activations');
     this.addTab('activations', 'Activations', (panel) => {
       if (!layers.length) return noLayers();
-      panel.append(h('p', { className: 'info' }, 'Observed min … max of each activation tensor over the evaluation data (blue) in front of the clip range its integer grid covers (red): blue beyond red is clipped. In graph order.'), control.element, box);
+      panel.append(h('p', { className: 'info explain' }, 'Observed min … max of each activation tensor over the evaluation data (blue) in front of the clip range its integer grid covers (red): blue beyond red is clipped. In graph order.'), control.element, box);
     }, () => {
       shown = spans(layers.length, this.state.activations);
       chart.draw(shown.map((s) => ({ ...this.mark(s), observed: envelope(observed, s), clip: envelope(clip, s) })));
@@ -244,7 +335,7 @@ export class ReportView {
       selectBelow.disabled = n === 0;
       if (final) this.save();
     };
-    const box = h('div', { className: 'chart-box layer-chart', id: 'error-chart' });
+    const box = h('div', { className: 'chart-box grow', id: 'error-chart' });
     const chart = this.own(new ErrorChart(box, this.state.threshold, (i, e) => this.pick(shown[i], e, control), setThreshold));
     slider.addEventListener('input', () => {
       setThreshold(Number(slider.value), true);
@@ -258,7 +349,7 @@ export class ReportView {
     this.addTab('error', 'Error', (panel) => {
       if (!layers.length) return noLayers();
       panel.append(
-        h('p', { className: 'info' }, `SQNR per layer: local (the tensor before vs after its own Q/DQ) and accumulated (the float model vs the quantized model at that tensor). When a point stands for several layers it shows their worst value; values above ${SQNR_CEILING} dB (exact tensors reach about 250) are drawn at ${SQNR_CEILING}.`),
+        h('p', { className: 'info explain' }, `SQNR per layer: local (the tensor before vs after its own Q/DQ) and accumulated (the float model vs the quantized model at that tensor). When a point stands for several layers it shows their worst value; values above ${SQNR_CEILING} dB (exact tensors reach about 250) are drawn at ${SQNR_CEILING}.`),
         h('div', { className: 'toolbar' }, h('label', { for: 'threshold' }, 'Threshold'), slider, value, below, selectBelow),
         control.element, box);
     }, () => {
@@ -276,14 +367,17 @@ export class ReportView {
   }
 
   private histogramTab(): void {
+    // The chart comes right after the title, so it is whole in a short window; the numbers follow.
     const head = h('div', { id: 'histogram-head' });
+    const facts = h('div', { id: 'histogram-facts' });
     const notes = h('p', { className: 'info', id: 'histogram-notes' });
-    const box = h('div', { className: 'chart-box histogram-chart', id: 'histogram-chart' });
+    const box = h('div', { className: 'chart-box grow', id: 'histogram-chart' });
     const chart = this.own(new GridHistogramChart(box));
     this.addTab('histogram', 'Histogram', (panel) => {
-      panel.append(head, box, notes);
+      panel.append(head, box, notes, facts);
     }, () => {
       clear(head);
+      clear(facts);
       notes.textContent = '';
       const i = this.selection.focus;
       const l = i === undefined ? undefined : this.report.layers[i];
@@ -292,12 +386,13 @@ export class ReportView {
         head.append(h('p', { className: 'info' }, 'Select a layer in the table or a chart to see its histogram.'));
         return;
       }
-      head.append(h('h3', {}, `#${l.order} ${l.tensor}`), h('div', { className: 'cards' },
+      head.append(h('h3', {}, `#${l.order} ${l.tensor}`));
+      facts.append(h('div', { className: 'cards' },
         card('Producer', l.opType || 'graph input', [l.node, l.fusedActivation && `${l.fusedActivation} fused through its grid`].filter(Boolean).join(' · ') || undefined),
         card('Quantization', l.quantizedType, `scale ${fmt(l.scale)} · zero point ${l.zeroPoint}`),
         card('Clip range', fmtRange(l.clipRange), `calibrated ${fmtRange(l.calibratedRange)}`),
         card('Observed', fmtRange(l.observed), `${l.elements} values`),
-        card('Clipping', fmtPct(l.clippingRate), `range use ${fmtPct(l.rangeUse, 1)}`),
+        card('Clipping', fmtShare(l.clippingRate), `range use ${fmtShare(l.rangeUse, 1)}`, 'card-clipping'),
         card('Local error', fmtDb(l.local.sqnr), fmtMetrics(l.local)),
         card('Accumulated error', fmtDb(l.accumulated.sqnr), fmtMetrics(l.accumulated)),
       ));
@@ -315,17 +410,17 @@ export class ReportView {
 
   private weightsTab(): void {
     const detail = h('div', { className: 'weight-detail', id: 'weight-detail' }, h('p', { className: 'info' }, 'Select a weight to see its per-channel ranges and scales.'));
-    const box = h('div', { className: 'chart-box weight-chart', id: 'weight-chart' });
+    const box = h('div', { className: 'chart-box grow', id: 'weight-chart' });
     const chart = this.own(new ChannelChart(box));
     const show = (w: WeightReport) => {
       clear(detail);
-      detail.append(h('h3', {}, w.tensor), h('div', { className: 'cards' },
+      detail.append(h('h3', {}, w.tensor), box, h('div', { className: 'cards' },
         card('Type', w.type, w.axis === null ? 'per tensor' : `${w.scales.length} channels, axis ${w.axis}`),
         card('SQNR', fmtDb(w.error.sqnr), `MSE ${fmt(w.error.mse)}`),
         card('Max |error|', fmt(w.error.maxAbs), `cosine ${fmt(w.error.cosine, 6)}`),
         card('RMSE / step', fmt(w.rmseOverStep, 3), '≈ 0.289 is pure rounding'),
         card('Used by', w.nodes.join(', ') || '–', `${w.elements} values`),
-      ), box);
+      ));
       // Thousands of channels are drawn like thousands of layers: at most 512 bars, each an envelope.
       const ranges = w.channelMin.map((lo, c): [number, number] => [lo, w.channelMax[c]]);
       const bars = spans(ranges.length, { start: 0, size: 0 }, 512).map((s) => ({
@@ -361,37 +456,43 @@ export class ReportView {
   private sensitivityTab(): void {
     const s = this.report.sensitivity!;
     const ranked = [...s.entries].sort((a, b) => a.rank - b.rank);
-    const top = ranked.slice(0, SENSITIVITY_BARS);
-    const box = h('div', { className: 'chart-box', id: 'sensitivity-chart' });
-    box.style.height = `${Math.max(160, top.length * 22 + 60)}px`;
+    let top = ranked.slice(0, SENSITIVITY_BARS);
+    const box = h('div', { className: 'chart-box grow', id: 'sensitivity-chart' });
     const chart = this.own(new SensitivityChart(box, (i) => {
       const index = this.layerOf(top[i]);
       if (index === undefined) return;
       this.selection.set([index], index, 'chart');
       this.reveal(index);
     }));
+    const info = h('p', { className: 'info', id: 'sensitivity-info' });
     this.addTab('sensitivity', 'Sensitivity', (panel) => {
-      panel.append(h('p', { className: 'info' },
-        `Output SQNR over ${s.samples} sample(s) when one layer alone is quantized, and when every layer but it is (all quantized: ${fmtDb(s.allQuantizedSqnr)}). ` +
-        `Most sensitive first${ranked.length > top.length ? `; the ${top.length} of ${ranked.length} most sensitive are drawn, the table has every rank` : ''}.`), box);
-    }, () => chart.draw(top.map((e) => ({ label: `${e.rank}. ${e.node || e.tensor}`, onlyThis: e.onlyThisSqnr, allButThis: e.allButThisSqnr }))));
+      panel.append(info, box);
+    }, () => {
+      // As many bars as fit at a readable 16 px each, most sensitive first.
+      top = ranked.slice(0, Math.max(5, Math.min(SENSITIVITY_BARS, Math.floor((box.clientHeight - 60) / 16))));
+      info.textContent = `Output SQNR over ${s.samples} sample(s) when one layer alone is quantized, and when every layer but it is (all quantized: ${fmtDb(s.allQuantizedSqnr)}). ` +
+        `Most sensitive first${ranked.length > top.length ? `; the ${top.length} of ${ranked.length} most sensitive are drawn, the table has every rank` : ''}.`;
+      chart.draw(top.map((e) => ({ label: `${e.rank}. ${e.node || e.tensor}`, onlyThis: e.onlyThisSqnr, allButThis: e.allButThisSqnr })));
+    });
+    this.tab('sensitivity')!.redrawOnResize = true;
   }
 
   private compareTab(before: QuantReport): void {
     const after = this.report;
-    const box = h('div', { className: 'chart-box layer-chart', id: 'compare-chart' });
+    const box = h('div', { className: 'chart-box grow', id: 'compare-chart' });
     const chart = this.own(new CompareChart(box));
     const afterByTensor = new Map(after.layers.map((l) => [l.tensor, l.accumulated.sqnr]));
     const beforeSqnr = before.layers.map((l) => l.accumulated.sqnr);
     const afterSqnr = before.layers.map((l) => afterByTensor.get(l.tensor) ?? null);
     const nowFloat = before.layers.filter((l) => !afterByTensor.has(l.tensor));
     this.addTab('compare', 'Before/after', (panel) => {
-      panel.append(
-        h('div', { className: 'io-row' }, compareTable(before, after),
-          h('div', {}, h('h3', {}, `No longer quantized (${nowFloat.length})`),
-            h('ul', { id: 'now-float' }, ...nowFloat.slice(0, 50).map((l) => h('li', {}, `${l.tensor} (${l.opType} ${l.node})`))),
-            nowFloat.length > 50 ? h('p', { className: 'info' }, `and ${nowFloat.length - 50} more`) : null)),
-        h('h3', {}, 'Accumulated SQNR per layer, before and after'), box);
+      // The numbers beside the chart, so both are whole in a short window.
+      panel.append(h('div', { className: 'compare-grid' },
+        h('div', { className: 'compare-numbers' }, compareTable(before, after),
+          h('h3', {}, `No longer quantized (${nowFloat.length})`),
+          h('ul', { id: 'now-float' }, ...nowFloat.slice(0, 50).map((l) => h('li', {}, `${l.tensor} (${l.opType} ${l.node})`))),
+          nowFloat.length > 50 ? h('p', { className: 'info' }, `and ${nowFloat.length - 50} more`) : null),
+        h('div', { className: 'compare-chart' }, h('h3', {}, 'Accumulated SQNR per layer, before and after'), box)));
     }, () => {
       const shown = spans(before.layers.length, { start: 0, size: 0 });
       chart.draw(shown.map((s) => ({ label: spanLabel(s, (i) => `#${before.layers[i].order} ${before.layers[i].opType}`, (i) => before.layers[i].order), before: worst(beforeSqnr, s), after: worst(afterSqnr, s) })));
@@ -410,8 +511,8 @@ export class ReportView {
       { key: 'type', title: 'type', width: '60px', text: (r) => r.layer.quantizedType },
       { key: 'local', title: 'local SQNR', width: '92px', text: (r) => fmtDb(r.layer.local.sqnr), sort: (r) => sortNumber(r.layer.local.sqnr), className: 'num' },
       { key: 'accumulated', title: 'accum. SQNR', width: '100px', text: (r) => fmtDb(r.layer.accumulated.sqnr), sort: (r) => sortNumber(r.layer.accumulated.sqnr), className: 'num' },
-      { key: 'clipping', title: 'clipped', width: '76px', text: (r) => fmtPct(r.layer.clippingRate), sort: (r) => r.layer.clippingRate ?? -1, className: 'num' },
-      { key: 'rangeUse', title: 'range use', width: '80px', text: (r) => fmtPct(r.layer.rangeUse, 1), sort: (r) => r.layer.rangeUse ?? -1, className: 'num' },
+      { key: 'clipping', title: 'clipped', width: '76px', text: (r) => fmtShare(r.layer.clippingRate), sort: (r) => r.layer.clippingRate ?? -1, className: 'num' },
+      { key: 'rangeUse', title: 'range use', width: '80px', text: (r) => fmtShare(r.layer.rangeUse, 1), sort: (r) => r.layer.rangeUse ?? -1, className: 'num' },
       { key: 'clip', title: 'clip range', width: 'minmax(120px, 1fr)', text: (r) => fmtRange(r.layer.clipRange), sort: (r) => r.layer.clipRange[1] - r.layer.clipRange[0], className: 'num' },
       ...(hasRank ? [{ key: 'rank', title: 'sens. rank', width: '80px', text: (r: Row) => (r.rank === null ? '–' : String(r.rank)), sort: (r: Row) => sortNumber(r.rank), className: 'num' }] : []),
     ], this.state.sort, (r, event) => {
@@ -441,7 +542,8 @@ export class ReportView {
     this.tableInfo = h('span', { className: 'info', id: 'layer-info' });
     const toolbar = h('div', { className: 'toolbar' }, filter, this.tableInfo);
     if (this.post) toolbar.append(...this.actions());
-    return h('section', { className: 'layers', id: 'layers' }, toolbar, this.status.element, this.table.element);
+    this.layersPane = h('section', { className: 'layers', id: 'layers' }, toolbar, this.status.element, this.table.element);
+    return this.layersPane;
   }
 
   private actions(): HTMLElement[] {
@@ -452,9 +554,10 @@ export class ReportView {
     };
     const kind = h('select', { id: 'auto-kind', 'aria-label': 'Target' },
       h('option', { value: 'sqnr' }, 'output SQNR (dB)'),
-      h('option', { value: 'agreement' }, 'top-1 agreement'),
+      h('option', { value: 'agreement', disabled: this.report.model.top1Agreement === null }, 'top-1 agreement'),
       h('option', { value: 'accuracy', disabled: this.report.model.accuracy === null }, 'accuracy'));
     kind.value = this.state.autoKind;
+    if ((kind as HTMLSelectElement).selectedOptions[0]?.disabled) kind.value = 'sqnr';
     const value = h('input', { type: 'number', id: 'auto-value', step: 'any', value: this.state.autoValue, 'aria-label': 'Target value' });
     const keep = button('keep-in-float', 'Keep selected in float', 'Re-quantize without the selected layers, reusing the calibration ranges', () => {
       const nodes = [...new Set(this.selection.indices.flatMap((i) => nodesToKeepInFloat(this.report.layers[i])))];

@@ -84,7 +84,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       return uri.toString();
     }),
 
-    run('onnxCompress.revealNode', async (arg?: unknown, name?: string) => {
+    run('onnxCompress.revealNode', async (arg?: unknown, name?: string, options?: { preserveFocus?: boolean }) => {
       const uri = await modelUri(ctx, arg);
       if (!uri) return undefined;
       const view = await ctx.store.get(uri);
@@ -99,7 +99,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       }
       if (node === undefined) return undefined;
       if (!rows.some((r) => r.name === node)) throw new Error(`No node named '${node}' in ${path.basename(uri.fsPath)}.`);
-      await ctx.editor.reveal(uri, 'node', node);
+      await ctx.editor.reveal(uri, 'node', node, { preserveFocus: options?.preserveFocus === true });
       await revealInInspector(ctx, uri, 'node', node);
       return node;
     }),

@@ -90,11 +90,12 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     return first.done ? undefined : vscode.Uri.parse(first.value);
   }
 
-  /** Shows a node or tensor in the model view of `uri`, opening the view when needed. */
-  async reveal(uri: vscode.Uri, kind: 'node' | 'tensor', name: string): Promise<void> {
+  /** Shows a node or tensor in the model view of `uri`, opening the view when needed. With
+   *  preserveFocus (a click in the report panel) a view it opens goes beside, and the focus stays. */
+  async reveal(uri: vscode.Uri, kind: 'node' | 'tensor', name: string, options: { preserveFocus?: boolean } = {}): Promise<void> {
     let entry = this.channels.get(uri.toString());
     if (!entry) {
-      await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE);
+      await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE, options.preserveFocus ? { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true } : undefined);
       entry = this.channels.get(uri.toString());
     }
     entry?.panel.reveal(undefined, true);

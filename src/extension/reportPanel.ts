@@ -22,7 +22,7 @@ export interface ActionOptions {
 
 /** What the panel asks of the extension; the quantize flow implements it with the engine. */
 export interface ReportActions {
-  /** Show the layer in the Model Inspector and the model view. */
+  /** Show the layer in the Model Inspector and the model view, leaving the focus in the report. */
   reveal(layer: LayerRef): Promise<void> | void;
   /** Re-quantize with these nodes in float; resolves to the new model's report. */
   keepInFloat(nodes: string[], options: ActionOptions): Promise<QuantReport>;

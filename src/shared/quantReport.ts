@@ -47,13 +47,16 @@ export interface LayerReport {
   calibratedRange: [number, number] | null;
   /** The range the integer grid covers: [(qmin - zp) * scale, (qmax - zp) * scale]. */
   clipRange: [number, number];
-  /** Min/max of the float model's tensor over the evaluation data; null when not matched. */
+  /** Min/max of the float model's tensor over the evaluation data (the quantized model's values
+   *  before Q/DQ when not matched); null when nothing was seen. */
   observed: [number, number] | null;
   /** Before vs after the tensor's own Q/DQ inside the quantized model. */
   local: ErrorMetrics;
   /** Float model's tensor vs the quantized model's dequantized tensor. */
   accumulated: ErrorMetrics;
-  /** Share of values (before Q/DQ, in the quantized model) that land at qmin or qmax. */
+  /** Share of values beyond the grid's ends by more than half a step (saturated at qmin or qmax).
+   *  Counted on the values `observed` and `histogram` describe (the float model's), so the three
+   *  agree; the quantized model's own values when the tensor was not matched. */
   clippingRate: number | null;
   /** Share of the integer grid used: (max q seen - min q seen) / (qmax - qmin). */
   rangeUse: number | null;
@@ -61,9 +64,9 @@ export interface LayerReport {
   histogram: Histogram | null;
   /** Elements compared (over all samples). */
   elements: number;
-  /** A Relu/Clip that alone reads this tensor and is fused through its grid: both errors then
-   *  compare values after that activation, since the clipping below its range is the activation
-   *  itself; null otherwise. */
+  /** A Relu/Clip that alone reads this tensor and is fused through its grid: the errors, observed
+   *  range, clip share and histogram then describe values after that activation, since the cut
+   *  below its range is the activation itself, not clipping; null otherwise. */
   fusedActivation: string | null;
   /** Nodes of the float model reading this tensor: the rewrite quantizes a tensor for the nodes
    *  that read it, so keeping these in float is what removes this Q/DQ pair. */
@@ -102,11 +105,14 @@ export interface LatencyReport {
 
 export interface ModelReport {
   outputs: OutputReport[];
-  /** Share of samples where float and quantized top-1 agree (classifier-shaped first output), else null. */
+  /** Share of samples where float and quantized top-1 agree; null unless the first output is class
+   *  scores (see OutputComparison for the rule: an embedding has no top-1). */
   top1Agreement: number | null;
   /** With labels: accuracy of each model; else null. */
   accuracy: { float: number; quantized: number } | null;
+  /** ratio = quantizedBytes / floatBytes (below 1: the quantized model is smaller). */
   sizes: { floatBytes: number; quantizedBytes: number; ratio: number };
+  /** Median and p95 of each model on the same batch; p95 − median is the run-to-run spread. */
   latency: { float: LatencyReport; quantized: LatencyReport } | null;
   fusion: FusionReport | null;
 }

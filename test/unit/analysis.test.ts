@@ -10,6 +10,7 @@ import { reportHtml, writeReportHtml } from '../../src/core/analysis/htmlReport'
 import { autoKeepInFloat, keepInFloat } from '../../src/core/analysis/keepInFloat';
 import { readLabels } from '../../src/core/analysis/labels';
 import { ErrorAccumulator, sqnr } from '../../src/core/analysis/metrics';
+import { OutputComparison } from '../../src/core/analysis/outputs';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import { cpuHasVnni } from '../../src/core/runtime/cpu';
@@ -115,6 +116,57 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     const same = await analyzeQuantization(float, float, options({ reportFile: false, latencyRuns: 0 }));
     assert.strictEqual(same.layers.length, 0);
     assert.ok(same.model.outputs[0].error.sqnr! > 150 && same.model.top1Agreement === 1 && same.model.outputs[0].error.maxAbs === 0);
+  });
+
+  it('the clip share and the histogram agree: values the chart draws beyond the clip range are counted as clipped', () => {
+    assert.ok(report.layers.some((l) => l.fusedActivation), 'some layer has a fused activation');
+    for (const l of report.layers) {
+      const h = l.histogram!;
+      const lo = l.clipRange[0] - l.step / 2;
+      const hi = l.clipRange[1] + l.step / 2;
+      // Values in bins lying wholly beyond the grid's ends (and outside the edges) are certainly clipped.
+      let beyond = h.below + h.above;
+      h.counts.forEach((c, i) => { if (h.edges[i + 1] < lo || h.edges[i] > hi) beyond += c; });
+      assert.ok(beyond / l.elements <= l.clippingRate! + 0.002, `${l.tensor}: the histogram has ${(100 * beyond / l.elements).toFixed(2)}% beyond the clip range, the clip share says ${(100 * l.clippingRate!).toFixed(2)}%`);
+      assert.ok(l.observed![0] >= lo - l.step && l.observed![1] <= hi + l.step || l.clippingRate! > 0, `${l.tensor}: observed ${l.observed} beyond clip ${l.clipRange} with nothing clipped`);
+    }
+  });
+
+  it('carries every warning of the quantization into the report, and whether calibration was synthetic', async () => {
+    const overflow = "bias 'fc1.bias' would overflow int32 on 3 channel(s): the scale of weight 'fc1.weight' was enlarged there so that it fits";
+    const given: QuantResult = { ...good, settings: { ...good.settings, calibration: 'synthetic:16' }, warnings: [...good.warnings, overflow, 'the model\'s opset 9 was upgraded to 10'] };
+    const r = await analyzeQuantization(float, good.output, options({ quantResult: given, samples: 64, latencyRuns: 0, reportFile: false }));
+    for (const w of given.warnings) assert.ok(r.warnings.includes(`quantization: ${w}`), `${w} in ${JSON.stringify(r.warnings)}`);
+    assert.strictEqual(r.quantSettings!.calibration, 'synthetic:16');
+    assert.deepStrictEqual(parseQuantReport(JSON.parse(JSON.stringify(r))).warnings, r.warnings);
+  });
+
+  it('computes top-1 agreement only on class scores, not on an embedding', () => {
+    const tensor = (dims: number[], data: Float32Array) => ({ dims, type: 'float32', data }) as unknown as import('../../src/core/runtime/session').ort.Tensor;
+    const rows = (n: number, c: number, f: (r: number, k: number) => number) => Float32Array.from({ length: n * c }, (_, i) => f(Math.floor(i / c), i % c));
+    const compare = (name: string, dims: number[], a: Float32Array, b: Float32Array, labels?: Int32Array) => {
+      const o = new OutputComparison([name], labels);
+      o.add({ [name]: tensor(dims, a) }, { [name]: tensor(dims, b) }, 0);
+      return o;
+    };
+    const logits = rows(4, 10, (r, k) => (k === r ? 3 : Math.sin(r + k)));
+    const noisy = logits.map((v, i) => v + 0.01 * Math.cos(i));
+    assert.strictEqual(compare('logits', [4, 10], logits, noisy).top1Agreement(), 1);
+    assert.deepStrictEqual(compare('logits', [4, 10], logits, noisy, Int32Array.from([0, 1, 2, 5])).accuracy(), { float: 0.75, quantized: 0.75 });
+    // Named as an embedding: [1, 512] of features has no classes, whatever its values.
+    const feats = rows(1, 512, (_r, k) => Math.sin(k * 0.37));
+    const featsQ = feats.map((v, i) => v + 0.01 * Math.cos(i));
+    assert.strictEqual(compare('embedding', [1, 512], feats, featsQ).top1Agreement(), null);
+    assert.strictEqual(compare('pooler_output', [1, 512], feats, featsQ, Int32Array.from([3])).accuracy(), null);
+    // Unit-length rows are an embedding normalised for cosine similarity, whatever the name.
+    const unit = (x: Float32Array, c: number) => x.map((v, i) => v / Math.hypot(...x.subarray(Math.floor(i / c) * c, Math.floor(i / c) * c + c)));
+    assert.strictEqual(compare('output', [2, 128], unit(rows(2, 128, (r, k) => Math.cos(k + r)), 128), unit(rows(2, 128, (r, k) => Math.cos(k + r) + 0.01), 128)).top1Agreement(), null);
+    // Confident softmax rows are nearly one-hot (length 1 too), yet probabilities: class scores.
+    const probs = rows(2, 4, (r, k) => (k === r ? 0.9999 : 0.0001 / 3));
+    assert.strictEqual(compare('output', [2, 4], probs, probs).top1Agreement(), 1);
+    // Not rank 2, or a single column: no classes.
+    assert.strictEqual(compare('logits', [2, 1], Float32Array.from([1, 2]), Float32Array.from([1, 2])).top1Agreement(), null);
+    assert.strictEqual(compare('logits', [1, 2, 5], rows(2, 5, (r, k) => r + k), rows(2, 5, (r, k) => r + k)).top1Agreement(), null);
   });
 
   it('finds weight errors at the rounding noise level (RMSE/step about 0.289), per channel', () => {

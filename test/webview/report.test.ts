@@ -41,8 +41,8 @@ function pageErrors(page: Page, problems: string[]): void {
 }
 
 /** The panel's page with a host that posts `report` after `ready`, like ReportPanel. */
-async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'light' = 'dark', savedState?: unknown): Promise<Session> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'light' = 'dark', savedState?: unknown, viewport = { width: 1400, height: 900 }): Promise<Session> {
+  const page = await browser.newPage({ viewport });
   const s: Session = { page, posted: [], problems: [], send: (msg) => page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(msg)) };
   pageErrors(page, s.problems);
   const files: Record<string, string> = { [`/${REPORT_SCRIPT}`]: path.join(ROOT, REPORT_SCRIPT) };
@@ -501,6 +501,181 @@ describe('quantization report in Chromium', function () {
     await page.waitForSelector('body[data-state="error"]');
     assert.match(await page.$eval('#report-error', (e) => e.textContent ?? ''), /model\.sizes\.ratio must be a finite number \(got "large"\)/);
     await page.close();
+  });
+
+  it('says how many times smaller or larger the quantized model is', async () => {
+    const text = async (floatBytes: number, quantizedBytes: number) => {
+      const r = reportFixture({ layers: 20, sensitivity: false });
+      r.model.sizes = { floatBytes, quantizedBytes, ratio: quantizedBytes / floatBytes };
+      const { page } = await openPanel(browser, r);
+      await page.waitForSelector('body[data-state="ready"]');
+      const detail = await page.$eval('#card-size .card-detail', (e) => e.textContent ?? '');
+      await page.close();
+      return detail;
+    };
+    assert.strictEqual(await text(1_000_000, 295_000), '3.4× smaller');
+    assert.strictEqual(await text(1_000_000, 1_200_000), '1.2× larger');
+  });
+
+  it('shows latency as median ± spread and calls a difference only when it exceeds the spread', async () => {
+    const latencyText = async (float: [number, number], quantized: [number, number]) => {
+      const r = reportFixture({ layers: 20, sensitivity: false });
+      const lat = (m: [number, number]) => ({ medianMs: m[0], p95Ms: m[1], runs: 20, batchSize: 1, executionProvider: 'cpu' });
+      r.model.latency = { float: lat(float), quantized: lat(quantized) };
+      const { page } = await openPanel(browser, r);
+      await page.waitForSelector('body[data-state="ready"]');
+      const t = await page.$eval('#card-latency', (e) => Array.from(e.children, (c) => c.textContent ?? ''));
+      await page.close();
+      return t;
+    };
+    // Noisy: 1.8 vs 1.7 ms with 0.3 ms between median and p95 is no measurable difference.
+    const [, noisyValue, noisyDetail] = await latencyText([1.8, 2.1], [1.7, 2.0]);
+    assert.strictEqual(noisyValue, '1.80 ms ± 0.30 → 1.70 ms ± 0.30');
+    assert.match(noisyDetail, /no measurable difference/);
+    assert.doesNotMatch(noisyDetail, /faster|slower|×/);
+    const [, , fastDetail] = await latencyText([41.3, 44.9], [17.8, 19.6]);
+    assert.match(fastDetail, /2\.3× faster/);
+    const [, , slowDetail] = await latencyText([10, 10.5], [14, 14.4]);
+    assert.match(slowDetail, /1\.4× slower/);
+  });
+
+  it('shows a tiny nonzero clip share as <0.01%, never as 0.00%', async () => {
+    const r = reportFixture({ layers: 20, sensitivity: false });
+    r.layers[0].clippingRate = 3e-5;
+    r.layers[1].clippingRate = 0;
+    const { page } = await openPanel(browser, r);
+    await page.waitForSelector('body[data-state="ready"]');
+    assert.deepStrictEqual((await columnTexts(page, 'clipping')).slice(0, 2), ['<0.01%', '0%']);
+    await page.click('#layers .vt-row:nth-child(1)');
+    await clickTab(page, 'histogram');
+    assert.match(await page.$eval('#card-clipping .card-value', (e) => e.textContent ?? ''), /^<0\.01%$/);
+    await page.close();
+  });
+
+  it('carries every warning into the Summary and marks synthetic calibration at the top of every tab', async () => {
+    const r = reportFixture({ layers: 40, sensitivity: false });
+    r.quantSettings!.calibration = 'synthetic:16';
+    r.warnings.push('quantization: bias \'conv1.bias\' would overflow int32 on 2 channel(s): the scale of weight \'conv1.weight\' was enlarged there so that it fits');
+    const { page, problems } = await openPanel(browser, r);
+    await page.waitForSelector('body[data-state="ready"]');
+    const warnings = await page.$$eval('#warnings .warning', (w) => w.map((x) => x.textContent ?? ''));
+    assert.deepStrictEqual(warnings, r.warnings);
+    const banner = '#synthetic-data';
+    assert.match(await page.$eval(banner, (e) => e.textContent ?? ''), /Calibrated on synthetic data \(random inputs\): ranges and errors do not reflect your data/);
+    for (const tab of ['summary', 'error']) {
+      await clickTab(page, tab);
+      const b = (await page.locator(banner).boundingBox())!;
+      const tabs = (await page.locator('#tabs').boundingBox())!;
+      assert.ok(b && b.y >= 0 && b.y + b.height <= tabs.y + 1, `the banner is above the tabs on ${tab}`);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-synthetic.png') });
+    // Real calibration data: no banner.
+    const real = await openPanel(browser, reportFixture({ layers: 20, sensitivity: false }));
+    await real.page.waitForSelector('body[data-state="ready"]');
+    assert.strictEqual(await real.page.$$eval(banner, (e) => e.length), 0);
+    await real.page.close();
+    assert.deepStrictEqual(problems, []);
+    await page.close();
+  });
+
+  it('an output that is not class scores shows cosine and SQNR, no top-1 agreement', async () => {
+    const r = reportFixture({ layers: 20, sensitivity: false });
+    r.model.outputs = [{ name: 'embedding', error: { sqnr: 31.2, mse: 1e-4, cosine: 0.99961, maxAbs: 0.02 } }];
+    r.model.top1Agreement = null;
+    r.model.accuracy = null;
+    const { page } = await openPanel(browser, r);
+    await page.waitForSelector('body[data-state="ready"]');
+    assert.strictEqual(await page.$$eval('#card-agreement', (e) => e.length), 0, 'no top-1 card');
+    assert.strictEqual(await page.$eval('#card-cosine .card-value', (e) => e.textContent), '0.99961');
+    assert.strictEqual(await page.$$eval('#auto-kind option[value="agreement"]', (o) => (o[0] as HTMLOptionElement).disabled), true);
+    await page.close();
+  });
+
+  it('before/after: both lines stay visible where they overlap', async () => {
+    const r = reportFixture({ layers: 200, sensitivity: false });
+    // Only the last layers change: the two lines lie on each other almost everywhere.
+    const after = keptInFloatFixture(r, [r.layers[197].consumers[0]]);
+    const { page, send } = await openPanel(browser, r);
+    await page.waitForSelector('body[data-state="ready"]');
+    await send({ type: 'report', report: after, previous: r });
+    await page.waitForSelector('vscode-tab-header[data-tab="compare"]');
+    await clickTab(page, 'compare');
+    const chart = 'canvas[data-chart="before-after"]';
+    await waitForInk(page, chart);
+    // Pixels of each line's colour in the plot: the one drawn first must not vanish under the other.
+    const counts = await page.$eval(chart, (c) => {
+      const canvas = c as HTMLCanvasElement;
+      const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      const css = (n: string) => getComputedStyle(document.body).getPropertyValue(n).trim();
+      const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+      const near = (i: number, [r, g, b]: number[]) => d[i + 3] > 100 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60;
+      const red = rgb(css('--vscode-charts-red'));
+      const green = rgb(css('--vscode-charts-green'));
+      let nRed = 0;
+      let nGreen = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (near(i, red)) nRed++;
+        else if (near(i, green)) nGreen++;
+      }
+      return { red: nRed, green: nGreen };
+    });
+    assert.ok(counts.red > 300 && counts.green > 300 && Math.min(counts.red, counts.green) > 0.2 * Math.max(counts.red, counts.green), JSON.stringify(counts));
+    assert.deepStrictEqual(JSON.parse(await page.$eval(chart, (c) => (c as HTMLElement).dataset.legend ?? '[]')), ['before', 'after']);
+    const styles = JSON.parse(await page.$eval(chart, (c) => (c as HTMLElement).dataset.styles ?? '[]')) as Array<{ dash: number[]; point: string }>;
+    assert.strictEqual(styles.length, 2);
+    assert.notDeepStrictEqual(styles[0], styles[1], 'the lines differ in dash or point style, not only colour');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-before-after-overlap.png') });
+    await page.close();
+  });
+
+  it('fits the window: charts whole and tall enough, the table at least 3 rows, no nested scrolling', async () => {
+    for (const viewport of [{ width: 1400, height: 900 }, { width: 1200, height: 450 }, { width: 820, height: 600 }, { width: 1920, height: 1080 }]) {
+      const { page, problems } = await openPanel(browser, report, 'dark', undefined, viewport);
+      await page.waitForSelector('body[data-state="ready"]');
+      await page.click('#layers .vt-row:nth-child(2)');
+      await clickTab(page, 'weights');
+      await page.click('#weights .vt-row:nth-child(1)');
+      for (const [tab, chart] of [['activations', 'activation-ranges'], ['error', 'layer-error'], ['histogram', 'layer-histogram'], ['weights', 'weight-channels'], ['summary', null]] as const) {
+        await clickTab(page, tab);
+        if (chart) await waitForInk(page, `canvas[data-chart="${chart}"]`);
+        const where = `${viewport.width}x${viewport.height} ${tab}`;
+        await page.screenshot({ path: path.join(ARTIFACTS, `quant-report-fit-${viewport.width}x${viewport.height}-${tab}.png`) });
+        const m = await page.evaluate((name) => {
+          const scrolls = (e: Element) => {
+            const s = getComputedStyle(e);
+            return (/(auto|scroll)/.test(s.overflowY) && e.scrollHeight > e.clientHeight + 1) || (/(auto|scroll)/.test(s.overflowX) && e.scrollWidth > e.clientWidth + 1);
+          };
+          const root = document.scrollingElement!;
+          const pageScrolls = root.scrollHeight > innerHeight + 1 || root.scrollWidth > innerWidth + 1;
+          const scrollers = Array.from(document.querySelectorAll('*')).filter(scrolls);
+          const nested = scrollers.filter((e) => scrollers.some((o) => o !== e && o.contains(e)) || pageScrolls).map((e) => `${e.tagName}.${e.className}`);
+          const canvas = name ? document.querySelector(`canvas[data-chart="${name}"]`) : null;
+          let box = null;
+          let clippedBy: string | null = null;
+          if (canvas) {
+            const r = canvas.getBoundingClientRect();
+            box = { top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height };
+            for (let e = canvas.parentElement; e; e = e.parentElement) {
+              if (getComputedStyle(e).overflowY === 'visible') continue;
+              const c = e.getBoundingClientRect();
+              if (r.top < c.top - 1 || r.bottom > c.bottom + 1 || r.left < c.left - 1 || r.right > c.right + 1) clippedBy = `${e.tagName}.${e.className}`;
+            }
+          }
+          const vt = document.querySelector('#layers .vt-viewport')!.getBoundingClientRect();
+          return { pageScrolls, nested, box, clippedBy, table: { top: vt.top, bottom: vt.bottom } };
+        }, chart);
+        assert.strictEqual(m.pageScrolls, false, `${where}: the page itself does not scroll`);
+        assert.deepStrictEqual(m.nested, [], `${where}: no scrolling element inside another`);
+        assert.ok(m.table.top >= 0 && m.table.bottom <= viewport.height + 1 && m.table.bottom - m.table.top >= 3 * 24, `${where}: table ${JSON.stringify(m.table)}`);
+        if (m.box) {
+          assert.ok(m.box.top >= 0 && m.box.bottom <= viewport.height + 1 && m.box.left >= 0 && m.box.right <= viewport.width + 1, `${where}: chart inside the window ${JSON.stringify(m.box)}`);
+          assert.strictEqual(m.clippedBy, null, `${where}: chart not cut by its container`);
+          assert.ok(m.box.height >= 140, `${where}: chart ${m.box.height} px tall`);
+        }
+      }
+      assert.deepStrictEqual(problems, []);
+      await page.close();
+    }
   });
 });
 

@@ -156,17 +156,22 @@ class LayerStats {
   }
 
   add(x: Float32Array | undefined, before: Float32Array, after: Float32Array): void {
-    const ref = x ?? before;
-    for (let i = 0; i < ref.length; i++) {
-      if (ref[i] < this.min) this.min = ref[i];
-      if (ref[i] > this.max) this.max = ref[i];
-    }
-    this.histogram.add(ref);
+    // With a fused Relu/Clip, every number describes the values after it: the activation's own
+    // cut is not clipping, and a histogram or range of the values before it would show values
+    // beyond the clip range that the clip share rightly does not count.
     const act = this.activation;
     if (act) {
       before = before.map(act);
       if (x) x = x.map(act);
     }
+    // The float model's values when they match element for element: the observed range, the
+    // histogram and the clip share then all describe the same values, so they cannot disagree.
+    const ref = x && x.length === before.length ? x : before;
+    for (let i = 0; i < ref.length; i++) {
+      if (ref[i] < this.min) this.min = ref[i];
+      if (ref[i] > this.max) this.max = ref[i];
+    }
+    this.histogram.add(ref);
     this.local.add(before, after);
     if (x && x.length === after.length) this.accumulated.add(x, after);
     else if (x) this.sizeMismatch = true;
@@ -176,7 +181,7 @@ class LayerStats {
     const lo = this.clip[0] - scale / 2;
     const hi = this.clip[1] + scale / 2;
     for (let i = 0; i < after.length; i++) {
-      if (before[i] < lo || before[i] > hi) this.clipped++;
+      if (ref[i] < lo || ref[i] > hi) this.clipped++;
       const q = Math.round(after[i] / scale) + zeroPoint;
       if (q < this.qSeenMin) this.qSeenMin = q;
       if (q > this.qSeenMax) this.qSeenMax = q;
@@ -244,6 +249,9 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const quant = await readModel(quantFile);
   checkPair(float, quant);
   const qr = loadQuantResult(quant.file!, options.quantResult);
+  // What the quantization warned about (bias scales enlarged, an opset upgrade, synthetic
+  // calibration...) explains what the analysis measures: the report carries every one.
+  for (const w of qr.result?.warnings ?? []) warnings.push(`quantization: ${w}`);
   if (qr.result && path.resolve(qr.result.input) !== float.file) {
     warnings.push(`the quantization result says the model was made from ${qr.result.input}, not ${float.file}`);
   }
@@ -331,7 +339,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
 
   for (const s of stats) if (s.sizeMismatch) warnings.push(`'${s.pair.floatName}' has a different size in the two models: its accumulated error is not measured`);
   if (labels && outputs.labelledSamples < used) warnings.push(`the labels file holds ${labels.length} labels for ${used} samples: accuracy uses the first ${outputs.labelledSamples}`);
-  if (labels && outputs.accuracy() === null) warnings.push('labels were given but the first output is not shaped [N, classes]: no accuracy');
+  if (labels && outputs.accuracy() === null) warnings.push(`labels were given but the first output ('${outputNames[0]}') is not class scores ([N, classes], not an embedding): no accuracy`);
 
   const floatBytes = modelBytes(float.file!);
   const quantizedBytes = modelBytes(quant.file!);

@@ -83,7 +83,8 @@ export class QuantReportActions implements ReportActions {
     const quantized = vscode.Uri.file(this.report.quantizedModel);
     const { rows } = await (await this.ctx.store.get(quantized)).nodes(false);
     const model = rows.some((r) => r.name === layer.node) ? quantized : vscode.Uri.file(this.report.floatModel);
-    await vscode.commands.executeCommand('onnxCompress.revealNode', model, layer.node);
+    // The report keeps the focus: the user goes on clicking layers there.
+    await vscode.commands.executeCommand('onnxCompress.revealNode', model, layer.node, { preserveFocus: true });
   }
 
   private options(previous: QuantResult, o: ActionOptions): KeepInFloatOptions {
