@@ -12,15 +12,7 @@ import { TempDirs } from '../support/helpers';
 import { writeSpec } from '../fixtures/distill/support';
 
 const SYSTEM_PYTHON = '/usr/bin/python3';
-const FIX = /To fix: apt-get install python3-torch libopenblas0-pthread, or pip install torch; .*or name one that has them \(setting onnxCompress\.distill\.pythonPath, --python, or ONNX_COMPRESS_PYTHON\)$/;
-
-/** The interpreter `python3` resolves to on PATH and whether it has torch (null when there is none). */
-function python3OnPath(): { executable: string; torch: boolean } | null {
-  const r = spawnSync('python3', ['-c', 'import sys, importlib.util; print(sys.executable); print(importlib.util.find_spec("torch") is not None)'], { encoding: 'utf8' });
-  if (r.status !== 0) return null;
-  const [executable, torch] = r.stdout.trim().split('\n');
-  return { executable, torch: torch === 'True' };
-}
+const FIX = /To fix: apt-get install python3-numpy, or pip install numpy; apt-get install python3-torch libopenblas0-pthread, or pip install torch; .*or name one that has them \(setting onnxCompress\.distill\.pythonPath, --python, or ONNX_COMPRESS_PYTHON\)$/;
 
 function hasTorch(python: string): boolean {
   return spawnSync(python, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
@@ -32,13 +24,15 @@ describe('distillation engine: choosing the Python interpreter', function () {
   const saved = { PATH: process.env.PATH, named: process.env[PYTHON_ENV] };
   let torchless = '';
 
-  before(function () {
-    const found = python3OnPath();
-    if (!found || found.torch || !hasTorch(SYSTEM_PYTHON) || !FALLBACK_PYTHONS.includes(SYSTEM_PYTHON)) {
-      // Needs python3 on PATH without torch (pyenv's here) and Debian's python3 with it.
-      this.skip();
-    }
-    torchless = found!.executable;
+  before(() => {
+    assert.ok(hasTorch(SYSTEM_PYTHON) && FALLBACK_PYTHONS.includes(SYSTEM_PYTHON), `${SYSTEM_PYTHON} has torch and numpy (npm test installs python3-torch)`);
+    // A python3 without torch (nor numpy), as a fresh venv or pyenv is: a venv of the system
+    // Python that does not see its packages.
+    const venv = path.join(temp.make(), 'venv');
+    const made = spawnSync(SYSTEM_PYTHON, ['-m', 'venv', '--without-pip', venv], { encoding: 'utf8' });
+    assert.strictEqual(made.status, 0, made.stderr);
+    torchless = path.join(venv, 'bin', 'python3');
+    assert.ok(!hasTorch(torchless), 'the venv has no torch');
   });
   beforeEach(() => {
     // python3 resolves to the torch-less interpreter, whatever the PATH of the test run.
@@ -57,8 +51,8 @@ describe('distillation engine: choosing the Python interpreter', function () {
     assert.ok(p.ok, p.message);
     assert.strictEqual(p.python, SYSTEM_PYTHON);
     assert.match(p.torch ?? '', /^\d+\.\d+/);
-    assert.strictEqual(p.fallbackFrom, `python3 on PATH (${torchless}) lacks torch`);
-    assert.ok(p.message.startsWith(`python3 on PATH (${torchless}) lacks torch; using ${SYSTEM_PYTHON} instead: Python `), p.message);
+    assert.strictEqual(p.fallbackFrom, `python3 on PATH (${torchless}) lacks numpy, torch`);
+    assert.ok(p.message.startsWith(`python3 on PATH (${torchless}) lacks numpy, torch; using ${SYSTEM_PYTHON} instead: Python `), p.message);
   });
 
   it('keeps python3 on PATH when it has torch (no fallback)', async () => {
@@ -73,8 +67,8 @@ describe('distillation engine: choosing the Python interpreter', function () {
     const p = await probePython(torchless);
     assert.strictEqual(p.ok, false);
     assert.strictEqual(p.python, torchless);
-    assert.deepStrictEqual(p.missing, ['torch']);
-    assert.strictEqual(p.message, `${torchless} lacks torch: install torch (apt-get install python3-torch libopenblas0-pthread, or pip install torch); or name one that has them (setting onnxCompress.distill.pythonPath, --python, or ONNX_COMPRESS_PYTHON)`);
+    assert.deepStrictEqual(p.missing, ['numpy', 'torch']);
+    assert.strictEqual(p.message, `${torchless} lacks numpy, torch: install numpy (apt-get install python3-numpy, or pip install numpy); install torch (apt-get install python3-torch libopenblas0-pthread, or pip install torch); or name one that has them (setting onnxCompress.distill.pythonPath, --python, or ONNX_COMPRESS_PYTHON)`);
   });
 
   it(`never replaces the interpreter ${PYTHON_ENV} names, and says it came from there`, async () => {
@@ -82,14 +76,14 @@ describe('distillation engine: choosing the Python interpreter', function () {
     const p = await probePython();
     assert.strictEqual(p.ok, false);
     assert.strictEqual(p.python, torchless);
-    assert.match(p.message, new RegExp(`^${torchless}.* lacks torch: .* \\(${torchless} comes from ${PYTHON_ENV}\\)$`));
+    assert.match(p.message, new RegExp(`^${torchless}.* lacks numpy, torch: .* \\(${torchless} comes from ${PYTHON_ENV}\\)$`));
   });
 
   it('with no candidate that has torch, fails with one line naming each and the fix', async () => {
     const p = await probePython(undefined, { fallbacks: ['/nonexistent/python3'] });
     assert.strictEqual(p.ok, false);
     assert.ok(!p.message.includes('\n'), p.message);
-    assert.ok(p.message.startsWith(`no Python interpreter has what the trainer needs: python3 (${torchless}) lacks torch; /nonexistent/python3 cannot run the trainer. `), p.message);
+    assert.ok(p.message.startsWith(`no Python interpreter has what the trainer needs: python3 (${torchless}) lacks numpy, torch; /nonexistent/python3 cannot run the trainer. `), p.message);
     assert.match(p.message, FIX);
   });
 
@@ -102,7 +96,7 @@ describe('distillation engine: choosing the Python interpreter', function () {
     // The choice is all this test needs: the run is cancelled as soon as it is made.
     const report = await startRun(spec, { runDir, signal: abort.signal, onEvent: (e) => { events.push(e); if (e.event === 'warning') abort.abort(); } });
     assert.strictEqual(report.trainer.python, SYSTEM_PYTHON);
-    const expected = `python3 on PATH (${torchless}) lacks torch; the trainer runs with ${SYSTEM_PYTHON} (torch ${report.trainer.torch})`;
+    const expected = `python3 on PATH (${torchless}) lacks numpy, torch; the trainer runs with ${SYSTEM_PYTHON} (torch ${report.trainer.torch})`;
     const warning = events.find((e) => e.event === 'warning');
     assert.deepStrictEqual(warning && { ...warning, hint: undefined }, { event: 'warning', message: expected, hint: undefined });
     assert.ok(report.warnings.some((w) => w.startsWith(expected)), JSON.stringify(report.warnings));
@@ -115,7 +109,7 @@ describe('distillation engine: choosing the Python interpreter', function () {
     const runDir = path.join(dir, 'run');
     const report = await startRun(writeSpec(dir), { runDir, python: torchless });
     assert.strictEqual(report.status, 'failed');
-    assert.strictEqual(report.message, `${torchless} lacks torch: install torch (apt-get install python3-torch libopenblas0-pthread, or pip install torch); or name one that has them (setting onnxCompress.distill.pythonPath, --python, or ONNX_COMPRESS_PYTHON)`);
+    assert.strictEqual(report.message, `${torchless} lacks numpy, torch: install numpy (apt-get install python3-numpy, or pip install numpy); install torch (apt-get install python3-torch libopenblas0-pthread, or pip install torch); or name one that has them (setting onnxCompress.distill.pythonPath, --python, or ONNX_COMPRESS_PYTHON)`);
     assert.ok(!fs.existsSync(path.join(runDir, 'student-graph')), 'nothing is exported before the interpreter is known to work');
   });
 });

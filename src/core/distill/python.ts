@@ -81,9 +81,9 @@ export async function probePython(python?: string | null, options: ProbeOptions 
   const first = await probeOne(DEFAULT_PYTHON, options);
   if (first.ok) return first;
   const tried = [first];
-  const seen = new Set([realPath(first.executable ?? onPath(DEFAULT_PYTHON))]);
+  const seen = new Set([candidatePath(first.executable ?? onPath(DEFAULT_PYTHON))]);
   for (const exe of options.fallbacks ?? FALLBACK_PYTHONS) {
-    const real = realPath(exe);
+    const real = candidatePath(exe);
     if (real !== null && seen.has(real)) continue;
     seen.add(real);
     const p = await probeOne(exe, options);
@@ -155,13 +155,14 @@ function onPath(command: string): string | null {
   return null;
 }
 
-function realPath(file: string | null): string | null {
+/**
+ * The interpreter's path as found, links not followed: a venv's python3 links to its base
+ * interpreter but sees other packages, so the two are different candidates.
+ */
+function candidatePath(file: string | null): string | null {
   if (!file) return null;
-  try {
-    return fs.realpathSync(onPath(file) ?? file);
-  } catch {
-    return null;
-  }
+  const found = onPath(file) ?? file;
+  return fs.existsSync(found) ? path.resolve(found) : null;
 }
 
 export function lastLines(text: string, n = 8): string {
