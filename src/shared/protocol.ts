@@ -3,7 +3,7 @@
 // The webview starts with `ready`; the host posts nothing before it. The webview asks for what it
 // shows with requests (each has an id and gets exactly one response); the host pushes
 // notifications (reveal a node, show a tensor). The model itself never travels to the webview.
-import type { Dim, ModelSummary, TensorStatsReport } from './summary';
+import type { Dim, ModelSummary, ProbeFailure, TensorStatsReport } from './summary';
 
 /** Quantization parameters of a tensor that feeds a DequantizeLinear (or a QLinear op). */
 export interface QuantParams {
@@ -61,6 +61,8 @@ export interface NodesResult {
   /** Where intermediate shapes came from ('value_info', 'probe', ...). */
   shapeSource: string;
   probeNote?: string;
+  /** Why the probe run failed, in one sentence (onnxruntime's own words stay in the host's log). */
+  probeError?: ProbeFailure;
 }
 
 /** Quantization error per node, from the report saved beside the model (NAME.report.json). */
