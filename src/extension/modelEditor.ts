@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { ModelStore } from './modelStore';
+import { PanelRegistry } from './panelRegistry';
 import { layerErrorsFor } from './quantize/reportFile';
 import { settings } from './settings';
 import { WebviewChannel, webviewHtml } from './webviewChannel';
@@ -20,9 +21,15 @@ class OnnxDocument implements vscode.CustomDocument {
   dispose(): void {}
 }
 
+interface Panel {
+  panel: vscode.WebviewPanel;
+  channel: WebviewChannel;
+  status: ViewStatus;
+}
+
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<OnnxDocument> {
-  private readonly channels = new Map<string, { panel: vscode.WebviewPanel; channel: WebviewChannel }>();
-  private readonly statuses = new Map<string, ViewStatus>();
+  /** Every open view, several per model when it is split: each has its own channel and status. */
+  private readonly panels = new PanelRegistry<Panel>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -43,16 +50,16 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
     };
-    this.statuses.set(key, { state: 'loading', detail: '' });
+    const release = this.store.retain(uri);
     const view = () => this.store.get(uri);
     const tracked = <T>(work: () => Promise<T>, what: string): Promise<T> =>
       work().then(
         (r) => {
-          this.statuses.set(key, { state: 'ready', detail: what });
+          entry.status = { state: 'ready', detail: what };
           return r;
         },
         (e) => {
-          this.statuses.set(key, { state: 'error', detail: errorMessage(e) });
+          entry.status = { state: 'error', detail: errorMessage(e) };
           throw e;
         },
       );
@@ -64,6 +71,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       revealInInspector: ({ kind, name }) => this.revealInInspector(uri, kind, name),
       layerErrors: () => layerErrorsFor(uri.fsPath),
     }, this.log);
+    const entry: Panel = { panel, channel, status: { state: 'loading', detail: '' } };
     // A report written (or removed) beside the model recolours its layers.
     const reports = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.joinPath(uri, '..'), '*.report.json'));
     const reportChanged = () => channel.notify('layerErrorsChanged', {});
@@ -71,41 +79,51 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     reports.onDidChange(reportChanged);
     reports.onDidDelete(reportChanged);
     webview.html = webviewHtml(webview, this.extensionUri, uri.path.split('/').pop() ?? 'model');
-    this.channels.set(key, { panel, channel });
-    if (panel.active) this.store.setActive(uri);
-    panel.onDidChangeViewState(() => {
-      if (panel.active) this.store.setActive(uri);
-    });
+    const remove = this.panels.add(key, entry);
+    const activated = () => {
+      if (!panel.active) return;
+      this.panels.touch(key, entry);
+      this.store.setActive(uri);
+    };
+    activated();
+    panel.onDidChangeViewState(activated);
     panel.onDidDispose(() => {
       channel.dispose();
       reports.dispose();
-      this.channels.delete(key);
-      this.statuses.delete(key);
-      if (this.store.active?.toString() === key) this.store.setActive(this.anyOpen());
+      remove();
+      // The inspector moves to another open model only when this model's last view is gone.
+      if (!this.panels.has(key) && this.store.active?.toString() === key) this.store.setActive(this.anyOpen());
+      release();
     });
   }
 
   private anyOpen(): vscode.Uri | undefined {
-    const first = this.channels.keys().next();
-    return first.done ? undefined : vscode.Uri.parse(first.value);
+    const key = this.panels.keys()[0];
+    return key === undefined ? undefined : vscode.Uri.parse(key);
   }
 
-  /** Shows a node or tensor in the model view of `uri`, opening the view when needed. */
+  /** Shows a node or tensor in the model view of `uri` (the view of it used last), opening one when needed. */
   async reveal(uri: vscode.Uri, kind: 'node' | 'tensor', name: string): Promise<void> {
-    let entry = this.channels.get(uri.toString());
+    let entry = this.panels.current(uri.toString());
     if (!entry) {
       await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE);
-      entry = this.channels.get(uri.toString());
+      entry = this.panels.current(uri.toString());
     }
     entry?.panel.reveal(undefined, true);
     entry?.channel.notify('reveal', { kind, name });
   }
 
+  /** The status of the view of `uri` used last. */
   status(uri: vscode.Uri): ViewStatus | undefined {
-    return this.statuses.get(uri.toString());
+    return this.panels.current(uri.toString())?.status;
+  }
+
+  /** The statuses of every view of `uri`, in the order they were last used. */
+  statuses(uri: vscode.Uri): ViewStatus[] {
+    return this.panels.panels(uri.toString()).map((p) => p.status);
   }
 
   isOpen(uri: vscode.Uri): boolean {
-    return this.channels.has(uri.toString());
+    return this.panels.has(uri.toString());
   }
 }
