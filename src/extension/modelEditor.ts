@@ -2,6 +2,11 @@
 // the host for what it displays. Model loading errors are shown in the view itself.
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
+import type { ModelView } from '../core/onnx/modelView';
+import { shapeDims } from '../core/onnx/summary';
+import {
+  formatInputShapes, guessInputDims, inputShapesFor, inputShapesProblem, parseInputShapes, type FedInput,
+} from '../core/runtime/inputShapes';
 import type { ModelStore } from './modelStore';
 import { PanelRegistry } from './panelRegistry';
 import { layerErrorsFor } from './quantize/reportFile';
@@ -30,6 +35,8 @@ interface Panel {
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<OnnxDocument> {
   /** Every open view, several per model when it is split: each has its own channel and status. */
   private readonly panels = new PanelRegistry<Panel>();
+  /** Input sizes given with Set Input Shapes, per model, for this session (the setting keeps them longer). */
+  private readonly givenShapes = new Map<string, Record<string, number[]>>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -65,11 +72,12 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       );
     const channel = new WebviewChannel(webview, {
       overview: () => tracked(async () => (await view()).overview(), 'overview'),
-      nodes: ({ probe }) => view().then((v) => v.nodes(probe && settings().probeShapes)),
+      nodes: ({ probe }) => view().then((v) => v.nodes(probe && settings().probeShapes, probe ? this.inputShapes(uri, v) : undefined)),
       tensors: () => view().then((v) => v.tensors()),
       tensorStats: ({ name }) => view().then((v) => v.tensorStats(name)),
       revealInInspector: ({ kind, name }) => this.revealInInspector(uri, kind, name),
       layerErrors: () => layerErrorsFor(uri.fsPath),
+      setInputShapes: () => this.askInputShapes(uri),
     }, this.log);
     const entry: Panel = { panel, channel, status: { state: 'loading', detail: '' } };
     // A report written (or removed) beside the model recolours its layers.
@@ -78,6 +86,11 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     reports.onDidCreate(reportChanged);
     reports.onDidChange(reportChanged);
     reports.onDidDelete(reportChanged);
+    const config = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('onnxCompress.inspector.inputShapes') || e.affectsConfiguration('onnxCompress.inspector.probeShapes')) {
+        channel.notify('inputShapesChanged', {});
+      }
+    });
     webview.html = webviewHtml(webview, this.extensionUri, uri.path.split('/').pop() ?? 'model');
     const remove = this.panels.add(key, entry);
     const activated = () => {
@@ -90,6 +103,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     panel.onDidDispose(() => {
       channel.dispose();
       reports.dispose();
+      config.dispose();
       remove();
       // The inspector moves to another open model only when this model's last view is gone.
       if (!this.panels.has(key) && this.store.active?.toString() === key) this.store.setActive(this.anyOpen());
@@ -100,6 +114,45 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   private anyOpen(): vscode.Uri | undefined {
     const key = this.panels.keys()[0];
     return key === undefined ? undefined : vscode.Uri.parse(key);
+  }
+
+  /** The probe's input sizes for `uri`: the setting's where they fit, then those given for it. */
+  private inputShapes(uri: vscode.Uri, view: ModelView): Record<string, number[]> {
+    const { shapes, unfit } = inputShapesFor(fedInputs(view), settings().inputShapes, this.givenShapes.get(uri.toString()));
+    for (const why of unfit) this.log.info(`onnxCompress.inspector.inputShapes left out for ${uri.fsPath}: ${why}`);
+    return shapes;
+  }
+
+  /** Set Input Shapes...: asks for the sizes of the model's inputs, then every view of it probes again. */
+  private async askInputShapes(uri: vscode.Uri): Promise<boolean> {
+    const view = await this.store.get(uri);
+    const inputs = fedInputs(view);
+    if (!inputs.length) {
+      void vscode.window.showInformationMessage('This model has no inputs to size: its shapes do not depend on them.');
+      return false;
+    }
+    const current = this.inputShapes(uri, view);
+    const named = new Map<string, number>();
+    const shown = Object.fromEntries(inputs.map((i) => [i.name, current[i.name] ?? guessInputDims(i.dims ?? [], named).dims]));
+    const value = await vscode.window.showInputBox({
+      title: 'Set Input Shapes',
+      prompt: `Sizes of ${uri.path.split('/').pop()}'s inputs for the shape probe, NAME=D1,D2,... separated by ';' (for this session; the onnxCompress.inspector.inputShapes setting keeps them)`,
+      value: formatInputShapes(shown),
+      ignoreFocusOut: true,
+      validateInput: (text) => {
+        try {
+          return inputShapesProblem(inputs, parseInputShapes(text));
+        } catch (e) {
+          return errorMessage(e);
+        }
+      },
+    });
+    if (value === undefined) return false;
+    const given = parseInputShapes(value);
+    this.givenShapes.set(uri.toString(), given);
+    this.log.info(`input sizes for ${uri.fsPath}: ${formatInputShapes(given) || '(guessed)'}`);
+    for (const p of this.panels.panels(uri.toString())) p.channel.notify('inputShapesChanged', {});
+    return true;
   }
 
   /** Shows a node or tensor in the model view of `uri` (the view of it used last), opening one when needed. */
@@ -126,4 +179,12 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   isOpen(uri: vscode.Uri): boolean {
     return this.panels.has(uri.toString());
   }
+}
+
+/** The inputs a probe run feeds (graph inputs that are not initializers), with their declared dims. */
+function fedInputs(view: ModelView): FedInput[] {
+  const graph = view.model.proto.graph;
+  const initializers = new Set(graph?.initializer.map((t) => t.name));
+  return (graph?.input ?? []).filter((v) => v.name && !initializers.has(v.name))
+    .map((v) => ({ name: v.name!, dims: shapeDims(v.type?.tensor_type?.shape) }));
 }

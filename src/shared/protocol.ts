@@ -94,6 +94,8 @@ export interface ModelViewRequests {
   revealInInspector: { params: { kind: 'node' | 'tensor'; name: string }; result: boolean };
   /** The per-node error of a report beside the model; null when there is none. */
   layerErrors: { params: Record<string, never>; result: LayerErrors | null };
+  /** Ask the user for the probe run's input sizes; true when they changed (inputShapesChanged follows). */
+  setInputShapes: { params: Record<string, never>; result: boolean };
 }
 
 /** Notifications from the host. */
@@ -103,6 +105,8 @@ export interface ModelViewNotifications {
   error: { message: string };
   /** The report beside the model was written, changed or removed: ask for layerErrors again. */
   layerErrorsChanged: Record<string, never>;
+  /** The probe run's input sizes (or the probe setting) changed: ask for the probed nodes again. */
+  inputShapesChanged: Record<string, never>;
 }
 
 export type RequestMethod = keyof ModelViewRequests;
@@ -116,7 +120,7 @@ export type ToWebview =
   | { type: 'response'; id: number; result?: unknown; error?: string }
   | { [M in NotificationMethod]: { type: 'notify'; method: M; params: ModelViewNotifications[M] } }[NotificationMethod];
 
-export const REQUEST_METHODS: readonly RequestMethod[] = ['overview', 'nodes', 'tensors', 'tensorStats', 'revealInInspector', 'layerErrors'];
+export const REQUEST_METHODS: readonly RequestMethod[] = ['overview', 'nodes', 'tensors', 'tensorStats', 'revealInInspector', 'layerErrors', 'setInputShapes'];
 
 const MAX_NAME = 4096;
 
@@ -128,6 +132,7 @@ const PARAM_CHECKS: { [M in RequestMethod]: (p: Record<string, unknown>) => stri
   overview: () => undefined,
   tensors: () => undefined,
   layerErrors: () => undefined,
+  setInputShapes: () => undefined,
   nodes: (p) => (typeof p.probe === 'boolean' ? undefined : 'probe must be a boolean'),
   tensorStats: (p) => (typeof p.name === 'string' && p.name.length <= MAX_NAME ? undefined : 'name must be a string'),
   revealInInspector: (p) =>

@@ -1,7 +1,7 @@
 // Input sizes: the one parser the CLI's --input-shape and the model view's Set Input Shapes use,
 // and the sizes guessed for symbolic dims.
 import * as assert from 'assert';
-import { formatInputShapes, guessInputDims, InputShapeError, parseInputShapes } from '../../src/core/runtime/inputShapes';
+import { formatInputShapes, guessInputDims, InputShapeError, inputShapesFor, inputShapesProblem, parseInputShapes } from '../../src/core/runtime/inputShapes';
 import { run } from '../../src/cli/main';
 
 describe('input shapes', function () {
@@ -43,5 +43,23 @@ describe('input shapes', function () {
     assert.deepStrictEqual(guessInputDims(['N', 3, 'H', 'W'], named).dims, [1, 3, 224, 224]);
     // 'H' here is not an image axis, but it is the same 'H' as above.
     assert.deepStrictEqual(guessInputDims(['N', 'H'], named).dims, [1, 224]);
+  });
+});
+
+describe('input shapes for one model', function () {
+  const inputs = [{ name: 'x', dims: ['N', 3, 'H', 'W'] }, { name: 'mask', dims: null }];
+
+  it('says which given size does not fit the inputs', () => {
+    assert.strictEqual(inputShapesProblem(inputs, { x: [1, 3, 64, 64], mask: [1, 9] }), undefined);
+    assert.strictEqual(inputShapesProblem(inputs, { y: [1] }), "the model has no input 'y'; its inputs are 'x', 'mask'");
+    assert.strictEqual(inputShapesProblem(inputs, { x: [1, 3, 64] }), "input 'x' has 4 dims, not 3");
+    assert.strictEqual(inputShapesProblem(inputs, { x: [1, 4, 64, 64] }), "input 'x' is declared with size 3 on axis 1, not 4");
+  });
+
+  it('applies general sizes where they fit this model, and the sizes given for it over them', () => {
+    const general = { x: [1, 3, 8, 8], ids: [1, 16], mask: [1, 2] };
+    assert.deepStrictEqual(inputShapesFor(inputs, general), { shapes: { x: [1, 3, 8, 8], mask: [1, 2] }, unfit: [] });
+    assert.deepStrictEqual(inputShapesFor(inputs, { x: [1, 8] }, { mask: [4] }), { shapes: { mask: [4] }, unfit: ["input 'x' has 4 dims, not 2"] });
+    assert.deepStrictEqual(inputShapesFor(inputs, general, { x: [2, 3, 5, 5] }).shapes, { x: [2, 3, 5, 5], mask: [1, 2] });
   });
 });

@@ -49,7 +49,7 @@ describe('probe run: input sizes for symbolic dims', function () {
     assert.ok(list.probeFailure, `the probe was expected to fail: ${list.probeNote}`);
     assert.strictEqual(list.probeFailure.sizes, true);
     assert.strictEqual(list.probeFailure.sentence,
-      "Shapes could not be probed: input 'x' needs a concrete size for 'n' (tried x=[1,1]) (the Reshape node 'fold' refused them).");
+      "Shapes could not be probed: input 'x' needs a concrete size for 'n' (tried x=[1,1], which the Reshape node 'fold' refused).");
     // The full message (for the CLI and the log) still has onnxruntime's reason and the CLI's way out.
     assert.match(list.probeNote!, /^no probe run: .*x=\[1,1\].*--input-shape/s);
 
@@ -58,7 +58,7 @@ describe('probe run: input sizes for symbolic dims', function () {
     assert.deepStrictEqual(outputShape(sized, 'act'), [1, 2, 3]);
 
     const wrong = await nodeList(decodeModel(modelBytes(reshapeModel())), { inputShapes: { x: [1, 5] } });
-    assert.strictEqual(wrong.probeFailure?.sentence, "Shapes could not be probed with the input sizes x=[1,5] (the Reshape node 'fold' refused them).");
+    assert.strictEqual(wrong.probeFailure?.sentence, "Shapes could not be probed with the input sizes x=[1,5]: the Reshape node 'fold' refused them.");
   });
 
   it('a model onnxruntime cannot load: a sentence that does not offer input sizes', async () => {

@@ -89,18 +89,54 @@ const quote = (names: string[]) => names.map((n) => `'${n}'`).join(names.length 
  */
 export function probeFailureSentence(cause: string, inputs: Record<string, number[]>, guessed: Record<string, GuessedDim[]>): string {
   const node = /running (\w+) node\. Name:'([^']*)'/.exec(cause);
-  const where = node ? ` (the ${node[1]} node '${node[2]}' refused them)` : '';
+  const sizes = (names: string[]) => names.map((k) => `${k}=[${inputs[k].join(',')}]`).join(' ');
   // A guessed batch of 1 is rarely the problem: name the other guesses when there are some.
   const suspects = Object.entries(guessed)
     .map(([input, dims]) => [input, dims.some((d) => d.axis > 0) ? dims.filter((d) => d.axis > 0) : dims] as const)
     .filter(([, dims]) => dims.length);
   if (!suspects.length) {
-    const given = Object.entries(inputs).map(([k, d]) => `${k}=[${d.join(',')}]`).join(' ');
-    return `Shapes could not be probed with the input sizes ${given || '(none)'}${where}.`;
+    const given = sizes(Object.keys(inputs)) || '(none)';
+    return `Shapes could not be probed with the input sizes ${given}${node ? `: the ${node[1]} node '${node[2]}' refused them` : ''}.`;
   }
-  const parts = suspects.map(([input, dims]) => {
+  const needs = suspects.map(([input, dims]) => {
     const names = dims.map((d) => d.name ?? `axis ${d.axis}`);
-    return `input '${input}' needs a concrete size for ${quote(names)} (tried ${input}=[${inputs[input]?.join(',') ?? ''}])`;
+    return `input '${input}' needs ${names.length > 1 ? 'concrete sizes' : 'a concrete size'} for ${quote(names)}`;
   });
-  return `Shapes could not be probed: ${parts.join('; ')}${where}.`;
+  const refused = node ? `, which the ${node[1]} node '${node[2]}' refused` : '';
+  return `Shapes could not be probed: ${needs.join(' and ')} (tried ${sizes(suspects.map(([k]) => k))}${refused}).`;
+}
+
+/** A model input the probe feeds: its name and declared dims (null: no declared shape). */
+export interface FedInput {
+  name: string;
+  dims: Dim[] | null;
+}
+
+/** Why `shapes` do not fit the model's inputs (an unknown name, a wrong rank or size), or undefined. */
+export function inputShapesProblem(inputs: FedInput[], shapes: Record<string, number[]>): string | undefined {
+  for (const [name, dims] of Object.entries(shapes)) {
+    const input = inputs.find((i) => i.name === name);
+    if (!input) return `the model has no input '${name}'; its inputs are ${inputs.map((i) => `'${i.name}'`).join(', ') || 'none'}`;
+    if (!input.dims) continue;
+    if (input.dims.length !== dims.length) return `input '${name}' has ${input.dims.length} dims, not ${dims.length}`;
+    const fixed = input.dims.findIndex((d, axis) => typeof d === 'number' && d > 0 && d !== dims[axis]);
+    if (fixed >= 0) return `input '${name}' is declared with size ${input.dims[fixed]} on axis ${fixed}, not ${dims[fixed]}`;
+  }
+  return undefined;
+}
+
+/**
+ * The sizes that apply to a model: general ones (by input name, for any model) where they fit
+ * its inputs, then the ones given for this model. Those that do not fit are listed apart.
+ */
+export function inputShapesFor(inputs: FedInput[], general: Record<string, number[]>, given: Record<string, number[]> = {}): { shapes: Record<string, number[]>; unfit: string[] } {
+  const shapes: Record<string, number[]> = {};
+  const unfit: string[] = [];
+  for (const [name, dims] of Object.entries(general)) {
+    if (!inputs.some((i) => i.name === name)) continue;
+    const problem = inputShapesProblem(inputs, { [name]: dims });
+    if (problem) unfit.push(problem);
+    else shapes[name] = dims;
+  }
+  return { shapes: { ...shapes, ...given }, unfit };
 }
