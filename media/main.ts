@@ -7,7 +7,8 @@ import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import { sqnrBand, type LayerErrors, type ModelOverview, type NodeRow, type QuantParams, type TensorRow } from '../src/shared/protocol';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { sqnrBand, type LayerErrors, type ModelOverview, type NodeRow, type NodesResult, type QuantParams, type TensorRow } from '../src/shared/protocol';
 import type { TensorStatsReport, ValueSummary } from '../src/shared/summary';
 import { formatBytes, formatCount, formatShape } from '../src/shared/format';
 import { BarChart, HistogramChart } from './charts';
@@ -100,7 +101,24 @@ function errorLegend(errors: LayerErrors | null, problem?: string): HTMLElement[
   ];
 }
 
-function layersPanel(panel: HTMLElement): { table: VirtualTable<NodeRow>; load(): Promise<void>; loadErrors(): Promise<void> } {
+/** What the Layers header says about the probe run: under way, failed (with the way to fix it), or nothing. */
+function probeStatus(box: HTMLElement, r: NodesResult | 'probing' | null): void {
+  clear(box);
+  box.className = 'probe-status';
+  box.hidden = r === null || (r !== 'probing' && !r.probeError);
+  delete box.dataset.state;
+  if (r === 'probing') {
+    box.dataset.state = 'probing';
+    box.append(h('vscode-progress-ring', { className: 'probe-ring' }), 'Probing shapes with onnxruntime…');
+  } else if (r?.probeError) {
+    box.dataset.state = 'failed';
+    box.classList.add('warning');
+    box.append(r.probeError.sentence);
+    if (r.probeError.sizes) box.append(' Give the input sizes with ', h('strong', {}, 'Set Input Shapes…'), ' or the ', h('code', {}, 'onnxCompress.inspector.inputShapes'), ' setting.');
+  }
+}
+
+function layersPanel(panel: HTMLElement): { table: VirtualTable<NodeRow>; load(): Promise<void>; loadErrors(): Promise<void>; probe(): Promise<void> } {
   let errors: LayerErrors | null = null;
   const errorOf = (r: NodeRow) => errors?.nodes[r.name];
   const table = new VirtualTable<NodeRow>([
@@ -125,6 +143,10 @@ function layersPanel(panel: HTMLElement): { table: VirtualTable<NodeRow>; load()
   const search = h('vscode-textfield', { placeholder: 'Filter layers by name, op or tensor', id: 'layer-search', value: state.layerSearch });
   const info = h('span', { className: 'info', id: 'layer-info' });
   const legend = h('span', { className: 'info error-legend', id: 'layer-errors' });
+  const status = h('div', { id: 'probe-status', role: 'status' });
+  status.hidden = true;
+  const sizes = h('vscode-button', { id: 'set-input-shapes', secondary: true, title: 'Give the sizes of the model inputs the shapes are probed with' }, 'Set Input Shapes…');
+  sizes.addEventListener('click', () => void request('setInputShapes', {}));
   let rows: NodeRow[] = [];
   search.addEventListener('input', () => {
     state.layerSearch = (search as unknown as { value: string }).value;
@@ -132,7 +154,7 @@ function layersPanel(panel: HTMLElement): { table: VirtualTable<NodeRow>; load()
     table.filter(state.layerSearch);
     info.textContent = `${table.rowCount} layers`;
   });
-  panel.append(h('div', { className: 'toolbar' }, search, info, legend), table.element);
+  panel.append(h('div', { className: 'toolbar' }, search, info, legend, h('span', { className: 'spacer' }), sizes), status, table.element);
   const loadErrors = async () => {
     let problem: string | undefined;
     errors = await request('layerErrors', {}).catch((e: Error) => {
@@ -143,22 +165,37 @@ function layersPanel(panel: HTMLElement): { table: VirtualTable<NodeRow>; load()
     legend.append(...errorLegend(errors, problem));
     table.setRows(rows);
   };
+  // The note of the rows without a probe ('N values have no declared shape') is left out: the probe follows.
+  const show = (r: NodesResult, note = true) => {
+    rows = r.rows;
+    table.setRows(rows);
+    table.filter(state.layerSearch);
+    info.textContent = `${table.rowCount} layers · shapes: ${r.shapeSource}${note && r.probeNote ? ` (${r.probeNote})` : ''}`;
+  };
+  // Each probe (the first, and one per change of input sizes) supersedes the one before.
+  let probes = 0;
+  const probe = async () => {
+    const mine = ++probes;
+    probeStatus(status, 'probing');
+    try {
+      const r = await request('nodes', { probe: true });
+      if (mine !== probes) return;
+      show(r);
+      probeStatus(status, r);
+    } catch {
+      // The rows without probed shapes stay; the host logged why.
+      if (mine === probes) probeStatus(status, null);
+    }
+  };
   let loading: Promise<void> | undefined;
   const load = async () => {
-      const show = (list: NodeRow[], note: string) => {
-        rows = list;
-        table.setRows(rows);
-        table.filter(state.layerSearch);
-        info.textContent = `${table.rowCount} layers · ${note}`;
-      };
-      const first = await request('nodes', { probe: false });
-      show(first.rows, `shapes: ${first.shapeSource}`);
-      void loadErrors();
-      // Shapes the file does not declare arrive when the probe run is done.
-      request('nodes', { probe: true }).then((r) => show(r.rows, `shapes: ${r.shapeSource}${r.probeNote ? ` (${r.probeNote})` : ''}`), () => undefined);
+    show(await request('nodes', { probe: false }), false);
+    void loadErrors();
+    // Shapes the file does not declare arrive when the probe run is done.
+    void probe();
   };
   // Loaded once, when first shown; later callers wait for the same load.
-  return { table, load: () => (loading ??= load()), loadErrors };
+  return { table, load: () => (loading ??= load()), loadErrors, probe: async () => { if (loading) await probe(); } };
 }
 
 function statsView(box: HTMLElement, r: TensorStatsReport, row: TensorRow | undefined, chart: HistogramChart): void {
@@ -268,6 +305,8 @@ async function main(): Promise<void> {
   });
   onNotification('error', ({ message }) => panelError(0, message));
   onNotification('layerErrorsChanged', () => void layerView.loadErrors());
+  // New input sizes: probe again if the layers were shown (otherwise their first load will).
+  onNotification('inputShapesChanged', () => void layerView.probe());
   ready();
 
   try {

@@ -3,6 +3,7 @@
 import { parseArgs, type ParseArgsConfig } from 'util';
 import { errorMessage, OnnxCompressError } from '../core/errors';
 import { nodeList } from '../core/onnx/inspect';
+import { parseInputShapes } from '../core/runtime/inputShapes';
 import { readModel } from '../core/onnx/model';
 import { summarizeModel, tensorStatistics } from '../core/onnx/summary';
 import { writeModel, type TensorPlacement } from '../core/onnx/write';
@@ -60,15 +61,13 @@ function parse(args: string[], options: ParseArgsConfig['options'], positionals:
   return { values: parsed.values as Values, positionals: parsed.positionals };
 }
 
-function parseInputShapes(specs: string[] | undefined): Record<string, number[]> | undefined {
+function cliInputShapes(specs: string[] | undefined): Record<string, number[]> | undefined {
   if (!specs?.length) return undefined;
-  const out: Record<string, number[]> = {};
-  for (const spec of specs) {
-    const m = /^(.+)=(\d+(?:,\d+)*)$/.exec(spec);
-    if (!m) throw new UsageError(`--input-shape '${spec}': expected NAME=D1,D2,... (for example x=1,3,224,224)`);
-    out[m[1]] = m[2].split(',').map(Number);
+  try {
+    return parseInputShapes(specs);
+  } catch (e) {
+    throw new UsageError(`--input-shape ${errorMessage(e)}`);
   }
-  return out;
 }
 
 async function inspect(args: string[], out: Out): Promise<void> {
@@ -83,7 +82,7 @@ async function inspect(args: string[], out: Out): Promise<void> {
   if (v.tensor !== undefined && v.nodes) throw new UsageError('--tensor and --nodes cannot be combined');
   const bins = v.bins === undefined ? 64 : Number(v.bins);
   if (!Number.isInteger(bins) || bins < 2 || bins % 2) throw new UsageError('--bins must be an even integer >= 2');
-  const inputShapes = parseInputShapes(v['input-shape'] as string[] | undefined);
+  const inputShapes = cliInputShapes(v['input-shape'] as string[] | undefined);
   const model = await readModel(positionals[0]);
   const show = <T>(result: T, text: (r: T) => string) => out.log(v.json ? JSON.stringify(result, null, 2) : text(result));
   if (v.tensor !== undefined) show(tensorStatistics(model, v.tensor as string, bins), formatTensorStats);

@@ -2,7 +2,13 @@
 // the host for what it displays. Model loading errors are shown in the view itself.
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
+import type { ModelView } from '../core/onnx/modelView';
+import { shapeDims } from '../core/onnx/summary';
+import {
+  formatInputShapes, guessInputDims, inputShapesFor, inputShapesProblem, parseInputShapes, type FedInput,
+} from '../core/runtime/inputShapes';
 import type { ModelStore } from './modelStore';
+import { PanelRegistry } from './panelRegistry';
 import { layerErrorsFor } from './quantize/reportFile';
 import { settings } from './settings';
 import { WebviewChannel, webviewHtml } from './webviewChannel';
@@ -20,9 +26,17 @@ class OnnxDocument implements vscode.CustomDocument {
   dispose(): void {}
 }
 
+interface Panel {
+  panel: vscode.WebviewPanel;
+  channel: WebviewChannel;
+  status: ViewStatus;
+}
+
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<OnnxDocument> {
-  private readonly channels = new Map<string, { panel: vscode.WebviewPanel; channel: WebviewChannel }>();
-  private readonly statuses = new Map<string, ViewStatus>();
+  /** Every open view, several per model when it is split: each has its own channel and status. */
+  private readonly panels = new PanelRegistry<Panel>();
+  /** Input sizes given with Set Input Shapes, per model, for this session (the setting keeps them longer). */
+  private readonly givenShapes = new Map<string, Record<string, number[]>>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -43,70 +57,138 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
     };
-    this.statuses.set(key, { state: 'loading', detail: '' });
+    const release = this.store.retain(uri);
     const view = () => this.store.get(uri);
     const tracked = <T>(work: () => Promise<T>, what: string): Promise<T> =>
       work().then(
         (r) => {
-          this.statuses.set(key, { state: 'ready', detail: what });
+          entry.status = { state: 'ready', detail: what };
           return r;
         },
         (e) => {
-          this.statuses.set(key, { state: 'error', detail: errorMessage(e) });
+          entry.status = { state: 'error', detail: errorMessage(e) };
           throw e;
         },
       );
     const channel = new WebviewChannel(webview, {
       overview: () => tracked(async () => (await view()).overview(), 'overview'),
-      nodes: ({ probe }) => view().then((v) => v.nodes(probe && settings().probeShapes)),
+      nodes: ({ probe }) => view().then((v) => v.nodes(probe && settings().probeShapes, probe ? this.inputShapes(uri, v) : undefined)),
       tensors: () => view().then((v) => v.tensors()),
       tensorStats: ({ name }) => view().then((v) => v.tensorStats(name)),
       revealInInspector: ({ kind, name }) => this.revealInInspector(uri, kind, name),
       layerErrors: () => layerErrorsFor(uri.fsPath),
+      setInputShapes: () => this.askInputShapes(uri),
     }, this.log);
+    const entry: Panel = { panel, channel, status: { state: 'loading', detail: '' } };
     // A report written (or removed) beside the model recolours its layers.
     const reports = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.joinPath(uri, '..'), '*.report.json'));
     const reportChanged = () => channel.notify('layerErrorsChanged', {});
     reports.onDidCreate(reportChanged);
     reports.onDidChange(reportChanged);
     reports.onDidDelete(reportChanged);
-    webview.html = webviewHtml(webview, this.extensionUri, uri.path.split('/').pop() ?? 'model');
-    this.channels.set(key, { panel, channel });
-    if (panel.active) this.store.setActive(uri);
-    panel.onDidChangeViewState(() => {
-      if (panel.active) this.store.setActive(uri);
+    const config = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('onnxCompress.inspector.inputShapes') || e.affectsConfiguration('onnxCompress.inspector.probeShapes')) {
+        channel.notify('inputShapesChanged', {});
+      }
     });
+    webview.html = webviewHtml(webview, this.extensionUri, uri.path.split('/').pop() ?? 'model');
+    const remove = this.panels.add(key, entry);
+    const activated = () => {
+      if (!panel.active) return;
+      this.panels.touch(key, entry);
+      this.store.setActive(uri);
+    };
+    activated();
+    panel.onDidChangeViewState(activated);
     panel.onDidDispose(() => {
       channel.dispose();
       reports.dispose();
-      this.channels.delete(key);
-      this.statuses.delete(key);
-      if (this.store.active?.toString() === key) this.store.setActive(this.anyOpen());
+      config.dispose();
+      remove();
+      // The inspector moves to another open model only when this model's last view is gone.
+      if (!this.panels.has(key) && this.store.active?.toString() === key) this.store.setActive(this.anyOpen());
+      release();
     });
   }
 
   private anyOpen(): vscode.Uri | undefined {
-    const first = this.channels.keys().next();
-    return first.done ? undefined : vscode.Uri.parse(first.value);
+    const key = this.panels.keys()[0];
+    return key === undefined ? undefined : vscode.Uri.parse(key);
   }
 
-  /** Shows a node or tensor in the model view of `uri`, opening the view when needed. With
-   *  preserveFocus (a click in the report panel) a view it opens goes beside, and the focus stays. */
+  /** The probe's input sizes for `uri`: the setting's where they fit, then those given for it. */
+  private inputShapes(uri: vscode.Uri, view: ModelView): Record<string, number[]> {
+    const { shapes, unfit } = inputShapesFor(fedInputs(view), settings().inputShapes, this.givenShapes.get(uri.toString()));
+    for (const why of unfit) this.log.info(`onnxCompress.inspector.inputShapes left out for ${uri.fsPath}: ${why}`);
+    return shapes;
+  }
+
+  /** Set Input Shapes...: asks for the sizes of the model's inputs, then every view of it probes again. */
+  private async askInputShapes(uri: vscode.Uri): Promise<boolean> {
+    const view = await this.store.get(uri);
+    const inputs = fedInputs(view);
+    if (!inputs.length) {
+      void vscode.window.showInformationMessage('This model has no inputs to size: its shapes do not depend on them.');
+      return false;
+    }
+    const current = this.inputShapes(uri, view);
+    const named = new Map<string, number>();
+    const shown = Object.fromEntries(inputs.map((i) => [i.name, current[i.name] ?? guessInputDims(i.dims ?? [], named).dims]));
+    const value = await vscode.window.showInputBox({
+      title: 'Set Input Shapes',
+      prompt: `Sizes of ${uri.path.split('/').pop()}'s inputs for the shape probe, NAME=D1,D2,... separated by ';' (for this session; the onnxCompress.inspector.inputShapes setting keeps them)`,
+      value: formatInputShapes(shown),
+      ignoreFocusOut: true,
+      validateInput: (text) => {
+        try {
+          return inputShapesProblem(inputs, parseInputShapes(text));
+        } catch (e) {
+          return errorMessage(e);
+        }
+      },
+    });
+    if (value === undefined) return false;
+    const given = parseInputShapes(value);
+    this.givenShapes.set(uri.toString(), given);
+    this.log.info(`input sizes for ${uri.fsPath}: ${formatInputShapes(given) || '(guessed)'}`);
+    for (const p of this.panels.panels(uri.toString())) p.channel.notify('inputShapesChanged', {});
+    return true;
+  }
+
+  /**
+   * Shows a node or tensor in the model view of `uri` (the view of it used last), opening one when
+   * needed. With preserveFocus (a click in the report panel) a view it opens goes beside, and the
+   * focus stays where it was.
+   */
   async reveal(uri: vscode.Uri, kind: 'node' | 'tensor', name: string, options: { preserveFocus?: boolean } = {}): Promise<void> {
-    let entry = this.channels.get(uri.toString());
+    let entry = this.panels.current(uri.toString());
     if (!entry) {
       await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE, options.preserveFocus ? { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true } : undefined);
-      entry = this.channels.get(uri.toString());
+      entry = this.panels.current(uri.toString());
     }
     entry?.panel.reveal(undefined, true);
     entry?.channel.notify('reveal', { kind, name });
   }
 
+  /** The status of the view of `uri` used last. */
   status(uri: vscode.Uri): ViewStatus | undefined {
-    return this.statuses.get(uri.toString());
+    return this.panels.current(uri.toString())?.status;
+  }
+
+  /** The statuses of every view of `uri`, in the order they were last used. */
+  statuses(uri: vscode.Uri): ViewStatus[] {
+    return this.panels.panels(uri.toString()).map((p) => p.status);
   }
 
   isOpen(uri: vscode.Uri): boolean {
-    return this.channels.has(uri.toString());
+    return this.panels.has(uri.toString());
   }
+}
+
+/** The inputs a probe run feeds (graph inputs that are not initializers), with their declared dims. */
+function fedInputs(view: ModelView): FedInput[] {
+  const graph = view.model.proto.graph;
+  const initializers = new Set(graph?.initializer.map((t) => t.name));
+  return (graph?.input ?? []).filter((v) => v.name && !initializers.has(v.name))
+    .map((v) => ({ name: v.name!, dims: shapeDims(v.type?.tensor_type?.shape) }));
 }

@@ -1,12 +1,14 @@
 // Loaded models, one per file, shared by the model view, the inspector and the commands. A model
-// is read once and dropped when its file changes; the "active" model is the one the inspector shows.
+// is read once, dropped when its file changes, and released when its last editor closes unless
+// it is the "active" model, the one the inspector shows (see ModelCache).
 import * as vscode from 'vscode';
 import { readModel } from '../core/onnx/model';
 import { ModelView } from '../core/onnx/modelView';
+import { ModelCache } from './modelCache';
 import { settings } from './settings';
 
 export class ModelStore implements vscode.Disposable {
-  private readonly loaded = new Map<string, Promise<ModelView>>();
+  private readonly loaded: ModelCache<ModelView>;
   private activeUri: vscode.Uri | undefined;
   private readonly changed = new vscode.EventEmitter<vscode.Uri | undefined>();
   /** Fires with the active model's URI when it changes (or undefined when none is left). */
@@ -14,8 +16,9 @@ export class ModelStore implements vscode.Disposable {
   private readonly watcher = vscode.workspace.createFileSystemWatcher('**/*.onnx');
 
   constructor(private readonly log: vscode.LogOutputChannel) {
+    this.loaded = new ModelCache((key) => this.log.info(`released ${vscode.Uri.parse(key).fsPath}: no editor shows it`));
     const drop = (uri: vscode.Uri) => {
-      if (this.loaded.delete(uri.toString())) this.log.info(`model changed on disk: ${uri.fsPath}`);
+      if (this.loaded.drop(uri.toString())) this.log.info(`model changed on disk: ${uri.fsPath}`);
       if (this.activeUri?.toString() === uri.toString()) this.changed.fire(this.activeUri);
     };
     this.watcher.onDidChange(drop);
@@ -23,21 +26,24 @@ export class ModelStore implements vscode.Disposable {
   }
 
   get(uri: vscode.Uri): Promise<ModelView> {
-    const key = uri.toString();
-    let view = this.loaded.get(key);
-    if (!view) {
+    return this.loaded.get(uri.toString(), () => {
       const started = Date.now();
-      view = readModel(uri.fsPath).then((model) => {
+      const view = readModel(uri.fsPath).then((model) => {
         this.log.info(`read ${uri.fsPath} in ${Date.now() - started} ms`);
-        return new ModelView(model, settings().histogramBins);
+        return new ModelView(model, settings().histogramBins, (detail) => this.log.warn(`shape probe of ${uri.fsPath} failed: ${detail}`));
       });
-      view.catch((e) => {
-        this.log.error(`cannot read ${uri.fsPath}: ${e instanceof Error ? e.message : e}`);
-        this.loaded.delete(key);
-      });
-      this.loaded.set(key, view);
-    }
-    return view;
+      view.catch((e) => this.log.error(`cannot read ${uri.fsPath}: ${e instanceof Error ? e.message : e}`));
+      return view;
+    });
+  }
+
+  /** Keeps the model of `uri` loaded until the returned function is called (one per editor). */
+  retain(uri: vscode.Uri): () => void {
+    return this.loaded.retain(uri.toString());
+  }
+
+  isLoaded(uri: vscode.Uri): boolean {
+    return this.loaded.isLoaded(uri.toString());
   }
 
   get active(): vscode.Uri | undefined {
@@ -47,6 +53,7 @@ export class ModelStore implements vscode.Disposable {
   setActive(uri: vscode.Uri | undefined): void {
     if (uri?.toString() === this.activeUri?.toString()) return;
     this.activeUri = uri;
+    this.loaded.setActive(uri?.toString());
     void vscode.commands.executeCommand('setContext', 'onnxCompress.hasModel', !!uri);
     this.changed.fire(uri);
   }

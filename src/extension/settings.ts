@@ -3,6 +3,8 @@ import * as vscode from 'vscode';
 
 export interface Settings {
   probeShapes: boolean;
+  /** Input sizes for probe runs, by input name (entries that are not lists of sizes are left out). */
+  inputShapes: Record<string, number[]>;
   histogramBins: number;
   pageSize: number;
   /** Interpreter of the distillation trainer (undefined: the engine's default). */
@@ -18,6 +20,8 @@ export function settings(): Settings {
   const even = (n: number) => Math.max(8, Math.min(1024, Math.round(n / 2) * 2));
   return {
     probeShapes: c.get<boolean>('inspector.probeShapes', true),
+    inputShapes: Object.fromEntries(Object.entries(c.get<Record<string, unknown>>('inspector.inputShapes', {}) ?? {})
+      .filter((e): e is [string, number[]] => Array.isArray(e[1]) && e[1].every((d) => Number.isSafeInteger(d) && d >= 0))),
     histogramBins: even(c.get<number>('statistics.histogramBins', 64)),
     pageSize: Math.max(50, Math.min(5000, c.get<number>('inspector.pageSize', 200))),
     distillPython: c.get<string>('distill.pythonPath', '').trim() || undefined,

@@ -3,7 +3,7 @@
 // The webview starts with `ready`; the host posts nothing before it. The webview asks for what it
 // shows with requests (each has an id and gets exactly one response); the host pushes
 // notifications (reveal a node, show a tensor). The model itself never travels to the webview.
-import type { Dim, ModelSummary, TensorStatsReport } from './summary';
+import type { Dim, ModelSummary, ProbeFailure, TensorStatsReport } from './summary';
 
 /** Quantization parameters of a tensor that feeds a DequantizeLinear (or a QLinear op). */
 export interface QuantParams {
@@ -61,6 +61,8 @@ export interface NodesResult {
   /** Where intermediate shapes came from ('value_info', 'probe', ...). */
   shapeSource: string;
   probeNote?: string;
+  /** Why the probe run failed, in one sentence (onnxruntime's own words stay in the host's log). */
+  probeError?: ProbeFailure;
 }
 
 /** Quantization error per node, from the report saved beside the model (NAME.report.json). */
@@ -92,6 +94,8 @@ export interface ModelViewRequests {
   revealInInspector: { params: { kind: 'node' | 'tensor'; name: string }; result: boolean };
   /** The per-node error of a report beside the model; null when there is none. */
   layerErrors: { params: Record<string, never>; result: LayerErrors | null };
+  /** Ask the user for the probe run's input sizes; true when they changed (inputShapesChanged follows). */
+  setInputShapes: { params: Record<string, never>; result: boolean };
 }
 
 /** Notifications from the host. */
@@ -101,6 +105,8 @@ export interface ModelViewNotifications {
   error: { message: string };
   /** The report beside the model was written, changed or removed: ask for layerErrors again. */
   layerErrorsChanged: Record<string, never>;
+  /** The probe run's input sizes (or the probe setting) changed: ask for the probed nodes again. */
+  inputShapesChanged: Record<string, never>;
 }
 
 export type RequestMethod = keyof ModelViewRequests;
@@ -114,7 +120,7 @@ export type ToWebview =
   | { type: 'response'; id: number; result?: unknown; error?: string }
   | { [M in NotificationMethod]: { type: 'notify'; method: M; params: ModelViewNotifications[M] } }[NotificationMethod];
 
-export const REQUEST_METHODS: readonly RequestMethod[] = ['overview', 'nodes', 'tensors', 'tensorStats', 'revealInInspector', 'layerErrors'];
+export const REQUEST_METHODS: readonly RequestMethod[] = ['overview', 'nodes', 'tensors', 'tensorStats', 'revealInInspector', 'layerErrors', 'setInputShapes'];
 
 const MAX_NAME = 4096;
 
@@ -126,6 +132,7 @@ const PARAM_CHECKS: { [M in RequestMethod]: (p: Record<string, unknown>) => stri
   overview: () => undefined,
   tensors: () => undefined,
   layerErrors: () => undefined,
+  setInputShapes: () => undefined,
   nodes: (p) => (typeof p.probe === 'boolean' ? undefined : 'probe must be a boolean'),
   tensorStats: (p) => (typeof p.name === 'string' && p.name.length <= MAX_NAME ? undefined : 'name must be a string'),
   revealInInspector: (p) =>

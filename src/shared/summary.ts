@@ -92,12 +92,20 @@ export interface NodeSummary {
 /** Where the shapes of intermediate values came from. */
 export type ShapeSource = 'value_info' | 'probe' | 'value_info+probe' | 'none';
 
+export interface ProbeFailure {
+  sentence: string;
+  /** Whether other input sizes may fix it (false: onnxruntime cannot run the model at all). */
+  sizes: boolean;
+}
+
 export interface NodeList {
   format: 'onnx-compress/node-list';
   version: 1;
   shapeSource: ShapeSource;
   /** Why a probe run was not made or failed, when it was wanted. */
   probeNote?: string;
+  /** When the probe run failed: one sentence on what failed, in which input (probeNote has onnxruntime's words). */
+  probeFailure?: ProbeFailure;
   nodes: NodeSummary[];
 }
 

@@ -10,6 +10,9 @@ import { readModelSync } from '../../src/core/onnx/model';
 import { ModelView } from '../../src/core/onnx/modelView';
 import { parseWebviewMessage, type LayerErrors, type ToWebview } from '../../src/shared/protocol';
 import { modelViewHtml } from '../../src/shared/webviewHtml';
+import { DataType } from '../../src/core/onnx/dataTypes';
+import { decodeModel } from '../../src/core/onnx/model';
+import { GraphBuilder, modelBytes } from '../fixtures/builder';
 import { CHROMIUM_ARGS, chromiumPath, ROOT, realModel, ARTIFACTS } from '../support/browser';
 import { inkOf, setVsCodeTheme } from '../support/vscodeTheme';
 
@@ -21,9 +24,18 @@ interface Host {
   consoleErrors: string[];
 }
 
-async function openView(browser: Browser, view: ModelView | Error, theme: 'dark' | 'light' = 'dark', layerErrors: LayerErrors | null = null): Promise<Host> {
+/** How the test's host answers beyond the model: when probes finish, what Set Input Shapes gives. */
+interface HostOptions {
+  /** Probe runs answer once this settles. */
+  probeGate?: Promise<void>;
+  /** The sizes the user "types" into Set Input Shapes (the host then tells the view, as VS Code's does). */
+  typedShapes?: Record<string, number[]>;
+}
+
+async function openView(browser: Browser, view: ModelView | Error, theme: 'dark' | 'light' = 'dark', layerErrors: LayerErrors | null = null, options: HostOptions = {}): Promise<Host> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   const host: Host = { page, requests: [], consoleErrors: [] };
+  let inputShapes: Record<string, number[]> | undefined;
   page.on('console', (m) => {
     if (m.type() === 'error') host.consoleErrors.push(m.text());
   });
@@ -46,7 +58,15 @@ async function openView(browser: Browser, view: ModelView | Error, theme: 'dark'
       if (view instanceof Error) throw view;
       const handlers: Record<string, (p: never) => unknown> = {
         overview: () => view.overview(),
-        nodes: (p: { probe: boolean }) => view.nodes(p.probe),
+        nodes: async (p: { probe: boolean }) => {
+          if (p.probe) await options.probeGate;
+          return view.nodes(p.probe, p.probe ? inputShapes : undefined);
+        },
+        setInputShapes: () => {
+          inputShapes = options.typedShapes;
+          setTimeout(() => void page.evaluate(() => window.postMessage({ type: 'notify', method: 'inputShapesChanged', params: {} }, '*')));
+          return inputShapes !== undefined;
+        },
         tensors: () => view.tensors(),
         tensorStats: (p: { name: string }) => view.tensorStats(p.name),
         revealInInspector: () => true,
@@ -213,6 +233,56 @@ describe('model view in Chromium', function () {
       throw new Error(`${e.message}; tab: ${await page.$eval('#tabs', (t) => (t as unknown as { selectedIndex: number }).selectedIndex)}, rows: ${await page.$$eval('#layers .vt-row', (r) => r.length)}`);
     });
     assert.strictEqual(await page.$eval('#layers .vt-row.selected .vt-cell:nth-child(2)', (e) => e.textContent), target);
+    await page.close();
+  });
+
+  it('says that shapes are being probed, and stops saying it when they are', async () => {
+    let finish = () => undefined as void;
+    const probeGate = new Promise<void>((resolve) => { finish = resolve; });
+    const { page, consoleErrors } = await openView(browser, view, 'dark', null, { probeGate });
+    await page.waitForSelector('body[data-state="ready"]');
+    await clickTab(page, 'Layers');
+    await page.waitForSelector('#layers .vt-row');
+    await page.waitForSelector('#probe-status[data-state="probing"]');
+    assert.strictEqual(await page.$eval('#probe-status', (e) => (e as HTMLElement).innerText.trim()), 'Probing shapes with onnxruntime…');
+    assert.match(await page.$eval('#layer-info', (e) => e.textContent ?? ''), / · shapes: value_info(?!\+probe)/, 'the declared shapes show meanwhile');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-probing.png') });
+    finish();
+    await page.waitForSelector('#probe-status', { state: 'hidden' });
+    assert.strictEqual(await page.$eval('#probe-status', (e) => e.dataset.state), undefined);
+    assert.match(await page.$eval('#layer-info', (e) => e.textContent ?? ''), /shapes: value_info\+probe \(.*x=\[1,3,224,224\]/);
+    assert.deepStrictEqual(consoleErrors, []);
+    await page.close();
+  });
+
+  it('a model whose shapes cannot be probed: one sentence with the way to fix it, and Set Input Shapes probes again', async () => {
+    // x [batch, n] is reshaped to [1, 2, 3]: only n = 6 runs, and nothing in the model says so.
+    const hostile = new ModelView(decodeModel(modelBytes(new GraphBuilder('reshape')
+      .input('x', DataType.FLOAT, ['batch', 'n'])
+      .initializer('to', DataType.INT64, [3], BigInt64Array.of(1n, 2n, 3n))
+      .node('Reshape', ['x', 'to'], ['r'], {}, { name: 'fold' })
+      .node('Relu', ['r'], ['y'], {}, { name: 'act' })
+      .output('y', DataType.FLOAT, null))));
+    const { page, requests, consoleErrors } = await openView(browser, hostile, 'dark', null, { typedShapes: { x: [1, 6] } });
+    await page.waitForSelector('body[data-state="ready"]');
+    await clickTab(page, 'Layers');
+    await page.waitForSelector('#probe-status[data-state="failed"]');
+    assert.strictEqual(await page.$eval('#probe-status', (e) => (e as HTMLElement).innerText.trim()),
+      "Shapes could not be probed: input 'x' needs a concrete size for 'n' (tried x=[1,1], which the Reshape node 'fold' refused)." +
+      ' Give the input sizes with Set Input Shapes… or the onnxCompress.inspector.inputShapes setting.');
+    const shown = await page.$eval('#layers', (e) => (e as HTMLElement).innerText);
+    for (const raw of ['Status Message', 'reshape_helper', '--input-shape', 'no probe run']) {
+      assert.ok(!shown.includes(raw), `onnxruntime's words and the CLI's flag stay out of the view: ${raw}`);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-probe-failed.png') });
+
+    await page.click('#set-input-shapes');
+    await page.waitForSelector('#probe-status', { state: 'hidden' });
+    assert.ok(requests.includes('setInputShapes'));
+    const act = await page.$$eval('#layers .vt-row', (rows) => rows.map((r) => Array.from(r.children).map((c) => c.textContent)).find((cells) => cells[1] === 'act'));
+    assert.strictEqual(act?.[4], 'float32[1, 2, 3]');
+    assert.match(await page.$eval('#layer-info', (e) => e.textContent ?? ''), /x=\[1,6\]/);
+    assert.deepStrictEqual(consoleErrors, []);
     await page.close();
   });
 });

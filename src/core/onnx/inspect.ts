@@ -1,7 +1,7 @@
 // The node list with shapes: declared ones from value_info, the rest from a probe run.
-import type { Dim, NodeList, ShapeSource } from '../../shared/summary';
+import type { Dim, NodeList, ProbeFailure, ShapeSource } from '../../shared/summary';
 import { errorMessage } from '../errors';
-import { probeRun, type ProbeOptions } from '../runtime/probe';
+import { ProbeError, probeRun, type ProbeOptions } from '../runtime/probe';
 import { inferElementTypes } from './elementTypes';
 import { GraphIndex } from './graph';
 import type { OnnxModel } from './model';
@@ -19,6 +19,7 @@ export async function nodeList(model: OnnxModel, options: NodeListOptions = {}):
   const missing = index.nodes.flatMap((n) => n.output).filter((o) => o && !shapes.has(o));
   let source: ShapeSource = shapes.size ? 'value_info' : 'none';
   let probeNote: string | undefined;
+  let probeFailure: ProbeFailure | undefined;
   if (missing.length && options.probe !== false) {
     try {
       const probed = await probeRun(model, missing, { ...options, elemTypes: types });
@@ -30,9 +31,11 @@ export async function nodeList(model: OnnxModel, options: NodeListOptions = {}):
       source = source === 'value_info' ? 'value_info+probe' : 'probe';
     } catch (e) {
       probeNote = `no probe run: ${errorMessage(e)}`;
+      probeFailure = e instanceof ProbeError ? { sentence: e.sentence, sizes: e.sizes } : { sentence: 'Shapes could not be probed.', sizes: false };
     }
   } else if (missing.length) {
     probeNote = `${missing.length} values have no declared shape (probe run disabled)`;
   }
-  return { format: 'onnx-compress/node-list', version: 1, shapeSource: source, probeNote, nodes: listNodes(model, types, shapes) };
+  return { format: 'onnx-compress/node-list', version: 1, shapeSource: source, probeNote, probeFailure, nodes: listNodes(model, types, shapes) };
 }
+

@@ -13,10 +13,16 @@ import { allTensors, nodeLabel } from './walk';
 export class ModelView {
   private quant?: QuantizationInfo;
   private overviewCache?: ModelOverview;
-  private readonly nodeCache = new Map<boolean, Promise<NodesResult>>();
+  /** Node rows without a probe, and with the last probe's input sizes ('' key: none probed). */
+  private readonly nodeCache = new Map<string, Promise<NodesResult>>();
   private tensorCache?: TensorRow[];
 
-  constructor(readonly model: OnnxModel, private readonly histogramBins = 64) {}
+  constructor(
+    readonly model: OnnxModel,
+    private readonly histogramBins = 64,
+    /** Told onnxruntime's own words when a probe run fails (the rows carry one sentence instead). */
+    private readonly probeFailed: (detail: string) => void = () => undefined,
+  ) {}
 
   private quantization(): QuantizationInfo {
     return (this.quant ??= quantizationInfo(this.model, nodeLabel));
@@ -30,17 +36,28 @@ export class ModelView {
     return this.overviewCache;
   }
 
-  /** Node rows; with `probe`, shapes not declared are learnt from one run. */
-  nodes(probe: boolean): Promise<NodesResult> {
-    let result = this.nodeCache.get(probe);
+  /**
+   * Node rows; with `probe`, shapes not declared are learnt from one run, with `inputShapes`
+   * for the inputs they name and guessed sizes for the others.
+   */
+  nodes(probe: boolean, inputShapes?: Record<string, number[]>): Promise<NodesResult> {
+    const key = probe ? `probe ${JSON.stringify(inputShapes ?? {})}` : '';
+    let result = this.nodeCache.get(key);
     if (!result) {
-      result = nodeList(this.model, { probe }).then((list) => ({
-        rows: list.nodes.map((n, id) => this.row(n, id)),
-        shapeSource: list.shapeSource,
-        probeNote: list.probeNote,
-      }));
-      this.nodeCache.set(probe, result);
-      result.catch(() => this.nodeCache.delete(probe));
+      // Only the latest probe's rows are kept: other sizes are asked for when the user changes them.
+      for (const k of this.nodeCache.keys()) if (k) this.nodeCache.delete(k);
+      result = nodeList(this.model, { probe, inputShapes }).then((list) => {
+        if (list.probeFailure) this.probeFailed(list.probeNote ?? list.probeFailure.sentence);
+        return {
+          rows: list.nodes.map((n, id) => this.row(n, id)),
+          shapeSource: list.shapeSource,
+          // A failure is told in one sentence; onnxruntime's words go to probeFailed.
+          probeNote: list.probeFailure ? undefined : list.probeNote,
+          probeError: list.probeFailure,
+        };
+      });
+      this.nodeCache.set(key, result);
+      result.catch(() => this.nodeCache.delete(key));
     }
     return result;
   }

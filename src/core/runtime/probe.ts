@@ -11,6 +11,7 @@ import { shapeDims } from '../onnx/summary';
 import { createSession, ort, RuntimeError, type SessionSettings } from './session';
 import { errorMessage } from '../errors';
 import { seededRandom } from '../random';
+import { guessInputDims, probeFailureSentence, type GuessedDim } from './inputShapes';
 
 export interface ProbeOptions extends SessionSettings {
   /** Sizes for inputs, overriding declared and symbolic dims. */
@@ -35,16 +36,40 @@ const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
   [DataType.BOOL]: 'bool', [DataType.STRING]: 'string',
 };
 
+/**
+ * A probe run that could not be made: `sentence` says what failed in one line, without
+ * onnxruntime's words (the message has them); `sizes` says whether other input sizes may help.
+ */
+export class ProbeError extends RuntimeError {
+  constructor(message: string, subject: string | undefined, readonly sentence: string, readonly sizes: boolean) {
+    super(message, subject);
+  }
+}
+
 const FROM_ORT = new Map(Object.entries(ORT_TYPES).map(([k, v]) => [v as string, Number(k)]));
 
-/** A synthetic tensor for an input: values in [0, 1) for floats, zeros otherwise. */
-export function syntheticInput(v: ValueInfoProto, override?: number[], seed = 1): ort.Tensor {
+/**
+ * A synthetic tensor for an input: values in [0, 1) for floats, zeros otherwise. Symbolic dims
+ * are guessed (guessInputDims) unless `override` gives the sizes.
+ */
+export function syntheticInput(v: ValueInfoProto, override?: number[], seed = 1, named?: Map<string, number>): ort.Tensor {
+  return syntheticFeed(v, override, seed, named).tensor;
+}
+
+function syntheticFeed(v: ValueInfoProto, override: number[] | undefined, seed: number, named?: Map<string, number>): { tensor: ort.Tensor; guessed: GuessedDim[] } {
   const name = v.name ?? '';
   const elemType = tensorElemType(v.type);
   const type = elemType === undefined ? undefined : ORT_TYPES[elemType];
-  if (!type) throw new RuntimeError(`input '${name}' has element type ${dataTypeName(elemType)}, which a probe run cannot feed`);
+  if (!type) {
+    const why = `input '${name}' has element type ${dataTypeName(elemType)}, which a probe run cannot feed`;
+    throw new ProbeError(why, undefined, `Shapes could not be probed: ${why}.`, false);
+  }
   const declared: Dim[] = shapeDims(v.type?.tensor_type?.shape) ?? [];
-  const dims = override ?? declared.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+  const guess = override ? { dims: override, guessed: [] } : guessInputDims(declared, named);
+  return { tensor: tensorOf(type, guess.dims, seed), guessed: guess.guessed };
+}
+
+function tensorOf(type: ort.Tensor.Type, dims: number[], seed: number): ort.Tensor {
   const count = dims.reduce((a, b) => a * b, 1);
   const random = seededRandom(seed);
   switch (type) {
@@ -86,23 +111,32 @@ export async function probeRun(model: OnnxModel, wanted: string[], options: Prob
   let session: ort.InferenceSession;
   try {
     session = await createSession(model, options);
+  } catch (e) {
+    throw new ProbeError(errorMessage(e), undefined, 'Shapes could not be probed: onnxruntime cannot load this model.', false);
   } finally {
     graph.output.length = outputCount;
   }
   try {
     const feeds: Record<string, ort.Tensor> = {};
     const inputShapes: Record<string, number[]> = {};
+    const guessed: Record<string, GuessedDim[]> = {};
+    // One size per symbolic name across inputs: 'batch' of one input is 'batch' of the next.
+    const named = new Map<string, number>();
     for (const v of graph.input) {
       if (!v.name || initializers.has(v.name)) continue;
-      feeds[v.name] = syntheticInput(v, options.inputShapes?.[v.name]);
-      inputShapes[v.name] = [...feeds[v.name].dims];
+      const feed = syntheticFeed(v, options.inputShapes?.[v.name], 1, named);
+      feeds[v.name] = feed.tensor;
+      inputShapes[v.name] = [...feed.tensor.dims];
+      if (feed.guessed.length) guessed[v.name] = feed.guessed;
     }
     let results: ort.InferenceSession.ReturnType;
     try {
       results = await session.run(feeds);
     } catch (e) {
       const given = Object.entries(inputShapes).map(([k, d]) => `${k}=[${d.join(',')}]`).join(' ');
-      throw new RuntimeError(`the probe run failed with inputs ${given}: ${errorMessage(e)}; give real input sizes (--input-shape NAME=D1,D2,...)`, model.file ?? 'model');
+      const cause = errorMessage(e);
+      throw new ProbeError(`the probe run failed with inputs ${given}: ${cause}; give real input sizes (--input-shape NAME=D1,D2,...)`,
+        model.file ?? 'model', probeFailureSentence(cause, inputShapes, guessed), true);
     }
     const shapes = new Map<string, number[]>();
     const types = new Map<string, number>();
