@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: the mocha suites (unit, webview) and the VS Code integration suite, one after the
+// `npm test`: the mocha suites (unit, webview), the Python trainer's, the VS Code integration suite
+// and the VS Code UI suite, one after the
 // other, each printing its own `N passed, N failed`; this adds the closing line with the totals.
 // Exit code 0 only when every suite ran tests and none failed.
 'use strict';
@@ -13,6 +14,8 @@ const SUITES = [
   ['unit and webview', ['npx', 'mocha']],
   ['Python trainer', [PYTHON, 'python/tests/run.py']],
   ['VS Code integration', ['node', 'out/test/integration/runner.js']],
+  // The workbench driven by clicks and keystrokes (test/ui); failures keep screenshots and logs in .test-output/ui/.
+  ['VS Code UI', ['npx', 'mocha', '--config', '.mocharc.ui.json']],
 ];
 
 function run([name, [cmd, ...args]]) {

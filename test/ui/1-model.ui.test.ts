@@ -30,7 +30,7 @@ describe('UI: open a model', () => {
     // The ONNX icon toggles its side bar: click it only when the inspector is not on screen.
     if (!(await header.isVisible())) await b.page.locator('.activitybar [aria-label^="ONNX"]').first().click();
     await until('the inspector', () => header.isVisible());
-    const tree = b.page.locator('.split-view-view').filter({ has: header }).locator('.monaco-list-rows');
+    const tree = b.page.locator('.split-view-view').filter({ has: header }).locator('.monaco-list-rows').first();
     const text = await until('the inspector tree to list the model', async () => {
       const t = await tree.innerText();
       return /Nodes/.test(t) ? t : undefined;

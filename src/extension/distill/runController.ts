@@ -138,7 +138,9 @@ export class RunController implements vscode.Disposable {
     }
     const cache = this.cacheText(spec, validation);
     this.log.info(`${specFile}: teacher cache ${cache}`);
-    return this.run(specFile, spec, probe.python, cache, resume);
+    // The engine resolves the interpreter again from the user's own choice, so that a fallback
+    // (python3 without torch -> /usr/bin/python3) is written into the run's log and report too.
+    return this.run(specFile, spec, { shown: probe.python, named: configured || undefined }, cache, resume);
   }
 
   private cacheText(spec: ResolvedDistillSpec, v: SpecValidation): string {
@@ -148,7 +150,7 @@ export class RunController implements vscode.Disposable {
     return `${parts.join(', ')}, ${spec.cache.dtype}${spec.cache.topK ? `, top ${spec.cache.topK} logits` : ''} in ${spec.cache.dir}`;
   }
 
-  private async run(specFile: string, spec: ResolvedDistillSpec, python: string, cache: string, resume?: string): Promise<DistillRunReport> {
+  private async run(specFile: string, spec: ResolvedDistillSpec, python: { shown: string; named?: string }, cache: string, resume?: string): Promise<DistillRunReport> {
     // The folder is chosen here so the view can open before the engine's first event.
     const runDir = path.resolve(resume ?? newRunDir(specFile));
     const abort = new AbortController();
@@ -157,7 +159,7 @@ export class RunController implements vscode.Disposable {
     this.last = { runDir, report: null };
     const view = RunView.show(this.extensionUri, {
       name: path.basename(runDir), runDir, specFile,
-      settings: settingsRows(spec, cache, python),
+      settings: settingsRows(spec, cache, python.shown),
       formulas: Object.fromEntries(spec.knowledge.map((k) => [k.type, KNOWLEDGE_FORMULAS[k.type]])),
     }, (a) => void this.act(a, runDir), this.log);
     // A resumed run draws its earlier epochs first.
@@ -196,7 +198,7 @@ export class RunController implements vscode.Disposable {
       };
       try {
         return await startRun(specFile, {
-          runDir: resume ? undefined : runDir, resume, python, signal: abort.signal,
+          runDir: resume ? undefined : runDir, resume, python: python.named, signal: abort.signal,
           onEvent, onLog: (line) => this.log.info(`[${path.basename(runDir)}] ${line}`),
         });
       } finally {
