@@ -99,6 +99,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     }
     const plan = planQuantization(model, settings);
     ({ decisions, unmatchedPatterns } = plan);
+    warnings.push(...plan.warnings);
     // QOperator: only the ops with a QLinear form are quantized; the calibration also measures the
     // Relu/Clip outputs whose ranges those ops take.
     const qoperator = settings.format === 'qoperator';
