@@ -10,6 +10,7 @@ import { openDataSource } from '../../src/core/data';
 import { readModelSync } from '../../src/core/onnx/model';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
+import { cpuHasVnni } from '../../src/core/runtime/cpu';
 import { ort } from '../../src/core/runtime/session';
 import type { QuantResult } from '../../src/shared/quantResult';
 import { writeSileroFeed } from '../support/audio';
@@ -18,8 +19,8 @@ import { realModel } from '../support/browser';
 
 const MODEL = 'silero_vad_16k_op15.onnx';
 
-async function run(file: string, feed: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(file);
+async function run(file: string, feed: Record<string, ort.Tensor>, level: 'all' | 'disabled' = 'all'): Promise<Record<string, Float32Array>> {
+  const session = await ort.InferenceSession.create(file, { graphOptimizationLevel: level });
   try {
     const out = await session.run(feed);
     return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]));
@@ -131,5 +132,22 @@ describe('quantization of Silero VAD with exact feeds', function () {
     // encoder features). Thresholds leave a margin under those numbers.
     assert.ok(db.output > 25, `output SQNR ${db.output} dB`);
     assert.ok(db.stateN > 8, `stateN SQNR ${db.stateN} dB`);
+  });
+
+  it('computes on this CPU\'s integer kernels what its Q/DQ pairs say, and the result says which path', async () => {
+    // Without VNNI, full-range int8 weights saturate the kernels' 16-bit sums: 7-bit weights there.
+    const vnni = cpuHasVnni();
+    const r = vnni === false
+      ? await quantizeModel(src, resolveSettings({ calibration: calib, batchSize: 1, reduceRange: true }), { output: path.join(dir, 'reduced.onnx'), resultFile: false })
+      : result;
+    if (vnni === true) assert.ok(r.warnings.some((w) => /has VNNI.*exactly here/.test(w)), JSON.stringify(r.warnings));
+    if (vnni === false) assert.ok(!r.warnings.some((w) => /VNNI/.test(w)), JSON.stringify(r.warnings));
+    const source = await openDataSource(path.join(dir, 'unseen.npz'), readModelSync(src));
+    for await (const feed of source.batches({ batchSize: 1 })) {
+      // Fused integer kernels vs the same Q/DQ graph computed in float, unoptimized.
+      const fused = await run(r.output, feed, 'all');
+      const plain = await run(r.output, feed, 'disabled');
+      for (const name of Object.keys(fused)) assert.ok(sqnr(plain[name], fused[name]) > 60, `${name}: ${sqnr(plain[name], fused[name])} dB`);
+    }
   });
 });
