@@ -12,7 +12,7 @@ import { decodeModel, readModel, type OnnxModel } from '../onnx/model';
 import { upgradeOpsetTo10 } from '../onnx/opsetUpgrade';
 import { int64ToNumber } from '../onnx/types';
 import { writeModel } from '../onnx/write';
-import { cpuHasVnni } from '../runtime/cpu';
+import { cpuHasVnni, integerPathNote } from '../runtime/cpu';
 import { chooseProvider } from '../runtime/providers';
 import type { ort } from '../runtime/session';
 import { calibrate, type CalibratedRange, type CalibrationProgress } from './calibrate';
@@ -99,6 +99,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     }
     const plan = planQuantization(model, settings);
     ({ decisions, unmatchedPatterns } = plan);
+    warnings.push(...plan.warnings);
     // QOperator: only the ops with a QLinear form are quantized; the calibration also measures the
     // Relu/Clip outputs whose ranges those ops take.
     const qoperator = settings.format === 'qoperator';
@@ -125,9 +126,9 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
       ranges = cal.ranges;
     }
     if (options.signal?.aborted) throw new QuantizeError('cancelled; nothing was written', input);
-    if (!settings.reduceRange && settings.activationType === 'uint8' && settings.weightType === 'int8' && cpuHasVnni() === false) {
-      warnings.push('this CPU has no VNNI: onnxruntime multiplies uint8 activations by int8 weights with saturating 16-bit sums here, which can cost accuracy; --reduce-range (7-bit weights) avoids it');
-    }
+    // Which integer path the fused model takes on this CPU, and whether it computes the Q/DQ exactly.
+    const cpuNote = integerPathNote(cpuHasVnni(), settings);
+    if (cpuNote) warnings.push(cpuNote);
     progress('rewriting');
     const planned = new Map(plan.nodes.map((p) => [plan.index.nodes[p.index], p]));
     const r = new QdqRewriter(model, plan, settings).apply(ranges);

@@ -50,6 +50,34 @@ export interface QuantPlan {
 /** Data movement: the output holds the input's values, so it keeps the input's parameters. */
 const SAME_PARAMS = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Slice', 'MaxPool', 'Gather', 'Split', 'Pad', 'Resize']);
 /** Per op: which inputs carry data to quantize (the rest: shapes, indices, options). */
+/** Ops that carry a state across time steps; onnxruntime runs them in float. */
+const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
+/** Ops whose output holds their input's values, so a rounding before them reaches their readers. */
+const PASS_THROUGH = new Set([...SAME_PARAMS, 'Relu', 'Clip', 'Identity', 'Concat']);
+
+/**
+ * Whether `name`, read in graph `g`, reaches the data input of a recurrent op through ops that
+ * only move or clip values, following it into If branches (whose k-th output is the If's k-th
+ * output) and, through `outputReaches`, out of the graph `g` itself when it is a branch.
+ */
+function reachesRecurrence(g: GraphIndex, name: string, outputReaches: (output: string) => boolean = () => false): boolean {
+  if (g.outputs.has(name) && outputReaches(name)) return true;
+  for (const c of new Set(g.consumers.get(name) ?? [])) {
+    const n = g.nodes[c];
+    const op = n.op_type ?? '';
+    if (RECURRENT.has(op) && n.input[0] === name) return true;
+    const passes = PASS_THROUGH.has(op) && (op === 'Concat' ? n.input.includes(name) : n.input[0] === name);
+    if (passes && n.output.some((o) => o && reachesRecurrence(g, o, outputReaches))) return true;
+    for (const s of g.subgraphs) {
+      if (s.node !== c || !s.index.outerRefs.has(name)) continue;
+      const outs = s.index.graph.output.map((o) => o.name);
+      const parent = (o: string) => op === 'If' && !!n.output[outs.indexOf(o)] && reachesRecurrence(g, n.output[outs.indexOf(o)], outputReaches);
+      if (reachesRecurrence(s.index, name, parent)) return true;
+    }
+  }
+  return false;
+}
+
 const DATA_INPUTS: Record<string, (n: NodeProto) => number[]> = {
   Conv: () => [0], ConvTranspose: () => [0], Gemm: () => [0, 1], MatMul: () => [0, 1],
   Add: (n) => n.input.map((_, i) => i), Mul: (n) => n.input.map((_, i) => i), Concat: (n) => n.input.map((_, i) => i),
@@ -93,6 +121,7 @@ export function planQuantization(model: OnnxModel, settings: QuantSettings): Qua
   const decisions: NodeDecision[] = [];
   const nodes: PlannedNode[] = [];
   const decide = (node: string, opType: string, quantized: boolean, reason: string) => decisions.push({ node, opType, quantized, reason });
+  const beforeRecurrence: string[] = [];
 
   for (const i of index.topologicalOrder()) {
     const n = index.nodes[i];
@@ -109,6 +138,15 @@ export function planQuantization(model: OnnxModel, settings: QuantSettings): Qua
     }
     if (include.length && !included.length) {
       decide(name, op, false, 'not in the include list');
+      continue;
+    }
+    // A recurrent op feeds its state back at every time step, so a rounding of its input grows
+    // along the sequence (Silero VAD: the encoder's last Conv rounded to a step of 8.3 halves the
+    // LSTM state's SQNR); it runs in float anyway, so the Q/DQ would buy no integer kernel for it.
+    // Naming the node in the include list quantizes it all the same.
+    if (!included.length && n.output.some((o) => o && reachesRecurrence(index, o))) {
+      decide(name, op, false, 'its output reaches a recurrent op (LSTM/GRU/RNN) unchanged: kept in float, since the recurrence accumulates the rounding of its input');
+      beforeRecurrence.push(name);
       continue;
     }
     const dataInputs = (DATA_INPUTS[op]?.(n) ?? [0]).filter((k) => n.input[k]);
@@ -173,7 +211,10 @@ export function planQuantization(model: OnnxModel, settings: QuantSettings): Qua
   }
 
   return {
-    index, nodes, decisions, activations, constants, sharedParams, fusedActivationRanges, warnings: [],
+    index, nodes, decisions, activations, constants, sharedParams, fusedActivationRanges,
+    warnings: beforeRecurrence.length
+      ? [`kept in float because their output feeds a recurrent op, whose state accumulates input rounding: ${beforeRecurrence.join(', ')} (name them in --include to quantize them anyway)`]
+      : [],
     unmatchedPatterns: [...exclude, ...include].filter((e) => !e.used).map((e) => e.p),
   };
 }
