@@ -55,6 +55,23 @@ function copyOf(model: OnnxModel): OnnxModel {
   return decodeModel(encodeMessage('ModelProto', model.proto), { file: model.file, baseDir: model.external.baseDir });
 }
 
+/**
+ * Exporters before ONNX IR 4 (PyTorch up to 1.2, among others) list every initializer as a graph
+ * input too, which makes each weight an input a caller may override, so nothing would count as a
+ * constant weight. Calibration never feeds them (their stored values are used), and the quantized
+ * model replaces them, so they become plain initializers: the inputs are dropped (IR 4 allows it).
+ * Returns the names dropped.
+ */
+function weightsAsConstants(model: OnnxModel): string[] {
+  const graph = model.proto.graph!;
+  const stored = new Set(graph.initializer.map((t) => t.name ?? ''));
+  const dropped = graph.input.filter((v) => stored.has(v.name ?? '')).map((v) => v.name ?? '');
+  if (!dropped.length) return dropped;
+  graph.input = graph.input.filter((v) => !stored.has(v.name ?? ''));
+  if (int64ToNumber(model.proto.ir_version) < 4) model.proto.ir_version = 4;
+  return dropped;
+}
+
 async function firstBatch(data: DataSource | undefined, settings: QuantSettings): Promise<Record<string, ort.Tensor> | undefined> {
   if (!data) return undefined;
   for await (const b of data.batches({ batchSize: Math.min(settings.batchSize, 8), limit: Math.min(settings.batchSize, 8) })) return b;
@@ -73,6 +90,10 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   const opset = int64ToNumber(source.proto.opset_import.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
   const model = copyOf(source);
   const warnings: string[] = ep.note ? [ep.note] : [];
+  const asConstants = weightsAsConstants(model);
+  if (asConstants.length) {
+    warnings.push(`${asConstants.length} initializers were also listed as graph inputs (as exporters before ONNX IR 4 wrote them); the quantized model holds them as constants and no longer takes them as inputs`);
+  }
   let tensors: TensorQuantization[];
   let decisions: QuantResult['nodes'];
   let unmatchedPatterns: string[];

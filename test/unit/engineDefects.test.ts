@@ -1,0 +1,171 @@
+// Defects found in real use of the engine and the CLI, each pinned by the case that showed it:
+// old exporters' graphs, failures after the model is written, temporary files, output folders,
+// quantized models given again to quantize.
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { failureLine, run } from '../../src/cli/main';
+import { sqnr } from '../../src/core/analysis/metrics';
+import { DataType } from '../../src/core/onnx/dataTypes';
+import { readModelSync } from '../../src/core/onnx/model';
+import { quantizeModel } from '../../src/core/quant/pipeline';
+import { resolveSettings } from '../../src/core/quant/settings';
+import { seededRandom } from '../../src/core/random';
+import { float, GraphBuilder, modelBytes, tensor } from '../fixtures/builder';
+import { listFiles, ort, runOrt, TempDirs } from '../support/helpers';
+import { writeNpy } from '../support/npyWriter';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+interface Captured { code: number; stdout: string; stderr: string }
+
+async function cli(...argv: string[]): Promise<Captured> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(argv, { log: (s) => out.push(s), error: (s) => err.push(s) });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+function values(n: number, seed: number, scale = 0.5): Float32Array {
+  const r = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
+}
+
+/**
+ * What PyTorch 1.2 wrote for `x.view(x.size(0), -1)` followed by a Gemm trunk and nine Gemm heads:
+ * opset 9, IR version 3 (every initializer is also listed as a graph input), unnamed nodes, and
+ * the size computed in the graph from Constant nodes (Shape -> Gather(Constant 0) -> Unsqueeze,
+ * Constant -1 -> Unsqueeze, Concat -> Reshape).
+ */
+export function torch12Export(heads = 9): GraphBuilder {
+  const b = new GraphBuilder('torch-jit-export');
+  const weight = (name: string, dims: number[], seed: number) => {
+    b.input(name, DataType.FLOAT, dims);
+    b.initializer(name, DataType.FLOAT, dims, values(dims.reduce((a, d) => a * d, 1), seed));
+  };
+  b.input('input.1', DataType.FLOAT, [1, 1, 4, 4]);
+  weight('fc.weight', [8, 16], 1);
+  weight('fc.bias', [8], 2);
+  for (let k = 0; k < heads; k++) {
+    weight(`head${k}.weight`, [3, 8], 10 + k);
+    weight(`head${k}.bias`, [3], 30 + k);
+  }
+  const unnamed = { name: '' };
+  b.node('Constant', [], ['7'], { value: tensor('', DataType.INT64, [], BigInt64Array.of(0n)) }, unnamed);
+  b.node('Shape', ['input.1'], ['8'], {}, unnamed);
+  b.node('Gather', ['8', '7'], ['9'], { axis: 0 }, unnamed);
+  b.node('Constant', [], ['10'], { value: tensor('', DataType.INT64, [], BigInt64Array.of(-1n)) }, unnamed);
+  b.node('Unsqueeze', ['9'], ['11'], { axes: [0] }, unnamed);
+  b.node('Unsqueeze', ['10'], ['12'], { axes: [0] }, unnamed);
+  b.node('Concat', ['11', '12'], ['13'], { axis: 0 }, unnamed);
+  b.node('Reshape', ['input.1', '13'], ['14'], {}, unnamed);
+  b.node('Gemm', ['14', 'fc.weight', 'fc.bias'], ['15'], { alpha: float(1), beta: float(1), transB: 1 }, unnamed);
+  b.node('Relu', ['15'], ['16'], {}, unnamed);
+  for (let k = 0; k < heads; k++) {
+    b.node('Gemm', ['16', `head${k}.weight`, `head${k}.bias`], [`${17 + k}`], { alpha: float(1), beta: float(1), transB: 1 }, unnamed);
+    b.output(`${17 + k}`, DataType.FLOAT, [1, 3]);
+  }
+  return b;
+}
+
+const TORCH12 = { opset: 9, irVersion: 3, producer: 'pytorch' };
+
+describe('engine defects', function () {
+  this.timeout(60_000);
+  const temp = new TempDirs('onnx-compress-defects-');
+  let dir: string;
+  beforeEach(() => {
+    dir = temp.make();
+  });
+  afterEach(() => temp.cleanup());
+
+  describe('an old PyTorch export (opset 9, weights also listed as graph inputs)', () => {
+    let model: string;
+    let before: Buffer;
+    beforeEach(() => {
+      model = path.join(dir, 'torch12.onnx');
+      fs.writeFileSync(model, modelBytes(torch12Export(), TORCH12));
+      before = fs.readFileSync(model);
+    });
+
+    it('quantizeModel calibrates (synthetic) and quantizes every Gemm; the result runs on the real input alone', async () => {
+      const r = await quantizeModel(model, resolveSettings({ calibration: 'synthetic:16' }));
+      assert.deepStrictEqual(r.verification, { loads: true, ran: true, note: 'loads and runs on a calibration batch' });
+      assert.strictEqual(r.tensors.filter((t) => t.kind === 'weight').length, 10, 'the trunk and the nine heads have quantized weights');
+      assert.ok(r.warnings.some((w) => /graph inputs/.test(w)), r.warnings.join('\n'));
+      const q = readModelSync(r.output).proto.graph!;
+      assert.deepStrictEqual(q.input.map((v) => v.name), ['input.1'], 'weights are constants of the quantized model, not inputs');
+      assert.deepStrictEqual(fs.readFileSync(model), before, 'the original model is untouched');
+      const x = { 'input.1': new ort.Tensor('float32', values(16, 99, 1), [1, 1, 4, 4]) };
+      const [f, y] = [await runOrt(model, x), await runOrt(r.output, x)];
+      assert.strictEqual(Object.keys(y).length, 9);
+      for (const k of Object.keys(f)) {
+        const s = sqnr(Float32Array.from(f[k].data as number[]), Float32Array.from(y[k].data as number[]));
+        assert.ok(s > 20, `output ${k}: ${s.toFixed(1)} dB`);
+      }
+    });
+
+    it('the CLI quantizes it (exit 0, no stack trace)', async () => {
+      const r = await cli('quantize', model, '--calib', 'synthetic:16');
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.ok(!/\n\s+at /.test(r.stderr), r.stderr);
+      assert.ok(fs.existsSync(path.join(dir, 'torch12.int8.onnx')));
+    });
+
+    it('dynamic quantization takes its weights as constants too', async () => {
+      // Dynamic quantization needs opset 11 (DynamicQuantizeLinear); the graph is the same.
+      const up = path.join(dir, 'torch12_opset11.onnx');
+      fs.writeFileSync(up, modelBytes(torch12Export(), { ...TORCH12, opset: 11 }));
+      const r = await quantizeModel(up, resolveSettings({ mode: 'dynamic', calibration: 'synthetic:4' }));
+      assert.ok(r.verification.ran, r.verification.note);
+      assert.strictEqual(r.nodes.filter((n) => n.quantized).length, 10, JSON.stringify(r.nodes));
+      assert.deepStrictEqual(readModelSync(r.output).proto.graph!.input.map((v) => v.name), ['input.1']);
+    });
+  });
+
+  describe('the CLI reports every failure as one line', () => {
+    it('an error that is not one of the engine\'s own (empty calibration data) is one line naming the model, no stack trace', async () => {
+      const model = path.join(dir, 'torch12.onnx');
+      fs.writeFileSync(model, modelBytes(torch12Export(1), TORCH12));
+      const empty = path.join(dir, 'empty.npy');
+      writeNpy(empty, '<f4', [0, 1, 4, 4], new Float32Array(0));
+      const r = await cli('quantize', model, '--calib', empty);
+      assert.strictEqual(r.code, 1, r.stderr);
+      const lines = r.stderr.split('\n').filter((l) => !/^(reading|calibrating|rewriting)/.test(l));
+      assert.strictEqual(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^onnx-compress: /);
+      assert.ok(lines[0].includes(model) || lines[0].includes(empty), lines[0]);
+      assert.deepStrictEqual(listFiles(dir), ['empty.npy', 'torch12.onnx']);
+    });
+
+    it('a defect (a TypeError) is one line with the subject and where in the code it was raised', () => {
+      let error: unknown;
+      try {
+        (JSON.parse('null') as { data: number }).data.toFixed();
+      } catch (e) {
+        error = e;
+      }
+      const line = failureLine(error, 'model.onnx');
+      assert.ok(!line.includes('\n'), line);
+      assert.match(line, /^model\.onnx: Cannot read properties of null \(reading 'data'\) \(an internal error in .*engineDefects\.test\.js:\d+\)?; please report it/);
+    });
+
+    it('bin: a failure is one line and exit 1; ONNX_COMPRESS_DEBUG=1 adds the stack', () => {
+      const bin = path.join(ROOT, 'out', 'src', 'cli', 'bin.js');
+      const model = path.join(dir, 'torch12.onnx');
+      fs.writeFileSync(model, modelBytes(torch12Export(1), TORCH12));
+      const empty = path.join(dir, 'empty.npy');
+      writeNpy(empty, '<f4', [0, 1, 4, 4], new Float32Array(0));
+      const env = { ...process.env, ONNX_COMPRESS_DEBUG: '' };
+      const r = spawnSync(process.execPath, [bin, 'quantize', model, '--calib', empty], { encoding: 'utf8', timeout: 30_000, env });
+      assert.strictEqual(r.status, 1, r.stderr);
+      const last = r.stderr.trim().split('\n').pop()!;
+      assert.match(last, /^onnx-compress: /);
+      assert.ok(!/\n\s+at /.test(r.stderr), r.stderr);
+      const debug = spawnSync(process.execPath, [bin, 'quantize', model, '--calib', empty], { encoding: 'utf8', timeout: 30_000, env: { ...env, ONNX_COMPRESS_DEBUG: '1' } });
+      assert.strictEqual(debug.status, 1, debug.stderr);
+      assert.match(debug.stderr, /\n\s+at /);
+    });
+  });
+});
