@@ -168,4 +168,69 @@ describe('engine defects', function () {
       assert.match(debug.stderr, /\n\s+at /);
     });
   });
+
+  describe('the written model is verified before it takes its name', () => {
+    /** x -> MatMul -> an op of a custom domain onnxruntime has no kernel for. */
+    function customOpModel(): string {
+      const file = path.join(dir, 'custom.onnx');
+      const b = new GraphBuilder('custom')
+        .input('x', DataType.FLOAT, ['N', 16])
+        .initializer('w', DataType.FLOAT, [16, 16], values(256, 5))
+        .node('MatMul', ['x', 'w'], ['h'], {}, { name: 'proj' })
+        .node('Mystery', ['h'], ['y'], {}, { name: 'custom', domain: 'com.example.custom' })
+        .output('y', DataType.FLOAT, ['N', 16]);
+      fs.writeFileSync(file, modelBytes(b, { opset: 13, opsets: { 'com.example.custom': 1 } }));
+      return file;
+    }
+
+    it('quantizeModel fails when onnxruntime cannot load the result, and leaves no file', async () => {
+      const model = customOpModel();
+      await assert.rejects(quantizeModel(model, resolveSettings({ mode: 'dynamic' })), (e: Error) => {
+        assert.match(e.message, /custom\.dynamic\.int8\.onnx: the quantized model does not load in onnxruntime.*Mystery/);
+        assert.ok(!e.message.includes('.tmp'), e.message);
+        return true;
+      });
+      assert.deepStrictEqual(listFiles(dir), ['custom.onnx']);
+    });
+
+    it('the CLI: exit 1, one line, no output file', async () => {
+      const model = customOpModel();
+      const r = await cli('quantize', model, '--mode', 'dynamic');
+      assert.strictEqual(r.code, 1, r.stderr);
+      const last = r.stderr.split('\n').filter((l) => l.startsWith('onnx-compress:'));
+      assert.strictEqual(last.length, 1, r.stderr);
+      assert.match(last[0], /does not load in onnxruntime/);
+      assert.ok(!/\n\s+at /.test(r.stderr), r.stderr);
+      assert.deepStrictEqual(listFiles(dir), ['custom.onnx']);
+    });
+
+    it('a verification that cannot run (no temporary folder for the optimized dump) leaves nothing behind', async () => {
+      const model = path.join(dir, 'torch12.onnx');
+      fs.writeFileSync(model, modelBytes(torch12Export(2), TORCH12));
+      const tmpdir = process.env.TMPDIR;
+      process.env.TMPDIR = path.join(dir, 'missing');
+      try {
+        await assert.rejects(quantizeModel(model, resolveSettings({ calibration: 'synthetic:4' })), (e: Error) => {
+          assert.match(e.message, /torch12\.int8\.onnx: .*verif.*ENOENT/);
+          return true;
+        });
+      } finally {
+        if (tmpdir === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = tmpdir;
+      }
+      assert.deepStrictEqual(listFiles(dir), ['torch12.onnx']);
+    });
+
+    it('a model with external data is verified with its data file, and both arrive', async () => {
+      const inline = path.join(dir, 'inline.onnx');
+      fs.writeFileSync(inline, modelBytes(torch12Export(2), { ...TORCH12, irVersion: 8 }));
+      const model = path.join(dir, 'ext.onnx');
+      assert.strictEqual((await cli('save', inline, model, '--external-data', '--threshold', '0')).code, 0);
+      // The head kept in float keeps its weights in the data file.
+      const r = await quantizeModel(model, resolveSettings({ calibration: 'synthetic:4', exclude: ['Gemm_11'] }));
+      assert.ok(r.verification.ran, r.verification.note);
+      assert.ok(r.nodes.some((n) => n.node === 'Gemm_11' && !n.quantized));
+      assert.deepStrictEqual(listFiles(dir), ['ext.int8.onnx', 'ext.int8.onnx.data', 'ext.int8.quant.json', 'ext.onnx', 'ext.onnx.data', 'inline.onnx']);
+    });
+  });
 });

@@ -1,12 +1,13 @@
 // One quantization run, end to end: read -> plan -> calibrate (streaming) -> rewrite -> save
 // beside the original (temporary file, renamed) -> verify (loads, runs, fuses) -> QuantResult.
 // The original model is never modified: the rewrite works on a copy.
+import * as fs from 'fs';
 import * as path from 'path';
 import {
   QUANT_RESULT_FORMAT, QUANT_RESULT_VERSION, type QuantResult, type QuantSettings, type TensorQuantization,
 } from '../../shared/quantResult';
 import { openDataSource, type DataSource } from '../data';
-import { OnnxCompressError } from '../errors';
+import { errorMessage, OnnxCompressError } from '../errors';
 import { encodeMessage } from '../onnx/codec';
 import { decodeModel, readModel, type OnnxModel } from '../onnx/model';
 import { upgradeOpsetTo10 } from '../onnx/opsetUpgrade';
@@ -20,7 +21,7 @@ import { quantizeDynamic } from './dynamic';
 import { calibrationTargets, planQuantization } from './plan';
 import { QdqRewriter } from './qdq';
 import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from './qoperator';
-import { verifyQuantized } from './verify';
+import { verifyQuantized, type Verification } from './verify';
 import { jsonText, writeFileAtomicSync } from '../files';
 import { modelBytes } from '../onnx/write';
 
@@ -167,11 +168,28 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   }
 
   progress('writing');
-  const written = await writeModel(model, output, { signal: options.signal });
-  progress('verifying');
   const sixteenBit = settings.mode === 'static' && settings.activationType.endsWith('16');
-  const v = await verifyQuantized(written.file, candidates, await firstBatch(data, settings), settings.executionProvider, sixteenBit);
-  if (!v.loads) warnings.push(`onnxruntime cannot load the quantized model: ${v.note}`);
+  const feeds = await firstBatch(data, settings);
+  let v: Verification | undefined;
+  // Verified while staged: a model onnxruntime cannot load, or a check that cannot run, never
+  // takes the output's name.
+  const written = await writeModel(model, output, {
+    signal: options.signal,
+    check: async (staged) => {
+      progress('verifying');
+      const named = (s: string) => s.split(staged).join(output);
+      try {
+        v = await verifyQuantized(staged, candidates, feeds, settings.executionProvider, sixteenBit);
+      } catch (e) {
+        throw new QuantizeError(`the quantized model could not be verified, so nothing was written: ${named(errorMessage(e))}`, output);
+      }
+      v.note = named(v.note);
+      if (!v.loads) {
+        throw new QuantizeError(`the quantized model does not load in onnxruntime, so nothing was written: ${v.note.replace(/^onnxruntime cannot load the model: /, '')}`, output);
+      }
+    },
+  });
+  if (!v) throw new QuantizeError('the quantized model was not verified', output);
   for (const u of v.fusion.unfused) warnings.push(`${u.opType} '${u.node}' was not fused into an integer kernel: ${u.reason}`);
   const inputBytes = modelBytes(source.file!);
   const outputBytes = modelBytes(written.file);
@@ -192,7 +210,13 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   };
   if (options.resultFile !== false) {
     const file = options.resultFile ?? written.file.replace(/\.onnx$/i, '.quant.json');
-    writeFileAtomicSync(file, jsonText(result));
+    try {
+      writeFileAtomicSync(file, jsonText(result));
+    } catch (e) {
+      // The run failed: it leaves nothing, rather than a model without its parameters' record.
+      for (const f of [written.file, written.dataFile]) if (f) fs.rmSync(f, { force: true });
+      throw new QuantizeError(`cannot write the result file ${file}, so the quantized model was removed too: ${errorMessage(e)}`, output);
+    }
   }
   return result;
 }
