@@ -6,6 +6,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { failureLine, run } from '../../src/cli/main';
+import { analyzeQuantization } from '../../src/core/analysis/analyze';
 import { sqnr } from '../../src/core/analysis/metrics';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { readModelSync } from '../../src/core/onnx/model';
@@ -231,6 +232,30 @@ describe('engine defects', function () {
       assert.ok(r.verification.ran, r.verification.note);
       assert.ok(r.nodes.some((n) => n.node === 'Gemm_11' && !n.quantized));
       assert.deepStrictEqual(listFiles(dir), ['ext.int8.onnx', 'ext.int8.onnx.data', 'ext.int8.quant.json', 'ext.onnx', 'ext.onnx.data', 'inline.onnx']);
+    });
+  });
+
+  describe('quantized types the analysis has no integer range for', () => {
+    it('a float8 Q/DQ pair is refused with its tensor and type named, not measured as uint8', async () => {
+      const float = path.join(dir, 'f.onnx');
+      const quant = path.join(dir, 'f.fp8.onnx');
+      const graph = (q: boolean) => {
+        const b = new GraphBuilder('g').input('x', DataType.FLOAT, [2, 8]);
+        if (q) {
+          b.initializer('x_scale', DataType.FLOAT, [], Float32Array.of(0.01))
+            .initializer('x_zero_point', DataType.FLOAT8E4M3FN, [], Uint8Array.of(0))
+            .node('QuantizeLinear', ['x', 'x_scale', 'x_zero_point'], ['x_q'], {}, { name: 'x_QuantizeLinear' })
+            .node('DequantizeLinear', ['x_q', 'x_scale', 'x_zero_point'], ['x_dq'], {}, { name: 'x_DequantizeLinear' });
+        }
+        return b.node('Relu', [q ? 'x_dq' : 'x'], ['y'], {}, { name: 'act' }).output('y', DataType.FLOAT, [2, 8]);
+      };
+      fs.writeFileSync(float, modelBytes(graph(false), { opset: 19, irVersion: 9 }));
+      fs.writeFileSync(quant, modelBytes(graph(true), { opset: 19, irVersion: 9 }));
+      await assert.rejects(analyzeQuantization(float, quant, { data: 'synthetic:4', reportFile: false, latencyRuns: 0 }), (e: Error) => {
+        assert.match(e.message, /'x'.*float8e4m3fn/);
+        assert.match(e.message, /uint8, int8/);
+        return true;
+      });
     });
   });
 });
