@@ -9,6 +9,7 @@ import { failureLine, run } from '../../src/cli/main';
 import { analyzeQuantization } from '../../src/core/analysis/analyze';
 import { sqnr } from '../../src/core/analysis/metrics';
 import { DataType } from '../../src/core/onnx/dataTypes';
+import { writeFileAtomic, writeFileAtomicSync } from '../../src/core/files';
 import { readModelSync } from '../../src/core/onnx/model';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
@@ -256,6 +257,37 @@ describe('engine defects', function () {
         assert.match(e.message, /uint8, int8/);
         return true;
       });
+    });
+  });
+
+  describe('temporary files', () => {
+    it('two writes of one file at once both complete, and the file holds one of them whole', async () => {
+      const file = path.join(dir, 'r.json');
+      const [a, b] = ['a'.repeat(1 << 20), 'b'.repeat(1 << 20)];
+      await Promise.all([writeFileAtomic(file, a), writeFileAtomic(file, b), writeFileAtomic(file, a)]);
+      const text = fs.readFileSync(file, 'utf8');
+      assert.ok(text === a || text === b);
+      assert.deepStrictEqual(listFiles(dir), ['r.json']);
+    });
+
+    it('a write that fails leaves no temporary file, and says which file it could not write', async () => {
+      const target = path.join(dir, 'taken');
+      fs.mkdirSync(target);
+      fs.writeFileSync(path.join(target, 'inside'), 'x');
+      assert.throws(() => writeFileAtomicSync(target, 'text'), (e: Error) => e.message.startsWith(`${target}: `) && !e.message.includes('.tmp'));
+      await assert.rejects(writeFileAtomic(target, 'text'), (e: Error) => e.message.startsWith(`${target}: `) && !e.message.includes('.tmp'));
+      assert.deepStrictEqual(listFiles(dir), ['taken/inside']);
+    });
+
+    it('a model write that fails (the target is a folder) leaves nothing beside it', async () => {
+      const model = path.join(dir, 'torch12.onnx');
+      fs.writeFileSync(model, modelBytes(torch12Export(1), TORCH12));
+      const target = path.join(dir, 'out.onnx');
+      fs.mkdirSync(target);
+      fs.writeFileSync(path.join(target, 'inside'), 'x');
+      const r = await cli('save', model, target, '--external-data', '--threshold', '0');
+      assert.strictEqual(r.code, 1, r.stderr);
+      assert.deepStrictEqual(listFiles(dir), ['out.onnx/inside', 'torch12.onnx']);
     });
   });
 });
