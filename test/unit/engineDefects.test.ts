@@ -290,4 +290,43 @@ describe('engine defects', function () {
       assert.deepStrictEqual(listFiles(dir), ['out.onnx/inside', 'torch12.onnx']);
     });
   });
+
+  describe('outputs into folders that do not exist yet', () => {
+    let model: string;
+    beforeEach(() => {
+      model = path.join(dir, 'torch12.onnx');
+      fs.writeFileSync(model, modelBytes(torch12Export(1), TORCH12));
+    });
+
+    it('save MODEL OUT makes OUT\'s folder (also with a data file)', async () => {
+      const out = path.join(dir, 'new', 'sub', 'copy.onnx');
+      const r = await cli('save', model, out, '--external-data', '--threshold', '0');
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.deepStrictEqual(listFiles(path.join(dir, 'new')), ['sub/copy.onnx', 'sub/copy.onnx.data']);
+      const x = { 'input.1': new ort.Tensor('float32', values(16, 7, 1), [1, 1, 4, 4]) };
+      assert.deepStrictEqual(await runOrt(out, x), await runOrt(model, x));
+    });
+
+    it('quantize -o and --result into new folders', async () => {
+      const out = path.join(dir, 'q', 'model.onnx');
+      const result = path.join(dir, 'results', 'run.json');
+      const r = await cli('quantize', model, '--calib', 'synthetic:4', '-o', out, '--result', result);
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.ok(fs.existsSync(out) && fs.existsSync(result));
+    });
+
+    it('a write into new folders that fails removes the folders it made', async () => {
+      const custom = path.join(dir, 'custom.onnx');
+      fs.writeFileSync(custom, modelBytes(new GraphBuilder('custom')
+        .input('x', DataType.FLOAT, ['N', 16])
+        .initializer('w', DataType.FLOAT, [16, 16], values(256, 5))
+        .node('MatMul', ['x', 'w'], ['h'], {}, { name: 'proj' })
+        .node('Mystery', ['h'], ['y'], {}, { name: 'custom', domain: 'com.example.custom' })
+        .output('y', DataType.FLOAT, ['N', 16]), { opset: 13, opsets: { 'com.example.custom': 1 } }));
+      const r = await cli('quantize', custom, '--mode', 'dynamic', '-o', path.join(dir, 'new', 'sub', 'q.onnx'));
+      assert.strictEqual(r.code, 1, r.stderr);
+      assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['custom.onnx', 'torch12.onnx']);
+      assert.throws(() => writeFileAtomicSync(path.join(dir, 'torch12.onnx', 'r.json'), '{}'), /torch12\.onnx.r\.json: cannot write the file: a file is in the way of its folder/);
+    });
+  });
 });

@@ -1,4 +1,5 @@
-// Writing models: always into a private staging folder beside the target (the model and its data
+// Writing models (the output's folder is made when missing): always into a private staging folder
+// beside the target (the model and its data
 // file under their final names, so the staged model can be checked as it will be), renamed into
 // place when complete, so that a failure or a cancel never leaves a half-written model. The model
 // being written from is never the target.
@@ -10,6 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ModelWriteError, errorMessage } from '../errors';
+import { makeFolderFor } from '../files';
 import { encodeMessage } from './codec';
 import { externalDataRef, isExternal } from './externalData';
 import type { OnnxModel } from './model';
@@ -130,11 +132,13 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
 
   const changed: Array<[TensorProto, SavedFields]> = [];
   let stage: string | undefined;
+  let undoFolder = () => undefined as void;
   let fd: number | undefined;
   let dataBytes = 0;
   let externalTensors = 0;
   let inlineGrowth = 0;
   try {
+    undoFolder = makeFolderFor(target);
     // Unique per call (two writers of one target never share it), in the target's folder so that
     // the final renames stay on one file system.
     stage = fs.mkdtempSync(path.join(path.dirname(target), `.${path.basename(target)}.`));
@@ -203,6 +207,10 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
     return { file: target, bytes: encoded.length, dataFile: externalTensors ? dataFile : undefined, dataBytes, externalTensors };
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);
+    // The staging folder goes before the folders made for it.
+    if (stage) fs.rmSync(stage, { recursive: true, force: true });
+    stage = undefined;
+    undoFolder();
     if (e instanceof CheckFailed) throw e.error;
     if (e instanceof ModelWriteError) throw e;
     checkAborted(options.signal, out); // writeFile's AbortError
