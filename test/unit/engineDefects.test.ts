@@ -11,6 +11,7 @@ import { sqnr } from '../../src/core/analysis/metrics';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { writeFileAtomic, writeFileAtomicSync } from '../../src/core/files';
 import { readModelSync } from '../../src/core/onnx/model';
+import { describeQuantizedOps, isQuantizedModel, quantizedOpsIn } from '../../src/core/quant/detect';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import { seededRandom } from '../../src/core/random';
@@ -327,6 +328,69 @@ describe('engine defects', function () {
       assert.strictEqual(r.code, 1, r.stderr);
       assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['custom.onnx', 'torch12.onnx']);
       assert.throws(() => writeFileAtomicSync(path.join(dir, 'torch12.onnx', 'r.json'), '{}'), /torch12\.onnx.r\.json: cannot write the file: a file is in the way of its folder/);
+    });
+  });
+
+  describe('a model that is already quantized', () => {
+    const fixture = path.join(ROOT, 'test', 'fixtures', 'models', 'fashion_cnn.onnx');
+    let float: string;
+    beforeEach(() => {
+      float = path.join(dir, 'fashion_cnn.onnx');
+      fs.copyFileSync(fixture, float);
+    });
+
+    for (const [label, settings, counted] of [
+      ['QDQ', { calibration: 'synthetic:4' }, /^\d+ QuantizeLinear\/DequantizeLinear nodes$/],
+      ['QOperator', { calibration: 'synthetic:4', format: 'qoperator' as const }, /QLinearConv/],
+      ['dynamic', { mode: 'dynamic' as const, calibration: 'synthetic:4' }, /DynamicQuantizeLinear/],
+    ] as const) {
+      it(`is refused by quantizeModel with one message naming the float model (${label})`, async () => {
+        const first = await quantizeModel(float, resolveSettings(settings), { resultFile: false });
+        const listed = listFiles(dir);
+        const ops = quantizedOpsIn(readModelSync(first.output));
+        assert.ok(isQuantizedModel(readModelSync(first.output)));
+        assert.match(describeQuantizedOps(ops), counted as RegExp);
+        await assert.rejects(quantizeModel(first.output, resolveSettings(settings)), (e: Error) => {
+          const name = path.basename(first.output);
+          assert.ok(e.message.startsWith(`${first.output}: already quantized (`), e.message);
+          assert.ok(e.message.endsWith('): quantize the float model it came from (fashion_cnn.onnx)'), e.message);
+          assert.ok(!e.message.includes('\n'), e.message);
+          assert.ok(!e.message.includes(name.replace('.onnx', '.int8.onnx')));
+          return true;
+        });
+        assert.deepStrictEqual(listFiles(dir), listed, 'nothing written');
+      });
+    }
+
+    it('the CLI: exit 1, one line, no NAME.int8.int8.onnx', async () => {
+      assert.strictEqual((await cli('quantize', float, '--calib', 'synthetic:4', '--format', 'qoperator')).code, 0);
+      const r = await cli('quantize', path.join(dir, 'fashion_cnn.int8.onnx'), '--calib', 'synthetic:4');
+      assert.strictEqual(r.code, 1, r.stderr);
+      const lines = r.stderr.split('\n').filter((l) => l.startsWith('onnx-compress:'));
+      assert.strictEqual(lines.length, 1, r.stderr);
+      assert.match(lines[0], /fashion_cnn\.int8\.onnx: already quantized \(\d+ QuantizeLinear\/DequantizeLinear nodes?, \d+ QLinearConv.*\): quantize the float model it came from \(fashion_cnn\.onnx\)$/);
+      assert.ok(!fs.existsSync(path.join(dir, 'fashion_cnn.int8.int8.onnx')));
+    });
+
+    it('quantizedOpsIn finds nothing in a float model, and counts ops inside subgraphs', () => {
+      assert.deepStrictEqual(quantizedOpsIn(readModelSync(float)), {});
+      assert.strictEqual(isQuantizedModel(readModelSync(float)), false);
+      const branch = (q: boolean) => {
+        const g = new GraphBuilder(q ? 'then' : 'else');
+        if (q) {
+          g.initializer('s', DataType.FLOAT, [], Float32Array.of(0.1))
+            .node('QuantizeLinear', ['x', 's'], ['xq'], {}, { name: 'q' })
+            .node('DequantizeLinear', ['xq', 's'], ['y'], {}, { name: 'dq' });
+        } else g.node('Identity', ['x'], ['y'], {}, { name: 'id' });
+        return g.output('y', DataType.FLOAT, [4]);
+      };
+      const b = new GraphBuilder('g').input('x', DataType.FLOAT, [4]).input('c', DataType.BOOL, [])
+        .node('If', ['c'], ['y'], { then_branch: branch(true), else_branch: branch(false) }, { name: 'if' })
+        .output('y', DataType.FLOAT, [4]);
+      const model = { proto: readModelSync(float).proto };
+      model.proto.graph = b.build();
+      assert.deepStrictEqual(quantizedOpsIn(model), { QuantizeLinear: 1, DequantizeLinear: 1 });
+      assert.strictEqual(describeQuantizedOps(quantizedOpsIn(model)), '2 QuantizeLinear/DequantizeLinear nodes');
     });
   });
 });

@@ -20,6 +20,7 @@ import { calibrate, type CalibratedRange, type CalibrationProgress } from './cal
 import { quantizeDynamic } from './dynamic';
 import { calibrationTargets, planQuantization } from './plan';
 import { QdqRewriter } from './qdq';
+import { describeQuantizedOps, quantizedOpsIn } from './detect';
 import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from './qoperator';
 import { verifyQuantized, type Verification } from './verify';
 import { jsonText, writeFileAtomicSync } from '../files';
@@ -50,6 +51,27 @@ export function savedRanges(previous: QuantResult): Map<string, CalibratedRange>
 export function defaultOutput(input: string, settings: QuantSettings): string {
   const bits = settings.mode === 'dynamic' ? 'dynamic.int8' : settings.activationType.endsWith('16') ? 'int16' : 'int8';
   return input.replace(/(\.onnx)?$/i, `.${bits}.onnx`);
+}
+
+/** The float model a quantized file came from, when it can be told: its result file's input, or
+ *  the name without the .int8 (.dynamic.int8, .int16) that quantize adds, if that file exists. */
+function floatOrigin(file: string): string | undefined {
+  try {
+    const result = JSON.parse(fs.readFileSync(file.replace(/\.onnx$/i, '.quant.json'), 'utf8')) as Partial<QuantResult>;
+    if (typeof result.input === 'string' && fs.existsSync(result.input)) return result.input;
+  } catch {
+    // no result file beside it: try the name
+  }
+  const named = file.replace(/\.(dynamic\.int8|int8|int16)(\.onnx)$/i, '$2');
+  return named !== file && fs.existsSync(named) ? named : undefined;
+}
+
+function refuseQuantized(model: OnnxModel, input: string): void {
+  const ops = quantizedOpsIn(model);
+  if (!Object.keys(ops).length) return;
+  const origin = floatOrigin(path.resolve(input));
+  const from = origin ? ` (${path.dirname(origin) === path.dirname(path.resolve(input)) ? path.basename(origin) : origin})` : '';
+  throw new QuantizeError(`already quantized (${describeQuantizedOps(ops)}): quantize the float model it came from${from}`, input);
 }
 
 function copyOf(model: OnnxModel): OnnxModel {
@@ -88,6 +110,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   if (path.resolve(input) === output) throw new QuantizeError('the output path is the input model; choose another (-o)', input);
   progress('reading the model');
   const source = await readModel(input);
+  refuseQuantized(source, input);
   const opset = int64ToNumber(source.proto.opset_import.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
   const model = copyOf(source);
   const warnings: string[] = ep.note ? [ep.note] : [];
