@@ -224,6 +224,16 @@ describe('engine defects', function () {
       assert.deepStrictEqual(listFiles(dir), ['torch12.onnx']);
     });
 
+    it('a result file that cannot be written fails the run, and the model is not kept', async () => {
+      const model = path.join(dir, 'torch12.onnx');
+      fs.writeFileSync(model, modelBytes(torch12Export(1), TORCH12));
+      const r = await cli('quantize', model, '--calib', 'synthetic:4', '--result', dir);
+      assert.strictEqual(r.code, 1, r.stderr);
+      const lines = r.stderr.split('\n').filter((l) => l.startsWith('onnx-compress:'));
+      assert.deepStrictEqual(lines, [`onnx-compress: ${dir}: cannot write the file: a folder of that name is in the way; the quantized model was not kept either (choose another result path)`]);
+      assert.deepStrictEqual(listFiles(dir), ['torch12.onnx']);
+    });
+
     it('a model with external data is verified with its data file, and both arrive', async () => {
       const inline = path.join(dir, 'inline.onnx');
       fs.writeFileSync(inline, modelBytes(torch12Export(2), { ...TORCH12, irVersion: 8 }));

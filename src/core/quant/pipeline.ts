@@ -1,6 +1,7 @@
-// One quantization run, end to end: read -> plan -> calibrate (streaming) -> rewrite -> save
-// beside the original (temporary file, renamed) -> verify (loads, runs, fuses) -> QuantResult.
-// The original model is never modified: the rewrite works on a copy.
+// One quantization run, end to end: read (a quantized model is refused) -> plan -> calibrate
+// (streaming) -> rewrite -> save beside the original, staged -> verify the staged file (loads,
+// runs, fuses) -> renamed into place -> QuantResult. The original model is never modified: the
+// rewrite works on a copy.
 import * as fs from 'fs';
 import * as path from 'path';
 import {
@@ -238,7 +239,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     } catch (e) {
       // The run failed: it leaves nothing, rather than a model without its parameters' record.
       for (const f of [written.file, written.dataFile]) if (f) fs.rmSync(f, { force: true });
-      throw new QuantizeError(`cannot write the result file ${file}, so the quantized model was removed too: ${errorMessage(e)}`, output);
+      throw new QuantizeError(`${errorMessage(e)}; the quantized model was not kept either (choose another result path)`);
     }
   }
   return result;
