@@ -48,6 +48,9 @@ type Out = { log: (s: string) => void; error: (s: string) => void };
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
+/** What the running command's failure concerns when its error does not say: its first path. */
+let subject: string | undefined;
+
 function parse(args: string[], options: ParseArgsConfig['options'], positionals: number, what: string): { values: Values; positionals: string[] } {
   let parsed;
   try {
@@ -55,6 +58,7 @@ function parse(args: string[], options: ParseArgsConfig['options'], positionals:
   } catch (e) {
     throw new UsageError(errorMessage(e));
   }
+  subject = parsed.positionals[0];
   if (parsed.positionals.length !== positionals) {
     throw new UsageError(`${what} takes ${positionals} path${positionals > 1 ? 's' : ''}, got ${parsed.positionals.length}`);
   }
@@ -113,6 +117,7 @@ async function save(args: string[], out: Out): Promise<void> {
 /** Runs one command line; returns the exit code. */
 export async function run(argv: string[], out: Out = { log: console.log, error: console.error }): Promise<number> {
   const [command, ...rest] = argv;
+  subject = undefined;
   try {
     switch (command) {
       case 'inspect': await inspect(rest, out); return 0;
@@ -141,10 +146,36 @@ export async function run(argv: string[], out: Out = { log: console.log, error: 
       out.error(`onnx-compress: ${e.message}\n${USAGE}`);
       return 2;
     }
-    out.error(`onnx-compress: ${errorMessage(e)}`);
-    if (!(e instanceof OnnxCompressError)) out.error((e as Error).stack ?? '');
+    out.error(`onnx-compress: ${failureLine(e, subject)}`);
+    if (debugging() && e instanceof Error && e.stack) out.error(e.stack);
     return 1;
   }
+}
+
+/** ONNX_COMPRESS_DEBUG=1 adds the stack trace to an error (for bug reports). */
+export function debugging(): boolean {
+  return !!process.env.ONNX_COMPRESS_DEBUG && process.env.ONNX_COMPRESS_DEBUG !== '0';
+}
+
+/** Where in the code an error was raised: the first frame of its stack, as 'function (file:line)'. */
+function origin(e: Error): string | undefined {
+  const frame = /\n\s+at (?:async )?(?:(\S+) \()?(?:.*[\\/])?([^\\/():]+:\d+):\d+\)?/.exec(e.stack ?? '');
+  return frame ? (frame[1] ? `${frame[1]} (${frame[2]})` : frame[2]) : undefined;
+}
+
+/**
+ * Any failure as one line: the engine's errors name their subject already; others get the model
+ * (or command) they concern, and errors that can only be a defect (TypeError and the like) where
+ * they were raised, to report.
+ */
+export function failureLine(e: unknown, subject?: string): string {
+  const message = errorMessage(e).replace(/\s*\n\s*/g, ' ').trim() || 'failed with no message';
+  if (e instanceof OnnxCompressError) return message;
+  const where = subject && !message.includes(subject) ? `${subject}: ` : '';
+  const defect = e instanceof TypeError || e instanceof ReferenceError || e instanceof SyntaxError;
+  const at = e instanceof Error && defect ? origin(e) : undefined;
+  const report = defect ? ` (an internal error${at ? ` in ${at}` : ''}; please report it with the output of ONNX_COMPRESS_DEBUG=1)` : '';
+  return `${where}${message}${report}`;
 }
 
 declare const __VERSION__: string | undefined;

@@ -417,10 +417,11 @@ describe('external data', () => {
       const model = await sourceModel();
       const outDir = temp.make();
       await assert.rejects(writeModel(model, path.join(outDir, 'out.onnx'), { placement: 'external', location: 'sub/data.bin' }), /plain file name/);
-      // The output folder disappears under the write: the error is reported, nothing is left.
-      const gone = path.join(outDir, 'missing', 'out.onnx');
-      await assert.rejects(writeModel(model, gone, { placement: 'external', threshold: 0 }), ModelWriteError);
-      assert.deepStrictEqual(listFiles(outDir), []);
+      // The output's folder cannot be made (a file has its name): the error is reported, nothing is left.
+      fs.writeFileSync(path.join(outDir, 'taken'), '');
+      const blocked = path.join(outDir, 'taken', 'out.onnx');
+      await assert.rejects(writeModel(model, blocked, { placement: 'external', threshold: 0 }), ModelWriteError);
+      assert.deepStrictEqual(listFiles(outDir), ['taken']);
     });
   });
 });

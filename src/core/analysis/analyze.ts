@@ -14,7 +14,7 @@ import { OnnxCompressError, errorMessage } from '../errors';
 import { readModel, type OnnxModel } from '../onnx/model';
 import { chooseProvider } from '../runtime/providers';
 import { createSession, type ort } from '../runtime/session';
-import { quantTypeInfo, type QuantType } from '../quant/scheme';
+import { QUANT_TYPES, quantTypeInfo, type QuantType } from '../quant/scheme';
 import { readLabels } from './labels';
 import { measureLatency } from './latency';
 import { fusedActivations, matchModels, type ActivationPair, type FusedActivation } from './match';
@@ -115,18 +115,19 @@ export function checkPair(float: OnnxModel, quant: OnnxModel): void {
   }
 }
 
-function qRange(type: string): { qmin: number; qmax: number } {
-  try {
-    const info = quantTypeInfo(type as QuantType);
-    return { qmin: info.fullMin, qmax: info.fullMax };
-  } catch {
-    return { qmin: 0, qmax: 255 };
+/** The integer grid of a pair's type; any other type (float8, say) has no such grid to measure
+ *  clipping and range use against, and guessing one would report wrong numbers. */
+function qRange(p: ActivationPair, file?: string): { qmin: number; qmax: number } {
+  if (!QUANT_TYPES.includes(p.type as QuantType)) {
+    throw new AnalysisError(`tensor '${p.before}' is quantized to ${p.type}, which the analysis cannot measure (integer types only: ${QUANT_TYPES.join(', ')}); quantize it to one of those, or keep it in float`, file);
   }
+  const info = quantTypeInfo(p.type as QuantType);
+  return { qmin: info.fullMin, qmax: info.fullMax };
 }
 
 /** The float range the integer grid covers. */
 function clipRangeOf(p: ActivationPair): [number, number] {
-  const { qmin, qmax } = qRange(p.type);
+  const { qmin, qmax } = qRange(p);
   return [(qmin - p.zeroPoint) * p.scale, (qmax - p.zeroPoint) * p.scale];
 }
 
@@ -147,7 +148,7 @@ class LayerStats {
   private readonly activation?: (v: number) => number;
 
   constructor(readonly pair: ActivationPair, readonly calibrated: [number, number] | null, bins: number, readonly fused: FusedActivation | null) {
-    ({ qmin: this.qmin, qmax: this.qmax } = qRange(pair.type));
+    ({ qmin: this.qmin, qmax: this.qmax } = qRange(pair));
     this.clip = clipRangeOf(pair);
     const lo = Math.min(this.clip[0], calibrated?.[0] ?? Infinity);
     const hi = Math.max(this.clip[1], calibrated?.[1] ?? -Infinity);
@@ -267,6 +268,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   if (weightSqnr.length && weightSqnr[Math.floor(weightSqnr.length / 2)] < 10) {
     throw new AnalysisError(`the quantized model's weights are not those of this float model (median weight SQNR ${weightSqnr[Math.floor(weightSqnr.length / 2)].toFixed(1)} dB, where rounding gives 30 or more); give the float model it was quantized from`, `${float.file} / ${quant.file}`);
   }
+  for (const p of match.activations) qRange(p, quant.file);
   if (!match.activations.length) warnings.push('the quantized model has no QuantizeLinear/DequantizeLinear pair on an activation (dynamic or QOperator form): only weights and outputs are compared');
   const calibrated = new Map<string, [number, number]>();
   for (const t of qr.result?.tensors ?? []) if (t.kind === 'activation' && t.range) calibrated.set(t.tensor, t.range);

@@ -1,6 +1,8 @@
-// Writing models: always to a temporary file beside the target, renamed into place when complete,
-// so that a failure or a cancel never leaves a half-written model. The model being written from
-// is never the target.
+// Writing models (the output's folder is made when missing): always into a private staging folder
+// beside the target (the model and its data
+// file under their final names, so the staged model can be checked as it will be), renamed into
+// place when complete, so that a failure or a cancel never leaves a half-written model. The model
+// being written from is never the target.
 //
 // Tensor placement follows the 2 GB protobuf limit: `keep` writes tensors where they were (the
 // external ones into a data file beside the output), `external` moves every tensor of at least
@@ -9,6 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ModelWriteError, errorMessage } from '../errors';
+import { makeFolderFor } from '../files';
 import { encodeMessage } from './codec';
 import { externalDataRef, isExternal } from './externalData';
 import type { OnnxModel } from './model';
@@ -26,6 +29,9 @@ export interface WriteOptions {
   /** Name of the data file, relative to the output's folder (default: `<output name>.data`). */
   location?: string;
   signal?: AbortSignal;
+  /** Called with the staged model file once it is complete, before anything takes the output's
+   *  name; throwing leaves nothing written (the error is passed on as it is). */
+  check?: (staged: string) => Promise<void>;
 }
 
 export interface WriteResult {
@@ -64,10 +70,6 @@ function restoreFields(t: TensorProto, saved: SavedFields): void {
 function clearData(t: TensorProto): void {
   const rec = t as unknown as Record<string, unknown>;
   for (const k of SAVED_FIELDS) delete rec[k];
-}
-
-function tempName(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
 }
 
 function sameFile(a: string, b: string): boolean {
@@ -129,13 +131,19 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
   }
 
   const changed: Array<[TensorProto, SavedFields]> = [];
-  const tempData = tempName(dataFile);
-  const tempModel = tempName(target);
+  let stage: string | undefined;
+  let undoFolder = () => undefined as void;
   let fd: number | undefined;
   let dataBytes = 0;
   let externalTensors = 0;
   let inlineGrowth = 0;
   try {
+    undoFolder = makeFolderFor(target);
+    // Unique per call (two writers of one target never share it), in the target's folder so that
+    // the final renames stay on one file system.
+    stage = fs.mkdtempSync(path.join(path.dirname(target), `.${path.basename(target)}.`));
+    const tempModel = path.join(stage, path.basename(target));
+    const tempData = path.join(stage, path.basename(dataFile));
     for (const visit of allTensors(model.proto)) {
       const { tensor } = visit;
       checkAborted(options.signal, out);
@@ -179,17 +187,41 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       fd = undefined;
-      fs.renameSync(tempData, dataFile);
     }
-    fs.renameSync(tempModel, target);
+    if (options.check) {
+      try {
+        await options.check(tempModel);
+      } catch (e) {
+        throw new CheckFailed(e);
+      }
+      checkAborted(options.signal, out);
+    }
+    if (externalTensors) fs.renameSync(tempData, dataFile);
+    try {
+      fs.renameSync(tempModel, target);
+    } catch (e) {
+      // A data file without its model is half a model.
+      if (externalTensors) fs.rmSync(dataFile, { force: true });
+      throw e;
+    }
     return { file: target, bytes: encoded.length, dataFile: externalTensors ? dataFile : undefined, dataBytes, externalTensors };
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);
-    for (const f of [tempData, tempModel]) fs.rmSync(f, { force: true });
+    // The staging folder goes before the folders made for it.
+    if (stage) fs.rmSync(stage, { recursive: true, force: true });
+    stage = undefined;
+    undoFolder();
+    if (e instanceof CheckFailed) throw e.error;
     if (e instanceof ModelWriteError) throw e;
     checkAborted(options.signal, out); // writeFile's AbortError
     throw new ModelWriteError(errorMessage(e), out);
   } finally {
+    if (stage) fs.rmSync(stage, { recursive: true, force: true });
     for (const [tensor, saved] of changed) restoreFields(tensor, saved);
   }
+}
+
+/** The caller's check refused the staged model: its error goes out unchanged. */
+class CheckFailed {
+  constructor(readonly error: unknown) {}
 }

@@ -102,7 +102,9 @@ const scalar = (t: ort.Tensor | undefined) => (t ? (t.data as Float32Array)[0] :
 
 export async function calibrate(model: OnnxModel, tensors: string[], data: DataSource, settings: QuantSettings, run: CalibrationRun = {}): Promise<CalibrationResult> {
   const started = Date.now();
-  const inputs = new Set(model.proto.graph!.input.map((v) => v.name ?? ''));
+  // The inputs the data feeds: an initializer listed as an input (IR < 4 exports) is not fed.
+  const stored = new Set(model.proto.graph!.initializer.map((t) => t.name ?? ''));
+  const inputs = new Set(model.proto.graph!.input.map((v) => v.name ?? '').filter((n) => !stored.has(n)));
   const collectors = new Map(tensors.map((t) => [t, collectorFor(settings)]));
   const passes = collectors.size ? Math.max(...[...collectors.values()].map((c) => c.passes)) : 1;
   let samples = 0;

@@ -1,12 +1,14 @@
-// One quantization run, end to end: read -> plan -> calibrate (streaming) -> rewrite -> save
-// beside the original (temporary file, renamed) -> verify (loads, runs, fuses) -> QuantResult.
-// The original model is never modified: the rewrite works on a copy.
+// One quantization run, end to end: read (a quantized model is refused) -> plan -> calibrate
+// (streaming) -> rewrite -> save beside the original, staged -> verify the staged file (loads,
+// runs, fuses) -> renamed into place -> QuantResult. The original model is never modified: the
+// rewrite works on a copy.
+import * as fs from 'fs';
 import * as path from 'path';
 import {
   QUANT_RESULT_FORMAT, QUANT_RESULT_VERSION, type QuantResult, type QuantSettings, type TensorQuantization,
 } from '../../shared/quantResult';
 import { openDataSource, type DataSource } from '../data';
-import { OnnxCompressError } from '../errors';
+import { errorMessage, OnnxCompressError } from '../errors';
 import { encodeMessage } from '../onnx/codec';
 import { decodeModel, readModel, type OnnxModel } from '../onnx/model';
 import { upgradeOpsetTo10 } from '../onnx/opsetUpgrade';
@@ -19,8 +21,9 @@ import { calibrate, type CalibratedRange, type CalibrationProgress } from './cal
 import { quantizeDynamic } from './dynamic';
 import { calibrationTargets, planQuantization } from './plan';
 import { QdqRewriter } from './qdq';
+import { describeQuantizedOps, quantizedOpsIn } from './detect';
 import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from './qoperator';
-import { verifyQuantized } from './verify';
+import { verifyQuantized, type Verification } from './verify';
 import { jsonText, writeFileAtomicSync } from '../files';
 import { modelBytes } from '../onnx/write';
 
@@ -51,8 +54,46 @@ export function defaultOutput(input: string, settings: QuantSettings): string {
   return input.replace(/(\.onnx)?$/i, `.${bits}.onnx`);
 }
 
+/** The float model a quantized file came from, when it can be told: its result file's input, or
+ *  the name without the .int8 (.dynamic.int8, .int16) that quantize adds, if that file exists. */
+function floatOrigin(file: string): string | undefined {
+  try {
+    const result = JSON.parse(fs.readFileSync(file.replace(/\.onnx$/i, '.quant.json'), 'utf8')) as Partial<QuantResult>;
+    if (typeof result.input === 'string' && fs.existsSync(result.input)) return result.input;
+  } catch {
+    // no result file beside it: try the name
+  }
+  const named = file.replace(/\.(dynamic\.int8|int8|int16)(\.onnx)$/i, '$2');
+  return named !== file && fs.existsSync(named) ? named : undefined;
+}
+
+function refuseQuantized(model: OnnxModel, input: string): void {
+  const ops = quantizedOpsIn(model);
+  if (!Object.keys(ops).length) return;
+  const origin = floatOrigin(path.resolve(input));
+  const from = origin ? ` (${path.dirname(origin) === path.dirname(path.resolve(input)) ? path.basename(origin) : origin})` : '';
+  throw new QuantizeError(`already quantized (${describeQuantizedOps(ops)}): quantize the float model it came from${from}`, input);
+}
+
 function copyOf(model: OnnxModel): OnnxModel {
   return decodeModel(encodeMessage('ModelProto', model.proto), { file: model.file, baseDir: model.external.baseDir });
+}
+
+/**
+ * Exporters before ONNX IR 4 (PyTorch up to 1.2, among others) list every initializer as a graph
+ * input too, which makes each weight an input a caller may override, so nothing would count as a
+ * constant weight. Calibration never feeds them (their stored values are used), and the quantized
+ * model replaces them, so they become plain initializers: the inputs are dropped (IR 4 allows it).
+ * Returns the names dropped.
+ */
+function weightsAsConstants(model: OnnxModel): string[] {
+  const graph = model.proto.graph!;
+  const stored = new Set(graph.initializer.map((t) => t.name ?? ''));
+  const dropped = graph.input.filter((v) => stored.has(v.name ?? '')).map((v) => v.name ?? '');
+  if (!dropped.length) return dropped;
+  graph.input = graph.input.filter((v) => !stored.has(v.name ?? ''));
+  if (int64ToNumber(model.proto.ir_version) < 4) model.proto.ir_version = 4;
+  return dropped;
 }
 
 async function firstBatch(data: DataSource | undefined, settings: QuantSettings): Promise<Record<string, ort.Tensor> | undefined> {
@@ -70,9 +111,14 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   if (path.resolve(input) === output) throw new QuantizeError('the output path is the input model; choose another (-o)', input);
   progress('reading the model');
   const source = await readModel(input);
+  refuseQuantized(source, input);
   const opset = int64ToNumber(source.proto.opset_import.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
   const model = copyOf(source);
   const warnings: string[] = ep.note ? [ep.note] : [];
+  const asConstants = weightsAsConstants(model);
+  if (asConstants.length) {
+    warnings.push(`${asConstants.length} initializers were also listed as graph inputs (as exporters before ONNX IR 4 wrote them); the quantized model holds them as constants and no longer takes them as inputs`);
+  }
   let tensors: TensorQuantization[];
   let decisions: QuantResult['nodes'];
   let unmatchedPatterns: string[];
@@ -147,11 +193,28 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   }
 
   progress('writing');
-  const written = await writeModel(model, output, { signal: options.signal });
-  progress('verifying');
   const sixteenBit = settings.mode === 'static' && settings.activationType.endsWith('16');
-  const v = await verifyQuantized(written.file, candidates, await firstBatch(data, settings), settings.executionProvider, sixteenBit);
-  if (!v.loads) warnings.push(`onnxruntime cannot load the quantized model: ${v.note}`);
+  const feeds = await firstBatch(data, settings);
+  let v: Verification | undefined;
+  // Verified while staged: a model onnxruntime cannot load, or a check that cannot run, never
+  // takes the output's name.
+  const written = await writeModel(model, output, {
+    signal: options.signal,
+    check: async (staged) => {
+      progress('verifying');
+      const named = (s: string) => s.split(staged).join(output);
+      try {
+        v = await verifyQuantized(staged, candidates, feeds, settings.executionProvider, sixteenBit);
+      } catch (e) {
+        throw new QuantizeError(`the quantized model could not be verified, so nothing was written: ${named(errorMessage(e))}`, output);
+      }
+      v.note = named(v.note);
+      if (!v.loads) {
+        throw new QuantizeError(`the quantized model does not load in onnxruntime, so nothing was written: ${v.note.replace(/^onnxruntime cannot load the model: /, '')}`, output);
+      }
+    },
+  });
+  if (!v) throw new QuantizeError('the quantized model was not verified', output);
   for (const u of v.fusion.unfused) warnings.push(`${u.opType} '${u.node}' was not fused into an integer kernel: ${u.reason}`);
   const inputBytes = modelBytes(source.file!);
   const outputBytes = modelBytes(written.file);
@@ -172,7 +235,13 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   };
   if (options.resultFile !== false) {
     const file = options.resultFile ?? written.file.replace(/\.onnx$/i, '.quant.json');
-    writeFileAtomicSync(file, jsonText(result));
+    try {
+      writeFileAtomicSync(file, jsonText(result));
+    } catch (e) {
+      // The run failed: it leaves nothing, rather than a model without its parameters' record.
+      for (const f of [written.file, written.dataFile]) if (f) fs.rmSync(f, { force: true });
+      throw new QuantizeError(`${errorMessage(e)}; the quantized model was not kept either (choose another result path)`);
+    }
   }
   return result;
 }

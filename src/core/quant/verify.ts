@@ -36,7 +36,8 @@ export async function verifyQuantized(file: string, candidates: Array<{ name: st
     session = await createSession(model, { optimizedModelFilePath: optimizedFile, executionProviders: [ep] });
   } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });
-    return { loads: false, ran: false, note: errorMessage(e), fusion: { candidates: candidates.length, fused: 0, integerOps: {}, unfused: [] } };
+    // The reason, without the (staged) file name the caller knows better.
+    return { loads: false, ran: false, note: errorMessage(e).replace(`${file}: `, ''), fusion: { candidates: candidates.length, fused: 0, integerOps: {}, unfused: [] } };
   }
   let ran = false;
   let note = 'loads in onnxruntime';
@@ -55,7 +56,9 @@ export async function verifyQuantized(file: string, candidates: Array<{ name: st
   const integerOps: Record<string, number> = {};
   const floatNodes = new Map<string, string>();
   try {
-    const optimized = await readModel(optimizedFile);
+    // The dump refers to the model's own external data file: only its op types are read, but the
+    // references must resolve where that file is.
+    const optimized = await readModel(optimizedFile, { baseDir: path.dirname(path.resolve(file)) });
     for (const n of optimized.proto.graph!.node) {
       const op = n.op_type ?? '';
       if (INTEGER_OPS.has(op)) integerOps[op] = (integerOps[op] ?? 0) + 1;
