@@ -67,7 +67,8 @@ function floatOrigin(file: string): string | undefined {
   return named !== file && fs.existsSync(named) ? named : undefined;
 }
 
-function refuseQuantized(model: OnnxModel, input: string): void {
+/** Throws, naming the float model to quantize instead, when `model` is quantized already. */
+export function refuseQuantized(model: Pick<OnnxModel, 'proto'>, input: string): void {
   const ops = quantizedOpsIn(model);
   if (!Object.keys(ops).length) return;
   const origin = floatOrigin(path.resolve(input));

@@ -16,6 +16,8 @@ import { formatShape } from '../../shared/format';
 import { MultiStep, type LiveInput, type Step } from './multiStep';
 import type { SpecChecker } from './specProblems';
 import { jsonText, writeFileAtomic } from '../../core/files';
+import { readModel } from '../../core/onnx/model';
+import { isQuantizedModel } from '../../core/quant/detect';
 
 type PairKind = 'feature' | 'attention' | 'similarity' | 'auxiliary';
 
@@ -161,8 +163,15 @@ export class DistillWizard {
     return (f2, s2) => this.studentStep(f2, s2);
   }
 
+  /** Models of the workspace that are quantized already: they have no float weights to train. */
+  private async quantizedModels(s: State): Promise<string[]> {
+    const models = await this.workspaceFiles(s, '**/*.onnx');
+    const quantized = await Promise.all(models.map((m) => readModel(m).then(isQuantizedModel, () => false)));
+    return models.filter((_, i) => quantized[i]);
+  }
+
   private async studentStep(f: MultiStep, s: State): Promise<Step<State>> {
-    const model = await this.pickModel(f, s, 'Student: the smaller model that learns (ONNX, or a PyTorch factory)', [s.teacher!], [
+    const model = await this.pickModel(f, s, 'Student: the smaller model that learns (ONNX, or a PyTorch factory)', [s.teacher!, ...(await this.quantizedModels(s))], [
       item('$(symbol-method) PyTorch factory (file.py:function)...', '#factory', 'a Python function returning a torch.nn.Module'),
     ], 'models/student.onnx');
     if (model === '#factory') {

@@ -6,7 +6,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { DataSourceError, isAbortError, openDataSource } from '../../core/data';
 import { errorMessage } from '../../core/errors';
-import { quantizeModel } from '../../core/quant/pipeline';
+import { quantizeModel, refuseQuantized } from '../../core/quant/pipeline';
 import { formatBytes, formatShape } from '../../shared/format';
 import type { QuantReport } from '../../shared/quantReport';
 import type { QuantResult } from '../../shared/quantResult';
@@ -128,6 +128,9 @@ export class QuantizeFlow implements vscode.Disposable {
     const refused = this.refusal();
     if (refused) return refused;
     const model = uri.fsPath;
+    // Refused before the wizard: a quantized model would only fail after every question.
+    const quantized = await this.refuseQuantized(uri);
+    if (quantized) return quantized;
     const initial = { ...this.remembered.get(model), ...given };
     let choices: QuantizeChoices | undefined = initial;
     if (!given) {
@@ -143,6 +146,19 @@ export class QuantizeFlow implements vscode.Disposable {
     await this.remembered.remember(model, choices);
     // A run may have started while the wizard was open.
     return this.refusal() ?? this.execute(uri, choices);
+  }
+
+  private async refuseQuantized(uri: vscode.Uri): Promise<QuantizeOutcome | undefined> {
+    try {
+      refuseQuantized((await this.store.get(uri)).model, uri.fsPath);
+      return undefined;
+    } catch (e) {
+      // The engine's message names the file and the float model to quantize instead.
+      const message = `Cannot quantize ${errorMessage(e)}`;
+      this.log.warn(message);
+      void vscode.window.showErrorMessage(message);
+      return { status: 'refused', message };
+    }
   }
 
   private async execute(uri: vscode.Uri, choices: QuantizeChoices): Promise<QuantizeOutcome> {
