@@ -4,9 +4,9 @@
 import type { ParseArgsConfig } from 'util';
 import type { LayerReport, QuantReport } from '../shared/quantReport';
 import { formatBytes } from '../shared/format';
-import { analyzeQuantization, defaultReportFile, loadQuantResult, rankLayers, type AnalysisProgress } from '../core/analysis/analyze';
+import { analyzeQuantization, defaultReportFile, rankLayers, type AnalysisProgress } from '../core/analysis/analyze';
 import { writeReportHtml } from '../core/analysis/htmlReport';
-import { autoKeepInFloat, keepInFloat, parseTarget } from '../core/analysis/keepInFloat';
+import { autoKeepInFloat, keepInFloat, parseTarget, previousQuantResult } from '../core/analysis/keepInFloat';
 import { errorMessage } from '../core/errors';
 import { table } from './format';
 
@@ -144,9 +144,8 @@ export async function analyzeCommand(floatFile: string, quantFile: string, v: Va
     let analyzed = quantFile;
     let kept;
     if (layers || target) {
-      const previous = loadQuantResult(quantFile, v['quant-result'] as string | undefined).result;
-      if (!previous) throw usage(`keep-in-float re-quantizes with the calibration ranges saved beside the quantized model (NAME.quant.json), and there is none for ${quantFile}; quantize it with onnx-compress quantize first`);
-      const options = { ...common, signal: controller.signal, onProgress };
+      const previous = previousQuantResult(quantFile, v['quant-result'] as string | undefined);
+      const options = { ...common, signal: controller.signal, onProgress, onWarning: (w: string) => out.error(`warning: ${w}`) };
       kept = layers ? await keepInFloat(floatFile, previous, layers, options) : await autoKeepInFloat(floatFile, previous, target!, options);
       analyzed = kept.after.file;
     }

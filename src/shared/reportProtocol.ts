@@ -24,10 +24,11 @@ export interface KeepInFloatTarget {
   value: number;
 }
 
-/** The nodes to keep in float so that a layer's tensor is no longer quantized: those reading it (the
- *  rewrite quantizes a tensor for its readers); a layer without readers names its producer. */
+/** What keeping a row in float means: its node (the one producing the row's tensor, as the row
+ *  names it) is kept in float, as onnxruntime's nodes_to_exclude does: the node reads float inputs.
+ *  A graph input has no node: its readers are kept in float, so that it is no longer quantized. */
 export function nodesToKeepInFloat(l: LayerReport): string[] {
-  return l.consumers.length ? l.consumers : l.node ? [l.node] : [];
+  return l.node ? [l.node] : l.consumers;
 }
 
 export type ReportAction = 'keepInFloat' | 'autoKeepInFloat' | 'exportHtml';
@@ -35,8 +36,8 @@ export type ReportAction = 'keepInFloat' | 'autoKeepInFloat' | 'exportHtml';
 export type FromReportView =
   | { type: 'ready' }
   | { type: 'reveal'; layer: LayerRef }
-  /** Node names to keep in float: the nodes reading the tensors selected in the table or a chart
-   *  (keeping a tensor's readers in float is what removes its Q/DQ). */
+  /** Node names to keep in float: the nodes of the rows selected in the table or a chart
+   *  (nodesToKeepInFloat), each computing in float in the new model. */
   | { type: 'keepInFloat'; nodes: string[] }
   | { type: 'autoKeepInFloat'; target: KeepInFloatTarget }
   | { type: 'exportHtml' }

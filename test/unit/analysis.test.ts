@@ -210,7 +210,7 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     const hand = await keepInFloat(float, good, ['/fc2/Gemm'], { ...o, output: path.join(dir, 'hand.onnx') });
     assert.deepStrictEqual(hand.nodes, ['/fc2/Gemm']);
     assert.ok(hand.after.outputSqnr! > hand.before.outputSqnr!);
-    await assert.rejects(keepInFloat(float, good, ['/nope'], o), /not quantized in .*\/nope/);
+    await assert.rejects(keepInFloat(float, good, ['/nope'], o), /nothing changed: \/nope is not a node of fashion_cnn\.onnx/);
     // Cancelled after the model was written: it is taken away again.
     const controller = new AbortController();
     const late = path.join(dir, 'late.onnx');

@@ -332,10 +332,10 @@ describe('quantization report in Chromium', function () {
     await page.click('#layers .vt-row:nth-child(2)', { modifiers: ['Control'] });
     await page.click('#layers .vt-row:nth-child(3)', { modifiers: ['Control'] });
     assert.strictEqual(await page.$$eval('#layers .vt-row.selected', (r) => r.length), 3);
-    // Keeping a tensor's readers in float is what removes its Q/DQ.
+    // Each selected row's node is kept in float.
     const tensors = (await columnTexts(page, 'tensor')).slice(0, 3);
-    const expected = tensors.flatMap((t) => report.layers.find((l) => l.tensor === t)!.consumers);
-    assert.strictEqual(expected.length, 3);
+    const expected = [...new Set(tensors.flatMap((t) => nodesToKeepInFloat(report.layers.find((l) => l.tensor === t)!)))];
+    assert.ok(expected.length > 0);
     await page.click('#keep-in-float');
     const keep = posted.find((m) => m.type === 'keepInFloat') as Extract<FromReportView, { type: 'keepInFloat' }>;
     assert.ok(keep, 'keepInFloat was posted');
@@ -356,10 +356,14 @@ describe('quantization report in Chromium', function () {
     const agreement = rows.find((r) => r[0] === 'top-1 agreement')!;
     assert.deepStrictEqual(agreement.slice(1), ['97.65%', '99.21%', '+1.56%']);
     const layersRow = rows.find((r) => r[0] === 'quantized layers')!;
-    assert.deepStrictEqual(layersRow.slice(1, 3), ['2000', '1997']);
-    assert.strictEqual(await page.$$eval('#now-float li', (li) => li.length), 3);
+    // Gone: the tensors read only by the kept nodes (the selected rows' own tensors stay quantized for their readers).
+    const left = after.layers.length;
+    const still = tensors.filter((t) => after.layers.some((l) => l.tensor === t)).length;
+    assert.ok(left < report.layers.length);
+    assert.deepStrictEqual(layersRow.slice(1, 3), ['2000', String(left)]);
+    assert.strictEqual(await page.$$eval('#now-float li', (li) => li.length), report.layers.length - left);
     assert.ok((await waitForInk(page, 'canvas[data-chart="before-after"]')) > 0.01);
-    assert.strictEqual(await page.$eval('#layer-info', (e) => e.textContent), '1997 of 1997 layers');
+    assert.strictEqual(await page.$eval('#layer-info', (e) => e.textContent), `${left} of ${left} layers${still ? ` · ${still} selected` : ''}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-before-after.png') });
     assert.deepStrictEqual(problems, []);
     await page.close();
@@ -716,7 +720,7 @@ describe('quantization report in Chromium, from the engine on a real model', fun
     }
   });
 
-  it('sorted by local SQNR, the damaged layer is first; keeping it in float posts the node that reads it', async () => {
+  it('sorted by local SQNR, the damaged layer is first; keeping it in float posts the node that produces it', async () => {
     const { page, posted, problems } = await openPanel(browser, JSON.parse(JSON.stringify(report)));
     await page.waitForSelector('body[data-state="ready"]');
     assert.strictEqual(await page.$eval('#layer-info', (e) => e.textContent), `${report.layers.length} of ${report.layers.length} layers`);
@@ -733,7 +737,7 @@ describe('quantization report in Chromium, from the engine on a real model', fun
     }
     await page.click('#keep-in-float');
     const keep = posted.find((m) => m.type === 'keepInFloat');
-    assert.deepStrictEqual(keep, { type: 'keepInFloat', nodes: report.layers.find((l) => l.tensor === DAMAGED)!.consumers });
+    assert.deepStrictEqual(keep, { type: 'keepInFloat', nodes: ['/conv2/Conv'] });
     await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-fashion-cnn.png') });
     assert.deepStrictEqual(problems, []);
     await page.close();

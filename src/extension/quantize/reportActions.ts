@@ -3,12 +3,11 @@
 // analyzed again, so the panel can show before and after); the automatic search to a target;
 // reveal a layer; export the offline HTML report.
 import * as fs from 'fs';
-import * as path from 'path';
 import * as vscode from 'vscode';
-import { analyzeQuantization, defaultQuantResultFile, defaultReportFile, writeJsonFile, type AnalysisProgress } from '../../core/analysis/analyze';
+import { defaultReportFile, type AnalysisProgress } from '../../core/analysis/analyze';
 import { writeReportHtml } from '../../core/analysis/htmlReport';
-import { autoKeepInFloat, keepInFloat, type KeepInFloatOptions } from '../../core/analysis/keepInFloat';
-import type { KeepInFloatReport, QuantReport } from '../../shared/quantReport';
+import { analyzeAndSaveReport, autoKeepInFloatForReport, keepInFloatForReport, type ReportKeepOptions } from '../../core/analysis/keepInFloat';
+import type { QuantReport } from '../../shared/quantReport';
 import type { QuantResult } from '../../shared/quantResult';
 import type { KeepInFloatTarget, LayerRef } from '../../shared/reportProtocol';
 import type { CommandContext } from '../commands';
@@ -27,31 +26,14 @@ function progressLine(p: AnalysisProgress | { stage: string; batch?: number; tot
   return [of ? `${p.stage} (${of})` : p.stage, p.total ? Math.min(1, (p.batch ?? 0) / p.total) : undefined];
 }
 
-/**
- * Analyzes a quantization on its own data (the calibration data, or for dynamic mode the data the
- * user picked for evaluation) and saves NAME.report.json beside the quantized model; `keep` records
- * which layers were kept in float to make it.
- */
-export async function analyzeAndSave(result: QuantResult, o: Progress, keep: KeepInFloatReport | null = null): Promise<{ report: QuantReport; file: string }> {
+/** Analyzes a fresh quantization with the panel's settings and saves NAME.report.json beside it. */
+export async function analyzeAndSave(result: QuantResult, o: Progress): Promise<{ report: QuantReport; file: string }> {
+  return analyzeAndSaveReport(result, reportOptions(o));
+}
+
+function reportOptions(o: Progress, output?: string): ReportKeepOptions {
   const s = settings();
-  const report = await analyzeQuantization(result.input, result.output, {
-    data: result.settings.calibration,
-    labels: o.labels,
-    samples: s.analysisSamples,
-    latencyRuns: s.latencyRuns,
-    sensitivity: s.sensitivity && result.settings.mode === 'static',
-    ep: result.settings.executionProvider,
-    quantResult: result,
-    reportFile: false,
-    signal: o.signal,
-    onProgress: (p) => o.onProgress(...progressLine(p)),
-  });
-  report.quantResultFile ??= fs.existsSync(defaultQuantResultFile(result.output)) ? defaultQuantResultFile(result.output) : null;
-  report.keepInFloat = keep;
-  if (o.signal.aborted) throw Object.assign(new Error('cancelled; no report was written'), { name: 'AbortError' });
-  const file = defaultReportFile(result.output);
-  writeJsonFile(file, report);
-  return { report, file };
+  return { labels: o.labels, samples: s.analysisSamples, latencyRuns: s.latencyRuns, sensitivity: s.sensitivity, output, signal: o.signal, onProgress: (p) => o.onProgress(...progressLine(p)) };
 }
 
 /** BASE.keep-float.onnx, then BASE.keep-float-2.onnx ...: each attempt keeps its own files. */
@@ -61,14 +43,6 @@ export function nextKeepOutput(previousOutput: string): string {
     const file = `${base}.keep-float${i > 1 ? `-${i}` : ''}.onnx`;
     if (!fs.existsSync(file)) return file;
   }
-}
-
-function readQuantResult(report: QuantReport): QuantResult {
-  const file = report.quantResultFile ?? defaultQuantResultFile(report.quantizedModel);
-  if (!fs.existsSync(file)) {
-    throw new Error(`Keeping layers in float reuses the calibration ranges saved in ${path.basename(file)}, which is missing beside ${report.quantizedModel}. Quantize the model again (ONNX: Quantize Model...).`);
-  }
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as QuantResult;
 }
 
 export class QuantReportActions implements ReportActions {
@@ -87,43 +61,29 @@ export class QuantReportActions implements ReportActions {
     await vscode.commands.executeCommand('onnxCompress.revealNode', model, layer.node, { preserveFocus: true });
   }
 
-  private options(previous: QuantResult, o: ActionOptions): KeepInFloatOptions {
-    const s = settings();
-    return {
-      data: previous.settings.calibration,
-      samples: s.analysisSamples,
-      latencyRuns: s.latencyRuns,
-      output: nextKeepOutput(previous.output),
-      sensitivity: this.report.sensitivity ?? undefined,
-      signal: o.signal,
-      onProgress: (p) => o.onProgress(...progressLine(p)),
-    };
-  }
-
-  /** Re-analyzes the model a keep-in-float run wrote, so the panel gets a full report of it. */
-  private async analyzeKept(keep: KeepInFloatReport, o: ActionOptions): Promise<QuantReport> {
-    const file = defaultQuantResultFile(keep.output);
-    const result = JSON.parse(fs.readFileSync(fs.existsSync(file) ? file : (this.report.quantResultFile ?? ''), 'utf8')) as QuantResult;
-    const { report, file: saved } = await analyzeAndSave(result, o, keep);
-    this.ctx.log.info(`kept ${keep.nodes.length} node(s) in float: ${keep.output}; report ${saved}`);
-    return report;
-  }
-
+  /** `nodes`: node names of the shown quantized model, each kept in float (its inputs not quantized). */
   async keepInFloat(nodes: string[], o: ActionOptions): Promise<QuantReport> {
-    const previous = readQuantResult(this.report);
     this.ctx.log.info(`keeping in float: ${nodes.join(', ')}`);
-    return this.analyzeKept(await keepInFloat(this.report.floatModel, previous, nodes, this.options(previous, o)), o);
+    const { report, file } = await keepInFloatForReport(this.report, nodes, reportOptions(o, nextKeepOutput(this.report.quantizedModel)));
+    this.logKept(report, file);
+    return report;
   }
 
   async autoKeepInFloat(target: KeepInFloatTarget, o: ActionOptions): Promise<QuantReport> {
     if (target.kind === 'accuracy') {
       throw new Error('An accuracy target needs class labels, which the quantize flow does not take: choose an agreement target (top-1 agreement with the float model) or an output SQNR, or run `onnx-compress analyze FLOAT QUANT --data DATA --labels FILE --target accuracy:VALUE`.');
     }
-    const previous = readQuantResult(this.report);
     this.ctx.log.info(`keeping layers in float until ${target.kind} >= ${target.value}`);
-    const keep = await autoKeepInFloat(this.report.floatModel, previous, target, this.options(previous, o));
+    const { report, file } = await autoKeepInFloatForReport(this.report, target, reportOptions(o, nextKeepOutput(this.report.quantizedModel)));
+    const keep = report.keepInFloat!;
     if (!keep.met) this.ctx.log.warn(`target ${target.kind} ${target.value} not met: reached ${keep.achieved} with ${keep.nodes.length} node(s) in float`);
-    return this.analyzeKept(keep, o);
+    this.logKept(report, file);
+    return report;
+  }
+
+  private logKept(report: QuantReport, file: string): void {
+    this.ctx.log.info(`kept ${report.keepInFloat!.nodes.length} node(s) in float: ${report.quantizedModel}; report ${file}`);
+    for (const w of report.warnings.filter((x) => x.startsWith('not kept in float'))) this.ctx.log.warn(w);
   }
 
   async exportHtml(report: QuantReport): Promise<string | undefined> {
