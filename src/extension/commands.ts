@@ -1,8 +1,8 @@
 // Commands of the "ONNX" category. Each takes its arguments when called from a tree item, a menu
 // or a test, and asks for what is missing (a file, a node, a tensor) when run from the palette.
-import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { jsonText, writeFileAtomic } from '../core/files';
 import type { TensorStatsReport } from '../shared/summary';
 import type { InspectorItem, InspectorTree } from './inspectorTree';
 import { MODEL_VIEW_TYPE, type ModelEditorProvider } from './modelEditor';
@@ -148,9 +148,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         });
       }
       if (!out) return undefined;
-      const tmp = `${out.fsPath}.${process.pid}.tmp`;
-      await fs.promises.writeFile(tmp, JSON.stringify(summary, null, 2) + '\n');
-      await fs.promises.rename(tmp, out.fsPath);
+      await writeFileAtomic(out.fsPath, jsonText(summary));
       ctx.log.info(`exported the summary of ${uri.fsPath} to ${out.fsPath}`);
       return out.fsPath;
     }),

@@ -163,7 +163,10 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   async reveal(uri: vscode.Uri, kind: 'node' | 'tensor', name: string, options: { preserveFocus?: boolean } = {}): Promise<void> {
     let entry = this.panels.current(uri.toString());
     if (!entry) {
-      await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE, options.preserveFocus ? { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true } : undefined);
+      // An explicit column: ViewColumn.Beside with preserveFocus opens a second, empty tab of the
+      // same model in the caller's group too (seen in VS Code 1.100).
+      const beside = vscode.window.tabGroups.activeTabGroup.viewColumn + 1;
+      await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE, options.preserveFocus ? { viewColumn: beside, preserveFocus: true, preview: false } : undefined);
       entry = this.panels.current(uri.toString());
     }
     entry?.panel.reveal(undefined, true);

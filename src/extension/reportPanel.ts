@@ -148,6 +148,8 @@ export class ReportPanel implements vscode.Disposable {
       case 'reveal':
         try {
           await this.actions.reveal(msg.layer);
+          // The user goes on clicking layers here: the report stays the active editor.
+          this.panel.reveal(this.panel.viewColumn, false);
         } catch (e) {
           this.fail(null, e);
         }

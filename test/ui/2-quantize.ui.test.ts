@@ -93,12 +93,18 @@ describe('UI: quantize a model', () => {
     await b.closeQuickInput();
   });
 
-  it('Keep selected in float keeps the node named in the selected row, and says what changed', async () => {
+  it('Keep selected in float keeps the node named in the selected row, and says what changed', async function () {
+    this.timeout(300000);
     const b = bench();
     const frame = await reportView(/fashion-cnn\.int8\.onnx/);
     await frame.locator('#layer-filter input').fill('conv1');
     const row = frame.locator('#layers .vt-row', { hasText: '/conv1/Conv_output_0' }).first();
     await row.click();
+    // The click reveals the layer in the model view, opened beside: the report keeps the focus.
+    await until('the model view beside the report', async () => (await b.page.locator('.editor-group-container').count()) === 2);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.match(await b.activeTab(), /Quantization/, 'the report is still the active editor');
+    await b.shot('report-click-keeps-focus');
     await frame.locator('#keep-in-float').click();
     const file = inWs('fashion-cnn.int8.keep-float.report.json');
     await until('the keep-in-float report', () => fs.existsSync(file), 180000);
@@ -109,7 +115,8 @@ describe('UI: quantize a model', () => {
     await b.shot('keep-in-float');
   });
 
-  it('Auto keep-in-float and Export HTML from the report\'s buttons', async () => {
+  it('Auto keep-in-float and Export HTML from the report\'s buttons', async function () {
+    this.timeout(400000);
     const b = bench();
     const frame = await reportView(/keep-float/);
     await frame.locator('#auto-kind').selectOption('sqnr');
@@ -124,7 +131,7 @@ describe('UI: quantize a model', () => {
     await frame.locator('#export-html').click();
     // The save dialog proposes NAME.report.html beside the model: accept it.
     await b.quickTitle(/Export the report/);
-    await b.quickEnter();
+    await b.dialogOk();
     const html = inWs('fashion-cnn.int8.keep-float-2.report.html');
     await until('the HTML report', () => fs.existsSync(html), 60000);
     assert.match(fs.readFileSync(html, 'utf8'), /<html/i);

@@ -11,6 +11,11 @@ import { until } from './workbench';
 
 const inWs = (...p: string[]) => path.join(bench().workspace, ...p);
 const runs = () => (fs.existsSync(inWs('distill-runs')) ? fs.readdirSync(inWs('distill-runs')).sort() : []);
+/** Whether the run has trained some steps (so Cancel leaves a checkpoint to resume from). */
+const trained = (run: string) => {
+  const file = inWs('distill-runs', run, 'metrics.jsonl');
+  return fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('"event":"step"');
+};
 const runReport = (run: string) => {
   const file = inWs('distill-runs', run, 'report.json');
   return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
@@ -90,7 +95,8 @@ describe('UI: distill', () => {
     await b.closeQuickInput();
   });
 
-  it('Start Distillation Run from the spec\'s title bar streams into the run view; Quantize This Student continues into the quantize wizard', async () => {
+  it('Start Distillation Run from the spec\'s title bar streams into the run view; Quantize This Student continues into the quantize wizard', async function () {
+    this.timeout(700000);
     const b = bench();
     await b.editorTitleAction('Start Distillation Run');
     covers('editor/title', 'onnxCompress.startDistillation');
@@ -105,12 +111,14 @@ describe('UI: distill', () => {
     await b.closeQuickInput();
   });
 
-  it('a run from the Explorer menu, cancelled and resumed from the Runs view, then opened from it', async () => {
+  it('a run from the Explorer menu, cancelled and resumed from the Runs view, then opened from it', async function () {
+    this.timeout(900000);
     const b = bench();
     await b.clearNotifications();
     await b.explorerMenu('fashion-ui.distill.json', 'Start Distillation Run');
     covers('explorer/context', 'onnxCompress.startDistillation');
     const second = await until('a second run', () => runs().find((r) => r !== firstRun), 60000);
+    await until('training steps', () => trained(second), 300000);
     await b.focusView('Runs');
     await b.treeInlineAction('Runs', new RegExp(`^${second}`), 'Cancel Distillation Run');
     covers('view/item/context', 'onnxCompress.cancelDistillation');
@@ -126,7 +134,8 @@ describe('UI: distill', () => {
     await b.webview('#run-state', 60000);
   });
 
-  it('the spec editor\'s context menu starts a run; the palette cancels, resumes and opens runs', async () => {
+  it('the spec editor\'s context menu starts a run; the palette cancels, resumes and opens runs', async function () {
+    this.timeout(1200000);
     const b = bench();
     await b.closeAllEditors();
     await b.openFromExplorer('fashion-ui.distill.json');
@@ -136,6 +145,7 @@ describe('UI: distill', () => {
     await b.contextMenu(() => editor.click({ button: 'right' }), 'Start Distillation Run');
     covers('editor/context', 'onnxCompress.startDistillation');
     const third = await until('a third run', () => (runs().length > before ? runs()[runs().length - 1] : undefined), 60000);
+    await until('training steps', () => trained(third), 300000);
     await b.palette('ONNX: Cancel Distillation Run');
     covers('commandPalette', 'onnxCompress.cancelDistillation');
     await until('the third run cancelled', () => runReport(third)?.status === 'cancelled', 180000);

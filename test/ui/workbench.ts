@@ -245,6 +245,13 @@ export class Workbench {
     await target.click();
   }
 
+  /** Accepts a file dialog (VS Code's simple dialog, a quick input with an OK button). */
+  async dialogOk(): Promise<void> {
+    const ok = this.quickInput().locator('.monaco-button', { hasText: /^OK$/ });
+    await until('the dialog\'s OK button', () => ok.first().isVisible());
+    await ok.first().click();
+  }
+
   async quickEnter(): Promise<void> {
     await this.quickInput().locator('.quick-input-box input').press('Enter');
   }

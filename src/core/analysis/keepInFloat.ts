@@ -9,7 +9,7 @@ import type { KeepInFloatReport, KeepInFloatTargetKind, ModelSummary, QuantRepor
 import type { QuantResult } from '../../shared/quantResult';
 import { openDataSource, type DataSource } from '../data';
 import { errorMessage, OnnxCompressError } from '../errors';
-import { jsonText, writeFileAtomicSync } from '../files';
+import { jsonText, temporaryName, writeFileAtomicSync } from '../files';
 import { GraphIndex } from '../onnx/graph';
 import { readModel } from '../onnx/model';
 import type { GraphProto, NodeProto } from '../onnx/types';
@@ -211,7 +211,7 @@ async function writeKeptInFloat(floatFile: string, previous: QuantResult, nodes:
   const quantized = new Set(quantizedNodes(previous));
   if (asked.filter((n) => quantized.has(n)).length >= quantized.size) throw new KeepInFloatError(`keeping all ${quantized.size} quantized nodes in float leaves the float model; keep fewer`);
 
-  const scratch = path.join(path.dirname(output), `.${path.basename(output)}.${process.pid}.${Date.now().toString(36)}.tmp.onnx`);
+  const scratch = `${temporaryName(output)}.onnx`;
   try {
     const result = await requantize(floatFile, previous, { exclude: [...previous.settings.exclude, ...asked.filter((n) => !already.has(n)).map(exactNode)] }, scratch, o.signal, false);
     const model = await readModel(scratch);
@@ -283,7 +283,7 @@ export async function autoKeepInFloat(floatFile: string, previous: QuantResult, 
     const steps: KeepInFloatReport['steps'] = [];
     let last: Score | null = null;
     // The search writes a scratch model; only the final choice is written at the output path.
-    const scratch = path.join(path.dirname(c.output), `.keep-float-search-${process.pid}.onnx`);
+    const scratch = `${temporaryName(c.output)}.onnx`;
     try {
       for (const node of order.slice(0, Math.max(0, order.length - 1))) {
         if (c.signal?.aborted) throw new KeepInFloatError('cancelled', c.output);

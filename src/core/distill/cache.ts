@@ -15,6 +15,7 @@ import { readModel, type OnnxModel } from '../onnx/model';
 import { float32ToFloat16Bits } from '../onnx/floatFormats';
 import { sessionWithOutputs, ort } from '../runtime/session';
 import { OnnxCompressError } from '../errors';
+import { temporaryName } from '../files';
 import { readLabels } from './labels';
 import { NpyStreamWriter } from './npyStream';
 import { sampleDims, type TensorInfo } from './tensors';
@@ -198,7 +199,7 @@ export async function buildTeacherCache(spec: ResolvedDistillSpec, splitName: 't
     const order = split.shuffleSeed !== null && total > 1 ? shuffledOrder(total, split.shuffleSeed) : null;
     labels = Int32Array.from({ length: n }, (_, i) => all[order ? order[i] : i]);
   }
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = temporaryName(dir);
   await fs.promises.mkdir(path.join(tmp, 'inputs'), { recursive: true });
   await fs.promises.mkdir(path.join(tmp, 'teacher'), { recursive: true });
   try {
@@ -216,7 +217,7 @@ export async function buildTeacherCache(spec: ResolvedDistillSpec, splitName: 't
 
 /** Puts `tmp` where `dir` is, the old folder removed only once the new one is in place. */
 async function replaceDir(tmp: string, dir: string): Promise<void> {
-  const old = `${dir}.old-${process.pid}-${Date.now()}`;
+  const old = temporaryName(dir);
   const had = fs.existsSync(dir);
   if (had) await fs.promises.rename(dir, old);
   await fs.promises.rename(tmp, dir);
