@@ -22,14 +22,7 @@ export function fmtShare(x: number | null | undefined, digits = 2): string {
   return fmtPct(x, digits);
 }
 
-/** How the quantized size compares with the float size, as a factor of at least 1: "3.4× smaller", "1.2× larger". */
-export function fmtSizeChange(floatBytes: number, quantizedBytes: number): string {
-  if (!(floatBytes > 0 && quantizedBytes > 0)) return '–';
-  const times = (r: number) => (r < 10 ? r.toFixed(1) : Math.round(r).toString());
-  const r = floatBytes / quantizedBytes;
-  if (times(r) === '1.0' || times(1 / r) === '1.0') return 'about the same size';
-  return r > 1 ? `${times(r)}× smaller` : `${times(1 / r)}× larger`;
-}
+export { fmtSizeChange } from '../../src/shared/format';
 
 export const fmtRange = (r: [number, number] | null | undefined) => (r ? `${fmt(r[0])} … ${fmt(r[1])}` : '–');
 export const fmtMs = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${x.toFixed(x < 10 ? 2 : 1)} ms`);

@@ -74,9 +74,8 @@ interface Tab {
 }
 
 const SENSITIVITY_BARS = 40;
-/** A chart is never drawn shorter than this (px): below it the axes' labels crowd out the data. */
-const CHART_MIN = 140;
-/** The tabs pane keeps at least this much (tab headers, a toolbar and a chart at CHART_MIN). */
+/** The tabs pane keeps at least this much (tab headers, a toolbar and a chart at report.css's
+ *  140 px minimum, below which the axes' labels crowd out the data). */
 const TABS_MIN = 240;
 /** The layers table pane's default share of the window. */
 const LAYERS_SHARE = 0.38;

@@ -3,7 +3,7 @@
 // model summary, saves the QuantReport JSON and, on request, the offline HTML report.
 import type { ParseArgsConfig } from 'util';
 import type { LayerReport, QuantReport } from '../shared/quantReport';
-import { formatBytes } from '../shared/format';
+import { fmtSizeChange, formatBytes } from '../shared/format';
 import { analyzeQuantization, defaultReportFile, rankLayers, type AnalysisProgress } from '../core/analysis/analyze';
 import { writeReportHtml } from '../core/analysis/htmlReport';
 import { autoKeepInFloat, keepInFloat, parseTarget, previousQuantResult } from '../core/analysis/keepInFloat';
@@ -86,7 +86,7 @@ export function formatReport(r: QuantReport, sort: 'local' | 'accumulated', top:
   for (const o of m.outputs) lines.push(`  output ${o.name}: SQNR ${db(o.error.sqnr)} dB, max abs error ${g(o.error.maxAbs)}, cosine ${o.error.cosine === null ? '-' : o.error.cosine.toFixed(5)}`);
   if (m.top1Agreement !== null) lines.push(`  top-1 agreement ${pct(m.top1Agreement, 2)}`);
   if (m.accuracy) lines.push(`  accuracy: float ${pct(m.accuracy.float, 2)}, quantized ${pct(m.accuracy.quantized, 2)}`);
-  lines.push(`  size ${formatBytes(m.sizes.floatBytes)} -> ${formatBytes(m.sizes.quantizedBytes)} (${pct(m.sizes.ratio)})`);
+  lines.push(`  size ${formatBytes(m.sizes.floatBytes)} -> ${formatBytes(m.sizes.quantizedBytes)} (${fmtSizeChange(m.sizes.floatBytes, m.sizes.quantizedBytes)})`);
   if (m.latency) {
     const l = m.latency;
     lines.push(`  latency, batch ${l.float.batchSize}, ${l.float.runs} runs on ${l.float.executionProvider}: float median ${l.float.medianMs.toFixed(2)} ms (p95 ${l.float.p95Ms.toFixed(2)}), quantized median ${l.quantized.medianMs.toFixed(2)} ms (p95 ${l.quantized.p95Ms.toFixed(2)})`);

@@ -2,7 +2,7 @@
 // (plain lines otherwise), and a summary of the QuantResult.
 import type { ParseArgsConfig } from 'util';
 import type { QuantSettings } from '../shared/quantResult';
-import { formatBytes } from '../shared/format';
+import { fmtSizeChange, formatBytes } from '../shared/format';
 import { quantizeModel } from '../core/quant/pipeline';
 import { readRecipe, resolveSettings } from '../core/quant/settings';
 import type { CalibrationProgress } from '../core/quant/calibrate';
@@ -112,7 +112,7 @@ export async function quantizeCommand(model: string, v: Values, usage: (m: strin
       onProgress: progressPrinter((s) => process.stderr.write(s), !!process.stderr.isTTY),
     });
     const quantized = r.nodes.filter((n) => n.quantized).length;
-    out.log(`\nwrote ${r.output} (${formatBytes(r.sizes.outputBytes)}, ${(r.sizes.ratio * 100).toFixed(1)}% of ${formatBytes(r.sizes.inputBytes)})`);
+    out.log(`\nwrote ${r.output} (${formatBytes(r.sizes.inputBytes)} -> ${formatBytes(r.sizes.outputBytes)}, ${fmtSizeChange(r.sizes.inputBytes, r.sizes.outputBytes)})`);
     out.log(`mode ${r.settings.mode}, method ${r.settings.method}, activations ${r.settings.activationType}, weights ${r.settings.weightType}${r.settings.perChannel ? ' per channel' : ''}${r.settings.mode === 'static' ? `, format ${r.settings.format}` : ''}, provider ${r.settings.executionProvider}`);
     if (r.calibration) out.log(`calibration: ${r.calibration.samples} samples in ${r.calibration.batches} batches, ${r.calibration.seconds.toFixed(1)} s (${r.calibration.source})`);
     out.log(`quantized ${quantized} nodes, kept ${r.nodes.length - quantized} in float; ${r.tensors.length} tensors with parameters`);

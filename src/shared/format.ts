@@ -22,3 +22,12 @@ export function formatCount(n: number): string {
 export function formatShape(shape: Dim[] | null): string {
   return shape ? `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '(shape unknown)';
 }
+
+/** How the quantized size compares with the float size, as a factor of at least 1: "3.4× smaller", "1.2× larger". */
+export function fmtSizeChange(floatBytes: number, quantizedBytes: number): string {
+  if (!(floatBytes > 0 && quantizedBytes > 0)) return '–';
+  const times = (r: number) => (r < 10 ? r.toFixed(1) : Math.round(r).toString());
+  const r = floatBytes / quantizedBytes;
+  if (times(r) === '1.0' || times(1 / r) === '1.0') return 'about the same size';
+  return r > 1 ? `${times(r)}× smaller` : `${times(1 / r)}× larger`;
+}
