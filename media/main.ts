@@ -232,13 +232,14 @@ function weightsPanel(panel: HTMLElement): { table: VirtualTable<TensorRow>; loa
       statsBox.append(errorBox((e as Error).message));
     }
   };
+  // The minimum widths add up to less than what .weights gives the table (main.css): no column is cut off.
   const table = new VirtualTable<TensorRow>([
-    { key: 'name', title: 'name', width: 'minmax(160px, 3fr)', text: (r) => r.name },
-    { key: 'role', title: 'stored as', width: '110px', text: (r) => r.role },
-    { key: 'type', title: 'type', width: '90px', text: (r) => r.type },
-    { key: 'shape', title: 'shape', width: 'minmax(100px, 1fr)', text: (r) => formatShape(r.shape) },
-    { key: 'bytes', title: 'size', width: '90px', text: (r) => formatBytes(r.bytes), sort: (r) => r.bytes, className: 'num' },
-    { key: 'quant', title: 'quantization', width: 'minmax(120px, 2fr)', text: (r) => quantText(r.quant) },
+    { key: 'name', title: 'name', width: 'minmax(120px, 3fr)', text: (r) => r.name },
+    { key: 'role', title: 'stored as', width: '86px', text: (r) => r.role },
+    { key: 'type', title: 'type', width: '72px', text: (r) => r.type },
+    { key: 'shape', title: 'shape', width: 'minmax(80px, 1fr)', text: (r) => formatShape(r.shape) },
+    { key: 'bytes', title: 'size', width: '76px', text: (r) => formatBytes(r.bytes), sort: (r) => r.bytes, className: 'num' },
+    { key: 'quant', title: 'quantization', width: 'minmax(110px, 2fr)', text: (r) => quantText(r.quant) },
   ], state.tensorSort, (r) => {
     void select(r.name);
     void request('revealInInspector', { kind: 'tensor', name: r.name });

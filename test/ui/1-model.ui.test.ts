@@ -24,6 +24,33 @@ describe('UI: open a model', () => {
     await b.shot('model-view-weights');
   });
 
+  it('two editors of one model keep their own tab, and closing one leaves the other working', async () => {
+    const b = bench();
+    await b.closeAllEditors();
+    await b.openFromExplorer('fashion-cnn.onnx');
+    await b.webview('#overview');
+    await b.palette('View: Split Editor Right');
+    await until('two model views', async () => (await b.page.locator('.editor-group-container').count()) === 2);
+    const frames = await until('both views drawn', async () => {
+      const found = [];
+      for (const f of b.page.frames()) if (await f.$('#overview').catch(() => null)) found.push(f);
+      return found.length === 2 ? found : undefined;
+    });
+    // One on Layers, the other on Weights: each keeps its own.
+    await frames[0].locator('vscode-tab-header', { hasText: 'Layers' }).click();
+    await frames[1].locator('vscode-tab-header', { hasText: 'Weights' }).click();
+    await until('the first on Layers', async () => (await frames[0].locator('#layers').isVisible()) && !(await frames[0].locator('#weights').isVisible()));
+    await until('the second on Weights', async () => (await frames[1].locator('#weights').isVisible()) && !(await frames[1].locator('#layers').isVisible()));
+    await b.shot('two-editors');
+    // Close the active (right) one: the left one still answers.
+    await b.palette('View: Close Editor');
+    await until('one editor left', async () => (await b.page.locator('.tabs-container .tab').count()) === 1);
+    const left = await b.webview('#tabs');
+    await left.locator('vscode-tab-header', { hasText: 'Weights' }).click();
+    await left.locator('#weights .vt-row', { hasText: 'fc2.weight' }).first().click();
+    await until('statistics in the remaining view', async () => /fc2\.weight/.test(await left.locator('#tensor-stats').innerText()));
+  });
+
   it('the Model Inspector in the ONNX side bar lists the model\'s nodes by op type', async () => {
     const b = bench();
     const header = b.page.locator('.pane-header', { hasText: 'Model Inspector' }).first();
