@@ -8,12 +8,13 @@
 //
 // On a desktop with internet, `node out/test/integration/electron.js` runs the same suite through
 // @vscode/test-electron instead.
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { format } from 'util';
 import { chromium, type Browser } from 'playwright-core';
+import { stopGroup } from '../support/processGroup';
 import { ARTIFACTS, CHROMIUM_ARGS, chromiumPath, ROOT } from '../support/browser';
 import { prepareWorkspace } from './workspace';
 
@@ -25,25 +26,6 @@ interface Summary { passed: number; failed: number; skipped: number }
 const started = Date.now();
 const log = (...a: unknown[]) => console.log(`[runner +${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
 
-async function stopGroup(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined) return;
-  const alive = () => {
-    try {
-      process.kill(-child.pid!, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  // The group holds the extension host, the pty host and file watchers: wait until all are gone.
-  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
-  if (alive()) process.kill(-child.pid, 'SIGKILL');
-}
 
 async function main(): Promise<number> {
   if (!fs.existsSync(CODE_SERVER)) {

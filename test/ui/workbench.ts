@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
+import { stopGroup } from '../support/processGroup';
 import { CHROMIUM_ARGS, chromiumPath, ROOT } from '../support/browser';
 
 const CODE_SERVER = path.join(ROOT, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
@@ -32,24 +33,6 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
   }
 }
 
-async function stopGroup(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined) return;
-  const alive = () => {
-    try {
-      process.kill(-child.pid!, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 100 && alive(); i++) await sleep(100);
-  if (alive()) process.kill(-child.pid, 'SIGKILL');
-}
 
 export class Workbench {
   private constructor(

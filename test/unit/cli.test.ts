@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { run } from '../../src/cli/main';
+import { cli } from '../support/cliRun';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { float32ToFloat16Bits } from '../../src/core/onnx/floatFormats';
 import { MODEL_SUMMARY_FORMAT, type ModelSummary, type NodeList, type TensorStatsReport } from '../../src/shared/summary';
@@ -12,14 +12,6 @@ import { listFiles, ort, runOrt, TempDirs } from '../support/helpers';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BUNDLE = path.join(ROOT, 'dist', 'cli.js');
 
-interface Captured { code: number; stdout: string; stderr: string }
-
-async function cli(...argv: string[]): Promise<Captured> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await run(argv, { log: (s) => out.push(s), error: (s) => err.push(s) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
 
 const W = Float32Array.of(1, 2, 3, 4, -2, 0, 0.5, 1.5, 2.5, 3.5, 4.5, -1); // [4, 3]: min -2, max 4.5, mean 1.625, one zero
 

@@ -5,7 +5,7 @@ import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { failureLine, run } from '../../src/cli/main';
+import { failureLine } from '../../src/cli/main';
 import { analyzeQuantization } from '../../src/core/analysis/analyze';
 import { sqnr } from '../../src/core/analysis/metrics';
 import { DataType } from '../../src/core/onnx/dataTypes';
@@ -18,17 +18,10 @@ import { seededRandom } from '../../src/core/random';
 import { float, GraphBuilder, modelBytes, tensor } from '../fixtures/builder';
 import { listFiles, ort, runOrt, TempDirs } from '../support/helpers';
 import { writeNpy } from '../support/npyWriter';
+import { cli } from '../support/cliRun';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-interface Captured { code: number; stdout: string; stderr: string }
-
-async function cli(...argv: string[]): Promise<Captured> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await run(argv, { log: (s) => out.push(s), error: (s) => err.push(s) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
 
 function values(n: number, seed: number, scale = 0.5): Float32Array {
   const r = seededRandom(seed);
