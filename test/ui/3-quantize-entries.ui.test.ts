@@ -47,6 +47,7 @@ describe('UI: quantize from the title bar and the palette', () => {
     await until('the model written again', () => fs.statSync(output).mtimeMs > before, 180000);
     await until('its result, calibrated on the 128 samples asked', () => JSON.parse(fs.readFileSync(inWs('fashion-cnn.int8.quant.json'), 'utf8')).calibration?.samples === 128, 180000);
     await until('its report', () => fs.statSync(inWs('fashion-cnn.int8.report.json')).mtimeMs > before, 180000);
+    await until('the report in its panel', async () => (await b.activeTab()) === 'Quantization: fashion-cnn.int8.onnx', 60000);
   });
 
   it('the palette quantizes the model in the active model view', async () => {
