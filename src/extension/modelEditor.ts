@@ -162,14 +162,16 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
    */
   async reveal(uri: vscode.Uri, kind: 'node' | 'tensor', name: string, options: { preserveFocus?: boolean } = {}): Promise<void> {
     let entry = this.panels.current(uri.toString());
-    if (!entry) {
-      // An explicit column: ViewColumn.Beside with preserveFocus opens a second, empty tab of the
-      // same model in the caller's group too (seen in VS Code 1.100).
+    if (entry) {
+      // Its own column, named: a custom editor's panel revealed with none can be opened a second
+      // time in the active group (an empty tab that hid the report there).
+      entry.panel.reveal(entry.panel.viewColumn, true);
+    } else {
+      // With preserveFocus, the column after the caller's (the report's), named explicitly.
       const beside = vscode.window.tabGroups.activeTabGroup.viewColumn + 1;
       await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE, options.preserveFocus ? { viewColumn: beside, preserveFocus: true, preview: false } : undefined);
       entry = this.panels.current(uri.toString());
     }
-    entry?.panel.reveal(undefined, true);
     entry?.channel.notify('reveal', { kind, name });
   }
 

@@ -21,6 +21,12 @@ const runReport = (run: string) => {
   return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
 };
 
+/** Sets the spec's epochs (as a person edits the spec file). */
+function setEpochs(epochs: number): void {
+  const file = inWs('fashion-ui.distill.json');
+  fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), epochs }, null, 2) + '\n');
+}
+
 type Answer = { pick: RegExp } | { type: string } | 'enter';
 
 /**
@@ -115,6 +121,8 @@ describe('UI: distill', () => {
     this.timeout(900000);
     const b = bench();
     await b.clearNotifications();
+    // Long enough to be cancelled mid-training (one epoch of 512 samples takes a fraction of a second).
+    setEpochs(300);
     await b.explorerMenu('fashion-ui.distill.json', 'Start Distillation Run');
     covers('explorer/context', 'onnxCompress.startDistillation');
     const second = await until('a second run', () => runs().find((r) => r !== firstRun), 60000);
@@ -162,6 +170,7 @@ describe('UI: distill', () => {
     await b.quickPick(new RegExp(`^${firstRun}`));
     await b.webview('#run-state', 60000);
 
+    setEpochs(1);
     await b.palette('ONNX: Start Distillation Run');
     covers('commandPalette', 'onnxCompress.startDistillation');
     const fourth = await until('a run from the palette', () => (runs().length > before + 1 ? runs()[runs().length - 1] : undefined), 60000);

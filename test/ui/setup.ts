@@ -37,7 +37,8 @@ export const mochaHooks: Mocha.RootHookObject = {
     const t = this.currentTest;
     if (t?.state === 'failed' && current) {
       const dir = await current.keepArtifacts(t.fullTitle());
-      console.log(`      screenshot and logs: ${path.relative(ROOT, dir)}`);
+      // Said at once: the spec reporter lists failures only at the end of the run.
+      console.log(`      ${t.err?.message.split('\n')[0]}\n      screenshot and logs: ${path.relative(ROOT, dir)}`);
     }
   },
   async afterAll(this: Mocha.Context) {

@@ -81,12 +81,18 @@ export class Workbench {
       });
     });
     const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, env });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    // Copy Name writes the clipboard; the test reads it back.
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] });
     const base = `http://127.0.0.1:${port}/`;
     const html = await (await fetch(base)).text();
     const authority = /remoteAuthority&quot;:&quot;([^&]+)&quot;/.exec(html)?.[1] ?? `127.0.0.1:${port}`;
     const payload = JSON.stringify([['extensionDevelopmentPath', `vscode-remote://${authority}${ROOT}`], ['skipWelcome', 'true']]);
     await page.goto(`${base}?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`);
+    // The workbench's own console (errors and warnings) goes into the artifacts of a failed test.
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') serverLog.push(`[workbench ${m.type()}] ${m.text()}\n`);
+    });
+    page.on('pageerror', (e) => serverLog.push(`[workbench error] ${e.message}\n`));
     const bench = new Workbench(page, workspace, tmp, server, browser, serverLog);
     await until('the Explorer to list the workspace', () => page.locator('.explorer-folders-view .monaco-list-row').first().isVisible(), 90000);
     // The extension's view container in the activity bar means it is loaded.
@@ -105,7 +111,7 @@ export class Workbench {
     const dir = path.join(UI_ARTIFACTS, name.replace(/[^\w.-]+/g, '_').slice(0, 120));
     fs.mkdirSync(dir, { recursive: true });
     await this.page.screenshot({ path: path.join(dir, 'screen.png') }).catch(() => undefined);
-    fs.writeFileSync(path.join(dir, 'code-server.log'), this.serverLog.join(''));
+    fs.writeFileSync(path.join(dir, 'workbench.log'), this.serverLog.join(''));
     const logs = path.join(this.tmp, 'user-data', 'logs');
     if (fs.existsSync(logs)) fs.cpSync(logs, path.join(dir, 'logs'), { recursive: true });
     return dir;
@@ -176,9 +182,16 @@ export class Workbench {
     const input = this.quickInput().locator('.quick-input-box input');
     await until('the Command Palette', () => input.isVisible());
     await input.fill(`>${title}`);
-    const row = this.quickInput().locator('.monaco-list-row', { hasText: title }).first();
-    await until(`"${title}" in the palette`, () => row.isVisible());
-    // The palette lists the best match first; pick the one whose label is the title.
+    // The row whose label is the title exactly ("Close All Editors", not "... in Group").
+    const rows = this.quickInput().locator('.quick-input-list .monaco-list-row');
+    const row = await until(`"${title}" in the palette`, async () => {
+      for (const r of await rows.all()) {
+        const label = (await r.locator('.label-name').first().innerText().catch(() => '')).trim();
+        // Contributed commands show their category ("ONNX: ..."), view commands their view's.
+        if (label === title || label.endsWith(`: ${title}`)) return r;
+      }
+      return undefined;
+    });
     await row.click();
   }
 
