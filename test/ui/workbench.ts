@@ -178,10 +178,14 @@ export class Workbench {
   /** Runs a command from the Command Palette by typing its title, as a person does. */
   async palette(title: string): Promise<void> {
     await this.closeQuickInput();
-    await this.page.keyboard.press('F1');
     const input = this.quickInput().locator('.quick-input-box input');
-    await until('the Command Palette', () => input.isVisible());
-    await input.fill(`>${title}`);
+    // A command that moves the focus as it ends (Open Model Inspector focuses its view) closes a
+    // palette opened meanwhile: open it again until the title is typed.
+    await until('the Command Palette', async () => {
+      if (!(await input.isVisible())) await this.page.keyboard.press('F1');
+      await input.fill(`>${title}`, { timeout: 2000 });
+      return (await input.inputValue()) === `>${title}`;
+    });
     // The row whose label is the title exactly ("Close All Editors", not "... in Group").
     const rows = this.quickInput().locator('.quick-input-list .monaco-list-row');
     const row = await until(`"${title}" in the palette`, async () => {
