@@ -11,10 +11,10 @@ import { until } from './workbench';
 
 const inWs = (...p: string[]) => path.join(bench().workspace, ...p);
 const runs = () => (fs.existsSync(inWs('distill-runs')) ? fs.readdirSync(inWs('distill-runs')).sort() : []);
-/** Whether the run has trained some steps (so Cancel leaves a checkpoint to resume from). */
-const trained = (run: string) => {
+/** How many training steps the run has logged (after one, Cancel leaves a checkpoint to resume from). */
+const steps = (run: string) => {
   const file = inWs('distill-runs', run, 'metrics.jsonl');
-  return fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('"event":"step"');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('"event":"step"').length - 1 : 0;
 };
 const runReport = (run: string) => {
   const file = inWs('distill-runs', run, 'report.json');
@@ -25,6 +25,12 @@ const runReport = (run: string) => {
 function setEpochs(epochs: number): void {
   const file = inWs('fashion-ui.distill.json');
   fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), epochs }, null, 2) + '\n');
+}
+
+/** The run's report when it was written after `since` (ms). */
+function reportedSince(run: string, since: number) {
+  const file = inWs('distill-runs', run, 'report.json');
+  return fs.existsSync(file) && fs.statSync(file).mtimeMs > since ? runReport(run) : undefined;
 }
 
 type Answer = { pick: RegExp } | { type: string } | 'enter';
@@ -61,6 +67,7 @@ async function answerWizard(answers: Array<[RegExp, Answer]>): Promise<string[]>
 
 describe('UI: distill', () => {
   let firstRun = '';
+  let second = '';
 
   it('Set Up Distillation... from the palette: the wizard writes a spec and opens it', async () => {
     const b = bench();
@@ -117,35 +124,43 @@ describe('UI: distill', () => {
     await b.closeQuickInput();
   });
 
-  it('a run from the Explorer menu, cancelled and resumed from the Runs view, then opened from it', async function () {
+  it('a run from the Explorer menu, cancelled and resumed from the Runs view, cancelled from the palette, then opened', async function () {
     this.timeout(900000);
     const b = bench();
     await b.clearNotifications();
-    // Long enough to be cancelled mid-training (one epoch of 512 samples takes a fraction of a second).
-    setEpochs(300);
+    // Runs long enough to be cancelled mid-training (an epoch of 512 samples takes a fraction of a second).
+    setEpochs(5000);
     await b.explorerMenu('fashion-ui.distill.json', 'Start Distillation Run');
     covers('explorer/context', 'onnxCompress.startDistillation');
-    const second = await until('a second run', () => runs().find((r) => r !== firstRun), 60000);
-    await until('training steps', () => trained(second), 300000);
+    second = await until('a second run', () => runs().find((r) => r !== firstRun), 60000);
+    await until('training steps', () => steps(second) > 0, 300000);
     await b.focusView('Runs');
+    await b.viewTitleAction('Runs', 'Refresh Runs');
+    covers('view/title', 'onnxCompress.refreshRuns');
     await b.treeInlineAction('Runs', new RegExp(`^${second}`), 'Cancel Distillation Run');
     covers('view/item/context', 'onnxCompress.cancelDistillation');
     await until('the run cancelled', () => runReport(second)?.status === 'cancelled', 180000);
     await b.viewTitleAction('Runs', 'Refresh Runs');
-    covers('view/title', 'onnxCompress.refreshRuns');
+    const trainedBefore = steps(second);
     await b.treeInlineAction('Runs', new RegExp(`^${second}`), 'Resume Distillation Run');
     covers('view/item/context', 'onnxCompress.resumeDistillation');
-    await until('the resumed run to complete', () => runReport(second)?.status === 'completed', 600000);
+    await until('the resumed run to train on', () => steps(second) > trainedBefore, 300000);
+    const asked = Date.now();
+    await b.palette('ONNX: Cancel Distillation Run');
+    covers('commandPalette', 'onnxCompress.cancelDistillation');
+    await until('the resumed run cancelled', () => reportedSince(second, asked)?.status === 'cancelled', 180000);
     await b.closeAllEditors();
+    await b.viewTitleAction('Runs', 'Refresh Runs');
     await b.treeInlineAction('Runs', new RegExp(`^${second}`), 'Open Distillation Run');
     covers('view/item/context', 'onnxCompress.openDistillRun');
     await b.webview('#run-state', 60000);
   });
 
-  it('the spec editor\'s context menu starts a run; the palette cancels, resumes and opens runs', async function () {
-    this.timeout(1200000);
+  it('the spec editor\'s context menu starts a run; the palette offers runs to resume, opens and starts runs', async function () {
+    this.timeout(900000);
     const b = bench();
     await b.closeAllEditors();
+    setEpochs(1);
     await b.openFromExplorer('fashion-ui.distill.json');
     await until('the spec editor', async () => (await b.activeTab()) === 'fashion-ui.distill.json');
     const editor = b.page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
@@ -153,16 +168,16 @@ describe('UI: distill', () => {
     await b.contextMenu(() => editor.click({ button: 'right' }), 'Start Distillation Run');
     covers('editor/context', 'onnxCompress.startDistillation');
     const third = await until('a third run', () => (runs().length > before ? runs()[runs().length - 1] : undefined), 60000);
-    await until('training steps', () => trained(third), 300000);
-    await b.palette('ONNX: Cancel Distillation Run');
-    covers('commandPalette', 'onnxCompress.cancelDistillation');
-    await until('the third run cancelled', () => runReport(third)?.status === 'cancelled', 180000);
+    await until('the third run to complete', () => runReport(third)?.status === 'completed', 600000);
 
+    // The palette offers the cancelled run to resume (the inline Resume above resumed one).
     await b.palette('ONNX: Resume Distillation Run');
     covers('commandPalette', 'onnxCompress.resumeDistillation');
     await b.quickTitle(/Resume Distillation Run/);
-    await b.quickPick(new RegExp(`^${third}`));
-    await until('the resumed third run to complete', () => runReport(third)?.status === 'completed', 600000);
+    const offered = await b.quickRows();
+    assert.ok(offered.some((r) => r.startsWith(second) && /cancelled/.test(r)), `the cancelled run is offered: ${offered.join(' | ')}`);
+    assert.ok(!offered.some((r) => r.startsWith(third)), 'a completed run is not');
+    await b.closeQuickInput();
 
     await b.palette('ONNX: Open Distillation Run');
     covers('commandPalette', 'onnxCompress.openDistillRun');
@@ -170,11 +185,11 @@ describe('UI: distill', () => {
     await b.quickPick(new RegExp(`^${firstRun}`));
     await b.webview('#run-state', 60000);
 
-    setEpochs(1);
+    const count = runs().length;
     await b.palette('ONNX: Start Distillation Run');
     covers('commandPalette', 'onnxCompress.startDistillation');
-    const fourth = await until('a run from the palette', () => (runs().length > before + 1 ? runs()[runs().length - 1] : undefined), 60000);
-    await until('it to end', () => ['completed', 'failed', 'cancelled'].includes(runReport(fourth)?.status), 600000);
+    const fourth = await until('a run from the palette', () => (runs().length > count ? runs()[runs().length - 1] : undefined), 60000);
+    await until('it to complete', () => runReport(fourth)?.status === 'completed', 600000);
   });
 
   it('the Runs view\'s + starts the wizard', async () => {
