@@ -138,7 +138,13 @@ export class Workbench {
   /** Left-clicks a file in the Explorer (opens it in its default editor). */
   async openFromExplorer(file: string): Promise<void> {
     await this.showExplorer();
-    await this.explorerRow(file).click();
+    // The list can move under the pointer while files appear or go: click until that file's tab is the active one.
+    await until(`${file} opened from the Explorer`, async () => {
+      if ((await this.activeTab()) === file) return true;
+      await this.explorerRow(file).click();
+      await sleep(1000);
+      return (await this.activeTab()) === file;
+    }, 60000);
   }
 
   /** Right-clicks a file in the Explorer and clicks `entry` in the context menu. */
@@ -310,7 +316,8 @@ export class Workbench {
   }
 
   async activeTab(): Promise<string> {
-    return (await this.page.locator('.editor-group-container.active .tab.active .label-name').first().textContent()) ?? '';
+    // allInnerTexts does not wait: '' when no editor is open.
+    return (await this.page.locator('.editor-group-container.active .tab.active .label-name').allInnerTexts())[0]?.trim() ?? '';
   }
 
   /** The text of every notification on screen. */
