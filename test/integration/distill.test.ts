@@ -326,7 +326,10 @@ describe('Distillation in VS Code', () => {
 
   it('a cancelled run keeps a checkpoint, is offered for resume, and resumes to a student', async function () {
     this.timeout(300000);
-    const running = vscode.commands.executeCommand<StartOutcome | undefined>('onnxCompress.startDistillation', vscode.Uri.file(specFile));
+    // Long enough to be closed, reopened and cancelled mid-run: one epoch trains in about a second with OpenBLAS.
+    const longSpec = specFile.replace(/\.distill\.json$/, '-long.distill.json');
+    fs.writeFileSync(longSpec, JSON.stringify({ ...JSON.parse(fs.readFileSync(specFile, 'utf8')), epochs: 40 }, null, 2));
+    const running = vscode.commands.executeCommand<StartOutcome | undefined>('onnxCompress.startDistillation', vscode.Uri.file(longSpec));
     const runDir = await waitFor('a run to start', () => api.distill.controller.running[0]);
     await waitFor('training steps in the view', () => (api.distill.runView(runDir)?.drawn?.steps ?? 0) >= 3, 120000);
     // Closed and reopened mid-run, the view replays what the run recorded and keeps streaming.
