@@ -135,7 +135,12 @@ describe('UI: distill', () => {
     second = await until('a second run', () => runs().find((r) => r !== firstRun), 60000);
     await until('training steps', () => steps(second) > 0, 300000);
     await b.focusView('Runs');
-    await b.viewTitleAction('Runs', 'Refresh Runs');
+    // The Runs view lists a run once its folder holds its job: refresh until it is there.
+    await until(`${second} in the Runs view`, async () => {
+      await b.viewTitleAction('Runs', 'Refresh Runs');
+      await new Promise((r) => setTimeout(r, 500));
+      return b.treeRow('Runs', new RegExp(`^${second}`)).isVisible();
+    }, 120000);
     covers('view/title', 'onnxCompress.refreshRuns');
     await b.treeInlineAction('Runs', new RegExp(`^${second}`), 'Cancel Distillation Run');
     covers('view/item/context', 'onnxCompress.cancelDistillation');
