@@ -147,9 +147,13 @@ describe('UI: distill', () => {
     await until('the run cancelled', () => runReport(second)?.status === 'cancelled', 180000);
     await b.viewTitleAction('Runs', 'Refresh Runs');
     const trainedBefore = steps(second);
-    await b.treeInlineAction('Runs', new RegExp(`^${second}`), 'Resume Distillation Run');
+    // The row is drawn again when the tree refreshes: a click that lands on the old row is lost, so click until the run trains on.
+    await until('the resumed run to train on', async () => {
+      if (steps(second) > trainedBefore) return true;
+      await b.treeInlineAction('Runs', new RegExp(`^${second}`), 'Resume Distillation Run');
+      return until('new steps', () => steps(second) > trainedBefore, 20000).catch(() => false);
+    }, 300000);
     covers('view/item/context', 'onnxCompress.resumeDistillation');
-    await until('the resumed run to train on', () => steps(second) > trainedBefore, 300000);
     const asked = Date.now();
     await b.palette('ONNX: Cancel Distillation Run');
     covers('commandPalette', 'onnxCompress.cancelDistillation');
