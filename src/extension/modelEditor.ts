@@ -3,9 +3,8 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { ModelView } from '../core/onnx/modelView';
-import { shapeDims } from '../core/onnx/summary';
 import {
-  formatInputShapes, guessInputDims, inputShapesFor, inputShapesProblem, parseInputShapes, type FedInput,
+  fedInputs, formatInputShapes, guessInputDims, inputShapesFor, inputShapesProblem, parseInputShapes,
 } from '../core/runtime/inputShapes';
 import type { ModelStore } from './modelStore';
 import { PanelRegistry } from './panelRegistry';
@@ -118,7 +117,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
 
   /** The probe's input sizes for `uri`: the setting's where they fit, then those given for it. */
   private inputShapes(uri: vscode.Uri, view: ModelView): Record<string, number[]> {
-    const { shapes, unfit } = inputShapesFor(fedInputs(view), settings().inputShapes, this.givenShapes.get(uri.toString()));
+    const { shapes, unfit } = inputShapesFor(fedInputs(view.model), settings().inputShapes, this.givenShapes.get(uri.toString()));
     for (const why of unfit) this.log.info(`onnxCompress.inspector.inputShapes left out for ${uri.fsPath}: ${why}`);
     return shapes;
   }
@@ -126,7 +125,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   /** Set Input Shapes...: asks for the sizes of the model's inputs, then every view of it probes again. */
   private async askInputShapes(uri: vscode.Uri): Promise<boolean> {
     const view = await this.store.get(uri);
-    const inputs = fedInputs(view);
+    const inputs = fedInputs(view.model);
     if (!inputs.length) {
       void vscode.window.showInformationMessage('This model has no inputs to size: its shapes do not depend on them.');
       return false;
@@ -188,12 +187,4 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   isOpen(uri: vscode.Uri): boolean {
     return this.panels.has(uri.toString());
   }
-}
-
-/** The inputs a probe run feeds (graph inputs that are not initializers), with their declared dims. */
-function fedInputs(view: ModelView): FedInput[] {
-  const graph = view.model.proto.graph;
-  const initializers = new Set(graph?.initializer.map((t) => t.name));
-  return (graph?.input ?? []).filter((v) => v.name && !initializers.has(v.name))
-    .map((v) => ({ name: v.name!, dims: shapeDims(v.type?.tensor_type?.shape) }));
 }

@@ -8,6 +8,8 @@
 // is 1. What was guessed is kept so that a failed run can say which size it needs.
 import type { Dim } from '../../shared/summary';
 import { OnnxCompressError } from '../errors';
+import type { OnnxModel } from '../onnx/model';
+import { shapeDims } from '../onnx/summary';
 
 export class InputShapeError extends OnnxCompressError {}
 
@@ -110,6 +112,14 @@ export function probeFailureSentence(cause: string, inputs: Record<string, numbe
 export interface FedInput {
   name: string;
   dims: Dim[] | null;
+}
+
+/** The inputs a probe run feeds (graph inputs that are not initializers), with their declared dims. */
+export function fedInputs(model: Pick<OnnxModel, 'proto'>): FedInput[] {
+  const graph = model.proto.graph;
+  const initializers = new Set(graph?.initializer.map((t) => t.name));
+  return (graph?.input ?? []).filter((v) => v.name && !initializers.has(v.name))
+    .map((v) => ({ name: v.name!, dims: shapeDims(v.type?.tensor_type?.shape) }));
 }
 
 /** Why `shapes` do not fit the model's inputs (an unknown name, a wrong rank or size), or undefined. */

@@ -70,8 +70,9 @@ export class QuantReportActions implements ReportActions {
   }
 
   async autoKeepInFloat(target: KeepInFloatTarget, o: ActionOptions): Promise<QuantReport> {
-    if (target.kind === 'accuracy') {
-      throw new Error('An accuracy target needs class labels, which the quantize flow does not take: choose an agreement target (top-1 agreement with the float model) or an output SQNR, or run `onnx-compress analyze FLOAT QUANT --data DATA --labels FILE --target accuracy:VALUE`.');
+    // The search measures accuracy with the labels the report was made with (the wizard's labels step).
+    if (target.kind === 'accuracy' && !this.report.settings.labels) {
+      throw new Error('An accuracy target needs class labels, and this report was made without them: quantize again with labels (the wizard\'s labels step), or choose an agreement target (top-1 agreement with the float model) or an output SQNR.');
     }
     this.ctx.log.info(`keeping layers in float until ${target.kind} >= ${target.value}`);
     const { report, file } = await autoKeepInFloatForReport(this.report, target, reportOptions(o, nextKeepOutput(this.report.quantizedModel)));
