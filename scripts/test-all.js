@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: the mocha suites (unit, webview), the Python trainer's, the VS Code integration suite
-// and the VS Code UI suite, one after the
-// other, each printing its own `N passed, N failed`; this adds the closing line with the totals.
-// Exit code 0 only when every suite ran tests and none failed.
+// `npm test`: the lint, the mocha suites (fast unit; engine and webview), the Python trainer's, the
+// VS Code integration suite and the VS Code UI suite, one after the other, each printing its own
+// `N passed, N failed` (the lint counts as one check, passed when it exits 0); this adds the
+// closing line with the totals. Exit code 0 only when every suite ran tests and none failed.
 'use strict';
 const { spawn } = require('child_process');
 
@@ -11,14 +11,19 @@ const { spawn } = require('child_process');
 const PYTHON = process.env.ONNX_COMPRESS_PYTHON || '/usr/bin/python3';
 
 const SUITES = [
-  ['unit and webview', ['npx', 'mocha']],
+  // ESLint (import/no-cycle included) and Prettier's check: one pass/fail, by exit code.
+  ['lint', ['npm', 'run', '--silent', 'lint'], { byExitCode: true }],
+  // Pure unit tests, seconds (test/unit, .mocharc.json).
+  ['unit', ['npx', 'mocha']],
+  // The engine against onnxruntime-node, models, Python and the CLI; the webview apps in Chromium.
+  ['engine and webview', ['npx', 'mocha', '--config', '.mocharc.engine.json']],
   ['Python trainer', [PYTHON, 'python/tests/run.py']],
   ['VS Code integration', ['node', 'out/test/integration/runner.js']],
   // The workbench driven by clicks and keystrokes (test/ui); failures keep screenshots and logs in .test-output/ui/.
   ['VS Code UI', ['npx', 'mocha', '--config', '.mocharc.ui.json']],
 ];
 
-function run([name, [cmd, ...args]]) {
+function run([name, [cmd, ...args], { byExitCode = false } = {}]) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let last;
@@ -26,7 +31,10 @@ function run([name, [cmd, ...args]]) {
       process.stdout.write(d);
       for (const m of d.toString().matchAll(/^(\d+) passed, (\d+) failed/gm)) last = { passed: +m[1], failed: +m[2] };
     });
-    child.on('close', (code) => resolve({ name, code, ...(last ?? { passed: 0, failed: 0 }) }));
+    child.on('close', (code) => {
+      if (byExitCode) last = { passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1 };
+      resolve({ name, code, ...(last ?? { passed: 0, failed: 0 }) });
+    });
   });
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""An independent ONNX model summary, to check ours against (test/unit/realModels.test.ts).
+"""An independent ONNX model summary, to check ours against (test/engine/realModels.test.ts).
 
     /usr/bin/python3 test/tools/independent_summary.py MODEL.onnx [MODEL2.onnx ...]
 

@@ -241,7 +241,7 @@ function writeNotRunnable(list: NotRunnable[], counts: { models: number; runAndM
   const lines = [
     `# libonnx-testdata cases that onnxruntime-node ${ort.env.versions.common} cannot check (test_data_set_0, rtol 1e-3, atol 1e-7)`,
     `# ${counts.models} models: ${counts.runAndMatch} run and match, ${list.length} listed here.`,
-    `# Written by test/unit/testdata.roundtrip.test.ts; for each of these the written model fails the same way.`,
+    `# Written by test/engine/testdata.roundtrip.test.ts; for each of these the written model fails the same way.`,
     '',
     ...sorted.map(([category, items]) => `${items.length}\t${category}`),
   ];
