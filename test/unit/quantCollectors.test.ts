@@ -82,7 +82,7 @@ function roundHalfEven(x: number): number {
 
 /**
  * Mean squared quantize-dequantize error of `data` with the range [rmin, rmax], scale and zero
- * point as the contract derives them (section 1): uint8 asymmetric or int8 symmetric (-127..127).
+ * point as docs/quantization.md derives them (section 1): uint8 asymmetric or int8 symmetric (-127..127).
  */
 function qdqMse(data: Float32Array, rmin: number, rmax: number, symmetric: boolean, bits = 8): number {
   rmin = Math.min(rmin, 0);

@@ -80,8 +80,8 @@ export interface ScaleOptions extends RangeOptions {
   minRealRange?: number;
 }
 
-// The contract's table. Reduced range wins over symmetric, as in the reference; 4-bit types
-// have no separate symmetric range.
+// The table of docs/quantization.md, section 1. Reduced range wins over symmetric, as in the
+// reference; 4-bit types have no separate symmetric range.
 const SYMMETRIC_RANGE: Record<QuantType, [number, number]> = {
   uint8: [0, 254], int8: [-127, 127], uint16: [0, 65534], int16: [-32767, 32767], uint4: [0, 15], int4: [-8, 7],
 };
@@ -104,7 +104,7 @@ export interface QuantParams {
 }
 
 /**
- * Scale and zero point for values in [rmin, rmax] (contract section 1):
+ * Scale and zero point for values in [rmin, rmax] (docs/quantization.md, section 1):
  * 0 is included, symmetric widens to [-a, a], rmax - rmin is a float32 difference (the reference
  * subtracts float32 arrays), S = (rmax - rmin) / (qmax - qmin) in float64 and stored as float32,
  * Z from the float64 S, rounded half to even and clamped into the full range.
@@ -161,7 +161,7 @@ export function dequantizeValues(q: ArrayLike<number>, scale: number, zeroPoint:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Per channel (contract section 2).
+// Per channel (docs/quantization.md, section 2).
 
 /** Channel axis of a weight, per op: where the output channels are. */
 export function weightAxis(opType: string, attrs: { transB?: boolean | number } = {}): number {
@@ -255,7 +255,7 @@ export function quantizePerChannel(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Per block, 4-bit weight-only for MatMul B[K, N] (contract section 6), in the layout of
+// Per block, 4-bit weight-only for MatMul B[K, N] (docs/quantization.md, section 6), in the layout of
 // com.microsoft::MatMulNBits.
 
 export interface BlockQuantized {
@@ -357,7 +357,7 @@ export function blockDequantize4bit(q: BlockQuantized, K: number, N: number): Fl
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bias (contract section 3).
+// Bias (docs/quantization.md, section 3).
 
 export interface QuantizedBias {
   /** int32 values, zero point 0. */

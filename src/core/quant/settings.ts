@@ -7,7 +7,7 @@ import { quantTypeInfo } from './scheme';
 
 export class QuantSettingsError extends OnnxCompressError {}
 
-/** Ops quantized by default in static mode (the contract's first list). */
+/** Ops quantized by default in static mode (docs/quantization.md, section 5). */
 export const STATIC_OP_TYPES = [
   'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Add', 'Mul', 'Concat', 'Relu', 'Clip', 'MaxPool', 'AveragePool',
   'GlobalAveragePool', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Slice', 'Resize', 'Sigmoid',
