@@ -82,7 +82,10 @@ describe('documentation references', () => {
   const where = (c: Citation) => `${path.relative(ROOT, c.file)}:${c.line}`;
 
   it('finds the citations it checks', () => {
-    assert.ok(citations.some((c) => c.sections.length > 0), 'no "section N" citation found: the scan is broken');
+    assert.ok(
+      citations.some((c) => c.sections.length > 0),
+      'no "section N" citation found: the scan is broken',
+    );
   });
 
   it('every cited document exists inside the repository', () => {
@@ -109,6 +112,9 @@ describe('documentation references', () => {
     assert.deepStrictEqual(read(`// see ${doc}. The section 2 of something else`), [`${doc}`]);
     assert.deepStrictEqual(read(`see ${'BENCH'}MARKS.md`), ['BENCHMARKS.md']);
     assert.deepStrictEqual(read(`fs.writeFileSync(path.join(dir, 'notes${'.md'}'), 'x')`), []);
-    assert.deepStrictEqual(read(`![a chart](images/a.png) and [the formats](formats.md#jobs)`, path.join(ROOT, 'docs', 'x.md')), ['images/a.png', 'formats.md']);
+    assert.deepStrictEqual(read(`![a chart](images/a.png) and [the formats](formats.md#jobs)`, path.join(ROOT, 'docs', 'x.md')), [
+      'images/a.png',
+      'formats.md',
+    ]);
   });
 });
