@@ -1,5 +1,6 @@
-"""Helpers shared by the trainer's tests: write trainable graphs (docs/distill-formats.md section 2)
-and teacher caches (section 1) the way the engine does, and run the trainer's command line."""
+"""Helpers shared by the trainer's tests: trainable graphs (docs/distill-formats.md section 2) built
+node by node or exported from ONNX by the engine itself, teacher caches (section 1) written the way
+the engine does, and the trainer's command line."""
 import gzip
 import json
 import os
@@ -67,39 +68,34 @@ class GraphWriter:
         return path
 
 
+# The engine's own exporter (src/core/distill/trainableGraph.ts), compiled by `npm run compile`.
+EXPORTER = os.path.join(REPO, "out", "scripts", "export-trainable-graph.js")
+_exporter = None
+
+
+def _stop_exporter(proc):
+    proc.stdin.close()  # the exporter ends at the end of its input
+    proc.wait(timeout=30)
+    proc.stdout.close()
+
+
 def graph_from_onnx(onnx_path, directory):
-    """The engine's trainable export, redone with the onnx package for tests of the Python side alone."""
-    import onnx
-    from onnx import numpy_helper
-    model = onnx.load(onnx_path)
-    g = model.graph
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)  # none: the trainer refuses it
-    w = GraphWriter(opset)
-    inits = {i.name for i in g.initializer}
-    dims = lambda t: [d.dim_value if d.HasField("dim_value") else None for d in t.type.tensor_type.shape.dim]
-    for i in g.input:
-        if i.name not in inits:
-            w.input(i.name, dims(i))
-    for o in g.output:
-        w.output(o.name, dims(o))
-    for t in g.initializer:
-        w.init(t.name, numpy_helper.to_array(t))
-    for n in g.node:
-        attrs = {}
-        for a in n.attribute:
-            value = onnx.helper.get_attribute_value(a)
-            if isinstance(value, bytes):
-                value = value.decode()
-            elif isinstance(value, onnx.TensorProto):
-                value = numpy_helper.to_array(value)
-            elif isinstance(value, (list, tuple)):
-                value = [v.decode() if isinstance(v, bytes) else v for v in value]
-            attrs[a.name] = value
-        if n.op_type == "Constant" and "value" in attrs:
-            w.init(n.output[0], attrs["value"], trainable=False)  # as the engine does
-            continue
-        w.node(n.op_type, list(n.input), list(n.output), name=n.name or None, **attrs)
-    return w.write(directory)
+    """graph.json and weights/ for ONNX_PATH written into DIRECTORY by the engine's exporter, as a
+    distillation run writes them; raises RuntimeError with the engine's message when it refuses."""
+    global _exporter
+    import atexit
+    import subprocess as sp
+    if _exporter is None or _exporter.poll() is not None:
+        if not os.path.isfile(EXPORTER):
+            raise FileNotFoundError(f"{EXPORTER} is missing: run `npm run compile` first")
+        _exporter = sp.Popen(["node", EXPORTER], stdin=sp.PIPE, stdout=sp.PIPE, text=True, cwd=REPO)
+        atexit.register(_stop_exporter, _exporter)
+    _exporter.stdin.write(json.dumps({"model": os.path.abspath(onnx_path), "dir": os.path.abspath(directory)}) + "\n")
+    _exporter.stdin.flush()
+    reply = json.loads(_exporter.stdout.readline() or '{"error": "the exporter exited"}')
+    if "error" in reply:
+        raise RuntimeError(reply["error"])
+    return reply["graphFile"]
 
 
 def read_idx(path):
