@@ -1,6 +1,6 @@
-"""Helpers shared by the trainer's tests: trainable graphs (docs/distill-formats.md section 2) built
-node by node or exported from ONNX by the engine itself, teacher caches (section 1) written the way
-the engine does, and the trainer's command line."""
+"""Helpers shared by the trainer's tests: trainable graphs (docs/distill-formats.md section 2), always
+exported from ONNX by the engine itself, teacher caches (section 1) written the way the engine
+does, and the trainer's command line."""
 import gzip
 import json
 import os
@@ -22,12 +22,11 @@ def tmpdir(test):
 
 
 class GraphWriter:
-    """Builds a graph.json + weights/ folder node by node."""
+    """Describes a graph node by node; write() saves it as ONNX and has the engine export it."""
 
     def __init__(self, opset=13):
         self.opset = opset
         self.inputs, self.outputs, self.initializers, self.nodes = [], [], [], []
-        self.arrays = []
 
     def input(self, name, shape, dtype="float32"):
         self.inputs.append({"name": name, "shape": shape, "dtype": dtype})
@@ -37,35 +36,38 @@ class GraphWriter:
         self.outputs.append({"name": name, "shape": shape, "dtype": dtype})
         return name
 
-    def init(self, name, array, trainable=None):
-        array = np.asarray(array)
-        file = f"weights/{len(self.arrays):04d}.npy"
-        self.arrays.append((file, array))
-        self.initializers.append({"name": name, "file": file, "shape": list(array.shape), "dtype": str(array.dtype),
-                                  "trainable": bool(np.issubdtype(array.dtype, np.floating)) if trainable is None else trainable})
+    def init(self, name, array):
+        self.initializers.append((name, np.asarray(array)))
         return name
 
     def node(self, op, inputs, outputs, name=None, **attrs):
         outputs = [outputs] if isinstance(outputs, str) else outputs
-        for k, v in list(attrs.items()):
-            if isinstance(v, np.ndarray):  # a tensor attribute
-                file = f"weights/{len(self.arrays):04d}.npy"
-                self.arrays.append((file, v))
-                attrs[k] = {"file": file}
         self.nodes.append({"name": name or f"/{op}_{len(self.nodes)}", "opType": op, "domain": "",
                            "inputs": inputs, "outputs": outputs, "attributes": attrs})
         return outputs[0]
 
+    def model(self):
+        from onnx import helper, mapping, numpy_helper
+
+        def value(v):
+            elem = mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(v["dtype"])]
+            return helper.make_tensor_value_info(v["name"], elem, v["shape"])  # None dims: symbolic
+
+        def attribute(v):
+            return numpy_helper.from_array(v) if isinstance(v, np.ndarray) else v
+
+        nodes = [helper.make_node(n["opType"], n["inputs"], n["outputs"], name=n["name"], domain=n["domain"],
+                                  **{k: attribute(v) for k, v in n["attributes"].items()}) for n in self.nodes]
+        graph = helper.make_graph(nodes, "g", [value(v) for v in self.inputs], [value(v) for v in self.outputs],
+                                  [numpy_helper.from_array(a, name) for name, a in self.initializers])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+
     def write(self, directory):
-        os.makedirs(os.path.join(directory, "weights"), exist_ok=True)
-        for file, array in self.arrays:
-            np.save(os.path.join(directory, file), array)
-        path = os.path.join(directory, "graph.json")
-        with open(path, "w") as f:
-            json.dump({"format": "onnx-compress/trainable-graph", "version": 1, "opsets": {"": self.opset},
-                       "inputs": self.inputs, "outputs": self.outputs, "initializers": self.initializers,
-                       "nodes": self.nodes}, f)
-        return path
+        import onnx
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, "model.onnx")
+        onnx.save(self.model(), path)
+        return graph_from_onnx(path, directory)
 
 
 # The engine's own exporter (src/core/distill/trainableGraph.ts), compiled by `npm run compile`.
