@@ -17,9 +17,7 @@ type Decoded<T> = { [K in keyof T as null extends T[K] ? never : K]: View<T[K]> 
   [K in keyof T as null extends T[K] ? K : never]?: View<Exclude<T[K], null>>;
 };
 
-export type StringStringEntryProto = Decoded<onnx.StringStringEntryProto>;
 export type OperatorSetIdProto = Decoded<onnx.OperatorSetIdProto>;
-export type TensorShapeDimension = Decoded<onnx.TensorShapeProto.Dimension>;
 export type TensorShapeProto = Decoded<onnx.TensorShapeProto>;
 export type TypeProto = Decoded<onnx.TypeProto>;
 export type ValueInfoProto = Decoded<onnx.ValueInfoProto>;
@@ -27,7 +25,6 @@ export type TensorProto = Decoded<onnx.TensorProto>;
 export type SparseTensorProto = Decoded<onnx.SparseTensorProto>;
 export type AttributeProto = Decoded<onnx.AttributeProto>;
 export type NodeProto = Decoded<onnx.NodeProto>;
-export type TensorAnnotation = Decoded<onnx.TensorAnnotation>;
 export type GraphProto = Decoded<onnx.GraphProto>;
 export type FunctionProto = Decoded<onnx.FunctionProto>;
 export type TrainingInfoProto = Decoded<onnx.TrainingInfoProto>;
