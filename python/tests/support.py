@@ -1,5 +1,6 @@
-"""Helpers shared by the trainer's tests: write trainable graphs (docs/distill-formats.md section 2)
-and teacher caches (section 1) the way the engine does, and run the trainer's command line."""
+"""Helpers shared by the trainer's tests: trainable graphs (docs/distill-formats.md section 2), always
+exported from ONNX by the engine itself, teacher caches (section 1) written the way the engine
+does, and the trainer's command line."""
 import gzip
 import json
 import os
@@ -21,12 +22,11 @@ def tmpdir(test):
 
 
 class GraphWriter:
-    """Builds a graph.json + weights/ folder node by node."""
+    """Describes a graph node by node; write() saves it as ONNX and has the engine export it."""
 
     def __init__(self, opset=13):
         self.opset = opset
         self.inputs, self.outputs, self.initializers, self.nodes = [], [], [], []
-        self.arrays = []
 
     def input(self, name, shape, dtype="float32"):
         self.inputs.append({"name": name, "shape": shape, "dtype": dtype})
@@ -36,70 +36,68 @@ class GraphWriter:
         self.outputs.append({"name": name, "shape": shape, "dtype": dtype})
         return name
 
-    def init(self, name, array, trainable=None):
-        array = np.asarray(array)
-        file = f"weights/{len(self.arrays):04d}.npy"
-        self.arrays.append((file, array))
-        self.initializers.append({"name": name, "file": file, "shape": list(array.shape), "dtype": str(array.dtype),
-                                  "trainable": bool(np.issubdtype(array.dtype, np.floating)) if trainable is None else trainable})
+    def init(self, name, array):
+        self.initializers.append((name, np.asarray(array)))
         return name
 
     def node(self, op, inputs, outputs, name=None, **attrs):
         outputs = [outputs] if isinstance(outputs, str) else outputs
-        for k, v in list(attrs.items()):
-            if isinstance(v, np.ndarray):  # a tensor attribute
-                file = f"weights/{len(self.arrays):04d}.npy"
-                self.arrays.append((file, v))
-                attrs[k] = {"file": file}
         self.nodes.append({"name": name or f"/{op}_{len(self.nodes)}", "opType": op, "domain": "",
                            "inputs": inputs, "outputs": outputs, "attributes": attrs})
         return outputs[0]
 
+    def model(self):
+        from onnx import helper, mapping, numpy_helper
+
+        def value(v):
+            elem = mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(v["dtype"])]
+            return helper.make_tensor_value_info(v["name"], elem, v["shape"])  # None dims: symbolic
+
+        def attribute(v):
+            return numpy_helper.from_array(v) if isinstance(v, np.ndarray) else v
+
+        nodes = [helper.make_node(n["opType"], n["inputs"], n["outputs"], name=n["name"], domain=n["domain"],
+                                  **{k: attribute(v) for k, v in n["attributes"].items()}) for n in self.nodes]
+        graph = helper.make_graph(nodes, "g", [value(v) for v in self.inputs], [value(v) for v in self.outputs],
+                                  [numpy_helper.from_array(a, name) for name, a in self.initializers])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+
     def write(self, directory):
-        os.makedirs(os.path.join(directory, "weights"), exist_ok=True)
-        for file, array in self.arrays:
-            np.save(os.path.join(directory, file), array)
-        path = os.path.join(directory, "graph.json")
-        with open(path, "w") as f:
-            json.dump({"format": "onnx-compress/trainable-graph", "version": 1, "opsets": {"": self.opset},
-                       "inputs": self.inputs, "outputs": self.outputs, "initializers": self.initializers,
-                       "nodes": self.nodes}, f)
-        return path
+        import onnx
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, "model.onnx")
+        onnx.save(self.model(), path)
+        return graph_from_onnx(path, directory)
+
+
+# The engine's own exporter (src/core/distill/trainableGraph.ts), compiled by `npm run compile`.
+EXPORTER = os.path.join(REPO, "out", "scripts", "export-trainable-graph.js")
+_exporter = None
+
+
+def _stop_exporter(proc):
+    proc.stdin.close()  # the exporter ends at the end of its input
+    proc.wait(timeout=30)
+    proc.stdout.close()
 
 
 def graph_from_onnx(onnx_path, directory):
-    """The engine's trainable export, redone with the onnx package for tests of the Python side alone."""
-    import onnx
-    from onnx import numpy_helper
-    model = onnx.load(onnx_path)
-    g = model.graph
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)  # none: the trainer refuses it
-    w = GraphWriter(opset)
-    inits = {i.name for i in g.initializer}
-    dims = lambda t: [d.dim_value if d.HasField("dim_value") else None for d in t.type.tensor_type.shape.dim]
-    for i in g.input:
-        if i.name not in inits:
-            w.input(i.name, dims(i))
-    for o in g.output:
-        w.output(o.name, dims(o))
-    for t in g.initializer:
-        w.init(t.name, numpy_helper.to_array(t))
-    for n in g.node:
-        attrs = {}
-        for a in n.attribute:
-            value = onnx.helper.get_attribute_value(a)
-            if isinstance(value, bytes):
-                value = value.decode()
-            elif isinstance(value, onnx.TensorProto):
-                value = numpy_helper.to_array(value)
-            elif isinstance(value, (list, tuple)):
-                value = [v.decode() if isinstance(v, bytes) else v for v in value]
-            attrs[a.name] = value
-        if n.op_type == "Constant" and "value" in attrs:
-            w.init(n.output[0], attrs["value"], trainable=False)  # as the engine does
-            continue
-        w.node(n.op_type, list(n.input), list(n.output), name=n.name or None, **attrs)
-    return w.write(directory)
+    """graph.json and weights/ for ONNX_PATH written into DIRECTORY by the engine's exporter, as a
+    distillation run writes them; raises RuntimeError with the engine's message when it refuses."""
+    global _exporter
+    import atexit
+    import subprocess as sp
+    if _exporter is None or _exporter.poll() is not None:
+        if not os.path.isfile(EXPORTER):
+            raise FileNotFoundError(f"{EXPORTER} is missing: run `npm run compile` first")
+        _exporter = sp.Popen(["node", EXPORTER], stdin=sp.PIPE, stdout=sp.PIPE, text=True, cwd=REPO)
+        atexit.register(_stop_exporter, _exporter)
+    _exporter.stdin.write(json.dumps({"model": os.path.abspath(onnx_path), "dir": os.path.abspath(directory)}) + "\n")
+    _exporter.stdin.flush()
+    reply = json.loads(_exporter.stdout.readline() or '{"error": "the exporter exited"}')
+    if "error" in reply:
+        raise RuntimeError(reply["error"])
+    return reply["graphFile"]
 
 
 def read_idx(path):

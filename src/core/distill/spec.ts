@@ -1,23 +1,18 @@
-// Reading a `*.distill.json`: its structure checked field by field (each problem names its JSON
-// path and what is expected; unknown keys are reported, never ignored), then every default filled
-// in and every relative path resolved against the spec's folder.
+// Reading a `*.distill.json`: its structure checked against the spec's schema (schemaCheck.ts),
+// then every default filled in and every relative path resolved against the spec's folder.
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  DISTILL_DEFAULTS, DISTILL_SPEC_FORMAT, DISTILL_SPEC_VERSION, isFactoryStudent,
+  DISTILL_DEFAULTS, isFactoryStudent,
   type DataSplitSpec, type DistillSpec, type ResolvedDataSplit, type ResolvedDistillSpec, type TensorPairSpec,
 } from '../../shared/distillSpec';
+import { DistillSpecSchema } from '../../shared/distillSpecSchema';
 import { OnnxCompressError, errorMessage } from '../errors';
-import { closest } from './names';
+import { checkAgainstSchema, type SpecProblem } from './schemaCheck';
+
+export type { SpecProblem } from './schemaCheck';
 
 export class SpecError extends OnnxCompressError {}
-
-export interface SpecProblem {
-  severity: 'error' | 'warning';
-  /** JSON path of the field, e.g. `knowledge[1].pairs[0].teacher` (empty: the whole spec). */
-  path: string;
-  message: string;
-}
 
 export async function readSpecFile(file: string): Promise<unknown> {
   let text: string;
@@ -33,101 +28,9 @@ export async function readSpecFile(file: string): Promise<unknown> {
   }
 }
 
-type Check = (v: unknown, at: string) => boolean;
-
-/** Structural checks of a parsed spec; returns the problems (errors make the spec unusable). */
+/** Structural checks of a parsed spec against its schema; returns the problems (errors make the spec unusable). */
 export function checkSpecStructure(raw: unknown): SpecProblem[] {
-  const problems: SpecProblem[] = [];
-  const err = (at: string, message: string) => problems.push({ severity: 'error', path: at, message });
-  const join = (at: string, key: string | number) => (typeof key === 'number' ? `${at}[${key}]` : at ? `${at}.${key}` : key);
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-  const str: Check = (v, at) => (typeof v === 'string' && v.length > 0) || (err(at, 'must be a non-empty string'), false);
-  const num = (min: number, max = Infinity, integer = false): Check => (v, at) =>
-    (typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v)))
-    || (err(at, `must be ${integer ? 'a whole number' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` and <= ${max}` : ''} (got ${JSON.stringify(v)})`), false);
-  const oneOf = (...values: unknown[]): Check => (v, at) =>
-    values.includes(v) || (err(at, `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')} (got ${JSON.stringify(v)})`), false);
-  const bool: Check = (v, at) => typeof v === 'boolean' || (err(at, 'must be true or false'), false);
-  const nullable = (c: Check): Check => (v, at) => v === null || c(v, at);
-  const list = (c: Check, minItems = 0): Check => (v, at) => {
-    if (!Array.isArray(v)) return err(at, 'must be a list'), false;
-    if (v.length < minItems) return err(at, `must list at least ${minItems} item${minItems === 1 ? '' : 's'}`), false;
-    return v.map((x, i) => c(x, join(at, i))).every(Boolean);
-  };
-  const object = (fields: Record<string, Check>, required: string[] = []): Check => (v, at) => {
-    if (!isObj(v)) return err(at || '(spec)', 'must be an object'), false;
-    let ok = true;
-    for (const k of required) if (v[k] === undefined) { err(join(at, k), 'is required'); ok = false; }
-    for (const [k, x] of Object.entries(v)) {
-      const c = fields[k];
-      if (!c) {
-        const near = closest(k, Object.keys(fields));
-        err(join(at, k), `is not a known field${near ? ` (did you mean '${near}'?)` : ''}; known: ${Object.keys(fields).join(', ')}`);
-        ok = false;
-      } else if (x !== undefined && !c(x, join(at, k))) ok = false;
-    }
-    return ok;
-  };
-
-  const pair = object({ teacher: str, student: str, adapter: oneOf('auto', 'none', 'conv1x1', 'linear', 'interpolate', 'pool', 'conv1x1+interpolate') }, ['teacher', 'student']);
-  const weight = num(0);
-  const knowledgeFields: Record<string, Record<string, Check>> = {
-    response: { type: str, weight, temperature: num(Number.MIN_VALUE), alpha: num(0, 1), target: oneOf('soft', 'logits', 'hard') },
-    feature: { type: str, weight, similarity: oneOf('mse', 'l1', 'cosine'), pairs: list(pair, 1) },
-    attention: { type: str, weight, p: num(1), pairs: list(pair, 1) },
-    relation: { type: str, weight, distance: num(0), angle: num(0), pair },
-    similarity: { type: str, weight, pairs: list(pair, 1) },
-  };
-  const knowledge: Check = (v, at) => {
-    if (!isObj(v)) return err(at, 'must be an object with a type'), false;
-    const fields = knowledgeFields[v.type as string];
-    if (!fields) return err(join(at, 'type'), `must be one of ${Object.keys(knowledgeFields).map((k) => `"${k}"`).join(', ')} (got ${JSON.stringify(v.type)})`), false;
-    return object(fields, v.type === 'response' || v.type === 'relation' ? ['type'] : ['type', 'pairs'])(v, at);
-  };
-  const preprocess = object({
-    width: num(1, Infinity, true), height: num(1, Infinity, true), layout: oneOf('NCHW', 'NHWC'), channels: oneOf('RGB', 'BGR', 'GRAY'),
-    mean: list(num(-Infinity)), std: list(num(Number.MIN_VALUE)), scale: num(-Infinity), resize: oneOf('bilinear', 'nearest'),
-  });
-  const split = object({
-    source: str, labels: nullable(str), samples: nullable(num(1, Infinity, true)), shuffleSeed: nullable(num(0, Infinity, true)),
-    imagePreprocess: preprocess, augmentation: oneOf('none', 'random'),
-  }, ['source']);
-  const student: Check = (v, at) => {
-    if (!isObj(v)) return err(at, 'must be an object'), false;
-    if (typeof v.factory === 'string' || v.model === undefined) {
-      if (v.model !== undefined) return err(at, 'give either model (an ONNX student) or factory (file.py:function), not both'), false;
-      return object({ factory: str, inputNames: list(str, 1), output: str }, ['factory'])(v, at)
-        && (/^.+\.py:[A-Za-z_]\w*$/.test(v.factory as string) || (err(join(at, 'factory'), `must be 'path/to/file.py:function' (got ${JSON.stringify(v.factory)})`), false));
-    }
-    return object({ model: str, output: str }, ['model'])(v, at);
-  };
-  const spec = object({
-    $schema: str,
-    format: oneOf(DISTILL_SPEC_FORMAT),
-    version: oneOf(DISTILL_SPEC_VERSION),
-    description: (v, at) => typeof v === 'string' || (err(at, 'must be a string'), false),
-    teacher: object({ model: str, output: str, executionProvider: str }, ['model']),
-    student,
-    data: object({ train: split, eval: nullable(split) }, ['train']),
-    knowledge: list(knowledge),
-    scheme: object({
-      kind: oneOf('offline', 'online', 'self', 'assistant'), mode: oneOf('snapshot', 'auxiliary'), every: num(1, Infinity, true),
-      pairs: list(pair, 1), assistants: list(object({ model: str, output: str, epochs: num(1, Infinity, true) }, ['model']), 1),
-    }, ['kind']),
-    optimizer: object({ name: oneOf('adam', 'adamw', 'sgd'), lr: num(Number.MIN_VALUE), weightDecay: num(0), momentum: num(0, 1) }),
-    schedule: object({ name: oneOf('constant', 'cosine', 'step'), warmupEpochs: num(0, Infinity, true), stepSize: num(1, Infinity, true), gamma: num(Number.MIN_VALUE) }),
-    epochs: num(1, Infinity, true),
-    batchSize: num(1, Infinity, true),
-    seed: num(0, Infinity, true),
-    device: oneOf('cpu', 'cuda', 'auto'),
-    threads: nullable(num(1, Infinity, true)),
-    cache: object({ dir: str, dtype: oneOf('float32', 'float16'), topK: nullable(num(1, Infinity, true)) }),
-    export: object({ opset: num(7, 30, true), dynamicBatch: bool }),
-    evaluation: object({ latencyRuns: num(1, Infinity, true) }),
-  }, ['format', 'version', 'teacher', 'student', 'data']);
-  spec(raw, '');
-  return problems;
+  return checkAgainstSchema(DistillSpecSchema, raw);
 }
 
 function resolvePair(p: TensorPairSpec): TensorPairSpec {
