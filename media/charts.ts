@@ -4,7 +4,7 @@
 import {
   BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip, type ChartConfiguration, type ChartType,
 } from 'chart.js';
-import { h } from './dom';
+import { h } from './common/dom';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
 

@@ -6,8 +6,8 @@ import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import type { KeepInFloatTargetKind, LayerReport, QuantReport, WeightReport } from '../../src/shared/quantReport';
-import { nodesToKeepInFloat, targetProblem, type FromReportView } from '../../src/shared/reportProtocol';
-import { clear, h } from '../dom';
+import { nodesToKeepInFloat, targetProblem, type FromReportViewMessages } from '../../src/shared/reportViewProtocol';
+import { card, clear, h } from '../common/dom';
 import { VirtualTable, type SortState } from '../virtualTable';
 import {
   ChannelChart, CompareChart, ErrorChart, gridLines, GridHistogramChart, RangeChart, SensitivityChart, SQNR_CEILING, type LayerMark,
@@ -16,7 +16,10 @@ import { fmt, fmtDb, fmtMetrics, fmtRange, fmtShare } from './format';
 import { envelope, spanLabel, spans, worst, WindowControl, type Span, type WindowState } from './layerWindow';
 import { Selection, type Origin } from './selection';
 import type { StatusLine } from './status';
-import { card, compareTable, summaryPanel, syntheticBanner } from './summary';
+import { compareTable, summaryPanel, syntheticBanner } from './summary';
+
+/** Posts one of the user's actions to the extension (absent in the offline report). */
+export type HostActions = <M extends keyof FromReportViewMessages>(method: M, params: FromReportViewMessages[M]) => void;
 
 export interface ViewState {
   tab: string;
@@ -114,7 +117,7 @@ export class ReportView {
     private readonly previous: QuantReport | null,
     private readonly state: ViewState,
     private readonly save: () => void,
-    private readonly post: ((msg: FromReportView) => void) | null,
+    private readonly post: HostActions | null,
     private readonly status: StatusLine,
   ) {
     this.root = root;
@@ -561,7 +564,7 @@ export class ReportView {
     const keep = button('keep-in-float', 'Keep selected in float', 'Re-quantize without the selected layers, reusing the calibration ranges', () => {
       const nodes = [...new Set(this.selection.indices.flatMap((i) => nodesToKeepInFloat(this.report.layers[i])))];
       if (!nodes.length) return this.status.error('Select the layers to keep in float first (in the table or a chart; Ctrl/Shift-click for several).');
-      this.post!({ type: 'keepInFloat', nodes });
+      this.post!('keepInFloat', { nodes });
     });
     const auto = button('auto-keep', 'Auto keep-in-float', 'Keep the most sensitive layers in float until the target is met', () => {
       const target = { kind: kind.value as KeepInFloatTargetKind, value: Number(value.value) };
@@ -570,16 +573,16 @@ export class ReportView {
       this.state.autoKind = target.kind;
       this.state.autoValue = target.value;
       this.save();
-      this.post!({ type: 'autoKeepInFloat', target });
+      this.post!('autoKeepInFloat', { target });
     });
-    const exportHtml = button('export-html', 'Export HTML…', 'Save this report as one offline HTML file', () => this.post!({ type: 'exportHtml' }));
+    const exportHtml = button('export-html', 'Export HTML…', 'Save this report as one offline HTML file', () => this.post!('exportHtml', {}));
     this.keepButton = keep;
     return [keep, h('span', { className: 'group' }, kind, value, auto), exportHtml];
   }
 
   private reveal(index: number): void {
     const l = this.report.layers[index];
-    this.post?.({ type: 'reveal', layer: { tensor: l.tensor, node: l.node } });
+    this.post?.('reveal', { layer: { tensor: l.tensor, node: l.node } });
   }
 
   private updateInfo(): void {

@@ -1,15 +1,16 @@
 // The model view app in real headless Chromium: the bundled dist/webview.js on the page the
 // extension serves (same CSP), answered by the engine's real ModelView for a real model. Only the
 // VS Code transport is replaced: acquireVsCodeApi() posts to this test, which replies the way
-// the host's WebviewChannel does.
+// the extension's WebviewHost does.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { readModelSync } from '../../src/core/onnx/model';
 import { ModelView } from '../../src/core/onnx/modelView';
-import { parseWebviewMessage, type LayerErrors, type ToWebview } from '../../src/shared/protocol';
-import { modelViewHtml } from '../../src/shared/webviewHtml';
+import { parseFromView } from '../../src/shared/ipc';
+import { MODEL_VIEW_PROTOCOL, type LayerErrors, type ToModelView } from '../../src/shared/modelViewProtocol';
+import { webviewPageHtml } from '../../src/shared/webviewHtml';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { decodeModel } from '../../src/core/onnx/model';
 import { GraphBuilder, modelBytes } from '../fixtures/builder';
@@ -44,16 +45,15 @@ async function openView(browser: Browser, view: ModelView | Error, theme: 'dark'
     const url = new URL(route.request().url());
     const file = { '/webview.js': path.join(ROOT, 'dist', 'webview.js'), '/main.css': path.join(ROOT, 'media', 'main.css') }[url.pathname];
     if (url.pathname === '/') {
-      return route.fulfill({ contentType: 'text/html', body: modelViewHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/webview.js`, styleUri: `${ORIGIN}/main.css`, title: 'model' }) });
+      return route.fulfill({ contentType: 'text/html', body: webviewPageHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/webview.js`, styleUri: `${ORIGIN}/main.css`, title: 'model' }) });
     }
     return file ? route.fulfill({ path: file }) : route.fulfill({ status: 404 });
   });
   await page.exposeFunction('hostReceive', async (raw: unknown) => {
-    const msg = parseWebviewMessage(raw);
-    if (typeof msg === 'string') throw new Error(`the view sent an invalid message: ${msg}`);
-    if (msg.type === 'ready') return;
+    const msg = parseFromView(MODEL_VIEW_PROTOCOL, raw);
+    if (msg.type !== 'request') return;
     host.requests.push(msg.method);
-    let reply: ToWebview;
+    let reply: ToModelView;
     try {
       if (view instanceof Error) throw view;
       const handlers: Record<string, (p: never) => unknown> = {
