@@ -83,7 +83,7 @@ function renderOverview(panel: HTMLElement, o: ModelOverview): void {
   canvasBox.style.height = `${height}px`;
   panel.append(canvasBox);
   const opChart = new BarChart(canvasBox, 'op-types');
-  opChart.draw(s.nodes.byOpType.map((x) => (x.domain ? `${x.domain}::${x.opType}` : x.opType)), s.nodes.byOpType.map((x) => x.count));
+  opChart.draw({ labels: s.nodes.byOpType.map((x) => (x.domain ? `${x.domain}::${x.opType}` : x.opType)), values: s.nodes.byOpType.map((x) => x.count) });
   if (Object.keys(s.metadata).length) {
     panel.append(h('h3', {}, 'Metadata'), h('table', { className: 'io' }, h('tbody', {}, ...Object.entries(s.metadata).map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', {}, v))))));
   }

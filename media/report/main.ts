@@ -6,6 +6,7 @@ import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport
 import { REPORT_DATA_ELEMENT_ID, REPORT_VIEW_PROTOCOL } from '../../src/shared/reportViewProtocol';
 import { ViewClient } from '../common/client';
 import { clear, h } from '../common/dom';
+import { followSystemTheme } from './standaloneTheme';
 import { StatusLine } from './status';
 import { ReportView, viewState } from './view';
 
@@ -63,10 +64,7 @@ if (inVsCode) {
   host.ready();
 } else {
   // Offline: the page's colours follow the system theme; charts redraw when it changes.
-  const dark = matchMedia('(prefers-color-scheme: dark)');
-  const theme = () => document.body.classList.toggle('standalone-dark', dark.matches);
-  theme();
-  dark.addEventListener('change', theme);
+  followSystemTheme();
   try {
     const raw = embeddedReport();
     if (raw === undefined) showError('the page holds no report (no element with id "quant-report").');

@@ -86,10 +86,7 @@ export class ReportPanel implements vscode.Disposable {
   ) {
     this.report = report;
     this.host = new WebviewHost(panel, {
-      protocol: REPORT_VIEW_PROTOCOL,
-      log,
-      beforeReady: 'replay',
-      requests: {},
+      protocol: REPORT_VIEW_PROTOCOL, log, beforeReady: 'replay',
       onReady: () => {
         this.postReport();
         if (this.running) this.host.notify('busy', this.running.busy);

@@ -3,7 +3,7 @@
 // The webview asks for what it shows with requests; the host pushes notifications (reveal a node,
 // show a tensor). The model itself never travels to the webview.
 import { defineProtocol, type FromView, type ToView } from './ipc';
-import type { Dim, ModelSummary, ProbeFailure, TensorStatsReport } from './summary';
+import type { Dim, ModelSummary, NodeSummary, ProbeFailure, TensorStatsReport } from './summary';
 import { fields, isName, noParams, reject } from './validate';
 
 /** Quantization parameters of a tensor that feeds a DequantizeLinear (or a QLinear op). */
@@ -23,18 +23,12 @@ export interface QuantParams {
   blockSize: number | null;
 }
 
-export interface NodeRow {
+/** A node as the view lists it: its summary under the view's column names, and how it computes. */
+export interface NodeRow extends Pick<NodeSummary, 'graph' | 'name' | 'domain' | 'inputs' | 'attributes' | 'parameters'> {
   /** Position in the list the host sent (topological, main graph first). */
   id: number;
-  graph: string;
-  name: string;
   op: string;
-  domain: string;
-  inputs: string[];
   outputs: Array<{ name: string; type: string | null; shape: Dim[] | null }>;
-  /** Attributes, rendered as text. */
-  attributes: Record<string, string>;
-  parameters: number;
   /** Why this node computes in integer arithmetic, when it does ('QLinearConv', 'QDQ'...). */
   integer: string | null;
 }

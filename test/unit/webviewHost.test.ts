@@ -77,7 +77,7 @@ describe('webview host', () => {
     const actions: string[] = [];
     let readies = 0;
     const host = new WebviewHost(panel as unknown as HostPanel, {
-      protocol: RUN_VIEW_PROTOCOL, log: logged, beforeReady: 'replay', requests: {},
+      protocol: RUN_VIEW_PROTOCOL, log: logged, beforeReady: 'replay',
       onReady: () => {
         readies++;
         host.notify('reset', {});

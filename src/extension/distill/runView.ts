@@ -58,10 +58,7 @@ export class RunView implements vscode.Disposable {
   private constructor(readonly panel: vscode.WebviewPanel, extensionUri: vscode.Uri, header: RunViewHeader, log: vscode.LogOutputChannel) {
     this.header = header;
     this.host = new WebviewHost(panel, {
-      protocol: RUN_VIEW_PROTOCOL,
-      log,
-      beforeReady: 'replay',
-      requests: {},
+      protocol: RUN_VIEW_PROTOCOL, log, beforeReady: 'replay',
       onReady: () => {
         this.host.notify('header', { header: this.header });
         if (this.events.length) this.host.notify('events', { events: this.events });

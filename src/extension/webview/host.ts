@@ -23,7 +23,8 @@ export interface HostPanel {
 export interface WebviewHostOptions<Rq extends RequestMap<Rq>, Up, Down> {
   protocol: Protocol<Rq, Up, Down>;
   log: Pick<vscode.LogOutputChannel, 'warn' | 'error'>;
-  requests: RequestHandlers<Rq>;
+  /** Absent for a view that makes no requests. */
+  requests?: RequestHandlers<Rq>;
   notifications: NotificationHandlers<Up>;
   /**
    * Before the view is ready (and while it is hidden: VS Code tears a hidden webview down and it
@@ -86,7 +87,7 @@ export class WebviewHost<Rq extends RequestMap<Rq>, Up, Down> {
     } else if (msg.type === 'request') {
       let reply: ToView<Down>;
       try {
-        const handler = this.options.requests[msg.method] as (p: unknown) => unknown;
+        const handler = this.options.requests?.[msg.method] as (p: unknown) => unknown;
         reply = { type: 'response', id: msg.id, result: await handler(msg.params) };
       } catch (e) {
         reply = { type: 'response', id: msg.id, error: e instanceof Error ? e.message : String(e) };
