@@ -41,6 +41,7 @@ const state: ViewState = {
 const save = () => host.transport.setState(state);
 
 const app = document.getElementById('app')!;
+document.body.classList.add('model-view');
 
 function errorBox(message: string): HTMLElement {
   return h('div', { className: 'error', role: 'alert' }, h('strong', {}, 'This model cannot be shown. '), message);

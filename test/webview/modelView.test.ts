@@ -131,6 +131,32 @@ describe('model view in Chromium', function () {
     await page.close();
   });
 
+  it('lays out to the window at any size: the page never scrolls, each tab scrolls its own content', async () => {
+    const { page, consoleErrors } = await openView(browser, view);
+    await page.waitForSelector('body[data-state="ready"]');
+    const tabs = [['Overview', '#overview', '#overview'], ['Layers', '#layers', '#layers .vt-viewport'], ['Weights', '#weights', '#weights .vt-viewport']] as const;
+    for (const size of [{ width: 1280, height: 860 }, { width: 760, height: 480 }, { width: 1700, height: 1060 }]) {
+      await page.setViewportSize(size);
+      for (const [title, content, scroller] of tabs) {
+        await clickTab(page, title);
+        if (title !== 'Overview') await page.waitForSelector(`${content} .vt-row`);
+        const fit = await page.evaluate(([c, s]) => {
+          const box = document.querySelector(c)!.getBoundingClientRect();
+          const own = document.querySelector(s) as HTMLElement;
+          return { bottom: box.bottom, right: box.right, own: own.clientHeight, scrolls: own.scrollHeight > own.clientHeight, page: document.scrollingElement!.scrollTop };
+        }, [content, scroller] as const);
+        const where = `${title} at ${size.width}x${size.height}`;
+        assert.ok(fit.bottom <= size.height + 1 && fit.right <= size.width + 1, `${where}: the content ends inside the window (${fit.bottom}, ${fit.right})`);
+        assert.ok(fit.own >= 60, `${where}: its scrolling part keeps room (${fit.own}px)`);
+        if (title === 'Layers') assert.ok(fit.scrolls, `${where}: the table scrolls its rows itself`);
+        assert.strictEqual(fit.page, 0, `${where}: the page does not scroll`);
+        await page.screenshot({ path: path.join(ARTIFACTS, `model-view-fit-${size.width}x${size.height}-${title.toLowerCase()}.png`) });
+      }
+    }
+    assert.deepStrictEqual(consoleErrors, []);
+    await page.close();
+  });
+
   it('lists layers, sorts them by a column and filters them by text', async () => {
     const { page } = await openView(browser, view);
     await page.waitForSelector('body[data-state="ready"]');
