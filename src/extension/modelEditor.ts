@@ -15,7 +15,7 @@ import { WebviewHost } from './webview/host';
 import { showPage } from './webview/page';
 
 export const MODEL_VIEW_TYPE = 'onnxCompress.modelView';
-const MODEL_VIEW_PAGE = { script: 'dist/webview.js', styles: ['media/main.css'] };
+const MODEL_VIEW_PAGE = { script: 'dist/webview.js', styles: ['media/common/base.css', 'media/main.css'] };
 
 /** What a view last reported to the host (used by tests through the extension's API). */
 export interface ViewStatus {

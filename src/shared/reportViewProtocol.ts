@@ -12,7 +12,7 @@ import { fields, isName, isPlainObject, noParams, oneOf, reject } from './valida
 /** Where the offline HTML report puts the report JSON (the app reads it when not in VS Code). */
 export const REPORT_DATA_ELEMENT_ID = 'quant-report';
 /** The app's files, relative to the extension root: both stylesheets, in this order, then the script. */
-export const REPORT_STYLESHEETS = ['media/main.css', 'media/report/report.css'] as const;
+export const REPORT_STYLESHEETS = ['media/common/base.css', 'media/report/report.css'] as const;
 export const REPORT_SCRIPT = 'dist/report.js';
 
 /** A layer as the panel names it: its activation tensor and the node producing it. */

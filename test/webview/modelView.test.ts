@@ -43,9 +43,11 @@ async function openView(browser: Browser, view: ModelView | Error, theme: 'dark'
   page.on('pageerror', (e) => host.consoleErrors.push(e.message));
   await page.route(`${ORIGIN}/**`, (route) => {
     const url = new URL(route.request().url());
-    const file = { '/webview.js': path.join(ROOT, 'dist', 'webview.js'), '/main.css': path.join(ROOT, 'media', 'main.css') }[url.pathname];
+    const file = {
+      '/webview.js': path.join(ROOT, 'dist', 'webview.js'), '/base.css': path.join(ROOT, 'media', 'common', 'base.css'), '/main.css': path.join(ROOT, 'media', 'main.css'),
+    }[url.pathname];
     if (url.pathname === '/') {
-      return route.fulfill({ contentType: 'text/html', body: webviewPageHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/webview.js`, styleUri: `${ORIGIN}/main.css`, title: 'model' }) });
+      return route.fulfill({ contentType: 'text/html', body: webviewPageHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/webview.js`, styleUri: [`${ORIGIN}/base.css`, `${ORIGIN}/main.css`], title: 'model' }) });
     }
     return file ? route.fulfill({ path: file }) : route.fulfill({ status: 404 });
   });

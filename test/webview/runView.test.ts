@@ -39,12 +39,12 @@ async function openRunView(browser: Browser): Promise<Host> {
   const files: Record<string, string> = {
     '/run.js': path.join(ROOT, 'dist', 'run.js'),
     '/run/run.css': path.join(ROOT, 'media', 'run', 'run.css'),
-    '/main.css': path.join(ROOT, 'media', 'main.css'),
+    '/base.css': path.join(ROOT, 'media', 'common', 'base.css'),
   };
   await page.route(`${ORIGIN}/**`, (route) => {
     const { pathname } = new URL(route.request().url());
     if (pathname === '/') {
-      return route.fulfill({ contentType: 'text/html', body: webviewPageHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/run.js`, styleUri: `${ORIGIN}/run/run.css`, title: 'run' }) });
+      return route.fulfill({ contentType: 'text/html', body: webviewPageHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/run.js`, styleUri: [`${ORIGIN}/base.css`, `${ORIGIN}/run/run.css`], title: 'run' }) });
     }
     return files[pathname] ? route.fulfill({ path: files[pathname] }) : route.fulfill({ status: 404 });
   });

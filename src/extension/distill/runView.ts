@@ -12,7 +12,7 @@ import { WebviewHost } from '../webview/host';
 import { showPage, webviewOptions } from '../webview/page';
 
 export const RUN_VIEW_TYPE = 'onnxCompress.distillRun';
-const RUN_VIEW_PAGE = { script: 'dist/run.js', styles: ['media/run/run.css'] };
+const RUN_VIEW_PAGE = { script: 'dist/run.js', styles: ['media/common/base.css', 'media/run/run.css'] };
 
 /** What the view last reported (read by the extension's tests through its API). */
 export interface RunViewStatus {
