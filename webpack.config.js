@@ -3,12 +3,18 @@
 const path = require('path');
 const webpack = require('webpack');
 
+// Each side is compiled with its own tsconfig: the Node side without the DOM, the webviews with it.
+const tsRules = (configFile) => ({
+  rules: [{ test: /\.ts$/, exclude: /node_modules/, use: { loader: 'ts-loader', options: { transpileOnly: true, configFile: path.resolve(__dirname, configFile) } } }],
+});
+
 const common = {
   devtool: 'source-map',
   resolve: { extensions: ['.ts', '.js'] },
-  module: { rules: [{ test: /\.ts$/, exclude: /node_modules/, use: { loader: 'ts-loader', options: { transpileOnly: true } } }] },
+  module: tsRules('src/tsconfig.json'),
   performance: { hints: false },
 };
+const web = { ...common, target: 'web', module: tsRules('media/tsconfig.json') };
 
 // onnxruntime-node ships a native addon with a fixed bin/ layout: it must stay a real module.
 const nodeExternals = { vscode: 'commonjs vscode', 'onnxruntime-node': 'commonjs onnxruntime-node' };
@@ -35,23 +41,20 @@ module.exports = [
     ],
   },
   {
-    ...common,
+    ...web,
     name: 'webview',
-    target: 'web',
     entry: './media/main.ts',
     output: { path: path.resolve(__dirname, 'dist'), filename: 'webview.js' },
   },
   {
-    ...common,
+    ...web,
     name: 'report',
-    target: 'web',
     entry: './media/report/main.ts',
     output: { path: path.resolve(__dirname, 'dist'), filename: 'report.js' },
   },
   {
-    ...common,
+    ...web,
     name: 'run',
-    target: 'web',
     entry: './media/run/main.ts',
     output: { path: path.resolve(__dirname, 'dist'), filename: 'run.js' },
   },

@@ -1,101 +1,17 @@
-// Charts of the model view, drawn with Chart.js (tree-shaken: only the bar chart parts). Colours
-// are read from VS Code's theme variables at draw time, and every chart redraws when the theme
-// changes (VS Code swaps the body's classes and the variables).
-import {
-  BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip, type ChartConfiguration, type ChartType,
-} from 'chart.js';
-import { h } from './dom';
-
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
-
-export interface ThemeColors {
-  foreground: string;
-  grid: string;
-  bar: string;
-  accent: string;
-}
-
-export function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-}
-
-export function themeColors(): ThemeColors {
-  return {
-    foreground: cssVar('--vscode-foreground', '#cccccc'),
-    grid: cssVar('--vscode-panel-border', 'rgba(128,128,128,0.35)'),
-    bar: cssVar('--vscode-charts-blue', '#3794ff'),
-    accent: cssVar('--vscode-charts-orange', '#d18616'),
-  };
-}
-
-const themeListeners = new Set<() => void>();
-
-/** Calls `fn` whenever VS Code switches the colour theme; returns what stops it. */
-export function onThemeChange(fn: () => void): () => void {
-  themeListeners.add(fn);
-  return () => themeListeners.delete(fn);
-}
-
-new MutationObserver(() => themeListeners.forEach((fn) => fn())).observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-id'] });
-
-/** A chart that redraws with the new colours when the theme changes (line charts extend it too). */
-export abstract class ThemedChart<T extends ChartType = 'bar'> {
-  protected chart?: Chart<T>;
-  readonly canvas = h('canvas', { role: 'img' });
-  /** Times the chart was drawn with new colours (read by tests). */
-  redraws = 0;
-  private readonly unsubscribe: () => void;
-
-  constructor(readonly element: HTMLElement, name: string) {
-    this.canvas.setAttribute('aria-label', name);
-    this.canvas.dataset.chart = name;
-    element.append(this.canvas);
-    this.unsubscribe = onThemeChange(() => this.applyTheme());
-  }
-
-  /** For a view that replaces its charts: stops following the theme and frees the canvas. */
-  dispose(): void {
-    this.unsubscribe();
-    this.chart?.destroy();
-    this.chart = undefined;
-  }
-
-  protected abstract config(colors: ThemeColors): ChartConfiguration<T>;
-
-  protected render(): void {
-    this.chart?.destroy();
-    this.chart = new Chart(this.canvas, this.config(themeColors()));
-    this.canvas.dataset.colors = themeColors().bar;
-  }
-
-  private applyTheme(): void {
-    if (!this.chart) return;
-    this.render();
-    this.redraws++;
-    this.canvas.dataset.redraws = String(this.redraws);
-  }
-
-  protected axes(c: ThemeColors, horizontal: boolean) {
-    const axis = { ticks: { color: c.foreground }, grid: { color: c.grid } };
-    return horizontal ? { x: { ...axis, beginAtZero: true }, y: { ...axis, grid: { display: false } } } : { x: { ...axis, grid: { display: false } }, y: { ...axis, beginAtZero: true } };
-  }
-}
+// The model view's charts: op-type counts and a tensor's histogram.
+import type { ChartConfiguration } from 'chart.js';
+import { ThemedChart, type ThemeColors } from './common/themedChart';
 
 /** Horizontal bars with one label each (op-type counts). */
-export class BarChart extends ThemedChart {
-  private labels: string[] = [];
-  private values: number[] = [];
-
-  draw(labels: string[], values: number[]): void {
-    this.labels = labels;
-    this.values = values;
-    this.render();
+export class BarChart extends ThemedChart<{ labels: string[]; values: number[] }> {
+  constructor(element: HTMLElement, name: string) {
+    super(element, name, { labels: [], values: [] });
   }
 
   protected config(c: ThemeColors): ChartConfiguration<'bar'> {
     return {
       type: 'bar',
-      data: { labels: this.labels, datasets: [{ data: this.values, backgroundColor: c.bar, label: 'nodes' }] },
+      data: { labels: this.data.labels, datasets: [{ data: this.data.values, backgroundColor: c.bar, label: 'nodes' }] },
       options: {
         indexAxis: 'y', responsive: true, maintainAspectRatio: false, animation: false,
         scales: this.axes(c, true),
@@ -112,16 +28,9 @@ export interface HistogramData {
 }
 
 /** A histogram drawn as adjacent bars, the bin's left edge on the axis. */
-export class HistogramChart extends ThemedChart {
-  private data: HistogramData = { start: 0, binWidth: 1, counts: [] };
-
+export class HistogramChart extends ThemedChart<HistogramData> {
   constructor(element: HTMLElement) {
-    super(element, 'histogram');
-  }
-
-  draw(data: HistogramData): void {
-    this.data = data;
-    this.render();
+    super(element, 'histogram', { start: 0, binWidth: 1, counts: [] });
   }
 
   protected config(c: ThemeColors): ChartConfiguration<'bar'> {

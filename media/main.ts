@@ -8,12 +8,14 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { sqnrBand, type LayerErrors, type ModelOverview, type NodeRow, type NodesResult, type QuantParams, type TensorRow } from '../src/shared/protocol';
+import {
+  MODEL_VIEW_PROTOCOL, sqnrBand, type LayerErrors, type ModelOverview, type NodeRow, type NodesResult, type QuantParams, type TensorRow,
+} from '../src/shared/modelViewProtocol';
 import type { TensorStatsReport, ValueSummary } from '../src/shared/summary';
 import { formatBytes, formatCount, formatShape } from '../src/shared/format';
 import { BarChart, HistogramChart } from './charts';
-import { clear, h } from './dom';
-import { onNotification, ready, request, vscode } from './rpc';
+import { ViewClient } from './common/client';
+import { card, clear, h } from './common/dom';
 import { VirtualTable, type SortState } from './virtualTable';
 
 interface ViewState {
@@ -25,7 +27,9 @@ interface ViewState {
   tensor?: string;
 }
 
-const saved = (vscode.getState() ?? {}) as Partial<ViewState>;
+const host = new ViewClient(MODEL_VIEW_PROTOCOL);
+const request = host.request.bind(host);
+const saved = (host.transport.getState() ?? {}) as Partial<ViewState>;
 const state: ViewState = {
   tab: saved.tab ?? 0,
   layerSearch: saved.layerSearch ?? '',
@@ -34,16 +38,13 @@ const state: ViewState = {
   tensorSort: saved.tensorSort ?? { key: 'bytes', descending: true },
   tensor: saved.tensor,
 };
-const save = () => vscode.setState(state);
+const save = () => host.transport.setState(state);
 
 const app = document.getElementById('app')!;
+document.body.classList.add('model-view');
 
 function errorBox(message: string): HTMLElement {
   return h('div', { className: 'error', role: 'alert' }, h('strong', {}, 'This model cannot be shown. '), message);
-}
-
-function card(title: string, value: string, detail?: string): HTMLElement {
-  return h('div', { className: 'card' }, h('div', { className: 'card-title' }, title), h('div', { className: 'card-value' }, value), detail ? h('div', { className: 'card-detail' }, detail) : null);
 }
 
 function valuesTable(caption: string, values: ValueSummary[]): HTMLElement {
@@ -83,7 +84,7 @@ function renderOverview(panel: HTMLElement, o: ModelOverview): void {
   canvasBox.style.height = `${height}px`;
   panel.append(canvasBox);
   const opChart = new BarChart(canvasBox, 'op-types');
-  opChart.draw(s.nodes.byOpType.map((x) => (x.domain ? `${x.domain}::${x.opType}` : x.opType)), s.nodes.byOpType.map((x) => x.count));
+  opChart.draw({ labels: s.nodes.byOpType.map((x) => (x.domain ? `${x.domain}::${x.opType}` : x.opType)), values: s.nodes.byOpType.map((x) => x.count) });
   if (Object.keys(s.metadata).length) {
     panel.append(h('h3', {}, 'Metadata'), h('table', { className: 'io' }, h('tbody', {}, ...Object.entries(s.metadata).map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', {}, v))))));
   }
@@ -292,7 +293,7 @@ async function main(): Promise<void> {
   };
   tabs.addEventListener('vsc-tabs-select', (e) => showTab((e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex));
 
-  onNotification('reveal', ({ kind, name }) => {
+  host.on('reveal', ({ kind, name }) => {
     if (kind === 'node') {
       showTab(1);
       void layerView.load().then(() => layerView.table.reveal((r) => r.name === name));
@@ -304,11 +305,11 @@ async function main(): Promise<void> {
       });
     }
   });
-  onNotification('error', ({ message }) => panelError(0, message));
-  onNotification('layerErrorsChanged', () => void layerView.loadErrors());
+  host.on('error', ({ message }) => panelError(0, message));
+  host.on('layerErrorsChanged', () => void layerView.loadErrors());
   // New input sizes: probe again if the layers were shown (otherwise their first load will).
-  onNotification('inputShapesChanged', () => void layerView.probe());
-  ready();
+  host.on('inputShapesChanged', () => void layerView.probe());
+  host.ready();
 
   try {
     renderOverview(overviewPanel, await request('overview', {}));

@@ -1,6 +1,6 @@
 // A table that renders only the rows in view, so tens of thousands of rows scroll smoothly.
 // Sorting by any column and filtering by text happen here, on the rows the host sent once.
-import { clear, h } from './dom';
+import { clear, h } from './common/dom';
 
 export interface Column<T> {
   key: string;

@@ -1,7 +1,7 @@
 // Thousands of layers in one chart stay fluent by drawing a window of them, and at most MAX_BARS
 // bars: when the window holds more layers than that, each bar stands for a run of neighbours and
 // shows their envelope (ranges) or their worst value (errors), so no bad layer disappears.
-import { h } from '../dom';
+import { h } from '../common/dom';
 
 export const MAX_BARS = 300;
 const SIZES = [100, 300, 1000];

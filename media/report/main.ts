@@ -3,19 +3,21 @@
 // Either way the report is validated first and only drawn when valid; its strings are only ever
 // set as text.
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
-import type { ToReportView } from '../../src/shared/reportProtocol';
-import { clear, h } from '../dom';
-import { connect, embeddedReport } from './host';
+import { REPORT_DATA_ELEMENT_ID, REPORT_VIEW_PROTOCOL } from '../../src/shared/reportViewProtocol';
+import { ViewClient } from '../common/client';
+import { clear, h } from '../common/dom';
+import { followSystemTheme } from './standaloneTheme';
 import { StatusLine } from './status';
 import { ReportView, viewState } from './view';
 
-const host = connect();
-const state = viewState(host.getState());
-const save = () => host.setState(state);
+const host = new ViewClient(REPORT_VIEW_PROTOCOL);
+const { inVsCode } = host.transport;
+const state = viewState(host.transport.getState());
+const save = () => host.transport.setState(state);
 const app = document.getElementById('app')!;
-const status = new StatusLine(() => host.post({ type: 'cancel' }));
+const status = new StatusLine(() => host.notify('cancel', {}));
 let view: ReportView | undefined;
-document.body.classList.add(host.inVsCode ? 'in-vscode' : 'standalone');
+document.body.classList.add(inVsCode ? 'in-vscode' : 'standalone');
 
 function showError(message: string): void {
   view?.dispose();
@@ -39,24 +41,30 @@ function show(raw: unknown, previousRaw: unknown): void {
   }
   view?.dispose();
   clear(app);
-  view = new ReportView(app, report, previous, state, save, host.inVsCode ? (m) => host.post(m) : null, status);
+  view = new ReportView(app, report, previous, state, save, inVsCode ? (method, params) => host.notify(method, params) : null, status);
   document.body.dataset.state = 'ready';
 }
 
-if (host.inVsCode) {
-  host.onMessage((msg: ToReportView) => {
-    if (msg.type === 'report') show(msg.report, msg.previous);
-    else if (msg.type === 'busy') status.progress(msg.message, msg.fraction);
-    else if (msg.type === 'done') status.done(msg.message);
-    else if (msg.type === 'error') status.error(msg.message);
-  });
-  host.post({ type: 'ready' });
+/** The report embedded in the offline HTML page, parsed as JSON (not yet validated); undefined when absent. */
+function embeddedReport(): unknown {
+  const el = document.getElementById(REPORT_DATA_ELEMENT_ID);
+  if (!el) return undefined;
+  try {
+    return JSON.parse(el.textContent ?? '');
+  } catch (e) {
+    throw new Error(`the report in this page is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+if (inVsCode) {
+  host.on('report', (msg) => show(msg.report, msg.previous));
+  host.on('busy', (msg) => status.progress(msg.message, msg.fraction));
+  host.on('done', (msg) => status.done(msg.message));
+  host.on('error', (msg) => status.error(msg.message));
+  host.ready();
 } else {
   // Offline: the page's colours follow the system theme; charts redraw when it changes.
-  const dark = matchMedia('(prefers-color-scheme: dark)');
-  const theme = () => document.body.classList.toggle('standalone-dark', dark.matches);
-  theme();
-  dark.addEventListener('change', theme);
+  followSystemTheme();
   try {
     const raw = embeddedReport();
     if (raw === undefined) showError('the page holds no report (no element with id "quant-report").');

@@ -1,6 +1,6 @@
 // The line under the toolbar that says what the host is doing for the panel: progress with a
 // Cancel button while an action runs, then its outcome or its error.
-import { clear, h } from '../dom';
+import { clear, h } from '../common/dom';
 
 export class StatusLine {
   readonly element = h('div', { className: 'status', id: 'status', role: 'status' });

@@ -2,12 +2,8 @@
 // Before/after tab. Every string from the report goes in as text.
 import { formatBytes } from '../../src/shared/format';
 import type { ModelSummary, QuantReport } from '../../src/shared/quantReport';
-import { h } from '../dom';
+import { card, h } from '../common/dom';
 import { fmt, fmtDb, fmtLatency, fmtMs, fmtPct, fmtSizeChange, fmtValue, latencySpread, latencyVerdict } from './format';
-
-export function card(title: string, value: string, detail?: string, id?: string): HTMLElement {
-  return h('div', { className: 'card', id }, h('div', { className: 'card-title' }, title), h('div', { className: 'card-value' }, value), detail ? h('div', { className: 'card-detail' }, detail) : null);
-}
 
 function table(caption: string, head: string[], rows: string[][], id?: string): HTMLElement {
   return h('table', { className: 'io', id },

@@ -5,53 +5,22 @@ import '@vscode-elements/elements/dist/vscode-tabs/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import type { KeepInFloatTargetKind, LayerReport, QuantReport, WeightReport } from '../../src/shared/quantReport';
-import { nodesToKeepInFloat, targetProblem, type FromReportView } from '../../src/shared/reportProtocol';
-import { clear, h } from '../dom';
-import { VirtualTable, type SortState } from '../virtualTable';
-import {
-  ChannelChart, CompareChart, ErrorChart, gridLines, GridHistogramChart, RangeChart, SensitivityChart, SQNR_CEILING, type LayerMark,
-} from './charts';
-import { fmt, fmtDb, fmtMetrics, fmtRange, fmtShare } from './format';
-import { envelope, spanLabel, spans, worst, WindowControl, type Span, type WindowState } from './layerWindow';
+import type { KeepInFloatTargetKind, LayerReport, QuantReport } from '../../src/shared/quantReport';
+import { nodesToKeepInFloat, targetProblem, type FromReportViewMessages } from '../../src/shared/reportViewProtocol';
+import { h } from '../common/dom';
+import { VirtualTable } from '../virtualTable';
+import { ChartTabs, sortNumber, type Tab, type TabHost } from './chartTabs';
+import { fmtDb, fmtRange, fmtShare } from './format';
+import type { WindowControl } from './layerWindow';
 import { Selection, type Origin } from './selection';
 import type { StatusLine } from './status';
-import { card, compareTable, summaryPanel, syntheticBanner } from './summary';
+import { summaryPanel, syntheticBanner } from './summary';
+import type { ViewState } from './viewState';
 
-export interface ViewState {
-  tab: string;
-  filter: string;
-  sort: SortState;
-  threshold: number;
-  activations: WindowState;
-  error: WindowState;
-  /** Selected layers and the focused one, by tensor name (indices change between reports). */
-  selected: string[];
-  focus: string | null;
-  weight: string | null;
-  autoKind: KeepInFloatTargetKind;
-  autoValue: number;
-  /** Height of the layers table pane (px) as the user dragged it; null: the default share. */
-  layersHeight: number | null;
-}
+export { viewState, type ViewState } from './viewState';
 
-export function viewState(saved: unknown): ViewState {
-  const s = (saved && typeof saved === 'object' ? saved : {}) as Partial<ViewState>;
-  return {
-    tab: typeof s.tab === 'string' ? s.tab : 'summary',
-    filter: typeof s.filter === 'string' ? s.filter : '',
-    sort: s.sort && typeof s.sort.key === 'string' ? s.sort : { key: 'order', descending: false },
-    threshold: typeof s.threshold === 'number' ? s.threshold : 20,
-    activations: s.activations ?? { start: 0, size: 100 },
-    error: s.error ?? { start: 0, size: 0 },
-    selected: Array.isArray(s.selected) ? s.selected : [],
-    focus: typeof s.focus === 'string' ? s.focus : null,
-    weight: typeof s.weight === 'string' ? s.weight : null,
-    autoKind: s.autoKind ?? 'sqnr',
-    autoValue: typeof s.autoValue === 'number' ? s.autoValue : 30,
-    layersHeight: typeof s.layersHeight === 'number' ? s.layersHeight : null,
-  };
-}
+/** Posts one of the user's actions to the extension (absent in the offline report). */
+export type HostActions = <M extends keyof FromReportViewMessages>(method: M, params: FromReportViewMessages[M]) => void;
 
 interface Row {
   index: number;
@@ -60,20 +29,6 @@ interface Row {
   rank: number | null;
 }
 
-interface Tab {
-  name: string;
-  title: string;
-  panel: HTMLElement;
-  /** Draws the tab's charts; called when the tab is shown and its data changed. */
-  draw(): void;
-  dirty: boolean;
-  /** The content height last fitted (px). */
-  fitted?: number;
-  /** Draws again when its room changes (a chart whose content depends on its height). */
-  redrawOnResize?: boolean;
-}
-
-const SENSITIVITY_BARS = 40;
 /** The tabs pane keeps at least this much (tab headers, a toolbar and a chart at report.css's
  *  140 px minimum, below which the axes' labels crowd out the data). */
 const TABS_MIN = 240;
@@ -83,13 +38,9 @@ const LAYERS_SHARE = 0.38;
 const LAYERS_MIN_ROWS = 3;
 const ROW_HEIGHT = 24;
 
-/** Dynamic quantization quantizes activations at run time: the report then has weights only. */
-const noLayers = () => h('p', { className: 'info no-layers' }, 'No activation tensor has a Q/DQ pair in this model (dynamic quantization quantizes activations at run time): there are no per-layer activation ranges or errors. See Weights and Summary.');
 
 
-const sortNumber = (x: number | null) => (x === null ? Number.MAX_VALUE : x);
-
-export class ReportView {
+export class ReportView implements TabHost {
   readonly selection = new Selection();
   private readonly rows: Row[];
   private readonly tabs: Tab[] = [];
@@ -104,17 +55,17 @@ export class ReportView {
   private keepButton: HTMLButtonElement | undefined;
   /** The row of a Ctrl/Shift-click, focused once the table reports the new selection. */
   private modifierClick: number | undefined;
-  private readonly windows: { activations?: WindowControl; error?: WindowControl } = {};
+  readonly windows: { activations?: WindowControl; error?: WindowControl } = {};
   private readonly charts: Array<{ dispose(): void }> = [];
   private layerIndex: Map<string, number> | undefined;
 
   constructor(
     root: HTMLElement,
-    private readonly report: QuantReport,
+    readonly report: QuantReport,
     private readonly previous: QuantReport | null,
-    private readonly state: ViewState,
-    private readonly save: () => void,
-    private readonly post: ((msg: FromReportView) => void) | null,
+    readonly state: ViewState,
+    readonly save: () => void,
+    private readonly post: HostActions | null,
     private readonly status: StatusLine,
   ) {
     this.root = root;
@@ -124,12 +75,7 @@ export class ReportView {
       if (i !== undefined && (this.rows[i].rank === null || e.rank < this.rows[i].rank!)) this.rows[i].rank = e.rank;
     }
     this.addTab('summary', 'Summary', () => summaryPanel(report));
-    this.activationsTab();
-    this.errorTab();
-    this.weightsTab();
-    this.histogramTab();
-    if (report.sensitivity) this.sensitivityTab();
-    if (previous) this.compareTab(previous);
+    new ChartTabs(this).build(previous);
     const banner = syntheticBanner(report);
     if (banner) root.append(banner);
     root.append(this.tabsView(), this.splitter(), this.layersSection());
@@ -151,13 +97,13 @@ export class ReportView {
     this.charts.splice(0).forEach((c) => c.dispose());
   }
 
-  private own<C extends { dispose(): void }>(chart: C): C {
+  own<C extends { dispose(): void }>(chart: C): C {
     this.charts.push(chart);
     return chart;
   }
 
   /** The layer a sensitivity entry is about: its tensor, else the layer its node produces or reads. */
-  private layerOf(e: { tensor: string; node: string }): number | undefined {
+  layerOf(e: { tensor: string; node: string }): number | undefined {
     const layers = this.report.layers;
     this.layerIndex ??= new Map(layers.map((l, i) => [l.tensor, i]));
     const i = this.layerIndex.get(e.tensor) ?? layers.findIndex((l) => l.node === e.node);
@@ -168,7 +114,7 @@ export class ReportView {
 
   // ---- tabs ------------------------------------------------------------------------------------
 
-  private addTab(name: string, title: string, build: (panel: HTMLElement) => HTMLElement | void, draw: () => void = () => undefined): void {
+  addTab(name: string, title: string, build: (panel: HTMLElement) => HTMLElement | void, draw: () => void = () => undefined): void {
     const panel = h('div', { id: name, className: 'tab-content' });
     const content = build(panel);
     if (content) panel.append(content);
@@ -252,7 +198,7 @@ export class ReportView {
     this.redraw(tab);
   }
 
-  private redraw(tab: Tab): void {
+  redraw(tab: Tab): void {
     tab.dirty = true;
     if (this.state.tab !== tab.name) return;
     // Charts measure their box: draw once the panel is laid out.
@@ -265,237 +211,8 @@ export class ReportView {
     });
   }
 
-  private tab(name: string): Tab | undefined {
+  tab(name: string): Tab | undefined {
     return this.tabs.find((t) => t.name === name);
-  }
-
-  // ---- per-layer charts ------------------------------------------------------------------------
-
-  private mark(s: Span): LayerMark {
-    const layers = this.report.layers;
-    let selected = false;
-    for (let i = s.first; i <= s.last && !selected; i++) selected = this.selection.has(i);
-    const l = layers[s.first];
-    const title = s.first === s.last
-      ? [`#${l.order} ${l.tensor}`, `${l.opType} ${l.node}`]
-      : [`layers #${l.order}–#${layers[s.last].order} (${s.last - s.first + 1})`, 'click to zoom in'];
-    return { label: spanLabel(s, (i) => `#${layers[i].order} ${layers[i].opType}`, (i) => layers[i].order), title, selected };
-  }
-
-  /** A click on a bar or point: zoom into a run of layers, or select one (Ctrl/Cmd adds). */
-  private pick(s: Span, event: MouseEvent, window: WindowControl): void {
-    if (s.first !== s.last) {
-      window.zoom(s);
-      return;
-    }
-    if (event.ctrlKey || event.metaKey || event.shiftKey) this.selection.toggle(s.first, 'chart');
-    else {
-      this.selection.set([s.first], s.first, 'chart');
-      this.reveal(s.first);
-    }
-  }
-
-  private activationsTab(): void {
-    const layers = this.report.layers;
-    const observed = layers.map((l) => l.observed);
-    const clip = layers.map((l) => l.clipRange);
-    let shown: Span[] = [];
-    const box = h('div', { className: 'chart-box grow', id: 'range-chart' });
-    const chart = this.own(new RangeChart(box, (i, e) => this.pick(shown[i], e, control)));
-    const control = new WindowControl(layers.length, this.state.activations, () => {
-      this.save();
-      this.redraw(this.tab('activations')!);
-    }, 'activations');
-    this.addTab('activations', 'Activations', (panel) => {
-      if (!layers.length) return noLayers();
-      panel.append(h('p', { className: 'info explain' }, 'Observed min … max of each activation tensor over the evaluation data (blue) in front of the clip range its integer grid covers (red): blue beyond red is clipped. In graph order.'), control.element, box);
-    }, () => {
-      shown = spans(layers.length, this.state.activations);
-      chart.draw(shown.map((s) => ({ ...this.mark(s), observed: envelope(observed, s), clip: envelope(clip, s) })));
-    });
-    this.windows.activations = control;
-  }
-
-  private errorTab(): void {
-    const layers = this.report.layers;
-    const local = layers.map((l) => l.local.sqnr);
-    const accumulated = layers.map((l) => l.accumulated.sqnr);
-    let shown: Span[] = [];
-    const slider = h('input', { type: 'range', id: 'threshold', min: 0, max: 80, step: 0.5, value: this.state.threshold, 'aria-label': 'SQNR threshold (dB)' });
-    const value = h('span', { id: 'threshold-value' });
-    const below = h('span', { className: 'info', id: 'below-threshold' });
-    const selectBelow = h('button', { id: 'select-below', onclick: () => this.selectBelow() }, 'Select them');
-    const setThreshold = (t: number, final: boolean) => {
-      this.state.threshold = t;
-      slider.value = String(t);
-      value.textContent = `${t} dB`;
-      const n = accumulated.filter((x) => x !== null && x < t).length;
-      below.textContent = `${n} layer(s) with accumulated SQNR under the threshold`;
-      selectBelow.disabled = n === 0;
-      if (final) this.save();
-    };
-    const box = h('div', { className: 'chart-box grow', id: 'error-chart' });
-    const chart = this.own(new ErrorChart(box, this.state.threshold, (i, e) => this.pick(shown[i], e, control), setThreshold));
-    slider.addEventListener('input', () => {
-      setThreshold(Number(slider.value), true);
-      chart.setThreshold(this.state.threshold);
-    });
-    setThreshold(this.state.threshold, false);
-    const control = new WindowControl(layers.length, this.state.error, () => {
-      this.save();
-      this.redraw(this.tab('error')!);
-    }, 'error');
-    this.addTab('error', 'Error', (panel) => {
-      if (!layers.length) return noLayers();
-      panel.append(
-        h('p', { className: 'info explain' }, `SQNR per layer: local (the tensor before vs after its own Q/DQ) and accumulated (the float model vs the quantized model at that tensor). When a point stands for several layers it shows their worst value; values above ${SQNR_CEILING} dB (exact tensors reach about 250) are drawn at ${SQNR_CEILING}.`),
-        h('div', { className: 'toolbar' }, h('label', { for: 'threshold' }, 'Threshold'), slider, value, below, selectBelow),
-        control.element, box);
-    }, () => {
-      shown = spans(layers.length, this.state.error);
-      chart.draw(shown.map((s) => ({ ...this.mark(s), local: worst(local, s), accumulated: worst(accumulated, s) })));
-      chart.setThreshold(this.state.threshold);
-    });
-    this.windows.error = control;
-  }
-
-  private selectBelow(): void {
-    const t = this.state.threshold;
-    const hits = this.report.layers.flatMap((l, i) => (l.accumulated.sqnr !== null && l.accumulated.sqnr < t ? [i] : []));
-    this.selection.set(hits, hits[0], 'chart');
-  }
-
-  private histogramTab(): void {
-    // The chart comes right after the title, so it is whole in a short window; the numbers follow.
-    const head = h('div', { id: 'histogram-head' });
-    const facts = h('div', { id: 'histogram-facts' });
-    const notes = h('p', { className: 'info', id: 'histogram-notes' });
-    const box = h('div', { className: 'chart-box grow', id: 'histogram-chart' });
-    const chart = this.own(new GridHistogramChart(box));
-    this.addTab('histogram', 'Histogram', (panel) => {
-      panel.append(head, box, notes, facts);
-    }, () => {
-      clear(head);
-      clear(facts);
-      notes.textContent = '';
-      const i = this.selection.focus;
-      const l = i === undefined ? undefined : this.report.layers[i];
-      box.hidden = !l?.histogram;
-      if (!l) {
-        head.append(h('p', { className: 'info' }, 'Select a layer in the table or a chart to see its histogram.'));
-        return;
-      }
-      head.append(h('h3', {}, `#${l.order} ${l.tensor}`));
-      facts.append(h('div', { className: 'cards' },
-        card('Producer', l.opType || 'graph input', [l.node, l.fusedActivation && `${l.fusedActivation} fused through its grid`].filter(Boolean).join(' · ') || undefined),
-        card('Quantization', l.quantizedType, `scale ${fmt(l.scale)} · zero point ${l.zeroPoint}`),
-        card('Clip range', fmtRange(l.clipRange), `calibrated ${fmtRange(l.calibratedRange)}`),
-        card('Observed', fmtRange(l.observed), `${l.elements} values`),
-        card('Clipping', fmtShare(l.clippingRate), `range use ${fmtShare(l.rangeUse, 1)}`, 'card-clipping'),
-        card('Local error', fmtDb(l.local.sqnr), fmtMetrics(l.local)),
-        card('Accumulated error', fmtDb(l.accumulated.sqnr), fmtMetrics(l.accumulated)),
-      ));
-      if (!l.histogram) {
-        head.append(h('p', { className: 'info' }, 'No histogram: this tensor was not matched in the float model.'));
-        return;
-      }
-      const view = { ...l.histogram, clip: l.clipRange, observed: l.observed, step: l.step };
-      chart.draw(view);
-      const g = gridLines(view);
-      notes.textContent = `Grid: ${g.visible} quantization levels in view (step ${fmt(l.step)})${g.every > 1 ? `, every ${g.every}th drawn` : ''}. ` +
-        `Outside the histogram: ${l.histogram.below} below, ${l.histogram.above} above.`;
-    });
-  }
-
-  private weightsTab(): void {
-    const detail = h('div', { className: 'weight-detail', id: 'weight-detail' }, h('p', { className: 'info' }, 'Select a weight to see its per-channel ranges and scales.'));
-    const box = h('div', { className: 'chart-box grow', id: 'weight-chart' });
-    const chart = this.own(new ChannelChart(box));
-    const show = (w: WeightReport) => {
-      clear(detail);
-      detail.append(h('h3', {}, w.tensor), box, h('div', { className: 'cards' },
-        card('Type', w.type, w.axis === null ? 'per tensor' : `${w.scales.length} channels, axis ${w.axis}`),
-        card('SQNR', fmtDb(w.error.sqnr), `MSE ${fmt(w.error.mse)}`),
-        card('Max |error|', fmt(w.error.maxAbs), `cosine ${fmt(w.error.cosine, 6)}`),
-        card('RMSE / step', fmt(w.rmseOverStep, 3), '≈ 0.289 is pure rounding'),
-        card('Used by', w.nodes.join(', ') || '–', `${w.elements} values`),
-      ));
-      // Thousands of channels are drawn like thousands of layers: at most 512 bars, each an envelope.
-      const ranges = w.channelMin.map((lo, c): [number, number] => [lo, w.channelMax[c]]);
-      const bars = spans(ranges.length, { start: 0, size: 0 }, 512).map((s) => ({
-        label: spanLabel(s, String),
-        range: envelope(ranges, s) ?? [0, 0] as [number, number],
-        scale: Math.max(...w.scales.slice(s.first, s.last + 1)),
-      }));
-      chart.draw(bars);
-    };
-    const table = new VirtualTable<WeightReport>([
-      { key: 'tensor', title: 'weight', width: 'minmax(160px, 3fr)', text: (w) => w.tensor },
-      { key: 'type', title: 'type', width: '70px', text: (w) => w.type },
-      { key: 'channels', title: 'channels', width: '80px', text: (w) => String(w.scales.length), sort: (w) => w.scales.length, className: 'num' },
-      { key: 'sqnr', title: 'SQNR', width: '90px', text: (w) => fmtDb(w.error.sqnr), sort: (w) => sortNumber(w.error.sqnr), className: 'num' },
-      { key: 'maxAbs', title: 'max |error|', width: '100px', text: (w) => fmt(w.error.maxAbs), sort: (w) => sortNumber(w.error.maxAbs), className: 'num' },
-    ], { key: 'sqnr', descending: false }, (w) => {
-      this.state.weight = w.tensor;
-      this.save();
-      show(w);
-    }, (w) => `${w.tensor} ${w.nodes.join(' ')}`, (w) => w.tensor);
-    this.addTab('weights', 'Weights', (panel) => {
-      panel.append(h('div', { className: 'weights' }, table.element, detail));
-    }, () => {
-      table.setRows(this.report.weights);
-      const chosen = this.report.weights.find((w) => w.tensor === this.state.weight);
-      if (chosen) {
-        table.reveal((w) => w === chosen);
-        show(chosen);
-      }
-    });
-  }
-
-  private sensitivityTab(): void {
-    const s = this.report.sensitivity!;
-    const ranked = [...s.entries].sort((a, b) => a.rank - b.rank);
-    let top = ranked.slice(0, SENSITIVITY_BARS);
-    const box = h('div', { className: 'chart-box grow', id: 'sensitivity-chart' });
-    const chart = this.own(new SensitivityChart(box, (i) => {
-      const index = this.layerOf(top[i]);
-      if (index === undefined) return;
-      this.selection.set([index], index, 'chart');
-      this.reveal(index);
-    }));
-    const info = h('p', { className: 'info', id: 'sensitivity-info' });
-    this.addTab('sensitivity', 'Sensitivity', (panel) => {
-      panel.append(info, box);
-    }, () => {
-      // As many bars as fit at a readable 16 px each, most sensitive first.
-      top = ranked.slice(0, Math.max(5, Math.min(SENSITIVITY_BARS, Math.floor((box.clientHeight - 60) / 16))));
-      info.textContent = `Output SQNR over ${s.samples} sample(s) when one layer alone is quantized, and when every layer but it is (all quantized: ${fmtDb(s.allQuantizedSqnr)}). ` +
-        `Most sensitive first${ranked.length > top.length ? `; the ${top.length} of ${ranked.length} most sensitive are drawn, the table has every rank` : ''}.`;
-      chart.draw(top.map((e) => ({ label: `${e.rank}. ${e.node || e.tensor}`, onlyThis: e.onlyThisSqnr, allButThis: e.allButThisSqnr })));
-    });
-    this.tab('sensitivity')!.redrawOnResize = true;
-  }
-
-  private compareTab(before: QuantReport): void {
-    const after = this.report;
-    const box = h('div', { className: 'chart-box grow', id: 'compare-chart' });
-    const chart = this.own(new CompareChart(box));
-    const afterByTensor = new Map(after.layers.map((l) => [l.tensor, l.accumulated.sqnr]));
-    const beforeSqnr = before.layers.map((l) => l.accumulated.sqnr);
-    const afterSqnr = before.layers.map((l) => afterByTensor.get(l.tensor) ?? null);
-    const nowFloat = before.layers.filter((l) => !afterByTensor.has(l.tensor));
-    this.addTab('compare', 'Before/after', (panel) => {
-      // The numbers beside the chart, so both are whole in a short window.
-      panel.append(h('div', { className: 'compare-grid' },
-        h('div', { className: 'compare-numbers' }, compareTable(before, after),
-          h('h3', {}, `No longer quantized (${nowFloat.length})`),
-          h('ul', { id: 'now-float' }, ...nowFloat.slice(0, 50).map((l) => h('li', {}, `${l.tensor} (${l.opType} ${l.node})`))),
-          nowFloat.length > 50 ? h('p', { className: 'info' }, `and ${nowFloat.length - 50} more`) : null),
-        h('div', { className: 'compare-chart' }, h('h3', {}, 'Accumulated SQNR per layer, before and after'), box)));
-    }, () => {
-      const shown = spans(before.layers.length, { start: 0, size: 0 });
-      chart.draw(shown.map((s) => ({ label: spanLabel(s, (i) => `#${before.layers[i].order} ${before.layers[i].opType}`, (i) => before.layers[i].order), before: worst(beforeSqnr, s), after: worst(afterSqnr, s) })));
-    });
   }
 
   // ---- layers table and actions ----------------------------------------------------------------
@@ -561,7 +278,7 @@ export class ReportView {
     const keep = button('keep-in-float', 'Keep selected in float', 'Re-quantize without the selected layers, reusing the calibration ranges', () => {
       const nodes = [...new Set(this.selection.indices.flatMap((i) => nodesToKeepInFloat(this.report.layers[i])))];
       if (!nodes.length) return this.status.error('Select the layers to keep in float first (in the table or a chart; Ctrl/Shift-click for several).');
-      this.post!({ type: 'keepInFloat', nodes });
+      this.post!('keepInFloat', { nodes });
     });
     const auto = button('auto-keep', 'Auto keep-in-float', 'Keep the most sensitive layers in float until the target is met', () => {
       const target = { kind: kind.value as KeepInFloatTargetKind, value: Number(value.value) };
@@ -570,16 +287,16 @@ export class ReportView {
       this.state.autoKind = target.kind;
       this.state.autoValue = target.value;
       this.save();
-      this.post!({ type: 'autoKeepInFloat', target });
+      this.post!('autoKeepInFloat', { target });
     });
-    const exportHtml = button('export-html', 'Export HTML…', 'Save this report as one offline HTML file', () => this.post!({ type: 'exportHtml' }));
+    const exportHtml = button('export-html', 'Export HTML…', 'Save this report as one offline HTML file', () => this.post!('exportHtml', {}));
     this.keepButton = keep;
     return [keep, h('span', { className: 'group' }, kind, value, auto), exportHtml];
   }
 
-  private reveal(index: number): void {
+  reveal(index: number): void {
     const l = this.report.layers[index];
-    this.post?.({ type: 'reveal', layer: { tensor: l.tensor, node: l.node } });
+    this.post?.('reveal', { layer: { tensor: l.tensor, node: l.node } });
   }
 
   private updateInfo(): void {

@@ -1,7 +1,7 @@
 // Line charts of the run view (Chart.js line parts, registered here only). Points are appended
 // as events arrive and drawn without animation; colours follow the theme like every chart.
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration } from 'chart.js';
-import { ThemedChart, type ThemeColors } from '../charts';
+import { ThemedChart, type ThemeColors } from '../common/themedChart';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend);
 
@@ -20,17 +20,15 @@ function seriesColor(i: number, c: ThemeColors): string {
   return v || FALLBACK[i % FALLBACK.length];
 }
 
-export class LineChart extends ThemedChart<'line'> {
-  private series: Series[] = [];
-
+export class LineChart extends ThemedChart<Series[], 'line'> {
   constructor(element: HTMLElement, name: string, private readonly xTitle: string, private readonly yRange?: { min: number; max: number }, private readonly xStep?: number) {
-    super(element, name);
+    super(element, name, []);
   }
 
   /** Replaces the data; the chart is created on first use and updated in place afterwards. */
-  draw(series: Series[]): void {
-    const sameShape = this.chart && series.length === this.series.length && series.every((s, i) => s.label === this.series[i].label);
-    this.series = series;
+  override draw(series: Series[]): void {
+    const sameShape = this.chart && series.length === this.data.length && series.every((s, i) => s.label === this.data[i].label);
+    this.data = series;
     this.canvas.dataset.points = String(series.reduce((n, s) => n + s.points.length, 0));
     this.canvas.dataset.series = series.map((s) => s.label).join(',');
     if (!sameShape) {
@@ -48,7 +46,7 @@ export class LineChart extends ThemedChart<'line'> {
     return {
       type: 'line',
       data: {
-        datasets: this.series.map((s, i) => ({
+        datasets: this.data.map((s, i) => ({
           label: s.label, data: s.points, borderColor: seriesColor(i, c), backgroundColor: seriesColor(i, c),
           pointRadius: s.points.length > 40 ? 0 : 2, borderWidth: i === 0 ? 2 : 1.5, tension: 0,
         })),

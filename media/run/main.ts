@@ -3,14 +3,13 @@
 // verification with the next actions. It only draws what the host posts (src/shared/runViewProtocol).
 import type { StudentVerification } from '../../src/shared/distillRun';
 import { formatBytes } from '../../src/shared/format';
-import type { FromRunView, RunViewAction, RunViewHeader, ToRunView } from '../../src/shared/runViewProtocol';
-import { clear, h } from '../dom';
+import { RUN_VIEW_PROTOCOL, type RunViewAction, type RunViewHeader } from '../../src/shared/runViewProtocol';
+import { ViewClient } from '../common/client';
+import { card, clear, h } from '../common/dom';
 import { LineChart } from './lineChart';
 import { formatDuration, RunProgress } from './progress';
 
-interface VsCodeApi { postMessage(msg: FromRunView): void }
-declare function acquireVsCodeApi(): VsCodeApi;
-const vscode = acquireVsCodeApi();
+const host = new ViewClient(RUN_VIEW_PROTOCOL);
 
 const ACTION_LABELS: Record<RunViewAction, string> = {
   cancel: 'Cancel', resume: 'Resume', openFolder: 'Open Run Folder', openReport: 'Open Report', quantize: 'Quantize This Student',
@@ -33,11 +32,6 @@ app.append(headerBox, stateBox, actionsBox, errorsBox, cards,
   verifyBox, formulasBox);
 const lossChart = new LineChart(lossBox, 'loss', 'step');
 const accuracyChart = new LineChart(accuracyBox, 'accuracy', 'epoch', { min: 0, max: 1 }, 1);
-
-function card(id: string, title: string, value: string, detail = ''): HTMLElement {
-  return h('div', { className: 'card', id: `card-${id}` },
-    h('div', { className: 'card-title' }, title), h('div', { className: 'card-value' }, value), detail ? h('div', { className: 'card-detail' }, detail) : null);
-}
 
 const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(2)}%`);
 
@@ -63,12 +57,12 @@ function renderProgress(): void {
   const last = p.points[p.points.length - 1];
   clear(cards);
   cards.append(
-    card('phase', 'Phase', p.phase, p.phase === 'cache' ? p.cache : p.phaseMessage),
-    card('epoch', 'Epoch', epochs ? `${Math.min(epochs, p.epochsDone + (p.stepsDone % Math.max(1, p.stepsPerEpoch) ? 1 : 0))} / ${epochs}` : '—', p.totalSteps ? `step ${p.stepsDone} / ${p.totalSteps}` : ''),
-    card('loss', 'Loss', last ? last.loss.toPrecision(4) : '—', p.lr !== null ? `lr ${p.lr.toPrecision(3)}` : ''),
-    card('throughput', 'Throughput', p.throughput === null ? '—' : `${Math.round(p.throughput)} samples/s`, p.start ? `${p.start.device}, ${p.start.threads} thread${p.start.threads === 1 ? '' : 's'}` : ''),
-    card('eta', 'ETA', eta, p.cacheBytes !== null ? `cache ${formatBytes(p.cacheBytes)}` : ''),
-    card('accuracy', 'Best accuracy', pct(p.bestAccuracy()), p.evals.length ? `agreement ${pct(p.evals[p.evals.length - 1].agreement)}` : ''),
+    card('Phase', p.phase, p.phase === 'cache' ? p.cache : p.phaseMessage, 'card-phase'),
+    card('Epoch', epochs ? `${Math.min(epochs, p.epochsDone + (p.stepsDone % Math.max(1, p.stepsPerEpoch) ? 1 : 0))} / ${epochs}` : '—', p.totalSteps ? `step ${p.stepsDone} / ${p.totalSteps}` : '', 'card-epoch'),
+    card('Loss', last ? last.loss.toPrecision(4) : '—', p.lr !== null ? `lr ${p.lr.toPrecision(3)}` : '', 'card-loss'),
+    card('Throughput', p.throughput === null ? '—' : `${Math.round(p.throughput)} samples/s`, p.start ? `${p.start.device}, ${p.start.threads} thread${p.start.threads === 1 ? '' : 's'}` : '', 'card-throughput'),
+    card('ETA', eta, p.cacheBytes !== null ? `cache ${formatBytes(p.cacheBytes)}` : '', 'card-eta'),
+    card('Best accuracy', pct(p.bestAccuracy()), p.evals.length ? `agreement ${pct(p.evals[p.evals.length - 1].agreement)}` : '', 'card-accuracy'),
   );
   lossChart.draw([
     { label: 'total', points: p.points.map((q) => ({ x: q.x, y: q.loss })) },
@@ -81,7 +75,7 @@ function renderProgress(): void {
   clear(errorsBox);
   for (const e of p.errors) errorsBox.append(h('div', { className: 'error', role: 'alert' }, e));
   document.body.dataset.eta = eta;
-  vscode.postMessage({ type: 'drawn', events: p.events, steps: p.stepsDone, epochs: p.epochsDone, eta });
+  host.notify('drawn', { events: p.events, steps: p.stepsDone, epochs: p.epochsDone, eta });
 }
 
 function renderVerification(v: StudentVerification | null): void {
@@ -103,29 +97,26 @@ function renderVerification(v: StudentVerification | null): void {
 function renderActions(actions: RunViewAction[]): void {
   clear(actionsBox);
   for (const a of actions) {
-    actionsBox.append(h('button', { 'data-action': a, onclick: () => vscode.postMessage({ type: 'action', action: a }) }, ACTION_LABELS[a]));
+    actionsBox.append(h('button', { 'data-action': a, onclick: () => host.notify('action', { action: a }) }, ACTION_LABELS[a]));
   }
 }
 
-window.addEventListener('message', (event: MessageEvent<ToRunView>) => {
-  const msg = event.data;
-  if (!msg || typeof msg !== 'object') return;
-  if (msg.type === 'header') renderHeader(msg.header);
-  else if (msg.type === 'reset') {
-    progress = new RunProgress();
-    renderProgress();
-  }
-  else if (msg.type === 'events' && Array.isArray(msg.events)) {
-    for (const e of msg.events) if (e && typeof e === 'object' && typeof e.event === 'string') progress.ingest(e);
-    renderProgress();
-  } else if (msg.type === 'state') {
-    document.body.dataset.state = msg.state;
-    stateBox.textContent = msg.message;
-    stateBox.className = `state ${msg.state}`;
-    renderVerification(msg.verification);
-    renderActions(msg.actions);
-  }
+host.on('header', ({ header }) => renderHeader(header));
+host.on('reset', () => {
+  progress = new RunProgress();
+  renderProgress();
+});
+host.on('events', ({ events }) => {
+  for (const e of events) progress.ingest(e);
+  renderProgress();
+});
+host.on('state', (msg) => {
+  document.body.dataset.state = msg.state;
+  stateBox.textContent = msg.message;
+  stateBox.className = `state ${msg.state}`;
+  renderVerification(msg.verification);
+  renderActions(msg.actions);
 });
 
 renderProgress();
-vscode.postMessage({ type: 'ready' });
+host.ready();

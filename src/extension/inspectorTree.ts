@@ -2,7 +2,7 @@
 // by name scope, initializers and constants, subgraphs. Children are computed when a branch is
 // expanded, and long lists are split into pages, so a model of 10,000 nodes stays responsive.
 import * as vscode from 'vscode';
-import type { NodeRow, TensorRow } from '../shared/protocol';
+import type { NodeRow, TensorRow } from '../shared/modelViewProtocol';
 import type { ValueSummary } from '../shared/summary';
 import { formatBytes, formatShape } from '../shared/format';
 import type { ModelStore } from './modelStore';

@@ -6,13 +6,16 @@ import type { ModelView } from '../core/onnx/modelView';
 import {
   fedInputs, formatInputShapes, guessInputDims, inputShapesFor, inputShapesProblem, parseInputShapes,
 } from '../core/runtime/inputShapes';
+import { MODEL_VIEW_PROTOCOL, type ModelViewNotifications, type ModelViewRequests } from '../shared/modelViewProtocol';
 import type { ModelStore } from './modelStore';
-import { PanelRegistry } from './panelRegistry';
 import { layerErrorsFor } from './quantize/reportFile';
 import { settings } from './settings';
-import { WebviewChannel, webviewHtml } from './webviewChannel';
+import { WebviewCollection } from './webview/collection';
+import { WebviewHost } from './webview/host';
+import { showPage } from './webview/page';
 
 export const MODEL_VIEW_TYPE = 'onnxCompress.modelView';
+const MODEL_VIEW_PAGE = { script: 'dist/webview.js', styles: ['media/common/base.css', 'media/main.css'] };
 
 /** What a view last reported to the host (used by tests through the extension's API). */
 export interface ViewStatus {
@@ -27,13 +30,13 @@ class OnnxDocument implements vscode.CustomDocument {
 
 interface Panel {
   panel: vscode.WebviewPanel;
-  channel: WebviewChannel;
+  host: WebviewHost<ModelViewRequests, Record<never, never>, ModelViewNotifications>;
   status: ViewStatus;
 }
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<OnnxDocument> {
-  /** Every open view, several per model when it is split: each has its own channel and status. */
-  private readonly panels = new PanelRegistry<Panel>();
+  /** Every open view, several per model when it is split: each has its own host and status. */
+  private readonly panels = new WebviewCollection<Panel>();
   /** Input sizes given with Set Input Shapes, per model, for this session (the setting keeps them longer). */
   private readonly givenShapes = new Map<string, Record<string, number[]>>();
 
@@ -51,11 +54,6 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   resolveCustomEditor(document: OnnxDocument, panel: vscode.WebviewPanel): void {
     const { uri } = document;
     const key = uri.toString();
-    const webview = panel.webview;
-    webview.options = {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-    };
     const release = this.store.retain(uri);
     const view = () => this.store.get(uri);
     const tracked = <T>(work: () => Promise<T>, what: string): Promise<T> =>
@@ -69,28 +67,34 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
           throw e;
         },
       );
-    const channel = new WebviewChannel(webview, {
-      overview: () => tracked(async () => (await view()).overview(), 'overview'),
-      nodes: ({ probe }) => view().then((v) => v.nodes(probe && settings().probeShapes, probe ? this.inputShapes(uri, v) : undefined)),
-      tensors: () => view().then((v) => v.tensors()),
-      tensorStats: ({ name }) => view().then((v) => v.tensorStats(name)),
-      revealInInspector: ({ kind, name }) => this.revealInInspector(uri, kind, name),
-      layerErrors: () => layerErrorsFor(uri.fsPath),
-      setInputShapes: () => this.askInputShapes(uri),
-    }, this.log);
-    const entry: Panel = { panel, channel, status: { state: 'loading', detail: '' } };
+    const host = new WebviewHost(panel, {
+      protocol: MODEL_VIEW_PROTOCOL,
+      log: this.log,
+      beforeReady: 'queue',
+      notifications: {},
+      requests: {
+        overview: () => tracked(async () => (await view()).overview(), 'overview'),
+        nodes: ({ probe }) => view().then((v) => v.nodes(probe && settings().probeShapes, probe ? this.inputShapes(uri, v) : undefined)),
+        tensors: () => view().then((v) => v.tensors()),
+        tensorStats: ({ name }) => view().then((v) => v.tensorStats(name)),
+        revealInInspector: ({ kind, name }) => this.revealInInspector(uri, kind, name),
+        layerErrors: () => layerErrorsFor(uri.fsPath),
+        setInputShapes: () => this.askInputShapes(uri),
+      },
+    });
+    const entry: Panel = { panel, host, status: { state: 'loading', detail: '' } };
     // A report written (or removed) beside the model recolours its layers.
     const reports = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.joinPath(uri, '..'), '*.report.json'));
-    const reportChanged = () => channel.notify('layerErrorsChanged', {});
+    const reportChanged = () => host.notify('layerErrorsChanged', {});
     reports.onDidCreate(reportChanged);
     reports.onDidChange(reportChanged);
     reports.onDidDelete(reportChanged);
     const config = vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('onnxCompress.inspector.inputShapes') || e.affectsConfiguration('onnxCompress.inspector.probeShapes')) {
-        channel.notify('inputShapesChanged', {});
+        host.notify('inputShapesChanged', {});
       }
     });
-    webview.html = webviewHtml(webview, this.extensionUri, uri.path.split('/').pop() ?? 'model');
+    showPage(panel.webview, this.extensionUri, MODEL_VIEW_PAGE, uri.path.split('/').pop() ?? 'model');
     const remove = this.panels.add(key, entry);
     const activated = () => {
       if (!panel.active) return;
@@ -100,7 +104,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     activated();
     panel.onDidChangeViewState(activated);
     panel.onDidDispose(() => {
-      channel.dispose();
+      host.dispose();
       reports.dispose();
       config.dispose();
       remove();
@@ -150,7 +154,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     const given = parseInputShapes(value);
     this.givenShapes.set(uri.toString(), given);
     this.log.info(`input sizes for ${uri.fsPath}: ${formatInputShapes(given) || '(guessed)'}`);
-    for (const p of this.panels.panels(uri.toString())) p.channel.notify('inputShapesChanged', {});
+    for (const p of this.panels.panels(uri.toString())) p.host.notify('inputShapesChanged', {});
     return true;
   }
 
@@ -171,7 +175,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE, options.preserveFocus ? { viewColumn: beside, preserveFocus: true, preview: false } : undefined);
       entry = this.panels.current(uri.toString());
     }
-    entry?.channel.notify('reveal', { kind, name });
+    entry?.host.notify('reveal', { kind, name });
   }
 
   /** The status of the view of `uri` used last. */

@@ -1,16 +1,17 @@
 // The quantization report panel: a webview that draws a QuantReport and turns the user's clicks
 // (reveal a layer, keep layers in float, export HTML) into calls of the actions it was given. One
-// panel per float model; a new report for the same model replaces what it shows. Nothing is posted
-// before the view says it is ready, and a view that was hidden and comes back gets the report again.
-import * as crypto from 'crypto';
+// panel per float model; a new report for the same model replaces what it shows. A view that was
+// hidden and comes back gets the report (and the action running) again when it says ready.
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { QuantReport } from '../shared/quantReport';
 import {
-  parseReportViewMessage, REPORT_SCRIPT, REPORT_STYLESHEETS, type KeepInFloatTarget, type LayerRef, type ReportAction,
-  type ToReportView,
-} from '../shared/reportProtocol';
-import { modelViewHtml } from '../shared/webviewHtml';
+  REPORT_SCRIPT, REPORT_STYLESHEETS, REPORT_VIEW_PROTOCOL, type FromReportViewMessages, type KeepInFloatTarget, type LayerRef,
+  type ReportAction, type ToReportViewMessages,
+} from '../shared/reportViewProtocol';
+import { WebviewCollection } from './webview/collection';
+import { WebviewHost } from './webview/host';
+import { showPage, webviewOptions } from './webview/page';
 
 export const REPORT_VIEW_TYPE = 'onnxCompress.quantReport';
 
@@ -35,8 +36,8 @@ export interface ReportActions {
 /** What the panel shows and last sent (read through the extension's API by tests). */
 export interface ReportPanelStatus {
   ready: boolean;
-  /** The last `report` message posted to the view (null before the first). */
-  lastPosted: Extract<ToReportView, { type: 'report' }> | null;
+  /** The last report posted to the view (null before the first). */
+  lastPosted: ToReportViewMessages['report'] | null;
   /** The action running now. */
   busy: ReportAction | null;
   /** The last message the view sent that was refused, and why. */
@@ -46,21 +47,22 @@ export interface ReportPanelStatus {
 const basename = (p: string) => p.split(/[\\/]/).pop() ?? p;
 
 export class ReportPanel implements vscode.Disposable {
-  private static readonly panels = new Map<string, ReportPanel>();
+  /** One panel per float model. */
+  private static readonly panels = new WebviewCollection<ReportPanel>();
   /** The panel shown or used last. */
   static current: ReportPanel | undefined;
 
-  private ready = false;
+  private readonly host: WebviewHost<Record<never, never>, FromReportViewMessages, ToReportViewMessages>;
   private report: QuantReport;
   private previous: QuantReport | null = null;
   private lastPosted: ReportPanelStatus['lastPosted'] = null;
-  private lastRejected: string | null = null;
-  private running: { action: ReportAction; abort: AbortController; busy: ToReportView } | undefined;
+  private running: { action: ReportAction; abort: AbortController; busy: ToReportViewMessages['busy'] } | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  private removeFromPanels: () => void = () => undefined;
 
   /** Opens (or reuses) the panel of the report's float model and shows the report. */
   static show(context: { extensionUri: vscode.Uri }, report: QuantReport, actions: ReportActions, log: vscode.LogOutputChannel): ReportPanel {
-    const existing = ReportPanel.panels.get(report.floatModel);
+    const existing = ReportPanel.panels.current(report.floatModel);
     if (existing) {
       existing.actions = actions;
       existing.setReport(report, null);
@@ -68,12 +70,9 @@ export class ReportPanel implements vscode.Disposable {
       ReportPanel.current = existing;
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, `Quantization: ${basename(report.quantizedModel)}`, vscode.ViewColumn.Active, {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist'), vscode.Uri.joinPath(context.extensionUri, 'media')],
-    });
+    const panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, `Quantization: ${basename(report.quantizedModel)}`, vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
     const created = new ReportPanel(panel, context.extensionUri, report, actions, log);
-    ReportPanel.panels.set(report.floatModel, created);
+    created.removeFromPanels = ReportPanel.panels.add(report.floatModel, created);
     ReportPanel.current = created;
     return created;
   }
@@ -86,20 +85,36 @@ export class ReportPanel implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.report = report;
-    const webview = panel.webview;
-    const uri = (rel: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...rel.split('/'))).toString();
-    webview.html = modelViewHtml({
-      nonce: crypto.randomBytes(16).toString('base64'),
-      cspSource: webview.cspSource,
-      scriptUri: uri(REPORT_SCRIPT),
-      styleUri: REPORT_STYLESHEETS.map(uri),
-      title: panel.title,
+    this.host = new WebviewHost(panel, {
+      protocol: REPORT_VIEW_PROTOCOL, log, beforeReady: 'replay',
+      onReady: () => {
+        this.postReport();
+        if (this.running) this.host.notify('busy', this.running.busy);
+      },
+      notifications: {
+        cancel: () => this.running?.abort.abort(),
+        reveal: async ({ layer }) => {
+          try {
+            await this.actions.reveal(layer);
+            // The user goes on clicking layers here: the report stays the active editor.
+            this.panel.reveal(this.panel.viewColumn, false);
+          } catch (e) {
+            this.fail(null, e);
+          }
+        },
+        keepInFloat: ({ nodes }) => this.run('keepInFloat', `Keeping ${nodes.length} layer(s) in float`, (o) => this.actions.keepInFloat(nodes, o)),
+        autoKeepInFloat: ({ target }) =>
+          this.run('autoKeepInFloat', `Keeping layers in float until ${target.kind} ${target.value}`, (o) => this.actions.autoKeepInFloat(target, o)),
+        exportHtml: () =>
+          this.run('exportHtml', 'Exporting the report as HTML', async () => {
+            const file = await this.actions.exportHtml(this.report);
+            return file ? `Saved ${file}` : 'Export cancelled';
+          }),
+      },
     });
+    showPage(panel.webview, extensionUri, { script: REPORT_SCRIPT, styles: REPORT_STYLESHEETS }, panel.title);
     this.disposables.push(
-      webview.onDidReceiveMessage((raw) => void this.receive(raw)),
-      // A hidden webview is torn down; it says ready again when shown.
       panel.onDidChangeViewState(() => {
-        if (!panel.visible) this.ready = false;
         if (panel.active) ReportPanel.current = this;
       }),
       panel.onDidDispose(() => this.dispose()),
@@ -107,7 +122,7 @@ export class ReportPanel implements vscode.Disposable {
   }
 
   get status(): ReportPanelStatus {
-    return { ready: this.ready, lastPosted: this.lastPosted, busy: this.running?.action ?? null, lastRejected: this.lastRejected };
+    return { ready: this.host.ready, lastPosted: this.lastPosted, busy: this.running?.action ?? null, lastRejected: this.host.lastRejected };
   }
 
   /** Shows `report`; with `previous`, side by side with the report it replaces. */
@@ -119,63 +134,20 @@ export class ReportPanel implements vscode.Disposable {
   }
 
   private postReport(): void {
-    const msg = { type: 'report' as const, report: this.report, previous: this.previous };
-    if (this.post(msg)) this.lastPosted = msg;
-  }
-
-  private post(msg: ToReportView): boolean {
-    if (!this.ready) return false;
-    void this.panel.webview.postMessage(msg);
-    return true;
-  }
-
-  private async receive(raw: unknown): Promise<void> {
-    const msg = parseReportViewMessage(raw);
-    if (typeof msg === 'string') {
-      this.lastRejected = msg;
-      this.log.warn(`report panel: ignored a message (${msg})`);
-      return;
-    }
-    switch (msg.type) {
-      case 'ready':
-        this.ready = true;
-        this.postReport();
-        if (this.running) this.post(this.running.busy);
-        return;
-      case 'cancel':
-        this.running?.abort.abort();
-        return;
-      case 'reveal':
-        try {
-          await this.actions.reveal(msg.layer);
-          // The user goes on clicking layers here: the report stays the active editor.
-          this.panel.reveal(this.panel.viewColumn, false);
-        } catch (e) {
-          this.fail(null, e);
-        }
-        return;
-      case 'keepInFloat':
-        return this.run('keepInFloat', `Keeping ${msg.nodes.length} layer(s) in float`, (o) => this.actions.keepInFloat(msg.nodes, o));
-      case 'autoKeepInFloat':
-        return this.run('autoKeepInFloat', `Keeping layers in float until ${msg.target.kind} ${msg.target.value}`, (o) => this.actions.autoKeepInFloat(msg.target, o));
-      case 'exportHtml':
-        return this.run('exportHtml', 'Exporting the report as HTML', async () => {
-          const file = await this.actions.exportHtml(this.report);
-          return file ? `Saved ${file}` : 'Export cancelled';
-        });
-    }
+    const params = { report: this.report, previous: this.previous };
+    if (this.host.notify('report', params)) this.lastPosted = params;
   }
 
   /** Runs one action at a time; a result that is a report replaces the shown one (before/after). */
   private async run(action: ReportAction, label: string, work: (o: ActionOptions) => Promise<QuantReport | string>): Promise<void> {
     if (this.running) {
-      this.post({ type: 'error', action, message: `${label}: refused, "${this.running.action}" is still running. Wait for it or press Cancel.` });
+      this.host.notify('error', { action, message: `${label}: refused, "${this.running.action}" is still running. Wait for it or press Cancel.` });
       return;
     }
     const abort = new AbortController();
-    const busy = (message: string, fraction: number | null): ToReportView => ({ type: 'busy', action, message, fraction });
+    const busy = (message: string, fraction: number | null) => ({ action, message, fraction });
     this.running = { action, abort, busy: busy(label, null) };
-    this.post(this.running.busy);
+    this.host.notify('busy', this.running.busy);
     this.log.info(`report panel: ${label}`);
     try {
       const result = await work({
@@ -183,15 +155,15 @@ export class ReportPanel implements vscode.Disposable {
         onProgress: (message, fraction) => {
           if (!this.running) return;
           this.running.busy = busy(message, fraction ?? null);
-          this.post(this.running.busy);
+          this.host.notify('busy', this.running.busy);
         },
       });
       this.running = undefined;
       if (typeof result === 'string') {
-        this.post({ type: 'done', action, message: result });
+        this.host.notify('done', { action, message: result });
       } else {
         const before = this.report;
-        this.post({ type: 'done', action, message: `${label}: done` });
+        this.host.notify('done', { action, message: `${label}: done` });
         this.setReport(result, before);
       }
     } catch (e) {
@@ -203,13 +175,14 @@ export class ReportPanel implements vscode.Disposable {
   private fail(action: ReportAction | null, e: unknown, message?: string): void {
     const text = message ?? errorMessage(e);
     this.log.error(`report panel: ${text}`);
-    this.post({ type: 'error', action, message: text });
+    this.host.notify('error', { action, message: text });
   }
 
   dispose(): void {
     this.running?.abort.abort();
-    for (const [k, p] of ReportPanel.panels) if (p === this) ReportPanel.panels.delete(k);
+    this.removeFromPanels();
     if (ReportPanel.current === this) ReportPanel.current = undefined;
+    this.host.dispose();
     this.disposables.splice(0).forEach((d) => d.dispose());
     this.panel.dispose();
   }

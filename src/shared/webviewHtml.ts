@@ -1,5 +1,5 @@
-// The model view's page: a strict Content-Security-Policy (scripts only with this page's nonce,
-// styles and fonts only from the extension), one stylesheet, one script.
+// The page of every webview: a strict Content-Security-Policy (scripts only with this page's nonce,
+// styles and fonts only from the extension), its stylesheets, one script.
 
 export interface PageParts {
   nonce: string;
@@ -30,7 +30,7 @@ ${p.body}
 </html>`;
 }
 
-export function modelViewHtml(p: PageParts): string {
+export function webviewPageHtml(p: PageParts): string {
   const csp = [
     "default-src 'none'",
     `img-src ${p.cspSource} data:`,

@@ -14,7 +14,8 @@ import { resolveSettings } from '../../src/core/quant/settings';
 import { run } from '../../src/cli/main';
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
 import type { QuantResult } from '../../src/shared/quantResult';
-import { nodesToKeepInFloat, parseReportViewMessage } from '../../src/shared/reportProtocol';
+import { nodesToKeepInFloat, REPORT_VIEW_PROTOCOL } from '../../src/shared/reportViewProtocol';
+import { parseFromView } from '../../src/shared/ipc';
 import { FASHION_DIR, FIXTURES } from '../support/evaluate';
 
 const TRAIN = path.join(FASHION_DIR, 'train-images-idx3-ubyte.gz');
@@ -54,11 +55,11 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
     assert.deepStrictEqual([row.node, row.consumers], ['/conv1/Conv', ['/Relu']]);
     assert.ok((await dequantizedInputs(quant.output, '/conv1/Conv')).length > 0, 'quantized to begin with');
     // What the panel posts for that selection, as the host reads it.
-    const msg = parseReportViewMessage({ type: 'keepInFloat', nodes: nodesToKeepInFloat(row) });
-    assert.ok(typeof msg !== 'string' && msg.type === 'keepInFloat', String(msg));
-    assert.deepStrictEqual(msg.nodes, ['/conv1/Conv']);
+    const msg = parseFromView(REPORT_VIEW_PROTOCOL, { type: 'notify', method: 'keepInFloat', params: { nodes: nodesToKeepInFloat(row) } });
+    assert.ok(msg.type === 'notify' && msg.method === 'keepInFloat');
+    assert.deepStrictEqual(msg.params.nodes, ['/conv1/Conv']);
     const output = path.join(dir, 'fashion_cnn.int8.keep-float.onnx');
-    const { report: after, file } = await keepInFloatForReport(report, msg.nodes, options({ output }));
+    const { report: after, file } = await keepInFloatForReport(report, msg.params.nodes, options({ output }));
     assert.deepStrictEqual(after.keepInFloat!.nodes, ['/conv1/Conv']);
     assert.strictEqual(after.quantizedModel, output);
     assert.deepStrictEqual(await dequantizedInputs(output, '/conv1/Conv'), []);

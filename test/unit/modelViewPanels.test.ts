@@ -3,11 +3,11 @@
 // last editor closes unless the inspector shows it.
 import * as assert from 'assert';
 import { ModelCache } from '../../src/extension/modelCache';
-import { PanelRegistry } from '../../src/extension/panelRegistry';
+import { WebviewCollection } from '../../src/extension/webview/collection';
 
 describe('model view panels', function () {
   it('two editors of one model keep their own state, and closing one keeps the other', () => {
-    const panels = new PanelRegistry<{ id: string; status: string }>();
+    const panels = new WebviewCollection<{ id: string; status: string }>();
     const a = { id: 'a', status: 'ready' };
     const b = { id: 'b', status: 'loading' };
     const removeA = panels.add('file:///m.onnx', a);

@@ -1,26 +1,13 @@
-// The distillation run view's plumbing that needs no VS Code: messages from the view are checked
-// like any untrusted input, spec problems find their place in the JSON text, and the view's
-// progress model turns a real run's recorded events into steps, epochs and an ETA.
+// The distillation run view's plumbing that needs no VS Code (its messages: protocol.test.ts):
+// spec problems find their place in the JSON text, and the view's progress model turns a real
+// run's recorded events into steps, epochs and an ETA.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { jsonValueSpans, spanOf } from '../../src/extension/distill/jsonLocations';
-import { parseRunViewMessage } from '../../src/shared/runViewProtocol';
 import type { DistillEvent, StartEvent } from '../../src/shared/distillRun';
 import { formatDuration, RunProgress } from '../../media/run/progress';
 import { ROOT } from '../support/browser';
-
-describe('run view messages', () => {
-  it('accepts the messages the view sends and names what is wrong with others', () => {
-    assert.deepStrictEqual(parseRunViewMessage({ type: 'ready' }), { type: 'ready' });
-    assert.deepStrictEqual(parseRunViewMessage({ type: 'action', action: 'resume' }), { type: 'action', action: 'resume' });
-    assert.deepStrictEqual(parseRunViewMessage({ type: 'drawn', events: 3, steps: 2, epochs: 0, eta: '5s' }), { type: 'drawn', events: 3, steps: 2, epochs: 0, eta: '5s' });
-    assert.match(String(parseRunViewMessage({ type: 'action', action: 'rm -rf' })), /unknown action "rm -rf"/);
-    assert.match(String(parseRunViewMessage({ type: 'drawn', events: -1, steps: 0, epochs: 0, eta: '' })), /drawn\.events is not a count/);
-    assert.match(String(parseRunViewMessage({ type: 'eval' })), /unknown message type "eval"/);
-    assert.strictEqual(parseRunViewMessage(null), 'not an object');
-  });
-});
 
 describe('JSON locations of spec problems', () => {
   const text = JSON.stringify({ teacher: { model: 't.onnx' }, knowledge: [{ type: 'response' }, { type: 'feature', pairs: [{ teacher: '/a', student: '/b' }] }] }, null, 2);

@@ -1,15 +1,16 @@
 // The model view app in real headless Chromium: the bundled dist/webview.js on the page the
 // extension serves (same CSP), answered by the engine's real ModelView for a real model. Only the
 // VS Code transport is replaced: acquireVsCodeApi() posts to this test, which replies the way
-// the host's WebviewChannel does.
+// the extension's WebviewHost does.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { readModelSync } from '../../src/core/onnx/model';
 import { ModelView } from '../../src/core/onnx/modelView';
-import { parseWebviewMessage, type LayerErrors, type ToWebview } from '../../src/shared/protocol';
-import { modelViewHtml } from '../../src/shared/webviewHtml';
+import { parseFromView } from '../../src/shared/ipc';
+import { MODEL_VIEW_PROTOCOL, type LayerErrors, type ToModelView } from '../../src/shared/modelViewProtocol';
+import { webviewPageHtml } from '../../src/shared/webviewHtml';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { decodeModel } from '../../src/core/onnx/model';
 import { GraphBuilder, modelBytes } from '../fixtures/builder';
@@ -42,18 +43,19 @@ async function openView(browser: Browser, view: ModelView | Error, theme: 'dark'
   page.on('pageerror', (e) => host.consoleErrors.push(e.message));
   await page.route(`${ORIGIN}/**`, (route) => {
     const url = new URL(route.request().url());
-    const file = { '/webview.js': path.join(ROOT, 'dist', 'webview.js'), '/main.css': path.join(ROOT, 'media', 'main.css') }[url.pathname];
+    const file = {
+      '/webview.js': path.join(ROOT, 'dist', 'webview.js'), '/base.css': path.join(ROOT, 'media', 'common', 'base.css'), '/main.css': path.join(ROOT, 'media', 'main.css'),
+    }[url.pathname];
     if (url.pathname === '/') {
-      return route.fulfill({ contentType: 'text/html', body: modelViewHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/webview.js`, styleUri: `${ORIGIN}/main.css`, title: 'model' }) });
+      return route.fulfill({ contentType: 'text/html', body: webviewPageHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/webview.js`, styleUri: [`${ORIGIN}/base.css`, `${ORIGIN}/main.css`], title: 'model' }) });
     }
     return file ? route.fulfill({ path: file }) : route.fulfill({ status: 404 });
   });
   await page.exposeFunction('hostReceive', async (raw: unknown) => {
-    const msg = parseWebviewMessage(raw);
-    if (typeof msg === 'string') throw new Error(`the view sent an invalid message: ${msg}`);
-    if (msg.type === 'ready') return;
+    const msg = parseFromView(MODEL_VIEW_PROTOCOL, raw);
+    if (msg.type !== 'request') return;
     host.requests.push(msg.method);
-    let reply: ToWebview;
+    let reply: ToModelView;
     try {
       if (view instanceof Error) throw view;
       const handlers: Record<string, (p: never) => unknown> = {
@@ -128,6 +130,32 @@ describe('model view in Chromium', function () {
     assert.ok((await inkOf(page, 'canvas[data-chart="op-types"]')) > 0.01, 'the op-type chart has bars');
     await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-overview.png') });
     assert.deepStrictEqual(consoleErrors, [], 'no console errors and no CSP violations');
+    await page.close();
+  });
+
+  it('lays out to the window at any size: the page never scrolls, each tab scrolls its own content', async () => {
+    const { page, consoleErrors } = await openView(browser, view);
+    await page.waitForSelector('body[data-state="ready"]');
+    const tabs = [['Overview', '#overview', '#overview'], ['Layers', '#layers', '#layers .vt-viewport'], ['Weights', '#weights', '#weights .vt-viewport']] as const;
+    for (const size of [{ width: 1280, height: 860 }, { width: 760, height: 480 }, { width: 1700, height: 1060 }]) {
+      await page.setViewportSize(size);
+      for (const [title, content, scroller] of tabs) {
+        await clickTab(page, title);
+        if (title !== 'Overview') await page.waitForSelector(`${content} .vt-row`);
+        const fit = await page.evaluate(([c, s]) => {
+          const box = document.querySelector(c)!.getBoundingClientRect();
+          const own = document.querySelector(s) as HTMLElement;
+          return { bottom: box.bottom, right: box.right, own: own.clientHeight, scrolls: own.scrollHeight > own.clientHeight, page: document.scrollingElement!.scrollTop };
+        }, [content, scroller] as const);
+        const where = `${title} at ${size.width}x${size.height}`;
+        assert.ok(fit.bottom <= size.height + 1 && fit.right <= size.width + 1, `${where}: the content ends inside the window (${fit.bottom}, ${fit.right})`);
+        assert.ok(fit.own >= 60, `${where}: its scrolling part keeps room (${fit.own}px)`);
+        if (title === 'Layers') assert.ok(fit.scrolls, `${where}: the table scrolls its rows itself`);
+        assert.strictEqual(fit.page, 0, `${where}: the page does not scroll`);
+        await page.screenshot({ path: path.join(ARTIFACTS, `model-view-fit-${size.width}x${size.height}-${title.toLowerCase()}.png`) });
+      }
+    }
+    assert.deepStrictEqual(consoleErrors, []);
     await page.close();
   });
 

@@ -7,13 +7,17 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DistillEvent, StepEvent } from '../../src/shared/distillRun';
-import { parseRunViewMessage, type FromRunView, type ToRunView } from '../../src/shared/runViewProtocol';
-import { modelViewHtml } from '../../src/shared/webviewHtml';
+import { RUN_VIEW_PROTOCOL, type FromRunViewMessages, type ToRunViewMessages } from '../../src/shared/runViewProtocol';
+import { fromView, toView, type Flat } from '../support/viewMessages';
+import { webviewPageHtml } from '../../src/shared/webviewHtml';
 import { ARTIFACTS, CHROMIUM_ARGS, chromiumPath, ROOT } from '../support/browser';
 import { inkOf, setVsCodeTheme } from '../support/vscodeTheme';
 
 const ORIGIN = 'https://webview.test';
 const RECORDED = path.join(ROOT, 'test', 'fixtures', 'distill', 'run.metrics.jsonl');
+
+type FromRunView = { type: 'ready' } | Flat<FromRunViewMessages>;
+type ToRunView = Flat<ToRunViewMessages>;
 
 interface Host {
   page: Page;
@@ -35,19 +39,21 @@ async function openRunView(browser: Browser): Promise<Host> {
   const files: Record<string, string> = {
     '/run.js': path.join(ROOT, 'dist', 'run.js'),
     '/run/run.css': path.join(ROOT, 'media', 'run', 'run.css'),
-    '/main.css': path.join(ROOT, 'media', 'main.css'),
+    '/base.css': path.join(ROOT, 'media', 'common', 'base.css'),
   };
   await page.route(`${ORIGIN}/**`, (route) => {
     const { pathname } = new URL(route.request().url());
     if (pathname === '/') {
-      return route.fulfill({ contentType: 'text/html', body: modelViewHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/run.js`, styleUri: `${ORIGIN}/run/run.css`, title: 'run' }) });
+      return route.fulfill({ contentType: 'text/html', body: webviewPageHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/run.js`, styleUri: [`${ORIGIN}/base.css`, `${ORIGIN}/run/run.css`], title: 'run' }) });
     }
     return files[pathname] ? route.fulfill({ path: files[pathname] }) : route.fulfill({ status: 404 });
   });
   await page.exposeFunction('hostReceive', (raw: unknown) => {
-    const msg = parseRunViewMessage(raw);
-    if (typeof msg === 'string') errors.push(`invalid message from the view: ${msg}`);
-    else received.push(msg);
+    try {
+      received.push(fromView(RUN_VIEW_PROTOCOL, raw));
+    } catch (e) {
+      errors.push(`invalid message from the view: ${(e as Error).message}`);
+    }
   });
   await page.addInitScript(() => {
     (window as unknown as { acquireVsCodeApi: () => unknown }).acquireVsCodeApi = () => ({
@@ -69,7 +75,7 @@ async function openRunView(browser: Browser): Promise<Host> {
   await waitFor(() => received.find((m) => m.type === 'ready'));
   return {
     page, received, errors,
-    send: (msg) => page.evaluate((m) => window.postMessage(m, '*'), msg),
+    send: (msg) => page.evaluate((m) => window.postMessage(m, '*'), toView(msg)),
     drawn: (events) => waitFor(() => [...received].reverse().find((m): m is Extract<FromRunView, { type: 'drawn' }> => m.type === 'drawn' && m.events === events)),
   };
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { QuantReport } from '../../shared/quantReport';
-import { REPORT_DATA_ELEMENT_ID, REPORT_SCRIPT, REPORT_STYLESHEETS } from '../../shared/reportProtocol';
+import { REPORT_DATA_ELEMENT_ID, REPORT_SCRIPT, REPORT_STYLESHEETS } from '../../shared/reportViewProtocol';
 import { OnnxCompressError } from '../errors';
 import { writeFileAtomicSync } from '../files';
 import { htmlPage } from '../../shared/webviewHtml';

@@ -1,6 +1,6 @@
 // The data the model view and the inspector show, computed once per loaded model and kept:
 // overview, node rows, tensor rows, and a lookup of nodes and tensors by name.
-import type { ModelOverview, NodeRow, NodesResult, TensorRow } from '../../shared/protocol';
+import type { ModelOverview, NodeRow, NodesResult, TensorRow } from '../../shared/modelViewProtocol';
 import type { NodeSummary, TensorStatsReport } from '../../shared/summary';
 import { dataTypeName } from './dataTypes';
 import { nodeList } from './inspect';

@@ -1,7 +1,7 @@
 // What a quantized model carries: the scale, zero point, axis and type of every quantized tensor,
 // and which nodes compute in integer arithmetic — integer ops (QLinearConv, MatMulInteger...) and
 // float ops wrapped in DequantizeLinear/QuantizeLinear pairs, which onnxruntime fuses.
-import type { QuantParams } from '../../shared/protocol';
+import type { QuantParams } from '../../shared/modelViewProtocol';
 import { dataTypeName } from './dataTypes';
 import { GraphIndex } from './graph';
 import type { OnnxModel } from './model';

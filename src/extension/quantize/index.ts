@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { asUri, type CommandContext } from '../commands';
 import { registerCommand } from '../registerCommand';
 import type { QuantReport } from '../../shared/quantReport';
-import type { KeepInFloatTarget } from '../../shared/reportProtocol';
+import type { KeepInFloatTarget } from '../../shared/reportViewProtocol';
 import { ReportPanel } from '../reportPanel';
 import { keepLayersInFloat } from './keepInFloatCommand';
 import { QuantizeFlow, quantizeTarget, type QuantizeOutcome } from './quantizeCommand';

@@ -7,7 +7,7 @@ import { defaultReportFile } from '../../core/analysis/analyze';
 import { parseTarget } from '../../core/analysis/keepInFloat';
 import { errorMessage } from '../../core/errors';
 import type { QuantReport } from '../../shared/quantReport';
-import type { KeepInFloatTarget } from '../../shared/reportProtocol';
+import type { KeepInFloatTarget } from '../../shared/reportViewProtocol';
 import { asUri } from '../commands';
 import { ReportPanel } from '../reportPanel';
 import type { QuantReportActions } from './reportActions';

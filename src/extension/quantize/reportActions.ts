@@ -9,7 +9,7 @@ import { writeReportHtml } from '../../core/analysis/htmlReport';
 import { analyzeAndSaveReport, autoKeepInFloatForReport, keepInFloatForReport, type ReportKeepOptions } from '../../core/analysis/keepInFloat';
 import type { QuantReport } from '../../shared/quantReport';
 import type { QuantResult } from '../../shared/quantResult';
-import type { KeepInFloatTarget, LayerRef } from '../../shared/reportProtocol';
+import type { KeepInFloatTarget, LayerRef } from '../../shared/reportViewProtocol';
 import type { CommandContext } from '../commands';
 import type { ActionOptions, ReportActions } from '../reportPanel';
 import { settings } from '../settings';

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseQuantReport, type QuantReport } from '../../shared/quantReport';
-import type { LayerErrors } from '../../shared/protocol';
+import type { LayerErrors } from '../../shared/modelViewProtocol';
 import { defaultReportFile } from '../../core/analysis/analyze';
 
 export async function readReportFile(file: string): Promise<QuantReport> {

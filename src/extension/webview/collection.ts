@@ -1,8 +1,8 @@
-// The open model view panels, several per document: VS Code can show one .onnx in two editors
-// (Split Editor), and each keeps its own channel and status. Free of the VS Code API so that it
-// is tested in plain Node.
+// The open webview panels by document, several per document: VS Code can show one .onnx in two
+// editors (Split Editor), and each keeps its own host and state; a report or a run has one panel,
+// found again by its key. Free of the VS Code API so that it is tested in plain Node.
 
-export class PanelRegistry<P> {
+export class WebviewCollection<P> {
   /** Per document key, its panels; the one used last is last. */
   private readonly byKey = new Map<string, P[]>();
 

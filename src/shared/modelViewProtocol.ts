@@ -1,9 +1,10 @@
-// The messages between the extension host and the model view (webview).
+// The messages between the extension host and the model view (webview), on the wire of ipc.ts.
 //
-// The webview starts with `ready`; the host posts nothing before it. The webview asks for what it
-// shows with requests (each has an id and gets exactly one response); the host pushes
-// notifications (reveal a node, show a tensor). The model itself never travels to the webview.
-import type { Dim, ModelSummary, ProbeFailure, TensorStatsReport } from './summary';
+// The webview asks for what it shows with requests; the host pushes notifications (reveal a node,
+// show a tensor). The model itself never travels to the webview.
+import { defineProtocol, type FromView, type ToView } from './ipc';
+import type { Dim, ModelSummary, NodeSummary, ProbeFailure, TensorStatsReport } from './summary';
+import { fields, isName, noParams, reject } from './validate';
 
 /** Quantization parameters of a tensor that feeds a DequantizeLinear (or a QLinear op). */
 export interface QuantParams {
@@ -22,18 +23,12 @@ export interface QuantParams {
   blockSize: number | null;
 }
 
-export interface NodeRow {
+/** A node as the view lists it: its summary under the view's column names, and how it computes. */
+export interface NodeRow extends Pick<NodeSummary, 'graph' | 'name' | 'domain' | 'inputs' | 'attributes' | 'parameters'> {
   /** Position in the list the host sent (topological, main graph first). */
   id: number;
-  graph: string;
-  name: string;
   op: string;
-  domain: string;
-  inputs: string[];
   outputs: Array<{ name: string; type: string | null; shape: Dim[] | null }>;
-  /** Attributes, rendered as text. */
-  attributes: Record<string, string>;
-  parameters: number;
   /** Why this node computes in integer arithmetic, when it does ('QLinearConv', 'QDQ'...). */
   integer: string | null;
 }
@@ -112,44 +107,38 @@ export interface ModelViewNotifications {
 export type RequestMethod = keyof ModelViewRequests;
 export type NotificationMethod = keyof ModelViewNotifications;
 
-export type FromWebview =
-  | { type: 'ready' }
-  | { [M in RequestMethod]: { type: 'request'; id: number; method: M; params: ModelViewRequests[M]['params'] } }[RequestMethod];
-
-export type ToWebview =
-  | { type: 'response'; id: number; result?: unknown; error?: string }
-  | { [M in NotificationMethod]: { type: 'notify'; method: M; params: ModelViewNotifications[M] } }[NotificationMethod];
-
-export const REQUEST_METHODS: readonly RequestMethod[] = ['overview', 'nodes', 'tensors', 'tensorStats', 'revealInInspector', 'layerErrors', 'setInputShapes'];
-
-const MAX_NAME = 4096;
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-const PARAM_CHECKS: { [M in RequestMethod]: (p: Record<string, unknown>) => string | undefined } = {
-  overview: () => undefined,
-  tensors: () => undefined,
-  layerErrors: () => undefined,
-  setInputShapes: () => undefined,
-  nodes: (p) => (typeof p.probe === 'boolean' ? undefined : 'probe must be a boolean'),
-  tensorStats: (p) => (typeof p.name === 'string' && p.name.length <= MAX_NAME ? undefined : 'name must be a string'),
-  revealInInspector: (p) =>
-    (p.kind === 'node' || p.kind === 'tensor') && typeof p.name === 'string' && p.name.length <= MAX_NAME ? undefined : 'kind must be node|tensor and name a string',
+const nodeOrTensor = (raw: unknown) => {
+  const p = fields(raw);
+  if ((p.kind !== 'node' && p.kind !== 'tensor') || !isName(p.name)) reject('kind must be node|tensor and name a string');
+  return { kind: p.kind as 'node' | 'tensor', name: p.name as string };
 };
 
-/** The message, or why it is refused: everything a webview sends is untrusted input. */
-export function parseWebviewMessage(raw: unknown): FromWebview | string {
-  if (!isPlainObject(raw)) return 'not an object';
-  if (raw.type === 'ready') return { type: 'ready' };
-  if (raw.type !== 'request') return `unknown message type ${JSON.stringify(raw.type)}`;
-  if (!Number.isSafeInteger(raw.id)) return 'request id must be an integer';
-  if (!REQUEST_METHODS.includes(raw.method as RequestMethod)) return `unknown method ${JSON.stringify(raw.method)}`;
-  const params = raw.params ?? {};
-  if (!isPlainObject(params)) return 'params must be an object';
-  const problem = PARAM_CHECKS[raw.method as RequestMethod](params);
-  if (problem) return `${String(raw.method)}: ${problem}`;
-  return { type: 'request', id: raw.id as number, method: raw.method, params } as FromWebview;
-}
+export const MODEL_VIEW_PROTOCOL = defineProtocol<ModelViewRequests, Record<never, never>, ModelViewNotifications>('model view', {
+  requests: {
+    overview: noParams,
+    tensors: noParams,
+    layerErrors: noParams,
+    setInputShapes: noParams,
+    nodes: (raw) => {
+      const { probe } = fields(raw);
+      return typeof probe === 'boolean' ? { probe } : reject('probe must be a boolean');
+    },
+    tensorStats: (raw) => {
+      const { name } = fields(raw);
+      return isName(name) ? { name } : reject('name must be a string');
+    },
+    revealInInspector: nodeOrTensor,
+  },
+  toView: {
+    reveal: nodeOrTensor,
+    error: (raw) => {
+      const { message } = fields(raw);
+      return typeof message === 'string' ? { message } : reject('message must be a string');
+    },
+    layerErrorsChanged: noParams,
+    inputShapesChanged: noParams,
+  },
+});
 
+export type FromModelView = FromView<ModelViewRequests, Record<never, never>>;
+export type ToModelView = ToView<ModelViewNotifications>;

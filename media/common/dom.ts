@@ -21,3 +21,9 @@ export function h(tag: string, props: Props = {}, ...children: Child[]): HTMLEle
 export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
+
+/** A figure with its title and, when given, one line of detail under the value. */
+export function card(title: string, value: string, detail?: string, id?: string): HTMLElement {
+  return h('div', { className: 'card', id },
+    h('div', { className: 'card-title' }, title), h('div', { className: 'card-value' }, value), detail ? h('div', { className: 'card-detail' }, detail) : null);
+}
