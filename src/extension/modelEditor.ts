@@ -9,7 +9,7 @@ import {
 import type { ModelStore } from './modelStore';
 import { PanelRegistry } from './panelRegistry';
 import { layerErrorsFor } from './quantize/reportFile';
-import { settings } from './settings';
+import { settings } from './common/settings';
 import { WebviewChannel, webviewHtml } from './webviewChannel';
 
 export const MODEL_VIEW_TYPE = 'onnxCompress.modelView';
