@@ -4,6 +4,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { declaredSettings, SETTINGS, SETTINGS_SECTION, settingValue, type SettingName } from '../../src/extension/common/settingsTable';
+
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));

@@ -3,7 +3,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage } from '../../core/errors';
-import { registerCommand } from '../registerCommand';
+import { commandRegistrar } from '../common/registerCommand';
 import { RUNS_FOLDER } from '../../shared/distillRun';
 import { DISTILL_SPEC_SUFFIX } from '../../shared/distillSpec';
 import { RunController, type StartOutcome } from './runController';
@@ -37,8 +37,7 @@ export function registerDistill(context: vscode.ExtensionContext, log: vscode.Lo
   runs = new RunsTree((dir) => controller.running.includes(path.resolve(dir)));
   const view = vscode.window.createTreeView<RunsItem>('onnxCompress.runs', { treeDataProvider: runs });
 
-  const command = <A extends unknown[], R>(id: string, fn: (...args: A) => Promise<R> | R) =>
-    registerCommand(id, log, (...args) => fn(...(args as A)));
+  const command = commandRegistrar(log);
 
   const pickRun = async (arg: unknown, what: string, filter: (status: string) => boolean): Promise<string | undefined> => {
     const dir = runDirOf(arg);
