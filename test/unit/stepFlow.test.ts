@@ -31,7 +31,7 @@ const step = (id: string, apply: (s: State, a: string) => Next = () => undefined
 const STEPS = [
   step('kind', (s, a) => { s.kind = a; }),
   step('detail', undefined, (s) => s.kind === 'custom'),
-  step('count', (s, a) => (Number.isInteger(Number(a)) ? undefined : 'again')),
+  step('count', (_s, a) => (Number.isInteger(Number(a)) ? undefined : 'again')),
   step('more', (s, a) => {
     if (a === 'yes') {
       s.extra++;

@@ -32,9 +32,9 @@ function runDirOf(arg: unknown): string | undefined {
 export function registerDistill(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): { api: DistillApi; disposables: vscode.Disposable[] } {
   const checker = new SpecChecker(log);
   const wizard = new DistillWizard(log, checker);
-  let runs: RunsTree;
+  // Each asks the other only once both exist: the tree which runs are running, the controller to redraw the tree.
+  const runs = new RunsTree((dir) => controller.running.includes(path.resolve(dir)));
   const controller = new RunController(context.extensionUri, log, checker, () => runs.refresh());
-  runs = new RunsTree((dir) => controller.running.includes(path.resolve(dir)));
   const view = vscode.window.createTreeView<RunsItem>('onnxCompress.runs', { treeDataProvider: runs });
 
   const command = commandRegistrar(log);
