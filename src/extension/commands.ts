@@ -7,7 +7,7 @@ import type { TensorStatsReport } from '../shared/summary';
 import type { InspectorItem, InspectorTree } from './inspectorTree';
 import { MODEL_VIEW_TYPE, type ModelEditorProvider } from './modelEditor';
 import type { ModelStore } from './modelStore';
-import { registerCommand } from './registerCommand';
+import { asUri, commandRegistrar } from './common/registerCommand';
 
 export interface CommandContext {
   store: ModelStore;
@@ -15,12 +15,6 @@ export interface CommandContext {
   tree: InspectorTree;
   treeView: vscode.TreeView<InspectorItem>;
   log: vscode.LogOutputChannel;
-}
-
-export function asUri(arg: unknown): vscode.Uri | undefined {
-  if (arg instanceof vscode.Uri) return arg;
-  if (typeof arg === 'string' && arg) return arg.includes('://') ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
-  return undefined;
 }
 
 async function pickModel(): Promise<vscode.Uri | undefined> {
@@ -71,8 +65,7 @@ export async function revealInInspector(ctx: CommandContext, uri: vscode.Uri, ki
 }
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
-  const run = <A extends unknown[], R>(id: string, fn: (...args: A) => Promise<R>) =>
-    registerCommand(id, ctx.log, (...args) => fn(...(args as A)));
+  const run = commandRegistrar(ctx.log);
 
   return [
     run('onnxCompress.openModel', async (arg?: unknown) => {

@@ -6,7 +6,7 @@ import type { NodeRow, TensorRow } from '../shared/modelViewProtocol';
 import type { ValueSummary } from '../shared/summary';
 import { formatBytes, formatShape } from '../shared/format';
 import type { ModelStore } from './modelStore';
-import { settings } from './settings';
+import { settings } from './common/settings';
 
 type Section = 'inputs' | 'outputs' | 'byOp' | 'byScope' | 'tensors' | 'subgraphs';
 

@@ -9,7 +9,7 @@ import {
 import { MODEL_VIEW_PROTOCOL, type ModelViewNotifications, type ModelViewRequests } from '../shared/modelViewProtocol';
 import type { ModelStore } from './modelStore';
 import { layerErrorsFor } from './quantize/reportFile';
-import { settings } from './settings';
+import { settings } from './common/settings';
 import { WebviewCollection } from './webview/collection';
 import { WebviewHost } from './webview/host';
 import { showPage } from './webview/page';

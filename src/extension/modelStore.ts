@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { readModel } from '../core/onnx/model';
 import { ModelView } from '../core/onnx/modelView';
 import { ModelCache } from './modelCache';
-import { settings } from './settings';
+import { settings } from './common/settings';
 
 export class ModelStore implements vscode.Disposable {
   private readonly loaded: ModelCache<ModelView>;

@@ -11,7 +11,7 @@ import Ajv from 'ajv';
 import { validateSpec } from '../../src/core/distill';
 import type { OnnxCompressApi } from '../../src/extension/extension';
 import type { QuantizeOutcome } from '../../src/extension/quantize/quantizeCommand';
-import type { LiveInput } from '../../src/extension/distill/multiStep';
+import type { LiveInput } from '../../src/extension/common/stepInputs';
 import type { Refusal, StartOutcome } from '../../src/extension/distill/runController';
 import type { RunsItem } from '../../src/extension/distill/runsTree';
 import { RUN_LAYOUT, type DistillRunReport } from '../../src/shared/distillRun';

@@ -3,7 +3,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage } from '../../core/errors';
-import { registerCommand } from '../registerCommand';
+import { commandRegistrar } from '../common/registerCommand';
 import { RUNS_FOLDER } from '../../shared/distillRun';
 import { DISTILL_SPEC_SUFFIX } from '../../shared/distillSpec';
 import { RunController, type StartOutcome } from './runController';
@@ -32,13 +32,12 @@ function runDirOf(arg: unknown): string | undefined {
 export function registerDistill(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): { api: DistillApi; disposables: vscode.Disposable[] } {
   const checker = new SpecChecker(log);
   const wizard = new DistillWizard(log, checker);
-  let runs: RunsTree;
+  // Each asks the other only once both exist: the tree which runs are running, the controller to redraw the tree.
+  const runs = new RunsTree((dir) => controller.running.includes(path.resolve(dir)));
   const controller = new RunController(context.extensionUri, log, checker, () => runs.refresh());
-  runs = new RunsTree((dir) => controller.running.includes(path.resolve(dir)));
   const view = vscode.window.createTreeView<RunsItem>('onnxCompress.runs', { treeDataProvider: runs });
 
-  const command = <A extends unknown[], R>(id: string, fn: (...args: A) => Promise<R> | R) =>
-    registerCommand(id, log, (...args) => fn(...(args as A)));
+  const command = commandRegistrar(log);
 
   const pickRun = async (arg: unknown, what: string, filter: (status: string) => boolean): Promise<string | undefined> => {
     const dir = runDirOf(arg);

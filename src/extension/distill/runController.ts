@@ -12,7 +12,7 @@ import { RUN_LAYOUT, type DistillEvent, type DistillRunReport, type StudentVerif
 import { DISTILL_SPEC_SUFFIX, KNOWLEDGE_FORMULAS, type ResolvedDistillSpec } from '../../shared/distillSpec';
 import { formatBytes } from '../../shared/format';
 import type { RunViewAction } from '../../shared/runViewProtocol';
-import { settings } from '../settings';
+import { settings } from '../common/settings';
 import { RunView } from './runView';
 import type { SpecChecker } from './specProblems';
 

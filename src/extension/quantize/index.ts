@@ -2,8 +2,8 @@
 // run, keep layers in float (by hand or to a target), and open a saved report in the panel.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { asUri, type CommandContext } from '../commands';
-import { registerCommand } from '../registerCommand';
+import type { CommandContext } from '../commands';
+import { asUri, commandRegistrar } from '../common/registerCommand';
 import type { QuantReport } from '../../shared/quantReport';
 import type { KeepInFloatTarget } from '../../shared/reportViewProtocol';
 import { ReportPanel } from '../reportPanel';
@@ -26,23 +26,24 @@ export function registerQuantize(ctx: CommandContext, context: vscode.ExtensionC
     analyze: (result, o) => analyzeAndSave(result, o),
     show,
   });
+  const command = commandRegistrar(ctx.log);
   return {
     api: { flow, keepInFloat: (report, what) => keepLayersInFloat(show, actionsFor, report, what) },
     disposables: [
       flow,
       // A menu passes (uri, ...): the wizard always runs. Choices given in code go through the
       // extension's API (flow.quantize), never through the command.
-      registerCommand('onnxCompress.quantizeModel', ctx.log, async (arg?: unknown): Promise<QuantizeOutcome | undefined> => {
+      command('onnxCompress.quantizeModel', async (arg?: unknown): Promise<QuantizeOutcome | undefined> => {
         const uri = await quantizeTarget(arg);
         return uri ? await flow.quantize(uri) : undefined;
       }),
-      registerCommand('onnxCompress.cancelQuantization', ctx.log, () => {
+      command('onnxCompress.cancelQuantization', () => {
         if (flow.cancel()) return true;
         void vscode.window.showInformationMessage('No quantization is running.');
         return false;
       }),
-      registerCommand('onnxCompress.keepInFloat', ctx.log, (arg?: unknown): Promise<string | undefined> => keepLayersInFloat(show, actionsFor, arg, undefined)),
-      registerCommand('onnxCompress.openQuantReport', ctx.log, async (arg?: unknown): Promise<string | undefined> => {
+      command('onnxCompress.keepInFloat', (arg?: unknown): Promise<string | undefined> => keepLayersInFloat(show, actionsFor, arg, undefined)),
+      command('onnxCompress.openQuantReport', async (arg?: unknown): Promise<string | undefined> => {
         let uri = asUri(arg);
         if (!uri) {
           const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Quantization reports': ['json'] }, title: 'Open a quantization report (NAME.report.json)' });

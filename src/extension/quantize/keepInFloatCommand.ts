@@ -8,7 +8,7 @@ import { parseTarget } from '../../core/analysis/keepInFloat';
 import { errorMessage } from '../../core/errors';
 import type { QuantReport } from '../../shared/quantReport';
 import type { KeepInFloatTarget } from '../../shared/reportViewProtocol';
-import { asUri } from '../commands';
+import { asUri } from '../common/registerCommand';
 import { ReportPanel } from '../reportPanel';
 import type { QuantReportActions } from './reportActions';
 import { readReportFile } from './reportFile';

@@ -11,6 +11,7 @@ import { formatBytes, formatShape } from '../../shared/format';
 import type { QuantReport } from '../../shared/quantReport';
 import type { QuantResult } from '../../shared/quantResult';
 import { settingsOf, type QuantizeChoices } from './choices';
+import type { LiveInput } from '../common/stepInputs';
 import { runQuantizeWizard, type StepId, type WizardModel } from './quantizeWizard';
 import { RememberedChoices, writeRecipe } from './recipes';
 import { modelFromEditorOrPick } from '../commands';
@@ -46,10 +47,8 @@ export function quantizeTarget(arg: unknown): Promise<vscode.Uri | undefined> {
 
 export class QuantizeFlow implements vscode.Disposable {
   private run: (QuantizeRunState & { controller: AbortController }) | undefined;
-  private quickPick: vscode.QuickPick<vscode.QuickPickItem> | undefined;
-  private readonly quickPickChanged = new vscode.EventEmitter<vscode.QuickPick<vscode.QuickPickItem> | undefined>();
-  /** Fires with each QuickPick the wizard shows, and undefined when it closes one. */
-  readonly onDidChangeQuickPick = this.quickPickChanged.event;
+  /** The wizard's question on screen (published for the extension's tests). */
+  private live: LiveInput | undefined;
 
   constructor(
     private readonly store: ModelStore,
@@ -60,7 +59,7 @@ export class QuantizeFlow implements vscode.Disposable {
 
   /** The wizard's QuickPick on screen, if any. */
   get activeQuickPick(): vscode.QuickPick<vscode.QuickPickItem> | undefined {
-    return this.quickPick;
+    return this.live && 'items' in this.live ? this.live : undefined;
   }
 
   get state(): QuantizeRunState | undefined {
@@ -136,9 +135,8 @@ export class QuantizeFlow implements vscode.Disposable {
     if (!given) {
       choices = await runQuantizeWizard(await this.wizardModel(uri), initial, {
         startAt,
-        onShow: (qp) => {
-          this.quickPick = qp;
-          this.quickPickChanged.fire(qp);
+        onShow: (input) => {
+          this.live = input;
         },
       });
     }
@@ -252,6 +250,5 @@ export class QuantizeFlow implements vscode.Disposable {
 
   dispose(): void {
     this.run?.controller.abort();
-    this.quickPickChanged.dispose();
   }
 }

@@ -1,10 +1,13 @@
 // The multi-step QuickPick of "ONNX: Quantize Model...": preset, data, (Custom: method, per
-// channel, types), nodes to keep in float, output path. One QuickPick per step with a step counter
-// and a Back button; paths can be picked in a dialog or typed (pasted) into the QuickPick itself.
+// channel, types), nodes to keep in float, output path, as steps of the extension's multi-step
+// input engine. Paths can be picked in a dialog or typed (pasted) into the QuickPick itself; an
+// answer that cannot be used asks the same step again, saying why in its placeholder.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { defaultOutput } from '../../core/quant/pipeline';
+import type { Next, StepDecl } from '../common/stepFlow';
+import { runWizard, type LiveInput, type PickedOrTyped, type StepInputs } from '../common/stepInputs';
 import { dataBeside, labelsBeside } from './dataCandidates';
 import {
   METHOD_CHOICES, PRESETS, settingsOf, SYNTHETIC_DATA, TYPE_CHOICES, type PresetId, type QuantizeChoices, type TypeChoice,
@@ -30,85 +33,25 @@ export interface WizardModel {
 export interface WizardOptions {
   /** Open at this step (the steps before it keep their remembered answers). */
   startAt?: StepId;
-  /** Told about every QuickPick the wizard shows (undefined when none is left). */
-  onShow?: (quickPick: vscode.QuickPick<vscode.QuickPickItem> | undefined) => void;
+  /** Told about every question the wizard shows (undefined when none is left). */
+  onShow?: (input: LiveInput | undefined) => void;
 }
 
 interface Item extends vscode.QuickPickItem {
   value?: string;
 }
 
-interface StepSpec {
-  title: string;
-  placeholder: string;
-  items: Item[];
-  many?: boolean;
-  /** Items shown as selected (many) or active (one). */
-  selected?: Item[];
-  /** Accept a path or spec typed into the input box. */
-  typed?: boolean;
-  value?: string;
+/** The answers, and what the steps tell each other. */
+interface State {
+  model: WizardModel;
+  c: QuantizeChoices;
+  /** Samples the data holds (null: unknown), from the data step's check. */
+  dataSamples: number | null;
+  /** Why the step is asked again, said in its placeholder instead of the question. */
+  notice?: string;
 }
 
-type Answer = { kind: 'back' } | { kind: 'items'; items: Item[] } | { kind: 'typed'; value: string };
-
-/** The steps for these choices: synthetic data has no sample count or labels to ask. */
-export function stepsFor(c: Pick<QuantizeChoices, 'preset' | 'data'>): StepId[] {
-  const data: StepId[] = c.data.startsWith('synthetic') ? ['data'] : ['data', 'samples', 'labels'];
-  const custom: StepId[] = c.preset === 'custom' ? ['method', 'perChannel', 'types'] : [];
-  return ['preset', ...data, ...custom, 'exclude', 'output'];
-}
-
-const TYPED_LABEL = '$(edit) Use the typed path';
-
-function pick(spec: StepSpec, step: number, total: number, onShow: WizardOptions['onShow']): Promise<Answer | undefined> {
-  const qp = vscode.window.createQuickPick<Item>();
-  qp.title = spec.title;
-  qp.placeholder = spec.placeholder;
-  qp.step = step;
-  qp.totalSteps = total;
-  qp.ignoreFocusOut = true;
-  qp.canSelectMany = !!spec.many;
-  qp.matchOnDescription = true;
-  qp.matchOnDetail = true;
-  qp.buttons = step > 1 ? [vscode.QuickInputButtons.Back] : [];
-  const typedItem: Item = { label: TYPED_LABEL, alwaysShow: true, detail: 'Type or paste a file or folder path (relative to the model), or synthetic:N' };
-  const withTyped = (value: string) => (spec.typed && value.trim() ? [...spec.items, { ...typedItem, description: value.trim() }] : spec.items);
-  qp.items = withTyped(spec.value ?? '');
-  if (spec.value) qp.value = spec.value;
-  if (spec.selected?.length) {
-    if (spec.many) qp.selectedItems = spec.selected;
-    else qp.activeItems = spec.selected;
-  }
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (a: Answer | undefined) => {
-      if (done) return;
-      done = true;
-      resolve(a);
-      qp.hide();
-      qp.dispose();
-      onShow?.(undefined);
-    };
-    qp.onDidTriggerButton((b) => {
-      if (b === vscode.QuickInputButtons.Back) finish({ kind: 'back' });
-    });
-    qp.onDidChangeValue((v) => {
-      if (spec.typed) qp.items = withTyped(v);
-    });
-    qp.onDidAccept(() => {
-      const chosen = [...(spec.many ? qp.selectedItems : qp.activeItems)];
-      const typed = qp.value.trim();
-      // Typed text that no picked item matches is a path (the filter would have hidden that item).
-      const matches = (i: Item) => [i.label, i.description, i.detail].some((t) => t?.toLowerCase().includes(typed.toLowerCase()));
-      if (spec.typed && typed && (!chosen.length || chosen[0].label === TYPED_LABEL || !matches(chosen[0]))) finish({ kind: 'typed', value: typed });
-      else if (spec.many || chosen.length) finish({ kind: 'items', items: chosen });
-    });
-    qp.onDidHide(() => finish(undefined));
-    qp.show();
-    onShow?.(qp as unknown as vscode.QuickPick<vscode.QuickPickItem>);
-  });
-}
+const TYPED_DETAIL = 'Type or paste a file or folder path (relative to the model), or synthetic:N';
 
 /** A typed path made absolute (relative to the model's folder), or a synthetic spec as it is. */
 function typedData(value: string, model: string): string {
@@ -116,188 +59,193 @@ function typedData(value: string, model: string): string {
   return v.startsWith('synthetic') ? v : path.resolve(path.dirname(model), v);
 }
 
+/** The step's notice, said once: the question comes back on the next visit. */
+function takeNotice(s: State, question: string): string {
+  const placeholder = s.notice ?? question;
+  s.notice = undefined;
+  return placeholder;
+}
+
+const realData = (s: State) => !s.c.data.startsWith('synthetic');
+const custom = (s: State) => s.c.preset === 'custom';
+
+/** A step of Custom only: one choice among fixed options, the current answer active. */
+function customStep(id: StepId, title: string, placeholder: string, items: (s: State) => Item[], current: (s: State, i: Item) => boolean, apply: (s: State, value: string) => void): StepDecl<State, StepInputs> {
+  return {
+    id, title, when: custom,
+    ask: async (ui, s) => {
+      const offered = items(s);
+      const picked = await ui.pick({ placeholder, items: offered, matchOnDetail: true, selected: offered.filter((x) => current(s, x)) });
+      apply(s, picked.value!);
+    },
+  };
+}
+
+async function presetStep(ui: StepInputs, s: State): Promise<Next> {
+  const items: Item[] = PRESETS.map((p) => ({ label: p.label, description: p.description, detail: p.detail, value: p.id }));
+  const picked = await ui.pick({ placeholder: 'How to quantize', items, matchOnDetail: true, selected: items.filter((x) => x.value === s.c.preset) });
+  // An output still at its default follows the mode (NAME.int8.onnx / NAME.dynamic.int8.onnx).
+  const wasDefault = s.c.output === defaultOutput(s.model.file, settingsOf(s.c));
+  s.c.preset = picked.value as PresetId;
+  if (wasDefault) s.c.output = defaultOutput(s.model.file, settingsOf(s.c));
+}
+
+async function dataStep(ui: StepInputs, s: State): Promise<Next> {
+  const { model, c } = s;
+  const dynamic = c.preset === 'dynamic';
+  const items: Item[] = [];
+  const real = c.data && !c.data.startsWith('synthetic') && fs.existsSync(c.data) ? c.data : undefined;
+  if (real) items.push({ label: `$(history) ${path.basename(real)}`, description: 'last used', detail: real, value: real });
+  for (const f of dataBeside(model.file).filter((f) => f !== real)) {
+    items.push({ label: `$(file) ${path.relative(path.dirname(model.file), f)}`, description: 'beside the model', detail: f, value: f });
+  }
+  items.push(
+    { label: '$(file) Choose a file...', detail: '.npz (one array per input), .npy, .pb tensors, IDX (.gz)', value: 'file' },
+    { label: '$(folder-opened) Choose a folder...', detail: 'images (PNG/JPEG), .npz/.npy/.pb files, test_data_set_N folders', value: 'folder' },
+    { label: '$(beaker) Synthetic data (no samples)', detail: `$(warning) Random inputs, not your data: ${dynamic ? 'the report will not say how your data fares' : 'ranges will not fit real inputs and accuracy will suffer'}. Use it to try the flow.`, value: SYNTHETIC_DATA },
+  );
+  // The last choice is active; otherwise the first real option, never Synthetic.
+  const active = items.filter((x) => x.value === c.data || (x.value === SYNTHETIC_DATA && c.data.startsWith('synthetic')));
+  const answer = await ui.pickOrType({
+    placeholder: takeNotice(s, `Data for ${model.inputs}, or paste a path`), items, matchOnDetail: true, typedDetail: TYPED_DETAIL, selected: active.length ? active : [items[0]],
+  });
+  let spec: string;
+  if ('typed' in answer) {
+    spec = typedData(answer.typed, model.file);
+    if (!spec.startsWith('synthetic') && !fs.existsSync(spec)) {
+      s.notice = `No file or folder at ${spec}: pick one, or paste another path`;
+      return 'again';
+    }
+  } else if (answer.item.value === 'file' || answer.item.value === 'folder') {
+    const v = answer.item.value;
+    const got = await ui.dialog(() => vscode.window.showOpenDialog({
+      canSelectFiles: v === 'file', canSelectFolders: v === 'folder', canSelectMany: false,
+      defaultUri: vscode.Uri.file(path.dirname(model.file)), title: `${dynamic ? 'Evaluation' : 'Calibration'} data for ${path.basename(model.file)}`,
+    }));
+    if (!got?.length) return 'again';
+    spec = got[0].fsPath;
+  } else spec = answer.item.value!;
+  // Checked now, not after the last step: data made for another model is refused here.
+  const check = await model.checkData(spec);
+  if ('problem' in check) {
+    s.notice = `${check.problem} Pick other data`;
+    return 'again';
+  }
+  if (spec !== c.data) {
+    c.samples = null;
+    c.labels = null;
+  }
+  c.data = spec;
+  s.dataSamples = check.samples;
+}
+
+async function samplesStep(ui: StepInputs, s: State): Promise<Next> {
+  const { c } = s;
+  const all = s.dataSamples;
+  const counts = [128, 512, 2048].filter((n) => all === null || n < all);
+  const items: Item[] = [
+    ...counts.map((n) => ({ label: `${n} samples`, description: n === 512 ? 'recommended' : n < 512 ? 'faster' : 'more accurate ranges', value: String(n) })),
+    { label: all === null ? 'All samples' : `All ${all} samples`, description: all !== null && all <= 2048 ? 'recommended' : undefined, value: 'all' },
+  ];
+  const current = c.samples === null ? 'all' : String(c.samples);
+  const preferred = items.find((x) => x.value === current) ?? items.find((x) => x.description === 'recommended') ?? items[0];
+  const answer: PickedOrTyped<Item> = await ui.pickOrType({
+    placeholder: takeNotice(s, `How many samples to ${c.preset === 'dynamic' ? 'evaluate on' : 'calibrate on'}, or type a number`),
+    items, matchOnDetail: true, typedDetail: TYPED_DETAIL, selected: [preferred],
+  });
+  if ('item' in answer) {
+    c.samples = answer.item.value === 'all' ? null : Number(answer.item.value);
+    return;
+  }
+  const n = Number(answer.typed.replace(/[,_\s]/g, ''));
+  if (!(Number.isInteger(n) && n >= 1)) {
+    s.notice = `'${answer.typed}' is not a sample count: type a whole number of at least 1`;
+    return 'again';
+  }
+  c.samples = all !== null && n >= all ? null : n;
+}
+
+async function labelsStep(ui: StepInputs, s: State): Promise<Next> {
+  const { c } = s;
+  const found = labelsBeside(c.data);
+  const items: Item[] = [
+    ...found.map((f) => ({ label: `$(tag) ${path.basename(f)}`, description: 'beside the data', detail: f, value: f })),
+    { label: '$(circle-slash) No labels', detail: 'The report compares the quantized model with the float one only (no accuracy).', value: '' },
+    { label: '$(file) Choose a labels file...', detail: 'IDX labels (.gz) or .npy of integer classes, one per sample', value: 'file' },
+  ];
+  const active = items.find((x) => x.value === (c.labels ?? '')) ?? items[0];
+  const picked = await ui.pick({ placeholder: 'Class labels of the data, for the accuracy in the report', items, matchOnDetail: true, selected: [c.labels === null && found.length ? items[0] : active] });
+  if (picked.value !== 'file') {
+    c.labels = picked.value || null;
+    return;
+  }
+  const got = await ui.dialog(() => vscode.window.showOpenDialog({ canSelectFiles: true, canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(c.data)), title: `Labels for ${path.basename(c.data)}` }));
+  if (!got?.length) return 'again';
+  c.labels = got[0].fsPath;
+}
+
+async function excludeStep(ui: StepInputs, s: State): Promise<Next> {
+  const ops = new Set(settingsOf({ ...s.c, exclude: [] }).opTypes);
+  const items: Item[] = s.model.nodes.filter((n) => ops.has(n.op)).map((n) => ({ label: n.name, description: n.op, value: n.name }));
+  const keep = new Set(s.c.exclude);
+  const picked = await ui.pick({
+    placeholder: `Nodes to keep in float (${items.length} quantizable; none selected = quantize all)`, items, canSelectMany: true, matchOnDetail: true,
+    selected: items.filter((x) => keep.has(x.value!)),
+  });
+  s.c.exclude = picked.map((x) => x.value!);
+}
+
+async function outputStep(ui: StepInputs, s: State): Promise<Next> {
+  const { model, c } = s;
+  const items: Item[] = [
+    { label: `$(save) ${path.basename(c.output)}`, description: 'save here', detail: c.output, value: c.output },
+    { label: '$(folder-opened) Choose where to save...', value: 'dialog' },
+  ];
+  const answer = await ui.pickOrType({
+    placeholder: takeNotice(s, 'The quantized model (a recipe, the result and the report go beside it), or paste a path'),
+    items, matchOnDetail: true, typedDetail: TYPED_DETAIL, selected: [items[0]],
+  });
+  let out: string;
+  if ('typed' in answer) out = path.resolve(path.dirname(model.file), answer.typed.replace(/^["']|["']$/g, ''));
+  else if (answer.item.value === 'dialog') {
+    const got = await ui.dialog(() => vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(c.output), filters: { 'ONNX models': ['onnx'] }, title: `Save the quantized ${path.basename(model.file)}` }));
+    if (!got) return 'again';
+    out = got.fsPath;
+  } else out = answer.item.value!;
+  if (path.resolve(out) === path.resolve(model.file)) {
+    s.notice = 'That is the model itself, which is never overwritten: choose another path';
+    return 'again';
+  }
+  if (fs.existsSync(out) && !(await ui.dialog(() => model.confirmReplace(out)))) {
+    s.notice = `${path.basename(out)} is kept: choose another name, or confirm to replace it`;
+    return 'again';
+  }
+  c.output = out;
+}
+
+const STEPS: ReadonlyArray<StepDecl<State, StepInputs>> = [
+  { id: 'preset', title: 'preset', ask: presetStep },
+  { id: 'data', title: (s) => (s.c.preset === 'dynamic' ? 'evaluation data (dynamic mode needs no calibration)' : 'calibration data'), ask: dataStep },
+  // Synthetic data has no sample count or labels to ask.
+  { id: 'samples', title: 'samples', when: realData, ask: samplesStep },
+  { id: 'labels', title: 'labels', when: realData, ask: labelsStep },
+  customStep('method', 'calibration method', 'How activation ranges are chosen from the data',
+    () => METHOD_CHOICES.map((m) => ({ label: m.label, detail: m.detail, value: m.id })), (s, x) => x.value === s.c.method,
+    (s, v) => { s.c.method = v as QuantizeChoices['method']; }),
+  customStep('perChannel', 'weight granularity', 'Weight scales', () => [
+    { label: 'Per channel', detail: 'One scale per output channel of each weight: more accurate, same speed.', value: 'yes' },
+    { label: 'Per tensor', detail: 'One scale per weight: what some older runtimes require.', value: 'no' },
+  ], (s, x) => (x.value === 'yes') === s.c.perChannel, (s, v) => { s.c.perChannel = v === 'yes'; }),
+  customStep('types', 'types', 'Integer types',
+    () => (Object.keys(TYPE_CHOICES) as TypeChoice[]).map((k) => ({ label: TYPE_CHOICES[k].label, detail: TYPE_CHOICES[k].detail, value: k })),
+    (s, x) => x.value === s.c.types, (s, v) => { s.c.types = v as TypeChoice; }),
+  { id: 'exclude', title: 'keep in float', ask: excludeStep },
+  { id: 'output', title: 'output', ask: outputStep },
+];
+
 /** Runs the wizard from `initial` (remembered choices); undefined when the user dismissed it. */
 export async function runQuantizeWizard(model: WizardModel, initial: QuantizeChoices, options: WizardOptions = {}): Promise<QuantizeChoices | undefined> {
-  const c: QuantizeChoices = { ...initial, exclude: [...initial.exclude] };
-  const name = path.basename(model.file);
-  let steps = stepsFor(c);
-  let dataSamples: number | null = null;
-  let i = Math.max(0, steps.indexOf(options.startAt ?? 'preset'));
-  let notice: string | undefined;
-  while (i < steps.length) {
-    const id = steps[i];
-    const ask = (spec: Omit<StepSpec, 'title'>, what: string) => pick({ ...spec, title: `Quantize ${name}: ${what}` }, i + 1, steps.length, options.onShow);
-    let answer: Answer | undefined;
-    switch (id) {
-      case 'preset': {
-        const items: Item[] = PRESETS.map((p) => ({ label: p.label, description: p.description, detail: p.detail, value: p.id }));
-        answer = await ask({ placeholder: 'How to quantize', items, selected: items.filter((x) => x.value === c.preset) }, 'preset');
-        if (answer?.kind === 'items') {
-          // An output still at its default follows the mode (NAME.int8.onnx / NAME.dynamic.int8.onnx).
-          const wasDefault = c.output === defaultOutput(model.file, settingsOf(c));
-          c.preset = answer.items[0].value as PresetId;
-          if (wasDefault) c.output = defaultOutput(model.file, settingsOf(c));
-          steps = stepsFor(c);
-        }
-        break;
-      }
-      case 'data': {
-        const dynamic = c.preset === 'dynamic';
-        const items: Item[] = [];
-        const real = c.data && !c.data.startsWith('synthetic') && fs.existsSync(c.data) ? c.data : undefined;
-        if (real) items.push({ label: `$(history) ${path.basename(real)}`, description: 'last used', detail: real, value: real });
-        for (const f of dataBeside(model.file).filter((f) => f !== real)) {
-          items.push({ label: `$(file) ${path.relative(path.dirname(model.file), f)}`, description: 'beside the model', detail: f, value: f });
-        }
-        items.push(
-          { label: '$(file) Choose a file...', detail: '.npz (one array per input), .npy, .pb tensors, IDX (.gz)', value: 'file' },
-          { label: '$(folder-opened) Choose a folder...', detail: 'images (PNG/JPEG), .npz/.npy/.pb files, test_data_set_N folders', value: 'folder' },
-          { label: '$(beaker) Synthetic data (no samples)', detail: `$(warning) Random inputs, not your data: ${dynamic ? 'the report will not say how your data fares' : 'ranges will not fit real inputs and accuracy will suffer'}. Use it to try the flow.`, value: SYNTHETIC_DATA },
-        );
-        const what = dynamic ? 'evaluation data (dynamic mode needs no calibration)' : 'calibration data';
-        // The last choice is active; otherwise the first real option, never Synthetic.
-        const active = items.filter((x) => x.value === c.data || (x.value === SYNTHETIC_DATA && c.data.startsWith('synthetic')));
-        answer = await ask({ placeholder: notice ?? `Data for ${model.inputs}, or paste a path`, items, typed: true, selected: active.length ? active : [items[0]] }, what);
-        notice = undefined;
-        let spec: string | undefined;
-        if (answer?.kind === 'typed') {
-          spec = typedData(answer.value, model.file);
-          if (!spec.startsWith('synthetic') && !fs.existsSync(spec)) {
-            notice = `No file or folder at ${spec}: pick one, or paste another path`;
-            continue;
-          }
-        } else if (answer?.kind === 'items') {
-          const v = answer.items[0].value!;
-          if (v === 'file' || v === 'folder') {
-            const got = await vscode.window.showOpenDialog({
-              canSelectFiles: v === 'file', canSelectFolders: v === 'folder', canSelectMany: false,
-              defaultUri: vscode.Uri.file(path.dirname(model.file)), title: `${dynamic ? 'Evaluation' : 'Calibration'} data for ${name}`,
-            });
-            if (!got?.length) continue;
-            spec = got[0].fsPath;
-          } else spec = v;
-        }
-        if (spec !== undefined) {
-          // Checked now, not after the last step: data made for another model is refused here.
-          const check = await model.checkData(spec);
-          if ('problem' in check) {
-            notice = `${check.problem} Pick other data`;
-            continue;
-          }
-          if (spec !== c.data) {
-            c.samples = null;
-            c.labels = null;
-          }
-          c.data = spec;
-          dataSamples = check.samples;
-          steps = stepsFor(c);
-        }
-        break;
-      }
-      case 'samples': {
-        const all = dataSamples;
-        const counts = [128, 512, 2048].filter((n) => all === null || n < all);
-        const items: Item[] = [
-          ...counts.map((n) => ({ label: `${n} samples`, description: n === 512 ? 'recommended' : n < 512 ? 'faster' : 'more accurate ranges', value: String(n) })),
-          { label: all === null ? 'All samples' : `All ${all} samples`, description: all !== null && all <= 2048 ? 'recommended' : undefined, value: 'all' },
-        ];
-        const current = c.samples === null ? 'all' : String(c.samples);
-        const preferred = items.find((x) => x.value === current) ?? items.find((x) => x.description === 'recommended') ?? items[0];
-        answer = await ask({
-          placeholder: notice ?? `How many samples to ${c.preset === 'dynamic' ? 'evaluate on' : 'calibrate on'}, or type a number`, items, typed: true, selected: [preferred],
-        }, 'samples');
-        notice = undefined;
-        if (answer?.kind === 'typed') {
-          const n = Number(answer.value.replace(/[,_\s]/g, ''));
-          if (!(Number.isInteger(n) && n >= 1)) {
-            notice = `'${answer.value}' is not a sample count: type a whole number of at least 1`;
-            continue;
-          }
-          c.samples = all !== null && n >= all ? null : n;
-        } else if (answer?.kind === 'items') c.samples = answer.items[0].value === 'all' ? null : Number(answer.items[0].value);
-        break;
-      }
-      case 'labels': {
-        const found = labelsBeside(c.data);
-        const items: Item[] = [
-          ...found.map((f) => ({ label: `$(tag) ${path.basename(f)}`, description: 'beside the data', detail: f, value: f })),
-          { label: '$(circle-slash) No labels', detail: 'The report compares the quantized model with the float one only (no accuracy).', value: '' },
-          { label: '$(file) Choose a labels file...', detail: 'IDX labels (.gz) or .npy of integer classes, one per sample', value: 'file' },
-        ];
-        const active = items.find((x) => x.value === (c.labels ?? '')) ?? items[0];
-        answer = await ask({ placeholder: 'Class labels of the data, for the accuracy in the report', items, selected: [c.labels === null && found.length ? items[0] : active] }, 'labels');
-        if (answer?.kind === 'items') {
-          const v = answer.items[0].value!;
-          if (v === 'file') {
-            const got = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(c.data)), title: `Labels for ${path.basename(c.data)}` });
-            if (!got?.length) continue;
-            c.labels = got[0].fsPath;
-          } else c.labels = v || null;
-        }
-        break;
-      }
-      case 'method': {
-        const items: Item[] = METHOD_CHOICES.map((m) => ({ label: m.label, detail: m.detail, value: m.id }));
-        answer = await ask({ placeholder: 'How activation ranges are chosen from the data', items, selected: items.filter((x) => x.value === c.method) }, 'calibration method');
-        if (answer?.kind === 'items') c.method = answer.items[0].value as QuantizeChoices['method'];
-        break;
-      }
-      case 'perChannel': {
-        const items: Item[] = [
-          { label: 'Per channel', detail: 'One scale per output channel of each weight: more accurate, same speed.', value: 'yes' },
-          { label: 'Per tensor', detail: 'One scale per weight: what some older runtimes require.', value: 'no' },
-        ];
-        answer = await ask({ placeholder: 'Weight scales', items, selected: items.filter((x) => (x.value === 'yes') === c.perChannel) }, 'weight granularity');
-        if (answer?.kind === 'items') c.perChannel = answer.items[0].value === 'yes';
-        break;
-      }
-      case 'types': {
-        const items: Item[] = (Object.keys(TYPE_CHOICES) as TypeChoice[]).map((k) => ({ label: TYPE_CHOICES[k].label, detail: TYPE_CHOICES[k].detail, value: k }));
-        answer = await ask({ placeholder: 'Integer types', items, selected: items.filter((x) => x.value === c.types) }, 'types');
-        if (answer?.kind === 'items') c.types = answer.items[0].value as TypeChoice;
-        break;
-      }
-      case 'exclude': {
-        const ops = new Set(settingsOf({ ...c, exclude: [] }).opTypes);
-        const items: Item[] = model.nodes.filter((n) => ops.has(n.op)).map((n) => ({ label: n.name, description: n.op, value: n.name }));
-        const keep = new Set(c.exclude);
-        answer = await ask({
-          placeholder: `Nodes to keep in float (${items.length} quantizable; none selected = quantize all)`, items, many: true,
-          selected: items.filter((x) => keep.has(x.value!)),
-        }, 'keep in float');
-        if (answer?.kind === 'items') c.exclude = answer.items.map((x) => x.value!);
-        break;
-      }
-      case 'output': {
-        const items: Item[] = [
-          { label: `$(save) ${path.basename(c.output)}`, description: 'save here', detail: c.output, value: c.output },
-          { label: '$(folder-opened) Choose where to save...', value: 'dialog' },
-        ];
-        answer = await ask({ placeholder: notice ?? 'The quantized model (a recipe, the result and the report go beside it), or paste a path', items, typed: true, selected: [items[0]] }, 'output');
-        notice = undefined;
-        let out: string | undefined;
-        if (answer?.kind === 'typed') out = path.resolve(path.dirname(model.file), answer.value.replace(/^["']|["']$/g, ''));
-        else if (answer?.kind === 'items' && answer.items[0].value === 'dialog') {
-          const got = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(c.output), filters: { 'ONNX models': ['onnx'] }, title: `Save the quantized ${name}` });
-          if (!got) continue;
-          out = got.fsPath;
-        } else if (answer?.kind === 'items') out = answer.items[0].value;
-        if (out !== undefined) {
-          if (path.resolve(out) === path.resolve(model.file)) {
-            notice = 'That is the model itself, which is never overwritten: choose another path';
-            continue;
-          }
-          if (fs.existsSync(out) && !(await model.confirmReplace(out))) {
-            notice = `${path.basename(out)} is kept: choose another name, or confirm to replace it`;
-            continue;
-          }
-          c.output = out;
-        }
-        break;
-      }
-    }
-    if (!answer) return undefined;
-    i = answer.kind === 'back' ? Math.max(0, i - 1) : i + 1;
-  }
-  return c;
+  const state: State = { model, c: { ...initial, exclude: [...initial.exclude] }, dataSamples: null };
+  const wizard = { title: `Quantize ${path.basename(model.file)}`, steps: STEPS };
+  return (await runWizard(wizard, state, options)) ? state.c : undefined;
 }

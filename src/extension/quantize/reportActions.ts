@@ -12,7 +12,7 @@ import type { QuantResult } from '../../shared/quantResult';
 import type { KeepInFloatTarget, LayerRef } from '../../shared/reportViewProtocol';
 import type { CommandContext } from '../commands';
 import type { ActionOptions, ReportActions } from '../reportPanel';
-import { settings } from '../settings';
+import { settings } from '../common/settings';
 
 interface Progress {
   /** Class labels for the accuracy (the wizard's labels step). */
