@@ -1,0 +1,63 @@
+// The smallest inputs the fuzz targets found that broke the invariant, kept as fixed cases: each
+// must now fail with the reader's own error class (see FUZZING.md for the defects).
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { openDataSource } from '../../src/core/data';
+import { DataSourceError } from '../../src/core/data/errors';
+import { ModelReadError } from '../../src/core/errors';
+import { DataType } from '../../src/core/onnx/dataTypes';
+import { decodeModel } from '../../src/core/onnx/model';
+import { GraphBuilder, modelBytes } from '../fixtures/builder';
+import { TempDirs } from '../support/helpers';
+import { npzBytes } from '../support/npyWriter';
+
+const echo = () => decodeModel(modelBytes(new GraphBuilder('echo').input('x', DataType.FLOAT, ['N', 2, 3]).node('Identity', ['x'], ['y']).output('y', DataType.FLOAT, ['N', 2, 3])));
+
+describe('fuzz regressions', () => {
+  const temp = new TempDirs('onnx-fuzz-regression-');
+  after(() => temp.cleanup());
+
+  it('a value_info dim of 2^63-1 is a ModelReadError, not a RangeError from the summary', () => {
+    // ModelProto { ir_version 1, graph { input { type { tensor_type { shape { dim { dim_value INT64_MAX }}}}}}}
+    const bytes = Uint8Array.from([8, 1, 58, 26, 18, 0, 90, 22, 10, 0, 18, 18, 10, 16, 8, 0, 18, 12, 10, 10, 8, 255, 255, 255, 255, 255, 255, 255, 255, 127]);
+    assert.throws(() => decodeModel(bytes), (e: Error) => e instanceof ModelReadError && /dimension of value '' of graph main 9223372036854775807 is beyond 2\^53/.test(e.message));
+  });
+
+  it('an opset version beyond 2^53 is a ModelReadError', () => {
+    const b = new GraphBuilder('g').input('x', DataType.FLOAT, [1]).output('x', DataType.FLOAT, [1]);
+    const bytes = modelBytes(b, { opsets: { 'com.microsoft': '9223372036854775807' as unknown as number } });
+    assert.throws(() => decodeModel(bytes), (e: Error) => e instanceof ModelReadError && /opset version of 'com.microsoft'/.test(e.message));
+  });
+
+  it('a zip directory entry whose extra field runs past the directory is a DataSourceError, not a DataView RangeError', async () => {
+    const bytes = npzBytes({ x: { descr: '<f4', shape: [2, 2, 3], data: new Float32Array(12) } }, false);
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const eocd = bytes.length - 22;
+    const central = v.getUint32(eocd + 16, true);
+    v.setUint16(central + 30, 0xffff, true); // extra field length
+    const file = path.join(temp.make(), 'data.npz');
+    fs.writeFileSync(file, bytes);
+    await assert.rejects(openDataSource(file, echo()), (e: Error) => e instanceof DataSourceError && /the zip directory is corrupt/.test(e.message));
+  });
+
+  it('a ZIP64 extra field shorter than the values it stands for is a DataSourceError', async () => {
+    const bytes = npzBytes({ x: { descr: '<f4', shape: [2, 2, 3], data: new Float32Array(12) } }, false);
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const central = v.getUint32(bytes.length - 22 + 16, true);
+    const nameLen = v.getUint16(central + 28, true);
+    const extraLen = v.getUint16(central + 30, true);
+    v.setUint32(central + 24, 0xffffffff, true); // size: "see ZIP64"
+    // An extra field of id 1 holding 0 bytes, where the 8-byte size should be.
+    const out = new Uint8Array(bytes.length + 4);
+    out.set(bytes.subarray(0, central + 46 + nameLen + extraLen));
+    out.set([1, 0, 0, 0], central + 46 + nameLen + extraLen);
+    out.set(bytes.subarray(central + 46 + nameLen + extraLen), central + 50 + nameLen + extraLen);
+    const ov = new DataView(out.buffer);
+    ov.setUint16(central + 30, extraLen + 4, true);
+    ov.setUint32(out.length - 22 + 12, ov.getUint32(out.length - 22 + 12, true) + 4, true); // directory size
+    const file = path.join(temp.make(), 'data.npz');
+    fs.writeFileSync(file, out);
+    await assert.rejects(openDataSource(file, echo()), (e: Error) => e instanceof DataSourceError && /ZIP64 field is too short/.test(e.message));
+  });
+});
