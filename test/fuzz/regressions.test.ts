@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { openDataSource } from '../../src/core/data';
 import { DataSourceError } from '../../src/core/data/errors';
+import { checkSpecStructure } from '../../src/core/distill/spec';
 import { ModelReadError } from '../../src/core/errors';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { decodeModel } from '../../src/core/onnx/model';
@@ -59,5 +60,15 @@ describe('fuzz regressions', () => {
     const file = path.join(temp.make(), 'data.npz');
     fs.writeFileSync(file, out);
     await assert.rejects(openDataSource(file, echo()), (e: Error) => e instanceof DataSourceError && /ZIP64 field is too short/.test(e.message));
+  });
+
+  it('a spec key named like an Object.prototype member is an unknown field, not a TypeError or silently accepted', () => {
+    assert.doesNotThrow(() => checkSpecStructure({ valueOf: 0 }));
+    for (const key of ['valueOf', 'toString', 'hasOwnProperty', 'constructor']) {
+      const problems = checkSpecStructure(JSON.parse(`{"${key}": 1}`));
+      assert.ok(problems.some((p) => p.path === key && /is not a known field/.test(p.message)), `${key}: ${JSON.stringify(problems)}`);
+    }
+    const knowledge = checkSpecStructure({ knowledge: [{ type: 'constructor', name: 1 }] });
+    assert.ok(knowledge.some((p) => p.path === 'knowledge[0].type' && /must be one of/.test(p.message)), JSON.stringify(knowledge));
   });
 });

@@ -60,7 +60,8 @@ export function checkSpecStructure(raw: unknown): SpecProblem[] {
     let ok = true;
     for (const k of required) if (v[k] === undefined) { err(join(at, k), 'is required'); ok = false; }
     for (const [k, x] of Object.entries(v)) {
-      const c = fields[k];
+      // Own keys only: a key named like an Object.prototype member (valueOf, __proto__) is unknown.
+      const c = Object.hasOwn(fields, k) ? fields[k] : undefined;
       if (!c) {
         const near = closest(k, Object.keys(fields));
         err(join(at, k), `is not a known field${near ? ` (did you mean '${near}'?)` : ''}; known: ${Object.keys(fields).join(', ')}`);
@@ -81,7 +82,7 @@ export function checkSpecStructure(raw: unknown): SpecProblem[] {
   };
   const knowledge: Check = (v, at) => {
     if (!isObj(v)) return err(at, 'must be an object with a type'), false;
-    const fields = knowledgeFields[v.type as string];
+    const fields = typeof v.type === 'string' && Object.hasOwn(knowledgeFields, v.type) ? knowledgeFields[v.type] : undefined;
     if (!fields) return err(join(at, 'type'), `must be one of ${Object.keys(knowledgeFields).map((k) => `"${k}"`).join(', ')} (got ${JSON.stringify(v.type)})`), false;
     return object(fields, v.type === 'response' || v.type === 'relation' ? ['type'] : ['type', 'pairs'])(v, at);
   };

@@ -8,6 +8,9 @@ const data = (kind: string): Loader => async () => (await import('./dataFiles'))
 const TARGETS: Record<string, Loader> = {
   'onnx-model': async () => (await import('./onnxModel')).default(),
   'onnx-external-data': async () => (await import('./externalData')).default(),
+  'quant-report': async () => (await import('./validators')).quantReportTarget(),
+  'distill-spec': async () => (await import('./validators')).distillSpecTarget(),
+  'webview-messages': async () => (await import('./webviewMessages')).default(),
   ...Object.fromEntries(['npy', 'npz', 'pb', 'idx', 'idx-gz', 'png', 'jpeg'].map((k) => [`data-${k}`, data(k)])),
 };
 

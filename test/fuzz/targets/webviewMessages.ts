@@ -1,0 +1,31 @@
+// The validators of messages from the webviews (untrusted input): each returns the message or a
+// string saying why it is refused, and never throws, whatever the value.
+import * as fc from 'fast-check';
+import { parseWebviewMessage } from '../../../src/shared/protocol';
+import { parseReportViewMessage } from '../../../src/shared/reportProtocol';
+import { parseRunViewMessage } from '../../../src/shared/runViewProtocol';
+import { jsonLike } from '../jsonMutate';
+import { expectClean, type FuzzTarget } from '../target';
+
+const PARSERS: Array<(raw: unknown) => unknown> = [parseWebviewMessage, parseReportViewMessage, parseRunViewMessage];
+
+const SEEDS = [
+  { type: 'ready' },
+  { type: 'request', id: 1, method: 'nodes', params: { probe: true } },
+  { type: 'request', id: 2, method: 'revealInInspector', params: { kind: 'node', name: 'conv1' } },
+  { type: 'request', id: 3, method: 'tensorStats', params: { name: 'w' } },
+  { type: 'reveal', layer: { tensor: 't', node: 'n' } },
+  { type: 'keepInFloat', nodes: ['a', 'b', 'a'] },
+  { type: 'autoKeepInFloat', target: { kind: 'sqnr', value: 30 } },
+  { type: 'drawn', events: 3, steps: 2, epochs: 1, eta: '1 min' },
+  { type: 'action', action: 'resume' },
+];
+
+const target: FuzzTarget<{ parser: number; raw: unknown }> = {
+  arbitrary: fc.record({ parser: fc.nat({ max: PARSERS.length - 1 }), raw: jsonLike(SEEDS, true) }),
+  async check({ parser, raw }) {
+    await expectClean([], () => PARSERS[parser](raw));
+  },
+};
+
+export default () => target;
