@@ -16,6 +16,8 @@ export interface FuzzBudget {
   runs: number;
   seconds?: number;
   path?: string;
+  /** How long one input may run before it counts as a hang. */
+  stallMs?: number;
 }
 
 export interface FuzzOutcome {
@@ -47,6 +49,7 @@ export function runTarget(target: string, budget: FuzzBudget): Promise<FuzzOutco
     resourceLimits: { maxOldGenerationSizeMb: HEAP_MB, maxYoungGenerationSizeMb: 64 },
   });
   const baseRss = process.memoryUsage.rss();
+  const stallMs = budget.stallMs ?? STALL_MS;
   let last: { call: number; firstFailure?: number; at: number } = { call: -1, at: Date.now() };
   const where = () => {
     // Before a failure each call is one generated input, so its index is the path; after one,
@@ -66,7 +69,7 @@ export function runTarget(target: string, budget: FuzzBudget): Promise<FuzzOutco
     const timer = setInterval(() => {
       const grown = (process.memoryUsage.rss() - baseRss) / 2 ** 20;
       if (grown > RSS_GROWTH_MB) finish({ runs: last.call, failure: `memory grew by ${grown.toFixed(0)} MiB (cap ${RSS_GROWTH_MB}) at ${where()}` });
-      else if (Date.now() - last.at > STALL_MS) finish({ runs: last.call, failure: `no progress for ${STALL_MS / 1000} s (a hang) at ${where()}` });
+      else if (Date.now() - last.at > stallMs) finish({ runs: last.call, failure: `no progress for ${stallMs / 1000} s (a hang) at ${where()}` });
     }, 100);
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'beat') last = { call: m.call, firstFailure: m.firstFailure, at: Date.now() };

@@ -16,8 +16,15 @@ const TARGETS: Record<string, Loader> = {
 
 export const TARGET_NAMES = Object.keys(TARGETS);
 
+/** Targets that break the invariant on purpose, to check that the harness reports each way. */
+const SELF_TESTS: Record<string, Loader> = {
+  'selftest-hang': async () => (await import('./selfTest')).hang,
+  'selftest-heap': async () => (await import('./selfTest')).heap,
+  'selftest-throw': async () => (await import('./selfTest')).throws,
+};
+
 export async function loadTarget(name: string): Promise<FuzzTarget<any>> {
-  const load = TARGETS[name];
+  const load = TARGETS[name] ?? SELF_TESTS[name];
   if (!load) throw new Error(`no fuzz target '${name}' (known: ${TARGET_NAMES.join(', ')})`);
   return load();
 }
