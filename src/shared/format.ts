@@ -31,3 +31,13 @@ export function fmtSizeChange(floatBytes: number, quantizedBytes: number): strin
   if (times(r) === '1.0' || times(1 / r) === '1.0') return 'about the same size';
   return r > 1 ? `${times(r)}× smaller` : `${times(1 / r)}× larger`;
 }
+
+/** A value as JSON for a message about it, whatever it is: a bigint or a cycle (which untrusted
+ *  input may hold) would make JSON.stringify throw. */
+export function quoteValue(v: unknown): string {
+  try {
+    return `${JSON.stringify(v)}`;
+  } catch {
+    return typeof v === 'bigint' ? `${v}n` : '(a value that is not JSON)';
+  }
+}

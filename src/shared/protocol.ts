@@ -4,6 +4,7 @@
 // shows with requests (each has an id and gets exactly one response); the host pushes
 // notifications (reveal a node, show a tensor). The model itself never travels to the webview.
 import type { Dim, ModelSummary, ProbeFailure, TensorStatsReport } from './summary';
+import { quoteValue } from './format';
 
 /** Quantization parameters of a tensor that feeds a DequantizeLinear (or a QLinear op). */
 export interface QuantParams {
@@ -143,9 +144,9 @@ const PARAM_CHECKS: { [M in RequestMethod]: (p: Record<string, unknown>) => stri
 export function parseWebviewMessage(raw: unknown): FromWebview | string {
   if (!isPlainObject(raw)) return 'not an object';
   if (raw.type === 'ready') return { type: 'ready' };
-  if (raw.type !== 'request') return `unknown message type ${JSON.stringify(raw.type)}`;
+  if (raw.type !== 'request') return `unknown message type ${quoteValue(raw.type)}`;
   if (!Number.isSafeInteger(raw.id)) return 'request id must be an integer';
-  if (!REQUEST_METHODS.includes(raw.method as RequestMethod)) return `unknown method ${JSON.stringify(raw.method)}`;
+  if (!REQUEST_METHODS.includes(raw.method as RequestMethod)) return `unknown method ${quoteValue(raw.method)}`;
   const params = raw.params ?? {};
   if (!isPlainObject(params)) return 'params must be an object';
   const problem = PARAM_CHECKS[raw.method as RequestMethod](params);

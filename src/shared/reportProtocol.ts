@@ -6,6 +6,7 @@
 // the user's actions. Each action is answered by `busy` and then `done` or `error`, so the panel
 // shows progress and failures where the user clicked.
 import type { KeepInFloatTargetKind, LayerReport, QuantReport } from './quantReport';
+import { quoteValue } from './format';
 
 /** Where the offline HTML report puts the report JSON (the app reads it when not in VS Code). */
 export const REPORT_DATA_ELEMENT_ID = 'quant-report';
@@ -97,6 +98,6 @@ export function parseReportViewMessage(raw: unknown): FromReportView | string {
       return problem ? `autoKeepInFloat: ${problem}` : { type: 'autoKeepInFloat', target };
     }
     default:
-      return `unknown message type ${JSON.stringify(raw.type)}`;
+      return `unknown message type ${quoteValue(raw.type)}`;
   }
 }

@@ -4,6 +4,7 @@
 // (a view opened late, or reopened, draws the whole run) and streams new events as they come.
 // The view answers each batch with `drawn` (what it has shown) and asks for actions by name.
 import type { DistillEvent, RunStatus, StudentVerification } from './distillRun';
+import { quoteValue } from './format';
 
 /** What the header of the view shows: the run and every effective setting, echoed. */
 export interface RunViewHeader {
@@ -56,9 +57,9 @@ export function parseRunViewMessage(raw: unknown): FromRunView | string {
       return { type: 'drawn', events: m.events as number, steps: m.steps as number, epochs: m.epochs as number, eta: m.eta };
     }
     case 'action':
-      if (!RUN_VIEW_ACTIONS.includes(m.action as RunViewAction)) return `unknown action ${JSON.stringify(m.action)}`;
+      if (!RUN_VIEW_ACTIONS.includes(m.action as RunViewAction)) return `unknown action ${quoteValue(m.action)}`;
       return { type: 'action', action: m.action as RunViewAction };
     default:
-      return `unknown message type ${JSON.stringify(m.type)}`;
+      return `unknown message type ${quoteValue(m.type)}`;
   }
 }

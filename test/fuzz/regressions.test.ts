@@ -6,6 +6,9 @@ import * as path from 'path';
 import { openDataSource } from '../../src/core/data';
 import { DataSourceError } from '../../src/core/data/errors';
 import { checkSpecStructure } from '../../src/core/distill/spec';
+import { parseWebviewMessage } from '../../src/shared/protocol';
+import { parseReportViewMessage } from '../../src/shared/reportProtocol';
+import { parseRunViewMessage } from '../../src/shared/runViewProtocol';
 import { ModelReadError } from '../../src/core/errors';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { decodeModel } from '../../src/core/onnx/model';
@@ -70,5 +73,15 @@ describe('fuzz regressions', () => {
     }
     const knowledge = checkSpecStructure({ knowledge: [{ type: 'constructor', name: 1 }] });
     assert.ok(knowledge.some((p) => p.path === 'knowledge[0].type' && /must be one of/.test(p.message)), JSON.stringify(knowledge));
+  });
+
+  it('a webview message holding a bigint or a cycle is refused with a reason, not a TypeError from JSON.stringify', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    assert.strictEqual(parseWebviewMessage({ type: 1n }), 'unknown message type 1n');
+    assert.strictEqual(parseWebviewMessage({ type: 'request', id: 1, method: cycle }), 'unknown method (a value that is not JSON)');
+    assert.strictEqual(parseReportViewMessage({ type: cycle }), 'unknown message type (a value that is not JSON)');
+    assert.strictEqual(parseRunViewMessage({ type: 'action', action: 2n }), 'unknown action 2n');
+    assert.strictEqual(parseRunViewMessage({ type: 'nope' }), 'unknown message type "nope"');
   });
 });

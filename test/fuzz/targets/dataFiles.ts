@@ -16,7 +16,7 @@ import { decodeModel, type OnnxModel } from '../../../src/core/onnx/model';
 import { makeTensor } from '../../../src/core/onnx/tensor';
 import { GraphBuilder, modelBytes, type Dim } from '../../fixtures/builder';
 import { idxBytes, npyBytes, npzBytes, zip64StoredBytes } from '../../support/npyWriter';
-import { bytesLike } from '../mutate';
+import { bytesLike, mutated } from '../mutate';
 import { expectClean, type FuzzTarget } from '../target';
 
 const REPO = path.resolve(__dirname, '../../../..');
@@ -41,7 +41,45 @@ interface Kind {
   seeds: () => Uint8Array[];
   /** Bytes random data is put after, to get past the magic number. */
   magic?: Uint8Array;
+  /** Well-formed containers around damaged contents (a valid zip or gzip of a broken array, a
+   *  PNG whose checksums match its damaged header), which byte damage alone rarely makes. */
+  structured?: () => fc.Arbitrary<Uint8Array>;
 }
+
+/** CRC-32 (ISO 3309), as PNG chunks carry it. */
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+/** A PNG with its header's width and height replaced (and the header's CRC made right). */
+function pngWithSize(bytes: Uint8Array, width: number, height: number): Uint8Array {
+  const out = bytes.slice();
+  const v = new DataView(out.buffer);
+  v.setUint32(16, width);
+  v.setUint32(20, height);
+  v.setUint32(29, crc32(out.subarray(12, 29)));
+  return out;
+}
+
+/** A JPEG with its frame header's (SOF0) height and width replaced. */
+function jpegWithSize(bytes: Uint8Array, width: number, height: number): Uint8Array {
+  const out = bytes.slice();
+  for (let i = 2; i + 9 < out.length; i++) {
+    if (out[i] === 0xff && out[i + 1] === 0xc0) {
+      new DataView(out.buffer).setUint16(i + 5, height);
+      new DataView(out.buffer).setUint16(i + 7, width);
+      break;
+    }
+  }
+  return out;
+}
+
+const side = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(65535, 1 << 14, 1 << 20, 2 ** 31 - 1, 2 ** 32 - 1));
 
 const npySeeds = () => [
   npyBytes('<f4', [2, 2, 3], ramp(12)), npyBytes('|u1', [3, 28, 28], bytesRamp(3 * 784)),
@@ -49,7 +87,13 @@ const npySeeds = () => [
 ];
 
 const KINDS: Record<string, Kind> = {
-  npy: { file: 'data.npy', seeds: npySeeds, magic: Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0) },
+  npy: {
+    file: 'data.npy',
+    seeds: npySeeds,
+    magic: Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0),
+    structured: () => fc.tuple(fc.constantFrom('<f4', '|u1', '<i8', '>f4', '<c8', '|O', '<U3', '<f4\'', "'"), fc.array(fc.oneof(fc.nat({ max: 4 }), fc.constantFrom(2 ** 31, 2 ** 53, 2 ** 60)), { maxLength: 5 }), fc.uint8Array({ maxLength: 64 }))
+      .map(([descr, shape, data]) => npyBytes(descr, shape, data)),
+  },
   npz: {
     file: 'data.npz',
     seeds: () => [
@@ -59,6 +103,8 @@ const KINDS: Record<string, Kind> = {
       zip64StoredBytes({ 'x.npy': npySeeds()[0] }),
     ],
     magic: Uint8Array.of(0x50, 0x4b, 0x03, 0x04),
+    structured: () => fc.tuple(mutated(npySeeds()), fc.boolean(), fc.constantFrom('x', 'arr_0', 'y'))
+      .map(([npy, compressed, name]) => npzBytes({ [name]: npy }, compressed)),
   },
   pb: {
     file: 'input_0.pb',
@@ -80,9 +126,20 @@ const KINDS: Record<string, Kind> = {
       ...realFile('data/fashion-mnist/train-512-labels-idx1-ubyte.gz'),
     ],
     magic: Uint8Array.of(0x1f, 0x8b, 8, 0),
+    structured: () => mutated(KINDS.idx.seeds()).map((b) => new Uint8Array(zlib.gzipSync(b))),
   },
-  png: { file: 'image.png', seeds: () => [png(5, 4, 6), png(3, 3, 0), png(4, 2, 2)], magic: Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a) },
-  jpeg: { file: 'image.jpg', seeds: () => [jpg(8, 8), jpg(17, 5)], magic: Uint8Array.of(0xff, 0xd8, 0xff) },
+  png: {
+    file: 'image.png',
+    seeds: () => [png(5, 4, 6), png(3, 3, 0), png(4, 2, 2)],
+    magic: Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
+    structured: () => fc.tuple(fc.constantFrom(...KINDS.png.seeds()), side, side).map(([b, w, h]) => pngWithSize(b, w, h)),
+  },
+  jpeg: {
+    file: 'image.jpg',
+    seeds: () => [jpg(8, 8), jpg(17, 5)],
+    magic: Uint8Array.of(0xff, 0xd8, 0xff),
+    structured: () => fc.tuple(fc.constantFrom(...KINDS.jpeg.seeds()), side, side).map(([b, w, h]) => jpegWithSize(b, w, h & 0xffff)),
+  },
 };
 
 // The model's one input: shapes and element types that the seeds fit, and some they do not.
@@ -100,7 +157,7 @@ function dataTarget(kind: Kind): FuzzTarget<DataCase> {
   const models = new Map<string, OnnxModel>();
   return {
     arbitrary: fc.record({
-      bytes: bytesLike(kind.seeds(), kind.magic),
+      bytes: kind.structured ? fc.oneof({ weight: 3, arbitrary: bytesLike(kind.seeds(), kind.magic) }, { weight: 1, arbitrary: kind.structured() }) : bytesLike(kind.seeds(), kind.magic),
       type: fc.constantFrom(...TYPES),
       shape: fc.constantFrom(...SHAPES),
       batchSize: fc.integer({ min: 1, max: 4 }),

@@ -21,8 +21,20 @@ const SEEDS = [
   { type: 'action', action: 'resume' },
 ];
 
+/** A cycle: what a message object could hold if the transport ever cloned instead of JSON. */
+const cyclic = fc.constant(null).map(() => {
+  const o: Record<string, unknown> = {};
+  o.self = o;
+  return o;
+});
+
+/** A valid message with one of its fields holding any value at all (bigints, cycles, typed arrays). */
+const oddField = fc.tuple(fc.constantFrom(...SEEDS), fc.constantFrom('type', 'id', 'method', 'params', 'action', 'layer', 'nodes', 'target', 'eta'),
+  fc.oneof(fc.anything({ withBigInt: true, withTypedArray: true, withBoxedValues: true, withNullPrototype: true }), cyclic))
+  .map(([seed, key, value]) => ({ ...seed, [key]: value }));
+
 const target: FuzzTarget<{ parser: number; raw: unknown }> = {
-  arbitrary: fc.record({ parser: fc.nat({ max: PARSERS.length - 1 }), raw: jsonLike(SEEDS, true) }),
+  arbitrary: fc.record({ parser: fc.nat({ max: PARSERS.length - 1 }), raw: fc.oneof(jsonLike(SEEDS, true), oddField) }),
   async check({ parser, raw }) {
     await expectClean([], () => PARSERS[parser](raw));
   },
