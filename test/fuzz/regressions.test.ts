@@ -14,7 +14,10 @@ import { DataType } from '../../src/core/onnx/dataTypes';
 import { decodeModel } from '../../src/core/onnx/model';
 import { GraphBuilder, modelBytes } from '../fixtures/builder';
 import { TempDirs } from '../support/helpers';
-import { npzBytes } from '../support/npyWriter';
+import { idxBytes, npyBytes, npzBytes } from '../support/npyWriter';
+import { decodeImage } from '../../src/core/data/images';
+import { PNG } from 'pngjs';
+import { pngWithSize } from './targets/dataFiles';
 
 const echo = () => decodeModel(modelBytes(new GraphBuilder('echo').input('x', DataType.FLOAT, ['N', 2, 3]).node('Identity', ['x'], ['y']).output('y', DataType.FLOAT, ['N', 2, 3])));
 
@@ -83,5 +86,24 @@ describe('fuzz regressions', () => {
     assert.strictEqual(parseReportViewMessage({ type: cycle }), 'unknown message type (a value that is not JSON)');
     assert.strictEqual(parseRunViewMessage({ type: 'action', action: 2n }), 'unknown action 2n');
     assert.strictEqual(parseRunViewMessage({ type: 'nope' }), 'unknown message type "nope"');
+  });
+
+  it('an array declaring 2^31 samples of no values is refused, not shuffled with an 8 GiB order', async () => {
+    const dir = temp.make();
+    const npy = path.join(dir, 'data.npy');
+    fs.writeFileSync(npy, npyBytes('<f4', [2 ** 31, 0, 3], new Uint8Array(0)));
+    const shapeless = decodeModel(modelBytes(new GraphBuilder('g').input('x', DataType.FLOAT, null).node('Identity', ['x'], ['y']).output('y', DataType.FLOAT, null)));
+    await assert.rejects(openDataSource(npy, shapeless), (e: Error) => e instanceof DataSourceError && /declares 2147483648 samples of shape \[0,3\], which hold no values/.test(e.message));
+    const idx = path.join(dir, 'train-images-idx3-ubyte');
+    fs.writeFileSync(idx, idxBytes(0x08, [2 ** 31, 0, 3], new Uint8Array(0)));
+    await assert.rejects(openDataSource(idx, shapeless), (e: Error) => e instanceof DataSourceError && /which hold no values/.test(e.message));
+  });
+
+  it('a PNG header declaring 65535x65535 or 0x(2^31-1) pixels is refused before pngjs fills it out', () => {
+    const p = new PNG({ width: 2, height: 2 });
+    const png = new Uint8Array(PNG.sync.write(p));
+    for (const [w, h, why] of [[65535, 65535, /65535x65535 PNG, more than 100 megapixels/], [0, 2 ** 31 - 1, /PNG of 0x2147483647 pixels/]] as const) {
+      assert.throws(() => decodeImage(pngWithSize(png, w, h), 'big.png'), (e: Error) => e instanceof DataSourceError && why.test(e.message));
+    }
   });
 });

@@ -57,7 +57,7 @@ function crc32(bytes: Uint8Array): number {
 }
 
 /** A PNG with its header's width and height replaced (and the header's CRC made right). */
-function pngWithSize(bytes: Uint8Array, width: number, height: number): Uint8Array {
+export function pngWithSize(bytes: Uint8Array, width: number, height: number): Uint8Array {
   const out = bytes.slice();
   const v = new DataView(out.buffer);
   v.setUint32(16, width);
@@ -79,7 +79,9 @@ function jpegWithSize(bytes: Uint8Array, width: number, height: number): Uint8Ar
   return out;
 }
 
-const side = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(65535, 1 << 14, 1 << 20, 2 ** 31 - 1, 2 ** 32 - 1));
+// Sides that make small images or ones past the 100-megapixel cap (a legitimate image near the
+// cap needs more memory than the harness allows a single input).
+const side = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(65535, 2 ** 31 - 1, 2 ** 32 - 1));
 
 const npySeeds = () => [
   npyBytes('<f4', [2, 2, 3], ramp(12)), npyBytes('|u1', [3, 28, 28], bytesRamp(3 * 784)),
