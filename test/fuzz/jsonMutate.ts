@@ -29,16 +29,18 @@ const edit: fc.Arbitrary<Edit> = fc.record({
 function applyEdit(doc: Json, e: Edit): Json {
   const all = paths(doc);
   const p = all[Math.floor(e.where * all.length)];
-  if (p.length === 0) return e.op === 'replace' ? e.value : doc;
+  if (p.length === 0) return e.op === 'replace' ? structuredClone(e.value) : doc;
   let parent = doc as Record<string | number, Json>;
   for (const k of p.slice(0, -1)) parent = parent[k] as Record<string | number, Json>;
   const last = p[p.length - 1];
   const target = parent[last];
-  if (e.op === 'replace') parent[last] = e.value;
+  // A copy: the same generated value placed twice (inside itself, even) would make a cycle.
+  const value = structuredClone(e.value);
+  if (e.op === 'replace') parent[last] = value;
   else if (e.op === 'delete') Array.isArray(parent) ? parent.splice(last as number, 1) : delete parent[last];
   else if (target && typeof target === 'object' && !Array.isArray(target)) {
     // An own property even for '__proto__', as JSON.parse and structured clone make it.
-    Object.defineProperty(target, e.key, { value: e.value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(target, e.key, { value, enumerable: true, writable: true, configurable: true });
   }
   return doc;
 }

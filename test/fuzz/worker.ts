@@ -70,4 +70,4 @@ async function main(job: WorkerJob): Promise<void> {
   }
 }
 
-main(workerData as WorkerJob).catch((e) => post({ type: 'done', runs: 0, failure: `the target did not start: ${e instanceof Error ? e.stack : e}` }));
+main(workerData as WorkerJob).catch((e) => post({ type: 'done', runs: 0, failure: `the target failed outside its check (loading it, or generating an input): ${e instanceof Error ? e.stack : e}` }));
