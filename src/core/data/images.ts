@@ -40,16 +40,27 @@ export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 
 export interface RgbaImage { width: number; height: number; data: Uint8Array }
 
+/** Largest image decoded, in pixels: jpeg-js's own default limit, applied to PNG too. A PNG
+ *  header may declare any size over a few bytes of data, and pngjs fills the image out. */
+const MAX_IMAGE_PIXELS = 100e6;
+
 export function decodeImage(bytes: Uint8Array, label: string): RgbaImage {
   const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+  if (isPng && bytes.length >= 24) {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const [w, h] = [v.getUint32(16), v.getUint32(20)];
+    // pngjs takes a zero side too, and walks every row of an image of no pixels.
+    if (w === 0 || h === 0) throw new DataSourceError(`is a PNG of ${w}x${h} pixels; the file is corrupt`, label);
+    if (w * h > MAX_IMAGE_PIXELS) throw new DataSourceError(`is a ${w}x${h} PNG, more than ${MAX_IMAGE_PIXELS / 1e6} megapixels; resize it`, label);
+  }
   try {
     if (isPng) {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
     }
     if (isJpeg) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 });
       return { width: img.width, height: img.height, data: img.data };
     }
   } catch (e) {

@@ -175,7 +175,7 @@ export function layoutFor(input: ModelInput, dataDims: readonly number[], allowS
   };
   if (input.dims === null) {
     if (dataDims.length === 0) fail('a scalar has no sample axis; save an array whose first axis counts samples');
-    return { count: dataDims[0], sampleDims: dataDims.slice(1) };
+    return checkSampleCount({ count: dataDims[0], sampleDims: dataDims.slice(1) });
   }
   const rank = input.dims.length;
   let layout: SampleLayout;
@@ -191,6 +191,21 @@ export function layoutFor(input: ModelInput, dataDims: readonly number[], allowS
     return fail(`the data has ${dataDims.length} axes, the input ${rank} (the first axis counts samples); save arrays shaped ${samplesShape(input)}`);
   }
   checkSampleDims(input, layout.sampleDims, dataText, hint);
+  return checkSampleCount(layout);
+}
+
+/** Most samples of no values (a 0 among their dims) one array may declare. */
+const MAX_EMPTY_SAMPLES = 1 << 20;
+
+/**
+ * Samples of no values take no bytes, so a few header bytes can declare billions of them; the
+ * batching engine would then walk them all, or keep 4 bytes each for a shuffled order. Refused
+ * beyond MAX_EMPTY_SAMPLES; samples that hold values are bounded by the data's size.
+ */
+export function checkSampleCount(layout: SampleLayout): SampleLayout {
+  if (layout.count > MAX_EMPTY_SAMPLES && layout.sampleDims.includes(0)) {
+    throw new DataSourceError(`the data declares ${layout.count} samples of shape [${layout.sampleDims.join(',')}], which hold no values; the file is corrupt`);
+  }
   return layout;
 }
 

@@ -9,7 +9,7 @@ import { DataSourceError, withSubject } from './errors';
 import { checkIdxType, convertIdx, idxSampleDims, idxTypeName, looksLikeIdx, parseIdxHeader, type IdxConversion, type IdxHeader } from './idx';
 import { decodeImage, imageSampleDims, planText, preprocessImage, type ImagePlan } from './images';
 import {
-  checkElemType, checkSharedDims, elementBytes, formatDims, layoutFor, valuesFromBytes, type ModelInput, type Values,
+  checkElemType, checkSampleCount, checkSharedDims, elementBytes, formatDims, layoutFor, valuesFromBytes, type ModelInput, type Values,
 } from './inputs';
 import { readNpyHeader, type NpyHeader } from './npy';
 import { peekTensor, readTensorFile } from './pb';
@@ -256,7 +256,7 @@ export async function idxUnit(file: string, input: ModelInput, conv: IdxConversi
   const total = header.dataOffset + header.dims.reduce((a, b) => a * b, 1) * header.elemBytes;
   if (!gz && size < total) throw new DataSourceError(`holds ${size} bytes but its header [${header.dims.join(',')}] of ${idxTypeName(header.code)} needs ${total}; the file is truncated`, file);
   wrap(() => checkIdxType(input, header.code), file);
-  const sampleDims = wrap(() => idxSampleDims(input, header), file);
+  const sampleDims = wrap(() => checkSampleCount({ count: header.dims[0], sampleDims: idxSampleDims(input, header) }).sampleDims, file);
   const per = header.dims.slice(1).reduce((a, b) => a * b, 1) * header.elemBytes;
   const unit: Unit = {
     count: header.dims[0],

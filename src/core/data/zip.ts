@@ -82,6 +82,9 @@ export async function readZipDirectory(file: string): Promise<ZipEntry[]> {
       const extraLen = v.getUint16(p + 30, true);
       const commentLen = v.getUint16(p + 32, true);
       let localHeaderOffset = v.getUint32(p + 42, true);
+      // The name, extra fields and comment must lie inside the directory (a corrupt length
+      // would otherwise read past it).
+      if (p + 46 + nameLen + extraLen + commentLen > cd.length) throw new DataSourceError('the zip directory is corrupt');
       const name = dec.decode(cd.subarray(p + 46, p + 46 + nameLen));
       // ZIP64 extended information: the 64-bit values of the fields that hold 0xFFFFFFFF, in order.
       let e = p + 46 + nameLen;
@@ -89,11 +92,17 @@ export async function readZipDirectory(file: string): Promise<ZipEntry[]> {
       while (e + 4 <= extraEnd) {
         const id = v.getUint16(e, true);
         const len = v.getUint16(e + 2, true);
+        if (e + 4 + len > extraEnd) throw new DataSourceError('the zip directory is corrupt');
         if (id === 0x0001) {
           let q = e + 4;
-          if (uncompressed === 0xffffffff) { uncompressed = u64(v, q); q += 8; }
-          if (compressedSize === 0xffffffff) { compressedSize = u64(v, q); q += 8; }
-          if (localHeaderOffset === 0xffffffff) { localHeaderOffset = u64(v, q); q += 8; }
+          const next = () => {
+            if (q + 8 > e + 4 + len) throw new DataSourceError('the zip directory is corrupt (a ZIP64 field is too short)');
+            q += 8;
+            return u64(v, q - 8);
+          };
+          if (uncompressed === 0xffffffff) uncompressed = next();
+          if (compressedSize === 0xffffffff) compressedSize = next();
+          if (localHeaderOffset === 0xffffffff) localHeaderOffset = next();
         }
         e += 4 + len;
       }

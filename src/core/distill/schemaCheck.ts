@@ -47,9 +47,10 @@ export function checkAgainstSchema(schema: SchemaNode, value: unknown): SpecProb
     if (!isObj(v)) return err(at || '(spec)', 'must be an object');
     const fields = (s.properties ?? {}) as Record<string, SchemaNode>;
     let ok = true;
-    for (const k of (s.required ?? []) as string[]) if (v[k] === undefined) ok = err(join(at, k), 'is required');
+    // Own keys only: a spec key such as `valueOf` must not find Object.prototype's member.
+    for (const k of (s.required ?? []) as string[]) if (!Object.hasOwn(v, k) || v[k] === undefined) ok = err(join(at, k), 'is required');
     for (const [k, x] of Object.entries(v)) {
-      const field = fields[k];
+      const field = Object.hasOwn(fields, k) ? fields[k] : undefined;
       if (!field) {
         const near = closest(k, Object.keys(fields));
         ok = err(join(at, k), `is not a known field${near ? ` (did you mean '${near}'?)` : ''}; known: ${Object.keys(fields).join(', ')}`);

@@ -11,7 +11,7 @@ import { decodeMessage } from './codec';
 import { ExternalDataStore, isExternal } from './externalData';
 import { MAX_IR_VERSION } from './schema';
 import { elementCount, is4Bit, tensorDims } from './tensor';
-import { int64ToNumber, type ModelProto, type TensorProto } from './types';
+import { int64ToNumber, type ModelProto, type TensorProto, type TypeProto } from './types';
 import { allGraphs, allTensors } from './walk';
 
 export interface OnnxModel {
@@ -64,7 +64,19 @@ function checkIsModel(proto: ModelProto, size: number): void {
     graph.node.forEach((n, i) => {
       if (!n.op_type) throw new Error(`node ${i} of graph ${where} has no op_type; the file is corrupt`);
     });
+    for (const v of [...graph.input, ...graph.output, ...graph.value_info]) checkDeclaredDims(v.type, `value '${v.name ?? ''}' of graph ${where}`);
   }
+  // Read as numbers everywhere (summary, data layer): beyond 2^53 they are corrupt, not big.
+  for (const o of [...proto.opset_import, ...proto.functions.flatMap((f) => f.opset_import)]) int64ToNumber(o.version, `opset version of '${o.domain ?? ''}'`);
+  int64ToNumber(proto.model_version, 'model version');
+}
+
+/** Declared dims beyond 2^53 (no tensor has that many elements on an axis) are corruption. */
+function checkDeclaredDims(t: TypeProto | undefined, where: string): void {
+  if (!t) return;
+  const shape = t.tensor_type?.shape ?? t.sparse_tensor_type?.shape;
+  for (const d of shape?.dim ?? []) if (d.dim_value !== undefined) int64ToNumber(d.dim_value, `a dimension of ${where}`);
+  for (const inner of [t.sequence_type?.elem_type, t.optional_type?.elem_type, t.map_type?.value_type]) checkDeclaredDims(inner, where);
 }
 
 /** Decodes a model from bytes, checking that it is a model this reader can represent. */
