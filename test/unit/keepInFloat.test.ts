@@ -7,13 +7,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { analyzeQuantization } from '../../src/core/analysis/analyze';
-import { keepInFloat, keepInFloatForReport, previousQuantResult, type ReportKeepOptions } from '../../src/core/analysis/keepInFloat';
+import { defaultQuantResultFile, previousQuantResult } from '../../src/core/analysis/quantResultFile';
+import { keepInFloatAndAnalyze, type Evaluation } from '../../src/core/workflows/keepInFloatAndAnalyze';
 import { readModel } from '../../src/core/onnx/model';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import { run } from '../../src/cli/main';
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
-import type { QuantResult } from '../../src/shared/quantResult';
+import { parseQuantResult, type QuantResult } from '../../src/shared/quantResult';
 import { nodesToKeepInFloat, parseReportViewMessage } from '../../src/shared/reportProtocol';
 import { FASHION_DIR, FIXTURES } from '../support/evaluate';
 
@@ -35,7 +36,18 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
   let float: string;
   let quant: QuantResult;
   let report: QuantReport;
-  const options = (o: Partial<ReportKeepOptions> = {}): ReportKeepOptions => ({ samples: 128, latencyRuns: 0, sensitivity: false, ...o });
+  /** What the report panel's button runs: from the shown report, on the calibration data. */
+  const forReport = async (shown: QuantReport, nodes: string[], output?: string) => {
+    const previous = previousQuantResult(shown.quantizedModel, shown.quantResultFile ?? undefined);
+    return keepInFloatAndAnalyze({
+      floatFile: shown.floatModel, previous, previousFile: defaultQuantResultFile(shown.quantizedModel), what: nodes, shown, output,
+      evaluation: { data: previous.settings.calibration, samples: 128, latencyRuns: 0, sensitivity: false },
+    });
+  };
+  /** What the CLI runs: the model the request starts from is scored. */
+  const keepInFloat = async (previous: QuantResult, nodes: string[], o: Evaluation & { output: string }) => (await keepInFloatAndAnalyze({
+    floatFile: float, previous, previousFile: defaultQuantResultFile(previous.output), what: nodes, evaluation: o, output: o.output,
+  })).keep;
   const files = () => fs.readdirSync(dir).sort();
 
   before(async () => {
@@ -58,7 +70,7 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
     assert.ok(typeof msg !== 'string' && msg.type === 'keepInFloat', String(msg));
     assert.deepStrictEqual(msg.nodes, ['/conv1/Conv']);
     const output = path.join(dir, 'fashion_cnn.int8.keep-float.onnx');
-    const { report: after, file } = await keepInFloatForReport(report, msg.nodes, options({ output }));
+    const { report: after, reportFile: file } = await forReport(report, msg.nodes, output);
     assert.deepStrictEqual(after.keepInFloat!.nodes, ['/conv1/Conv']);
     assert.strictEqual(after.quantizedModel, output);
     assert.deepStrictEqual(await dequantizedInputs(output, '/conv1/Conv'), []);
@@ -68,7 +80,7 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
     // One analysis: the before side is the report the panel showed, the after side the new one.
     assert.strictEqual(after.keepInFloat!.before.outputSqnr, report.model.outputs[0].error.sqnr);
     assert.strictEqual(after.keepInFloat!.after.outputSqnr, after.model.outputs[0].error.sqnr);
-    const result = JSON.parse(fs.readFileSync(output.replace(/\.onnx$/, '.quant.json'), 'utf8')) as QuantResult;
+    const result = parseQuantResult(JSON.parse(fs.readFileSync(output.replace(/\.onnx$/, '.quant.json'), 'utf8')));
     assert.strictEqual(result.output, output);
     assert.ok(!files().some((f) => f.includes('tmp')), files().join(' '));
   });
@@ -76,7 +88,7 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
   it('keeps a node in float even where a quantized neighbour still quantizes its input', async () => {
     // /Relu reads the Conv's output, which stays quantized for the quantized Conv: /Relu must read the float value.
     const output = path.join(dir, 'relu.onnx');
-    const r = await keepInFloat(float, quant, ['/Relu'], { data: TEST, samples: 64, latencyRuns: 0, output });
+    const r = await keepInFloat(quant, ['/Relu'], { data: TEST, samples: 64, latencyRuns: 0, output });
     assert.deepStrictEqual(r.nodes, ['/Relu']);
     assert.deepStrictEqual(await dequantizedInputs(output, '/Relu'), []);
     assert.ok((await dequantizedInputs(output, '/conv1/Conv')).length > 0);
@@ -85,11 +97,11 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
   it('refuses a request that changes nothing, says why, and writes no model', async () => {
     const before = files();
     const o = { data: TEST, samples: 64, latencyRuns: 0, output: path.join(dir, 'nothing.onnx') };
-    await assert.rejects(keepInFloat(float, quant, ['/nope'], o), /^KeepInFloatError: nothing changed: \/nope is not a node of fashion_cnn\.onnx; no model was written$/m);
+    await assert.rejects(keepInFloat(quant, ['/nope'], o), /^KeepInFloatError: nothing changed: \/nope is not a node of fashion_cnn\.onnx; no model was written$/m);
     // Already in float in the model the request starts from.
     const kept = previousQuantResult(path.join(dir, 'fashion_cnn.int8.keep-float.onnx'));
-    await assert.rejects(keepInFloat(float, kept, ['/conv1/Conv'], o), /nothing changed: \/conv1\/Conv is already in float in fashion_cnn\.int8\.keep-float\.onnx; no model was written/);
-    await assert.rejects(keepInFloatForReport(report, ['/Flatten_output_0'], options({ output: o.output })), /nothing changed: \/Flatten_output_0 is not a node/);
+    await assert.rejects(keepInFloat(kept, ['/conv1/Conv'], o), /nothing changed: \/conv1\/Conv is already in float in fashion_cnn\.int8\.keep-float\.onnx; no model was written/);
+    await assert.rejects(forReport(report, ['/Flatten_output_0'], o.output), /nothing changed: \/Flatten_output_0 is not a node/);
     assert.deepStrictEqual(files(), before);
   });
 
@@ -98,7 +110,7 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
     fs.copyFileSync(quant.output, copy);
     const line = 'copy.int8.quant.json is missing beside copy.int8.onnx: the calibration ranges are needed to keep layers in float without calibrating again; quantize the model again';
     assert.throws(() => previousQuantResult(copy), (e: Error) => e.message === line);
-    await assert.rejects(keepInFloatForReport({ ...report, quantizedModel: copy, quantResultFile: null }, ['/conv1/Conv'], options()), (e: Error) => e.message === line);
+    await assert.rejects(forReport({ ...report, quantizedModel: copy, quantResultFile: null }, ['/conv1/Conv']), (e: Error) => e.message === line);
     const errors: string[] = [];
     const code = await run(['analyze', float, copy, '--data', TEST, '--samples', '64', '--keep-in-float', '/conv1/Conv'], { log: () => undefined, error: (s) => errors.push(s) });
     assert.strictEqual(code, 1);
