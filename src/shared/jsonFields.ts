@@ -65,8 +65,9 @@ export function oneOf<T extends string>(allowed: readonly T[]): Check<T> {
 export class Fields {
   readonly o: Obj;
 
-  constructor(v: unknown, readonly where: string) {
-    this.o = obj(v, where);
+  /** `name`: what the object is called in an error when it is the whole document (`where` is ''). */
+  constructor(v: unknown, readonly where: string, name = where) {
+    this.o = obj(v, name);
   }
 
   at(key: string): string {

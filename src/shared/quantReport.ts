@@ -223,7 +223,7 @@ export class QuantReportError extends Error {}
  */
 export function parseQuantReport(json: unknown): QuantReport {
   return parseWith(json, (v) => {
-    const f = new Fields(v, '');
+    const f = new Fields(v, '', 'the report');
     if (f.o.format !== QUANT_REPORT_FORMAT) fail('format', `must be '${QUANT_REPORT_FORMAT}' (got ${JSON.stringify(f.o.format)})`);
     if (f.o.version !== QUANT_REPORT_VERSION) fail('version', `must be ${QUANT_REPORT_VERSION} (got ${JSON.stringify(f.o.version)}); re-run the analysis with this version`);
     return {

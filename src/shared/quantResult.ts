@@ -175,7 +175,7 @@ function decision(v: unknown, where: string): NodeDecision {
 }
 
 function quantResult(v: unknown): QuantResult {
-  const f = new Fields(v, '');
+  const f = new Fields(v, '', 'the result');
   if (f.o.format !== QUANT_RESULT_FORMAT) fail('format', `must be '${QUANT_RESULT_FORMAT}' (got ${JSON.stringify(f.o.format)})`);
   if (f.o.version !== QUANT_RESULT_VERSION) fail('version', `must be ${QUANT_RESULT_VERSION} (got ${JSON.stringify(f.o.version)})`);
   const sizes = new Fields(f.o.sizes, 'sizes');

@@ -19,7 +19,7 @@ import { modelSummary } from './keepReport';
 import { readLabels } from './labels';
 import { measureLatency } from './latency';
 import { clipRangeOf, LayerStats, qRange } from './layerStats';
-import { fusedActivations, matchModels } from './match';
+import { floatNameOf, fusedActivations, matchModels } from './match';
 import { OutputComparison } from './outputs';
 import { defaultQuantResultFile, defaultReportFile, loadQuantResult, writeJsonFile } from './quantResultFile';
 import { measureSensitivity } from './sensitivity';
@@ -100,7 +100,8 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const data = await openData(options.data, float);
   const labels = options.labels ? await readLabels(options.labels, samples ?? undefined) : undefined;
 
-  const match = matchModels(float, quant);
+  const floatName = floatNameOf(qr.result?.quantizedNames);
+  const match = matchModels(float, quant, floatName);
   const unmatched = [...match.unmatched];
   const weights = weightReports(float, match.weights, unmatched);
   // Rounding to 8 bits keeps weights above 30 dB; far below, the weights are another model's.
@@ -190,7 +191,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const sensitivitySamples = Math.min(used, options.sensitivitySamples ?? ANALYSIS_DEFAULTS.sensitivitySamples);
   let sensitivity: SensitivityReport | null = null;
   if (options.sensitivity) {
-    sensitivity = await measureSensitivity(float, quant, data, { samples: sensitivitySamples, batchSize, ep: ep.provider, signal, onProgress: progress, onWarning: (w) => warnings.push(w) });
+    sensitivity = await measureSensitivity(float, quant, data, { floatName, samples: sensitivitySamples, batchSize, ep: ep.provider, signal, onProgress: progress, onWarning: (w) => warnings.push(w) });
   }
 
   const report: QuantReport = {

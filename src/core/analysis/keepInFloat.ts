@@ -16,6 +16,7 @@ import { valueOf, type KeepTarget } from './keepReport';
 import { writeKeptInFloat } from './keptInFloatModel';
 import { readLabels } from './labels';
 import { firstBatch, scoreModel, summarize, type Score } from './requantize';
+import { floatNameOf } from './match';
 import { measureSensitivity } from './sensitivity';
 
 /** The evaluation scoring uses: the analysis' own options. */
@@ -65,7 +66,7 @@ export class KeepScoring {
   /** All-but-one sensitivity of the earlier quantization's nodes. */
   sensitivity(onProgress?: (p: AnalysisProgress) => void): Promise<SensitivityReport> {
     return readModel(this.floatFile).then(async (float) => measureSensitivity(float, await readModel(this.previous.output), this.data, {
-      samples: Math.min(this.sensitivitySamples, this.samples ?? Infinity), batchSize: this.batchSize, ep: this.ep, signal: this.signal, onProgress,
+      floatName: floatNameOf(this.previous.quantizedNames), samples: Math.min(this.sensitivitySamples, this.samples ?? Infinity), batchSize: this.batchSize, ep: this.ep, signal: this.signal, onProgress,
     }));
   }
 

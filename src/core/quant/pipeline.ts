@@ -121,6 +121,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     warnings.push(`${asConstants.length} initializers were also listed as graph inputs (as exporters before ONNX IR 4 wrote them); the quantized model holds them as constants and no longer takes them as inputs`);
   }
   let tensors: TensorQuantization[];
+  let quantizedNames: Record<string, string>;
   let decisions: QuantResult['nodes'];
   let unmatchedPatterns: string[];
   let calibration: QuantResult['calibration'] = null;
@@ -130,7 +131,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   if (settings.mode === 'dynamic') {
     if (opset < 11) throw new QuantizeError(`dynamic quantization needs opset 11 or newer (DynamicQuantizeLinear); this model uses opset ${opset}`, input);
     const r = quantizeDynamic(model, settings);
-    ({ tensors, decisions, unmatchedPatterns } = r);
+    ({ tensors, decisions, unmatchedPatterns, quantizedNames } = r);
     warnings.push(...r.warnings);
     candidates = decisions.filter((d) => d.quantized).map((d) => ({ name: d.node, opType: d.opType }));
     // Dynamic needs no calibration; a sample still proves the result runs.
@@ -179,7 +180,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     progress('rewriting');
     const planned = new Map(plan.nodes.map((p) => [plan.index.nodes[p.index], p]));
     const r = new QdqRewriter(model, plan, settings).apply(ranges);
-    tensors = r.tensors;
+    ({ tensors, quantizedNames } = r);
     warnings.push(...r.warnings);
     if (qoperator) {
       const q = convertToQOperator(model, planned);
@@ -233,6 +234,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     fusion: v.fusion,
     verification: { loads: v.loads, ran: v.ran, note: v.note },
     warnings,
+    quantizedNames,
   };
   if (options.resultFile !== false) {
     const file = options.resultFile ?? written.file.replace(/\.onnx$/i, '.quant.json');
