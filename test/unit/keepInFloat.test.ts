@@ -117,4 +117,15 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
     assert.deepStrictEqual(errors, [`onnx-compress: ${line}`]);
     assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('copy')), ['copy.int8.onnx']);
   });
+
+  it('the CLI saves the requested nodes it did not keep in float in the report, as the panel does, and prints them once', async () => {
+    const out = path.join(dir, 'cli-keep.report.json');
+    const errors: string[] = [];
+    const code = await run(['analyze', float, quant.output, '--data', TEST, '--samples', '64', '--latency-runs', '0', '--keep-in-float', '/conv2/Conv,/nope', '-o', out], { log: () => undefined, error: (s) => errors.push(s) });
+    assert.strictEqual(code, 0, errors.join('\n'));
+    const saved = parseQuantReport(JSON.parse(fs.readFileSync(out, 'utf8')));
+    assert.deepStrictEqual(saved.keepInFloat!.nodes, ['/conv2/Conv']);
+    assert.ok(saved.warnings.includes('not kept in float: /nope is not a node of fashion_cnn.onnx'), saved.warnings.join('\n'));
+    assert.strictEqual(errors.filter((e) => e.includes('/nope')).length, 1, errors.join('\n'));
+  });
 });

@@ -8,7 +8,7 @@ import type { KeepInFloatReport, ModelSummary, QuantReport } from '../../shared/
 import type { QuantResult } from '../../shared/quantResult';
 import { analyzeQuantization, type AnalysisOptions } from '../analysis/analyze';
 import { KeepInFloatError } from '../analysis/errors';
-import { KeepScoring } from '../analysis/keepInFloat';
+import { KeepScoring } from '../analysis/keepScoring';
 import { defaultKeepOutput, keepReport, modelSummary, nothingChanged, valueOf, type KeepTarget } from '../analysis/keepReport';
 import { writeKeptInFloat } from '../analysis/keptInFloatModel';
 import { defaultQuantResultFile, defaultReportFile } from '../analysis/quantResultFile';
