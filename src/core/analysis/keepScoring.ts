@@ -22,14 +22,26 @@ import { measureSensitivity } from './sensitivity';
 /** The evaluation scoring uses: the analysis' own options. */
 export type ScoringOptions = Pick<AnalysisOptions, 'data' | 'labels' | 'samples' | 'batchSize' | 'ep' | 'latencyRuns' | 'sensitivitySamples'>;
 
+interface Opened {
+  floatFile: string;
+  previous: QuantResult;
+  data: DataSource;
+  floatSession: ort.InferenceSession;
+  outputs: string[];
+  labels?: Int32Array;
+  ep: string;
+  batchSize: number;
+  samples: number | null;
+  runs: number;
+  /** The first batch: latency is measured on it, and the written model verified with it. */
+  feeds?: Record<string, ort.Tensor>;
+  sensitivitySamples: number;
+  signal?: AbortSignal;
+}
+
 /** The float model and the data, open for scoring; close() releases the session. */
 export class KeepScoring {
-  private constructor(
-    readonly floatFile: string, readonly previous: QuantResult, private readonly data: DataSource, private readonly floatSession: ort.InferenceSession,
-    private readonly outputs: string[], private readonly labels: Int32Array | undefined, private readonly ep: string, private readonly batchSize: number,
-    private readonly samples: number | null, private readonly runs: number, private readonly feeds: Record<string, ort.Tensor> | undefined,
-    private readonly sensitivitySamples: number, private readonly signal?: AbortSignal,
-  ) {}
+  private constructor(private readonly c: Opened) {}
 
   static async open(floatFile: string, previous: QuantResult, o: ScoringOptions, signal?: AbortSignal): Promise<KeepScoring> {
     const float = await readModel(floatFile);
@@ -44,30 +56,37 @@ export class KeepScoring {
     const labels = o.labels ? await readLabels(o.labels, samples ?? undefined) : undefined;
     const batchSize = o.batchSize ?? ANALYSIS_DEFAULTS.batchSize;
     const floatSession = await createSession(float, { executionProviders: [ep] });
-    return new KeepScoring(
-      floatFile, previous, data, floatSession, float.proto.graph!.output.map((x) => x.name!), labels, ep, batchSize, samples,
-      o.latencyRuns ?? ANALYSIS_DEFAULTS.latencyRuns, await firstBatch(data, batchSize), o.sensitivitySamples ?? ANALYSIS_DEFAULTS.sensitivitySamples, signal,
-    );
+    return new KeepScoring({
+      floatFile, previous, data, floatSession, outputs: float.proto.graph!.output.map((x) => x.name!), labels, ep, batchSize, samples,
+      runs: o.latencyRuns ?? ANALYSIS_DEFAULTS.latencyRuns, feeds: await firstBatch(data, batchSize),
+      sensitivitySamples: o.sensitivitySamples ?? ANALYSIS_DEFAULTS.sensitivitySamples, signal,
+    });
   }
 
   async close(): Promise<void> {
-    await this.floatSession.release();
+    await this.c.floatSession.release();
+  }
+
+  get firstFeeds(): Record<string, ort.Tensor> | undefined {
+    return this.c.feeds;
   }
 
   score(file: string): Promise<Score> {
-    return scoreModel(this.floatSession, file, this.outputs, this.data, { samples: this.samples, batchSize: this.batchSize, ep: this.ep, labels: this.labels, signal: this.signal });
+    const c = this.c;
+    return scoreModel(c.floatSession, file, c.outputs, c.data, { samples: c.samples, batchSize: c.batchSize, ep: c.ep, labels: c.labels, signal: c.signal });
   }
 
   /** A model's score, size and median latency. */
   async summary(file: string): Promise<ModelSummary> {
-    return summarize(file, await this.score(file), this.feeds, this.runs, this.ep);
+    return summarize(file, await this.score(file), this.c.feeds, this.c.runs, this.c.ep);
   }
 
   /** All-but-one sensitivity of the earlier quantization's nodes. */
-  sensitivity(onProgress?: (p: AnalysisProgress) => void): Promise<SensitivityReport> {
-    return readModel(this.floatFile).then(async (float) => measureSensitivity(float, await readModel(this.previous.output), this.data, {
-      floatName: floatNameOf(this.previous.quantizedNames), samples: Math.min(this.sensitivitySamples, this.samples ?? Infinity), batchSize: this.batchSize, ep: this.ep, signal: this.signal, onProgress,
-    }));
+  async sensitivity(onProgress?: (p: AnalysisProgress) => void): Promise<SensitivityReport> {
+    const c = this.c;
+    return measureSensitivity(await readModel(c.floatFile), await readModel(c.previous.output), c.data, {
+      floatName: floatNameOf(c.previous.quantizedNames), samples: Math.min(c.sensitivitySamples, c.samples ?? Infinity), batchSize: c.batchSize, ep: c.ep, signal: c.signal, onProgress,
+    });
   }
 
   /**
@@ -82,10 +101,10 @@ export class KeepScoring {
     const scratch = `${temporaryName(scratchBeside)}.onnx`;
     try {
       for (const node of order.slice(0, Math.max(0, order.length - 1))) {
-        if (this.signal?.aborted) throw new KeepInFloatError('cancelled', scratchBeside);
+        if (this.c.signal?.aborted) throw new KeepInFloatError('cancelled', scratchBeside);
         kept.push(node);
         onProgress?.({ stage: `keeping ${kept.length} node(s) in float`, batch: kept.length, total: order.length - 1 });
-        await writeKeptInFloat(this.floatFile, this.previous, kept, scratch, { signal: this.signal, scratch: true });
+        await writeKeptInFloat(this.c.floatFile, this.c.previous, kept, scratch, { signal: this.c.signal, scratch: true });
         const achieved = valueOf(await this.score(scratch), target.kind);
         steps.push({ node, achieved });
         if (achieved !== null && achieved >= target.value) break;
@@ -94,10 +113,5 @@ export class KeepScoring {
       for (const f of [scratch, `${scratch}.data`]) fs.rmSync(f, { force: true });
     }
     return { kept, steps };
-  }
-
-  /** The feeds of the first batch, for verifying the written model. */
-  get firstFeeds(): Record<string, ort.Tensor> | undefined {
-    return this.feeds;
   }
 }

@@ -88,7 +88,11 @@ async function choose(o: KeepInFloatAndAnalyzeOptions, output: string): Promise<
   const target = Array.isArray(what) ? null : what;
   if (target?.kind === 'accuracy' && !o.evaluation.labels) throw new KeepInFloatError('an accuracy target needs labels (--labels FILE)');
   const scoring = !o.shown || target ? await KeepScoring.open(o.floatFile, previous, o.evaluation, signal) : undefined;
-  const scoreBefore = async () => o.shown ? modelSummary(o.shown) : (progress({ stage: 'scoring the quantized model' }), scoring!.summary(previous.output));
+  const scoreBefore = async (): Promise<ModelSummary> => {
+    if (o.shown) return modelSummary(o.shown);
+    progress({ stage: 'scoring the quantized model' });
+    return scoring!.summary(previous.output);
+  };
   try {
     let kept = Array.isArray(what) ? what : [];
     let steps: KeepInFloatReport['steps'] = [];
