@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  QUANT_RESULT_FORMAT, QUANT_RESULT_VERSION, type QuantResult, type QuantSettings, type TensorQuantization,
+  QUANT_RESULT_FORMAT, QUANT_RESULT_VERSION, parseQuantResult, type QuantResult, type QuantSettings, type TensorQuantization,
 } from '../../shared/quantResult';
 import { openDataSource, type DataSource } from '../data';
 import { errorMessage, OnnxCompressError } from '../errors';
@@ -58,10 +58,10 @@ export function defaultOutput(input: string, settings: QuantSettings): string {
  *  the name without the .int8 (.dynamic.int8, .int16) that quantize adds, if that file exists. */
 function floatOrigin(file: string): string | undefined {
   try {
-    const result = JSON.parse(fs.readFileSync(file.replace(/\.onnx$/i, '.quant.json'), 'utf8')) as Partial<QuantResult>;
-    if (typeof result.input === 'string' && fs.existsSync(result.input)) return result.input;
+    const result = parseQuantResult(JSON.parse(fs.readFileSync(file.replace(/\.onnx$/i, '.quant.json'), 'utf8')));
+    if (fs.existsSync(result.input)) return result.input;
   } catch {
-    // no result file beside it: try the name
+    // no result file beside it, or not one: try the name
   }
   const named = file.replace(/\.(dynamic\.int8|int8|int16)(\.onnx)$/i, '$2');
   return named !== file && fs.existsSync(named) ? named : undefined;
