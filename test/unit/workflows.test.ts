@@ -69,9 +69,10 @@ describe('workflows (Fashion-MNIST CNN)', function () {
     assert.throws(() => parseQuantResult([], 'q.quant.json'), (e: Error) => e.message === 'q.quant.json: invalid quant result: the result must be an object');
     assert.throws(() => parseQuantResult({ ...json, format: 'onnx-compress/quant-report' }), /format must be 'onnx-compress\/quant-result'/);
     // Results written before per-op per-channel, overrides, the qoperator format and the tensor record still load.
-    const { perChannelOpTypes: _p, tensorOverrides: _t, format: _f, ...older } = json.settings;
-    const { quantizedNames: _n, ...olderResult } = json;
-    const read = parseQuantResult({ ...olderResult, settings: older });
+    const older = JSON.parse(JSON.stringify(json));
+    for (const k of ['perChannelOpTypes', 'tensorOverrides', 'format']) delete older.settings[k];
+    delete older.quantizedNames;
+    const read = parseQuantResult(older);
     assert.deepStrictEqual([read.settings.perChannelOpTypes, read.settings.tensorOverrides, read.settings.format, read.quantizedNames], [[], {}, 'qdq', undefined]);
   });
 
