@@ -4,40 +4,20 @@
 import type { ParseArgsConfig } from 'util';
 import type { LayerReport, QuantReport } from '../shared/quantReport';
 import { fmtSizeChange, formatBytes } from '../shared/format';
-import { analyzeQuantization, defaultReportFile, rankLayers, type AnalysisProgress } from '../core/analysis/analyze';
+import { analyzeQuantization, rankLayers, type AnalysisProgress } from '../core/analysis/analyze';
 import { writeReportHtml } from '../core/analysis/htmlReport';
-import { autoKeepInFloat, keepInFloat, parseTarget, previousQuantResult } from '../core/analysis/keepInFloat';
+import { parseTarget } from '../core/analysis/keepReport';
+import { defaultQuantResultFile, defaultReportFile, previousQuantResult } from '../core/analysis/quantResultFile';
+import { keepInFloatAndAnalyze } from '../core/workflows/keepInFloatAndAnalyze';
 import { errorMessage } from '../core/errors';
 import { table } from './format';
+import { booleanOptions, stringOptions, untilSigint, whole, type Out, type Usage, type Values } from './options';
 
 export const ANALYZE_OPTIONS: ParseArgsConfig['options'] = {
-  data: { type: 'string' },
-  labels: { type: 'string' },
-  samples: { type: 'string' },
-  batch: { type: 'string' },
-  ep: { type: 'string' },
-  'latency-runs': { type: 'string' },
-  bins: { type: 'string' },
-  sensitivity: { type: 'boolean' },
-  'keep-in-float': { type: 'string' },
-  target: { type: 'string' },
-  'quant-result': { type: 'string' },
-  sort: { type: 'string' },
-  top: { type: 'string' },
-  json: { type: 'boolean' },
-  html: { type: 'string' },
+  ...stringOptions('data', 'labels', 'samples', 'batch', 'ep', 'latency-runs', 'bins', 'keep-in-float', 'target', 'quant-result', 'sort', 'top', 'html'),
+  ...booleanOptions('sensitivity', 'json'),
   output: { type: 'string', short: 'o' },
 };
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-type Out = { log: (s: string) => void; error: (s: string) => void };
-
-function whole(flag: string, value: unknown, min: number, usage: (m: string) => Error): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw usage(`--${flag} must be a whole number >= ${min} (got '${value}')`);
-  return n;
-}
 
 const db = (x: number | null) => (x === null ? '-' : x > 150 ? 'exact' : x.toFixed(1));
 const pct = (x: number | null, digits = 1) => (x === null ? '-' : `${(x * 100).toFixed(digits)}%`);
@@ -113,19 +93,21 @@ export function formatReport(r: QuantReport, sort: 'local' | 'accumulated', top:
   return lines.join('\n');
 }
 
-export async function analyzeCommand(floatFile: string, quantFile: string, v: Values, usage: (m: string) => Error, out: Out): Promise<void> {
+export async function analyzeCommand(floatFile: string, quantFile: string, v: Values, usage: Usage, out: Out): Promise<void> {
   if (typeof v.data !== 'string') throw usage('--data DATA is required: evaluation samples for the float model (a .npz/.npy file or folder, images, .pb files, IDX, or synthetic[:N])');
   if (v['keep-in-float'] !== undefined && v.target !== undefined) throw usage('--keep-in-float and --target cannot be combined: name the layers, or let the target choose them');
   const sort = (v.sort ?? 'local') as string;
   if (sort !== 'local' && sort !== 'accumulated') throw usage(`--sort must be local or accumulated (got '${sort}')`);
   const samples = v.samples === 'all' ? null : whole('samples', v.samples, 1, usage);
-  const common = {
+  const evaluation = {
     data: v.data,
     labels: v.labels as string | undefined,
     samples,
     batchSize: whole('batch', v.batch, 1, usage),
     ep: v.ep as string | undefined,
     latencyRuns: whole('latency-runs', v['latency-runs'], 0, usage),
+    histogramBins: whole('bins', v.bins, 2, usage),
+    sensitivity: !!v.sensitivity,
   };
   const top = whole('top', v.top, 1, usage) ?? 25;
   let target;
@@ -136,30 +118,18 @@ export async function analyzeCommand(floatFile: string, quantFile: string, v: Va
   }
   const layers = typeof v['keep-in-float'] === 'string' ? v['keep-in-float'].split(',').map((x) => x.trim()).filter(Boolean) : undefined;
   if (layers && !layers.length) throw usage('--keep-in-float takes node names separated by commas');
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
   const onProgress = progressPrinter((s) => process.stderr.write(s), !!process.stderr.isTTY);
-  try {
-    let analyzed = quantFile;
-    let kept;
-    if (layers || target) {
-      const previous = previousQuantResult(quantFile, v['quant-result'] as string | undefined);
-      const options = { ...common, signal: controller.signal, onProgress, onWarning: (w: string) => out.error(`warning: ${w}`) };
-      kept = layers ? await keepInFloat(floatFile, previous, layers, options) : await autoKeepInFloat(floatFile, previous, target!, options);
-      analyzed = kept.after.file;
-    }
-    const report = await analyzeQuantization(floatFile, analyzed, {
-      ...common,
-      histogramBins: whole('bins', v.bins, 2, usage),
-      sensitivity: !!v.sensitivity,
-      quantResult: kept ? undefined : (v['quant-result'] as string | undefined),
-      keepInFloat: kept,
-      reportFile: v.output as string | undefined,
-      signal: controller.signal,
-      onProgress,
-    });
-    const reportFile = (v.output as string | undefined) ?? defaultReportFile(report.quantizedModel);
+  const output = v.output as string | undefined;
+  const given = v['quant-result'] as string | undefined;
+  await untilSigint(async (signal) => {
+    const what = layers ?? target;
+    const report = what
+      ? (await keepInFloatAndAnalyze({
+        floatFile, previous: previousQuantResult(quantFile, given), previousFile: given ?? defaultQuantResultFile(quantFile), what, evaluation,
+        reportFile: output, signal, onEvent: (e) => e.type === 'progress' && onProgress(e),
+      })).report
+      : await analyzeQuantization(floatFile, quantFile, { ...evaluation, quantResult: given, reportFile: output, signal, onProgress });
+    const reportFile = output ?? defaultReportFile(report.quantizedModel);
     if (v.html) writeReportHtml(report, v.html as string);
     if (v.json) out.log(JSON.stringify(report, null, 2));
     else {
@@ -167,7 +137,5 @@ export async function analyzeCommand(floatFile: string, quantFile: string, v: Va
       out.log(`\nwrote ${reportFile}${v.html ? ` and ${v.html}` : ''}`);
     }
     for (const w of report.warnings) out.error(`warning: ${w}`);
-  } finally {
-    process.removeListener('SIGINT', stop);
-  }
+  });
 }

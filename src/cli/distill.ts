@@ -5,7 +5,7 @@ import type { ParseArgsConfig } from 'util';
 import type { DistillEvent, DistillRunReport } from '../shared/distillRun';
 import { formatBytes } from '../shared/format';
 import { estimateCacheBytes } from '../core/distill/cache';
-import { startRun } from '../core/distill/run';
+import { distillAndVerify } from '../core/workflows/distillAndVerify';
 import { problemLines, validateSpec, type SpecValidation } from '../core/distill/validate';
 import { table } from './format';
 
@@ -93,7 +93,7 @@ export async function distillCommand(spec: string, v: Values, usage: (m: string)
   process.on('SIGINT', onSigint);
   const estimated = new Set<string>();
   try {
-    const report = await startRun(spec, {
+    const report = await distillAndVerify(spec, {
       runDir: v['run-dir'] as string | undefined,
       resume: v.resume as string | undefined,
       python: v.python as string | undefined,

@@ -7,51 +7,18 @@ import { quantizeModel } from '../core/quant/pipeline';
 import { readRecipe, resolveSettings } from '../core/quant/settings';
 import type { CalibrationProgress } from '../core/quant/calibrate';
 import { table } from './format';
+import { booleanOptions, num, oneOf, stringOptions, untilSigint, type Out, type Usage, type Values } from './options';
 
 export const QUANTIZE_OPTIONS: ParseArgsConfig['options'] = {
-  calib: { type: 'string' },
-  mode: { type: 'string' },
-  method: { type: 'string' },
-  percentile: { type: 'string' },
-  'moving-average': { type: 'string' },
-  'entropy-parity': { type: 'boolean' },
-  'per-channel': { type: 'boolean' },
-  'per-channel-ops': { type: 'string' },
-  'activation-type': { type: 'string' },
-  'weight-type': { type: 'string' },
-  'symmetric-activations': { type: 'boolean' },
-  'reduce-range': { type: 'boolean' },
+  ...stringOptions('calib', 'mode', 'method', 'percentile', 'moving-average', 'per-channel-ops', 'activation-type', 'weight-type', 'op-types', 'samples', 'batch', 'seed', 'ep', 'format', 'recipe', 'result'),
+  ...booleanOptions('entropy-parity', 'per-channel', 'symmetric-activations', 'reduce-range', 'dedicated-qdq'),
   exclude: { type: 'string', multiple: true },
   include: { type: 'string', multiple: true },
-  'op-types': { type: 'string' },
-  samples: { type: 'string' },
-  batch: { type: 'string' },
-  seed: { type: 'string' },
-  ep: { type: 'string' },
-  'dedicated-qdq': { type: 'boolean' },
-  format: { type: 'string' },
-  recipe: { type: 'string' },
   output: { type: 'string', short: 'o' },
-  result: { type: 'string' },
 };
 
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[], usage: (m: string) => Error): T | undefined {
-  if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) throw usage(`--${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
-  return value as T;
-}
-
-function num(flag: string, value: unknown, usage: (m: string) => Error, integer = false): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw usage(`--${flag} must be ${integer ? 'an integer' : 'a number'} (got '${value}')`);
-  return n;
-}
-
 /** The settings the flags ask for (undefined where a flag was not given). */
-export function settingsFromFlags(v: Values, usage: (m: string) => Error): Partial<QuantSettings> {
+export function settingsFromFlags(v: Values, usage: Usage): Partial<QuantSettings> {
   const list = (x: unknown) => (x as string[] | undefined) ?? undefined;
   return {
     mode: oneOf('mode', v.mode, ['static', 'dynamic'] as const, usage),
@@ -95,20 +62,17 @@ function progressPrinter(write: (s: string) => void, tty: boolean): (stage: stri
   };
 }
 
-export async function quantizeCommand(model: string, v: Values, usage: (m: string) => Error, out: { log: (s: string) => void; error: (s: string) => void }): Promise<void> {
+export async function quantizeCommand(model: string, v: Values, usage: Usage, out: Out): Promise<void> {
   const flags = settingsFromFlags(v, usage);
   if (!v.recipe && flags.mode !== 'dynamic' && flags.calibration === undefined) {
     throw usage('--calib DATA is required for static quantization (a .npz/.npy file or folder, images, .pb files, IDX, or synthetic[:N] for data-free calibration)');
   }
   const settings = resolveSettings(v.recipe ? readRecipe(v.recipe as string) : undefined, flags);
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  try {
+  await untilSigint(async (signal) => {
     const r = await quantizeModel(model, settings, {
       output: v.output as string | undefined,
       resultFile: v.result as string | undefined,
-      signal: controller.signal,
+      signal,
       onProgress: progressPrinter((s) => process.stderr.write(s), !!process.stderr.isTTY),
     });
     const quantized = r.nodes.filter((n) => n.quantized).length;
@@ -121,7 +85,5 @@ export async function quantizeCommand(model: string, v: Values, usage: (m: strin
     const kept = r.nodes.filter((n) => !n.quantized);
     if (kept.length) out.log(`kept in float:\n${table(kept.slice(0, 20).map((n) => [n.node, n.opType, n.reason]))}${kept.length > 20 ? `\n  ... and ${kept.length - 20} more (see the result file)` : ''}`);
     for (const w of r.warnings) out.error(`warning: ${w}`);
-  } finally {
-    process.removeListener('SIGINT', stop);
-  }
+  });
 }

@@ -8,6 +8,8 @@
 // never +Infinity. Any metric that could not be computed (no elements seen) is null. Every number
 // in a report is finite.
 import type { FusionReport, QuantSettings } from './quantResult';
+import { Fields, fail, obj, parseWith, str } from './jsonFields';
+import { analysisSettings, keepInFloat, layer, model, sensitivity, unmatched, weight } from './quantReportFields';
 
 export const QUANT_REPORT_FORMAT = 'onnx-compress/quant-report';
 export const QUANT_REPORT_VERSION = 1;
@@ -214,261 +216,33 @@ export interface QuantReport {
 
 export class QuantReportError extends Error {}
 
-type Obj = Record<string, unknown>;
-
-function fail(where: string, what: string): never {
-  throw new QuantReportError(`invalid quant report: ${where} ${what}`);
-}
-function obj(v: unknown, where: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(where, 'must be an object');
-  return v as Obj;
-}
-function arr(v: unknown, where: string): unknown[] {
-  if (!Array.isArray(v)) fail(where, 'must be an array');
-  return v;
-}
-function str(v: unknown, where: string): string {
-  if (typeof v !== 'string') fail(where, 'must be a string');
-  return v;
-}
-function num(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(where, `must be a finite number (got ${JSON.stringify(v)})`);
-  return v;
-}
-function bool(v: unknown, where: string): boolean {
-  if (typeof v !== 'boolean') fail(where, 'must be true or false');
-  return v;
-}
-function opt<T>(v: unknown, where: string, check: (v: unknown, where: string) => T): T | null {
-  return v === null || v === undefined ? null : check(v, where);
-}
-function nums(v: unknown, where: string): number[] {
-  return arr(v, where).map((x, i) => num(x, `${where}[${i}]`));
-}
-function pair(v: unknown, where: string): [number, number] {
-  const a = nums(v, where);
-  if (a.length !== 2) fail(where, 'must be [min, max]');
-  if (a[0] > a[1]) fail(where, `must have min <= max (got [${a[0]}, ${a[1]}])`);
-  return [a[0], a[1]];
-}
-function share(v: unknown, where: string): number {
-  const x = num(v, where);
-  if (x < 0 || x > 1) fail(where, `must be between 0 and 1 (got ${x})`);
-  return x;
-}
-
-function metrics(v: unknown, where: string): ErrorMetrics {
-  const o = obj(v, where);
-  return {
-    sqnr: opt(o.sqnr, `${where}.sqnr`, num),
-    mse: opt(o.mse, `${where}.mse`, num),
-    cosine: opt(o.cosine, `${where}.cosine`, num),
-    maxAbs: opt(o.maxAbs, `${where}.maxAbs`, num),
-  };
-}
-
-function histogram(v: unknown, where: string): Histogram {
-  const o = obj(v, where);
-  const edges = nums(o.edges, `${where}.edges`);
-  const counts = nums(o.counts, `${where}.counts`);
-  if (edges.length !== counts.length + 1) fail(`${where}.edges`, `must have one more entry than counts (${edges.length} vs ${counts.length})`);
-  for (let i = 1; i < edges.length; i++) if (!(edges[i] >= edges[i - 1])) fail(`${where}.edges[${i}]`, 'must be ascending');
-  counts.forEach((c, i) => { if (c < 0) fail(`${where}.counts[${i}]`, 'must not be negative'); });
-  return { edges, counts, below: num(o.below, `${where}.below`), above: num(o.above, `${where}.above`) };
-}
-
-function layer(v: unknown, where: string): LayerReport {
-  const o = obj(v, where);
-  return {
-    tensor: str(o.tensor, `${where}.tensor`),
-    node: str(o.node, `${where}.node`),
-    opType: str(o.opType, `${where}.opType`),
-    order: num(o.order, `${where}.order`),
-    quantizedType: str(o.quantizedType, `${where}.quantizedType`),
-    scale: num(o.scale, `${where}.scale`),
-    zeroPoint: num(o.zeroPoint, `${where}.zeroPoint`),
-    step: num(o.step, `${where}.step`),
-    calibratedRange: opt(o.calibratedRange, `${where}.calibratedRange`, pair),
-    clipRange: pair(o.clipRange, `${where}.clipRange`),
-    observed: opt(o.observed, `${where}.observed`, pair),
-    local: metrics(o.local, `${where}.local`),
-    accumulated: metrics(o.accumulated, `${where}.accumulated`),
-    clippingRate: opt(o.clippingRate, `${where}.clippingRate`, share),
-    rangeUse: opt(o.rangeUse, `${where}.rangeUse`, share),
-    histogram: opt(o.histogram, `${where}.histogram`, histogram),
-    elements: num(o.elements, `${where}.elements`),
-    fusedActivation: opt(o.fusedActivation, `${where}.fusedActivation`, str),
-    consumers: arr(o.consumers ?? [], `${where}.consumers`).map((x, i) => str(x, `${where}.consumers[${i}]`)),
-  };
-}
-
-function weight(v: unknown, where: string): WeightReport {
-  const o = obj(v, where);
-  return {
-    tensor: str(o.tensor, `${where}.tensor`),
-    nodes: arr(o.nodes, `${where}.nodes`).map((x, i) => str(x, `${where}.nodes[${i}]`)),
-    type: str(o.type, `${where}.type`),
-    axis: opt(o.axis, `${where}.axis`, num),
-    channelMin: nums(o.channelMin, `${where}.channelMin`),
-    channelMax: nums(o.channelMax, `${where}.channelMax`),
-    scales: nums(o.scales, `${where}.scales`),
-    zeroPoints: nums(o.zeroPoints, `${where}.zeroPoints`),
-    error: metrics(o.error, `${where}.error`),
-    rmseOverStep: opt(o.rmseOverStep, `${where}.rmseOverStep`, num),
-    elements: num(o.elements, `${where}.elements`),
-  };
-}
-
-function latency(v: unknown, where: string): LatencyReport {
-  const o = obj(v, where);
-  return {
-    medianMs: num(o.medianMs, `${where}.medianMs`),
-    p95Ms: num(o.p95Ms, `${where}.p95Ms`),
-    runs: num(o.runs, `${where}.runs`),
-    batchSize: num(o.batchSize, `${where}.batchSize`),
-    executionProvider: str(o.executionProvider, `${where}.executionProvider`),
-  };
-}
-
-function fusion(v: unknown, where: string): FusionReport {
-  const o = obj(v, where);
-  const ops = obj(o.integerOps, `${where}.integerOps`);
-  const integerOps: Record<string, number> = {};
-  for (const [k, c] of Object.entries(ops)) integerOps[k] = num(c, `${where}.integerOps.${k}`);
-  return {
-    candidates: num(o.candidates, `${where}.candidates`),
-    fused: num(o.fused, `${where}.fused`),
-    integerOps,
-    unfused: arr(o.unfused, `${where}.unfused`).map((u, i) => {
-      const w = `${where}.unfused[${i}]`;
-      const x = obj(u, w);
-      return { node: str(x.node, `${w}.node`), opType: str(x.opType, `${w}.opType`), reason: str(x.reason, `${w}.reason`) };
-    }),
-  };
-}
-
-function model(v: unknown, where: string): ModelReport {
-  const o = obj(v, where);
-  const sizes = obj(o.sizes, `${where}.sizes`);
-  const lat = opt(o.latency, `${where}.latency`, obj);
-  const acc = opt(o.accuracy, `${where}.accuracy`, obj);
-  return {
-    outputs: arr(o.outputs, `${where}.outputs`).map((x, i) => {
-      const w = `${where}.outputs[${i}]`;
-      const p = obj(x, w);
-      return { name: str(p.name, `${w}.name`), error: metrics(p.error, `${w}.error`) };
-    }),
-    top1Agreement: opt(o.top1Agreement, `${where}.top1Agreement`, share),
-    accuracy: acc && { float: share(acc.float, `${where}.accuracy.float`), quantized: share(acc.quantized, `${where}.accuracy.quantized`) },
-    sizes: {
-      floatBytes: num(sizes.floatBytes, `${where}.sizes.floatBytes`),
-      quantizedBytes: num(sizes.quantizedBytes, `${where}.sizes.quantizedBytes`),
-      ratio: num(sizes.ratio, `${where}.sizes.ratio`),
-    },
-    latency: lat && { float: latency(lat.float, `${where}.latency.float`), quantized: latency(lat.quantized, `${where}.latency.quantized`) },
-    fusion: opt(o.fusion, `${where}.fusion`, fusion),
-  };
-}
-
-function sensitivity(v: unknown, where: string): SensitivityReport {
-  const o = obj(v, where);
-  return {
-    samples: num(o.samples, `${where}.samples`),
-    allQuantizedSqnr: opt(o.allQuantizedSqnr, `${where}.allQuantizedSqnr`, num),
-    entries: arr(o.entries, `${where}.entries`).map((x, i) => {
-      const w = `${where}.entries[${i}]`;
-      const e = obj(x, w);
-      return {
-        tensor: str(e.tensor, `${w}.tensor`),
-        node: str(e.node, `${w}.node`),
-        onlyThisSqnr: opt(e.onlyThisSqnr, `${w}.onlyThisSqnr`, num),
-        allButThisSqnr: opt(e.allButThisSqnr, `${w}.allButThisSqnr`, num),
-        rank: num(e.rank, `${w}.rank`),
-      };
-    }),
-  };
-}
-
-const TARGET_KINDS: KeepInFloatTargetKind[] = ['sqnr', 'agreement', 'accuracy'];
-
-function keepInFloat(v: unknown, where: string): KeepInFloatReport {
-  const o = obj(v, where);
-  const t = opt(o.target, `${where}.target`, obj);
-  if (t && !TARGET_KINDS.includes(t.kind as KeepInFloatTargetKind)) fail(`${where}.target.kind`, `must be one of ${TARGET_KINDS.join(', ')}`);
-  const cost = obj(o.cost, `${where}.cost`);
-  return {
-    nodes: arr(o.nodes, `${where}.nodes`).map((x, i) => str(x, `${where}.nodes[${i}]`)),
-    target: t && { kind: t.kind as KeepInFloatTargetKind, value: num(t.value, `${where}.target.value`) },
-    achieved: opt(o.achieved, `${where}.achieved`, num),
-    met: opt(o.met, `${where}.met`, bool),
-    output: str(o.output, `${where}.output`),
-    cost: { sizeBytes: num(cost.sizeBytes, `${where}.cost.sizeBytes`), latencyMs: opt(cost.latencyMs, `${where}.cost.latencyMs`, num) },
-    steps: arr(o.steps, `${where}.steps`).map((x, i) => {
-      const w = `${where}.steps[${i}]`;
-      const s = obj(x, w);
-      return { node: str(s.node, `${w}.node`), achieved: opt(s.achieved, `${w}.achieved`, num) };
-    }),
-    before: modelSummary(o.before, `${where}.before`),
-    after: modelSummary(o.after, `${where}.after`),
-  };
-}
-
-function modelSummary(v: unknown, where: string): ModelSummary {
-  const o = obj(v, where);
-  return {
-    file: str(o.file, `${where}.file`),
-    outputSqnr: opt(o.outputSqnr, `${where}.outputSqnr`, num),
-    top1Agreement: opt(o.top1Agreement, `${where}.top1Agreement`, share),
-    accuracy: opt(o.accuracy, `${where}.accuracy`, share),
-    bytes: num(o.bytes, `${where}.bytes`),
-    medianMs: opt(o.medianMs, `${where}.medianMs`, num),
-  };
-}
-
-function analysisSettings(v: unknown, where: string): AnalysisSettings {
-  const o = obj(v, where);
-  return {
-    data: str(o.data, `${where}.data`),
-    labels: opt(o.labels, `${where}.labels`, str),
-    samples: opt(o.samples, `${where}.samples`, num),
-    samplesUsed: num(o.samplesUsed, `${where}.samplesUsed`),
-    batchSize: num(o.batchSize, `${where}.batchSize`),
-    latencyRuns: num(o.latencyRuns, `${where}.latencyRuns`),
-    histogramBins: num(o.histogramBins, `${where}.histogramBins`),
-    executionProvider: str(o.executionProvider, `${where}.executionProvider`),
-    sensitivity: bool(o.sensitivity, `${where}.sensitivity`),
-    sensitivitySamples: num(o.sensitivitySamples, `${where}.sensitivitySamples`),
-  };
-}
-
 /**
  * Checks a report read from disk (possibly edited by hand) and returns a clean copy holding only
  * the known fields; throws QuantReportError naming the first bad field. Strings are returned as
  * data: callers must still render them as text, never as markup.
  */
 export function parseQuantReport(json: unknown): QuantReport {
-  const o = obj(json, 'the report');
-  if (o.format !== QUANT_REPORT_FORMAT) fail('format', `must be '${QUANT_REPORT_FORMAT}' (got ${JSON.stringify(o.format)})`);
-  if (o.version !== QUANT_REPORT_VERSION) fail('version', `must be ${QUANT_REPORT_VERSION} (got ${JSON.stringify(o.version)}); re-run the analysis with this version`);
-  return {
-    format: QUANT_REPORT_FORMAT,
-    version: QUANT_REPORT_VERSION,
-    floatModel: str(o.floatModel, 'floatModel'),
-    quantizedModel: str(o.quantizedModel, 'quantizedModel'),
-    quantResultFile: opt(o.quantResultFile, 'quantResultFile', str),
-    // The quantization settings are echoed for display; only their shape as an object is checked.
-    quantSettings: opt(o.quantSettings, 'quantSettings', obj) as QuantSettings | null,
-    settings: analysisSettings(o.settings, 'settings'),
-    layers: arr(o.layers, 'layers').map((x, i) => layer(x, `layers[${i}]`)),
-    weights: arr(o.weights, 'weights').map((x, i) => weight(x, `weights[${i}]`)),
-    model: model(o.model, 'model'),
-    sensitivity: opt(o.sensitivity, 'sensitivity', sensitivity),
-    keepInFloat: opt(o.keepInFloat, 'keepInFloat', keepInFloat),
-    unmatched: arr(o.unmatched, 'unmatched').map((x, i) => {
-      const u = obj(x, `unmatched[${i}]`);
-      return { tensor: str(u.tensor, `unmatched[${i}].tensor`), reason: str(u.reason, `unmatched[${i}].reason`) };
-    }),
-    warnings: arr(o.warnings, 'warnings').map((x, i) => str(x, `warnings[${i}]`)),
-    created: str(o.created, 'created'),
-  };
+  return parseWith(json, (v) => {
+    const f = new Fields(v, '', 'the report');
+    if (f.o.format !== QUANT_REPORT_FORMAT) fail('format', `must be '${QUANT_REPORT_FORMAT}' (got ${JSON.stringify(f.o.format)})`);
+    if (f.o.version !== QUANT_REPORT_VERSION) fail('version', `must be ${QUANT_REPORT_VERSION} (got ${JSON.stringify(f.o.version)}); re-run the analysis with this version`);
+    return {
+      format: QUANT_REPORT_FORMAT,
+      version: QUANT_REPORT_VERSION,
+      floatModel: f.str('floatModel'),
+      quantizedModel: f.str('quantizedModel'),
+      quantResultFile: f.opt('quantResultFile', str),
+      // The quantization settings are echoed for display; only their shape as an object is checked.
+      quantSettings: f.opt('quantSettings', obj) as QuantSettings | null,
+      settings: f.get('settings', analysisSettings),
+      layers: f.list('layers', layer),
+      weights: f.list('weights', weight),
+      model: f.get('model', model),
+      sensitivity: f.opt('sensitivity', sensitivity),
+      keepInFloat: f.opt('keepInFloat', keepInFloat),
+      unmatched: f.list('unmatched', unmatched),
+      warnings: f.list('warnings', str),
+      created: f.str('created'),
+    };
+  }, (m) => new QuantReportError(`invalid quant report: ${m}`));
 }

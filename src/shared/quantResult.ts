@@ -1,6 +1,8 @@
 // What a quantization run did, as JSON: every effective setting, the parameters of every
 // quantized tensor, what was quantized and what was skipped and why, sizes, fusion. Written beside
 // the quantized model; the settings part alone is a recipe that can be replayed.
+import { Fields, fail, list, num, obj, oneOf, pair, parseWith, str } from './jsonFields';
+import { fusion } from './quantReportFields';
 
 export const QUANT_RESULT_FORMAT = 'onnx-compress/quant-result';
 export const QUANT_RESULT_VERSION = 1;
@@ -113,4 +115,95 @@ export interface QuantResult {
   fusion: FusionReport | null;
   verification: { loads: boolean; ran: boolean; note: string };
   warnings: string[];
+  /**
+   * Which float tensor each integer initializer of the output was made from (`W_quantized` ->
+   * `W`), as the rewrite named them. Absent in results written before it was recorded.
+   */
+  quantizedNames?: Record<string, string>;
+}
+
+// ---- validation ---------------------------------------------------------------------------------
+
+export class QuantResultError extends Error {}
+
+const MODES = ['static', 'dynamic'] as const;
+const METHODS = ['minmax', 'percentile', 'entropy', 'mse'] as const;
+const ACTIVATION_TYPES = ['uint8', 'int8', 'uint16', 'int16'] as const;
+const WEIGHT_TYPES = ['int8', 'uint8'] as const;
+const KINDS = ['activation', 'weight', 'bias', 'constant'] as const;
+const strings = (v: unknown, where: string) => list(v, where, str);
+
+function override(v: unknown, where: string): TensorOverride {
+  const f = new Fields(v, where);
+  const o: TensorOverride = {};
+  if (f.o.type !== undefined) o.type = f.get('type', oneOf(ACTIVATION_TYPES));
+  if (f.o.symmetric !== undefined) o.symmetric = f.bool('symmetric');
+  if (f.o.range !== undefined) o.range = f.get('range', pair);
+  if (f.o.scale !== undefined) o.scale = f.num('scale');
+  if (f.o.zeroPoint !== undefined) o.zeroPoint = f.num('zeroPoint');
+  return o;
+}
+
+function settings(v: unknown, where: string): QuantSettings {
+  const f = new Fields(v, where);
+  const overrides = f.o.tensorOverrides === undefined ? {} : f.get('tensorOverrides', obj);
+  return {
+    mode: f.get('mode', oneOf(MODES)), calibration: f.str('calibration'), method: f.get('method', oneOf(METHODS)), percentile: f.num('percentile'),
+    movingAverage: f.opt('movingAverage', num), entropyParity: f.bool('entropyParity'), perChannel: f.bool('perChannel'),
+    // Results written before per-op per-channel, overrides and the qoperator format lack these.
+    perChannelOpTypes: f.o.perChannelOpTypes === undefined ? [] : f.get('perChannelOpTypes', strings),
+    tensorOverrides: Object.fromEntries(Object.entries(overrides).map(([k, x]) => [k, override(x, `${f.at('tensorOverrides')}.${k}`)])),
+    activationType: f.get('activationType', oneOf(ACTIVATION_TYPES)), weightType: f.get('weightType', oneOf(WEIGHT_TYPES)),
+    symmetricActivations: f.bool('symmetricActivations'), symmetricWeights: f.bool('symmetricWeights'), reduceRange: f.bool('reduceRange'),
+    opTypes: f.get('opTypes', strings), exclude: f.get('exclude', strings), include: f.get('include', strings),
+    samples: f.opt('samples', num), batchSize: f.num('batchSize'), shuffleSeed: f.opt('shuffleSeed', num), executionProvider: f.str('executionProvider'),
+    dedicatedQdqPerConsumer: f.bool('dedicatedQdqPerConsumer'), format: f.o.format === undefined ? 'qdq' : f.get('format', oneOf(['qdq', 'qoperator'] as const)),
+  };
+}
+
+function tensor(v: unknown, where: string): TensorQuantization {
+  const f = new Fields(v, where);
+  return {
+    tensor: f.str('tensor'), kind: f.get('kind', oneOf(KINDS)), type: f.str('type'), range: f.opt('range', pair), rangeSource: f.str('rangeSource'),
+    scale: f.list('scale', num), zeroPoint: f.list('zeroPoint', num), axis: f.opt('axis', num),
+  };
+}
+
+function decision(v: unknown, where: string): NodeDecision {
+  const f = new Fields(v, where);
+  return { node: f.str('node'), opType: f.str('opType'), quantized: f.bool('quantized'), reason: f.str('reason') };
+}
+
+function quantResult(v: unknown): QuantResult {
+  const f = new Fields(v, '', 'the result');
+  if (f.o.format !== QUANT_RESULT_FORMAT) fail('format', `must be '${QUANT_RESULT_FORMAT}' (got ${JSON.stringify(f.o.format)})`);
+  if (f.o.version !== QUANT_RESULT_VERSION) fail('version', `must be ${QUANT_RESULT_VERSION} (got ${JSON.stringify(f.o.version)})`);
+  const sizes = new Fields(f.o.sizes, 'sizes');
+  const verification = new Fields(f.o.verification, 'verification');
+  const result: QuantResult = {
+    format: QUANT_RESULT_FORMAT, version: QUANT_RESULT_VERSION, input: f.str('input'), output: f.str('output'),
+    settings: f.get('settings', settings),
+    calibration: f.opt('calibration', (x, w) => {
+      const c = new Fields(x, w);
+      return { samples: c.num('samples'), batches: c.num('batches'), seconds: c.num('seconds'), source: c.str('source') };
+    }),
+    tensors: f.list('tensors', tensor), nodes: f.list('nodes', decision), unmatchedPatterns: f.get('unmatchedPatterns', strings),
+    sizes: { inputBytes: sizes.num('inputBytes'), outputBytes: sizes.num('outputBytes'), ratio: sizes.num('ratio') },
+    fusion: f.opt('fusion', fusion),
+    verification: { loads: verification.bool('loads'), ran: verification.bool('ran'), note: verification.str('note') },
+    warnings: f.get('warnings', strings),
+  };
+  if (f.o.quantizedNames !== undefined) {
+    const names = f.get('quantizedNames', obj);
+    result.quantizedNames = Object.fromEntries(Object.entries(names).map(([k, x]) => [k, str(x, `quantizedNames.${k}`)]));
+  }
+  return result;
+}
+
+/**
+ * Checks a QuantResult read from disk (NAME.quant.json, possibly edited or from another version)
+ * and returns a clean copy; throws QuantResultError naming `file` and the first bad field.
+ */
+export function parseQuantResult(json: unknown, file = 'the quantization result'): QuantResult {
+  return parseWith(json, quantResult, (m) => new QuantResultError(`${file}: invalid quant result: ${m}`));
 }

@@ -7,7 +7,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { analyzeQuantization, rankLayers, type AnalysisOptions } from '../../src/core/analysis/analyze';
 import { reportHtml, writeReportHtml } from '../../src/core/analysis/htmlReport';
-import { autoKeepInFloat, keepInFloat } from '../../src/core/analysis/keepInFloat';
+import { defaultQuantResultFile } from '../../src/core/analysis/quantResultFile';
+import { keepInFloatAndAnalyze, type Evaluation } from '../../src/core/workflows/keepInFloatAndAnalyze';
+import type { OnWorkflowEvent } from '../../src/core/workflows/events';
 import { readLabels } from '../../src/core/analysis/labels';
 import { ErrorAccumulator, sqnr } from '../../src/core/analysis/metrics';
 import { OutputComparison } from '../../src/core/analysis/outputs';
@@ -16,7 +18,7 @@ import { resolveSettings } from '../../src/core/quant/settings';
 import { cpuHasVnni } from '../../src/core/runtime/cpu';
 import { run } from '../../src/cli/main';
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
-import type { QuantResult } from '../../src/shared/quantResult';
+import { parseQuantResult, type QuantResult } from '../../src/shared/quantResult';
 import { FASHION_DIR, FIXTURES } from '../support/evaluate';
 import { writeNpy } from '../support/npyWriter';
 
@@ -196,25 +198,29 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     const before = report.model.outputs[0].error.sqnr!;
     const target = { kind: 'sqnr' as const, value: Math.ceil(before + 3) };
     const o = { data: TEST, samples: 256, batchSize: 64, latencyRuns: 3, sensitivitySamples: 64 };
-    const auto = await autoKeepInFloat(float, good, target, o);
+    type Keep = Evaluation & { output?: string; signal?: AbortSignal; onEvent?: OnWorkflowEvent };
+    const keep = async (what: string[] | typeof target, k: Keep) => (await keepInFloatAndAnalyze({
+      floatFile: float, previous: good, previousFile: defaultQuantResultFile(good.output), what, evaluation: k, output: k.output, signal: k.signal, onEvent: k.onEvent,
+    })).keep;
+    const auto = await keep(target, o);
     console.log(`      target SQNR >= ${target.value} dB (all quantized: ${before.toFixed(1)} dB): kept ${auto.nodes.join(', ')} -> ${auto.achieved!.toFixed(1)} dB, +${auto.cost.sizeBytes} bytes, ${auto.cost.latencyMs!.toFixed(2)} ms`);
     assert.strictEqual(auto.met, true);
     assert.ok(auto.achieved! >= target.value && auto.nodes.length >= 1 && auto.steps.length === auto.nodes.length);
     assert.ok(fs.existsSync(auto.output) && fs.existsSync(auto.output.replace(/\.onnx$/, '.quant.json')));
     assert.ok(auto.cost.sizeBytes > 0 && auto.after.bytes > auto.before.bytes);
     assert.ok(!fs.readdirSync(dir).some((f) => f.includes('search')), 'no scratch model left');
-    const kept = JSON.parse(fs.readFileSync(auto.output.replace(/\.onnx$/, '.quant.json'), 'utf8')) as QuantResult;
+    const kept = parseQuantResult(JSON.parse(fs.readFileSync(auto.output.replace(/\.onnx$/, '.quant.json'), 'utf8')));
     for (const n of auto.nodes) assert.strictEqual(kept.nodes.find((d) => d.node === n)!.quantized, false);
     assert.match(kept.calibration!.source, /ranges reused/);
     // By hand: the named node is float in the new model, the rest as before.
-    const hand = await keepInFloat(float, good, ['/fc2/Gemm'], { ...o, output: path.join(dir, 'hand.onnx') });
+    const hand = await keep(['/fc2/Gemm'], { ...o, output: path.join(dir, 'hand.onnx') });
     assert.deepStrictEqual(hand.nodes, ['/fc2/Gemm']);
     assert.ok(hand.after.outputSqnr! > hand.before.outputSqnr!);
-    await assert.rejects(keepInFloat(float, good, ['/nope'], o), /nothing changed: \/nope is not a node of fashion_cnn\.onnx/);
+    await assert.rejects(keep(['/nope'], o), /nothing changed: \/nope is not a node of fashion_cnn\.onnx/);
     // Cancelled after the model was written: it is taken away again.
     const controller = new AbortController();
     const late = path.join(dir, 'late.onnx');
-    await assert.rejects(keepInFloat(float, good, ['/fc2/Gemm'], { ...o, output: late, signal: controller.signal, onProgress: (p) => p.stage.startsWith('re-quantizing') && setImmediate(() => controller.abort()) }), /cancelled; nothing was written/);
+    await assert.rejects(keep(['/fc2/Gemm'], { ...o, output: late, signal: controller.signal, onEvent: (e) => e.type === 'progress' && e.stage.startsWith('re-quantizing') && setImmediate(() => controller.abort()) }), /cancelled; nothing was written/);
     assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('late')), []);
   });
 

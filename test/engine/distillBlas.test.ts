@@ -5,7 +5,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { DistillEvent, WarningEvent } from '../../src/shared/distillRun';
-import { startRun } from '../../src/core/distill/run';
+import { distillAndVerify } from '../../src/core/workflows/distillAndVerify';
 import { TempDirs } from '../support/helpers';
 import { writeSpec } from '../fixtures/distill/support';
 
@@ -32,7 +32,7 @@ describe('distillation runs: the BLAS speed the trainer measured', function () {
     });
     const runDir = path.join(dir, 'run');
     const events: DistillEvent[] = [];
-    const report = await startRun(spec, { runDir, python: PYTHON, onEvent: (e) => events.push(e) });
+    const report = await distillAndVerify(spec, { runDir, python: PYTHON, onEvent: (e) => events.push(e) });
     assert.strictEqual(report.status, 'completed', report.message ?? '');
 
     const gflops = report.trainer.blasGflops!;

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { DistillEvent } from '../../src/shared/distillRun';
 import { FALLBACK_PYTHONS, PYTHON_ENV, probePython } from '../../src/core/distill/python';
-import { startRun } from '../../src/core/distill/run';
+import { distillAndVerify } from '../../src/core/workflows/distillAndVerify';
 import { TempDirs } from '../support/helpers';
 import { writeSpec } from '../fixtures/distill/support';
 
@@ -94,7 +94,7 @@ describe('distillation engine: choosing the Python interpreter', function () {
     const abort = new AbortController();
     const events: DistillEvent[] = [];
     // The choice is all this test needs: the run is cancelled as soon as it is made.
-    const report = await startRun(spec, { runDir, signal: abort.signal, onEvent: (e) => { events.push(e); if (e.event === 'warning') abort.abort(); } });
+    const report = await distillAndVerify(spec, { runDir, signal: abort.signal, onEvent: (e) => { events.push(e); if (e.event === 'warning') abort.abort(); } });
     assert.strictEqual(report.trainer.python, SYSTEM_PYTHON);
     const expected = `python3 on PATH (${torchless}) lacks numpy, torch; the trainer runs with ${SYSTEM_PYTHON} (torch ${report.trainer.torch})`;
     const warning = events.find((e) => e.event === 'warning');
@@ -107,7 +107,7 @@ describe('distillation engine: choosing the Python interpreter', function () {
   it('a run with no usable interpreter fails before any work, its report holding the one-line fix', async () => {
     const dir = temp.make();
     const runDir = path.join(dir, 'run');
-    const report = await startRun(writeSpec(dir), { runDir, python: torchless });
+    const report = await distillAndVerify(writeSpec(dir), { runDir, python: torchless });
     assert.strictEqual(report.status, 'failed');
     assert.strictEqual(report.message, `${torchless} lacks numpy, torch: install numpy (apt-get install python3-numpy, or pip install numpy); install torch (apt-get install python3-torch libopenblas0-pthread, or pip install torch); or name one that has them (setting onnxCompress.distill.pythonPath, --python, or ONNX_COMPRESS_PYTHON)`);
     assert.ok(!fs.existsSync(path.join(runDir, 'student-graph')), 'nothing is exported before the interpreter is known to work');

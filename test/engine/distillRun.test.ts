@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { DistillEvent, DistillRunReport } from '../../src/shared/distillRun';
 import { listRuns } from '../../src/core/distill/runs';
-import { startRun } from '../../src/core/distill/run';
+import { distillAndVerify } from '../../src/core/workflows/distillAndVerify';
 import { accuracy, fashionTestSet, FIXTURES, predict } from '../support/evaluate';
 import { TempDirs } from '../support/helpers';
 import { freshStudent, writeSpec } from '../fixtures/distill/support';
@@ -39,7 +39,7 @@ describe('distillation runs with the real trainer', function () {
     const spec = writeSpec(dir, (s) => { s.student = { model: student, output: 'logits' }; });
     const events: DistillEvent[] = [];
     const runDir = path.join(dir, 'run');
-    const report = await startRun(spec, { runDir, python: PYTHON, onEvent: (e) => events.push(e) });
+    const report = await distillAndVerify(spec, { runDir, python: PYTHON, onEvent: (e) => events.push(e) });
     assert.strictEqual(report.status, 'completed', `${report.message}\n${fs.readFileSync(path.join(runDir, 'log.txt'), 'utf8')}`);
 
     // The stream: phases in order, the trainer's start/step/epoch/eval/checkpoint/exported, the verification.
@@ -89,7 +89,7 @@ describe('distillation runs with the real trainer', function () {
     const runDir = path.join(dir, 'run');
     const controller = new AbortController();
     let steps = 0;
-    const cancelled = await startRun(spec, {
+    const cancelled = await distillAndVerify(spec, {
       runDir, python: PYTHON, signal: controller.signal,
       onEvent: (e) => { if (e.event === 'step' && ++steps === 2) controller.abort(); },
     });
@@ -101,7 +101,7 @@ describe('distillation runs with the real trainer', function () {
     assert.ok(!fs.existsSync(path.join(runDir, 'student.onnx')));
 
     const resumed: DistillEvent[] = [];
-    const done = await startRun(spec, { resume: runDir, python: PYTHON, onEvent: (e) => resumed.push(e) });
+    const done = await distillAndVerify(spec, { resume: runDir, python: PYTHON, onEvent: (e) => resumed.push(e) });
     assert.strictEqual(done.status, 'completed', `${done.message}`);
     assert.strictEqual(done.resumedFrom, cancelled.checkpoint);
     const start = resumed.find((e) => e.event === 'start');
@@ -125,7 +125,7 @@ describe('distillation runs with the real trainer', function () {
     });
     const events: DistillEvent[] = [];
     const runDir = path.join(dir, 'run');
-    const report = await startRun(spec, { runDir, python: PYTHON, onEvent: (e) => events.push(e) });
+    const report = await distillAndVerify(spec, { runDir, python: PYTHON, onEvent: (e) => events.push(e) });
     assert.strictEqual(report.status, 'completed', `${report.message}`);
     const steps = events.filter((e) => e.event === 'phase' && e.phase === 'train').map((e) => e.event === 'phase' && [e.chainStep, e.chainSteps]);
     assert.deepStrictEqual(steps, [[1, 2], [2, 2]]);
@@ -143,13 +143,13 @@ describe('distillation runs with the real trainer', function () {
   it('bad input: no Python, wrong tensor names, a trainer failing mid-epoch; each run folder keeps what was done', async () => {
     const dir = temp.make();
 
-    const noPython = await startRun(writeSpec(dir), { runDir: path.join(dir, 'no-python'), python: '/nonexistent/python3' });
+    const noPython = await distillAndVerify(writeSpec(dir), { runDir: path.join(dir, 'no-python'), python: '/nonexistent/python3' });
     assert.strictEqual(noPython.status, 'failed');
     assert.match(noPython.message!, /no Python interpreter at '\/nonexistent\/python3'/);
     assert.strictEqual(readReport(path.join(dir, 'no-python')).status, 'failed');
     assert.ok(fs.existsSync(path.join(dir, 'no-python', 'spec.distill.json')));
 
-    const names = await startRun(writeSpec(dir, (s) => { s.knowledge = [{ type: 'feature', pairs: [{ teacher: '/fc1/Gem', student: '/Relu_output_0' }] }]; }, 'names.distill.json'), { runDir: path.join(dir, 'names'), python: PYTHON });
+    const names = await distillAndVerify(writeSpec(dir, (s) => { s.knowledge = [{ type: 'feature', pairs: [{ teacher: '/fc1/Gem', student: '/Relu_output_0' }] }]; }, 'names.distill.json'), { runDir: path.join(dir, 'names'), python: PYTHON });
     assert.strictEqual(names.status, 'failed');
     assert.match(names.message!, /knowledge\[0\]\.pairs\[0\]\.teacher: the teacher has no tensor '\/fc1\/Gem'; close names: '\/fc1\/Gemm_output_0'/);
     assert.match(fs.readFileSync(path.join(dir, 'names', 'log.txt'), 'utf8'), /no tensor '\/fc1\/Gem'/);
@@ -172,7 +172,7 @@ describe('distillation runs with the real trainer', function () {
       '',
     ].join('\n'));
     const crashDir = path.join(dir, 'crash');
-    const crash = await startRun(writeSpec(dir, (s) => {
+    const crash = await distillAndVerify(writeSpec(dir, (s) => {
       s.student = { factory: 'failing.py:build' };
       s.knowledge = [{ type: 'response', alpha: 0.5 }];
       s.data.train.samples = 2000;

@@ -7,13 +7,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { analyzeQuantization } from '../../src/core/analysis/analyze';
-import { keepInFloat, keepInFloatForReport, previousQuantResult, type ReportKeepOptions } from '../../src/core/analysis/keepInFloat';
+import { defaultQuantResultFile, previousQuantResult } from '../../src/core/analysis/quantResultFile';
+import { keepInFloatAndAnalyze, type Evaluation } from '../../src/core/workflows/keepInFloatAndAnalyze';
 import { readModel } from '../../src/core/onnx/model';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import { run } from '../../src/cli/main';
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
-import type { QuantResult } from '../../src/shared/quantResult';
+import { parseQuantResult, type QuantResult } from '../../src/shared/quantResult';
 import { nodesToKeepInFloat, REPORT_VIEW_PROTOCOL } from '../../src/shared/reportViewProtocol';
 import { parseFromView } from '../../src/shared/ipc';
 import { FASHION_DIR, FIXTURES } from '../support/evaluate';
@@ -36,7 +37,18 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
   let float: string;
   let quant: QuantResult;
   let report: QuantReport;
-  const options = (o: Partial<ReportKeepOptions> = {}): ReportKeepOptions => ({ samples: 128, latencyRuns: 0, sensitivity: false, ...o });
+  /** What the report panel's button runs: from the shown report, on the calibration data. */
+  const forReport = async (shown: QuantReport, nodes: string[], output?: string) => {
+    const previous = previousQuantResult(shown.quantizedModel, shown.quantResultFile ?? undefined);
+    return keepInFloatAndAnalyze({
+      floatFile: shown.floatModel, previous, previousFile: defaultQuantResultFile(shown.quantizedModel), what: nodes, shown, output,
+      evaluation: { data: previous.settings.calibration, samples: 128, latencyRuns: 0, sensitivity: false },
+    });
+  };
+  /** What the CLI runs: the model the request starts from is scored. */
+  const keepInFloat = async (previous: QuantResult, nodes: string[], o: Evaluation & { output: string }) => (await keepInFloatAndAnalyze({
+    floatFile: float, previous, previousFile: defaultQuantResultFile(previous.output), what: nodes, evaluation: o, output: o.output,
+  })).keep;
   const files = () => fs.readdirSync(dir).sort();
 
   before(async () => {
@@ -59,7 +71,7 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
     assert.ok(msg.type === 'notify' && msg.method === 'keepInFloat');
     assert.deepStrictEqual(msg.params.nodes, ['/conv1/Conv']);
     const output = path.join(dir, 'fashion_cnn.int8.keep-float.onnx');
-    const { report: after, file } = await keepInFloatForReport(report, msg.params.nodes, options({ output }));
+    const { report: after, reportFile: file } = await forReport(report, msg.params.nodes, output);
     assert.deepStrictEqual(after.keepInFloat!.nodes, ['/conv1/Conv']);
     assert.strictEqual(after.quantizedModel, output);
     assert.deepStrictEqual(await dequantizedInputs(output, '/conv1/Conv'), []);
@@ -69,7 +81,7 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
     // One analysis: the before side is the report the panel showed, the after side the new one.
     assert.strictEqual(after.keepInFloat!.before.outputSqnr, report.model.outputs[0].error.sqnr);
     assert.strictEqual(after.keepInFloat!.after.outputSqnr, after.model.outputs[0].error.sqnr);
-    const result = JSON.parse(fs.readFileSync(output.replace(/\.onnx$/, '.quant.json'), 'utf8')) as QuantResult;
+    const result = parseQuantResult(JSON.parse(fs.readFileSync(output.replace(/\.onnx$/, '.quant.json'), 'utf8')));
     assert.strictEqual(result.output, output);
     assert.ok(!files().some((f) => f.includes('tmp')), files().join(' '));
   });
@@ -77,7 +89,7 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
   it('keeps a node in float even where a quantized neighbour still quantizes its input', async () => {
     // /Relu reads the Conv's output, which stays quantized for the quantized Conv: /Relu must read the float value.
     const output = path.join(dir, 'relu.onnx');
-    const r = await keepInFloat(float, quant, ['/Relu'], { data: TEST, samples: 64, latencyRuns: 0, output });
+    const r = await keepInFloat(quant, ['/Relu'], { data: TEST, samples: 64, latencyRuns: 0, output });
     assert.deepStrictEqual(r.nodes, ['/Relu']);
     assert.deepStrictEqual(await dequantizedInputs(output, '/Relu'), []);
     assert.ok((await dequantizedInputs(output, '/conv1/Conv')).length > 0);
@@ -86,11 +98,11 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
   it('refuses a request that changes nothing, says why, and writes no model', async () => {
     const before = files();
     const o = { data: TEST, samples: 64, latencyRuns: 0, output: path.join(dir, 'nothing.onnx') };
-    await assert.rejects(keepInFloat(float, quant, ['/nope'], o), /^KeepInFloatError: nothing changed: \/nope is not a node of fashion_cnn\.onnx; no model was written$/m);
+    await assert.rejects(keepInFloat(quant, ['/nope'], o), /^KeepInFloatError: nothing changed: \/nope is not a node of fashion_cnn\.onnx; no model was written$/m);
     // Already in float in the model the request starts from.
     const kept = previousQuantResult(path.join(dir, 'fashion_cnn.int8.keep-float.onnx'));
-    await assert.rejects(keepInFloat(float, kept, ['/conv1/Conv'], o), /nothing changed: \/conv1\/Conv is already in float in fashion_cnn\.int8\.keep-float\.onnx; no model was written/);
-    await assert.rejects(keepInFloatForReport(report, ['/Flatten_output_0'], options({ output: o.output })), /nothing changed: \/Flatten_output_0 is not a node/);
+    await assert.rejects(keepInFloat(kept, ['/conv1/Conv'], o), /nothing changed: \/conv1\/Conv is already in float in fashion_cnn\.int8\.keep-float\.onnx; no model was written/);
+    await assert.rejects(forReport(report, ['/Flatten_output_0'], o.output), /nothing changed: \/Flatten_output_0 is not a node/);
     assert.deepStrictEqual(files(), before);
   });
 
@@ -99,11 +111,22 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
     fs.copyFileSync(quant.output, copy);
     const line = 'copy.int8.quant.json is missing beside copy.int8.onnx: the calibration ranges are needed to keep layers in float without calibrating again; quantize the model again';
     assert.throws(() => previousQuantResult(copy), (e: Error) => e.message === line);
-    await assert.rejects(keepInFloatForReport({ ...report, quantizedModel: copy, quantResultFile: null }, ['/conv1/Conv'], options()), (e: Error) => e.message === line);
+    await assert.rejects(forReport({ ...report, quantizedModel: copy, quantResultFile: null }, ['/conv1/Conv']), (e: Error) => e.message === line);
     const errors: string[] = [];
     const code = await run(['analyze', float, copy, '--data', TEST, '--samples', '64', '--keep-in-float', '/conv1/Conv'], { log: () => undefined, error: (s) => errors.push(s) });
     assert.strictEqual(code, 1);
     assert.deepStrictEqual(errors, [`onnx-compress: ${line}`]);
     assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('copy')), ['copy.int8.onnx']);
+  });
+
+  it('the CLI saves the requested nodes it did not keep in float in the report, as the panel does, and prints them once', async () => {
+    const out = path.join(dir, 'cli-keep.report.json');
+    const errors: string[] = [];
+    const code = await run(['analyze', float, quant.output, '--data', TEST, '--samples', '64', '--latency-runs', '0', '--keep-in-float', '/conv2/Conv,/nope', '-o', out], { log: () => undefined, error: (s) => errors.push(s) });
+    assert.strictEqual(code, 0, errors.join('\n'));
+    const saved = parseQuantReport(JSON.parse(fs.readFileSync(out, 'utf8')));
+    assert.deepStrictEqual(saved.keepInFloat!.nodes, ['/conv2/Conv']);
+    assert.ok(saved.warnings.includes('not kept in float: /nope is not a node of fashion_cnn.onnx'), saved.warnings.join('\n'));
+    assert.strictEqual(errors.filter((e) => e.includes('/nope')).length, 1, errors.join('\n'));
   });
 });

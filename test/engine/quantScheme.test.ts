@@ -7,9 +7,10 @@ import { decodeModel } from '../../src/core/onnx/model';
 import { seededRandom } from '../../src/core/random';
 import { createSession, ort } from '../../src/core/runtime/session';
 import {
-  QUANT_TYPES, blockDequantize4bit, blockQuantize4bit, dequantizeValues, integerRange, perChannelParams, quantTypeInfo,
+  QUANT_TYPES, dequantizeValues, integerRange, perChannelParams, quantTypeInfo,
   quantizeBias, quantizePerChannel, quantizeValues, roundHalfEven, scaleZeroPoint, weightAxis, type QuantArray, type QuantType,
 } from '../../src/core/quant/scheme';
+import { blockDequantize4bit, blockQuantize4bit } from '../../src/core/quant/blockScheme';
 import { GraphBuilder, modelBytes } from '../fixtures/builder';
 
 const f32 = Math.fround;

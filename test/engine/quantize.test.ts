@@ -15,7 +15,7 @@ import { seededRandom } from '../../src/core/random';
 import { PNG } from 'pngjs';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { valueInfo } from '../fixtures/builder';
-import type { QuantResult } from '../../src/shared/quantResult';
+import { parseQuantResult } from '../../src/shared/quantResult';
 import { run } from '../../src/cli/main';
 import { cpuHasVnni } from '../../src/core/runtime/cpu';
 import { accuracy, FASHION_DIR, FIXTURES, fashionTestSet, predict, type LabeledImages } from '../support/evaluate';
@@ -53,7 +53,7 @@ describe('quantization on real models', function () {
     assert.deepStrictEqual(r.verification, { loads: true, ran: true, note: 'loads and runs on a calibration batch' });
     assert.strictEqual(r.calibration!.samples, 512);
     // Every setting is echoed; the result file is the one returned.
-    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'fashion_cnn.int8.quant.json'), 'utf8')) as QuantResult;
+    const saved = parseQuantResult(JSON.parse(fs.readFileSync(path.join(dir, 'fashion_cnn.int8.quant.json'), 'utf8')));
     assert.deepStrictEqual(saved.settings, { ...settings, executionProvider: 'cpu' });
     assert.ok(saved.tensors.some((t) => t.kind === 'weight' && t.axis === 0 && t.scale.length > 1), 'per-channel weights with axis 0');
     assert.ok(saved.tensors.some((t) => t.kind === 'bias' && t.type === 'int32'));
@@ -176,13 +176,13 @@ describe('quantization on real models', function () {
     const text = lines.join('\n');
     assert.match(text, /wrote .*cli\.int8\.onnx/);
     assert.match(text, /the pattern 'nothing-matches-this' matches no node/);
-    const r = JSON.parse(fs.readFileSync(result, 'utf8')) as QuantResult;
+    const r = parseQuantResult(JSON.parse(fs.readFileSync(result, 'utf8')));
     assert.ok(r.nodes.some((n) => n.opType === 'Gemm' && !n.quantized && /excluded by/.test(n.reason)));
     assert.deepStrictEqual(r.unmatchedPatterns, ['nothing-matches-this']);
     // The result replays as a recipe.
     const again = path.join(dir, 'replay.onnx');
     assert.strictEqual(await run(['quantize', path.join(dir, 'fashion_cnn.onnx'), '--recipe', result, '-o', again, '--result', path.join(dir, 'replay.json')], out), 0);
-    const replay = JSON.parse(fs.readFileSync(path.join(dir, 'replay.json'), 'utf8')) as QuantResult;
+    const replay = parseQuantResult(JSON.parse(fs.readFileSync(path.join(dir, 'replay.json'), 'utf8')));
     assert.deepStrictEqual(replay.settings, r.settings);
   });
 

@@ -11,7 +11,7 @@ import type { QuantizeOutcome } from '../../src/extension/quantize/quantizeComma
 import { readRecipe } from '../../src/core/quant/settings';
 import { layerErrorsFor, readReportFile } from '../../src/extension/quantize/reportFile';
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
-import type { QuantResult } from '../../src/shared/quantResult';
+import { parseQuantResult } from '../../src/shared/quantResult';
 import { waitFor, workspace } from './wait';
 
 const inWorkspace = (name: string) => path.join(workspace(), name);
@@ -116,7 +116,7 @@ describe('Quantize in VS Code', () => {
     assert.strictEqual(recipe.calibration, inWorkspace('fashion-calib.npy'));
     assert.strictEqual(recipe.mode, 'static');
     assert.strictEqual(recipe.perChannel, true);
-    const result = JSON.parse(fs.readFileSync(done.resultFile, 'utf8')) as QuantResult;
+    const result = parseQuantResult(JSON.parse(fs.readFileSync(done.resultFile, 'utf8')));
     assert.strictEqual(result.calibration?.samples, 128, 'calibrated on the 128 samples of the file');
 
     const saved = parseQuantReport(JSON.parse(fs.readFileSync(done.reportFile, 'utf8')));
@@ -207,7 +207,7 @@ describe('Quantize in VS Code', () => {
     assert.strictEqual(outcome.output, inWorkspace('custom/fashion-cnn.custom.onnx'), 'a typed output path, relative to the model');
     const recipe = readRecipe(outcome.recipeFile);
     assert.deepStrictEqual([recipe.method, recipe.perChannel, recipe.activationType, recipe.weightType, recipe.exclude], ['percentile', false, 'int8', 'int8', ['/fc2/Gemm']]);
-    const result = JSON.parse(fs.readFileSync(outcome.resultFile, 'utf8')) as QuantResult;
+    const result = parseQuantResult(JSON.parse(fs.readFileSync(outcome.resultFile, 'utf8')));
     assert.strictEqual(result.nodes.find((n) => n.node === '/fc2/Gemm')?.quantized, false);
     assert.ok(result.tensors.some((t) => t.kind === 'activation' && t.type === 'int8'), 'int8 activations');
   });
@@ -233,7 +233,7 @@ describe('Quantize in VS Code', () => {
     const after = parseQuantReport(JSON.parse(fs.readFileSync(file!, 'utf8')));
     assert.deepStrictEqual(after.keepInFloat?.nodes, [conv]);
     assert.strictEqual(after.quantizedModel, inWorkspace('fashion-cnn.int8.keep-float.onnx'));
-    const result = JSON.parse(fs.readFileSync(inWorkspace('fashion-cnn.int8.keep-float.quant.json'), 'utf8')) as QuantResult;
+    const result = parseQuantResult(JSON.parse(fs.readFileSync(inWorkspace('fashion-cnn.int8.keep-float.quant.json'), 'utf8')));
     assert.strictEqual(result.nodes.find((n) => n.node === conv)?.quantized, false, `${conv} is kept in float`);
     const panel = await waitFor('before and after in the panel', () => {
       const s = api.reportPanel();
@@ -254,7 +254,7 @@ describe('Quantize in VS Code', () => {
     assert.deepStrictEqual(keep.target, target);
     assert.ok(keep.nodes.length >= 1 && keep.steps.length === keep.nodes.length, `layers kept one at a time: ${keep.nodes.join(', ')}`);
     assert.strictEqual(keep.met, keep.achieved !== null && keep.achieved >= target.value, `met says whether ${keep.achieved} dB reached ${target.value} dB`);
-    const result = JSON.parse(fs.readFileSync(inWorkspace('fashion-cnn.int8.keep-float-2.quant.json'), 'utf8')) as QuantResult;
+    const result = parseQuantResult(JSON.parse(fs.readFileSync(inWorkspace('fashion-cnn.int8.keep-float-2.quant.json'), 'utf8')));
     for (const n of keep.nodes) assert.strictEqual(result.nodes.find((d) => d.node === n)?.quantized, false, `${n} kept in float`);
     console.log(`      auto keep-in-float: output SQNR ${start.toFixed(2)} dB -> ${keep.achieved?.toFixed(2)} dB (target ${target.value}, met ${keep.met}) keeping ${keep.nodes.join(', ')}; size change ${keep.cost.sizeBytes} bytes`);
   });

@@ -3,31 +3,27 @@
 // every Q/DQ pair's "before" and "after" exposed, and the quantized model as it is (fused integer
 // kernels, for the whole-model numbers); running sums are updated and the batch is dropped, so
 // memory depends on the batch and the number of layers, never on the number of samples.
-import * as fs from 'fs';
 import * as path from 'path';
-import {
-  QUANT_REPORT_FORMAT, QUANT_REPORT_VERSION, type KeepInFloatReport, type LayerReport, type QuantReport, type SensitivityReport,
-} from '../../shared/quantReport';
+import { QUANT_REPORT_FORMAT, QUANT_REPORT_VERSION, type KeepInFloatReport, type LayerReport, type ModelSummary, type QuantReport, type SensitivityReport } from '../../shared/quantReport';
 import type { QuantResult } from '../../shared/quantResult';
 import { openDataSource, type DataSource } from '../data';
-import { OnnxCompressError, errorMessage } from '../errors';
+import { errorMessage } from '../errors';
+import { DataType } from '../onnx/dataTypes';
 import { readModel, type OnnxModel } from '../onnx/model';
+import { modelBytes } from '../onnx/write';
 import { chooseProvider } from '../runtime/providers';
-import { createSession, type ort } from '../runtime/session';
-import { QUANT_TYPES, quantTypeInfo, type QuantType } from '../quant/scheme';
+import { createSession, sessionWithOutputs, type ort } from '../runtime/session';
+import { checkPair } from './checkPair';
+import { AnalysisError, cancelled } from './errors';
+import { modelSummary } from './keepReport';
 import { readLabels } from './labels';
 import { measureLatency } from './latency';
-import { fusedActivations, matchModels, type ActivationPair, type FusedActivation } from './match';
-import { ErrorAccumulator, FixedHistogram } from './metrics';
+import { clipRangeOf, LayerStats, qRange } from './layerStats';
+import { floatNameOf, fusedActivations, matchModels } from './match';
 import { OutputComparison } from './outputs';
+import { defaultQuantResultFile, defaultReportFile, loadQuantResult, writeJsonFile } from './quantResultFile';
 import { measureSensitivity } from './sensitivity';
-import { DataType } from '../onnx/dataTypes';
-import { modelBytes } from '../onnx/write';
-import { sessionWithOutputs } from '../runtime/session';
 import { weightReports } from './weights';
-import { jsonText, writeFileAtomicSync } from '../files';
-
-export class AnalysisError extends OnnxCompressError {}
 
 export interface AnalysisProgress {
   stage: string;
@@ -52,8 +48,11 @@ export interface AnalysisOptions {
   sensitivitySamples?: number;
   /** The QuantResult of the quantized model; default: NAME.quant.json beside it, when present. */
   quantResult?: QuantResult | string;
-  /** What keep-in-float did to make the quantized model (embedded in the report). */
-  keepInFloat?: KeepInFloatReport;
+  /** What keep-in-float did to make the quantized model, completed with this analysis' model
+   *  numbers as its after side (embedded in the report). */
+  keepInFloat?: (after: ModelSummary) => KeepInFloatReport;
+  /** Warnings of the steps before the analysis, added after its own. */
+  warnings?: string[];
   /** Where to save the report (default NAME.report.json beside the quantized model); false: not saved. */
   reportFile?: string | false;
   signal?: AbortSignal;
@@ -61,160 +60,6 @@ export interface AnalysisOptions {
 }
 
 export const ANALYSIS_DEFAULTS = { samples: 512, batchSize: 32, latencyRuns: 20, histogramBins: 64, sensitivitySamples: 64 };
-
-export function defaultReportFile(quantFile: string): string {
-  return quantFile.replace(/(\.onnx)?$/i, '.report.json');
-}
-
-export function defaultQuantResultFile(quantFile: string): string {
-  return quantFile.replace(/(\.onnx)?$/i, '.quant.json');
-}
-
-export function cancelled(subject: string): AnalysisError {
-  return new AnalysisError('cancelled; no report was written', subject);
-}
-
-/** The QuantResult given, or the one beside the quantized model, or null. */
-export function loadQuantResult(quantFile: string, given?: QuantResult | string): { result: QuantResult | null; file: string | null } {
-  if (given && typeof given !== 'string') return { result: given, file: null };
-  const file = given ?? defaultQuantResultFile(quantFile);
-  if (!fs.existsSync(file)) {
-    if (given) throw new AnalysisError('quantization result file not found', file);
-    return { result: null, file: null };
-  }
-  try {
-    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as QuantResult;
-    if (r.format !== 'onnx-compress/quant-result' || !Array.isArray(r.tensors) || typeof r.settings !== 'object') throw new Error('not an onnx-compress quant-result');
-    return { result: r, file };
-  } catch (e) {
-    throw new AnalysisError(`cannot read the quantization result (${errorMessage(e)}); re-run onnx-compress quantize to write it again`, file);
-  }
-}
-
-/** Float and quantized models must take the same inputs, give the same outputs and share the
- *  float model's nodes (the rewrite keeps their names). */
-export function checkPair(float: OnnxModel, quant: OnnxModel): void {
-  const named = float.proto.graph!.node.map((n) => n.name).filter((n): n is string => !!n);
-  const kept = new Set(quant.proto.graph!.node.map((n) => n.name));
-  const found = named.filter((n) => kept.has(n)).length;
-  if (named.length && found < named.length / 2) {
-    throw new AnalysisError(`the quantized model was not made from this float model: only ${found} of the float model's ${named.length} nodes appear in it (by name); give the float model it was quantized from`, `${float.file} / ${quant.file}`);
-  }
-  const io = (m: OnnxModel, which: 'input' | 'output') => {
-    const g = m.proto.graph!;
-    const init = new Set(g.initializer.map((t) => t.name));
-    return g[which].filter((v) => !init.has(v.name)).map((v) => `${v.name}:${v.type?.tensor_type?.elem_type ?? '?'}`).sort();
-  };
-  for (const which of ['input', 'output'] as const) {
-    const a = io(float, which);
-    const b = io(quant, which);
-    if (a.join() !== b.join()) {
-      const names = (l: string[]) => l.map((x) => x.replace(/:[^:]*$/, '')).join(', ') || '(none)';
-      throw new AnalysisError(`the two models do not match: the float model's ${which}s are ${names(a)}, the quantized model's ${names(b)}${a.length === b.length ? ' (or their element types differ)' : ''}; give the float model the quantized one was made from`, `${float.file} / ${quant.file}`);
-    }
-  }
-}
-
-/** The integer grid of a pair's type; any other type (float8, say) has no such grid to measure
- *  clipping and range use against, and guessing one would report wrong numbers. */
-function qRange(p: ActivationPair, file?: string): { qmin: number; qmax: number } {
-  if (!QUANT_TYPES.includes(p.type as QuantType)) {
-    throw new AnalysisError(`tensor '${p.before}' is quantized to ${p.type}, which the analysis cannot measure (integer types only: ${QUANT_TYPES.join(', ')}); quantize it to one of those, or keep it in float`, file);
-  }
-  const info = quantTypeInfo(p.type as QuantType);
-  return { qmin: info.fullMin, qmax: info.fullMax };
-}
-
-/** The float range the integer grid covers. */
-function clipRangeOf(p: ActivationPair): [number, number] {
-  const { qmin, qmax } = qRange(p);
-  return [(qmin - p.zeroPoint) * p.scale, (qmax - p.zeroPoint) * p.scale];
-}
-
-/** The running statistics of one activation. */
-class LayerStats {
-  readonly local = new ErrorAccumulator();
-  readonly accumulated = new ErrorAccumulator();
-  min = Infinity;
-  max = -Infinity;
-  clipped = 0;
-  qSeenMin = Infinity;
-  qSeenMax = -Infinity;
-  readonly qmin: number;
-  readonly qmax: number;
-  readonly clip: [number, number];
-  readonly histogram: FixedHistogram;
-  sizeMismatch = false;
-  private readonly activation?: (v: number) => number;
-
-  constructor(readonly pair: ActivationPair, readonly calibrated: [number, number] | null, bins: number, readonly fused: FusedActivation | null) {
-    ({ qmin: this.qmin, qmax: this.qmax } = qRange(pair));
-    this.clip = clipRangeOf(pair);
-    const lo = Math.min(this.clip[0], calibrated?.[0] ?? Infinity);
-    const hi = Math.max(this.clip[1], calibrated?.[1] ?? -Infinity);
-    this.histogram = new FixedHistogram(lo, hi, bins);
-    if (fused) this.activation = (v) => (v < fused.min ? fused.min : v > fused.max ? fused.max : v);
-  }
-
-  add(x: Float32Array | undefined, before: Float32Array, after: Float32Array): void {
-    // With a fused Relu/Clip, every number describes the values after it: the activation's own
-    // cut is not clipping, and a histogram or range of the values before it would show values
-    // beyond the clip range that the clip share rightly does not count.
-    const act = this.activation;
-    if (act) {
-      before = before.map(act);
-      if (x) x = x.map(act);
-    }
-    // The float model's values when they match element for element: the observed range, the
-    // histogram and the clip share then all describe the same values, so they cannot disagree.
-    const ref = x && x.length === before.length ? x : before;
-    for (let i = 0; i < ref.length; i++) {
-      if (ref[i] < this.min) this.min = ref[i];
-      if (ref[i] > this.max) this.max = ref[i];
-    }
-    this.histogram.add(ref);
-    this.local.add(before, after);
-    if (x && x.length === after.length) this.accumulated.add(x, after);
-    else if (x) this.sizeMismatch = true;
-    const { scale, zeroPoint } = this.pair;
-    // Saturated: beyond the grid's ends by more than half a step (values at qmin that round there,
-    // such as the zeros of a Relu, are not clipped).
-    const lo = this.clip[0] - scale / 2;
-    const hi = this.clip[1] + scale / 2;
-    for (let i = 0; i < after.length; i++) {
-      if (ref[i] < lo || ref[i] > hi) this.clipped++;
-      const q = Math.round(after[i] / scale) + zeroPoint;
-      if (q < this.qSeenMin) this.qSeenMin = q;
-      if (q > this.qSeenMax) this.qSeenMax = q;
-    }
-  }
-
-  report(order: number): LayerReport {
-    const p = this.pair;
-    const n = this.local.count;
-    return {
-      tensor: p.floatName || p.before,
-      node: p.node,
-      opType: p.opType,
-      order,
-      quantizedType: p.type,
-      scale: p.scale,
-      zeroPoint: p.zeroPoint,
-      step: p.scale,
-      calibratedRange: this.calibrated,
-      clipRange: this.clip,
-      observed: n ? [this.min, this.max] : null,
-      local: this.local.result(),
-      accumulated: this.accumulated.result(),
-      clippingRate: n ? this.clipped / n : null,
-      rangeUse: n ? Math.min(1, Math.max(0, (this.qSeenMax - this.qSeenMin) / (this.qmax - this.qmin))) : null,
-      histogram: n ? this.histogram.result() : null,
-      elements: n,
-      fusedActivation: this.fused?.op ?? null,
-      consumers: p.consumers,
-    };
-  }
-}
 
 async function openData(spec: string, model: OnnxModel): Promise<DataSource> {
   try {
@@ -226,11 +71,6 @@ async function openData(spec: string, model: OnnxModel): Promise<DataSource> {
 
 async function release(...sessions: Array<ort.InferenceSession | undefined>): Promise<void> {
   for (const s of sessions) await s?.release();
-}
-
-/** Writes JSON through a temporary file renamed into place: never a half-written report. */
-export function writeJsonFile(file: string, value: unknown): void {
-  writeFileAtomicSync(file, jsonText(value));
 }
 
 export async function analyzeQuantization(floatFile: string, quantFile: string, options: AnalysisOptions): Promise<QuantReport> {
@@ -260,7 +100,8 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const data = await openData(options.data, float);
   const labels = options.labels ? await readLabels(options.labels, samples ?? undefined) : undefined;
 
-  const match = matchModels(float, quant);
+  const floatName = floatNameOf(qr.result?.quantizedNames);
+  const match = matchModels(float, quant, floatName);
   const unmatched = [...match.unmatched];
   const weights = weightReports(float, match.weights, unmatched);
   // Rounding to 8 bits keeps weights above 30 dB; far below, the weights are another model's.
@@ -350,7 +191,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const sensitivitySamples = Math.min(used, options.sensitivitySamples ?? ANALYSIS_DEFAULTS.sensitivitySamples);
   let sensitivity: SensitivityReport | null = null;
   if (options.sensitivity) {
-    sensitivity = await measureSensitivity(float, quant, data, { samples: sensitivitySamples, batchSize, ep: ep.provider, signal, onProgress: progress, onWarning: (w) => warnings.push(w) });
+    sensitivity = await measureSensitivity(float, quant, data, { floatName, samples: sensitivitySamples, batchSize, ep: ep.provider, signal, onProgress: progress, onWarning: (w) => warnings.push(w) });
   }
 
   const report: QuantReport = {
@@ -383,11 +224,12 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
       fusion: qr.result?.fusion ?? null,
     },
     sensitivity,
-    keepInFloat: options.keepInFloat ?? null,
+    keepInFloat: null,
     unmatched,
-    warnings,
+    warnings: [...warnings, ...(options.warnings ?? [])],
     created: new Date().toISOString(),
   };
+  if (options.keepInFloat) report.keepInFloat = options.keepInFloat(modelSummary(report));
   if (signal?.aborted) throw cancelled(quantFile);
   if (options.reportFile !== false) writeJsonFile(options.reportFile ?? defaultReportFile(quant.file!), report);
   return report;

@@ -2,8 +2,8 @@
 // puts QuantizeLinear -> DequantizeLinear on an activation: the Q input is the value "before"
 // (float, in the quantized model), the DQ output "after" (what consumers read). The float name is
 // the Q input, except for a graph output, which keeps its name on the DQ side (the producer then
-// writes NAME_before_QuantizeLinear). Weights are integer initializers read by a DequantizeLinear;
-// their float name is the initializer's without the `_quantized` suffix the rewrite adds.
+// writes NAME_before_QuantizeLinear). Weights are integer initializers read by a DequantizeLinear
+// or an integer operator; the QuantResult names the float tensor each was made from.
 import { GraphIndex } from '../onnx/graph';
 import type { OnnxModel } from '../onnx/model';
 import { readTensor, tensorDims, toFloat32 } from '../onnx/tensor';
@@ -46,6 +46,21 @@ export interface ModelMatch {
   order: Map<string, number>;
 }
 
+/** The float tensor an integer initializer holds, or undefined when it was not made from one. */
+export type FloatNameOf = (quantizedName: string) => string | undefined;
+
+const LEGACY_SUFFIX = /_quantized(_\d+)?$/;
+
+/**
+ * The QuantResult's record of which tensor became which integer initializer. Without one (a
+ * result written before it was recorded, or a model quantized elsewhere), the name the rewrites
+ * give them, W_quantized (W_quantized_1 ...) for W, is read backwards: the one place that guesses.
+ */
+export function floatNameOf(quantizedNames?: Record<string, string>): FloatNameOf {
+  if (quantizedNames) return (q) => (Object.prototype.hasOwnProperty.call(quantizedNames, q) ? quantizedNames[q] : undefined);
+  return (q) => (LEGACY_SUFFIX.test(q) ? q.replace(LEGACY_SUFFIX, '') : undefined);
+}
+
 const isQ = (n: NodeProto) => n.op_type === 'QuantizeLinear';
 const isDQ = (n: NodeProto) => n.op_type === 'DequantizeLinear';
 
@@ -62,7 +77,7 @@ function axisOf(n: NodeProto, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
-export function matchModels(float: OnnxModel, quant: OnnxModel): ModelMatch {
+export function matchModels(float: OnnxModel, quant: OnnxModel, floatName: FloatNameOf = floatNameOf()): ModelMatch {
   const fIndex = new GraphIndex(float.proto.graph!);
   const qIndex = new GraphIndex(quant.proto.graph!);
   const qConstants = qIndex.constantTensors();
@@ -111,9 +126,9 @@ export function matchModels(float: OnnxModel, quant: OnnxModel): ModelMatch {
     const qName = dq.input[0];
     if (!qIndex.initializers.has(qName) && !qConstants.has(qName)) continue;
     const q = constantValues(qIndex, qConstants, qName, quant)!;
-    const floatName = qName.replace(/_quantized(_\d+)?$/, '');
-    if (!fConstants.has(floatName)) {
-      unmatched.push({ tensor: qName, reason: `integer initializer with no float counterpart '${floatName}' in the float model` });
+    const source = floatName(qName) ?? qName;
+    if (!fConstants.has(source)) {
+      unmatched.push({ tensor: qName, reason: `integer initializer with no float counterpart '${source}' in the float model` });
       continue;
     }
     const scale = constantValues(qIndex, qConstants, dq.input[1], quant);
@@ -121,7 +136,7 @@ export function matchModels(float: OnnxModel, quant: OnnxModel): ModelMatch {
     if (!scale) continue;
     const perAxis = scale.values.length > 1;
     weights.push({
-      floatName,
+      floatName: source,
       quantizedName: qName,
       consumers: (qIndex.consumers.get(dq.output[0]) ?? []).map((c) => qNodes[c].name || `${qNodes[c].op_type}_${c}`),
       type: dataTypeName(q.type),
@@ -133,23 +148,23 @@ export function matchModels(float: OnnxModel, quant: OnnxModel): ModelMatch {
     });
   }
   // Weights read by integer operators directly (dynamic MatMulInteger/ConvInteger, QOperator
-  // QLinearConv/QLinearMatMul): found by the names the rewrites give them, W_quantized with
-  // W_scale and W_zero_point beside it; per channel along the op's output-channel axis.
+  // QLinearConv/QLinearMatMul): the integer initializer made from W, with W_scale and
+  // W_zero_point beside it; per channel along the op's output-channel axis.
   const matched = new Set(weights.map((w) => w.quantizedName));
   const integerOps: Record<string, number> = { MatMulInteger: 1, ConvInteger: 1, QLinearConv: 3, QLinearMatMul: 3 };
   for (const [k, n] of qNodes.entries()) {
     const slot = n.op_type ? integerOps[n.op_type] : undefined;
     const qName = slot !== undefined ? n.input[slot] : undefined;
-    if (!qName || matched.has(qName) || !/_quantized(_\d+)?$/.test(qName) || !qConstants.has(qName)) continue;
-    const floatName = qName.replace(/_quantized(_\d+)?$/, '');
+    const source = qName && !matched.has(qName) && qConstants.has(qName) ? floatName(qName) : undefined;
+    if (!qName || !source) continue;
     const q = constantValues(qIndex, qConstants, qName, quant)!;
-    const scale = constantValues(qIndex, qConstants, `${floatName}_scale`, quant);
-    const zp = constantValues(qIndex, qConstants, `${floatName}_zero_point`, quant);
-    if (!fConstants.has(floatName) || !scale) continue;
+    const scale = constantValues(qIndex, qConstants, `${source}_scale`, quant);
+    const zp = constantValues(qIndex, qConstants, `${source}_zero_point`, quant);
+    if (!fConstants.has(source) || !scale) continue;
     matched.add(qName);
     const lastAxis = (n.op_type ?? '').includes('MatMul');
     weights.push({
-      floatName,
+      floatName: source,
       quantizedName: qName,
       consumers: [n.name || `${n.op_type}_${k}`],
       type: dataTypeName(q.type),

@@ -14,10 +14,12 @@ import type { OnnxModel } from '../onnx/model';
 import { makeTensor } from '../onnx/tensor';
 import type { NodeProto } from '../onnx/types';
 import { createSession, type ort } from '../runtime/session';
-import { floatConstants } from './match';
+import { floatConstants, type FloatNameOf } from './match';
 import { ErrorAccumulator } from './metrics';
 
 export interface SensitivityOptions {
+  /** The float tensor each integer initializer holds (the QuantResult's record). */
+  floatName: FloatNameOf;
   samples: number;
   batchSize: number;
   ep: string;
@@ -66,7 +68,7 @@ function toFloat(n: QuantizedNode): () => void {
  * The quantized model's nodes that read dequantized values, each with the float replacement of
  * those inputs; the float weights they need are added to the graph (unused by the model itself).
  */
-function quantizedNodes(float: OnnxModel, quant: OnnxModel): QuantizedNode[] {
+function quantizedNodes(float: OnnxModel, quant: OnnxModel, floatName: FloatNameOf): QuantizedNode[] {
   const graph = quant.proto.graph!;
   const index = new GraphIndex(graph);
   const readFloat = floatConstants(float);
@@ -86,7 +88,7 @@ function quantizedNodes(float: OnnxModel, quant: OnnxModel): QuantizedNode[] {
         floatInputs.set(i, graph.node[q].input[0]);
         return;
       }
-      const weight = source.replace(/_quantized(_\d+)?$/, '');
+      const weight = floatName(source) ?? source;
       if (!index.producer.has(weight) && !index.initializers.has(weight) && !added.has(weight)) {
         const f = readFloat(weight);
         if (!f) return;
@@ -128,7 +130,7 @@ export async function measureSensitivity(float: OnnxModel, quant: OnnxModel, dat
   }
   const graph = quant.proto.graph!;
   const initializers = graph.initializer.length;
-  const allNodes = quantizedNodes(float, quant);
+  const allNodes = quantizedNodes(float, quant, o.floatName);
   // Two sessions per node: on large graphs only the nodes holding weights are measured.
   const nodes = allNodes.length > ALL_NODES_UP_TO ? allNodes.filter((n) => WEIGHTED.has(n.node.op_type!)) : allNodes;
   if (nodes.length < allNodes.length) {

@@ -7,5 +7,5 @@ export { listTensors, proposePairs, chooseAdapter, type TensorInfo } from './ten
 export { estimateCacheBytes, buildTeacherCache, teacherTensorsOf, type CacheEstimate, type CacheBuildOptions, type CacheResult, type CacheManifest } from './cache';
 export { exportTrainableGraph, writeTrainedWeights } from './trainableGraph';
 export { probePython, resolvePython, PYTHON_ENV, type PythonProbe } from './python';
-export { startRun, lastCheckpoint, newRunDir, type StartRunOptions } from './run';
+export { lastCheckpoint, newRunDir } from './runFolder';
 export { listRuns } from './runs';

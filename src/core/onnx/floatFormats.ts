@@ -33,6 +33,15 @@ function checkOut(out: ArrayLike<number>, n: number): void {
   if (out.length < n) throw new RangeError(`output holds ${out.length} elements, need ${n}`);
 }
 
+/** Encodes each value from its float32 bit pattern (NaN payloads kept) into `result`. */
+function encodeEach<T extends Uint8Array | Uint16Array>(values: ArrayLike<number>, result: T, encode: (bits: number) => number): T {
+  const n = values.length;
+  checkOut(result, n);
+  const view = float32BitsView(values);
+  for (let i = 0; i < n; i++) result[i] = encode(bitsOf(values, view, i));
+  return result;
+}
+
 /** Writes float32 bit patterns into `out` through a Uint32 view, which keeps NaN payloads. */
 function decodeByTable(
   table: Uint32Array, codes: ArrayLike<number>, mask: number, out: Float32Array | undefined,
@@ -125,12 +134,7 @@ export function float16BitsToFloat32(bits: Uint16Array, out?: Float32Array): Flo
 }
 
 export function float32ToFloat16Bits(values: ArrayLike<number>, out?: Uint16Array): Uint16Array {
-  const n = values.length;
-  const result = out ?? new Uint16Array(n);
-  checkOut(result, n);
-  const view = float32BitsView(values);
-  for (let i = 0; i < n; i++) result[i] = float16FromFloat32Bits(bitsOf(values, view, i));
-  return result;
+  return encodeEach(values, out ?? new Uint16Array(values.length), float16FromFloat32Bits);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,12 +157,7 @@ function bfloat16FromFloat32Bits(x: number): number {
 }
 
 export function float32ToBfloat16Bits(values: ArrayLike<number>, out?: Uint16Array): Uint16Array {
-  const n = values.length;
-  const result = out ?? new Uint16Array(n);
-  checkOut(result, n);
-  const view = float32BitsView(values);
-  for (let i = 0; i < n; i++) result[i] = bfloat16FromFloat32Bits(bitsOf(values, view, i));
-  return result;
+  return encodeEach(values, out ?? new Uint16Array(values.length), bfloat16FromFloat32Bits);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,19 +280,10 @@ export function float8BitsToFloat32(
 export function float32ToFloat8Bits(
   format: Float8Format, values: ArrayLike<number>, saturate = true, out?: Uint8Array,
 ): Uint8Array {
-  const n = values.length;
-  const result = out ?? new Uint8Array(n);
-  checkOut(result, n);
-  const view = float32BitsView(values);
-  if (format === 'e8m0') {
-    for (let i = 0; i < n; i++) result[i] = e8m0FromFloat32Bits(bitsOf(values, view, i), saturate);
-    return result;
-  }
+  const result = out ?? new Uint8Array(values.length);
+  if (format === 'e8m0') return encodeEach(values, result, (x) => e8m0FromFloat32Bits(x, saturate));
   const spec = float8Spec(format);
-  for (let i = 0; i < n; i++) {
-    result[i] = float8FromFloat32Bits(bitsOf(values, view, i), spec, saturate);
-  }
-  return result;
+  return encodeEach(values, result, (x) => float8FromFloat32Bits(x, spec, saturate));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,10 +319,5 @@ function float4FromFloat32Bits(x: number): number {
 }
 
 export function float32ToFloat4e2m1Bits(values: ArrayLike<number>, out?: Uint8Array): Uint8Array {
-  const n = values.length;
-  const result = out ?? new Uint8Array(n);
-  checkOut(result, n);
-  const view = float32BitsView(values);
-  for (let i = 0; i < n; i++) result[i] = float4FromFloat32Bits(bitsOf(values, view, i));
-  return result;
+  return encodeEach(values, out ?? new Uint8Array(values.length), float4FromFloat32Bits);
 }

@@ -23,6 +23,8 @@ export interface DynamicResult {
   decisions: NodeDecision[];
   unmatchedPatterns: string[];
   warnings: string[];
+  /** Each integer initializer written, and the float tensor it holds. */
+  quantizedNames: Record<string, string>;
 }
 
 function attr(n: NodeProto, name: string): AttributeProto | undefined {
@@ -42,6 +44,7 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
   const exclude = settings.exclude.map((p) => ({ p, match: patternMatcher(p), used: false }));
   const opTypes = new Set(settings.opTypes);
   const tensors: TensorQuantization[] = [];
+  const quantizedNames: Record<string, string> = {};
   const decisions: NodeDecision[] = [];
   const warnings: string[] = [];
   const replaced = new Map<number, NodeProto[]>();
@@ -59,6 +62,7 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
     // onnxruntime's CPU ConvInteger takes uint8 weights: asymmetric, per tensor.
     const { scale, zeroPoint, range } = perTensorParams(w, 'uint8', { reduceRange: settings.reduceRange });
     const base = n.input[1];
+    quantizedNames[`${base}_quantized`] = base;
     init.push(
       makeTensor({ name: `${base}_quantized`, dataType: DataType.UINT8, dims, values: Uint8Array.from(quantizeValues(w, scale, zeroPoint, 'uint8')) }),
       makeTensor({ name: `${base}_scale`, dataType: DataType.FLOAT, dims: [], values: Float32Array.of(scale) }),
@@ -148,6 +152,7 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
     const wType = type === 'int8' ? DataType.INT8 : DataType.UINT8;
     const arr = (v: ArrayLike<number>) => (type === 'int8' ? Int8Array.from(v) : Uint8Array.from(v));
     const perCh = scale.length > 1 ? [scale.length] : [];
+    quantizedNames[`${base}_quantized`] = base;
     init.push(
       makeTensor({ name: `${base}_quantized`, dataType: wType, dims: [K, N], values: arr(q) }),
       makeTensor({ name: `${base}_scale`, dataType: DataType.FLOAT, dims: perCh, values: scale }),
@@ -189,5 +194,5 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
   graph.node = graph.node.filter((n) => n.op_type !== 'Constant' || n.output.some((o) => used.has(o)));
   if (convs) warnings.push(`${convs} Conv node(s) quantized dynamically (ConvInteger), as asked: it is slow on CPU; static quantization is the better choice for CNNs`);
   if (!decisions.some((d) => d.quantized)) warnings.push('no MatMul or Gemm with a constant weight was found: nothing was quantized');
-  return { tensors, decisions, unmatchedPatterns: exclude.filter((e) => !e.used).map((e) => e.p), warnings };
+  return { tensors, decisions, unmatchedPatterns: exclude.filter((e) => !e.used).map((e) => e.p), warnings, quantizedNames };
 }

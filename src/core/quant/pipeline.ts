@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  QUANT_RESULT_FORMAT, QUANT_RESULT_VERSION, type QuantResult, type QuantSettings, type TensorQuantization,
+  QUANT_RESULT_FORMAT, QUANT_RESULT_VERSION, parseQuantResult, type QuantResult, type QuantSettings, type TensorQuantization,
 } from '../../shared/quantResult';
 import { openDataSource, type DataSource } from '../data';
 import { errorMessage, OnnxCompressError } from '../errors';
@@ -58,10 +58,10 @@ export function defaultOutput(input: string, settings: QuantSettings): string {
  *  the name without the .int8 (.dynamic.int8, .int16) that quantize adds, if that file exists. */
 function floatOrigin(file: string): string | undefined {
   try {
-    const result = JSON.parse(fs.readFileSync(file.replace(/\.onnx$/i, '.quant.json'), 'utf8')) as Partial<QuantResult>;
-    if (typeof result.input === 'string' && fs.existsSync(result.input)) return result.input;
+    const result = parseQuantResult(JSON.parse(fs.readFileSync(file.replace(/\.onnx$/i, '.quant.json'), 'utf8')));
+    if (fs.existsSync(result.input)) return result.input;
   } catch {
-    // no result file beside it: try the name
+    // no result file beside it, or not one: try the name
   }
   const named = file.replace(/\.(dynamic\.int8|int8|int16)(\.onnx)$/i, '$2');
   return named !== file && fs.existsSync(named) ? named : undefined;
@@ -121,6 +121,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     warnings.push(`${asConstants.length} initializers were also listed as graph inputs (as exporters before ONNX IR 4 wrote them); the quantized model holds them as constants and no longer takes them as inputs`);
   }
   let tensors: TensorQuantization[];
+  let quantizedNames: Record<string, string>;
   let decisions: QuantResult['nodes'];
   let unmatchedPatterns: string[];
   let calibration: QuantResult['calibration'] = null;
@@ -130,7 +131,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   if (settings.mode === 'dynamic') {
     if (opset < 11) throw new QuantizeError(`dynamic quantization needs opset 11 or newer (DynamicQuantizeLinear); this model uses opset ${opset}`, input);
     const r = quantizeDynamic(model, settings);
-    ({ tensors, decisions, unmatchedPatterns } = r);
+    ({ tensors, decisions, unmatchedPatterns, quantizedNames } = r);
     warnings.push(...r.warnings);
     candidates = decisions.filter((d) => d.quantized).map((d) => ({ name: d.node, opType: d.opType }));
     // Dynamic needs no calibration; a sample still proves the result runs.
@@ -179,7 +180,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     progress('rewriting');
     const planned = new Map(plan.nodes.map((p) => [plan.index.nodes[p.index], p]));
     const r = new QdqRewriter(model, plan, settings).apply(ranges);
-    tensors = r.tensors;
+    ({ tensors, quantizedNames } = r);
     warnings.push(...r.warnings);
     if (qoperator) {
       const q = convertToQOperator(model, planned);
@@ -233,6 +234,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     fusion: v.fusion,
     verification: { loads: v.loads, ran: v.ran, note: v.note },
     warnings,
+    quantizedNames,
   };
   if (options.resultFile !== false) {
     const file = options.resultFile ?? written.file.replace(/\.onnx$/i, '.quant.json');

@@ -24,6 +24,8 @@ import {
 export interface QdqResult {
   tensors: TensorQuantization[];
   warnings: string[];
+  /** Each integer initializer written, and the float tensor it holds. */
+  quantizedNames: Record<string, string>;
 }
 
 export interface Params {
@@ -65,6 +67,7 @@ export class QdqRewriter {
   private readonly dequantized = new Map<string, string>();
   readonly report: TensorQuantization[] = [];
   readonly warnings: string[] = [];
+  private readonly quantizedNames: Record<string, string> = {};
   private readonly domain: string;
 
   constructor(private readonly model: OnnxModel, private readonly plan: QuantPlan, private readonly settings: QuantSettings) {
@@ -164,6 +167,7 @@ export class QdqRewriter {
     const existing = this.dequantized.get(tensor);
     if (existing) return existing;
     const qName = this.unique(`${tensor}_quantized`);
+    this.quantizedNames[qName] = tensor;
     this.newInitializers.push(makeTensor({ name: qName, dataType: dataTypeOf(p.type), dims, values: integerArray(p.type, q) }));
     const [scale, zp] = this.addParamsInitializers(tensor, p);
     const dq = this.unique(`${tensor}_DequantizeLinear_Output`);
@@ -245,7 +249,7 @@ export class QdqRewriter {
       }
     }
     this.finish();
-    return { tensors: this.report, warnings: this.warnings };
+    return { tensors: this.report, warnings: this.warnings, quantizedNames: this.quantizedNames };
   }
 
   /** New nodes and initializers in; unused float weights out; nodes in topological order. */

@@ -1,12 +1,13 @@
 // "ONNX: Start Distillation Run" and its companions: the checks before a run (workspace trust,
 // the spec's problems at their place, the Python interpreter with exactly what it lacks, the
-// cache size), the run itself through the engine's startRun with a cancellable progress
+// cache size), the run itself through the engine's distillAndVerify with a cancellable progress
 // notification, its events streamed into the run view and its lines into the log, and at the
 // end the student's verification with what to do next (quantize it, open the folder, resume).
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { estimateCacheBytes, newRunDir, probePython, startRun, type SpecValidation } from '../../core/distill';
+import { estimateCacheBytes, newRunDir, probePython, type SpecValidation } from '../../core/distill';
+import { distillAndVerify } from '../../core/workflows/distillAndVerify';
 import { errorMessage } from '../../core/errors';
 import { RUN_LAYOUT, type DistillEvent, type DistillRunReport, type StudentVerification } from '../../shared/distillRun';
 import { DISTILL_SPEC_SUFFIX, KNOWLEDGE_FORMULAS, type ResolvedDistillSpec } from '../../shared/distillSpec';
@@ -197,7 +198,7 @@ export class RunController implements vscode.Disposable {
         timer ??= setTimeout(flush, 100);
       };
       try {
-        return await startRun(specFile, {
+        return await distillAndVerify(specFile, {
           runDir: resume ? undefined : runDir, resume, python: python.named, signal: abort.signal,
           onEvent, onLog: (line) => this.log.info(`[${path.basename(runDir)}] ${line}`),
         });

@@ -10,7 +10,7 @@ import { ReportPanel } from '../reportPanel';
 import { keepLayersInFloat } from './keepInFloatCommand';
 import { QuantizeFlow, quantizeTarget, type QuantizeOutcome } from './quantizeCommand';
 import { RememberedChoices } from './recipes';
-import { analyzeAndSave, QuantReportActions } from './reportActions';
+import { QuantReportActions } from './reportActions';
 import { readReportFile } from './reportFile';
 
 export interface QuantizeApi {
@@ -23,7 +23,6 @@ export function registerQuantize(ctx: CommandContext, context: vscode.ExtensionC
   const actionsFor = (report: QuantReport) => new QuantReportActions(ctx, report, context.extensionUri.fsPath);
   const show = (report: QuantReport) => ReportPanel.show(context, report, actionsFor(report), ctx.log);
   const flow = new QuantizeFlow(ctx.store, new RememberedChoices(context.workspaceState, ctx.log), ctx.log, {
-    analyze: (result, o) => analyzeAndSave(result, o),
     show,
   });
   const command = commandRegistrar(ctx.log);

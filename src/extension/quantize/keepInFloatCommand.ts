@@ -3,8 +3,8 @@
 // target for the automatic search. The panel then shows the new report beside the one it replaces.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { defaultReportFile } from '../../core/analysis/analyze';
-import { parseTarget } from '../../core/analysis/keepInFloat';
+import { defaultReportFile } from '../../core/analysis/quantResultFile';
+import { parseTarget } from '../../core/analysis/keepReport';
 import { errorMessage } from '../../core/errors';
 import type { QuantReport } from '../../shared/quantReport';
 import type { KeepInFloatTarget } from '../../shared/reportViewProtocol';

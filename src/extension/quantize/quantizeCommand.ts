@@ -6,14 +6,15 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { DataSourceError, isAbortError, openDataSource } from '../../core/data';
 import { errorMessage } from '../../core/errors';
-import { quantizeModel, refuseQuantized } from '../../core/quant/pipeline';
+import { refuseQuantized } from '../../core/quant/pipeline';
+import { quantizeAndAnalyze } from '../../core/workflows/quantizeAndAnalyze';
 import { formatBytes, formatShape } from '../../shared/format';
 import type { QuantReport } from '../../shared/quantReport';
-import type { QuantResult } from '../../shared/quantResult';
 import { settingsOf, type QuantizeChoices } from './choices';
 import type { LiveInput } from '../common/stepInputs';
 import { runQuantizeWizard, type StepId, type WizardModel } from './quantizeWizard';
 import { RememberedChoices, writeRecipe } from './recipes';
+import { analysisChoices, progressLine } from './reportActions';
 import { modelFromEditorOrPick } from '../commands';
 import type { ModelStore } from '../modelStore';
 
@@ -34,9 +35,8 @@ export interface QuantizeRunState {
   percent: number;
 }
 
-/** The steps after quantization (analysis, report panel), provided by the extension. */
+/** What follows a quantization (the report panel), provided by the extension. */
 export interface AfterQuantize {
-  analyze(result: QuantResult, options: { labels?: string; signal: AbortSignal; onProgress(message: string, fraction?: number): void }): Promise<{ report: QuantReport; file: string }>;
   show(report: QuantReport): void;
 }
 
@@ -190,27 +190,29 @@ export class QuantizeFlow implements vscode.Disposable {
         await fs.promises.mkdir(path.dirname(choices.output), { recursive: true });
         const data = await openDataSource(settings.calibration, (await this.store.get(uri)).model);
         const samples = Math.min(data.samples ?? Infinity, settings.samples ?? Infinity);
-        const result = await quantizeModel(model, settings, {
+        const recipe: { file?: string } = {};
+        const { result, resultFile, report, reportFile: file } = await quantizeAndAnalyze(model, settings, {
           output: choices.output,
+          analysis: { ...analysisChoices(), labels: choices.labels ?? undefined },
           signal: controller.signal,
-          onProgress: (s, p) => stage(
-            s, p ? `${s}: pass ${p.pass + 1}/${p.passes}, batch ${p.batch}, ${p.samples} samples` : s,
-            p && Number.isFinite(samples) ? (60 * (p.pass + Math.min(1, p.samples / samples))) / p.passes : undefined,
-          ),
+          onEvent: (e) => {
+            if (e.type === 'quantize') {
+              const p = e.calibration;
+              stage(e.stage, p ? `${e.stage}: pass ${p.pass + 1}/${p.passes}, batch ${p.batch}, ${p.samples} samples` : e.stage, p && Number.isFinite(samples) ? (60 * (p.pass + Math.min(1, p.samples / samples))) / p.passes : undefined);
+            } else if (e.type === 'quantized') {
+              written.push(e.result.output, e.resultFile);
+              recipe.file = writeRecipe(e.result.output, e.result.settings);
+              written.push(recipe.file);
+              for (const w of e.result.warnings) this.log.warn(`${name}: ${w}`);
+              this.log.info(`wrote ${e.result.output} (${formatBytes(e.result.sizes.outputBytes)}, ${(e.result.sizes.ratio * 100).toFixed(1)}% of ${formatBytes(e.result.sizes.inputBytes)}), ${e.resultFile}, ${recipe.file}`);
+              stage('analyzing', 'analyzing', 60);
+            } else if (e.type === 'progress') {
+              const [m, fraction] = progressLine(e);
+              stage('analyzing', `analyzing: ${m}`, fraction === undefined ? undefined : 60 + 40 * fraction);
+            }
+          },
         });
-        const resultFile = result.output.replace(/\.onnx$/i, '.quant.json');
-        written.push(result.output, resultFile);
-        const recipeFile = writeRecipe(result.output, result.settings);
-        written.push(recipeFile);
-        for (const w of result.warnings) this.log.warn(`${name}: ${w}`);
-        this.log.info(`wrote ${result.output} (${formatBytes(result.sizes.outputBytes)}, ${(result.sizes.ratio * 100).toFixed(1)}% of ${formatBytes(result.sizes.inputBytes)}), ${resultFile}, ${recipeFile}`);
-        if (controller.signal.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
-        stage('analyzing', 'analyzing', 60);
-        const { report, file } = await this.after.analyze(result, {
-          labels: choices.labels ?? undefined,
-          signal: controller.signal,
-          onProgress: (m, fraction) => stage('analyzing', `analyzing: ${m}`, fraction === undefined ? undefined : 60 + 40 * fraction),
-        });
+        const recipeFile = recipe.file!;
         this.log.info(`wrote the report ${file}`);
         this.after.show(report);
         return { status: 'done' as const, output: result.output, resultFile, recipeFile, reportFile: file, report, warnings: result.warnings };

@@ -4,36 +4,26 @@
 // reveal a layer; export the offline HTML report.
 import * as fs from 'fs';
 import * as vscode from 'vscode';
-import { defaultReportFile, type AnalysisProgress } from '../../core/analysis/analyze';
+import type { AnalysisProgress } from '../../core/analysis/analyze';
 import { writeReportHtml } from '../../core/analysis/htmlReport';
-import { analyzeAndSaveReport, autoKeepInFloatForReport, keepInFloatForReport, type ReportKeepOptions } from '../../core/analysis/keepInFloat';
+import { defaultQuantResultFile, defaultReportFile, previousQuantResult } from '../../core/analysis/quantResultFile';
+import { keepInFloatAndAnalyze } from '../../core/workflows/keepInFloatAndAnalyze';
 import type { QuantReport } from '../../shared/quantReport';
-import type { QuantResult } from '../../shared/quantResult';
 import type { KeepInFloatTarget, LayerRef } from '../../shared/reportViewProtocol';
 import type { CommandContext } from '../commands';
 import type { ActionOptions, ReportActions } from '../reportPanel';
 import { settings } from '../common/settings';
 
-interface Progress {
-  /** Class labels for the accuracy (the wizard's labels step). */
-  labels?: string;
-  signal: AbortSignal;
-  onProgress(message: string, fraction?: number): void;
-}
-
-function progressLine(p: AnalysisProgress | { stage: string; batch?: number; total?: number }): [string, number | undefined] {
+/** A progress line and, where the step counts, how far it is (0-1). */
+export function progressLine(p: AnalysisProgress): [string, number | undefined] {
   const of = p.total ? `${p.batch ?? 0}/${p.total}` : p.batch !== undefined ? `batch ${p.batch}` : '';
   return [of ? `${p.stage} (${of})` : p.stage, p.total ? Math.min(1, (p.batch ?? 0) / p.total) : undefined];
 }
 
-/** Analyzes a fresh quantization with the panel's settings and saves NAME.report.json beside it. */
-export async function analyzeAndSave(result: QuantResult, o: Progress): Promise<{ report: QuantReport; file: string }> {
-  return analyzeAndSaveReport(result, reportOptions(o));
-}
-
-function reportOptions(o: Progress, output?: string): ReportKeepOptions {
+/** How reports are made: the analysis settings. */
+export function analysisChoices(): { samples: number | null; latencyRuns: number; sensitivity: boolean } {
   const s = settings();
-  return { labels: o.labels, samples: s.analysisSamples, latencyRuns: s.latencyRuns, sensitivity: s.sensitivity, output, signal: o.signal, onProgress: (p) => o.onProgress(...progressLine(p)) };
+  return { samples: s.analysisSamples, latencyRuns: s.latencyRuns, sensitivity: s.sensitivity };
 }
 
 /** BASE.keep-float.onnx, then BASE.keep-float-2.onnx ...: each attempt keeps its own files. */
@@ -64,9 +54,7 @@ export class QuantReportActions implements ReportActions {
   /** `nodes`: node names of the shown quantized model, each kept in float (its inputs not quantized). */
   async keepInFloat(nodes: string[], o: ActionOptions): Promise<QuantReport> {
     this.ctx.log.info(`keeping in float: ${nodes.join(', ')}`);
-    const { report, file } = await keepInFloatForReport(this.report, nodes, reportOptions(o, nextKeepOutput(this.report.quantizedModel)));
-    this.logKept(report, file);
-    return report;
+    return this.keep(nodes, o);
   }
 
   async autoKeepInFloat(target: KeepInFloatTarget, o: ActionOptions): Promise<QuantReport> {
@@ -75,10 +63,25 @@ export class QuantReportActions implements ReportActions {
       throw new Error('An accuracy target needs class labels, and this report was made without them: quantize again with labels (the wizard\'s labels step), or choose an agreement target (top-1 agreement with the float model) or an output SQNR.');
     }
     this.ctx.log.info(`keeping layers in float until ${target.kind} >= ${target.value}`);
-    const { report, file } = await autoKeepInFloatForReport(this.report, target, reportOptions(o, nextKeepOutput(this.report.quantizedModel)));
+    const report = await this.keep(target, o);
     const keep = report.keepInFloat!;
     if (!keep.met) this.ctx.log.warn(`target ${target.kind} ${target.value} not met: reached ${keep.achieved} with ${keep.nodes.length} node(s) in float`);
-    this.logKept(report, file);
+    return report;
+  }
+
+  /** Keeps layers of the shown report's model in float (its numbers are the before side) and analyzes the new model on the report's data. */
+  private async keep(what: string[] | KeepInFloatTarget, o: ActionOptions): Promise<QuantReport> {
+    const shown = this.report;
+    const previousFile = shown.quantResultFile ?? undefined;
+    const previous = previousQuantResult(shown.quantizedModel, previousFile);
+    const { report, reportFile } = await keepInFloatAndAnalyze({
+      floatFile: shown.floatModel, previous, previousFile: previousFile ?? defaultQuantResultFile(shown.quantizedModel), what, shown,
+      evaluation: { ...analysisChoices(), data: previous.settings.calibration, labels: shown.settings.labels ?? undefined, ep: previous.settings.executionProvider },
+      output: nextKeepOutput(shown.quantizedModel),
+      signal: o.signal,
+      onEvent: (e) => e.type === 'progress' && o.onProgress(...progressLine(e)),
+    });
+    this.logKept(report, reportFile);
     return report;
   }
 

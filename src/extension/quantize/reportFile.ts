@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseQuantReport, type QuantReport } from '../../shared/quantReport';
 import type { LayerErrors } from '../../shared/modelViewProtocol';
-import { defaultReportFile } from '../../core/analysis/analyze';
+import { defaultReportFile } from '../../core/analysis/quantResultFile';
 
 export async function readReportFile(file: string): Promise<QuantReport> {
   let json: unknown;
