@@ -5,7 +5,9 @@ const webpack = require('webpack');
 
 // Each side is compiled with its own tsconfig: the Node side without the DOM, the webviews with it.
 const tsRules = (configFile) => ({
-  rules: [{ test: /\.ts$/, exclude: /node_modules/, use: { loader: 'ts-loader', options: { transpileOnly: true, configFile: path.resolve(__dirname, configFile) } } }],
+  rules: [
+    { test: /\.ts$/, exclude: /node_modules/, use: { loader: 'ts-loader', options: { transpileOnly: true, configFile: path.resolve(__dirname, configFile) } } },
+  ],
 });
 
 const common = {

@@ -18,6 +18,7 @@ import { peakRssBytes, runChildMain } from './rss-hook';
 import * as fs from 'fs';
 import * as path from 'path';
 // The module object itself (not an import-star copy), so that patching it reaches every user.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an import-star copy would not carry the patch
 import fsModule = require('fs');
 import { performance } from 'perf_hooks';
 import { decodeModel, readModel } from '../src/core/onnx/model';
@@ -50,7 +51,6 @@ function watchOpens(): void {
   }
 }
 
-
 async function main(): Promise<Record<string, unknown>> {
   const [mode, ...args] = process.argv.slice(2);
   switch (mode) {
@@ -81,9 +81,14 @@ async function main(): Promise<Record<string, unknown>> {
       const json = JSON.stringify(summary, null, 2);
       const t2 = performance.now();
       return {
-        ms: t2 - t0, readModelMs: t1 - t0, summarizeMs: t2 - t1, jsonChars: json.length,
-        tensors: summary.parameters.tensors, parameterBytes: summary.parameters.bytes,
-        external: summary.parameters.external, opened: [...opened],
+        ms: t2 - t0,
+        readModelMs: t1 - t0,
+        summarizeMs: t2 - t1,
+        jsonChars: json.length,
+        tensors: summary.parameters.tensors,
+        parameterBytes: summary.parameters.bytes,
+        external: summary.parameters.external,
+        opened: [...opened],
       };
     }
     case 'decode': {
@@ -121,10 +126,15 @@ async function main(): Promise<Record<string, unknown>> {
       }
       const t4 = performance.now();
       return {
-        readModelMs: t1 - t0, statsMs: t2 - t1, loopMs: t4 - t3, elements: report.stats.count, statsPeakRssBytes,
+        readModelMs: t1 - t0,
+        statsMs: t2 - t1,
+        loopMs: t4 - t3,
+        elements: report.stats.count,
+        statsPeakRssBytes,
         // raw_data sits wherever protobuf put it: a float32 view needs a 4-byte aligned offset.
         rawDataAligned: raw ? raw.byteOffset % 4 === 0 : null,
-        check: { mean: report.stats.mean, loopMean: sum / values.length, min, max, sq }, opened: [...opened],
+        check: { mean: report.stats.mean, loopMean: sum / values.length, min, max, sq },
+        opened: [...opened],
       };
     }
     case 'save-external': {

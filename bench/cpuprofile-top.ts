@@ -30,7 +30,7 @@ function main(): void {
   }
   console.log(`total ${total.toFixed(0)} ms of samples; self time by function:`);
   for (const [k, ms] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(topArg ?? 15))) {
-    console.log(`${ms.toFixed(1).padStart(9)} ms ${(100 * ms / total).toFixed(1).padStart(5)}%  ${k}`);
+    console.log(`${ms.toFixed(1).padStart(9)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`);
   }
 }
 

@@ -98,11 +98,14 @@ export function generateModel(file: string, targetBytes = 300e6, seed = 20240611
     return { w, raw, prefix: Uint8Array.from([...tag(5, 2), ...varint(tensorLen), ...tensorHead]) };
   });
   const graphLen = skeleton.length + headers.reduce((s, x) => s + x.prefix.length + x.raw, 0);
-  const modelHead = encodeMessage('ModelProto', createMessage<ModelProto>('ModelProto', {
-    ir_version: 8,
-    opset_import: [{ domain: '', version: 17 }],
-    producer_name: 'onnx-compress-bench',
-  }));
+  const modelHead = encodeMessage(
+    'ModelProto',
+    createMessage<ModelProto>('ModelProto', {
+      ir_version: 8,
+      opset_import: [{ domain: '', version: 17 }],
+      producer_name: 'onnx-compress-bench',
+    }),
+  );
 
   const fd = fs.openSync(file, 'w');
   let fileBytes = 0;

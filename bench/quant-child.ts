@@ -47,7 +47,11 @@ function settingsFor(spec: string, method: QuantSettings['method'], batchSize: n
 }
 
 /** The plain pass: a session with the options calibrate() uses, then run every batch once. */
-async function plainPass(model: OnnxModel, data: DataSource, s: QuantSettings): Promise<{ total: number; create: number; pass: number; run: number; batches: number }> {
+async function plainPass(
+  model: OnnxModel,
+  data: DataSource,
+  s: QuantSettings,
+): Promise<{ total: number; create: number; pass: number; run: number; batches: number }> {
   const t0 = performance.now();
   const session = await createSession(model, { executionProviders: [s.executionProvider] });
   const t1 = performance.now();
@@ -137,7 +141,10 @@ async function latency(args: string[]): Promise<Record<string, unknown>> {
   // "1:50,32:20": batch size 1, 50 runs of each model; batch size 32, 20 runs.
   const plan = runsArg.split(',').map((p) => p.split(':').map(Number) as [number, number]);
   const settings = resolveSettings({
-    mode: mode as QuantSettings['mode'], calibration: spec, samples: Number(samplesArg), perChannel: perChannel === 'true',
+    mode: mode as QuantSettings['mode'],
+    calibration: spec,
+    samples: Number(samplesArg),
+    perChannel: perChannel === 'true',
   });
   const output = path.join(outDir, `${path.basename(file, '.onnx')}.${mode}.int8.onnx`);
   const q0 = performance.now();
@@ -189,9 +196,18 @@ async function latency(args: string[]): Promise<Record<string, unknown>> {
           }
         }
         per[`${threads}/${b}`] = {
-          threads, batch: b, runs, floatMedian: percentile(float, 50), floatP95: percentile(float, 95), int8Median: percentile(int8, 50), int8P95: percentile(int8, 95),
+          threads,
+          batch: b,
+          runs,
+          floatMedian: percentile(float, 50),
+          floatP95: percentile(float, 95),
+          int8Median: percentile(int8, 50),
+          int8P95: percentile(int8, 95),
           // Run r of each model was measured back to back: the median of those per-pair ratios.
-          pairedSpeedup: percentile(float.map((f, i) => f / int8[i]), 50),
+          pairedSpeedup: percentile(
+            float.map((f, i) => f / int8[i]),
+            50,
+          ),
         };
       }
     } finally {
@@ -200,9 +216,14 @@ async function latency(args: string[]): Promise<Record<string, unknown>> {
     }
   }
   return {
-    quantizeMs, fusion: result.fusion, sizes: result.sizes, warnings: result.warnings, verification: result.verification,
+    quantizeMs,
+    fusion: result.fusion,
+    sizes: result.sizes,
+    warnings: result.warnings,
+    verification: result.verification,
     calibration: result.calibration ? { samples: result.calibration.samples, seconds: result.calibration.seconds } : null,
-    latency: per, problems,
+    latency: per,
+    problems,
   };
 }
 

@@ -89,8 +89,14 @@ function timedCase(what: string, c: { model: string; file: string; data: string 
 function duplicateFixtures(): string[] {
   if (!fs.existsSync(FIXTURES)) return [];
   const byHash = new Map<string, string[]>();
-  for (const f of fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.onnx')).sort()) {
-    const h = crypto.createHash('sha1').update(fs.readFileSync(path.join(FIXTURES, f))).digest('hex');
+  for (const f of fs
+    .readdirSync(FIXTURES)
+    .filter((n) => n.endsWith('.onnx'))
+    .sort()) {
+    const h = crypto
+      .createHash('sha1')
+      .update(fs.readFileSync(path.join(FIXTURES, f)))
+      .digest('hex');
     byHash.set(h, [...(byHash.get(h) ?? []), f]);
   }
   return [...byHash.values()].filter((names) => names.length > 1).map((names) => names.join(' = '));
@@ -98,14 +104,50 @@ function duplicateFixtures(): string[] {
 
 // ------------------------------------------------------------------ 1. calibration vs inference
 
-interface PlainPass { total: number; create: number; pass: number; run: number; batches: number }
-interface Timings { sessions: number; data: number; run: number; collect: number; range: number }
-interface CalibCase { model: string; file: string; data: string; dataLabel: string; batch: number; samples: number; reps: number }
+interface PlainPass {
+  total: number;
+  create: number;
+  pass: number;
+  run: number;
+  batches: number;
+}
+interface Timings {
+  sessions: number;
+  data: number;
+  run: number;
+  collect: number;
+  range: number;
+}
+interface CalibCase {
+  model: string;
+  file: string;
+  data: string;
+  dataLabel: string;
+  batch: number;
+  samples: number;
+  reps: number;
+}
 
 function calibrationTime(): void {
   const cases: CalibCase[] = [
-    { model: 'fashion_cnn', file: path.join(FIXTURES, 'fashion_cnn.onnx'), data: TEST_IDX, dataLabel: 'Fashion-MNIST t10k IDX', batch: 8, samples: 512, reps: repeats(5) },
-    { model: 'PP-OCRv4 det', file: PPOCR_DET, data: 'synthetic:32:x=1,3,96,128', dataLabel: 'synthetic normal(0,1) [3,96,128]', batch: 8, samples: 32, reps: repeats(3) },
+    {
+      model: 'fashion_cnn',
+      file: path.join(FIXTURES, 'fashion_cnn.onnx'),
+      data: TEST_IDX,
+      dataLabel: 'Fashion-MNIST t10k IDX',
+      batch: 8,
+      samples: 512,
+      reps: repeats(5),
+    },
+    {
+      model: 'PP-OCRv4 det',
+      file: PPOCR_DET,
+      data: 'synthetic:32:x=1,3,96,128',
+      dataLabel: 'synthetic normal(0,1) [3,96,128]',
+      batch: 8,
+      samples: 32,
+      reps: repeats(3),
+    },
   ];
   console.log('\n### 1. Calibration time vs plain inference on the same batches\n');
   console.log('plain = createSession with the options calibrate() uses + one pass of session.run over the batches (data included);');
@@ -132,7 +174,14 @@ function calibrationTime(): void {
       const ratio = pairedRatio(calib, plain);
       const target = m === 'minmax' ? MINMAX_TARGET : HISTOGRAM_TARGET;
       rows.push([
-        c.model, m, String(passes), fmtMs(median(plain)), fmtMs(median(calib)), fmtX(ratio), `<=${target}x`, verdict(ratio <= target),
+        c.model,
+        m,
+        String(passes),
+        fmtMs(median(plain)),
+        fmtMs(median(calib)),
+        fmtX(ratio),
+        `<=${target}x`,
+        verdict(ratio <= target),
         fmtX(ratio / passes),
       ]);
     }
@@ -143,11 +192,13 @@ function calibrationTime(): void {
       const med = (k: keyof Timings) => fmtMs(median(t.map((x) => x[k])));
       parts.push([c.model, m, med('sessions'), med('data'), med('run'), med('collect'), med('range')]);
     }
-    notes.push(`${c.model}: ${c.dataLabel}, ${c.samples} samples, batch ${c.batch} (${counts.minmax.batches} batches), ${r.activations} observed tensors, median of ${c.reps}.`);
+    notes.push(
+      `${c.model}: ${c.dataLabel}, ${c.samples} samples, batch ${c.batch} (${counts.minmax.batches} batches), ${r.activations} observed tensors, median of ${c.reps}.`,
+    );
   }
   if (rows.length) {
     console.log(table(['model', 'method', 'passes', 'plain ms', 'calibrate ms', 'calibrate/plain', 'target', 'verdict', 'per pass'], rows));
-    console.log('\nWhere the time goes: calibrate()\'s own timings (result.timings), medians over the repetitions, ms\n');
+    console.log("\nWhere the time goes: calibrate()'s own timings (result.timings), medians over the repetitions, ms\n");
     console.log(table(['model', 'run', 'sessions', 'data', 'session.run', 'collectors', 'range()'], parts));
     console.log('  (plain row: medians of its passes; data = iterating the batches alone; calibrate() sums its passes)');
     for (const n of notes) console.log(`  ${n}`);
@@ -198,31 +249,122 @@ function calibrationMemory(): void {
       const i = c.samples.indexOf(n);
       const step = n > 1000 ? peak(n) / peak(c.samples[i - 1]) : undefined;
       rows.push([
-        c.method, c.label, String(n), String(xs[0].batches), fmtMs(median(xs.map((s) => s.ms as number))), fmtMB(before), fmtMB(peak(n)),
-        fmtMB(peak(n) - before), n === 100 ? '-' : fmtX(ratio), n === 1000 ? verdict(ratio <= RSS_FLAT_TARGET) : '-',
+        c.method,
+        c.label,
+        String(n),
+        String(xs[0].batches),
+        fmtMs(median(xs.map((s) => s.ms as number))),
+        fmtMB(before),
+        fmtMB(peak(n)),
+        fmtMB(peak(n) - before),
+        n === 100 ? '-' : fmtX(ratio),
+        n === 1000 ? verdict(ratio <= RSS_FLAT_TARGET) : '-',
         step === undefined ? '-' : `${fmtX(step)} ${verdict(step <= RSS_FLAT_TARGET)}`,
       ]);
     }
   }
-  console.log(`fashion_cnn, Fashion-MNIST train images (IDX, gzip, streamed), batch ${batch}; each case in its own ` +
-    `process, median of ${reps}; peak = VmHWM of the whole process; before = RSS after loading the model and opening the data, just before calibrate().\n`);
-  console.log(table(['method', 'data', 'samples', 'batches', 'calibrate ms', 'RSS before MB', 'peak RSS MB', 'peak - before MB', 'peak vs 100', `1000 vs 100 <=${RSS_FLAT_TARGET}x`, `vs the size before <=${RSS_FLAT_TARGET}x`], rows));
+  console.log(
+    `fashion_cnn, Fashion-MNIST train images (IDX, gzip, streamed), batch ${batch}; each case in its own ` +
+      `process, median of ${reps}; peak = VmHWM of the whole process; before = RSS after loading the model and opening the data, just before calibrate().\n`,
+  );
+  console.log(
+    table(
+      [
+        'method',
+        'data',
+        'samples',
+        'batches',
+        'calibrate ms',
+        'RSS before MB',
+        'peak RSS MB',
+        'peak - before MB',
+        'peak vs 100',
+        `1000 vs 100 <=${RSS_FLAT_TARGET}x`,
+        `vs the size before <=${RSS_FLAT_TARGET}x`,
+      ],
+      rows,
+    ),
+  );
 }
 
 // ------------------------------------------------------------------ 3. int8 vs float latency
 
-interface LatencyCase { model: string; file: string; mode: 'static' | 'dynamic'; data: string; samples: number; perChannel: boolean; shape: string; runs: string; note: string }
-interface Lat { threads: number; batch: number; runs: number; floatMedian: number; floatP95: number; int8Median: number; int8P95: number; pairedSpeedup: number }
-interface Fusion { candidates: number; fused: number; integerOps: Record<string, number>; unfused: Array<{ node: string; opType: string; reason: string }> }
+interface LatencyCase {
+  model: string;
+  file: string;
+  mode: 'static' | 'dynamic';
+  data: string;
+  samples: number;
+  perChannel: boolean;
+  shape: string;
+  runs: string;
+  note: string;
+}
+interface Lat {
+  threads: number;
+  batch: number;
+  runs: number;
+  floatMedian: number;
+  floatP95: number;
+  int8Median: number;
+  int8P95: number;
+  pairedSpeedup: number;
+}
+interface Fusion {
+  candidates: number;
+  fused: number;
+  integerOps: Record<string, number>;
+  unfused: Array<{ node: string; opType: string; reason: string }>;
+}
 
 function latency(): void {
   console.log('\n### 3. int8 vs float latency\n');
   const fx = (n: string) => path.join(FIXTURES, `${n}.onnx`);
   const cases: LatencyCase[] = [
-    { model: 'fashion_cnn', file: fx('fashion_cnn'), mode: 'static', data: TEST_IDX, samples: 256, perChannel: false, shape: '1,28,28', runs: '1:60,32:30', note: 'static, per tensor, minmax on 256 t10k images' },
-    { model: 'mnist_cnn', file: fx('mnist_cnn'), mode: 'static', data: TEST_IDX, samples: 256, perChannel: false, shape: '1,28,28', runs: '1:60,32:30', note: 'static, per tensor, minmax on 256 Fashion-MNIST t10k images (speed does not depend on the ranges)' },
-    { model: 'tiny_transformer', file: fx('tiny_transformer'), mode: 'dynamic', data: TEST_IDX, samples: 8, perChannel: false, shape: '1,28,28', runs: '1:60,32:30', note: 'dynamic (MatMul, Gemm)' },
-    { model: 'PP-OCRv4 det', file: PPOCR_DET, mode: 'static', data: 'synthetic:16:x=1,3,96,128', samples: 16, perChannel: true, shape: '3,96,128', runs: '1:20,32:8', note: 'static, per channel, minmax on 16 synthetic samples' },
+    {
+      model: 'fashion_cnn',
+      file: fx('fashion_cnn'),
+      mode: 'static',
+      data: TEST_IDX,
+      samples: 256,
+      perChannel: false,
+      shape: '1,28,28',
+      runs: '1:60,32:30',
+      note: 'static, per tensor, minmax on 256 t10k images',
+    },
+    {
+      model: 'mnist_cnn',
+      file: fx('mnist_cnn'),
+      mode: 'static',
+      data: TEST_IDX,
+      samples: 256,
+      perChannel: false,
+      shape: '1,28,28',
+      runs: '1:60,32:30',
+      note: 'static, per tensor, minmax on 256 Fashion-MNIST t10k images (speed does not depend on the ranges)',
+    },
+    {
+      model: 'tiny_transformer',
+      file: fx('tiny_transformer'),
+      mode: 'dynamic',
+      data: TEST_IDX,
+      samples: 8,
+      perChannel: false,
+      shape: '1,28,28',
+      runs: '1:60,32:30',
+      note: 'dynamic (MatMul, Gemm)',
+    },
+    {
+      model: 'PP-OCRv4 det',
+      file: PPOCR_DET,
+      mode: 'static',
+      data: 'synthetic:16:x=1,3,96,128',
+      samples: 16,
+      perChannel: true,
+      shape: '3,96,128',
+      runs: '1:20,32:8',
+      note: 'static, per channel, minmax on 16 synthetic samples',
+    },
   ];
   const rows: string[][] = [];
   const fusionLines: string[] = [];
@@ -236,21 +378,61 @@ function latency(): void {
     const fused = f ? `${f.fused}/${f.candidates}` : 'n/a';
     for (const l of Object.values(r.latency as Record<string, Lat>)) {
       rows.push([
-        c.model, c.mode + (c.perChannel ? ', per channel' : ''), l.threads ? String(l.threads) : `default (${os.availableParallelism?.() ?? os.cpus().length})`, String(l.batch), String(l.runs), fmtMs(l.floatMedian), fmtMs(l.floatP95), fmtMs(l.int8Median), fmtMs(l.int8P95),
-        fmtX(l.floatMedian / l.int8Median), fmtX(l.pairedSpeedup), fmtX(l.floatP95 / l.int8P95), fused,
+        c.model,
+        c.mode + (c.perChannel ? ', per channel' : ''),
+        l.threads ? String(l.threads) : `default (${os.availableParallelism?.() ?? os.cpus().length})`,
+        String(l.batch),
+        String(l.runs),
+        fmtMs(l.floatMedian),
+        fmtMs(l.floatP95),
+        fmtMs(l.int8Median),
+        fmtMs(l.int8P95),
+        fmtX(l.floatMedian / l.int8Median),
+        fmtX(l.pairedSpeedup),
+        fmtX(l.floatP95 / l.int8P95),
+        fused,
       ]);
     }
     const sizes = r.sizes as { ratio: number };
-    fusionLines.push(`${c.model} (${c.note}; quantizeModel ${fmtMs(r.quantizeMs as number)} ms, size ${fmtX(sizes.ratio)} of float): ` +
-      `fused ${fused} Conv/MatMul/Gemm; integer ops ${f ? Object.entries(f.integerOps).map(([k, n]) => `${k} ${n}`).join(', ') || 'none' : 'n/a'}` +
-      `${f?.unfused.length ? `; unfused: ${f.unfused.map((u) => `${u.opType} ${u.node}`).join(', ')}` : ''}`);
+    fusionLines.push(
+      `${c.model} (${c.note}; quantizeModel ${fmtMs(r.quantizeMs as number)} ms, size ${fmtX(sizes.ratio)} of float): ` +
+        `fused ${fused} Conv/MatMul/Gemm; integer ops ${
+          f
+            ? Object.entries(f.integerOps)
+                .map(([k, n]) => `${k} ${n}`)
+                .join(', ') || 'none'
+            : 'n/a'
+        }` +
+        `${f?.unfused.length ? `; unfused: ${f.unfused.map((u) => `${u.opType} ${u.node}`).join(', ')}` : ''}`,
+    );
   }
   const dups = duplicateFixtures();
   if (rows.length) {
-    console.log('Per-run wall time of session.run (ms), the float and the int8 model alternating on the same seeded uniform [0,1) input, ' +
-      'after 3 warm-up runs each; both sessions: CPU, all graph optimizations, the same intra-op thread count (onnxruntime\'s default, then 1). ' +
-      'speed-up = float / int8 (> 1: int8 is faster); "paired" = median of the per-run ratios.\n');
-    console.log(table(['model', 'quantization', 'threads', 'batch', 'runs', 'float median', 'float p95', 'int8 median', 'int8 p95', 'speed-up (median)', 'paired', 'speed-up (p95)', 'fused'], rows));
+    console.log(
+      'Per-run wall time of session.run (ms), the float and the int8 model alternating on the same seeded uniform [0,1) input, ' +
+        "after 3 warm-up runs each; both sessions: CPU, all graph optimizations, the same intra-op thread count (onnxruntime's default, then 1). " +
+        'speed-up = float / int8 (> 1: int8 is faster); "paired" = median of the per-run ratios.\n',
+    );
+    console.log(
+      table(
+        [
+          'model',
+          'quantization',
+          'threads',
+          'batch',
+          'runs',
+          'float median',
+          'float p95',
+          'int8 median',
+          'int8 p95',
+          'speed-up (median)',
+          'paired',
+          'speed-up (p95)',
+          'fused',
+        ],
+        rows,
+      ),
+    );
     console.log('');
     for (const l of fusionLines) console.log(`  ${l}`);
   }

@@ -61,7 +61,9 @@ function cliOnce(args: string[]): Sample & { output: Record<string, unknown> } {
   fs.rmSync(rssFile, { force: true });
   const t0 = performance.now();
   const r = spawnSync(process.execPath, ['-r', RSS_HOOK, CLI, ...args], {
-    encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, BENCH_RSS_FILE: rssFile },
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+    env: { ...process.env, BENCH_RSS_FILE: rssFile },
   });
   const wallMs = performance.now() - t0;
   if (r.status !== 0) throw new Error(`onnx-compress ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}`);
@@ -74,7 +76,9 @@ function warm(file: string): void {
   const buf = Buffer.allocUnsafe(1 << 20);
   const fd = fs.openSync(file, 'r');
   try {
-    while (fs.readSync(fd, buf, 0, buf.length, null) > 0) { /* reading is the point */ }
+    while (fs.readSync(fd, buf, 0, buf.length, null) > 0) {
+      /* reading is the point */
+    }
   } finally {
     fs.closeSync(fd);
   }
@@ -108,7 +112,10 @@ function machine(): string {
     `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM`,
     `Node ${process.version}`,
     `${os.type()} ${os.release()}`,
-    `load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   ].join(', ');
 }
 
@@ -130,8 +137,19 @@ interface Measured {
 
 function measure(inline: string, ext: string, extData: string, largest: string, withCli: boolean): Measured {
   const m: Measured = {
-    idle: [], read: [], readAsync: [], decode: [], inspect: [], cliInspect: [],
-    extRead: [], extReadOnnx: [], extInspect: [], extCliInspect: [], tensor: [], extTensor: [], cliTensor: [],
+    idle: [],
+    read: [],
+    readAsync: [],
+    decode: [],
+    inspect: [],
+    cliInspect: [],
+    extRead: [],
+    extReadOnnx: [],
+    extInspect: [],
+    extCliInspect: [],
+    tensor: [],
+    extTensor: [],
+    cliTensor: [],
   };
   for (let rep = 0; rep < REPEATS; rep++) {
     process.stderr.write(`  repetition ${rep + 1}/${REPEATS}\n`);
@@ -184,8 +202,16 @@ function report(gen: GeneratedModel, extData: string, extBytes: number, extDataB
     const best = Math.min(...insp) / Math.min(...read);
     const rssRatio = rssBytes / size;
     rows.push([
-      model, how, fmtMB(size), fmtMs(median(read)), fmtMs(median(insp)), `${fmtX(ratio)} (best ${fmtX(best)})`, verdict(ratio <= TIME_TARGET),
-      fmtMB(rssBytes), fmtX(rssRatio), verdict(rssRatio < RSS_TARGET),
+      model,
+      how,
+      fmtMB(size),
+      fmtMs(median(read)),
+      fmtMs(median(insp)),
+      `${fmtX(ratio)} (best ${fmtX(best)})`,
+      verdict(ratio <= TIME_TARGET),
+      fmtMB(rssBytes),
+      fmtX(rssRatio),
+      verdict(rssRatio < RSS_TARGET),
     ]);
   };
   row('inline', 'engine, in-process', gen.fileBytes, ms(m.read), ms(m.inspect), rss(m.inspect));
@@ -194,28 +220,46 @@ function report(gen: GeneratedModel, extData: string, extBytes: number, extDataB
   row('external', 'engine, in-process', extTotal, ms(m.extRead), ms(m.extInspect), rss(m.extInspect));
   if (withCli) row('external', 'CLI, whole process', extTotal, wall(m.extRead), wall(m.extCliInspect), rss(m.extCliInspect));
 
-  console.log(`\nInspect vs reading the file (times: median of ${REPEATS}; inspect/read: median of the per-repetition ratios, ` +
-    'each pair run back to back, and in parentheses the ratio of the best times)');
-  console.log('read = fs.readFileSync of all the model\'s bytes (external: .onnx + .data); RSS = peak RSS of the inspect process\n');
-  console.log(table(
-    ['model', 'measured as', 'size MB', 'read ms', 'inspect ms', 'inspect/read', `<=${TIME_TARGET}x`, 'inspect RSS MB', 'RSS/size', `<${RSS_TARGET}x`],
-    rows));
+  console.log(
+    `\nInspect vs reading the file (times: median of ${REPEATS}; inspect/read: median of the per-repetition ratios, ` +
+      'each pair run back to back, and in parentheses the ratio of the best times)',
+  );
+  console.log("read = fs.readFileSync of all the model's bytes (external: .onnx + .data); RSS = peak RSS of the inspect process\n");
+  console.log(
+    table(
+      ['model', 'measured as', 'size MB', 'read ms', 'inspect ms', 'inspect/read', `<=${TIME_TARGET}x`, 'inspect RSS MB', 'RSS/size', `<${RSS_TARGET}x`],
+      rows,
+    ),
+  );
 
   const extOpened = m.extInspect.some((s) => (s.opened as string[]).includes(path.basename(extData)));
   console.log(`\nExternal data: .onnx ${fmtSize(extBytes)} + .data ${fmtSize(extDataBytes)}; reading the .onnx alone: ${fmtMs(median(ms(m.extReadOnnx)))} ms.`);
-  console.log(`  inspect opened the data file: ${extOpened ? 'YES' : 'no'}; inspect RSS above an idle Node process with the engine loaded (${fmtMB(idleRss)} MB): ` +
-    `${fmtMB(rss(m.extInspect) - idleRss)} MB in-process${withCli ? `, ${fmtMB(rss(m.extCliInspect) - idleRss)} MB for the CLI` : ''} ` +
-    `(${verdict(rss(m.extInspect) - idleRss < 0.05 * extDataBytes)}: target < 5% of the data, weights not read).`);
+  console.log(
+    `  inspect opened the data file: ${extOpened ? 'YES' : 'no'}; inspect RSS above an idle Node process with the engine loaded (${fmtMB(idleRss)} MB): ` +
+      `${fmtMB(rss(m.extInspect) - idleRss)} MB in-process${withCli ? `, ${fmtMB(rss(m.extCliInspect) - idleRss)} MB for the CLI` : ''} ` +
+      `(${verdict(rss(m.extInspect) - idleRss < 0.05 * extDataBytes)}: target < 5% of the data, weights not read).`,
+  );
 
   console.log('\nWhere the inline inspect time goes (in-process, median ms)\n');
-  console.log(table(
-    ['readFileSync', 'fs.promises.readFile', 'readModel (async read + decode + checks)', 'decodeModel', 'summarizeModel + JSON', 'inspect total'],
-    [[
-      fmtMs(median(ms(m.read))), fmtMs(median(ms(m.readAsync))), fmtMs(median(ms(m.inspect, 'readModelMs'))),
-      fmtMs(median(ms(m.decode, 'decodeMs'))), fmtMs(median(ms(m.inspect, 'summarizeMs'))), fmtMs(median(ms(m.inspect))),
-    ]]));
-  console.log(`  fs.promises.readFile / readFileSync: ${fmtX(pairedRatio(ms(m.readAsync), ms(m.read)))}; ` +
-    `readModel / readFileSync: ${fmtX(pairedRatio(ms(m.inspect, 'readModelMs'), ms(m.read)))}; idle Node process with the engine loaded: ${fmtMB(idleRss)} MB RSS.`);
+  console.log(
+    table(
+      ['readFileSync', 'fs.promises.readFile', 'readModel (async read + decode + checks)', 'decodeModel', 'summarizeModel + JSON', 'inspect total'],
+      [
+        [
+          fmtMs(median(ms(m.read))),
+          fmtMs(median(ms(m.readAsync))),
+          fmtMs(median(ms(m.inspect, 'readModelMs'))),
+          fmtMs(median(ms(m.decode, 'decodeMs'))),
+          fmtMs(median(ms(m.inspect, 'summarizeMs'))),
+          fmtMs(median(ms(m.inspect))),
+        ],
+      ],
+    ),
+  );
+  console.log(
+    `  fs.promises.readFile / readFileSync: ${fmtX(pairedRatio(ms(m.readAsync), ms(m.read)))}; ` +
+      `readModel / readFileSync: ${fmtX(pairedRatio(ms(m.inspect, 'readModelMs'), ms(m.read)))}; idle Node process with the engine loaded: ${fmtMB(idleRss)} MB RSS.`,
+  );
 
   const el = gen.largestTensor.elements;
   const tRows = [
@@ -227,8 +271,10 @@ function report(gen: GeneratedModel, extData: string, extBytes: number, extDataB
   console.log('  plain loop: min, max, sum and sum of squares over the same Float32Array (a lower bound for one pass);');
   console.log('  peak RSS: of the process, up to the end of tensorStatistics; raw_data: a 4-byte aligned tensor is read as a view, else copied.');
   if (withCli) {
-    console.log(`  CLI \`inspect --tensor ${gen.largestTensor.name} --json\` (whole process, inline): ${fmtMs(median(wall(m.cliTensor)))} ms, ` +
-      `${fmtMB(rss(m.cliTensor))} MB RSS; \`inspect --json\`: ${fmtMs(median(wall(m.cliInspect)))} ms.`);
+    console.log(
+      `  CLI \`inspect --tensor ${gen.largestTensor.name} --json\` (whole process, inline): ${fmtMs(median(wall(m.cliTensor)))} ms, ` +
+        `${fmtMB(rss(m.cliTensor))} MB RSS; \`inspect --json\`: ${fmtMs(median(wall(m.cliInspect)))} ms.`,
+    );
   }
 }
 
@@ -236,8 +282,11 @@ function tensorCells(xs: Sample[], elements: number): string[] {
   const stats = xs.map((s) => num(s, 'statsMs'));
   const loop = xs.map((s) => num(s, 'loopMs'));
   return [
-    fmtMs(median(stats)), (median(stats) * 1e6 / elements).toFixed(1), (median(loop) * 1e6 / elements).toFixed(1),
-    fmtX(pairedRatio(stats, loop)), fmtMB(median(xs.map((s) => num(s, 'statsPeakRssBytes')))),
+    fmtMs(median(stats)),
+    ((median(stats) * 1e6) / elements).toFixed(1),
+    ((median(loop) * 1e6) / elements).toFixed(1),
+    fmtX(pairedRatio(stats, loop)),
+    fmtMB(median(xs.map((s) => num(s, 'statsPeakRssBytes')))),
     xs[0].rawDataAligned === null ? 'external' : xs[0].rawDataAligned ? 'aligned (view)' : 'unaligned (copied)',
   ];
 }
@@ -258,13 +307,17 @@ function inspectBench(): void {
 
   let t = performance.now();
   const gen = generateModel(inline, TARGET_MB * MB);
-  console.log(`generated ${path.basename(inline)}: ${fmtMB(gen.fileBytes)} MB, ${gen.layers} MatMul+Add layers, ${gen.nodes} nodes, ` +
-    `${gen.tensors} initializers (${fmtMB(gen.weightBytes)} MB float32), largest ${gen.largestTensor.name} ` +
-    `[${gen.largestTensor.dims.join(', ')}] in ${fmtMs(performance.now() - t)} ms`);
+  console.log(
+    `generated ${path.basename(inline)}: ${fmtMB(gen.fileBytes)} MB, ${gen.layers} MatMul+Add layers, ${gen.nodes} nodes, ` +
+      `${gen.tensors} initializers (${fmtMB(gen.weightBytes)} MB float32), largest ${gen.largestTensor.name} ` +
+      `[${gen.largestTensor.dims.join(', ')}] in ${fmtMs(performance.now() - t)} ms`,
+  );
   t = performance.now();
   const saved = child('save-external', inline, ext);
-  console.log(`saved with external data (writeModel placement 'external'): ${fmtSize(num(saved, 'bytes'))} .onnx + ` +
-    `${fmtSize(num(saved, 'dataBytes'))} .data, ${num(saved, 'externalTensors')} tensors, in ${fmtMs(performance.now() - t)} ms`);
+  console.log(
+    `saved with external data (writeModel placement 'external'): ${fmtSize(num(saved, 'bytes'))} .onnx + ` +
+      `${fmtSize(num(saved, 'dataBytes'))} .data, ${num(saved, 'externalTensors')} tensors, in ${fmtMs(performance.now() - t)} ms`,
+  );
   for (const f of [inline, ext, extData]) warm(f);
 
   console.log(`measuring (${REPEATS} repetitions, each measurement in its own process)...`);
@@ -282,7 +335,12 @@ function main(): void {
   console.log(`machine: ${machine()}`);
   if (only !== 'quant') inspectBench();
   if (only !== 'inspect') failures += runQuantBench();
-  console.log(`\nload at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `\nload at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

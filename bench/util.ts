@@ -41,7 +41,10 @@ export function retried<T>(what: string, run: () => T): T {
   try {
     return run();
   } catch (e) {
-    const lines = (e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = (e as Error).message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     process.stderr.write(`  ${what} failed, retrying once: ${lines.find((l) => /Error/.test(l)) ?? lines[0]}\n`);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000); // let a concurrent build finish writing
     return run();

@@ -13,7 +13,10 @@ export class BarChart extends ThemedChart<{ labels: string[]; values: number[] }
       type: 'bar',
       data: { labels: this.data.labels, datasets: [{ data: this.data.values, backgroundColor: c.bar, label: 'nodes' }] },
       options: {
-        indexAxis: 'y', responsive: true, maintainAspectRatio: false, animation: false,
+        indexAxis: 'y',
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
         scales: this.axes(c, true),
         plugins: { tooltip: { enabled: true } },
       },
@@ -40,7 +43,9 @@ export class HistogramChart extends ThemedChart<HistogramData> {
       type: 'bar',
       data: { labels, datasets: [{ data: counts, backgroundColor: c.bar, barPercentage: 1, categoryPercentage: 1, label: 'values' }] },
       options: {
-        responsive: true, maintainAspectRatio: false, animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
         scales: this.axes(c, false),
         plugins: {
           tooltip: {

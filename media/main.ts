@@ -9,7 +9,14 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import {
-  MODEL_VIEW_PROTOCOL, sqnrBand, type LayerErrors, type ModelOverview, type NodeRow, type NodesResult, type QuantParams, type TensorRow,
+  MODEL_VIEW_PROTOCOL,
+  sqnrBand,
+  type LayerErrors,
+  type ModelOverview,
+  type NodeRow,
+  type NodesResult,
+  type QuantParams,
+  type TensorRow,
 } from '../src/shared/modelViewProtocol';
 import type { TensorStatsReport, ValueSummary } from '../src/shared/summary';
 import { formatBytes, formatCount, formatShape } from '../src/shared/format';
@@ -48,10 +55,17 @@ function errorBox(message: string): HTMLElement {
 }
 
 function valuesTable(caption: string, values: ValueSummary[]): HTMLElement {
-  return h('table', { className: 'io' },
+  return h(
+    'table',
+    { className: 'io' },
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, h('th', {}, 'name'), h('th', {}, 'type'), h('th', {}, 'shape'))),
-    h('tbody', {}, ...values.map((v) => h('tr', {}, h('td', {}, v.name), h('td', {}, v.elemType), h('td', {}, v.kind === 'tensor' ? formatShape(v.shape) : v.kind)))));
+    h(
+      'tbody',
+      {},
+      ...values.map((v) => h('tr', {}, h('td', {}, v.name), h('td', {}, v.elemType), h('td', {}, v.kind === 'tensor' ? formatShape(v.shape) : v.kind))),
+    ),
+  );
 }
 
 function quantText(q: QuantParams | null): string {
@@ -67,7 +81,9 @@ function renderOverview(panel: HTMLElement, o: ModelOverview): void {
   const types = s.parameters.byDataType.map((d) => `${d.dataType} ${formatBytes(d.bytes)}`).join(' · ');
   clear(panel);
   panel.append(
-    h('div', { className: 'cards' },
+    h(
+      'div',
+      { className: 'cards' },
       card('Opset', opsets || '-', `IR ${s.irVersion}`),
       card('Producer', [s.producer.name, s.producer.version].filter(Boolean).join(' ') || 'unknown', s.graphName),
       card('Parameters', formatCount(s.parameters.elements), `${s.parameters.tensors} tensors`),
@@ -86,7 +102,10 @@ function renderOverview(panel: HTMLElement, o: ModelOverview): void {
   const opChart = new BarChart(canvasBox, 'op-types');
   opChart.draw({ labels: s.nodes.byOpType.map((x) => (x.domain ? `${x.domain}::${x.opType}` : x.opType)), values: s.nodes.byOpType.map((x) => x.count) });
   if (Object.keys(s.metadata).length) {
-    panel.append(h('h3', {}, 'Metadata'), h('table', { className: 'io' }, h('tbody', {}, ...Object.entries(s.metadata).map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', {}, v))))));
+    panel.append(
+      h('h3', {}, 'Metadata'),
+      h('table', { className: 'io' }, h('tbody', {}, ...Object.entries(s.metadata).map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', {}, v))))),
+    );
   }
 }
 
@@ -98,7 +117,10 @@ function errorLegend(errors: LayerErrors | null, problem?: string): HTMLElement[
   const swatch = (band: string, text: string) => h('span', { className: `error-legend-item sqnr-${band}` }, text);
   return [
     h('span', {}, `SQNR from ${file} (accumulated, dB): `),
-    swatch('bad', '< 10'), swatch('poor', '10–20'), swatch('fair', '20–30'), swatch('good', '≥ 30'),
+    swatch('bad', '< 10'),
+    swatch('poor', '10–20'),
+    swatch('fair', '20–30'),
+    swatch('good', '≥ 30'),
   ];
 }
 
@@ -115,38 +137,79 @@ function probeStatus(box: HTMLElement, r: NodesResult | 'probing' | null): void 
     box.dataset.state = 'failed';
     box.classList.add('warning');
     box.append(r.probeError.sentence);
-    if (r.probeError.sizes) box.append(' Give the input sizes with ', h('strong', {}, 'Set Input Shapes…'), ' or the ', h('code', {}, 'onnxCompress.inspector.inputShapes'), ' setting.');
+    if (r.probeError.sizes)
+      box.append(
+        ' Give the input sizes with ',
+        h('strong', {}, 'Set Input Shapes…'),
+        ' or the ',
+        h('code', {}, 'onnxCompress.inspector.inputShapes'),
+        ' setting.',
+      );
   }
 }
 
 function layersPanel(panel: HTMLElement): { table: VirtualTable<NodeRow>; load(): Promise<void>; loadErrors(): Promise<void>; probe(): Promise<void> } {
   let errors: LayerErrors | null = null;
   const errorOf = (r: NodeRow) => errors?.nodes[r.name];
-  const table = new VirtualTable<NodeRow>([
-    { key: 'id', title: '#', width: '56px', text: (r) => String(r.id), sort: (r) => r.id },
-    { key: 'name', title: 'name', width: 'minmax(160px, 2fr)', text: (r) => r.name },
-    { key: 'op', title: 'op', width: 'minmax(90px, 1fr)', text: (r) => (r.domain ? `${r.domain}::${r.op}` : r.op) + (r.integer ? ' (int)' : '') },
-    { key: 'inputs', title: 'inputs', width: 'minmax(120px, 2fr)', text: (r) => r.inputs.join(', ') },
-    { key: 'outputs', title: 'output shapes', width: 'minmax(140px, 2fr)', text: (r) => r.outputs.map((o) => `${o.type ?? '?'}${formatShape(o.shape)}`).join('; ') },
-    { key: 'attributes', title: 'attributes', width: 'minmax(120px, 2fr)', text: (r) => Object.entries(r.attributes).map(([k, v]) => `${k}=${v}`).join(' ') },
-    { key: 'parameters', title: 'params', width: '80px', text: (r) => (r.parameters ? formatCount(r.parameters) : ''), sort: (r) => r.parameters, className: 'num' },
-    {
-      key: 'sqnr', title: 'SQNR dB', width: '100px', className: 'num',
-      text: (r) => errorOf(r)?.accumulated?.toFixed(1) ?? '',
-      // Worst first when sorted ascending; layers without a number last.
-      sort: (r) => errorOf(r)?.accumulated ?? 1e9,
-      cellClass: (r) => (errorOf(r) ? `sqnr-${sqnrBand(errorOf(r)!.accumulated)}` : ''),
+  const table = new VirtualTable<NodeRow>(
+    [
+      { key: 'id', title: '#', width: '56px', text: (r) => String(r.id), sort: (r) => r.id },
+      { key: 'name', title: 'name', width: 'minmax(160px, 2fr)', text: (r) => r.name },
+      { key: 'op', title: 'op', width: 'minmax(90px, 1fr)', text: (r) => (r.domain ? `${r.domain}::${r.op}` : r.op) + (r.integer ? ' (int)' : '') },
+      { key: 'inputs', title: 'inputs', width: 'minmax(120px, 2fr)', text: (r) => r.inputs.join(', ') },
+      {
+        key: 'outputs',
+        title: 'output shapes',
+        width: 'minmax(140px, 2fr)',
+        text: (r) => r.outputs.map((o) => `${o.type ?? '?'}${formatShape(o.shape)}`).join('; '),
+      },
+      {
+        key: 'attributes',
+        title: 'attributes',
+        width: 'minmax(120px, 2fr)',
+        text: (r) =>
+          Object.entries(r.attributes)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
+      },
+      {
+        key: 'parameters',
+        title: 'params',
+        width: '80px',
+        text: (r) => (r.parameters ? formatCount(r.parameters) : ''),
+        sort: (r) => r.parameters,
+        className: 'num',
+      },
+      {
+        key: 'sqnr',
+        title: 'SQNR dB',
+        width: '100px',
+        className: 'num',
+        text: (r) => errorOf(r)?.accumulated?.toFixed(1) ?? '',
+        // Worst first when sorted ascending; layers without a number last.
+        sort: (r) => errorOf(r)?.accumulated ?? 1e9,
+        cellClass: (r) => (errorOf(r) ? `sqnr-${sqnrBand(errorOf(r)!.accumulated)}` : ''),
+      },
+    ],
+    state.layerSort,
+    (r) => void request('revealInInspector', { kind: 'node', name: r.name }),
+    (r) => `${r.name} ${r.op} ${r.inputs.join(' ')} ${r.outputs.map((o) => o.name).join(' ')}`,
+    (r) => `${r.graph}#${r.name}`,
+    (s) => {
+      state.layerSort = s;
+      save();
     },
-  ], state.layerSort, (r) => void request('revealInInspector', { kind: 'node', name: r.name }),
-  (r) => `${r.name} ${r.op} ${r.inputs.join(' ')} ${r.outputs.map((o) => o.name).join(' ')}`,
-  (r) => `${r.graph}#${r.name}`,
-  (s) => { state.layerSort = s; save(); });
+  );
   const search = h('vscode-textfield', { placeholder: 'Filter layers by name, op or tensor', id: 'layer-search', value: state.layerSearch });
   const info = h('span', { className: 'info', id: 'layer-info' });
   const legend = h('span', { className: 'info error-legend', id: 'layer-errors' });
   const status = h('div', { id: 'probe-status', role: 'status' });
   status.hidden = true;
-  const sizes = h('vscode-button', { id: 'set-input-shapes', secondary: true, title: 'Give the sizes of the model inputs the shapes are probed with' }, 'Set Input Shapes…');
+  const sizes = h(
+    'vscode-button',
+    { id: 'set-input-shapes', secondary: true, title: 'Give the sizes of the model inputs the shapes are probed with' },
+    'Set Input Shapes…',
+  );
   sizes.addEventListener('click', () => void request('setInputShapes', {}));
   let rows: NodeRow[] = [];
   search.addEventListener('input', () => {
@@ -196,7 +259,14 @@ function layersPanel(panel: HTMLElement): { table: VirtualTable<NodeRow>; load()
     void probe();
   };
   // Loaded once, when first shown; later callers wait for the same load.
-  return { table, load: () => (loading ??= load()), loadErrors, probe: async () => { if (loading) await probe(); } };
+  return {
+    table,
+    load: () => (loading ??= load()),
+    loadErrors,
+    probe: async () => {
+      if (loading) await probe();
+    },
+  };
 }
 
 function statsView(box: HTMLElement, r: TensorStatsReport, row: TensorRow | undefined, chart: HistogramChart): void {
@@ -205,7 +275,9 @@ function statsView(box: HTMLElement, r: TensorStatsReport, row: TensorRow | unde
   const num = (x: number | null) => (x === null ? '-' : Number(x.toPrecision(5)).toString());
   box.append(
     h('h3', {}, r.name),
-    h('div', { className: 'stats' },
+    h(
+      'div',
+      { className: 'stats' },
       card('Type', r.dataType, formatShape(r.shape)),
       card('Range', `${num(s.min)} … ${num(s.max)}`, `${s.count} values`),
       card('Mean ± std', `${num(s.mean)} ± ${num(s.std)}`),
@@ -227,24 +299,39 @@ function weightsPanel(panel: HTMLElement): { table: VirtualTable<TensorRow>; loa
     clear(statsBox);
     statsBox.append(h('vscode-progress-ring', {}));
     try {
-      statsView(statsBox, await request('tensorStats', { name }), rows.find((r) => r.name === name), histogram);
+      statsView(
+        statsBox,
+        await request('tensorStats', { name }),
+        rows.find((r) => r.name === name),
+        histogram,
+      );
     } catch (e) {
       clear(statsBox);
       statsBox.append(errorBox((e as Error).message));
     }
   };
   // The minimum widths add up to less than what .weights gives the table (main.css): no column is cut off.
-  const table = new VirtualTable<TensorRow>([
-    { key: 'name', title: 'name', width: 'minmax(120px, 3fr)', text: (r) => r.name },
-    { key: 'role', title: 'stored as', width: '86px', text: (r) => r.role },
-    { key: 'type', title: 'type', width: '72px', text: (r) => r.type },
-    { key: 'shape', title: 'shape', width: 'minmax(80px, 1fr)', text: (r) => formatShape(r.shape) },
-    { key: 'bytes', title: 'size', width: '76px', text: (r) => formatBytes(r.bytes), sort: (r) => r.bytes, className: 'num' },
-    { key: 'quant', title: 'quantization', width: 'minmax(110px, 2fr)', text: (r) => quantText(r.quant) },
-  ], state.tensorSort, (r) => {
-    void select(r.name);
-    void request('revealInInspector', { kind: 'tensor', name: r.name });
-  }, (r) => `${r.name} ${r.type} ${r.role}`, (r) => `${r.graph}#${r.name}`, (s) => { state.tensorSort = s; save(); });
+  const table = new VirtualTable<TensorRow>(
+    [
+      { key: 'name', title: 'name', width: 'minmax(120px, 3fr)', text: (r) => r.name },
+      { key: 'role', title: 'stored as', width: '86px', text: (r) => r.role },
+      { key: 'type', title: 'type', width: '72px', text: (r) => r.type },
+      { key: 'shape', title: 'shape', width: 'minmax(80px, 1fr)', text: (r) => formatShape(r.shape) },
+      { key: 'bytes', title: 'size', width: '76px', text: (r) => formatBytes(r.bytes), sort: (r) => r.bytes, className: 'num' },
+      { key: 'quant', title: 'quantization', width: 'minmax(110px, 2fr)', text: (r) => quantText(r.quant) },
+    ],
+    state.tensorSort,
+    (r) => {
+      void select(r.name);
+      void request('revealInInspector', { kind: 'tensor', name: r.name });
+    },
+    (r) => `${r.name} ${r.type} ${r.role}`,
+    (r) => `${r.graph}#${r.name}`,
+    (s) => {
+      state.tensorSort = s;
+      save();
+    },
+  );
   const search = h('vscode-textfield', { placeholder: 'Filter weights', id: 'tensor-search', value: state.tensorSearch });
   search.addEventListener('input', () => {
     state.tensorSearch = (search as unknown as { value: string }).value;
@@ -272,9 +359,12 @@ async function main(): Promise<void> {
   const layers = h('div', { id: 'layers' });
   const weights = h('div', { id: 'weights' });
   tabs.append(
-    h('vscode-tab-header', { slot: 'header' }, 'Overview'), h('vscode-tab-panel', {}, overviewPanel),
-    h('vscode-tab-header', { slot: 'header' }, 'Layers'), h('vscode-tab-panel', {}, layers),
-    h('vscode-tab-header', { slot: 'header' }, 'Weights'), h('vscode-tab-panel', {}, weights),
+    h('vscode-tab-header', { slot: 'header' }, 'Overview'),
+    h('vscode-tab-panel', {}, overviewPanel),
+    h('vscode-tab-header', { slot: 'header' }, 'Layers'),
+    h('vscode-tab-panel', {}, layers),
+    h('vscode-tab-header', { slot: 'header' }, 'Weights'),
+    h('vscode-tab-panel', {}, weights),
   );
   app.append(tabs);
   const layerView = layersPanel(layers);

@@ -156,11 +156,20 @@ export class VirtualTable<T> {
     clear(this.header);
     for (const c of this.columns) {
       const mark = this.sortState.key === c.key ? (this.sortState.descending ? ' ▼' : ' ▲') : '';
-      this.header.append(h('div', {
-        className: 'vt-cell vt-head', role: 'columnheader', 'data-key': c.key, title: `Sort by ${c.title}`,
-        'aria-sort': this.sortState.key === c.key ? (this.sortState.descending ? 'descending' : 'ascending') : 'none',
-        onclick: () => this.sortBy(c.key),
-      }, c.title + mark));
+      this.header.append(
+        h(
+          'div',
+          {
+            className: 'vt-cell vt-head',
+            role: 'columnheader',
+            'data-key': c.key,
+            title: `Sort by ${c.title}`,
+            'aria-sort': this.sortState.key === c.key ? (this.sortState.descending ? 'descending' : 'ascending') : 'none',
+            onclick: () => this.sortBy(c.key),
+          },
+          c.title + mark,
+        ),
+      );
     }
   }
 

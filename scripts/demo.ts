@@ -15,7 +15,7 @@ const SAMPLES = path.join(ROOT, 'samples');
 const FASHION = path.join(ROOT, 'data', 'fashion-mnist');
 
 function cli(...args: string[]): void {
-  console.log(`\n$ onnx-compress ${args.map((a) => a.startsWith(ROOT + path.sep) ? path.relative(ROOT, a) : a).join(' ')}\n`);
+  console.log(`\n$ onnx-compress ${args.map((a) => (a.startsWith(ROOT + path.sep) ? path.relative(ROOT, a) : a)).join(' ')}\n`);
   execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), ...args], { stdio: 'inherit', cwd: ROOT });
 }
 

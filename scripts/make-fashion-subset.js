@@ -23,11 +23,19 @@ function head(file, count) {
 }
 
 fs.mkdirSync(DEST, { recursive: true });
-for (const [split, count] of [['train', 512], ['t10k', 1000]]) {
+for (const [split, count] of [
+  ['train', 512],
+  ['t10k', 1000],
+]) {
   for (const kind of ['images-idx3', 'labels-idx1']) {
     const name = `${split}-${kind}-ubyte.gz`;
     // mtime 0 in the gzip header: the same bytes on every run.
     fs.writeFileSync(path.join(DEST, name.replace(split, `${split}-${count}`)), zlib.gzipSync(head(name, count), { level: 9 }));
   }
 }
-console.log(`wrote ${fs.readdirSync(DEST).filter((f) => f.endsWith('.gz')).join(', ')} to ${DEST}`);
+console.log(
+  `wrote ${fs
+    .readdirSync(DEST)
+    .filter((f) => f.endsWith('.gz'))
+    .join(', ')} to ${DEST}`,
+);

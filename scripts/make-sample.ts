@@ -43,8 +43,11 @@ export async function makeSample(out: string): Promise<void> {
 
 if (require.main === module) {
   const out = path.resolve(process.argv[2] ?? path.join(__dirname, '..', '..', 'samples', 'sample-cnn.onnx'));
-  makeSample(out).then(() => console.log(`sample model: ${path.relative(process.cwd(), out)}\n`), (e) => {
-    console.error(e);
-    process.exitCode = 1;
-  });
+  makeSample(out).then(
+    () => console.log(`sample model: ${path.relative(process.cwd(), out)}\n`),
+    (e) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -19,15 +19,19 @@ if (!TARGETS.includes(target)) {
 // vsce lets an included (!) pattern win over any excluded one, so the target's binaries replace
 // the include of all of them rather than excluding the others.
 const [platform, arch] = target.split('-');
-const ignore = fs.readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8')
+const ignore = fs
+  .readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8')
   .replace('!node_modules/onnxruntime-node/bin/**', `!node_modules/onnxruntime-node/bin/napi-v*/${platform}/${arch}/**`);
 const ignoreFile = path.join(os.tmpdir(), `vscodeignore-${target}-${process.pid}`);
 fs.writeFileSync(ignoreFile, ignore);
 try {
   const { version, name } = require(path.join(ROOT, 'package.json'));
   const out = path.join(ROOT, `${name}-${target}-${version}.vsix`);
-  execFileSync('npx', ['vsce', 'package', '--target', target, '--ignoreFile', ignoreFile, '--no-rewrite-relative-links',
-    '--allow-missing-repository', '-o', out], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(
+    'npx',
+    ['vsce', 'package', '--target', target, '--ignoreFile', ignoreFile, '--no-rewrite-relative-links', '--allow-missing-repository', '-o', out],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
 } finally {
   fs.rmSync(ignoreFile, { force: true });
 }

@@ -1,9 +1,7 @@
 // The webview side of a view's protocol (src/shared/ipc.ts): typed requests answered by promises,
 // notifications both ways, and the ready handshake that lets the host start posting. What the host
 // posts is checked against the protocol too; a message that does not fit is dropped with a warning.
-import {
-  MessageRejected, parseToView, type ParamsOf, type Protocol, type RequestMap, type ResultOf,
-} from '../../src/shared/ipc';
+import { MessageRejected, parseToView, type ParamsOf, type Protocol, type RequestMap, type ResultOf } from '../../src/shared/ipc';
 import { connect, type Transport } from './transport';
 
 export class ViewClient<Rq extends RequestMap<Rq>, Up, Down> {

@@ -24,6 +24,11 @@ export function clear(el: Element): void {
 
 /** A figure with its title and, when given, one line of detail under the value. */
 export function card(title: string, value: string, detail?: string, id?: string): HTMLElement {
-  return h('div', { className: 'card', id },
-    h('div', { className: 'card-title' }, title), h('div', { className: 'card-value' }, value), detail ? h('div', { className: 'card-detail' }, detail) : null);
+  return h(
+    'div',
+    { className: 'card', id },
+    h('div', { className: 'card-title' }, title),
+    h('div', { className: 'card-value' }, value),
+    detail ? h('div', { className: 'card-detail' }, detail) : null,
+  );
 }

@@ -2,9 +2,7 @@
 // here, other parts where they are used). Colours are read from VS Code's theme variables at draw
 // time, and every chart redraws when the theme changes (VS Code swaps the body's classes and the
 // variables).
-import {
-  BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip, type ChartConfiguration, type ChartType,
-} from 'chart.js';
+import { BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip, type ChartConfiguration, type ChartType } from 'chart.js';
 import { h } from './dom';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
@@ -37,7 +35,10 @@ export function onThemeChange(fn: () => void): () => void {
   return () => themeListeners.delete(fn);
 }
 
-new MutationObserver(() => themeListeners.forEach((fn) => fn())).observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-id'] });
+new MutationObserver(() => themeListeners.forEach((fn) => fn())).observe(document.body, {
+  attributes: true,
+  attributeFilter: ['class', 'data-vscode-theme-id'],
+});
 
 /** A chart that redraws with the new colours when the theme changes (line charts extend it too). */
 export abstract class ThemedChart<D, T extends ChartType = 'bar'> {
@@ -48,7 +49,11 @@ export abstract class ThemedChart<D, T extends ChartType = 'bar'> {
   private readonly unsubscribe: () => void;
 
   /** @param data What is drawn before the first `draw`. */
-  constructor(readonly element: HTMLElement, name: string, protected data: D) {
+  constructor(
+    readonly element: HTMLElement,
+    name: string,
+    protected data: D,
+  ) {
     this.canvas.setAttribute('aria-label', name);
     this.canvas.dataset.chart = name;
     element.append(this.canvas);
@@ -85,7 +90,8 @@ export abstract class ThemedChart<D, T extends ChartType = 'bar'> {
 
   protected axes(c: ThemeColors, horizontal: boolean) {
     const axis = { ticks: { color: c.foreground }, grid: { color: c.grid } };
-    return horizontal ? { x: { ...axis, beginAtZero: true }, y: { ...axis, grid: { display: false } } } : { x: { ...axis, grid: { display: false } }, y: { ...axis, beginAtZero: true } };
+    return horizontal
+      ? { x: { ...axis, beginAtZero: true }, y: { ...axis, grid: { display: false } } }
+      : { x: { ...axis, grid: { display: false } }, y: { ...axis, beginAtZero: true } };
   }
 }
-

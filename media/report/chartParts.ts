@@ -54,4 +54,3 @@ export interface LayerMark {
 export const SQNR_CEILING = 80;
 export const ceiled = (v: number | null) => (v === null ? null : Math.min(v, SQNR_CEILING));
 export const dbLabel = (name: string, v: number | null) => `${name}: ${v === null ? '–' : `${v.toFixed(1)} dB`}`;
-

@@ -48,7 +48,12 @@ export interface TabHost {
 const SENSITIVITY_BARS = 40;
 
 /** Dynamic quantization quantizes activations at run time: the report then has weights only. */
-const noLayers = () => h('p', { className: 'info no-layers' }, 'No activation tensor has a Q/DQ pair in this model (dynamic quantization quantizes activations at run time): there are no per-layer activation ranges or errors. See Weights and Summary.');
+const noLayers = () =>
+  h(
+    'p',
+    { className: 'info no-layers' },
+    'No activation tensor has a Q/DQ pair in this model (dynamic quantization quantizes activations at run time): there are no per-layer activation ranges or errors. See Weights and Summary.',
+  );
 
 export const sortNumber = (x: number | null) => (x === null ? Number.MAX_VALUE : x);
 
@@ -70,10 +75,19 @@ export class ChartTabs {
     let selected = false;
     for (let i = s.first; i <= s.last && !selected; i++) selected = this.v.selection.has(i);
     const l = layers[s.first];
-    const title = s.first === s.last
-      ? [`#${l.order} ${l.tensor}`, `${l.opType} ${l.node}`]
-      : [`layers #${l.order}–#${layers[s.last].order} (${s.last - s.first + 1})`, 'click to zoom in'];
-    return { label: spanLabel(s, (i) => `#${layers[i].order} ${layers[i].opType}`, (i) => layers[i].order), title, selected };
+    const title =
+      s.first === s.last
+        ? [`#${l.order} ${l.tensor}`, `${l.opType} ${l.node}`]
+        : [`layers #${l.order}–#${layers[s.last].order} (${s.last - s.first + 1})`, 'click to zoom in'];
+    return {
+      label: spanLabel(
+        s,
+        (i) => `#${layers[i].order} ${layers[i].opType}`,
+        (i) => layers[i].order,
+      ),
+      title,
+      selected,
+    };
   }
 
   /** A click on a bar or point: zoom into a run of layers, or select one (Ctrl/Cmd adds). */
@@ -90,14 +104,23 @@ export class ChartTabs {
   }
 
   /** A chart over a window of the layers: a click on a mark selects its layer or zooms into its run. */
-  private windowed<C extends { dispose(): void }>(name: 'activations' | 'error', id: string, make: (box: HTMLElement, pick: (i: number, e: MouseEvent) => void) => C) {
+  private windowed<C extends { dispose(): void }>(
+    name: 'activations' | 'error',
+    id: string,
+    make: (box: HTMLElement, pick: (i: number, e: MouseEvent) => void) => C,
+  ) {
     const layers = this.v.report.layers;
     let shown: Span[] = [];
     const box = h('div', { className: 'chart-box grow', id });
-    const control = new WindowControl(layers.length, this.v.state[name], () => {
-      this.v.save();
-      this.v.redraw(this.v.tab(name)!);
-    }, name);
+    const control = new WindowControl(
+      layers.length,
+      this.v.state[name],
+      () => {
+        this.v.save();
+        this.v.redraw(this.v.tab(name)!);
+      },
+      name,
+    );
     this.v.windows[name] = control;
     const chart = this.v.own(make(box, (i, e) => this.pick(shown[i], e, control)));
     /** The spans drawn now, one per mark. */
@@ -110,19 +133,40 @@ export class ChartTabs {
     const observed = layers.map((l) => l.observed);
     const clip = layers.map((l) => l.clipRange);
     const { box, chart, control, layout } = this.windowed('activations', 'range-chart', (b, pick) => new RangeChart(b, pick));
-    this.v.addTab('activations', 'Activations', (panel) => {
-      if (!layers.length) return noLayers();
-      panel.append(h('p', { className: 'info explain' }, 'Observed min … max of each activation tensor over the evaluation data (blue) in front of the clip range its integer grid covers (red): blue beyond red is clipped. In graph order.'), control.element, box);
-    }, () => {
-      chart.draw(layout().map((s) => ({ ...this.mark(s), observed: envelope(observed, s), clip: envelope(clip, s) })));
-    });
+    this.v.addTab(
+      'activations',
+      'Activations',
+      (panel) => {
+        if (!layers.length) return noLayers();
+        panel.append(
+          h(
+            'p',
+            { className: 'info explain' },
+            'Observed min … max of each activation tensor over the evaluation data (blue) in front of the clip range its integer grid covers (red): blue beyond red is clipped. In graph order.',
+          ),
+          control.element,
+          box,
+        );
+      },
+      () => {
+        chart.draw(layout().map((s) => ({ ...this.mark(s), observed: envelope(observed, s), clip: envelope(clip, s) })));
+      },
+    );
   }
 
   private errorTab(): void {
     const layers = this.v.report.layers;
     const local = layers.map((l) => l.local.sqnr);
     const accumulated = layers.map((l) => l.accumulated.sqnr);
-    const slider = h('input', { type: 'range', id: 'threshold', min: 0, max: 80, step: 0.5, value: this.v.state.threshold, 'aria-label': 'SQNR threshold (dB)' });
+    const slider = h('input', {
+      type: 'range',
+      id: 'threshold',
+      min: 0,
+      max: 80,
+      step: 0.5,
+      value: this.v.state.threshold,
+      'aria-label': 'SQNR threshold (dB)',
+    });
     const value = h('span', { id: 'threshold-value' });
     const below = h('span', { className: 'info', id: 'below-threshold' });
     const selectBelow = h('button', { id: 'select-below', onclick: () => this.selectBelow() }, 'Select them');
@@ -141,16 +185,27 @@ export class ChartTabs {
       chart.setThreshold(this.v.state.threshold);
     });
     setThreshold(this.v.state.threshold, false);
-    this.v.addTab('error', 'Error', (panel) => {
-      if (!layers.length) return noLayers();
-      panel.append(
-        h('p', { className: 'info explain' }, `SQNR per layer: local (the tensor before vs after its own Q/DQ) and accumulated (the float model vs the quantized model at that tensor). When a point stands for several layers it shows their worst value; values above ${SQNR_CEILING} dB (exact tensors reach about 250) are drawn at ${SQNR_CEILING}.`),
-        h('div', { className: 'toolbar' }, h('label', { for: 'threshold' }, 'Threshold'), slider, value, below, selectBelow),
-        control.element, box);
-    }, () => {
-      chart.draw(layout().map((s) => ({ ...this.mark(s), local: worst(local, s), accumulated: worst(accumulated, s) })));
-      chart.setThreshold(this.v.state.threshold);
-    });
+    this.v.addTab(
+      'error',
+      'Error',
+      (panel) => {
+        if (!layers.length) return noLayers();
+        panel.append(
+          h(
+            'p',
+            { className: 'info explain' },
+            `SQNR per layer: local (the tensor before vs after its own Q/DQ) and accumulated (the float model vs the quantized model at that tensor). When a point stands for several layers it shows their worst value; values above ${SQNR_CEILING} dB (exact tensors reach about 250) are drawn at ${SQNR_CEILING}.`,
+          ),
+          h('div', { className: 'toolbar' }, h('label', { for: 'threshold' }, 'Threshold'), slider, value, below, selectBelow),
+          control.element,
+          box,
+        );
+      },
+      () => {
+        chart.draw(layout().map((s) => ({ ...this.mark(s), local: worst(local, s), accumulated: worst(accumulated, s) })));
+        chart.setThreshold(this.v.state.threshold);
+      },
+    );
   }
 
   private selectBelow(): void {
@@ -166,84 +221,119 @@ export class ChartTabs {
     const notes = h('p', { className: 'info', id: 'histogram-notes' });
     const box = h('div', { className: 'chart-box grow', id: 'histogram-chart' });
     const chart = this.v.own(new GridHistogramChart(box));
-    this.v.addTab('histogram', 'Histogram', (panel) => {
-      panel.append(head, box, notes, facts);
-    }, () => {
-      clear(head);
-      clear(facts);
-      notes.textContent = '';
-      const i = this.v.selection.focus;
-      const l = i === undefined ? undefined : this.v.report.layers[i];
-      box.hidden = !l?.histogram;
-      if (!l) {
-        head.append(h('p', { className: 'info' }, 'Select a layer in the table or a chart to see its histogram.'));
-        return;
-      }
-      head.append(h('h3', {}, `#${l.order} ${l.tensor}`));
-      facts.append(h('div', { className: 'cards' },
-        card('Producer', l.opType || 'graph input', [l.node, l.fusedActivation && `${l.fusedActivation} fused through its grid`].filter(Boolean).join(' · ') || undefined),
-        card('Quantization', l.quantizedType, `scale ${fmt(l.scale)} · zero point ${l.zeroPoint}`),
-        card('Clip range', fmtRange(l.clipRange), `calibrated ${fmtRange(l.calibratedRange)}`),
-        card('Observed', fmtRange(l.observed), `${l.elements} values`),
-        card('Clipping', fmtShare(l.clippingRate), `range use ${fmtShare(l.rangeUse, 1)}`, 'card-clipping'),
-        card('Local error', fmtDb(l.local.sqnr), fmtMetrics(l.local)),
-        card('Accumulated error', fmtDb(l.accumulated.sqnr), fmtMetrics(l.accumulated)),
-      ));
-      if (!l.histogram) {
-        head.append(h('p', { className: 'info' }, 'No histogram: this tensor was not matched in the float model.'));
-        return;
-      }
-      const view = { ...l.histogram, clip: l.clipRange, observed: l.observed, step: l.step };
-      chart.draw(view);
-      const g = gridLines(view);
-      notes.textContent = `Grid: ${g.visible} quantization levels in view (step ${fmt(l.step)})${g.every > 1 ? `, every ${g.every}th drawn` : ''}. ` +
-        `Outside the histogram: ${l.histogram.below} below, ${l.histogram.above} above.`;
-    });
+    this.v.addTab(
+      'histogram',
+      'Histogram',
+      (panel) => {
+        panel.append(head, box, notes, facts);
+      },
+      () => {
+        clear(head);
+        clear(facts);
+        notes.textContent = '';
+        const i = this.v.selection.focus;
+        const l = i === undefined ? undefined : this.v.report.layers[i];
+        box.hidden = !l?.histogram;
+        if (!l) {
+          head.append(h('p', { className: 'info' }, 'Select a layer in the table or a chart to see its histogram.'));
+          return;
+        }
+        head.append(h('h3', {}, `#${l.order} ${l.tensor}`));
+        facts.append(
+          h(
+            'div',
+            { className: 'cards' },
+            card(
+              'Producer',
+              l.opType || 'graph input',
+              [l.node, l.fusedActivation && `${l.fusedActivation} fused through its grid`].filter(Boolean).join(' · ') || undefined,
+            ),
+            card('Quantization', l.quantizedType, `scale ${fmt(l.scale)} · zero point ${l.zeroPoint}`),
+            card('Clip range', fmtRange(l.clipRange), `calibrated ${fmtRange(l.calibratedRange)}`),
+            card('Observed', fmtRange(l.observed), `${l.elements} values`),
+            card('Clipping', fmtShare(l.clippingRate), `range use ${fmtShare(l.rangeUse, 1)}`, 'card-clipping'),
+            card('Local error', fmtDb(l.local.sqnr), fmtMetrics(l.local)),
+            card('Accumulated error', fmtDb(l.accumulated.sqnr), fmtMetrics(l.accumulated)),
+          ),
+        );
+        if (!l.histogram) {
+          head.append(h('p', { className: 'info' }, 'No histogram: this tensor was not matched in the float model.'));
+          return;
+        }
+        const view = { ...l.histogram, clip: l.clipRange, observed: l.observed, step: l.step };
+        chart.draw(view);
+        const g = gridLines(view);
+        notes.textContent =
+          `Grid: ${g.visible} quantization levels in view (step ${fmt(l.step)})${g.every > 1 ? `, every ${g.every}th drawn` : ''}. ` +
+          `Outside the histogram: ${l.histogram.below} below, ${l.histogram.above} above.`;
+      },
+    );
   }
 
   private weightsTab(): void {
-    const detail = h('div', { className: 'weight-detail', id: 'weight-detail' }, h('p', { className: 'info' }, 'Select a weight to see its per-channel ranges and scales.'));
+    const detail = h(
+      'div',
+      { className: 'weight-detail', id: 'weight-detail' },
+      h('p', { className: 'info' }, 'Select a weight to see its per-channel ranges and scales.'),
+    );
     const box = h('div', { className: 'chart-box grow', id: 'weight-chart' });
     const chart = this.v.own(new ChannelChart(box));
     const show = (w: WeightReport) => {
       clear(detail);
-      detail.append(h('h3', {}, w.tensor), box, h('div', { className: 'cards' },
-        card('Type', w.type, w.axis === null ? 'per tensor' : `${w.scales.length} channels, axis ${w.axis}`),
-        card('SQNR', fmtDb(w.error.sqnr), `MSE ${fmt(w.error.mse)}`),
-        card('Max |error|', fmt(w.error.maxAbs), `cosine ${fmt(w.error.cosine, 6)}`),
-        card('RMSE / step', fmt(w.rmseOverStep, 3), '≈ 0.289 is pure rounding'),
-        card('Used by', w.nodes.join(', ') || '–', `${w.elements} values`),
-      ));
+      detail.append(
+        h('h3', {}, w.tensor),
+        box,
+        h(
+          'div',
+          { className: 'cards' },
+          card('Type', w.type, w.axis === null ? 'per tensor' : `${w.scales.length} channels, axis ${w.axis}`),
+          card('SQNR', fmtDb(w.error.sqnr), `MSE ${fmt(w.error.mse)}`),
+          card('Max |error|', fmt(w.error.maxAbs), `cosine ${fmt(w.error.cosine, 6)}`),
+          card('RMSE / step', fmt(w.rmseOverStep, 3), '≈ 0.289 is pure rounding'),
+          card('Used by', w.nodes.join(', ') || '–', `${w.elements} values`),
+        ),
+      );
       // Thousands of channels are drawn like thousands of layers: at most 512 bars, each an envelope.
       const ranges = w.channelMin.map((lo, c): [number, number] => [lo, w.channelMax[c]]);
       const bars = spans(ranges.length, { start: 0, size: 0 }, 512).map((s) => ({
         label: spanLabel(s, String),
-        range: envelope(ranges, s) ?? [0, 0] as [number, number],
+        range: envelope(ranges, s) ?? ([0, 0] as [number, number]),
         scale: Math.max(...w.scales.slice(s.first, s.last + 1)),
       }));
       chart.draw(bars);
     };
-    const table = new VirtualTable<WeightReport>([
-      { key: 'tensor', title: 'weight', width: 'minmax(160px, 3fr)', text: (w) => w.tensor },
-      { key: 'type', title: 'type', width: '70px', text: (w) => w.type },
-      { key: 'channels', title: 'channels', width: '80px', text: (w) => String(w.scales.length), sort: (w) => w.scales.length, className: 'num' },
-      { key: 'sqnr', title: 'SQNR', width: '90px', text: (w) => fmtDb(w.error.sqnr), sort: (w) => sortNumber(w.error.sqnr), className: 'num' },
-      { key: 'maxAbs', title: 'max |error|', width: '100px', text: (w) => fmt(w.error.maxAbs), sort: (w) => sortNumber(w.error.maxAbs), className: 'num' },
-    ], { key: 'sqnr', descending: false }, (w) => {
-      this.v.state.weight = w.tensor;
-      this.v.save();
-      show(w);
-    }, (w) => `${w.tensor} ${w.nodes.join(' ')}`, (w) => w.tensor);
-    this.v.addTab('weights', 'Weights', (panel) => {
-      panel.append(h('div', { className: 'weights' }, table.element, detail));
-    }, () => {
-      table.setRows(this.v.report.weights);
-      const chosen = this.v.report.weights.find((w) => w.tensor === this.v.state.weight);
-      if (chosen) {
-        table.reveal((w) => w === chosen);
-        show(chosen);
-      }
-    });
+    const table = new VirtualTable<WeightReport>(
+      [
+        { key: 'tensor', title: 'weight', width: 'minmax(160px, 3fr)', text: (w) => w.tensor },
+        { key: 'type', title: 'type', width: '70px', text: (w) => w.type },
+        { key: 'channels', title: 'channels', width: '80px', text: (w) => String(w.scales.length), sort: (w) => w.scales.length, className: 'num' },
+        { key: 'sqnr', title: 'SQNR', width: '90px', text: (w) => fmtDb(w.error.sqnr), sort: (w) => sortNumber(w.error.sqnr), className: 'num' },
+        { key: 'maxAbs', title: 'max |error|', width: '100px', text: (w) => fmt(w.error.maxAbs), sort: (w) => sortNumber(w.error.maxAbs), className: 'num' },
+      ],
+      { key: 'sqnr', descending: false },
+      (w) => {
+        this.v.state.weight = w.tensor;
+        this.v.save();
+        show(w);
+      },
+      (w) => `${w.tensor} ${w.nodes.join(' ')}`,
+      (w) => w.tensor,
+    );
+    this.v.addTab(
+      'weights',
+      'Weights',
+      (panel) => {
+        panel.append(h('div', { className: 'weights' }, table.element, detail));
+      },
+      () => {
+        table.setRows(this.v.report.weights);
+        const chosen = this.v.report.weights.find((w) => w.tensor === this.v.state.weight);
+        if (chosen) {
+          table.reveal((w) => w === chosen);
+          show(chosen);
+        }
+      },
+    );
   }
 
   private sensitivityTab(): void {
@@ -251,22 +341,30 @@ export class ChartTabs {
     const ranked = [...s.entries].sort((a, b) => a.rank - b.rank);
     let top = ranked.slice(0, SENSITIVITY_BARS);
     const box = h('div', { className: 'chart-box grow', id: 'sensitivity-chart' });
-    const chart = this.v.own(new SensitivityChart(box, (i) => {
-      const index = this.v.layerOf(top[i]);
-      if (index === undefined) return;
-      this.v.selection.set([index], index, 'chart');
-      this.v.reveal(index);
-    }));
+    const chart = this.v.own(
+      new SensitivityChart(box, (i) => {
+        const index = this.v.layerOf(top[i]);
+        if (index === undefined) return;
+        this.v.selection.set([index], index, 'chart');
+        this.v.reveal(index);
+      }),
+    );
     const info = h('p', { className: 'info', id: 'sensitivity-info' });
-    this.v.addTab('sensitivity', 'Sensitivity', (panel) => {
-      panel.append(info, box);
-    }, () => {
-      // As many bars as fit at a readable 16 px each, most sensitive first.
-      top = ranked.slice(0, Math.max(5, Math.min(SENSITIVITY_BARS, Math.floor((box.clientHeight - 60) / 16))));
-      info.textContent = `Output SQNR over ${s.samples} sample(s) when one layer alone is quantized, and when every layer but it is (all quantized: ${fmtDb(s.allQuantizedSqnr)}). ` +
-        `Most sensitive first${ranked.length > top.length ? `; the ${top.length} of ${ranked.length} most sensitive are drawn, the table has every rank` : ''}.`;
-      chart.draw(top.map((e) => ({ label: `${e.rank}. ${e.node || e.tensor}`, onlyThis: e.onlyThisSqnr, allButThis: e.allButThisSqnr })));
-    });
+    this.v.addTab(
+      'sensitivity',
+      'Sensitivity',
+      (panel) => {
+        panel.append(info, box);
+      },
+      () => {
+        // As many bars as fit at a readable 16 px each, most sensitive first.
+        top = ranked.slice(0, Math.max(5, Math.min(SENSITIVITY_BARS, Math.floor((box.clientHeight - 60) / 16))));
+        info.textContent =
+          `Output SQNR over ${s.samples} sample(s) when one layer alone is quantized, and when every layer but it is (all quantized: ${fmtDb(s.allQuantizedSqnr)}). ` +
+          `Most sensitive first${ranked.length > top.length ? `; the ${top.length} of ${ranked.length} most sensitive are drawn, the table has every rank` : ''}.`;
+        chart.draw(top.map((e) => ({ label: `${e.rank}. ${e.node || e.tensor}`, onlyThis: e.onlyThisSqnr, allButThis: e.allButThisSqnr })));
+      },
+    );
     this.v.tab('sensitivity')!.redrawOnResize = true;
   }
 
@@ -278,17 +376,41 @@ export class ChartTabs {
     const beforeSqnr = before.layers.map((l) => l.accumulated.sqnr);
     const afterSqnr = before.layers.map((l) => afterByTensor.get(l.tensor) ?? null);
     const nowFloat = before.layers.filter((l) => !afterByTensor.has(l.tensor));
-    this.v.addTab('compare', 'Before/after', (panel) => {
-      // The numbers beside the chart, so both are whole in a short window.
-      panel.append(h('div', { className: 'compare-grid' },
-        h('div', { className: 'compare-numbers' }, compareTable(before, after),
-          h('h3', {}, `No longer quantized (${nowFloat.length})`),
-          h('ul', { id: 'now-float' }, ...nowFloat.slice(0, 50).map((l) => h('li', {}, `${l.tensor} (${l.opType} ${l.node})`))),
-          nowFloat.length > 50 ? h('p', { className: 'info' }, `and ${nowFloat.length - 50} more`) : null),
-        h('div', { className: 'compare-chart' }, h('h3', {}, 'Accumulated SQNR per layer, before and after'), box)));
-    }, () => {
-      const shown = spans(before.layers.length, { start: 0, size: 0 });
-      chart.draw(shown.map((s) => ({ label: spanLabel(s, (i) => `#${before.layers[i].order} ${before.layers[i].opType}`, (i) => before.layers[i].order), before: worst(beforeSqnr, s), after: worst(afterSqnr, s) })));
-    });
+    this.v.addTab(
+      'compare',
+      'Before/after',
+      (panel) => {
+        // The numbers beside the chart, so both are whole in a short window.
+        panel.append(
+          h(
+            'div',
+            { className: 'compare-grid' },
+            h(
+              'div',
+              { className: 'compare-numbers' },
+              compareTable(before, after),
+              h('h3', {}, `No longer quantized (${nowFloat.length})`),
+              h('ul', { id: 'now-float' }, ...nowFloat.slice(0, 50).map((l) => h('li', {}, `${l.tensor} (${l.opType} ${l.node})`))),
+              nowFloat.length > 50 ? h('p', { className: 'info' }, `and ${nowFloat.length - 50} more`) : null,
+            ),
+            h('div', { className: 'compare-chart' }, h('h3', {}, 'Accumulated SQNR per layer, before and after'), box),
+          ),
+        );
+      },
+      () => {
+        const shown = spans(before.layers.length, { start: 0, size: 0 });
+        chart.draw(
+          shown.map((s) => ({
+            label: spanLabel(
+              s,
+              (i) => `#${before.layers[i].order} ${before.layers[i].opType}`,
+              (i) => before.layers[i].order,
+            ),
+            before: worst(beforeSqnr, s),
+            after: worst(afterSqnr, s),
+          })),
+        );
+      },
+    );
   }
 }

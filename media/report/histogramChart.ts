@@ -34,7 +34,6 @@ export function gridLines(v: HistogramView): { values: number[]; every: number; 
 
 /** A tensor's histogram with its clip range, observed range and the quantization grid drawn over it. */
 export class GridHistogramChart extends ThemedChart<HistogramView | undefined, 'bar'> {
-
   constructor(element: HTMLElement) {
     super(element, 'layer-histogram', undefined);
   }
@@ -86,7 +85,9 @@ export class GridHistogramChart extends ThemedChart<HistogramView | undefined, '
         datasets: [{ label: 'values', data: v.counts, backgroundColor: c.bar, barPercentage: 1, categoryPercentage: 1 }],
       },
       options: {
-        responsive: true, maintainAspectRatio: false, animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
         scales: { x: categoryAxis(c), y: { ...valueAxis(c, 'count'), beginAtZero: true } },
         plugins: {
           legend: { display: false },

@@ -1,8 +1,6 @@
 // The per-layer charts: activation ranges as floating bars, and local and accumulated error lines
 // with a threshold the user drags. They draw what they are given; windowing happens in the caller.
-import {
-  Chart, Legend, LinearScale, LineController, LineElement, PointElement, type ChartConfiguration, type Plugin,
-} from 'chart.js';
+import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, type ChartConfiguration, type Plugin } from 'chart.js';
 import { ThemedChart, themeColors, type ThemeColors } from '../common/themedChart';
 import { categoryAxis, ceiled, clickHandler, dbLabel, labelled, legend, palette, translucent, valueAxis, type LayerMark } from './chartParts';
 import { fmt } from './format';
@@ -22,8 +20,10 @@ export interface RangeBar extends LayerMark {
 
 /** Observed min..max of each activation tensor with the chosen clip range drawn over it. */
 export class RangeChart extends ThemedChart<RangeBar[], 'bar'> {
-
-  constructor(element: HTMLElement, private readonly onPick: (index: number, event: MouseEvent) => void) {
+  constructor(
+    element: HTMLElement,
+    private readonly onPick: (index: number, event: MouseEvent) => void,
+  ) {
     super(element, 'activation-ranges', []);
   }
 
@@ -40,11 +40,31 @@ export class RangeChart extends ThemedChart<RangeBar[], 'bar'> {
       type: 'bar',
       data: labelled(bars, [
         // The clip range behind, wider; the observed range in front: data beyond the clip range sticks out.
-        { label: 'observed min … max', data: bars.map((b) => b.observed), backgroundColor: bars.map((b) => (b.selected ? c.accent : c.bar)), grouped: false, categoryPercentage: 1, barPercentage: 0.45, order: 1 },
-        { label: 'clip range', data: bars.map((b) => b.clip), backgroundColor: translucent(p.red), borderColor: p.red, borderWidth: 1, grouped: false, categoryPercentage: 1, barPercentage: 0.9, order: 2 },
+        {
+          label: 'observed min … max',
+          data: bars.map((b) => b.observed),
+          backgroundColor: bars.map((b) => (b.selected ? c.accent : c.bar)),
+          grouped: false,
+          categoryPercentage: 1,
+          barPercentage: 0.45,
+          order: 1,
+        },
+        {
+          label: 'clip range',
+          data: bars.map((b) => b.clip),
+          backgroundColor: translucent(p.red),
+          borderColor: p.red,
+          borderWidth: 1,
+          grouped: false,
+          categoryPercentage: 1,
+          barPercentage: 0.9,
+          order: 2,
+        },
       ]),
       options: {
-        responsive: true, maintainAspectRatio: false, animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
         // A click anywhere in a layer's column picks it: thin floating bars are hard to hit.
         interaction: { mode: 'index', intersect: false },
         onClick: clickHandler(this.onPick),
@@ -54,7 +74,7 @@ export class RangeChart extends ThemedChart<RangeBar[], 'bar'> {
           tooltip: {
             callbacks: {
               title: (items) => bars[items[0].dataIndex].title,
-              label: (item) => `${item.dataset.label}: ${range((item.datasetIndex === 0 ? bars[item.dataIndex].observed : bars[item.dataIndex].clip))}`,
+              label: (item) => `${item.dataset.label}: ${range(item.datasetIndex === 0 ? bars[item.dataIndex].observed : bars[item.dataIndex].clip)}`,
             },
           },
         },
@@ -160,14 +180,28 @@ export class ErrorChart extends ThemedChart<ErrorPoint[], 'line'> {
     return {
       type: 'line',
       data: labelled(pts, [
-        { label: 'local SQNR (its own Q/DQ)', data: pts.map((x) => ceiled(x.local)), borderColor: c.bar, backgroundColor: c.bar, pointRadius: 2, borderWidth: 1.5 },
         {
-          label: 'accumulated SQNR (vs float model)', data: pts.map((x) => ceiled(x.accumulated)), borderColor: p.purple, pointBackgroundColor: this.pointColors(p),
-          pointBorderColor: this.pointColors(p), pointRadius: pts.map((x) => (x.selected ? 5 : 2.5)), borderWidth: 1.5,
+          label: 'local SQNR (its own Q/DQ)',
+          data: pts.map((x) => ceiled(x.local)),
+          borderColor: c.bar,
+          backgroundColor: c.bar,
+          pointRadius: 2,
+          borderWidth: 1.5,
+        },
+        {
+          label: 'accumulated SQNR (vs float model)',
+          data: pts.map((x) => ceiled(x.accumulated)),
+          borderColor: p.purple,
+          pointBackgroundColor: this.pointColors(p),
+          pointBorderColor: this.pointColors(p),
+          pointRadius: pts.map((x) => (x.selected ? 5 : 2.5)),
+          borderWidth: 1.5,
         },
       ]),
       options: {
-        responsive: true, maintainAspectRatio: false, animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
         interaction: { mode: 'nearest', intersect: false, axis: 'x' },
         onClick: (e, elements) => {
           if (this.justDragged) {
@@ -182,7 +216,11 @@ export class ErrorChart extends ThemedChart<ErrorPoint[], 'line'> {
           tooltip: {
             callbacks: {
               title: (items) => pts[items[0].dataIndex].title,
-              label: (item) => dbLabel(item.datasetIndex === 0 ? 'local' : 'accumulated', item.datasetIndex === 0 ? pts[item.dataIndex].local : pts[item.dataIndex].accumulated),
+              label: (item) =>
+                dbLabel(
+                  item.datasetIndex === 0 ? 'local' : 'accumulated',
+                  item.datasetIndex === 0 ? pts[item.dataIndex].local : pts[item.dataIndex].accumulated,
+                ),
             },
           },
         },

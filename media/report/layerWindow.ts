@@ -67,11 +67,19 @@ export class WindowControl {
   private readonly sizePick: HTMLSelectElement;
   private readonly info: HTMLElement;
 
-  constructor(private readonly total: number, readonly state: WindowState, private readonly onChange: () => void, id: string) {
+  constructor(
+    private readonly total: number,
+    readonly state: WindowState,
+    private readonly onChange: () => void,
+    id: string,
+  ) {
     this.slider = h('input', { type: 'range', min: 0, step: 1, className: 'window-slider', 'aria-label': 'First layer shown', id: `${id}-start` });
-    this.sizePick = h('select', { 'aria-label': 'Layers shown', id: `${id}-size` },
+    this.sizePick = h(
+      'select',
+      { 'aria-label': 'Layers shown', id: `${id}-size` },
       ...SIZES.filter((n) => n < total).map((n) => h('option', { value: n }, `${n} layers`)),
-      h('option', { value: 0 }, `all ${total} layers`));
+      h('option', { value: 0 }, `all ${total} layers`),
+    );
     this.sizePick.value = String(SIZES.includes(state.size) && state.size < total ? state.size : 0);
     this.state.size = Number(this.sizePick.value);
     this.info = h('span', { className: 'info', id: `${id}-info` });
@@ -118,7 +126,7 @@ export class WindowControl {
     this.slider.disabled = maxStart === 0;
     const perBar = Math.ceil(width / MAX_BARS);
     const last = Math.min(this.total, this.state.start + width);
-    this.info.textContent = `layers ${this.state.start}–${last - 1} of ${this.total}` +
-      (perBar > 1 ? ` · a bar per ${perBar} layers (click one to zoom in)` : '');
+    this.info.textContent =
+      `layers ${this.state.start}–${last - 1} of ${this.total}` + (perBar > 1 ? ` · a bar per ${perBar} layers (click one to zoom in)` : '');
   }
 }

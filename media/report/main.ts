@@ -23,9 +23,15 @@ function showError(message: string): void {
   view?.dispose();
   view = undefined;
   clear(app);
-  app.append(h('div', { className: 'error', role: 'alert', id: 'report-error' },
-    h('strong', {}, 'This report cannot be shown. '), message,
-    h('div', { className: 'card-detail' }, 'Run the analysis again (ONNX: Quantize Model… or onnx-compress analyze) or correct the file.')));
+  app.append(
+    h(
+      'div',
+      { className: 'error', role: 'alert', id: 'report-error' },
+      h('strong', {}, 'This report cannot be shown. '),
+      message,
+      h('div', { className: 'card-detail' }, 'Run the analysis again (ONNX: Quantize Model… or onnx-compress analyze) or correct the file.'),
+    ),
+  );
   document.body.dataset.state = 'error';
 }
 

@@ -12,7 +12,6 @@ export interface ChannelBar {
 
 /** Per-channel float ranges of a weight (bars) and the scale each channel got (line, right axis). */
 export class ChannelChart extends ThemedChart<ChannelBar[], 'bar'> {
-
   constructor(element: HTMLElement) {
     super(element, 'weight-channels', []);
   }
@@ -23,11 +22,32 @@ export class ChannelChart extends ThemedChart<ChannelBar[], 'bar'> {
     const config = {
       type: 'bar',
       data: labelled(bars, [
-        { type: 'bar', label: 'min … max', data: bars.map((b) => b.range), backgroundColor: c.bar, categoryPercentage: 1, barPercentage: 0.9, yAxisID: 'y', order: 2 },
-        { type: 'line', label: 'scale', data: bars.map((b) => b.scale), borderColor: p.red, backgroundColor: p.red, pointRadius: 1.5, borderWidth: 1.5, yAxisID: 'y2', order: 1 },
+        {
+          type: 'bar',
+          label: 'min … max',
+          data: bars.map((b) => b.range),
+          backgroundColor: c.bar,
+          categoryPercentage: 1,
+          barPercentage: 0.9,
+          yAxisID: 'y',
+          order: 2,
+        },
+        {
+          type: 'line',
+          label: 'scale',
+          data: bars.map((b) => b.scale),
+          borderColor: p.red,
+          backgroundColor: p.red,
+          pointRadius: 1.5,
+          borderWidth: 1.5,
+          yAxisID: 'y2',
+          order: 1,
+        },
       ]),
       options: {
-        responsive: true, maintainAspectRatio: false, animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
         scales: {
           x: categoryAxis(c),
           y: valueAxis(c, 'weight value'),
@@ -48,8 +68,10 @@ export interface SensitivityBar {
 
 /** Output SQNR with only this layer quantized, and with all but this one, most sensitive first. */
 export class SensitivityChart extends ThemedChart<SensitivityBar[], 'bar'> {
-
-  constructor(element: HTMLElement, private readonly onPick: (index: number, event: MouseEvent) => void) {
+  constructor(
+    element: HTMLElement,
+    private readonly onPick: (index: number, event: MouseEvent) => void,
+  ) {
     super(element, 'sensitivity', []);
   }
 
@@ -62,7 +84,10 @@ export class SensitivityChart extends ThemedChart<SensitivityBar[], 'bar'> {
         { label: 'output SQNR, all but this layer', data: this.data.map((b) => b.allButThis), backgroundColor: p.purple },
       ]),
       options: {
-        indexAxis: 'y', responsive: true, maintainAspectRatio: false, animation: false,
+        indexAxis: 'y',
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
         interaction: { mode: 'index', intersect: false, axis: 'y' },
         onClick: clickHandler(this.onPick),
         scales: { x: valueAxis(c, 'SQNR (dB)'), y: { ticks: { color: c.foreground, autoSkip: false }, grid: { display: false } } },
@@ -80,7 +105,6 @@ export interface ComparePoint {
 
 /** Accumulated SQNR per layer before and after keep-in-float. */
 export class CompareChart extends ThemedChart<ComparePoint[], 'line'> {
-
   constructor(element: HTMLElement) {
     super(element, 'before-after', []);
   }
@@ -100,16 +124,43 @@ export class CompareChart extends ThemedChart<ComparePoint[], 'line'> {
     return {
       type: 'line',
       data: labelled(this.data, [
-        { label: 'before', data: this.data.map((x) => ceiled(x.before)), borderColor: p.red, backgroundColor: p.red, borderDash: [6, 4], pointStyle: 'triangle', pointRadius: 2.5, borderWidth: 1.5, order: 0 },
-        { label: 'after', data: this.data.map((x) => ceiled(x.after)), borderColor: p.green, backgroundColor: p.green, borderDash: [], pointStyle: 'circle', pointRadius: 2, borderWidth: 4, order: 1 },
+        {
+          label: 'before',
+          data: this.data.map((x) => ceiled(x.before)),
+          borderColor: p.red,
+          backgroundColor: p.red,
+          borderDash: [6, 4],
+          pointStyle: 'triangle',
+          pointRadius: 2.5,
+          borderWidth: 1.5,
+          order: 0,
+        },
+        {
+          label: 'after',
+          data: this.data.map((x) => ceiled(x.after)),
+          borderColor: p.green,
+          backgroundColor: p.green,
+          borderDash: [],
+          pointStyle: 'circle',
+          pointRadius: 2,
+          borderWidth: 4,
+          order: 1,
+        },
       ]),
       options: {
-        responsive: true, maintainAspectRatio: false, animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
         interaction: { mode: 'index', intersect: false },
         scales: { x: categoryAxis(c), y: { ...valueAxis(c, 'accumulated SQNR (dB)'), suggestedMin: 0 } },
         plugins: {
           legend: { display: true, labels: { color: c.foreground, boxWidth: 12, usePointStyle: true } },
-          tooltip: { callbacks: { label: (item) => dbLabel(String(item.dataset.label), item.datasetIndex === 0 ? this.data[item.dataIndex].before : this.data[item.dataIndex].after) } },
+          tooltip: {
+            callbacks: {
+              label: (item) =>
+                dbLabel(String(item.dataset.label), item.datasetIndex === 0 ? this.data[item.dataIndex].before : this.data[item.dataIndex].after),
+            },
+          },
         },
       },
     };

@@ -6,24 +6,41 @@ import { card, h } from '../common/dom';
 import { fmt, fmtDb, fmtLatency, fmtMs, fmtPct, fmtSizeChange, fmtValue, latencySpread, latencyVerdict } from './format';
 
 function table(caption: string, head: string[], rows: string[][], id?: string): HTMLElement {
-  return h('table', { className: 'io', id },
+  return h(
+    'table',
+    { className: 'io', id },
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, ...head.map((t) => h('th', {}, t)))),
-    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((t) => h('td', {}, t))))));
+    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((t) => h('td', {}, t))))),
+  );
 }
 
 /** Key/value rows of a settings object, every key shown. */
 function settingsTable(caption: string, settings: object | null, id: string): HTMLElement {
   if (!settings) return h('p', { className: 'info', id }, `${caption}: not recorded (no quantization result beside the model).`);
-  return table(caption, ['setting', 'value'], Object.entries(settings).map(([k, v]) => [k, fmtValue(v)]), id);
+  return table(
+    caption,
+    ['setting', 'value'],
+    Object.entries(settings).map(([k, v]) => [k, fmtValue(v)]),
+    id,
+  );
 }
 
-const summaryRow = (label: string, m: ModelSummary) =>
-  [label, m.file, fmtDb(m.outputSqnr), fmtPct(m.top1Agreement), fmtPct(m.accuracy), formatBytes(m.bytes), fmtMs(m.medianMs)];
+const summaryRow = (label: string, m: ModelSummary) => [
+  label,
+  m.file,
+  fmtDb(m.outputSqnr),
+  fmtPct(m.top1Agreement),
+  fmtPct(m.accuracy),
+  formatBytes(m.bytes),
+  fmtMs(m.medianMs),
+];
 
-const worstCosine = (r: QuantReport) => r.model.outputs.reduce<number | null>((m, o) => (o.error.cosine !== null && (m === null || o.error.cosine < m) ? o.error.cosine : m), null);
+const worstCosine = (r: QuantReport) =>
+  r.model.outputs.reduce<number | null>((m, o) => (o.error.cosine !== null && (m === null || o.error.cosine < m) ? o.error.cosine : m), null);
 
-const worstOutput = (r: QuantReport) => r.model.outputs.reduce<number | null>((m, o) => (o.error.sqnr !== null && (m === null || o.error.sqnr < m) ? o.error.sqnr : m), null);
+const worstOutput = (r: QuantReport) =>
+  r.model.outputs.reduce<number | null>((m, o) => (o.error.sqnr !== null && (m === null || o.error.sqnr < m) ? o.error.sqnr : m), null);
 
 const synthetic = (spec: string | undefined) => !!spec && /^synthetic(:|\b)/.test(spec);
 
@@ -33,8 +50,10 @@ const synthetic = (spec: string | undefined) => !!spec && /^synthetic(:|\b)/.tes
  */
 export function syntheticBanner(r: QuantReport): HTMLElement | null {
   const lines: string[] = [];
-  if (synthetic(r.quantSettings?.calibration)) lines.push('Calibrated on synthetic data (random inputs): ranges and errors do not reflect your data. Quantize again with real samples.');
-  if (synthetic(r.settings.data)) lines.push('Analysed on synthetic data (random inputs): errors, clipping and agreement describe random inputs, not your data.');
+  if (synthetic(r.quantSettings?.calibration))
+    lines.push('Calibrated on synthetic data (random inputs): ranges and errors do not reflect your data. Quantize again with real samples.');
+  if (synthetic(r.settings.data))
+    lines.push('Analysed on synthetic data (random inputs): errors, clipping and agreement describe random inputs, not your data.');
   if (!lines.length) return null;
   return h('div', { className: 'banner warning', id: 'synthetic-data', role: 'status' }, ...lines.map((l) => h('div', {}, l)));
 }
@@ -43,50 +62,144 @@ export function summaryPanel(r: QuantReport): HTMLElement {
   const m = r.model;
   const lat = m.latency;
   const fusion = m.fusion;
-  const panel = h('div', { className: 'summary' },
-    h('div', { className: 'cards' },
-      card('Size', `${formatBytes(m.sizes.floatBytes)} → ${formatBytes(m.sizes.quantizedBytes)}`, fmtSizeChange(m.sizes.floatBytes, m.sizes.quantizedBytes), 'card-size'),
-      card('Latency (median)', lat ? `${fmtLatency(lat.float)} → ${fmtLatency(lat.quantized)}` : 'not measured',
-        lat ? `${latencyVerdict(lat.float, lat.quantized)} · ± is p95 − median over ${lat.quantized.runs} runs, batch ${lat.quantized.batchSize}, ${lat.quantized.executionProvider}` : undefined, 'card-latency'),
+  const panel = h(
+    'div',
+    { className: 'summary' },
+    h(
+      'div',
+      { className: 'cards' },
+      card(
+        'Size',
+        `${formatBytes(m.sizes.floatBytes)} → ${formatBytes(m.sizes.quantizedBytes)}`,
+        fmtSizeChange(m.sizes.floatBytes, m.sizes.quantizedBytes),
+        'card-size',
+      ),
+      card(
+        'Latency (median)',
+        lat ? `${fmtLatency(lat.float)} → ${fmtLatency(lat.quantized)}` : 'not measured',
+        lat
+          ? `${latencyVerdict(lat.float, lat.quantized)} · ± is p95 − median over ${lat.quantized.runs} runs, batch ${lat.quantized.batchSize}, ${lat.quantized.executionProvider}`
+          : undefined,
+        'card-latency',
+      ),
       card('Output SQNR', fmtDb(worstOutput(r)), m.outputs.length > 1 ? `worst of ${m.outputs.length} outputs` : m.outputs[0]?.name, 'card-sqnr'),
       // Top-1 agreement only exists for class scores (the analysis decides); otherwise cosine says how close the outputs are.
       m.top1Agreement === null
         ? card('Output cosine', fmt(worstCosine(r), 6), 'the output is not class scores: no top-1 agreement', 'card-cosine')
         : card('Top-1 agreement', fmtPct(m.top1Agreement), undefined, 'card-agreement'),
-      card('Accuracy', m.accuracy ? `${fmtPct(m.accuracy.float)} → ${fmtPct(m.accuracy.quantized)}` : m.top1Agreement === null ? 'not class scores' : 'no labels', m.accuracy ? `float → quantized, ${r.settings.labels ?? ''}` : undefined, 'card-accuracy'),
-      card('Fusion', fusion ? `${fusion.fused} / ${fusion.candidates}` : 'not checked', fusion ? 'quantized nodes running as integer kernels' : undefined, 'card-fusion'),
+      card(
+        'Accuracy',
+        m.accuracy ? `${fmtPct(m.accuracy.float)} → ${fmtPct(m.accuracy.quantized)}` : m.top1Agreement === null ? 'not class scores' : 'no labels',
+        m.accuracy ? `float → quantized, ${r.settings.labels ?? ''}` : undefined,
+        'card-accuracy',
+      ),
+      card(
+        'Fusion',
+        fusion ? `${fusion.fused} / ${fusion.candidates}` : 'not checked',
+        fusion ? 'quantized nodes running as integer kernels' : undefined,
+        'card-fusion',
+      ),
       card('Layers', String(r.layers.length), `${r.weights.length} weights · ${r.unmatched.length} unmatched`, 'card-layers'),
     ),
   );
-  if (r.warnings.length) panel.append(h('h3', {}, `Warnings (${r.warnings.length})`), h('div', { className: 'warnings', id: 'warnings' }, ...r.warnings.map((w) => h('div', { className: 'warning' }, w))));
+  if (r.warnings.length)
+    panel.append(
+      h('h3', {}, `Warnings (${r.warnings.length})`),
+      h('div', { className: 'warnings', id: 'warnings' }, ...r.warnings.map((w) => h('div', { className: 'warning' }, w))),
+    );
   if (r.keepInFloat) {
     const k = r.keepInFloat;
-    panel.append(h('h3', {}, 'Kept in float'), h('p', { id: 'kept-in-float' },
-      `${k.nodes.length} node(s): ${k.nodes.join(', ') || '–'}. ` +
-      (k.target ? `Target ${k.target.kind} ${k.target.value}: ${k.met ? 'met' : 'not met'}, reached ${fmt(k.achieved)}. ` : `Output SQNR ${fmtDb(k.achieved)}. `) +
-      `Cost: ${formatBytes(k.cost.sizeBytes)}${k.cost.latencyMs !== null ? `, ${k.cost.latencyMs >= 0 ? '+' : ''}${fmtMs(k.cost.latencyMs)}${lat && Math.abs(k.cost.latencyMs) <= latencySpread(lat.quantized) ? ' (within the run-to-run spread)' : ''}` : ''}. Model: ${k.output}`),
-    table('Fully quantized vs kept in float', ['', 'model', 'output SQNR', 'top-1 agreement', 'accuracy', 'size', 'latency'],
-      [summaryRow('before', k.before), summaryRow('after', k.after)], 'kept-summary'));
-    if (k.steps.length) panel.append(table('Search steps', ['added to float', 'reached'], k.steps.map((s) => [s.node, fmt(s.achieved)]), 'kept-steps'));
+    panel.append(
+      h('h3', {}, 'Kept in float'),
+      h(
+        'p',
+        { id: 'kept-in-float' },
+        `${k.nodes.length} node(s): ${k.nodes.join(', ') || '–'}. ` +
+          (k.target
+            ? `Target ${k.target.kind} ${k.target.value}: ${k.met ? 'met' : 'not met'}, reached ${fmt(k.achieved)}. `
+            : `Output SQNR ${fmtDb(k.achieved)}. `) +
+          `Cost: ${formatBytes(k.cost.sizeBytes)}${k.cost.latencyMs !== null ? `, ${k.cost.latencyMs >= 0 ? '+' : ''}${fmtMs(k.cost.latencyMs)}${lat && Math.abs(k.cost.latencyMs) <= latencySpread(lat.quantized) ? ' (within the run-to-run spread)' : ''}` : ''}. Model: ${k.output}`,
+      ),
+      table(
+        'Fully quantized vs kept in float',
+        ['', 'model', 'output SQNR', 'top-1 agreement', 'accuracy', 'size', 'latency'],
+        [summaryRow('before', k.before), summaryRow('after', k.after)],
+        'kept-summary',
+      ),
+    );
+    if (k.steps.length)
+      panel.append(
+        table(
+          'Search steps',
+          ['added to float', 'reached'],
+          k.steps.map((s) => [s.node, fmt(s.achieved)]),
+          'kept-steps',
+        ),
+      );
   }
-  if (m.outputs.length) panel.append(table('Outputs', ['output', 'SQNR', 'MSE', 'cosine', 'max |error|'], m.outputs.map((o) => [o.name, fmtDb(o.error.sqnr), fmt(o.error.mse), fmt(o.error.cosine, 6), fmt(o.error.maxAbs)]), 'outputs'));
+  if (m.outputs.length)
+    panel.append(
+      table(
+        'Outputs',
+        ['output', 'SQNR', 'MSE', 'cosine', 'max |error|'],
+        m.outputs.map((o) => [o.name, fmtDb(o.error.sqnr), fmt(o.error.mse), fmt(o.error.cosine, 6), fmt(o.error.maxAbs)]),
+        'outputs',
+      ),
+    );
   if (fusion?.unfused.length) {
-    panel.append(table(`Not fused (${fusion.unfused.length})`, ['node', 'op', 'why'], fusion.unfused.map((u) => [u.node, u.opType, u.reason]), 'unfused'));
+    panel.append(
+      table(
+        `Not fused (${fusion.unfused.length})`,
+        ['node', 'op', 'why'],
+        fusion.unfused.map((u) => [u.node, u.opType, u.reason]),
+        'unfused',
+      ),
+    );
   } else if (fusion) {
     panel.append(h('p', { className: 'info', id: 'unfused' }, 'Every quantized Conv/MatMul/Gemm runs as an integer kernel.'));
   }
-  if (fusion && Object.keys(fusion.integerOps).length) panel.append(table('Integer kernels', ['op', 'count'], Object.entries(fusion.integerOps).map(([k, v]) => [k, String(v)]), 'integer-ops'));
-  if (r.unmatched.length) panel.append(table(`Unmatched tensors (${r.unmatched.length})`, ['tensor', 'why'], r.unmatched.map((u) => [u.tensor, u.reason]), 'unmatched'));
+  if (fusion && Object.keys(fusion.integerOps).length)
+    panel.append(
+      table(
+        'Integer kernels',
+        ['op', 'count'],
+        Object.entries(fusion.integerOps).map(([k, v]) => [k, String(v)]),
+        'integer-ops',
+      ),
+    );
+  if (r.unmatched.length)
+    panel.append(
+      table(
+        `Unmatched tensors (${r.unmatched.length})`,
+        ['tensor', 'why'],
+        r.unmatched.map((u) => [u.tensor, u.reason]),
+        'unmatched',
+      ),
+    );
   panel.append(
-    table('Models', ['', 'path'], [['float', r.floatModel], ['quantized', r.quantizedModel], ['quantization result', r.quantResultFile ?? '–'], ['analysed', r.created]], 'paths'),
-    h('div', { className: 'io-row' },
+    table(
+      'Models',
+      ['', 'path'],
+      [
+        ['float', r.floatModel],
+        ['quantized', r.quantizedModel],
+        ['quantization result', r.quantResultFile ?? '–'],
+        ['analysed', r.created],
+      ],
+      'paths',
+    ),
+    h(
+      'div',
+      { className: 'io-row' },
       settingsTable('Analysis settings', r.settings, 'analysis-settings'),
-      settingsTable('Quantization settings', r.quantSettings, 'quant-settings')),
+      settingsTable('Quantization settings', r.quantSettings, 'quant-settings'),
+    ),
   );
   return panel;
 }
 
-const worstLayer = (r: QuantReport) => r.layers.reduce<number | null>((m, l) => (l.accumulated.sqnr !== null && (m === null || l.accumulated.sqnr < m) ? l.accumulated.sqnr : m), null);
+const worstLayer = (r: QuantReport) =>
+  r.layers.reduce<number | null>((m, l) => (l.accumulated.sqnr !== null && (m === null || l.accumulated.sqnr < m) ? l.accumulated.sqnr : m), null);
 
 /** Before and after side by side, with the change. */
 export function compareTable(before: QuantReport, after: QuantReport): HTMLElement {
@@ -106,14 +219,29 @@ export function compareTable(before: QuantReport, after: QuantReport): HTMLEleme
   const bl = before.model.latency?.quantized;
   const al = after.model.latency?.quantized;
   const latencyNoise = bl && al ? Math.max(latencySpread(bl), latencySpread(al)) : Infinity;
-  return h('table', { className: 'io compare', id: 'compare-table' },
+  return h(
+    'table',
+    { className: 'io compare', id: 'compare-table' },
     h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'before'), h('th', {}, 'after'), h('th', {}, 'change'))),
-    h('tbody', {}, ...rows.filter(([, b, a]) => b !== null || a !== null).map(([label, b, a, f, higherBetter]) => {
-      const delta = a !== null && b !== null ? a - b : null;
-      const noise = label.startsWith('latency') && delta !== null && Math.abs(delta) <= latencyNoise;
-      const better = delta === null || delta === 0 || noise ? '' : (delta > 0) === higherBetter ? 'better' : 'worse';
-      const sign = delta !== null && delta > 0 ? '+' : delta !== null && delta < 0 ? '−' : '';
-      return h('tr', {}, h('td', {}, label), h('td', {}, f(b)), h('td', {}, f(a)),
-        h('td', { className: better }, delta === null ? '–' : `${sign}${f(Math.abs(delta))}${noise ? ' (within noise)' : ''}`));
-    })));
+    h(
+      'tbody',
+      {},
+      ...rows
+        .filter(([, b, a]) => b !== null || a !== null)
+        .map(([label, b, a, f, higherBetter]) => {
+          const delta = a !== null && b !== null ? a - b : null;
+          const noise = label.startsWith('latency') && delta !== null && Math.abs(delta) <= latencyNoise;
+          const better = delta === null || delta === 0 || noise ? '' : delta > 0 === higherBetter ? 'better' : 'worse';
+          const sign = delta !== null && delta > 0 ? '+' : delta !== null && delta < 0 ? '−' : '';
+          return h(
+            'tr',
+            {},
+            h('td', {}, label),
+            h('td', {}, f(b)),
+            h('td', {}, f(a)),
+            h('td', { className: better }, delta === null ? '–' : `${sign}${f(Math.abs(delta))}${noise ? ' (within noise)' : ''}`),
+          );
+        }),
+    ),
+  );
 }

@@ -38,8 +38,6 @@ const LAYERS_SHARE = 0.38;
 const LAYERS_MIN_ROWS = 3;
 const ROW_HEIGHT = 24;
 
-
-
 export class ReportView implements TabHost {
   readonly selection = new Selection();
   private readonly rows: Row[];
@@ -87,7 +85,12 @@ export class ReportView implements TabHost {
     const byTensor = new Map(report.layers.map((l, i) => [l.tensor, i]));
     const restored = state.selected.map((t) => byTensor.get(t)).filter((i): i is number => i !== undefined);
     this.selection.set(restored, state.focus === null ? undefined : byTensor.get(state.focus), 'restore');
-    this.showTab(Math.max(0, this.tabs.findIndex((t) => t.name === state.tab)));
+    this.showTab(
+      Math.max(
+        0,
+        this.tabs.findIndex((t) => t.name === state.tab),
+      ),
+    );
   }
 
   /** Before a new report replaces this view: its charts stop following the theme. */
@@ -123,7 +126,8 @@ export class ReportView implements TabHost {
 
   private tabsView(): HTMLElement {
     this.tabsElement = h('vscode-tabs', { id: 'tabs' });
-    for (const t of this.tabs) this.tabsElement.append(h('vscode-tab-header', { slot: 'header', 'data-tab': t.name }, t.title), h('vscode-tab-panel', {}, t.panel));
+    for (const t of this.tabs)
+      this.tabsElement.append(h('vscode-tab-header', { slot: 'header', 'data-tab': t.name }, t.title), h('vscode-tab-panel', {}, t.panel));
     this.tabsElement.addEventListener('vsc-tabs-select', (e) => this.showTab((e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex));
     this.tabsPane = h('div', { className: 'report-tabs' }, this.tabsElement);
     return this.tabsPane;
@@ -136,7 +140,14 @@ export class ReportView implements TabHost {
   // summary) or a table scrolls, never one inside the other.
 
   private splitter(): HTMLElement {
-    const bar = h('div', { className: 'splitter', role: 'separator', tabindex: 0, 'aria-orientation': 'horizontal', 'aria-label': 'Resize the layers table', title: 'Drag to resize the layers table' });
+    const bar = h('div', {
+      className: 'splitter',
+      role: 'separator',
+      tabindex: 0,
+      'aria-orientation': 'horizontal',
+      'aria-label': 'Resize the layers table',
+      title: 'Drag to resize the layers table',
+    });
     const setHeight = (px: number) => {
       this.state.layersHeight = Math.round(px);
       this.fit();
@@ -168,7 +179,9 @@ export class ReportView implements TabHost {
     if (!total || !this.layersPane) return;
     const chrome = this.layersPane.offsetHeight - (this.layersPane.querySelector('.vt-viewport') as HTMLElement).offsetHeight;
     const layersMin = chrome + LAYERS_MIN_ROWS * ROW_HEIGHT + 2;
-    const others = Array.from(this.root.children).filter((e) => e !== this.tabsPane && e !== this.layersPane).reduce((sum, e) => sum + (e as HTMLElement).offsetHeight, 0);
+    const others = Array.from(this.root.children)
+      .filter((e) => e !== this.tabsPane && e !== this.layersPane)
+      .reduce((sum, e) => sum + (e as HTMLElement).offsetHeight, 0);
     const room = total - others;
     const wanted = this.state.layersHeight ?? Math.round(room * LAYERS_SHARE);
     // The table keeps its rows first: in a very short window the tabs pane gives way.
@@ -186,7 +199,6 @@ export class ReportView implements TabHost {
       if (tab.redrawOnResize) this.redraw(tab);
     }
   }
-
 
   private showTab(i: number): void {
     const tab = this.tabs[i];
@@ -219,33 +231,87 @@ export class ReportView implements TabHost {
 
   private layersSection(): HTMLElement {
     const hasRank = this.report.sensitivity !== null;
-    this.table = new VirtualTable<Row>([
-      { key: 'order', title: '#', width: '52px', text: (r) => String(r.layer.order), sort: (r) => r.layer.order, className: 'num' },
-      { key: 'tensor', title: 'tensor', width: 'minmax(140px, 3fr)', text: (r) => r.layer.tensor },
-      { key: 'node', title: 'node', width: 'minmax(120px, 2fr)', text: (r) => r.layer.node },
-      { key: 'op', title: 'op', width: 'minmax(70px, 1fr)', text: (r) => r.layer.opType },
-      { key: 'type', title: 'type', width: '60px', text: (r) => r.layer.quantizedType },
-      { key: 'local', title: 'local SQNR', width: '92px', text: (r) => fmtDb(r.layer.local.sqnr), sort: (r) => sortNumber(r.layer.local.sqnr), className: 'num' },
-      { key: 'accumulated', title: 'accum. SQNR', width: '100px', text: (r) => fmtDb(r.layer.accumulated.sqnr), sort: (r) => sortNumber(r.layer.accumulated.sqnr), className: 'num' },
-      { key: 'clipping', title: 'clipped', width: '76px', text: (r) => fmtShare(r.layer.clippingRate), sort: (r) => r.layer.clippingRate ?? -1, className: 'num' },
-      { key: 'rangeUse', title: 'range use', width: '80px', text: (r) => fmtShare(r.layer.rangeUse, 1), sort: (r) => r.layer.rangeUse ?? -1, className: 'num' },
-      { key: 'clip', title: 'clip range', width: 'minmax(120px, 1fr)', text: (r) => fmtRange(r.layer.clipRange), sort: (r) => r.layer.clipRange[1] - r.layer.clipRange[0], className: 'num' },
-      ...(hasRank ? [{ key: 'rank', title: 'sens. rank', width: '80px', text: (r: Row) => (r.rank === null ? '–' : String(r.rank)), sort: (r: Row) => sortNumber(r.rank), className: 'num' }] : []),
-    ], this.state.sort, (r, event) => {
-      if (event.ctrlKey || event.metaKey || event.shiftKey) {
-        this.modifierClick = r.index;
-      } else {
-        this.selection.set([r.index], r.index, 'table');
-        this.reveal(r.index);
-      }
-    }, (r) => `${r.layer.tensor} ${r.layer.node} ${r.layer.opType} ${r.layer.quantizedType}`, (r) => String(r.index), (s) => {
-      this.state.sort = s;
-      this.save();
-    }, (keys) => {
-      if (this.modifierClick === undefined) return;
-      this.selection.set(keys.map(Number), this.modifierClick, 'table');
-      this.modifierClick = undefined;
-    });
+    this.table = new VirtualTable<Row>(
+      [
+        { key: 'order', title: '#', width: '52px', text: (r) => String(r.layer.order), sort: (r) => r.layer.order, className: 'num' },
+        { key: 'tensor', title: 'tensor', width: 'minmax(140px, 3fr)', text: (r) => r.layer.tensor },
+        { key: 'node', title: 'node', width: 'minmax(120px, 2fr)', text: (r) => r.layer.node },
+        { key: 'op', title: 'op', width: 'minmax(70px, 1fr)', text: (r) => r.layer.opType },
+        { key: 'type', title: 'type', width: '60px', text: (r) => r.layer.quantizedType },
+        {
+          key: 'local',
+          title: 'local SQNR',
+          width: '92px',
+          text: (r) => fmtDb(r.layer.local.sqnr),
+          sort: (r) => sortNumber(r.layer.local.sqnr),
+          className: 'num',
+        },
+        {
+          key: 'accumulated',
+          title: 'accum. SQNR',
+          width: '100px',
+          text: (r) => fmtDb(r.layer.accumulated.sqnr),
+          sort: (r) => sortNumber(r.layer.accumulated.sqnr),
+          className: 'num',
+        },
+        {
+          key: 'clipping',
+          title: 'clipped',
+          width: '76px',
+          text: (r) => fmtShare(r.layer.clippingRate),
+          sort: (r) => r.layer.clippingRate ?? -1,
+          className: 'num',
+        },
+        {
+          key: 'rangeUse',
+          title: 'range use',
+          width: '80px',
+          text: (r) => fmtShare(r.layer.rangeUse, 1),
+          sort: (r) => r.layer.rangeUse ?? -1,
+          className: 'num',
+        },
+        {
+          key: 'clip',
+          title: 'clip range',
+          width: 'minmax(120px, 1fr)',
+          text: (r) => fmtRange(r.layer.clipRange),
+          sort: (r) => r.layer.clipRange[1] - r.layer.clipRange[0],
+          className: 'num',
+        },
+        ...(hasRank
+          ? [
+              {
+                key: 'rank',
+                title: 'sens. rank',
+                width: '80px',
+                text: (r: Row) => (r.rank === null ? '–' : String(r.rank)),
+                sort: (r: Row) => sortNumber(r.rank),
+                className: 'num',
+              },
+            ]
+          : []),
+      ],
+      this.state.sort,
+      (r, event) => {
+        if (event.ctrlKey || event.metaKey || event.shiftKey) {
+          this.modifierClick = r.index;
+        } else {
+          this.selection.set([r.index], r.index, 'table');
+          this.reveal(r.index);
+        }
+      },
+      (r) => `${r.layer.tensor} ${r.layer.node} ${r.layer.opType} ${r.layer.quantizedType}`,
+      (r) => String(r.index),
+      (s) => {
+        this.state.sort = s;
+        this.save();
+      },
+      (keys) => {
+        if (this.modifierClick === undefined) return;
+        this.selection.set(keys.map(Number), this.modifierClick, 'table');
+        this.modifierClick = undefined;
+      },
+    );
     this.table.setRows(this.rows);
     this.table.filter(this.state.filter);
     const filter = h('vscode-textfield', { placeholder: 'Filter layers by tensor, node or op', id: 'layer-filter', value: this.state.filter });
@@ -268,10 +334,13 @@ export class ReportView implements TabHost {
       this.actionButtons.push(b);
       return b;
     };
-    const kind = h('select', { id: 'auto-kind', 'aria-label': 'Target' },
+    const kind = h(
+      'select',
+      { id: 'auto-kind', 'aria-label': 'Target' },
       h('option', { value: 'sqnr' }, 'output SQNR (dB)'),
       h('option', { value: 'agreement', disabled: this.report.model.top1Agreement === null }, 'top-1 agreement'),
-      h('option', { value: 'accuracy', disabled: this.report.model.accuracy === null }, 'accuracy'));
+      h('option', { value: 'accuracy', disabled: this.report.model.accuracy === null }, 'accuracy'),
+    );
     kind.value = this.state.autoKind;
     if ((kind as HTMLSelectElement).selectedOptions[0]?.disabled) kind.value = 'sqnr';
     const value = h('input', { type: 'number', id: 'auto-value', step: 'any', value: this.state.autoValue, 'aria-label': 'Target value' });

@@ -11,17 +11,32 @@ export interface Series {
 }
 
 /** Theme variables of VS Code's chart palette, in the order series take them. */
-const PALETTE = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
+const PALETTE = [
+  '--vscode-charts-blue',
+  '--vscode-charts-orange',
+  '--vscode-charts-green',
+  '--vscode-charts-purple',
+  '--vscode-charts-red',
+  '--vscode-charts-yellow',
+];
 const FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'];
 
 function seriesColor(i: number, c: ThemeColors): string {
   if (i === 0) return c.bar;
-  const v = getComputedStyle(document.body).getPropertyValue(PALETTE[i % PALETTE.length]).trim();
+  const v = getComputedStyle(document.body)
+    .getPropertyValue(PALETTE[i % PALETTE.length])
+    .trim();
   return v || FALLBACK[i % FALLBACK.length];
 }
 
 export class LineChart extends ThemedChart<Series[], 'line'> {
-  constructor(element: HTMLElement, name: string, private readonly xTitle: string, private readonly yRange?: { min: number; max: number }, private readonly xStep?: number) {
+  constructor(
+    element: HTMLElement,
+    name: string,
+    private readonly xTitle: string,
+    private readonly yRange?: { min: number; max: number },
+    private readonly xStep?: number,
+  ) {
     super(element, name, []);
   }
 
@@ -47,12 +62,21 @@ export class LineChart extends ThemedChart<Series[], 'line'> {
       type: 'line',
       data: {
         datasets: this.data.map((s, i) => ({
-          label: s.label, data: s.points, borderColor: seriesColor(i, c), backgroundColor: seriesColor(i, c),
-          pointRadius: s.points.length > 40 ? 0 : 2, borderWidth: i === 0 ? 2 : 1.5, tension: 0,
+          label: s.label,
+          data: s.points,
+          borderColor: seriesColor(i, c),
+          backgroundColor: seriesColor(i, c),
+          pointRadius: s.points.length > 40 ? 0 : 2,
+          borderWidth: i === 0 ? 2 : 1.5,
+          tension: 0,
         })),
       },
       options: {
-        responsive: true, maintainAspectRatio: false, animation: false, parsing: false, normalized: true,
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        parsing: false,
+        normalized: true,
         scales: {
           x: { ...axis, type: 'linear', ticks: { ...axis.ticks, stepSize: this.xStep }, title: { display: true, text: this.xTitle, color: c.foreground } },
           y: { ...axis, type: 'linear', ...(this.yRange ?? {}) },

@@ -12,7 +12,11 @@ import { formatDuration, RunProgress } from './progress';
 const host = new ViewClient(RUN_VIEW_PROTOCOL);
 
 const ACTION_LABELS: Record<RunViewAction, string> = {
-  cancel: 'Cancel', resume: 'Resume', openFolder: 'Open Run Folder', openReport: 'Open Report', quantize: 'Quantize This Student',
+  cancel: 'Cancel',
+  resume: 'Resume',
+  openFolder: 'Open Run Folder',
+  openReport: 'Open Report',
+  quantize: 'Quantize This Student',
 };
 
 let progress = new RunProgress();
@@ -26,10 +30,19 @@ const accuracyBox = h('div', { className: 'chart-box run-chart', id: 'accuracy-c
 const verifyBox = h('div', { id: 'verification' });
 const errorsBox = h('div', { id: 'run-errors' });
 const formulasBox = h('div', { id: 'formulas' });
-app.append(headerBox, stateBox, actionsBox, errorsBox, cards,
-  h('h3', {}, 'Loss per term'), lossBox,
-  h('h3', {}, 'Accuracy per epoch'), accuracyBox,
-  verifyBox, formulasBox);
+app.append(
+  headerBox,
+  stateBox,
+  actionsBox,
+  errorsBox,
+  cards,
+  h('h3', {}, 'Loss per term'),
+  lossBox,
+  h('h3', {}, 'Accuracy per epoch'),
+  accuracyBox,
+  verifyBox,
+  formulasBox,
+);
 const lossChart = new LineChart(lossBox, 'loss', 'step');
 const accuracyChart = new LineChart(accuracyBox, 'accuracy', 'epoch', { min: 0, max: 1 }, 1);
 
@@ -40,13 +53,20 @@ function renderHeader(hd: RunViewHeader): void {
   headerBox.append(
     h('h2', {}, hd.name),
     h('div', { className: 'info' }, hd.runDir),
-    h('details', { id: 'settings' }, h('summary', {}, `Settings (${hd.settings.length})`),
-      h('table', { className: 'io settings' }, h('tbody', {}, ...hd.settings.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)))))),
+    h(
+      'details',
+      { id: 'settings' },
+      h('summary', {}, `Settings (${hd.settings.length})`),
+      h('table', { className: 'io settings' }, h('tbody', {}, ...hd.settings.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))))),
+    ),
   );
   clear(formulasBox);
   const formulas = Object.entries(hd.formulas);
   if (formulas.length) {
-    formulasBox.append(h('h3', {}, 'Loss formulas'), h('table', { className: 'io' }, h('tbody', {}, ...formulas.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', { className: 'formula' }, v))))));
+    formulasBox.append(
+      h('h3', {}, 'Loss formulas'),
+      h('table', { className: 'io' }, h('tbody', {}, ...formulas.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', { className: 'formula' }, v))))),
+    );
   }
 }
 
@@ -58,9 +78,19 @@ function renderProgress(): void {
   clear(cards);
   cards.append(
     card('Phase', p.phase, p.phase === 'cache' ? p.cache : p.phaseMessage, 'card-phase'),
-    card('Epoch', epochs ? `${Math.min(epochs, p.epochsDone + (p.stepsDone % Math.max(1, p.stepsPerEpoch) ? 1 : 0))} / ${epochs}` : '—', p.totalSteps ? `step ${p.stepsDone} / ${p.totalSteps}` : '', 'card-epoch'),
+    card(
+      'Epoch',
+      epochs ? `${Math.min(epochs, p.epochsDone + (p.stepsDone % Math.max(1, p.stepsPerEpoch) ? 1 : 0))} / ${epochs}` : '—',
+      p.totalSteps ? `step ${p.stepsDone} / ${p.totalSteps}` : '',
+      'card-epoch',
+    ),
     card('Loss', last ? last.loss.toPrecision(4) : '—', p.lr !== null ? `lr ${p.lr.toPrecision(3)}` : '', 'card-loss'),
-    card('Throughput', p.throughput === null ? '—' : `${Math.round(p.throughput)} samples/s`, p.start ? `${p.start.device}, ${p.start.threads} thread${p.start.threads === 1 ? '' : 's'}` : '', 'card-throughput'),
+    card(
+      'Throughput',
+      p.throughput === null ? '—' : `${Math.round(p.throughput)} samples/s`,
+      p.start ? `${p.start.device}, ${p.start.threads} thread${p.start.threads === 1 ? '' : 's'}` : '',
+      'card-throughput',
+    ),
     card('ETA', eta, p.cacheBytes !== null ? `cache ${formatBytes(p.cacheBytes)}` : '', 'card-eta'),
     card('Best accuracy', pct(p.bestAccuracy()), p.evals.length ? `agreement ${pct(p.evals[p.evals.length - 1].agreement)}` : '', 'card-accuracy'),
   );
@@ -83,15 +113,24 @@ function renderVerification(v: StudentVerification | null): void {
   if (!v) return;
   const row = (k: string, student: string, teacher: string) => h('tr', {}, h('th', {}, k), h('td', {}, student), h('td', {}, teacher));
   const ms = (x: number | null) => (x === null ? '—' : `${x.toFixed(3)} ms`);
-  verifyBox.append(h('h3', {}, 'Student verified in onnxruntime'), h('table', { className: 'io' },
-    h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'student'), h('th', {}, 'teacher'))),
-    h('tbody', {},
-      row('loads', v.loads ? 'yes' : 'no', ''),
-      row('accuracy', pct(v.accuracy), pct(v.teacherAccuracy)),
-      row('agreement', pct(v.agreement), ''),
-      row('size', formatBytes(v.studentBytes), formatBytes(v.teacherBytes)),
-      row('latency (batch 1)', ms(v.latencyMs), ms(v.teacherLatencyMs)),
-      row('data', `${v.samples} samples of ${v.data}`, v.executionProvider))));
+  verifyBox.append(
+    h('h3', {}, 'Student verified in onnxruntime'),
+    h(
+      'table',
+      { className: 'io' },
+      h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'student'), h('th', {}, 'teacher'))),
+      h(
+        'tbody',
+        {},
+        row('loads', v.loads ? 'yes' : 'no', ''),
+        row('accuracy', pct(v.accuracy), pct(v.teacherAccuracy)),
+        row('agreement', pct(v.agreement), ''),
+        row('size', formatBytes(v.studentBytes), formatBytes(v.teacherBytes)),
+        row('latency (batch 1)', ms(v.latencyMs), ms(v.teacherLatencyMs)),
+        row('data', `${v.samples} samples of ${v.data}`, v.executionProvider),
+      ),
+    ),
+  );
 }
 
 function renderActions(actions: RunViewAction[]): void {

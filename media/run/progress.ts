@@ -53,9 +53,10 @@ export class RunProgress {
         this.phaseMessage = e.message;
         break;
       case 'cache':
-        this.cache = e.state === 'progress' && e.done !== undefined
-          ? `${e.split} cache: ${e.done} / ${e.samples} samples`
-          : `${e.split} cache ${e.state}${e.reason ? ` (${e.reason})` : ''}: ${e.samples} samples`;
+        this.cache =
+          e.state === 'progress' && e.done !== undefined
+            ? `${e.split} cache: ${e.done} / ${e.samples} samples`
+            : `${e.split} cache ${e.state}${e.reason ? ` (${e.reason})` : ''}: ${e.samples} samples`;
         this.cacheBytes = e.bytes;
         break;
       case 'start':
@@ -78,7 +79,10 @@ export class RunProgress {
         this.stepsDone = Math.max(this.stepsDone, this.globalStep(e.epoch + 1, 0));
         break;
       case 'eval':
-        this.evals = this.evals.filter((v) => v.epoch !== e.epoch).concat(e).sort((a, b) => a.epoch - b.epoch);
+        this.evals = this.evals
+          .filter((v) => v.epoch !== e.epoch)
+          .concat(e)
+          .sort((a, b) => a.epoch - b.epoch);
         break;
       case 'checkpoint':
         this.checkpoint = `${e.path} (epoch ${e.epoch}, step ${e.step}, ${e.reason})`;

@@ -26,7 +26,8 @@ const g = (x: number | null) => (x === null ? '-' : Number(x.toPrecision(3)).toS
 function progressPrinter(write: (s: string) => void, tty: boolean): (p: AnalysisProgress) => void {
   let open = false;
   return (p) => {
-    const count = p.samples !== undefined ? `batch ${p.batch}, ${p.samples}${p.total ? `/${p.total}` : ''} samples` : `${p.batch}${p.total ? `/${p.total}` : ''}`;
+    const count =
+      p.samples !== undefined ? `batch ${p.batch}, ${p.samples}${p.total ? `/${p.total}` : ''} samples` : `${p.batch}${p.total ? `/${p.total}` : ''}`;
     const line = p.batch !== undefined ? `${p.stage}: ${count}` : p.stage;
     if (tty && p.batch !== undefined) {
       write(`\r${line}`);
@@ -40,9 +41,21 @@ function progressPrinter(write: (s: string) => void, tty: boolean): (p: Analysis
 }
 
 function layerTable(layers: LayerReport[], top: number): string {
-  const rows = layers.slice(0, top).map((l, i) => [
-    String(i + 1), l.tensor, l.opType || '-', l.quantizedType, db(l.local.sqnr), db(l.accumulated.sqnr), l.accumulated.cosine === null ? '-' : l.accumulated.cosine.toFixed(5), g(l.accumulated.maxAbs), pct(l.clippingRate, 2), pct(l.rangeUse, 0), l.consumers.join(',') || '-',
-  ]);
+  const rows = layers
+    .slice(0, top)
+    .map((l, i) => [
+      String(i + 1),
+      l.tensor,
+      l.opType || '-',
+      l.quantizedType,
+      db(l.local.sqnr),
+      db(l.accumulated.sqnr),
+      l.accumulated.cosine === null ? '-' : l.accumulated.cosine.toFixed(5),
+      g(l.accumulated.maxAbs),
+      pct(l.clippingRate, 2),
+      pct(l.rangeUse, 0),
+      l.consumers.join(',') || '-',
+    ]);
   const more = layers.length > top ? `\n  ... and ${layers.length - top} more in the report` : '';
   return table([['#', 'tensor', 'op', 'type', 'local dB', 'accum dB', 'cosine', 'max abs', 'clipped', 'range use', 'read by (keep in float)'], ...rows]) + more;
 }
@@ -50,9 +63,14 @@ function layerTable(layers: LayerReport[], top: number): string {
 export function formatReport(r: QuantReport, sort: 'local' | 'accumulated', top: number): string {
   const m = r.model;
   const lines: string[] = [];
-  lines.push(`Float      ${r.floatModel}`, `Quantized  ${r.quantizedModel}${r.quantSettings ? `  (${r.quantSettings.mode}, ${r.quantSettings.method}, activations ${r.quantSettings.activationType}, weights ${r.quantSettings.weightType}${r.quantSettings.perChannel ? ' per channel' : ''})` : ''}`);
+  lines.push(
+    `Float      ${r.floatModel}`,
+    `Quantized  ${r.quantizedModel}${r.quantSettings ? `  (${r.quantSettings.mode}, ${r.quantSettings.method}, activations ${r.quantSettings.activationType}, weights ${r.quantSettings.weightType}${r.quantSettings.perChannel ? ' per channel' : ''})` : ''}`,
+  );
   const s = r.settings;
-  lines.push(`Data       ${s.data.split('\n')[0]}; ${s.samplesUsed} samples (asked ${s.samples ?? 'all'}), batch ${s.batchSize}, ${s.histogramBins} histogram bins, provider ${s.executionProvider}${s.labels ? `, labels ${s.labels}` : ''}`);
+  lines.push(
+    `Data       ${s.data.split('\n')[0]}; ${s.samplesUsed} samples (asked ${s.samples ?? 'all'}), batch ${s.batchSize}, ${s.histogramBins} histogram bins, provider ${s.executionProvider}${s.labels ? `, labels ${s.labels}` : ''}`,
+  );
   if (r.layers.length) {
     lines.push('', `Layers, worst first by ${sort} SQNR (local: the layer's own Q/DQ; accumulated: float model vs quantized model at that tensor):`);
     lines.push(layerTable(rankLayers(r.layers, sort), top));
@@ -60,16 +78,26 @@ export function formatReport(r: QuantReport, sort: 'local' | 'accumulated', top:
   if (r.weights.length) {
     const worst = [...r.weights].sort((a, b) => (a.error.sqnr ?? Infinity) - (b.error.sqnr ?? Infinity))[0];
     const ratios = r.weights.filter((w) => w.type !== 'int32' && w.rmseOverStep !== null).map((w) => w.rmseOverStep!);
-    lines.push('', `Weights    ${r.weights.length} quantized; worst SQNR ${db(worst.error.sqnr)} dB (${worst.tensor}); RMSE/step ${ratios.length ? `${g(Math.min(...ratios))}-${g(Math.max(...ratios))}` : '-'} (0.289 = pure rounding)`);
+    lines.push(
+      '',
+      `Weights    ${r.weights.length} quantized; worst SQNR ${db(worst.error.sqnr)} dB (${worst.tensor}); RMSE/step ${ratios.length ? `${g(Math.min(...ratios))}-${g(Math.max(...ratios))}` : '-'} (0.289 = pure rounding)`,
+    );
   }
   lines.push('', 'Model');
-  for (const o of m.outputs) lines.push(`  output ${o.name}: SQNR ${db(o.error.sqnr)} dB, max abs error ${g(o.error.maxAbs)}, cosine ${o.error.cosine === null ? '-' : o.error.cosine.toFixed(5)}`);
+  for (const o of m.outputs)
+    lines.push(
+      `  output ${o.name}: SQNR ${db(o.error.sqnr)} dB, max abs error ${g(o.error.maxAbs)}, cosine ${o.error.cosine === null ? '-' : o.error.cosine.toFixed(5)}`,
+    );
   if (m.top1Agreement !== null) lines.push(`  top-1 agreement ${pct(m.top1Agreement, 2)}`);
   if (m.accuracy) lines.push(`  accuracy: float ${pct(m.accuracy.float, 2)}, quantized ${pct(m.accuracy.quantized, 2)}`);
-  lines.push(`  size ${formatBytes(m.sizes.floatBytes)} -> ${formatBytes(m.sizes.quantizedBytes)} (${fmtSizeChange(m.sizes.floatBytes, m.sizes.quantizedBytes)})`);
+  lines.push(
+    `  size ${formatBytes(m.sizes.floatBytes)} -> ${formatBytes(m.sizes.quantizedBytes)} (${fmtSizeChange(m.sizes.floatBytes, m.sizes.quantizedBytes)})`,
+  );
   if (m.latency) {
     const l = m.latency;
-    lines.push(`  latency, batch ${l.float.batchSize}, ${l.float.runs} runs on ${l.float.executionProvider}: float median ${l.float.medianMs.toFixed(2)} ms (p95 ${l.float.p95Ms.toFixed(2)}), quantized median ${l.quantized.medianMs.toFixed(2)} ms (p95 ${l.quantized.p95Ms.toFixed(2)})`);
+    lines.push(
+      `  latency, batch ${l.float.batchSize}, ${l.float.runs} runs on ${l.float.executionProvider}: float median ${l.float.medianMs.toFixed(2)} ms (p95 ${l.float.p95Ms.toFixed(2)}), quantized median ${l.quantized.medianMs.toFixed(2)} ms (p95 ${l.quantized.p95Ms.toFixed(2)})`,
+    );
   }
   if (m.fusion) {
     lines.push(`  fusion: ${m.fusion.fused} of ${m.fusion.candidates} Conv/MatMul/Gemm run as integer kernels`);
@@ -78,24 +106,35 @@ export function formatReport(r: QuantReport, sort: 'local' | 'accumulated', top:
   if (r.sensitivity) {
     lines.push('', `Sensitivity (output SQNR on ${r.sensitivity.samples} samples; all quantized: ${db(r.sensitivity.allQuantizedSqnr)} dB)`);
     if (!r.sensitivity.entries.length) lines.push('  no node reads dequantized values here (dynamic or QOperator form): nothing to switch one at a time');
-    else lines.push(table([['rank', 'node', 'only this quantized', 'all but this'], ...r.sensitivity.entries.slice(0, top).map((e) => [String(e.rank), e.node, `${db(e.onlyThisSqnr)} dB`, `${db(e.allButThisSqnr)} dB`])]));
+    else
+      lines.push(
+        table([
+          ['rank', 'node', 'only this quantized', 'all but this'],
+          ...r.sensitivity.entries.slice(0, top).map((e) => [String(e.rank), e.node, `${db(e.onlyThisSqnr)} dB`, `${db(e.allButThisSqnr)} dB`]),
+        ]),
+      );
   }
   const k = r.keepInFloat;
   if (k) {
     lines.push('', `Kept in float: ${k.nodes.length ? k.nodes.join(', ') : '(nothing needed)'}`);
     if (k.target) lines.push(`  target ${k.target.kind} >= ${k.target.value}: ${k.met ? 'met' : 'NOT met'} (reached ${g(k.achieved)})`);
     for (const st of k.steps) lines.push(`  + ${st.node}: ${g(st.achieved)}`);
-    const side = (x: typeof k.before) => `SQNR ${db(x.outputSqnr)} dB, agreement ${pct(x.top1Agreement, 2)}${x.accuracy !== null ? `, accuracy ${pct(x.accuracy, 2)}` : ''}, ${formatBytes(x.bytes)}${x.medianMs !== null ? `, ${x.medianMs.toFixed(2)} ms` : ''}`;
+    const side = (x: typeof k.before) =>
+      `SQNR ${db(x.outputSqnr)} dB, agreement ${pct(x.top1Agreement, 2)}${x.accuracy !== null ? `, accuracy ${pct(x.accuracy, 2)}` : ''}, ${formatBytes(x.bytes)}${x.medianMs !== null ? `, ${x.medianMs.toFixed(2)} ms` : ''}`;
     lines.push(`  before: ${side(k.before)}`, `  after:  ${side(k.after)}`);
-    lines.push(`  cost: ${k.cost.sizeBytes >= 0 ? '+' : ''}${formatBytes(Math.abs(k.cost.sizeBytes))}${k.cost.sizeBytes < 0 ? ' less' : ''}${k.cost.latencyMs !== null ? `, ${k.cost.latencyMs >= 0 ? '+' : ''}${k.cost.latencyMs.toFixed(2)} ms median` : ''}`);
+    lines.push(
+      `  cost: ${k.cost.sizeBytes >= 0 ? '+' : ''}${formatBytes(Math.abs(k.cost.sizeBytes))}${k.cost.sizeBytes < 0 ? ' less' : ''}${k.cost.latencyMs !== null ? `, ${k.cost.latencyMs >= 0 ? '+' : ''}${k.cost.latencyMs.toFixed(2)} ms median` : ''}`,
+    );
   }
   if (r.unmatched.length) lines.push('', 'Unmatched', ...r.unmatched.map((u) => `  ${u.tensor}: ${u.reason}`));
   return lines.join('\n');
 }
 
 export async function analyzeCommand(floatFile: string, quantFile: string, v: Values, usage: Usage, out: Out): Promise<void> {
-  if (typeof v.data !== 'string') throw usage('--data DATA is required: evaluation samples for the float model (a .npz/.npy file or folder, images, .pb files, IDX, or synthetic[:N])');
-  if (v['keep-in-float'] !== undefined && v.target !== undefined) throw usage('--keep-in-float and --target cannot be combined: name the layers, or let the target choose them');
+  if (typeof v.data !== 'string')
+    throw usage('--data DATA is required: evaluation samples for the float model (a .npz/.npy file or folder, images, .pb files, IDX, or synthetic[:N])');
+  if (v['keep-in-float'] !== undefined && v.target !== undefined)
+    throw usage('--keep-in-float and --target cannot be combined: name the layers, or let the target choose them');
   const sort = (v.sort ?? 'local') as string;
   if (sort !== 'local' && sort !== 'accumulated') throw usage(`--sort must be local or accumulated (got '${sort}')`);
   const samples = v.samples === 'all' ? null : whole('samples', v.samples, 1, usage);
@@ -116,7 +155,13 @@ export async function analyzeCommand(floatFile: string, quantFile: string, v: Va
   } catch (e) {
     throw usage(`--target: ${errorMessage(e)}`);
   }
-  const layers = typeof v['keep-in-float'] === 'string' ? v['keep-in-float'].split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+  const layers =
+    typeof v['keep-in-float'] === 'string'
+      ? v['keep-in-float']
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : undefined;
   if (layers && !layers.length) throw usage('--keep-in-float takes node names separated by commas');
   const onProgress = progressPrinter((s) => process.stderr.write(s), !!process.stderr.isTTY);
   const output = v.output as string | undefined;
@@ -124,10 +169,18 @@ export async function analyzeCommand(floatFile: string, quantFile: string, v: Va
   await untilSigint(async (signal) => {
     const what = layers ?? target;
     const report = what
-      ? (await keepInFloatAndAnalyze({
-        floatFile, previous: previousQuantResult(quantFile, given), previousFile: given ?? defaultQuantResultFile(quantFile), what, evaluation,
-        reportFile: output, signal, onEvent: (e) => e.type === 'progress' && onProgress(e),
-      })).report
+      ? (
+          await keepInFloatAndAnalyze({
+            floatFile,
+            previous: previousQuantResult(quantFile, given),
+            previousFile: given ?? defaultQuantResultFile(quantFile),
+            what,
+            evaluation,
+            reportFile: output,
+            signal,
+            onEvent: (e) => e.type === 'progress' && onProgress(e),
+          })
+        ).report
       : await analyzeQuantization(floatFile, quantFile, { ...evaluation, quantResult: given, reportFile: output, signal, onProgress });
     const reportFile = output ?? defaultReportFile(report.quantizedModel);
     if (v.html) writeReportHtml(report, v.html as string);

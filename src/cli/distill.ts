@@ -29,16 +29,45 @@ export function formatValidation(v: SpecValidation): string {
   if (v.spec) {
     const s = v.spec;
     lines.push('', `Teacher    ${s.teacher.model} (output ${s.teacher.output}, ${s.teacher.executionProvider})`);
-    lines.push(`Student    ${s.student.kind === 'onnx' ? `${s.student.model} (output ${s.student.output})` : `${s.student.factory} (PyTorch, output ${s.student.output})`}`);
-    lines.push(`Scheme     ${s.scheme.kind}; ${s.epochs} epoch(s), batch ${s.batchSize}, ${s.optimizer.name} lr ${s.optimizer.lr}, ${s.schedule.name} schedule, device ${s.device}`);
+    lines.push(
+      `Student    ${s.student.kind === 'onnx' ? `${s.student.model} (output ${s.student.output})` : `${s.student.factory} (PyTorch, output ${s.student.output})`}`,
+    );
+    lines.push(
+      `Scheme     ${s.scheme.kind}; ${s.epochs} epoch(s), batch ${s.batchSize}, ${s.optimizer.name} lr ${s.optimizer.lr}, ${s.schedule.name} schedule, device ${s.device}`,
+    );
     lines.push('Knowledge', ...s.knowledge.map((k) => `  ${JSON.stringify(k)}`));
   }
-  if (v.adapters.length) lines.push('', 'Adapters', table(v.adapters.map((a) => [a.path, `${a.teacher} ${JSON.stringify(a.teacherShape)}`, `${a.student} ${JSON.stringify(a.studentShape)}`, a.adapter, a.reason])));
-  if (v.pairsProposed.length) lines.push('', 'Proposed pairs (feature knowledge)', table(v.pairsProposed.map((p) => [p.teacher, p.student, p.adapter, p.reason])));
-  for (const d of v.data) lines.push('', `Data (${d.split}): ${d.samples} samples used${d.labels ? `, labels ${d.labels}` : ', no labels'}`, ...d.describe.split('\n').map((l) => `  ${l}`));
+  if (v.adapters.length)
+    lines.push(
+      '',
+      'Adapters',
+      table(
+        v.adapters.map((a) => [
+          a.path,
+          `${a.teacher} ${JSON.stringify(a.teacherShape)}`,
+          `${a.student} ${JSON.stringify(a.studentShape)}`,
+          a.adapter,
+          a.reason,
+        ]),
+      ),
+    );
+  if (v.pairsProposed.length)
+    lines.push('', 'Proposed pairs (feature knowledge)', table(v.pairsProposed.map((p) => [p.teacher, p.student, p.adapter, p.reason])));
+  for (const d of v.data)
+    lines.push(
+      '',
+      `Data (${d.split}): ${d.samples} samples used${d.labels ? `, labels ${d.labels}` : ', no labels'}`,
+      ...d.describe.split('\n').map((l) => `  ${l}`),
+    );
   if (v.spec && v.ok) {
-    for (const e of estimateCacheBytes(v.spec, v.teacherTensors, v.data.map((d) => ({ split: d.split, samples: d.samples, labels: d.labels !== null })))) {
-      lines.push(`Cache (${e.split}): ${e.bytes === null ? 'size unknown until the teacher runs' : formatBytes(e.bytes)} in ${v.spec.cache.dir}/${e.split} (${e.parts.map((p) => `${p.what} ${p.bytes === null ? '?' : formatBytes(p.bytes)}`).join(', ')})`);
+    for (const e of estimateCacheBytes(
+      v.spec,
+      v.teacherTensors,
+      v.data.map((d) => ({ split: d.split, samples: d.samples, labels: d.labels !== null })),
+    )) {
+      lines.push(
+        `Cache (${e.split}): ${e.bytes === null ? 'size unknown until the teacher runs' : formatBytes(e.bytes)} in ${v.spec.cache.dir}/${e.split} (${e.parts.map((p) => `${p.what} ${p.bytes === null ? '?' : formatBytes(p.bytes)}`).join(', ')})`,
+      );
     }
   }
   return lines.join('\n');
@@ -46,19 +75,35 @@ export function formatValidation(v: SpecValidation): string {
 
 function eventLine(e: DistillEvent): string | null {
   switch (e.event) {
-    case 'phase': return `[${e.phase}]${e.chainStep ? ` step ${e.chainStep}/${e.chainSteps}` : ''} ${e.message}`;
+    case 'phase':
+      return `[${e.phase}]${e.chainStep ? ` step ${e.chainStep}/${e.chainSteps}` : ''} ${e.message}`;
     case 'cache':
       if (e.state === 'progress') return null;
       return `cache ${e.split}: ${e.state}${e.state === 'estimate' ? ' ' : ', '}${formatBytes(e.bytes)} for ${e.samples} samples${e.reason ? ` (${e.reason})` : ''}`;
-    case 'start': return `trainer: ${e.samples} samples, ${e.epochs} epoch(s) x ${e.stepsPerEpoch} steps on ${e.device} (${e.threads} threads, torch ${e.torch}${typeof e.blasGflops === 'number' ? `, BLAS ${e.blasGflops.toFixed(1)} GFLOP/s` : ''}), ${e.parameters} parameters${e.resumedFrom ? `, resumed from ${e.resumedFrom}` : ''}\n${Object.entries(e.losses).map(([k, f]) => `  ${k}: ${f}`).join('\n')}`;
-    case 'epoch': return `epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${Object.entries(e.terms).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ')}) in ${e.seconds.toFixed(1)} s`;
-    case 'eval': return `eval ${e.epoch}: accuracy ${pct(e.accuracy)}, agreement with the teacher ${pct(e.agreement)}`;
-    case 'checkpoint': return `checkpoint (${e.reason}): ${e.path}`;
-    case 'exported': return `exported ${e.kind}: ${e.path}`;
-    case 'error': return `trainer error: ${e.message}${e.where ? ` (at ${e.where})` : ''}${e.hint ? `\n  ${e.hint}` : ''}`;
-    case 'warning': return `warning: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`;
-    case 'check': return e.unsupported.length ? `unsupported: ${e.unsupported.map((u) => `${u.node} (${u.opType}): ${u.reason}`).join('; ')}` : null;
-    default: return null;
+    case 'start':
+      return `trainer: ${e.samples} samples, ${e.epochs} epoch(s) x ${e.stepsPerEpoch} steps on ${e.device} (${e.threads} threads, torch ${e.torch}${typeof e.blasGflops === 'number' ? `, BLAS ${e.blasGflops.toFixed(1)} GFLOP/s` : ''}), ${e.parameters} parameters${e.resumedFrom ? `, resumed from ${e.resumedFrom}` : ''}\n${Object.entries(
+        e.losses,
+      )
+        .map(([k, f]) => `  ${k}: ${f}`)
+        .join('\n')}`;
+    case 'epoch':
+      return `epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${Object.entries(e.terms)
+        .map(([k, x]) => `${k} ${x.toFixed(4)}`)
+        .join(', ')}) in ${e.seconds.toFixed(1)} s`;
+    case 'eval':
+      return `eval ${e.epoch}: accuracy ${pct(e.accuracy)}, agreement with the teacher ${pct(e.agreement)}`;
+    case 'checkpoint':
+      return `checkpoint (${e.reason}): ${e.path}`;
+    case 'exported':
+      return `exported ${e.kind}: ${e.path}`;
+    case 'error':
+      return `trainer error: ${e.message}${e.where ? ` (at ${e.where})` : ''}${e.hint ? `\n  ${e.hint}` : ''}`;
+    case 'warning':
+      return `warning: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`;
+    case 'check':
+      return e.unsupported.length ? `unsupported: ${e.unsupported.map((u) => `${u.node} (${u.opType}): ${u.reason}`).join('; ')}` : null;
+    default:
+      return null;
   }
 }
 
@@ -67,8 +112,12 @@ export function formatReport(r: DistillRunReport): string {
   const v = r.verification;
   if (v) {
     lines.push(`Student    ${r.paths.student} (${formatBytes(v.studentBytes)}; teacher ${formatBytes(v.teacherBytes)})`);
-    lines.push(`Verified   in onnxruntime-node on ${v.samples} samples of ${v.data}: accuracy ${pct(v.accuracy)} (teacher ${pct(v.teacherAccuracy)}), agreement ${pct(v.agreement)}`);
-    lines.push(`Latency    ${v.latencyMs?.toFixed(3) ?? '-'} ms per sample (teacher ${v.teacherLatencyMs?.toFixed(3) ?? '-'} ms), median of single-sample runs, ${v.executionProvider}`);
+    lines.push(
+      `Verified   in onnxruntime-node on ${v.samples} samples of ${v.data}: accuracy ${pct(v.accuracy)} (teacher ${pct(v.teacherAccuracy)}), agreement ${pct(v.agreement)}`,
+    );
+    lines.push(
+      `Latency    ${v.latencyMs?.toFixed(3) ?? '-'} ms per sample (teacher ${v.teacherLatencyMs?.toFixed(3) ?? '-'} ms), median of single-sample runs, ${v.executionProvider}`,
+    );
   }
   if (r.checkpoint) lines.push(`Checkpoint ${r.checkpoint}`);
   lines.push(`Report     ${r.paths.report}`);

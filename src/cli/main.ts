@@ -75,14 +75,19 @@ function cliInputShapes(specs: string[] | undefined): Record<string, number[]> |
 }
 
 async function inspect(args: string[], out: Out): Promise<void> {
-  const { values: v, positionals } = parse(args, {
-    json: { type: 'boolean' },
-    tensor: { type: 'string' },
-    nodes: { type: 'boolean' },
-    'no-probe': { type: 'boolean' },
-    'input-shape': { type: 'string', multiple: true },
-    bins: { type: 'string' },
-  }, 1, 'inspect');
+  const { values: v, positionals } = parse(
+    args,
+    {
+      json: { type: 'boolean' },
+      tensor: { type: 'string' },
+      nodes: { type: 'boolean' },
+      'no-probe': { type: 'boolean' },
+      'input-shape': { type: 'string', multiple: true },
+      bins: { type: 'string' },
+    },
+    1,
+    'inspect',
+  );
   if (v.tensor !== undefined && v.nodes) throw new UsageError('--tensor and --nodes cannot be combined');
   const bins = v.bins === undefined ? 64 : Number(v.bins);
   if (!Number.isInteger(bins) || bins < 2 || bins % 2) throw new UsageError('--bins must be an even integer >= 2');
@@ -95,12 +100,17 @@ async function inspect(args: string[], out: Out): Promise<void> {
 }
 
 async function save(args: string[], out: Out): Promise<void> {
-  const { values: v, positionals } = parse(args, {
-    'external-data': { type: 'boolean' },
-    threshold: { type: 'string' },
-    location: { type: 'string' },
-    inline: { type: 'boolean' },
-  }, 2, 'save');
+  const { values: v, positionals } = parse(
+    args,
+    {
+      'external-data': { type: 'boolean' },
+      threshold: { type: 'string' },
+      location: { type: 'string' },
+      inline: { type: 'boolean' },
+    },
+    2,
+    'save',
+  );
   if (v['external-data'] && v.inline) throw new UsageError('--external-data and --inline cannot be combined');
   if ((v.threshold !== undefined || v.location !== undefined) && !v['external-data']) {
     throw new UsageError('--threshold and --location go with --external-data');
@@ -120,8 +130,12 @@ export async function run(argv: string[], out: Out = { log: console.log, error: 
   subject = undefined;
   try {
     switch (command) {
-      case 'inspect': await inspect(rest, out); return 0;
-      case 'save': await save(rest, out); return 0;
+      case 'inspect':
+        await inspect(rest, out);
+        return 0;
+      case 'save':
+        await save(rest, out);
+        return 0;
       case 'quantize': {
         const { values, positionals } = parse(rest, QUANTIZE_OPTIONS, 1, 'quantize');
         await quantizeCommand(positionals[0], values, (m) => new UsageError(m), out);
@@ -136,10 +150,18 @@ export async function run(argv: string[], out: Out = { log: console.log, error: 
         await analyzeCommand(positionals[0], positionals[1], values, (m) => new UsageError(m), out);
         return 0;
       }
-      case '--version': out.log(VERSION); return 0;
-      case '--help': case '-h': case 'help': out.log(USAGE); return 0;
-      case undefined: throw new UsageError('no command given');
-      default: throw new UsageError(`unknown command '${command}'`);
+      case '--version':
+        out.log(VERSION);
+        return 0;
+      case '--help':
+      case '-h':
+      case 'help':
+        out.log(USAGE);
+        return 0;
+      case undefined:
+        throw new UsageError('no command given');
+      default:
+        throw new UsageError(`unknown command '${command}'`);
     }
   } catch (e) {
     if (e instanceof UsageError) {
@@ -169,7 +191,10 @@ function origin(e: Error): string | undefined {
  * they were raised, to report.
  */
 export function failureLine(e: unknown, subject?: string): string {
-  const message = errorMessage(e).replace(/\s*\n\s*/g, ' ').trim() || 'failed with no message';
+  const message =
+    errorMessage(e)
+      .replace(/\s*\n\s*/g, ' ')
+      .trim() || 'failed with no message';
   if (e instanceof OnnxCompressError) return message;
   const where = subject && !message.includes(subject) ? `${subject}: ` : '';
   const defect = e instanceof TypeError || e instanceof ReferenceError || e instanceof SyntaxError;

@@ -10,7 +10,24 @@ import { table } from './format';
 import { booleanOptions, num, oneOf, stringOptions, untilSigint, type Out, type Usage, type Values } from './options';
 
 export const QUANTIZE_OPTIONS: ParseArgsConfig['options'] = {
-  ...stringOptions('calib', 'mode', 'method', 'percentile', 'moving-average', 'per-channel-ops', 'activation-type', 'weight-type', 'op-types', 'samples', 'batch', 'seed', 'ep', 'format', 'recipe', 'result'),
+  ...stringOptions(
+    'calib',
+    'mode',
+    'method',
+    'percentile',
+    'moving-average',
+    'per-channel-ops',
+    'activation-type',
+    'weight-type',
+    'op-types',
+    'samples',
+    'batch',
+    'seed',
+    'ep',
+    'format',
+    'recipe',
+    'result',
+  ),
   ...booleanOptions('entropy-parity', 'per-channel', 'symmetric-activations', 'reduce-range', 'dedicated-qdq'),
   exclude: { type: 'string', multiple: true },
   include: { type: 'string', multiple: true },
@@ -28,14 +45,26 @@ export function settingsFromFlags(v: Values, usage: Usage): Partial<QuantSetting
     movingAverage: num('moving-average', v['moving-average'], usage),
     entropyParity: v['entropy-parity'] as boolean | undefined,
     perChannel: v['per-channel'] as boolean | undefined,
-    perChannelOpTypes: typeof v['per-channel-ops'] === 'string' ? v['per-channel-ops'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    perChannelOpTypes:
+      typeof v['per-channel-ops'] === 'string'
+        ? v['per-channel-ops']
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
     activationType: oneOf('activation-type', v['activation-type'], ['uint8', 'int8', 'uint16', 'int16'] as const, usage),
     weightType: oneOf('weight-type', v['weight-type'], ['int8', 'uint8'] as const, usage),
     symmetricActivations: v['symmetric-activations'] as boolean | undefined,
     reduceRange: v['reduce-range'] as boolean | undefined,
     exclude: list(v.exclude),
     include: list(v.include),
-    opTypes: typeof v['op-types'] === 'string' ? v['op-types'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    opTypes:
+      typeof v['op-types'] === 'string'
+        ? v['op-types']
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
     samples: num('samples', v.samples, usage, true),
     batchSize: num('batch', v.batch, usage, true),
     shuffleSeed: num('seed', v.seed, usage, true),
@@ -65,7 +94,9 @@ function progressPrinter(write: (s: string) => void, tty: boolean): (stage: stri
 export async function quantizeCommand(model: string, v: Values, usage: Usage, out: Out): Promise<void> {
   const flags = settingsFromFlags(v, usage);
   if (!v.recipe && flags.mode !== 'dynamic' && flags.calibration === undefined) {
-    throw usage('--calib DATA is required for static quantization (a .npz/.npy file or folder, images, .pb files, IDX, or synthetic[:N] for data-free calibration)');
+    throw usage(
+      '--calib DATA is required for static quantization (a .npz/.npy file or folder, images, .pb files, IDX, or synthetic[:N] for data-free calibration)',
+    );
   }
   const settings = resolveSettings(v.recipe ? readRecipe(v.recipe as string) : undefined, flags);
   await untilSigint(async (signal) => {
@@ -76,14 +107,31 @@ export async function quantizeCommand(model: string, v: Values, usage: Usage, ou
       onProgress: progressPrinter((s) => process.stderr.write(s), !!process.stderr.isTTY),
     });
     const quantized = r.nodes.filter((n) => n.quantized).length;
-    out.log(`\nwrote ${r.output} (${formatBytes(r.sizes.inputBytes)} -> ${formatBytes(r.sizes.outputBytes)}, ${fmtSizeChange(r.sizes.inputBytes, r.sizes.outputBytes)})`);
-    out.log(`mode ${r.settings.mode}, method ${r.settings.method}, activations ${r.settings.activationType}, weights ${r.settings.weightType}${r.settings.perChannel ? ' per channel' : ''}${r.settings.mode === 'static' ? `, format ${r.settings.format}` : ''}, provider ${r.settings.executionProvider}`);
-    if (r.calibration) out.log(`calibration: ${r.calibration.samples} samples in ${r.calibration.batches} batches, ${r.calibration.seconds.toFixed(1)} s (${r.calibration.source})`);
+    out.log(
+      `\nwrote ${r.output} (${formatBytes(r.sizes.inputBytes)} -> ${formatBytes(r.sizes.outputBytes)}, ${fmtSizeChange(r.sizes.inputBytes, r.sizes.outputBytes)})`,
+    );
+    out.log(
+      `mode ${r.settings.mode}, method ${r.settings.method}, activations ${r.settings.activationType}, weights ${r.settings.weightType}${r.settings.perChannel ? ' per channel' : ''}${r.settings.mode === 'static' ? `, format ${r.settings.format}` : ''}, provider ${r.settings.executionProvider}`,
+    );
+    if (r.calibration)
+      out.log(
+        `calibration: ${r.calibration.samples} samples in ${r.calibration.batches} batches, ${r.calibration.seconds.toFixed(1)} s (${r.calibration.source})`,
+      );
     out.log(`quantized ${quantized} nodes, kept ${r.nodes.length - quantized} in float; ${r.tensors.length} tensors with parameters`);
-    if (r.fusion) out.log(`fusion: ${r.fusion.fused} of ${r.fusion.candidates} Conv/MatMul/Gemm run as integer kernels (${Object.entries(r.fusion.integerOps).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`);
+    if (r.fusion)
+      out.log(
+        `fusion: ${r.fusion.fused} of ${r.fusion.candidates} Conv/MatMul/Gemm run as integer kernels (${
+          Object.entries(r.fusion.integerOps)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ') || 'none'
+        })`,
+      );
     out.log(`verification: ${r.verification.note}`);
     const kept = r.nodes.filter((n) => !n.quantized);
-    if (kept.length) out.log(`kept in float:\n${table(kept.slice(0, 20).map((n) => [n.node, n.opType, n.reason]))}${kept.length > 20 ? `\n  ... and ${kept.length - 20} more (see the result file)` : ''}`);
+    if (kept.length)
+      out.log(
+        `kept in float:\n${table(kept.slice(0, 20).map((n) => [n.node, n.opType, n.reason]))}${kept.length > 20 ? `\n  ... and ${kept.length - 20} more (see the result file)` : ''}`,
+      );
     for (const w of r.warnings) out.error(`warning: ${w}`);
   });
 }

@@ -2,7 +2,10 @@
 // and, where there is one, the next step; the faces print `message` as it is.
 
 export class OnnxCompressError extends Error {
-  constructor(message: string, readonly subject?: string) {
+  constructor(
+    message: string,
+    readonly subject?: string,
+  ) {
     super(subject ? `${subject}: ${message}` : message);
     this.name = new.target.name;
   }

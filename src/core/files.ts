@@ -42,11 +42,16 @@ function removeQuietly(file: string): void {
 
 function writeFailed(file: string, e: unknown): FileWriteError {
   const code = (e as NodeJS.ErrnoException).code;
-  const reason = code === 'EISDIR' || code === 'ENOTEMPTY' ? 'a folder of that name is in the way'
-    : code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way of its folder'
-      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-        : code === 'ENOSPC' ? 'no space left on the device'
-          : errorMessage(e);
+  const reason =
+    code === 'EISDIR' || code === 'ENOTEMPTY'
+      ? 'a folder of that name is in the way'
+      : code === 'ENOTDIR' || code === 'EEXIST'
+        ? 'a file is in the way of its folder'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'ENOSPC'
+            ? 'no space left on the device'
+            : errorMessage(e);
   return new FileWriteError(`cannot write the file: ${reason}`, file);
 }
 

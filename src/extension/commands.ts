@@ -43,7 +43,12 @@ export async function modelFromEditorOrPick(arg: unknown, title: string): Promis
   found.sort((a, b) => Number(DERIVED_MODEL.test(a.fsPath)) - Number(DERIVED_MODEL.test(b.fsPath)) || rel(a).localeCompare(rel(b)));
   const browse = { label: '$(folder-opened) Browse...', uri: undefined as vscode.Uri | undefined };
   const items = [
-    ...found.map((uri) => ({ label: path.basename(uri.fsPath), description: path.dirname(rel(uri)) === '.' ? '' : path.dirname(rel(uri)), detail: DERIVED_MODEL.test(uri.fsPath) ? 'made by a quantization' : undefined, uri })),
+    ...found.map((uri) => ({
+      label: path.basename(uri.fsPath),
+      description: path.dirname(rel(uri)) === '.' ? '' : path.dirname(rel(uri)),
+      detail: DERIVED_MODEL.test(uri.fsPath) ? 'made by a quantization' : undefined,
+      uri,
+    })),
     browse,
   ];
   const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'Which model?', matchOnDescription: true });
@@ -113,16 +118,23 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       if (tensor === undefined) return undefined;
       const report = view.tensorStats(tensor);
       const s = report.stats;
-      ctx.log.info(`${report.name}: ${report.dataType} [${report.shape.join(', ')}] min ${s.min} max ${s.max} mean ${s.mean} std ${s.std} zeros ${(s.zeroFraction * 100).toFixed(2)}%`);
+      ctx.log.info(
+        `${report.name}: ${report.dataType} [${report.shape.join(', ')}] min ${s.min} max ${s.max} mean ${s.mean} std ${s.std} zeros ${(s.zeroFraction * 100).toFixed(2)}%`,
+      );
       await ctx.editor.reveal(uri, 'tensor', tensor);
       return report;
     }),
 
     run('onnxCompress.copyName', async (arg?: unknown) => {
       const item = arg as InspectorItem | string | undefined;
-      const name = typeof item === 'string' ? item
-        : item?.kind === 'node' || item?.kind === 'tensor' ? item.row.name
-          : item?.kind === 'value' ? item.value.name : undefined;
+      const name =
+        typeof item === 'string'
+          ? item
+          : item?.kind === 'node' || item?.kind === 'tensor'
+            ? item.row.name
+            : item?.kind === 'value'
+              ? item.value.name
+              : undefined;
       if (!name) throw new Error('Select a node, tensor, input or output in the Model Inspector to copy its name.');
       await vscode.env.clipboard.writeText(name);
       return name;

@@ -34,7 +34,10 @@ export function activate(context: vscode.ExtensionContext): OnnxCompressApi {
   });
   const quantize = registerQuantize(ctx, context);
   context.subscriptions.push(
-    log, store, treeView, ...quantize.disposables,
+    log,
+    store,
+    treeView,
+    ...quantize.disposables,
     vscode.window.registerCustomEditorProvider(MODEL_VIEW_TYPE, ctx.editor, { supportsMultipleEditorsPerDocument: true }),
     ...registerCommands(ctx),
   );
@@ -42,7 +45,14 @@ export function activate(context: vscode.ExtensionContext): OnnxCompressApi {
   context.subscriptions.push(...distill.disposables);
   void vscode.commands.executeCommand('setContext', 'onnxCompress.hasModel', false);
   log.info('ONNX Compress ready');
-  return { store, tree, viewStatus: (uri) => ctx.editor.status(uri), quantize: quantize.api, reportPanel: () => ReportPanel.current?.status, distill: distill.api };
+  return {
+    store,
+    tree,
+    viewStatus: (uri) => ctx.editor.status(uri),
+    quantize: quantize.api,
+    reportPanel: () => ReportPanel.current?.status,
+    distill: distill.api,
+  };
 }
 
 export function deactivate(): void {}

@@ -93,7 +93,9 @@ export class InspectorTree implements vscode.TreeDataProvider<InspectorItem> {
         const t = new vscode.TreeItem(item.label, none);
         t.description = `${r.domain ? `${r.domain}::` : ''}${r.op}${r.integer ? ` · int (${r.integer})` : ''}`;
         const outs = r.outputs.map((o) => `\`${o.name}\` ${o.type ?? '?'} ${formatShape(o.shape)}`).join('  \n');
-        t.tooltip = new vscode.MarkdownString(`**${r.name}** (${r.op}) in \`${r.graph}\`  \ninputs: ${r.inputs.map((i) => `\`${i}\``).join(', ') || 'none'}  \noutputs:  \n${outs}`);
+        t.tooltip = new vscode.MarkdownString(
+          `**${r.name}** (${r.op}) in \`${r.graph}\`  \ninputs: ${r.inputs.map((i) => `\`${i}\``).join(', ') || 'none'}  \noutputs:  \n${outs}`,
+        );
         t.contextValue = 'onnxNode';
         t.iconPath = new vscode.ThemeIcon(r.integer ? 'symbol-numeric' : 'symbol-method');
         t.command = { command: 'onnxCompress.revealNode', title: 'Reveal Node', arguments: [uri, r.name] };
@@ -168,17 +170,25 @@ export class InspectorTree implements vscode.TreeDataProvider<InspectorItem> {
       case 'section': {
         const { rows } = await view.nodes(false);
         switch (item.section) {
-          case 'inputs': return view.overview().summary.inputs.map((value) => ({ kind: 'value', value, io: 'input' }));
-          case 'outputs': return view.overview().summary.outputs.map((value) => ({ kind: 'value', value, io: 'output' }));
-          case 'tensors': return [...view.tensors()].sort((a, b) => b.bytes - a.bytes).map((row) => ({ kind: 'tensor', row }));
+          case 'inputs':
+            return view.overview().summary.inputs.map((value) => ({ kind: 'value', value, io: 'input' }));
+          case 'outputs':
+            return view.overview().summary.outputs.map((value) => ({ kind: 'value', value, io: 'output' }));
+          case 'tensors':
+            return [...view.tensors()].sort((a, b) => b.bytes - a.bytes).map((row) => ({ kind: 'tensor', row }));
           case 'byOp': {
             const groups = groupBy(rows, (r) => r.op);
-            return [...groups].sort((a, b) => b[1].length - a[1].length)
+            return [...groups]
+              .sort((a, b) => b[1].length - a[1].length)
               .map(([op, nodes]) => ({ kind: 'group', label: op, description: String(nodes.length), nodes }));
           }
-          case 'byScope': return this.scopeChildren(scopeTree(rows.filter((r) => r.graph === 'main')));
+          case 'byScope':
+            return this.scopeChildren(scopeTree(rows.filter((r) => r.graph === 'main')));
           case 'subgraphs': {
-            const groups = groupBy(rows.filter((r) => r.graph !== 'main'), (r) => r.graph);
+            const groups = groupBy(
+              rows.filter((r) => r.graph !== 'main'),
+              (r) => r.graph,
+            );
             return [...groups].map(([graph, nodes]) => ({ kind: 'group', label: graph.replace(/^main\//, ''), description: `${nodes.length} nodes`, nodes }));
           }
         }
@@ -195,7 +205,11 @@ export class InspectorTree implements vscode.TreeDataProvider<InspectorItem> {
 
   private scopeChildren(scope: Scope): InspectorItem[] {
     const groups: InspectorItem[] = [...scope.children].map(([name, s]) => ({
-      kind: 'group', label: name, description: `${s.total} nodes`, nodes: [], scopes: s,
+      kind: 'group',
+      label: name,
+      description: `${s.total} nodes`,
+      nodes: [],
+      scopes: s,
     }));
     return [...groups, ...scope.nodes.map((row): InspectorItem => ({ kind: 'node', row, label: row.name.split('/').pop() || row.name }))];
   }
@@ -223,7 +237,7 @@ export class InspectorTree implements vscode.TreeDataProvider<InspectorItem> {
       const hit = items.find(match);
       if (hit) return hit;
       for (const i of items) {
-        if (i.kind === 'page' || (i.kind === 'group' && (i.nodes.some((n) => n.name === name)))) {
+        if (i.kind === 'page' || (i.kind === 'group' && i.nodes.some((n) => n.name === name))) {
           const found = await search(await this.getChildren(i));
           if (found) return found;
         }

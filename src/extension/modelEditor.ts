@@ -3,9 +3,7 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { ModelView } from '../core/onnx/modelView';
-import {
-  fedInputs, formatInputShapes, guessInputDims, inputShapesFor, inputShapesProblem, parseInputShapes,
-} from '../core/runtime/inputShapes';
+import { fedInputs, formatInputShapes, guessInputDims, inputShapesFor, inputShapesProblem, parseInputShapes } from '../core/runtime/inputShapes';
 import { MODEL_VIEW_PROTOCOL, type ModelViewNotifications, type ModelViewRequests } from '../shared/modelViewProtocol';
 import type { ModelStore } from './modelStore';
 import { layerErrorsFor } from './quantize/reportFile';
@@ -172,7 +170,12 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     } else {
       // With preserveFocus, the column after the caller's (the report's), named explicitly.
       const beside = vscode.window.tabGroups.activeTabGroup.viewColumn + 1;
-      await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE, options.preserveFocus ? { viewColumn: beside, preserveFocus: true, preview: false } : undefined);
+      await vscode.commands.executeCommand(
+        'vscode.openWith',
+        uri,
+        MODEL_VIEW_TYPE,
+        options.preserveFocus ? { viewColumn: beside, preserveFocus: true, preview: false } : undefined,
+      );
       entry = this.panels.current(uri.toString());
     }
     entry?.host.notify('reveal', { kind, name });

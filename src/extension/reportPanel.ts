@@ -6,8 +6,14 @@ import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { QuantReport } from '../shared/quantReport';
 import {
-  REPORT_SCRIPT, REPORT_STYLESHEETS, REPORT_VIEW_PROTOCOL, type FromReportViewMessages, type KeepInFloatTarget, type LayerRef,
-  type ReportAction, type ToReportViewMessages,
+  REPORT_SCRIPT,
+  REPORT_STYLESHEETS,
+  REPORT_VIEW_PROTOCOL,
+  type FromReportViewMessages,
+  type KeepInFloatTarget,
+  type LayerRef,
+  type ReportAction,
+  type ToReportViewMessages,
 } from '../shared/reportViewProtocol';
 import { WebviewCollection } from './webview/collection';
 import { WebviewHost } from './webview/host';
@@ -70,7 +76,12 @@ export class ReportPanel implements vscode.Disposable {
       ReportPanel.current = existing;
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, `Quantization: ${basename(report.quantizedModel)}`, vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      REPORT_VIEW_TYPE,
+      `Quantization: ${basename(report.quantizedModel)}`,
+      vscode.ViewColumn.Active,
+      webviewOptions(context.extensionUri),
+    );
     const created = new ReportPanel(panel, context.extensionUri, report, actions, log);
     created.removeFromPanels = ReportPanel.panels.add(report.floatModel, created);
     ReportPanel.current = created;
@@ -86,7 +97,9 @@ export class ReportPanel implements vscode.Disposable {
   ) {
     this.report = report;
     this.host = new WebviewHost(panel, {
-      protocol: REPORT_VIEW_PROTOCOL, log, beforeReady: 'replay',
+      protocol: REPORT_VIEW_PROTOCOL,
+      log,
+      beforeReady: 'replay',
       onReady: () => {
         this.postReport();
         if (this.running) this.host.notify('busy', this.running.busy);

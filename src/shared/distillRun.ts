@@ -83,7 +83,11 @@ export interface ExportedEvent {
   path: string;
 }
 
-export interface UnsupportedNode { node: string; opType: string; reason: string }
+export interface UnsupportedNode {
+  node: string;
+  opType: string;
+  reason: string;
+}
 
 export interface CheckEvent {
   event: 'check';

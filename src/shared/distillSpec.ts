@@ -4,8 +4,18 @@
 // spec come from its schema (distillSpecSchema.ts); the resolved forms below are the engine's own.
 import type { Static } from '@sinclair/typebox';
 import type {
-  DataSplitSchema, DistillSpecSchema, EvaluationSchema, ExportSchema, FactoryStudentSchema, ImagePreprocessSchema,
-  KnowledgeSchema, OnnxStudentSchema, OptimizerSchema, ScheduleSchema, SchemeSchema, TensorPairSchema,
+  DataSplitSchema,
+  DistillSpecSchema,
+  EvaluationSchema,
+  ExportSchema,
+  FactoryStudentSchema,
+  ImagePreprocessSchema,
+  KnowledgeSchema,
+  OnnxStudentSchema,
+  OptimizerSchema,
+  ScheduleSchema,
+  SchemeSchema,
+  TensorPairSchema,
 } from './distillSpecSchema';
 
 export { DISTILL_DEFAULTS, DISTILL_SPEC_FORMAT, DISTILL_SPEC_VERSION } from './distillSpecSchema';

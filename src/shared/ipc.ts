@@ -69,8 +69,7 @@ export type FromView<Rq, Up> =
   | { [M in Key<Up>]: { type: 'notify'; method: M; params: Up[M] } }[Key<Up>];
 
 export type ToView<Down> =
-  | { type: 'response'; id: number; result?: unknown; error?: string }
-  | { [M in Key<Down>]: { type: 'notify'; method: M; params: Down[M] } }[Key<Down>];
+  { type: 'response'; id: number; result?: unknown; error?: string } | { [M in Key<Down>]: { type: 'notify'; method: M; params: Down[M] } }[Key<Down>];
 
 /** A method of `table`, looked up as an own entry only (never `__proto__` or `toString`). */
 function entry<T>(table: Record<string, T>, method: unknown, what: string): T {

@@ -3,7 +3,10 @@
 // report and result parsers wrap the error in their own class and wording.
 
 export class JsonFieldError extends Error {
-  constructor(readonly where: string, readonly what: string) {
+  constructor(
+    readonly where: string,
+    readonly what: string,
+  ) {
     super(`${where} ${what}`);
   }
 }
@@ -66,7 +69,11 @@ export class Fields {
   readonly o: Obj;
 
   /** `name`: what the object is called in an error when it is the whole document (`where` is ''). */
-  constructor(v: unknown, readonly where: string, name = where) {
+  constructor(
+    v: unknown,
+    readonly where: string,
+    name = where,
+  ) {
     this.o = obj(v, name);
   }
 

@@ -222,27 +222,32 @@ export class QuantReportError extends Error {}
  * data: callers must still render them as text, never as markup.
  */
 export function parseQuantReport(json: unknown): QuantReport {
-  return parseWith(json, (v) => {
-    const f = new Fields(v, '', 'the report');
-    if (f.o.format !== QUANT_REPORT_FORMAT) fail('format', `must be '${QUANT_REPORT_FORMAT}' (got ${JSON.stringify(f.o.format)})`);
-    if (f.o.version !== QUANT_REPORT_VERSION) fail('version', `must be ${QUANT_REPORT_VERSION} (got ${JSON.stringify(f.o.version)}); re-run the analysis with this version`);
-    return {
-      format: QUANT_REPORT_FORMAT,
-      version: QUANT_REPORT_VERSION,
-      floatModel: f.str('floatModel'),
-      quantizedModel: f.str('quantizedModel'),
-      quantResultFile: f.opt('quantResultFile', str),
-      // The quantization settings are echoed for display; only their shape as an object is checked.
-      quantSettings: f.opt('quantSettings', obj) as QuantSettings | null,
-      settings: f.get('settings', analysisSettings),
-      layers: f.list('layers', layer),
-      weights: f.list('weights', weight),
-      model: f.get('model', model),
-      sensitivity: f.opt('sensitivity', sensitivity),
-      keepInFloat: f.opt('keepInFloat', keepInFloat),
-      unmatched: f.list('unmatched', unmatched),
-      warnings: f.list('warnings', str),
-      created: f.str('created'),
-    };
-  }, (m) => new QuantReportError(`invalid quant report: ${m}`));
+  return parseWith(
+    json,
+    (v) => {
+      const f = new Fields(v, '', 'the report');
+      if (f.o.format !== QUANT_REPORT_FORMAT) fail('format', `must be '${QUANT_REPORT_FORMAT}' (got ${JSON.stringify(f.o.format)})`);
+      if (f.o.version !== QUANT_REPORT_VERSION)
+        fail('version', `must be ${QUANT_REPORT_VERSION} (got ${JSON.stringify(f.o.version)}); re-run the analysis with this version`);
+      return {
+        format: QUANT_REPORT_FORMAT,
+        version: QUANT_REPORT_VERSION,
+        floatModel: f.str('floatModel'),
+        quantizedModel: f.str('quantizedModel'),
+        quantResultFile: f.opt('quantResultFile', str),
+        // The quantization settings are echoed for display; only their shape as an object is checked.
+        quantSettings: f.opt('quantSettings', obj) as QuantSettings | null,
+        settings: f.get('settings', analysisSettings),
+        layers: f.list('layers', layer),
+        weights: f.list('weights', weight),
+        model: f.get('model', model),
+        sensitivity: f.opt('sensitivity', sensitivity),
+        keepInFloat: f.opt('keepInFloat', keepInFloat),
+        unmatched: f.list('unmatched', unmatched),
+        warnings: f.list('warnings', str),
+        created: f.str('created'),
+      };
+    },
+    (m) => new QuantReportError(`invalid quant report: ${m}`),
+  );
 }

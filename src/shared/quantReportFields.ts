@@ -2,8 +2,17 @@
 // webview: a clean copy holding only the known fields, or a JsonFieldError naming the first bad one.
 import { Fields, fail, nums, oneOf, pair, share, str, num, bool } from './jsonFields';
 import type {
-  AnalysisSettings, ErrorMetrics, Histogram, KeepInFloatReport, KeepInFloatTargetKind, LatencyReport, LayerReport, ModelReport, ModelSummary,
-  SensitivityReport, WeightReport,
+  AnalysisSettings,
+  ErrorMetrics,
+  Histogram,
+  KeepInFloatReport,
+  KeepInFloatTargetKind,
+  LatencyReport,
+  LayerReport,
+  ModelReport,
+  ModelSummary,
+  SensitivityReport,
+  WeightReport,
 } from './quantReport';
 import type { FusionReport } from './quantResult';
 
@@ -18,19 +27,33 @@ function histogram(v: unknown, where: string): Histogram {
   const counts = f.get('counts', nums);
   if (edges.length !== counts.length + 1) fail(f.at('edges'), `must have one more entry than counts (${edges.length} vs ${counts.length})`);
   for (let i = 1; i < edges.length; i++) if (!(edges[i] >= edges[i - 1])) fail(`${f.at('edges')}[${i}]`, 'must be ascending');
-  counts.forEach((c, i) => { if (c < 0) fail(`${f.at('counts')}[${i}]`, 'must not be negative'); });
+  counts.forEach((c, i) => {
+    if (c < 0) fail(`${f.at('counts')}[${i}]`, 'must not be negative');
+  });
   return { edges, counts, below: f.num('below'), above: f.num('above') };
 }
 
 export function layer(v: unknown, where: string): LayerReport {
   const f = new Fields(v, where);
   return {
-    tensor: f.str('tensor'), node: f.str('node'), opType: f.str('opType'), order: f.num('order'), quantizedType: f.str('quantizedType'),
-    scale: f.num('scale'), zeroPoint: f.num('zeroPoint'), step: f.num('step'),
-    calibratedRange: f.opt('calibratedRange', pair), clipRange: f.get('clipRange', pair), observed: f.opt('observed', pair),
-    local: f.get('local', metrics), accumulated: f.get('accumulated', metrics),
-    clippingRate: f.opt('clippingRate', share), rangeUse: f.opt('rangeUse', share), histogram: f.opt('histogram', histogram),
-    elements: f.num('elements'), fusedActivation: f.opt('fusedActivation', str),
+    tensor: f.str('tensor'),
+    node: f.str('node'),
+    opType: f.str('opType'),
+    order: f.num('order'),
+    quantizedType: f.str('quantizedType'),
+    scale: f.num('scale'),
+    zeroPoint: f.num('zeroPoint'),
+    step: f.num('step'),
+    calibratedRange: f.opt('calibratedRange', pair),
+    clipRange: f.get('clipRange', pair),
+    observed: f.opt('observed', pair),
+    local: f.get('local', metrics),
+    accumulated: f.get('accumulated', metrics),
+    clippingRate: f.opt('clippingRate', share),
+    rangeUse: f.opt('rangeUse', share),
+    histogram: f.opt('histogram', histogram),
+    elements: f.num('elements'),
+    fusedActivation: f.opt('fusedActivation', str),
     // Reports written before consumers were recorded have none.
     consumers: f.o.consumers === undefined ? [] : f.list('consumers', str),
   };
@@ -39,15 +62,29 @@ export function layer(v: unknown, where: string): LayerReport {
 export function weight(v: unknown, where: string): WeightReport {
   const f = new Fields(v, where);
   return {
-    tensor: f.str('tensor'), nodes: f.list('nodes', str), type: f.str('type'), axis: f.opt('axis', num),
-    channelMin: f.get('channelMin', nums), channelMax: f.get('channelMax', nums), scales: f.get('scales', nums), zeroPoints: f.get('zeroPoints', nums),
-    error: f.get('error', metrics), rmseOverStep: f.opt('rmseOverStep', num), elements: f.num('elements'),
+    tensor: f.str('tensor'),
+    nodes: f.list('nodes', str),
+    type: f.str('type'),
+    axis: f.opt('axis', num),
+    channelMin: f.get('channelMin', nums),
+    channelMax: f.get('channelMax', nums),
+    scales: f.get('scales', nums),
+    zeroPoints: f.get('zeroPoints', nums),
+    error: f.get('error', metrics),
+    rmseOverStep: f.opt('rmseOverStep', num),
+    elements: f.num('elements'),
   };
 }
 
 function latency(v: unknown, where: string): LatencyReport {
   const f = new Fields(v, where);
-  return { medianMs: f.num('medianMs'), p95Ms: f.num('p95Ms'), runs: f.num('runs'), batchSize: f.num('batchSize'), executionProvider: f.str('executionProvider') };
+  return {
+    medianMs: f.num('medianMs'),
+    p95Ms: f.num('p95Ms'),
+    runs: f.num('runs'),
+    batchSize: f.num('batchSize'),
+    executionProvider: f.str('executionProvider'),
+  };
 }
 
 export function fusion(v: unknown, where: string): FusionReport {
@@ -95,7 +132,13 @@ export function sensitivity(v: unknown, where: string): SensitivityReport {
     allQuantizedSqnr: f.opt('allQuantizedSqnr', num),
     entries: f.list('entries', (x, w) => {
       const e = new Fields(x, w);
-      return { tensor: e.str('tensor'), node: e.str('node'), onlyThisSqnr: e.opt('onlyThisSqnr', num), allButThisSqnr: e.opt('allButThisSqnr', num), rank: e.num('rank') };
+      return {
+        tensor: e.str('tensor'),
+        node: e.str('node'),
+        onlyThisSqnr: e.opt('onlyThisSqnr', num),
+        allButThisSqnr: e.opt('allButThisSqnr', num),
+        rank: e.num('rank'),
+      };
     }),
   };
 }
@@ -129,17 +172,28 @@ export function keepInFloat(v: unknown, where: string): KeepInFloatReport {
 function modelSummary(v: unknown, where: string): ModelSummary {
   const f = new Fields(v, where);
   return {
-    file: f.str('file'), outputSqnr: f.opt('outputSqnr', num), top1Agreement: f.opt('top1Agreement', share), accuracy: f.opt('accuracy', share),
-    bytes: f.num('bytes'), medianMs: f.opt('medianMs', num),
+    file: f.str('file'),
+    outputSqnr: f.opt('outputSqnr', num),
+    top1Agreement: f.opt('top1Agreement', share),
+    accuracy: f.opt('accuracy', share),
+    bytes: f.num('bytes'),
+    medianMs: f.opt('medianMs', num),
   };
 }
 
 export function analysisSettings(v: unknown, where: string): AnalysisSettings {
   const f = new Fields(v, where);
   return {
-    data: f.str('data'), labels: f.opt('labels', str), samples: f.opt('samples', num), samplesUsed: f.num('samplesUsed'), batchSize: f.num('batchSize'),
-    latencyRuns: f.num('latencyRuns'), histogramBins: f.num('histogramBins'), executionProvider: f.str('executionProvider'),
-    sensitivity: f.bool('sensitivity'), sensitivitySamples: f.num('sensitivitySamples'),
+    data: f.str('data'),
+    labels: f.opt('labels', str),
+    samples: f.opt('samples', num),
+    samplesUsed: f.num('samplesUsed'),
+    batchSize: f.num('batchSize'),
+    latencyRuns: f.num('latencyRuns'),
+    histogramBins: f.num('histogramBins'),
+    executionProvider: f.str('executionProvider'),
+    sensitivity: f.bool('sensitivity'),
+    sensitivitySamples: f.num('sensitivitySamples'),
   };
 }
 
@@ -147,4 +201,3 @@ export function unmatched(v: unknown, where: string): { tensor: string; reason: 
   const f = new Fields(v, where);
   return { tensor: f.str('tensor'), reason: f.str('reason') };
 }
-

@@ -148,24 +148,44 @@ function settings(v: unknown, where: string): QuantSettings {
   const f = new Fields(v, where);
   const overrides = f.o.tensorOverrides === undefined ? {} : f.get('tensorOverrides', obj);
   return {
-    mode: f.get('mode', oneOf(MODES)), calibration: f.str('calibration'), method: f.get('method', oneOf(METHODS)), percentile: f.num('percentile'),
-    movingAverage: f.opt('movingAverage', num), entropyParity: f.bool('entropyParity'), perChannel: f.bool('perChannel'),
+    mode: f.get('mode', oneOf(MODES)),
+    calibration: f.str('calibration'),
+    method: f.get('method', oneOf(METHODS)),
+    percentile: f.num('percentile'),
+    movingAverage: f.opt('movingAverage', num),
+    entropyParity: f.bool('entropyParity'),
+    perChannel: f.bool('perChannel'),
     // Results written before per-op per-channel, overrides and the qoperator format lack these.
     perChannelOpTypes: f.o.perChannelOpTypes === undefined ? [] : f.get('perChannelOpTypes', strings),
     tensorOverrides: Object.fromEntries(Object.entries(overrides).map(([k, x]) => [k, override(x, `${f.at('tensorOverrides')}.${k}`)])),
-    activationType: f.get('activationType', oneOf(ACTIVATION_TYPES)), weightType: f.get('weightType', oneOf(WEIGHT_TYPES)),
-    symmetricActivations: f.bool('symmetricActivations'), symmetricWeights: f.bool('symmetricWeights'), reduceRange: f.bool('reduceRange'),
-    opTypes: f.get('opTypes', strings), exclude: f.get('exclude', strings), include: f.get('include', strings),
-    samples: f.opt('samples', num), batchSize: f.num('batchSize'), shuffleSeed: f.opt('shuffleSeed', num), executionProvider: f.str('executionProvider'),
-    dedicatedQdqPerConsumer: f.bool('dedicatedQdqPerConsumer'), format: f.o.format === undefined ? 'qdq' : f.get('format', oneOf(['qdq', 'qoperator'] as const)),
+    activationType: f.get('activationType', oneOf(ACTIVATION_TYPES)),
+    weightType: f.get('weightType', oneOf(WEIGHT_TYPES)),
+    symmetricActivations: f.bool('symmetricActivations'),
+    symmetricWeights: f.bool('symmetricWeights'),
+    reduceRange: f.bool('reduceRange'),
+    opTypes: f.get('opTypes', strings),
+    exclude: f.get('exclude', strings),
+    include: f.get('include', strings),
+    samples: f.opt('samples', num),
+    batchSize: f.num('batchSize'),
+    shuffleSeed: f.opt('shuffleSeed', num),
+    executionProvider: f.str('executionProvider'),
+    dedicatedQdqPerConsumer: f.bool('dedicatedQdqPerConsumer'),
+    format: f.o.format === undefined ? 'qdq' : f.get('format', oneOf(['qdq', 'qoperator'] as const)),
   };
 }
 
 function tensor(v: unknown, where: string): TensorQuantization {
   const f = new Fields(v, where);
   return {
-    tensor: f.str('tensor'), kind: f.get('kind', oneOf(KINDS)), type: f.str('type'), range: f.opt('range', pair), rangeSource: f.str('rangeSource'),
-    scale: f.list('scale', num), zeroPoint: f.list('zeroPoint', num), axis: f.opt('axis', num),
+    tensor: f.str('tensor'),
+    kind: f.get('kind', oneOf(KINDS)),
+    type: f.str('type'),
+    range: f.opt('range', pair),
+    rangeSource: f.str('rangeSource'),
+    scale: f.list('scale', num),
+    zeroPoint: f.list('zeroPoint', num),
+    axis: f.opt('axis', num),
   };
 }
 
@@ -181,13 +201,18 @@ function quantResult(v: unknown): QuantResult {
   const sizes = new Fields(f.o.sizes, 'sizes');
   const verification = new Fields(f.o.verification, 'verification');
   const result: QuantResult = {
-    format: QUANT_RESULT_FORMAT, version: QUANT_RESULT_VERSION, input: f.str('input'), output: f.str('output'),
+    format: QUANT_RESULT_FORMAT,
+    version: QUANT_RESULT_VERSION,
+    input: f.str('input'),
+    output: f.str('output'),
     settings: f.get('settings', settings),
     calibration: f.opt('calibration', (x, w) => {
       const c = new Fields(x, w);
       return { samples: c.num('samples'), batches: c.num('batches'), seconds: c.num('seconds'), source: c.str('source') };
     }),
-    tensors: f.list('tensors', tensor), nodes: f.list('nodes', decision), unmatchedPatterns: f.get('unmatchedPatterns', strings),
+    tensors: f.list('tensors', tensor),
+    nodes: f.list('nodes', decision),
+    unmatchedPatterns: f.get('unmatchedPatterns', strings),
     sizes: { inputBytes: sizes.num('inputBytes'), outputBytes: sizes.num('outputBytes'), ratio: sizes.num('ratio') },
     fusion: f.opt('fusion', fusion),
     verification: { loads: verification.bool('loads'), ran: verification.bool('ran'), note: verification.str('note') },

@@ -105,7 +105,8 @@ export const REPORT_VIEW_PROTOCOL = defineProtocol<Record<never, never>, FromRep
     },
     busy: (raw) => {
       const p = fields(raw);
-      const fraction = p.fraction === null || p.fraction === undefined ? null : Number.isFinite(p.fraction) ? (p.fraction as number) : reject('fraction must be a number');
+      const fraction =
+        p.fraction === null || p.fraction === undefined ? null : Number.isFinite(p.fraction) ? (p.fraction as number) : reject('fraction must be a number');
       return { action: action(p.action), message: text(p.message, 'message'), fraction };
     },
     done: (raw) => {

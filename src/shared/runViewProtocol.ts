@@ -49,7 +49,8 @@ export interface FromRunViewMessages {
   action: { action: RunViewAction };
 }
 
-const actions = (raw: unknown): RunViewAction[] => (Array.isArray(raw) ? raw.map((a) => oneOf(RUN_VIEW_ACTIONS, a, 'action')) : reject('actions must be a list'));
+const actions = (raw: unknown): RunViewAction[] =>
+  Array.isArray(raw) ? raw.map((a) => oneOf(RUN_VIEW_ACTIONS, a, 'action')) : reject('actions must be a list');
 
 export const RUN_VIEW_PROTOCOL = defineProtocol<Record<never, never>, FromRunViewMessages, ToRunViewMessages>('run view', {
   fromView: {
@@ -72,7 +73,12 @@ export const RUN_VIEW_PROTOCOL = defineProtocol<Record<never, never>, FromRunVie
     state: (raw) => {
       const m = fields(raw);
       const verification = m.verification === null ? null : (fields(m.verification, 'verification') as unknown as StudentVerification);
-      return { state: oneOf(RUN_STATES, m.state, 'state'), message: typeof m.message === 'string' ? m.message : reject('message must be a string'), verification, actions: actions(m.actions) };
+      return {
+        state: oneOf(RUN_STATES, m.state, 'state'),
+        message: typeof m.message === 'string' ? m.message : reject('message must be a string'),
+        verification,
+        actions: actions(m.actions),
+      };
     },
   },
 });

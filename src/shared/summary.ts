@@ -119,8 +119,15 @@ export interface TensorStatsReport {
   shape: number[];
   storage: 'raw' | 'external' | 'typed';
   stats: {
-    count: number; min: number | null; max: number | null; mean: number | null; std: number | null;
-    zeros: number; zeroFraction: number; nan: number; infinite: number;
+    count: number;
+    min: number | null;
+    max: number | null;
+    mean: number | null;
+    std: number | null;
+    zeros: number;
+    zeroFraction: number;
+    nan: number;
+    infinite: number;
     histogram: { start: number; binWidth: number; counts: number[] };
   };
 }

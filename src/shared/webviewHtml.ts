@@ -41,7 +41,9 @@ export function webviewPageHtml(p: PageParts): string {
   return htmlPage({
     csp,
     title: p.title,
-    head: (typeof p.styleUri === 'string' ? [p.styleUri] : p.styleUri).map((u) => `<link rel="stylesheet" href="${escapeHtml(u)}" nonce="${p.nonce}">`).join('\n'),
+    head: (typeof p.styleUri === 'string' ? [p.styleUri] : p.styleUri)
+      .map((u) => `<link rel="stylesheet" href="${escapeHtml(u)}" nonce="${p.nonce}">`)
+      .join('\n'),
     body: `<div id="app"></div>\n<script nonce="${p.nonce}" src="${escapeHtml(p.scriptUri)}"></script>`,
   });
 }

@@ -43,7 +43,9 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     const settings = { calibration: TRAIN, perChannel: true, reduceRange: cpuHasVnni() === false, samples: 256, batchSize: 64 };
     good = await quantizeModel(float, resolveSettings(settings));
     // A range far too narrow for the second Conv's output (its values reach about 8).
-    damaged = await quantizeModel(float, resolveSettings({ ...settings, tensorOverrides: { [DAMAGED]: { range: [0, 0.3] } } }), { output: path.join(dir, 'damaged.onnx') });
+    damaged = await quantizeModel(float, resolveSettings({ ...settings, tensorOverrides: { [DAMAGED]: { range: [0, 0.3] } } }), {
+      output: path.join(dir, 'damaged.onnx'),
+    });
     report = await analyzeQuantization(float, good.output, options({ labels: LABELS }));
   });
 
@@ -66,12 +68,20 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
   it('puts a deliberately damaged layer first in the error ranking, with its clipping and sensitivity', async () => {
     const r = await analyzeQuantization(float, damaged.output, options({ sensitivity: true, sensitivitySamples: 64, latencyRuns: 0 }));
     const ranked = rankLayers(r.layers);
-    console.log(`      ranking: ${ranked.slice(0, 3).map((l) => `${l.tensor} ${l.local.sqnr!.toFixed(1)} dB`).join(', ')}`);
+    console.log(
+      `      ranking: ${ranked
+        .slice(0, 3)
+        .map((l) => `${l.tensor} ${l.local.sqnr!.toFixed(1)} dB`)
+        .join(', ')}`,
+    );
     assert.strictEqual(ranked[0].tensor, DAMAGED);
     const bad = ranked[0];
     assert.ok(bad.local.sqnr! < 10, `local ${bad.local.sqnr}`);
     assert.ok(bad.clippingRate! > 0.05, `clipping ${bad.clippingRate}`);
-    assert.deepStrictEqual(bad.clipRange.map((v) => Math.round(v * 10) / 10), [0, 0.3]);
+    assert.deepStrictEqual(
+      bad.clipRange.map((v) => Math.round(v * 10) / 10),
+      [0, 0.3],
+    );
     assert.ok(bad.observed![1] > 2, `observed ${bad.observed}`);
     const healthy = report.layers.find((l) => l.tensor === DAMAGED)!;
     assert.ok(healthy.local.sqnr! > 30 && healthy.clippingRate! < 0.001, JSON.stringify(healthy.local));
@@ -86,7 +96,10 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
   it('measures local and accumulated errors that make sense', async () => {
     const byName = new Map(report.layers.map((l) => [l.tensor, l]));
     // Graph order, every quantized activation matched, nothing unmatched.
-    assert.deepStrictEqual(report.layers.map((l) => l.order), [...report.layers.map((l) => l.order)].sort((a, b) => a - b));
+    assert.deepStrictEqual(
+      report.layers.map((l) => l.order),
+      [...report.layers.map((l) => l.order)].sort((a, b) => a - b),
+    );
     assert.deepStrictEqual(report.unmatched, []);
     assert.strictEqual(byName.get('input')!.order, 0);
     // The first quantized tensor has nothing upstream: accumulated = local.
@@ -111,8 +124,16 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     assert.strictEqual(m.fusion!.fused, 4);
     assert.ok(m.sizes.ratio < 0.4 && m.latency!.quantized.runs === 3 && m.latency!.float.p95Ms >= m.latency!.float.medianMs);
     assert.deepStrictEqual(report.settings, {
-      data: report.settings.data, labels: LABELS, samples: 256, samplesUsed: 256, batchSize: 64, latencyRuns: 3,
-      histogramBins: 64, executionProvider: 'cpu', sensitivity: false, sensitivitySamples: 0,
+      data: report.settings.data,
+      labels: LABELS,
+      samples: 256,
+      samplesUsed: 256,
+      batchSize: 64,
+      latencyRuns: 3,
+      histogramBins: 64,
+      executionProvider: 'cpu',
+      sensitivity: false,
+      sensitivitySamples: 0,
     });
     // Identical models: no Q/DQ to compare, outputs at the SQNR ceiling.
     const same = await analyzeQuantization(float, float, options({ reportFile: false, latencyRuns: 0 }));
@@ -121,22 +142,37 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
   });
 
   it('the clip share and the histogram agree: values the chart draws beyond the clip range are counted as clipped', () => {
-    assert.ok(report.layers.some((l) => l.fusedActivation), 'some layer has a fused activation');
+    assert.ok(
+      report.layers.some((l) => l.fusedActivation),
+      'some layer has a fused activation',
+    );
     for (const l of report.layers) {
       const h = l.histogram!;
       const lo = l.clipRange[0] - l.step / 2;
       const hi = l.clipRange[1] + l.step / 2;
       // Values in bins lying wholly beyond the grid's ends (and outside the edges) are certainly clipped.
       let beyond = h.below + h.above;
-      h.counts.forEach((c, i) => { if (h.edges[i + 1] < lo || h.edges[i] > hi) beyond += c; });
-      assert.ok(beyond / l.elements <= l.clippingRate! + 0.002, `${l.tensor}: the histogram has ${(100 * beyond / l.elements).toFixed(2)}% beyond the clip range, the clip share says ${(100 * l.clippingRate!).toFixed(2)}%`);
-      assert.ok(l.observed![0] >= lo - l.step && l.observed![1] <= hi + l.step || l.clippingRate! > 0, `${l.tensor}: observed ${l.observed} beyond clip ${l.clipRange} with nothing clipped`);
+      h.counts.forEach((c, i) => {
+        if (h.edges[i + 1] < lo || h.edges[i] > hi) beyond += c;
+      });
+      assert.ok(
+        beyond / l.elements <= l.clippingRate! + 0.002,
+        `${l.tensor}: the histogram has ${((100 * beyond) / l.elements).toFixed(2)}% beyond the clip range, the clip share says ${(100 * l.clippingRate!).toFixed(2)}%`,
+      );
+      assert.ok(
+        (l.observed![0] >= lo - l.step && l.observed![1] <= hi + l.step) || l.clippingRate! > 0,
+        `${l.tensor}: observed ${l.observed} beyond clip ${l.clipRange} with nothing clipped`,
+      );
     }
   });
 
   it('carries every warning of the quantization into the report, and whether calibration was synthetic', async () => {
     const overflow = "bias 'fc1.bias' would overflow int32 on 3 channel(s): the scale of weight 'fc1.weight' was enlarged there so that it fits";
-    const given: QuantResult = { ...good, settings: { ...good.settings, calibration: 'synthetic:16' }, warnings: [...good.warnings, overflow, 'the model\'s opset 9 was upgraded to 10'] };
+    const given: QuantResult = {
+      ...good,
+      settings: { ...good.settings, calibration: 'synthetic:16' },
+      warnings: [...good.warnings, overflow, "the model's opset 9 was upgraded to 10"],
+    };
     const r = await analyzeQuantization(float, good.output, options({ quantResult: given, samples: 64, latencyRuns: 0, reportFile: false }));
     for (const w of given.warnings) assert.ok(r.warnings.includes(`quantization: ${w}`), `${w} in ${JSON.stringify(r.warnings)}`);
     assert.strictEqual(r.quantSettings!.calibration, 'synthetic:16');
@@ -162,13 +198,35 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     assert.strictEqual(compare('pooler_output', [1, 512], feats, featsQ, Int32Array.from([3])).accuracy(), null);
     // Unit-length rows are an embedding normalised for cosine similarity, whatever the name.
     const unit = (x: Float32Array, c: number) => x.map((v, i) => v / Math.hypot(...x.subarray(Math.floor(i / c) * c, Math.floor(i / c) * c + c)));
-    assert.strictEqual(compare('output', [2, 128], unit(rows(2, 128, (r, k) => Math.cos(k + r)), 128), unit(rows(2, 128, (r, k) => Math.cos(k + r) + 0.01), 128)).top1Agreement(), null);
+    assert.strictEqual(
+      compare(
+        'output',
+        [2, 128],
+        unit(
+          rows(2, 128, (r, k) => Math.cos(k + r)),
+          128,
+        ),
+        unit(
+          rows(2, 128, (r, k) => Math.cos(k + r) + 0.01),
+          128,
+        ),
+      ).top1Agreement(),
+      null,
+    );
     // Confident softmax rows are nearly one-hot (length 1 too), yet probabilities: class scores.
     const probs = rows(2, 4, (r, k) => (k === r ? 0.9999 : 0.0001 / 3));
     assert.strictEqual(compare('output', [2, 4], probs, probs).top1Agreement(), 1);
     // Not rank 2, or a single column: no classes.
     assert.strictEqual(compare('logits', [2, 1], Float32Array.from([1, 2]), Float32Array.from([1, 2])).top1Agreement(), null);
-    assert.strictEqual(compare('logits', [1, 2, 5], rows(2, 5, (r, k) => r + k), rows(2, 5, (r, k) => r + k)).top1Agreement(), null);
+    assert.strictEqual(
+      compare(
+        'logits',
+        [1, 2, 5],
+        rows(2, 5, (r, k) => r + k),
+        rows(2, 5, (r, k) => r + k),
+      ).top1Agreement(),
+      null,
+    );
   });
 
   it('finds weight errors at the rounding noise level (RMSE/step about 0.289), per channel', () => {
@@ -185,7 +243,11 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
 
   it('streams: the report does not grow with samples, progress comes per batch', async () => {
     const seen: number[] = [];
-    const small = await analyzeQuantization(float, good.output, options({ samples: 64, reportFile: false, latencyRuns: 0, onProgress: (p) => p.stage === 'comparing' && seen.push(p.samples!) }));
+    const small = await analyzeQuantization(
+      float,
+      good.output,
+      options({ samples: 64, reportFile: false, latencyRuns: 0, onProgress: (p) => p.stage === 'comparing' && seen.push(p.samples!) }),
+    );
     const large = await analyzeQuantization(float, good.output, options({ samples: 512, reportFile: false, latencyRuns: 0 }));
     assert.deepStrictEqual(seen, [64]);
     const shape = (r: QuantReport) => JSON.stringify(r, (_k, v) => (typeof v === 'number' ? 0 : v)).length;
@@ -199,11 +261,23 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     const target = { kind: 'sqnr' as const, value: Math.ceil(before + 3) };
     const o = { data: TEST, samples: 256, batchSize: 64, latencyRuns: 3, sensitivitySamples: 64 };
     type Keep = Evaluation & { output?: string; signal?: AbortSignal; onEvent?: OnWorkflowEvent };
-    const keep = async (what: string[] | typeof target, k: Keep) => (await keepInFloatAndAnalyze({
-      floatFile: float, previous: good, previousFile: defaultQuantResultFile(good.output), what, evaluation: k, output: k.output, signal: k.signal, onEvent: k.onEvent,
-    })).keep;
+    const keep = async (what: string[] | typeof target, k: Keep) =>
+      (
+        await keepInFloatAndAnalyze({
+          floatFile: float,
+          previous: good,
+          previousFile: defaultQuantResultFile(good.output),
+          what,
+          evaluation: k,
+          output: k.output,
+          signal: k.signal,
+          onEvent: k.onEvent,
+        })
+      ).keep;
     const auto = await keep(target, o);
-    console.log(`      target SQNR >= ${target.value} dB (all quantized: ${before.toFixed(1)} dB): kept ${auto.nodes.join(', ')} -> ${auto.achieved!.toFixed(1)} dB, +${auto.cost.sizeBytes} bytes, ${auto.cost.latencyMs!.toFixed(2)} ms`);
+    console.log(
+      `      target SQNR >= ${target.value} dB (all quantized: ${before.toFixed(1)} dB): kept ${auto.nodes.join(', ')} -> ${auto.achieved!.toFixed(1)} dB, +${auto.cost.sizeBytes} bytes, ${auto.cost.latencyMs!.toFixed(2)} ms`,
+    );
     assert.strictEqual(auto.met, true);
     assert.ok(auto.achieved! >= target.value && auto.nodes.length >= 1 && auto.steps.length === auto.nodes.length);
     assert.ok(fs.existsSync(auto.output) && fs.existsSync(auto.output.replace(/\.onnx$/, '.quant.json')));
@@ -220,8 +294,19 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     // Cancelled after the model was written: it is taken away again.
     const controller = new AbortController();
     const late = path.join(dir, 'late.onnx');
-    await assert.rejects(keep(['/fc2/Gemm'], { ...o, output: late, signal: controller.signal, onEvent: (e) => e.type === 'progress' && e.stage.startsWith('re-quantizing') && setImmediate(() => controller.abort()) }), /cancelled; nothing was written/);
-    assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('late')), []);
+    await assert.rejects(
+      keep(['/fc2/Gemm'], {
+        ...o,
+        output: late,
+        signal: controller.signal,
+        onEvent: (e) => e.type === 'progress' && e.stage.startsWith('re-quantizing') && setImmediate(() => controller.abort()),
+      }),
+      /cancelled; nothing was written/,
+    );
+    assert.deepStrictEqual(
+      fs.readdirSync(dir).filter((f) => f.startsWith('late')),
+      [],
+    );
   });
 
   it('compares the weights of a dynamic quantization (integer ops, Gemm weight stored transposed)', async () => {
@@ -243,19 +328,29 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     await assert.rejects(analyzeQuantization(path.join(dir, 'mnist.onnx'), good.output, options()), /weights are not those of this float model/);
     const wrong = path.join(dir, 'rgb.npy');
     writeNpy(wrong, '<f4', [4, 3, 32, 32], new Float32Array(4 * 3 * 32 * 32));
-    await assert.rejects(analyzeQuantization(float, good.output, options({ data: wrong })), (e: Error) => /evaluation data does not fit the float model/.test(e.message) && /input/.test(e.message));
+    await assert.rejects(
+      analyzeQuantization(float, good.output, options({ data: wrong })),
+      (e: Error) => /evaluation data does not fit the float model/.test(e.message) && /input/.test(e.message),
+    );
   });
 
   it('leaves no report file when cancelled', async () => {
     const file = path.join(dir, 'cancelled.report.json');
     const controller = new AbortController();
-    await assert.rejects(analyzeQuantization(float, good.output, options({ reportFile: file, signal: controller.signal, onProgress: (p) => p.stage === 'comparing' && controller.abort() })), /cancelled; no report was written/);
+    await assert.rejects(
+      analyzeQuantization(
+        float,
+        good.output,
+        options({ reportFile: file, signal: controller.signal, onProgress: (p) => p.stage === 'comparing' && controller.abort() }),
+      ),
+      /cancelled; no report was written/,
+    );
     assert.ok(!fs.existsSync(file));
     assert.ok(!fs.readdirSync(dir).some((f) => f.endsWith('.tmp')));
   });
 
   it('reads labels from IDX and .npy, refusing what is not a vector of class indices', async () => {
-    assert.deepStrictEqual(Array.from((await readLabels(LABELS, 5))), [9, 2, 1, 1, 6]);
+    assert.deepStrictEqual(Array.from(await readLabels(LABELS, 5)), [9, 2, 1, 1, 6]);
     const npy = path.join(dir, 'labels.npy');
     writeNpy(npy, '<i8', [3], BigInt64Array.from([4n, 0n, 9n]));
     assert.deepStrictEqual(Array.from(await readLabels(npy)), [4, 0, 9]);
@@ -282,7 +377,10 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     const out = { log: (s: string) => lines.push(s), error: (s: string) => errors.push(s) };
     const json = path.join(dir, 'cli.report.json');
     const html = path.join(dir, 'cli.html');
-    const code = await run(['analyze', float, damaged.output, '--data', TEST, '--labels', LABELS, '--samples', '128', '--latency-runs', '2', '-o', json, '--html', html], out);
+    const code = await run(
+      ['analyze', float, damaged.output, '--data', TEST, '--labels', LABELS, '--samples', '128', '--latency-runs', '2', '-o', json, '--html', html],
+      out,
+    );
     assert.strictEqual(code, 0, errors.join('\n'));
     const text = lines.join('\n');
     assert.match(text, /Layers, worst first by local SQNR/);
@@ -303,7 +401,10 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     assert.throws(() => writeReportHtml(saved, path.join(dir, 'x.html'), dir), /dist\/report\.js is missing/);
     // Bad flags: exit code 2 with the reason.
     const usage: string[] = [];
-    assert.strictEqual(await run(['analyze', float, good.output, '--data', TEST, '--target', 'speed:2'], { log: () => undefined, error: (s) => usage.push(s) }), 2);
+    assert.strictEqual(
+      await run(['analyze', float, good.output, '--data', TEST, '--target', 'speed:2'], { log: () => undefined, error: (s) => usage.push(s) }),
+      2,
+    );
     assert.match(usage.join('\n'), /--target: target 'speed:2' is not KIND:VALUE/);
   });
 });

@@ -17,14 +17,17 @@ import { readModelIsolated, readModelsIsolated, type IsolatedResult } from '../s
 /** A real model: weights, several nodes, symbolic dims. */
 function realModel(): Uint8Array {
   const w = Float32Array.from({ length: 16 * 8 }, (_, i) => Math.sin(i));
-  return modelBytes(new GraphBuilder('real')
-    .input('x', DataType.FLOAT, ['N', 16])
-    .initializer('w', DataType.FLOAT, [16, 8], w)
-    .initializer('b', DataType.FLOAT, [8], new Float32Array(8).fill(0.25))
-    .node('MatMul', ['x', 'w'], ['h'], {}, { name: 'proj' })
-    .node('Add', ['h', 'b'], ['h2'], {}, { name: 'bias' })
-    .node('Relu', ['h2'], ['y'], {}, { name: 'act' })
-    .output('y', DataType.FLOAT, ['N', 8]), { producer: 'bad-input-tests' });
+  return modelBytes(
+    new GraphBuilder('real')
+      .input('x', DataType.FLOAT, ['N', 16])
+      .initializer('w', DataType.FLOAT, [16, 8], w)
+      .initializer('b', DataType.FLOAT, [8], new Float32Array(8).fill(0.25))
+      .node('MatMul', ['x', 'w'], ['h'], {}, { name: 'proj' })
+      .node('Add', ['h', 'b'], ['h2'], {}, { name: 'bias' })
+      .node('Relu', ['h2'], ['y'], {}, { name: 'act' })
+      .output('y', DataType.FLOAT, ['N', 8]),
+    { producer: 'bad-input-tests' },
+  );
 }
 
 /** Asserts the isolated read failed with a ModelReadError naming the file and matching the problem. */
@@ -60,7 +63,10 @@ describe('bad input', function () {
     const file = put('half.onnx', full.subarray(0, full.length >> 1));
     assertReadError(await readModelIsolated(file), file, /truncated/);
     // Synchronously as well, with the same message.
-    assert.throws(() => readModelSync(file), (e: unknown) => e instanceof ModelReadError && /truncated/.test(e.message));
+    assert.throws(
+      () => readModelSync(file),
+      (e: unknown) => e instanceof ModelReadError && /truncated/.test(e.message),
+    );
   });
 
   it('every prefix of a model fails cleanly with a ModelReadError naming the file (none reads as a model)', async () => {
@@ -68,7 +74,8 @@ describe('bad input', function () {
     const files: string[] = [];
     for (let cut = 1; cut < full.length; cut++) files.push(put(`cut${cut}.onnx`, full.subarray(0, cut)));
     const results = await readModelsIsolated(files, 15_000);
-    const bad = results.map((r, i) => ({ r, file: files[i] }))
+    const bad = results
+      .map((r, i) => ({ r, file: files[i] }))
       .filter(({ r, file }) => r.ok || r.name !== 'ModelReadError' || !r.message.startsWith(`${file}: `))
       .map(({ r, file }) => `${path.basename(file)}: ${JSON.stringify(r)}`);
     assert.deepStrictEqual(bad, []);
@@ -113,7 +120,10 @@ describe('bad input', function () {
 
   it('an IR version newer than 11', async () => {
     for (const ir of [12, 1000]) {
-      const file = put(`ir${ir}.onnx`, modelBytes(new GraphBuilder('g').input('x', DataType.FLOAT, [1]).node('Relu', ['x'], ['y']).output('y', DataType.FLOAT, [1]), { irVersion: ir }));
+      const file = put(
+        `ir${ir}.onnx`,
+        modelBytes(new GraphBuilder('g').input('x', DataType.FLOAT, [1]).node('Relu', ['x'], ['y']).output('y', DataType.FLOAT, [1]), { irVersion: ir }),
+      );
       assertReadError(await readModelIsolated(file), file, new RegExp(`IR version ${ir} is newer`), /up to 11/);
     }
     const zero = put('ir0.onnx', modelBytes(new GraphBuilder('g'), { irVersion: 0 }));
@@ -123,22 +133,37 @@ describe('bad input', function () {
   it('an empty file', async () => {
     const file = put('empty.onnx', new Uint8Array(0));
     assertReadError(await readModelIsolated(file), file, /empty/);
-    assert.throws(() => readModelSync(file), (e: unknown) => e instanceof ModelReadError && e.message === `${file}: the file is empty`);
+    assert.throws(
+      () => readModelSync(file),
+      (e: unknown) => e instanceof ModelReadError && e.message === `${file}: the file is empty`,
+    );
   });
 
   it('a folder path', async () => {
     const folder = path.join(dir, 'model.onnx');
     fs.mkdirSync(folder);
-    await withTimeout(assert.rejects(readModel(folder), (e: unknown) =>
-      e instanceof ModelReadError && e.message.startsWith(`${folder}: `) && /is a folder/.test(e.message)), 2000, 'readModel(folder)');
-    assert.throws(() => readModelSync(folder), (e: unknown) => e instanceof ModelReadError && e.message.startsWith(`${folder}: `) && /folder|directory/i.test(e.message));
+    await withTimeout(
+      assert.rejects(readModel(folder), (e: unknown) => e instanceof ModelReadError && e.message.startsWith(`${folder}: `) && /is a folder/.test(e.message)),
+      2000,
+      'readModel(folder)',
+    );
+    assert.throws(
+      () => readModelSync(folder),
+      (e: unknown) => e instanceof ModelReadError && e.message.startsWith(`${folder}: `) && /folder|directory/i.test(e.message),
+    );
   });
 
   it('a missing file', async () => {
     const missing = path.join(dir, 'nope', 'missing.onnx');
-    await withTimeout(assert.rejects(readModel(missing), (e: unknown) =>
-      e instanceof ModelReadError && e.message === `${missing}: no such file`), 2000, 'readModel(missing)');
-    assert.throws(() => readModelSync(missing), (e: unknown) => e instanceof ModelReadError && e.message === `${missing}: no such file`);
+    await withTimeout(
+      assert.rejects(readModel(missing), (e: unknown) => e instanceof ModelReadError && e.message === `${missing}: no such file`),
+      2000,
+      'readModel(missing)',
+    );
+    assert.throws(
+      () => readModelSync(missing),
+      (e: unknown) => e instanceof ModelReadError && e.message === `${missing}: no such file`,
+    );
   });
 
   it('a node without op_type', async () => {
@@ -149,7 +174,10 @@ describe('bad input', function () {
   });
 
   it('a tensor dimension beyond 2^53 or negative is reported as a model problem, not a RangeError', async () => {
-    for (const [label, dim] of [['huge', Long.fromString('1152921504606846976')], ['negative', -1]] as Array<[string, Long | number]>) {
+    for (const [label, dim] of [
+      ['huge', Long.fromString('1152921504606846976')],
+      ['negative', -1],
+    ] as Array<[string, Long | number]>) {
       const t = createMessage<TensorProto>('TensorProto', { name: 'w', data_type: DataType.FLOAT, dims: [dim], raw_data: new Uint8Array(4) });
       const g = new GraphBuilder('g').input('x', DataType.FLOAT, [1]).initializerProto(t).node('Add', ['x', 'w'], ['y']).output('y', DataType.FLOAT, [1]);
       const file = put(`${label}.onnx`, modelBytes(g));
@@ -158,7 +186,10 @@ describe('bad input', function () {
         assertReadError(r, file, /tensor 'w'/);
       } else {
         assert.ok(r.summaryError, `${label}: a dimension of ${dim} must not pass unnoticed`);
-        assert.ok(['ModelReadError', 'TensorDataError'].includes(r.summaryError.name), `${label}: summary failed with ${r.summaryError.name}: ${r.summaryError.message}`);
+        assert.ok(
+          ['ModelReadError', 'TensorDataError'].includes(r.summaryError.name),
+          `${label}: summary failed with ${r.summaryError.name}: ${r.summaryError.message}`,
+        );
         assert.match(r.summaryError.message, /tensor 'w'/);
       }
     }
@@ -166,12 +197,14 @@ describe('bad input', function () {
 
   describe('a model using an unknown op', () => {
     function unknownOpModel(): Uint8Array {
-      return modelBytes(new GraphBuilder('g')
-        .input('x', DataType.FLOAT, [2, 3])
-        .node('Relu', ['x'], ['r'], {}, { name: 'fine' })
-        .node('Frobnicate', ['r'], ['f'], {}, { name: 'frob_1' })
-        .node('Abs', ['f'], ['y'], {}, { name: 'after' })
-        .output('y', DataType.FLOAT, [2, 3]));
+      return modelBytes(
+        new GraphBuilder('g')
+          .input('x', DataType.FLOAT, [2, 3])
+          .node('Relu', ['x'], ['r'], {}, { name: 'fine' })
+          .node('Frobnicate', ['r'], ['f'], {}, { name: 'frob_1' })
+          .node('Abs', ['f'], ['y'], {}, { name: 'after' })
+          .output('y', DataType.FLOAT, [2, 3]),
+      );
     }
 
     it('the summary warns, naming the op and the node', async () => {
@@ -184,8 +217,12 @@ describe('bad input', function () {
       assert.match(r.warnings[0], /graph main/);
       assert.match(r.warnings[0], /onnxruntime will refuse/);
       // Ops of non-standard domains are not judged.
-      const custom = decodeModel(modelBytes(new GraphBuilder('g').input('x', DataType.FLOAT, [1])
-        .node('Whatever', ['x'], ['y'], {}, { domain: 'com.example' }).output('y', DataType.FLOAT, [1]), { opsets: { 'com.example': 1 } }));
+      const custom = decodeModel(
+        modelBytes(
+          new GraphBuilder('g').input('x', DataType.FLOAT, [1]).node('Whatever', ['x'], ['y'], {}, { domain: 'com.example' }).output('y', DataType.FLOAT, [1]),
+          { opsets: { 'com.example': 1 } },
+        ),
+      );
       assert.deepStrictEqual(summarizeModel(custom).warnings, []);
     });
 
@@ -196,7 +233,10 @@ describe('bad input', function () {
       assert.match(list.probeNote!, /onnxruntime cannot load the model/);
       assert.match(list.probeNote!, /Frobnicate/);
       assert.strictEqual(list.shapeSource, 'value_info');
-      assert.deepStrictEqual(list.nodes.map((n) => n.name), ['fine', 'frob_1', 'after']);
+      assert.deepStrictEqual(
+        list.nodes.map((n) => n.name),
+        ['fine', 'frob_1', 'after'],
+      );
       // Types still come from the rules where they can: Relu keeps float32, the unknown op's output is unknown.
       assert.strictEqual(list.nodes[0].outputs[0].elemType, 'float32');
       assert.strictEqual(list.nodes[1].outputs[0].elemType, 'float32', 'default-domain ops keep the first input type');
@@ -245,8 +285,13 @@ describe('bad input', function () {
   });
 
   it('errors from decodeModel are OnnxCompressErrors with the label, for buffers too', () => {
-    assert.throws(() => decodeModel(seededBytes(3, 100), { label: 'upload.onnx' }),
-      (e: unknown) => e instanceof ModelReadError && e instanceof OnnxCompressError && e.message.startsWith('upload.onnx: '));
-    assert.throws(() => decodeModel(seededBytes(3, 100)), (e: unknown) => e instanceof ModelReadError && e.message.startsWith('model: '));
+    assert.throws(
+      () => decodeModel(seededBytes(3, 100), { label: 'upload.onnx' }),
+      (e: unknown) => e instanceof ModelReadError && e instanceof OnnxCompressError && e.message.startsWith('upload.onnx: '),
+    );
+    assert.throws(
+      () => decodeModel(seededBytes(3, 100)),
+      (e: unknown) => e instanceof ModelReadError && e.message.startsWith('model: '),
+    );
   });
 });

@@ -91,7 +91,13 @@ describe('calibration data', function () {
         assert.strictEqual(source.samples, 3);
         const batches: Array<Record<string, ort.Tensor>> = [];
         for await (const b of source.batches({ batchSize: 2 })) batches.push(b);
-        assert.deepStrictEqual(batches.map((b) => b.x.dims), [[2, 2], [1, 2]]);
+        assert.deepStrictEqual(
+          batches.map((b) => b.x.dims),
+          [
+            [2, 2],
+            [1, 2],
+          ],
+        );
         const got = batches.flatMap((b) => Array.from(b.x.data as ArrayLike<number | bigint>));
         assert.deepStrictEqual(got, Array.from(data as unknown as ArrayLike<number | bigint>));
         const session = await createSession(model);
@@ -139,7 +145,10 @@ describe('calibration data', function () {
       const dir = temp.make();
       const file = path.join(dir, 'x.npy');
       writeNpy(file, '<f4', [2, 3], iota(6));
-      const model = echoModel([['a', DataType.FLOAT, ['N', 3]], ['b', DataType.FLOAT, ['N', 3]]]);
+      const model = echoModel([
+        ['a', DataType.FLOAT, ['N', 3]],
+        ['b', DataType.FLOAT, ['N', 3]],
+      ]);
       await rejects(() => openDataSource(file, model), /a \.npy file can only feed a model with one input; this model has 2 \('a', 'b'\).*numpy\.savez/);
     });
 
@@ -152,14 +161,20 @@ describe('calibration data', function () {
       assert.match(e.message, /axis 2 is 224 where the model needs 640/);
       const f2 = path.join(dir, 'r.npy');
       writeNpy(f2, '<f4', [4, 3], iota(12));
-      await rejects(() => openDataSource(f2, model), /calibration data shape \[4,3\] does not match input 'x' \[N,3,640,640\]: the data has 2 axes, the input 4/);
+      await rejects(
+        () => openDataSource(f2, model),
+        /calibration data shape \[4,3\] does not match input 'x' \[N,3,640,640\]: the data has 2 axes, the input 4/,
+      );
     });
 
     it('says which element type does not match and how to convert', async function () {
       const dir = temp.make();
       const file = path.join(dir, 'x.npy');
       writeNpy(file, '<f8', [2, 3], new Float64Array(6));
-      await rejects(() => openDataSource(file, echoModel([['x', DataType.FLOAT, ['N', 3]]])), /is float64 but input 'x' is float32; convert it \(numpy: arr\.astype\(numpy\.float32\)\)/);
+      await rejects(
+        () => openDataSource(file, echoModel([['x', DataType.FLOAT, ['N', 3]]])),
+        /is float64 but input 'x' is float32; convert it \(numpy: arr\.astype\(numpy\.float32\)\)/,
+      );
     });
 
     it('refuses NaN and Inf, naming the sample', async function () {
@@ -182,7 +197,10 @@ describe('calibration data', function () {
       const h = float32ToFloat16Bits(iota(6));
       h[4] = 0x7e00;
       writeNpy(f16, '<f2', [3, 2], h);
-      await rejects(async () => collect(await openDataSource(f16, echoModel([['x', DataType.FLOAT16, ['N', 2]]])), { batchSize: 4 }), "input 'x' sample 2 contains NaN");
+      await rejects(
+        async () => collect(await openDataSource(f16, echoModel([['x', DataType.FLOAT16, ['N', 2]]])), { batchSize: 4 }),
+        "input 'x' sample 2 contains NaN",
+      );
     });
 
     it('reads a folder of .npy files in name order, one sample or batch each', async function () {
@@ -195,13 +213,23 @@ describe('calibration data', function () {
       assert.strictEqual(source.samples, 4);
       assert.match(source.describe(), /README\.txt\) ignored/);
       const batches = await collect(source, { batchSize: 3 });
-      assert.deepStrictEqual(batches.map((b) => b.x.dims), [[3, 2], [1, 2]]);
+      assert.deepStrictEqual(
+        batches.map((b) => b.x.dims),
+        [
+          [3, 2],
+          [1, 2],
+        ],
+      );
       assert.deepStrictEqual(values(batches, 'x'), [1, 1, 2, 2, 10, 10, 11, 11]);
     });
   });
 
   describe('.npz', function () {
-    const model = () => echoModel([['x', DataType.FLOAT, ['N', 2, 3]], ['ids', DataType.INT64, ['N', 4]]]);
+    const model = () =>
+      echoModel([
+        ['x', DataType.FLOAT, ['N', 2, 3]],
+        ['ids', DataType.INT64, ['N', 4]],
+      ]);
     const arrays = (n: number) => ({
       x: { descr: '<f4', shape: [n, 2, 3], data: iota(n * 6) },
       ids: { descr: '<i8', shape: [n, 4], data: BigInt64Array.from({ length: n * 4 }, (_, i) => BigInt(i * 1000)) },
@@ -219,26 +247,52 @@ describe('calibration data', function () {
         assert.match(text, /array 'labels' is not a model input and is ignored/);
         assert.match(text, new RegExp(compressed ? 'deflated' : 'stored'));
         const batches = await collect(source, { batchSize: 4 });
-        assert.deepStrictEqual(batches.map((b) => b.x.dims), [[4, 2, 3], [4, 2, 3], [2, 2, 3]]);
-        assert.deepStrictEqual(batches.map((b) => b.ids.dims), [[4, 4], [4, 4], [2, 4]]);
+        assert.deepStrictEqual(
+          batches.map((b) => b.x.dims),
+          [
+            [4, 2, 3],
+            [4, 2, 3],
+            [2, 2, 3],
+          ],
+        );
+        assert.deepStrictEqual(
+          batches.map((b) => b.ids.dims),
+          [
+            [4, 4],
+            [4, 4],
+            [2, 4],
+          ],
+        );
         assert.deepStrictEqual(values(batches, 'x'), Array.from(iota(60)));
-        assert.deepStrictEqual(values(batches, 'ids'), Array.from({ length: 40 }, (_, i) => i * 1000));
+        assert.deepStrictEqual(
+          values(batches, 'ids'),
+          Array.from({ length: 40 }, (_, i) => i * 1000),
+        );
         assert.strictEqual(batches[0].ids.type, 'int64');
         // Shuffled: every sample once, rows kept together across inputs, same seed same order.
         const s1 = await collect(source, { batchSize: 3, shuffleSeed: 42 });
         const s2 = await collect(source, { batchSize: 5, shuffleSeed: 42 });
         const s3 = await collect(source, { batchSize: 3, shuffleSeed: 7 });
-        const order = (bs: Plain[]) => { const v = values(bs, 'x'); return Array.from({ length: v.length / 6 }, (_, i) => v[i * 6] / 6); };
+        const order = (bs: Plain[]) => {
+          const v = values(bs, 'x');
+          return Array.from({ length: v.length / 6 }, (_, i) => v[i * 6] / 6);
+        };
         const o1 = order(s1);
         assert.deepStrictEqual(order(s2), o1);
         assert.notDeepStrictEqual(order(s3), o1);
-        assert.deepStrictEqual([...o1].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert.deepStrictEqual(
+          [...o1].sort((a, b) => a - b),
+          [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        );
         assert.notDeepStrictEqual(o1, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
         const ids = values(s1, 'ids');
         o1.forEach((sample, k) => assert.strictEqual(ids[k * 4], sample * 4000));
         // A limit takes the first samples of the order.
         const limited = await collect(source, { batchSize: 4, limit: 5, shuffleSeed: 42 });
-        assert.deepStrictEqual(limited.map((b) => b.x.dims[0]), [4, 1]);
+        assert.deepStrictEqual(
+          limited.map((b) => b.x.dims[0]),
+          [4, 1],
+        );
         assert.deepStrictEqual(order(limited), o1.slice(0, 5));
       });
     }
@@ -262,9 +316,15 @@ describe('calibration data', function () {
       const dir = temp.make();
       const file = path.join(dir, 'data.npz');
       const a = arrays(3);
-      fs.writeFileSync(file, zip64StoredBytes({ 'x.npy': npyBytes(a.x.descr, a.x.shape, a.x.data), 'ids.npy': npyBytes(a.ids.descr, a.ids.shape, a.ids.data) }));
+      fs.writeFileSync(
+        file,
+        zip64StoredBytes({ 'x.npy': npyBytes(a.x.descr, a.x.shape, a.x.data), 'ids.npy': npyBytes(a.ids.descr, a.ids.shape, a.ids.data) }),
+      );
       const source = await openDataSource(file, model());
-      assert.deepStrictEqual(values(await collect(source, { batchSize: 2 }), 'ids'), Array.from({ length: 12 }, (_, i) => i * 1000));
+      assert.deepStrictEqual(
+        values(await collect(source, { batchSize: 2 }), 'ids'),
+        Array.from({ length: 12 }, (_, i) => i * 1000),
+      );
     });
 
     it('says which input is missing', async function () {
@@ -272,7 +332,10 @@ describe('calibration data', function () {
       const file = path.join(dir, 'data.npz');
       const { x, labels } = arrays(3);
       writeNpz(file, { x, labels });
-      await rejects(() => openDataSource(file, model()), /has no array for input 'ids' \(it holds 'x', 'labels'\); save one per model input: numpy\.savez\(file, x=\.\.\., ids=\.\.\.\)/);
+      await rejects(
+        () => openDataSource(file, model()),
+        /has no array for input 'ids' \(it holds 'x', 'labels'\); save one per model input: numpy\.savez\(file, x=\.\.\., ids=\.\.\.\)/,
+      );
     });
 
     it('refuses arrays whose sample counts differ, and shared dims that disagree', async function () {
@@ -281,7 +344,10 @@ describe('calibration data', function () {
       const a = arrays(3);
       writeNpz(file, { x: a.x, ids: arrays(4).ids });
       await rejects(() => openDataSource(file, model()), /array 'ids' holds 4 samples but array 'x' holds 3/);
-      const m = echoModel([['a', DataType.FLOAT, ['N', 'L']], ['b', DataType.FLOAT, ['N', 'L']]]);
+      const m = echoModel([
+        ['a', DataType.FLOAT, ['N', 'L']],
+        ['b', DataType.FLOAT, ['N', 'L']],
+      ]);
       writeNpz(file, { a: { descr: '<f4', shape: [2, 5], data: new Float32Array(10) }, b: { descr: '<f4', shape: [2, 6], data: new Float32Array(12) } });
       await rejects(() => openDataSource(file, m), /input 'a' axis 1 \(L\) is 5 but input 'b' axis 1 \(L\) is 6/);
     });
@@ -298,7 +364,10 @@ describe('calibration data', function () {
 
     it('reads a folder of .npz files (one sample or batch each), in name order, with shuffling', async function () {
       const dir = temp.make();
-      const m = echoModel([['x', DataType.FLOAT, ['N', 2]], ['y', DataType.INT32, ['N']]]);
+      const m = echoModel([
+        ['x', DataType.FLOAT, ['N', 2]],
+        ['y', DataType.INT32, ['N']],
+      ]);
       const sample = (v: number, batch: number) => ({
         x: { descr: '<f4', shape: batch ? [batch, 2] : [2], data: Float32Array.from({ length: 2 * Math.max(batch, 1) }, (_, i) => v + Math.floor(i / 2)) },
         y: { descr: '<i4', shape: batch ? [batch] : [], data: Int32Array.from({ length: Math.max(batch, 1) }, (_, i) => v + i) },
@@ -311,9 +380,15 @@ describe('calibration data', function () {
       const batches = await collect(source, { batchSize: 3 });
       assert.deepStrictEqual(values(batches, 'y'), [1, 2, 10, 11]);
       assert.deepStrictEqual(values(batches, 'x'), [1, 1, 2, 2, 10, 10, 11, 11]);
-      assert.deepStrictEqual(batches.map((b) => b.y.dims), [[3], [1]]);
+      assert.deepStrictEqual(
+        batches.map((b) => b.y.dims),
+        [[3], [1]],
+      );
       const shuffled = values(await collect(source, { batchSize: 2, shuffleSeed: 3 }), 'y');
-      assert.deepStrictEqual([...shuffled].sort((a, b) => a - b), [1, 2, 10, 11]);
+      assert.deepStrictEqual(
+        [...shuffled].sort((a, b) => a - b),
+        [1, 2, 10, 11],
+      );
     });
 
     it('reads real numpy.savez and numpy.savez_compressed archives exactly', async function () {
@@ -365,9 +440,15 @@ describe('calibration data', function () {
       const run = spawnSync(python, ['-c', script, path.join(dir, 'spec.json'), plainFile, packedFile], { encoding: 'utf8' });
       assert.strictEqual(run.status, 0, `numpy failed: ${run.stderr}`);
       const model = echoModel([
-        ['f32', DataType.FLOAT, ['N', 2, 3]], ['f64', DataType.DOUBLE, ['N', 2]], ['f16', DataType.FLOAT16, ['N', 3]],
-        ['i64', DataType.INT64, ['N', 2]], ['u8', DataType.UINT8, ['N', 4]], ['b', DataType.BOOL, ['N', 2]],
-        ['i8', DataType.INT8, ['N']], ['i16', DataType.INT16, ['N', 2]], ['u16', DataType.UINT16, ['N', 2]],
+        ['f32', DataType.FLOAT, ['N', 2, 3]],
+        ['f64', DataType.DOUBLE, ['N', 2]],
+        ['f16', DataType.FLOAT16, ['N', 3]],
+        ['i64', DataType.INT64, ['N', 2]],
+        ['u8', DataType.UINT8, ['N', 4]],
+        ['b', DataType.BOOL, ['N', 2]],
+        ['i8', DataType.INT8, ['N']],
+        ['i16', DataType.INT16, ['N', 2]],
+        ['u16', DataType.UINT16, ['N', 2]],
         ['i32', DataType.INT32, ['N', 2]],
       ]);
       const expected: Record<string, ArrayLike<number | bigint>> = { f32, f64, f16, i64, u8, b, i8, i16, u16, i32 };
@@ -385,7 +466,11 @@ describe('calibration data', function () {
               // onnxruntime takes every element type as read, and echoes it unchanged.
               const out = await session.run(batch);
               for (const k of Object.keys(expected)) {
-                assert.deepStrictEqual(Array.from(out[`${k}_out`].data as ArrayLike<unknown>), Array.from(batch[k].data as ArrayLike<unknown>), `${k} through onnxruntime`);
+                assert.deepStrictEqual(
+                  Array.from(out[`${k}_out`].data as ArrayLike<unknown>),
+                  Array.from(batch[k].data as ArrayLike<unknown>),
+                  `${k} through onnxruntime`,
+                );
               }
               first = false;
             }
@@ -401,7 +486,11 @@ describe('calibration data', function () {
   });
 
   describe('ONNX TensorProto test data', function () {
-    const model = () => echoModel([['x', DataType.FLOAT, ['N', 3]], ['ids', DataType.INT64, ['N', 2]]]);
+    const model = () =>
+      echoModel([
+        ['x', DataType.FLOAT, ['N', 3]],
+        ['ids', DataType.INT64, ['N', 2]],
+      ]);
     function writeSet(dir: string, k: number, named: boolean): void {
       const set = path.join(dir, `test_data_set_${k}`);
       fs.mkdirSync(set, { recursive: true });
@@ -420,7 +509,13 @@ describe('calibration data', function () {
         const source = await openDataSource(dir, model());
         assert.strictEqual(source.samples, 4);
         const batches = await collect(source, { batchSize: 3 });
-        assert.deepStrictEqual(batches.map((b) => b.x.dims), [[3, 3], [1, 3]]);
+        assert.deepStrictEqual(
+          batches.map((b) => b.x.dims),
+          [
+            [3, 3],
+            [1, 3],
+          ],
+        );
         assert.deepStrictEqual(values(batches, 'x'), [0, 0.5, -0, 1, 1.5, -1, 2, 2.5, -2, 10, 10.5, -10]);
         assert.deepStrictEqual(values(batches, 'ids'), [0, 7, 1, 7, 2, 7, 10, 7]);
         // One set folder alone is one sample set.
@@ -479,7 +574,8 @@ describe('calibration data', function () {
       assert.deepStrictEqual(batch.x.dims, [2, 3, 2, 2]);
       const expected: number[] = [];
       for (const f of [px, (x: number, y: number): [number, number, number] => [0, 255, x + y]]) {
-        for (let c = 0; c < 3; c++) for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) expected.push(Math.fround((f(x, y)[c] / 255 - 0.5) / [0.25, 0.5, 1][c]));
+        for (let c = 0; c < 3; c++)
+          for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) expected.push(Math.fround((f(x, y)[c] / 255 - 0.5) / [0.25, 0.5, 1][c]));
       }
       batch.x.data.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `value ${i}: ${v} vs ${expected[i]}`));
       assert.match(source.describe(), /2 images as float32, NCHW RGB 2x2/);
@@ -495,7 +591,10 @@ describe('calibration data', function () {
       assert.deepStrictEqual(b.x.dims, [1, 2, 2, 3]);
       const red = [0, 1, 2, 3].map((p) => b.x.data[p * 3 + 2]);
       assert.deepStrictEqual(red, [25, 45, 105, 125]);
-      assert.deepStrictEqual([0, 1, 2, 3].map((p) => b.x.data[p * 3]), [0, 0, 0, 0]);
+      assert.deepStrictEqual(
+        [0, 1, 2, 3].map((p) => b.x.data[p * 3]),
+        [0, 0, 0, 0],
+      );
       // 2x2 -> 4x4 bilinear: edges clamp, inner pixels mix 3:1.
       const d2 = temp.make();
       png(path.join(d2, 'a.png'), 2, 2, (x, y) => [x * 100 + y * 20, 0, 0]);
@@ -527,8 +626,14 @@ describe('calibration data', function () {
       const dir = temp.make();
       png(path.join(dir, 'a.png'), 4, 4, px);
       const model = echoModel([['x', DataType.FLOAT, ['N', 3, 224, 224]]]);
-      await rejects(() => openDataSource(dir, model, { imagePreprocess: { width: 320 } }), /image width 320 does not match input 'x' \[N,3,224,224\] \(NCHW\), which needs 224/);
-      await rejects(() => openDataSource(dir, model, { imagePreprocess: { channels: 'GRAY' } }), /takes 3 channel\(s\) \(NCHW\) but the images give 1 \(GRAY\)/);
+      await rejects(
+        () => openDataSource(dir, model, { imagePreprocess: { width: 320 } }),
+        /image width 320 does not match input 'x' \[N,3,224,224\] \(NCHW\), which needs 224/,
+      );
+      await rejects(
+        () => openDataSource(dir, model, { imagePreprocess: { channels: 'GRAY' } }),
+        /takes 3 channel\(s\) \(NCHW\) but the images give 1 \(GRAY\)/,
+      );
       await rejects(() => openDataSource(dir, model, { imagePreprocess: { mean: [1, 2] } }), /mean has 2 values; give 1 or 3/);
       fs.writeFileSync(path.join(dir, 'b.png'), Buffer.from('not a png'));
       const source = await openDataSource(dir, model);
@@ -543,7 +648,13 @@ describe('calibration data', function () {
       const source = await openDataSource(dir, echoModel([['x', DataType.FLOAT, ['N', 3, 'H', 'W']]]));
       assert.match(source.describe(), /images keep their own size/);
       const batches = await collect(source, { batchSize: 8 });
-      assert.deepStrictEqual(batches.map((b) => b.x.dims), [[2, 3, 2, 4], [1, 3, 2, 2]]);
+      assert.deepStrictEqual(
+        batches.map((b) => b.x.dims),
+        [
+          [2, 3, 2, 4],
+          [1, 3, 2, 2],
+        ],
+      );
     });
 
     it('runs a batch of PNG and JPEG images through the PP-OCR detector', async function () {
@@ -561,7 +672,10 @@ describe('calibration data', function () {
           const y = Object.values(out)[0];
           assert.deepStrictEqual(y.dims, [2, 1, 64, 64]);
           const data = y.data as Float32Array;
-          assert.ok(data.every((v) => v >= 0 && v <= 1), 'probabilities');
+          assert.ok(
+            data.every((v) => v >= 0 && v <= 1),
+            'probabilities',
+          );
         }
       } finally {
         await session.release();
@@ -580,16 +694,29 @@ describe('calibration data', function () {
         const source = await openDataSource(file, echoModel([['x', DataType.FLOAT, ['N', 1, 4, 4]]]));
         assert.strictEqual(source.samples, 5);
         const batches = await collect(source, { batchSize: 2 });
-        assert.deepStrictEqual(batches.map((b) => b.x.dims), [[2, 1, 4, 4], [2, 1, 4, 4], [1, 1, 4, 4]]);
+        assert.deepStrictEqual(
+          batches.map((b) => b.x.dims),
+          [
+            [2, 1, 4, 4],
+            [2, 1, 4, 4],
+            [1, 1, 4, 4],
+          ],
+        );
         values(batches, 'x').forEach((v, i) => assert.ok(Math.abs(v - images[i] / 255) < 1e-7));
         const shuffled = await collect(source, { batchSize: 2, shuffleSeed: 9 });
         const firsts = shuffled.flatMap((b) => Array.from({ length: b.x.dims[0] }, (_, k) => Math.round(b.x.data[k * 16] * 255)));
-        assert.deepStrictEqual([...firsts].sort((a, b) => a - b), [0, 1, 2, 3, 4].map((s) => images[s * 16]).sort((a, b) => a - b));
+        assert.deepStrictEqual(
+          [...firsts].sort((a, b) => a - b),
+          [0, 1, 2, 3, 4].map((s) => images[s * 16]).sort((a, b) => a - b),
+        );
         // Custom scale and normalization, and a flat input.
         const flat = await openDataSource(file, echoModel([['x', DataType.FLOAT, ['N', 16]]]), { imagePreprocess: { scale: 1, mean: [10], std: [2] } });
         const [f] = await collect(flat, { batchSize: 1 });
         assert.deepStrictEqual(f.x.dims, [1, 16]);
-        assert.deepStrictEqual(f.x.data, Array.from(images.subarray(0, 16), (v) => (v - 10) / 2));
+        assert.deepStrictEqual(
+          f.x.data,
+          Array.from(images.subarray(0, 16), (v) => (v - 10) / 2),
+        );
       });
     }
 
@@ -601,7 +728,10 @@ describe('calibration data', function () {
       assert.deepStrictEqual(values(await collect(source, { batchSize: 4 }), 'y'), [3, 1, 4, 1, 5, 9]);
       const img = path.join(dir, 'images.idx3');
       fs.writeFileSync(img, idxBytes(0x08, [2, 28, 28], new Uint8Array(2 * 784)));
-      await rejects(() => openDataSource(img, echoModel([['x', DataType.FLOAT, ['N', 1, 32, 32]]])), /calibration data shape \[2,28,28\] does not match input 'x' \[N,1,32,32\]: a sample holds 784 values, the input 1024/);
+      await rejects(
+        () => openDataSource(img, echoModel([['x', DataType.FLOAT, ['N', 1, 32, 32]]])),
+        /calibration data shape \[2,28,28\] does not match input 'x' \[N,1,32,32\]: a sample holds 784 values, the input 1024/,
+      );
       // Found by its magic number whatever its name.
       const odd = path.join(dir, 'mnist.bin');
       fs.writeFileSync(odd, idxBytes(0x08, [2, 28, 28], new Uint8Array(2 * 784)));
@@ -611,7 +741,11 @@ describe('calibration data', function () {
   });
 
   describe('synthetic', function () {
-    const model = () => echoModel([['x', DataType.FLOAT, ['N', 3, 'H', 'W']], ['ids', DataType.INT64, ['N', 4]]]);
+    const model = () =>
+      echoModel([
+        ['x', DataType.FLOAT, ['N', 3, 'H', 'W']],
+        ['ids', DataType.INT64, ['N', 4]],
+      ]);
 
     it('generates seeded samples, the same whatever the batch size', async function () {
       const source = await openDataSource('synthetic:10', model());
@@ -619,9 +753,20 @@ describe('calibration data', function () {
       assert.match(source.describe(), /symbolic dims H, W are 1/);
       const a = await collect(source, { batchSize: 3 });
       const b = await collect(source, { batchSize: 4 });
-      assert.deepStrictEqual(a.map((x) => x.x.dims), [[3, 3, 1, 1], [3, 3, 1, 1], [3, 3, 1, 1], [1, 3, 1, 1]]);
+      assert.deepStrictEqual(
+        a.map((x) => x.x.dims),
+        [
+          [3, 3, 1, 1],
+          [3, 3, 1, 1],
+          [3, 3, 1, 1],
+          [1, 3, 1, 1],
+        ],
+      );
       assert.deepStrictEqual(values(a, 'x'), values(b, 'x'));
-      assert.ok(values(a, 'ids').every((v) => v === 0), 'integers are zeros for normal()');
+      assert.ok(
+        values(a, 'ids').every((v) => v === 0),
+        'integers are zeros for normal()',
+      );
       const d = await openDataSource('synthetic', model(), { syntheticSamples: 5 });
       assert.strictEqual(d.samples, 5);
       assert.strictEqual((await openDataSource('synthetic', model())).samples, 16);
@@ -647,7 +792,10 @@ describe('calibration data', function () {
     });
 
     it('runs through onnxruntime', async function () {
-      const m = echoModel([['x', DataType.FLOAT16, [1, 2, 'T']], ['m', DataType.BOOL, ['N', 2]]]);
+      const m = echoModel([
+        ['x', DataType.FLOAT16, [1, 2, 'T']],
+        ['m', DataType.BOOL, ['N', 2]],
+      ]);
       const source = await openDataSource('synthetic:3:uniform(0,1):x=1,2,5', m);
       assert.match(source.describe(), /fixes the batch size to 1/);
       const session = await createSession(m);
@@ -683,7 +831,13 @@ describe('calibration data', function () {
       writeNpy(file, '<f4', [10, 3], iota(30));
       const source = await openDataSource(file, echoModel([['x', DataType.FLOAT, [4, 3]]]));
       const batches = await collect(source, { batchSize: 3 });
-      assert.deepStrictEqual(batches.map((b) => b.x.dims), [[4, 3], [4, 3]]);
+      assert.deepStrictEqual(
+        batches.map((b) => b.x.dims),
+        [
+          [4, 3],
+          [4, 3],
+        ],
+      );
       await rejects(() => collect(source, { batchSize: 3, limit: 2 }), /needs batches of exactly 4 samples but the limit leaves only 2/);
     });
 
@@ -732,7 +886,10 @@ describe('calibration data', function () {
       const at = Buffer.from(good).indexOf('x.npy') + 400;
       for (let i = at; i < at + 200; i++) good[i] ^= 0xff;
       fs.writeFileSync(file, good);
-      await rejects(async () => collect(await openDataSource(file, echoModel([['x', DataType.FLOAT, ['N', 2]]])), { batchSize: 4000 }), /entry 'x\.npy'|corrupt/);
+      await rejects(
+        async () => collect(await openDataSource(file, echoModel([['x', DataType.FLOAT, ['N', 2]]])), { batchSize: 4000 }),
+        /entry 'x\.npy'|corrupt/,
+      );
     });
   });
 
@@ -746,7 +903,11 @@ describe('calibration data', function () {
       const data = new Float32Array(rows * width);
       for (let r = 0; r < rows; r++) data.fill(r, r * width, (r + 1) * width);
       fs.writeFileSync(file, npzBytes({ x: { descr: '<f4', shape: [rows, width], data } }, true));
-      const spills = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('onnx-compress-data-')).sort();
+      const spills = () =>
+        fs
+          .readdirSync(os.tmpdir())
+          .filter((n) => n.startsWith('onnx-compress-data-'))
+          .sort();
       const before = spills();
       const source = await openDataSource(file, echoModel([['x', DataType.FLOAT, ['N', width]]]));
       let n = 0;
@@ -804,7 +965,11 @@ describe('calibration data', function () {
             if (++n === 20) break;
           }
           assert.strictEqual(n, 20);
-          if (shuffleSeed === undefined) assert.deepStrictEqual(seen, Array.from({ length: 20 * 128 }, (_, i) => i));
+          if (shuffleSeed === undefined)
+            assert.deepStrictEqual(
+              seen,
+              Array.from({ length: 20 * 128 }, (_, i) => i),
+            );
           else assert.ok(seen.some((v, i) => v !== i) && Math.max(...seen) > 20 * 128, 'shuffled across the file');
         }
         const growth = peak - base;

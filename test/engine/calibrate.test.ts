@@ -57,7 +57,9 @@ describe('calibrate()', function () {
       for (const t of extra) graph.output.push({ name: t, type: { tensor_type: { elem_type: DataType.FLOAT } } } as never);
       const session = await createSession(model);
       graph.output.length -= extra.length;
-      const collectors = new Map(tensors.map((t) => [t, createCollector({ method, symmetric: settings.symmetricActivations, percentile: settings.percentile, targetBits: 8 })]));
+      const collectors = new Map(
+        tensors.map((t) => [t, createCollector({ method, symmetric: settings.symmetricActivations, percentile: settings.percentile, targetBits: 8 })]),
+      );
       const passes = [...collectors.values()][0].passes;
       for (let pass = 0; pass < passes; pass++) {
         for await (const feeds of data.batches({ batchSize: 8 })) {
@@ -77,7 +79,11 @@ describe('calibrate()', function () {
 
   it('falls back to the values for a batch whose extremes are not finite, and says what it ignored', async () => {
     // y = Log(x): x = 0 gives -Inf, x < 0 gives NaN.
-    const g = new GraphBuilder('log').input('x', DataType.FLOAT, ['N', 4]).node('Log', ['x'], ['y']).node('Relu', ['y'], ['z']).output('z', DataType.FLOAT, ['N', 4]);
+    const g = new GraphBuilder('log')
+      .input('x', DataType.FLOAT, ['N', 4])
+      .node('Log', ['x'], ['y'])
+      .node('Relu', ['y'], ['z'])
+      .output('z', DataType.FLOAT, ['N', 4]);
     const model = decodeModel(modelBytes(g, { opset: 13 }));
     const t = (v: number[]) => ({ x: new ort.Tensor('float32', Float32Array.from(v), [v.length / 4, 4]) });
     const data = fixedData([t([1, 2, 4, 8]), t([0, 0.5, 1, 2, -1, 1, 1, 1])]);

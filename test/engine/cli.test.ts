@@ -12,7 +12,6 @@ import { listFiles, ort, runOrt, TempDirs } from '../support/helpers';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BUNDLE = path.join(ROOT, 'dist', 'cli.js');
 
-
 const W = Float32Array.of(1, 2, 3, 4, -2, 0, 0.5, 1.5, 2.5, 3.5, 4.5, -1); // [4, 3]: min -2, max 4.5, mean 1.625, one zero
 
 /** x [N, 4] -> MatMul w [4, 3] -> h (declared in value_info) -> Relu -> r -> Transpose -> t -> ReduceSum -> y. */
@@ -52,7 +51,11 @@ describe('cli', function () {
       assert.strictEqual(r.code, 0, r.stderr);
       assert.strictEqual(r.stderr, '');
       const lines = r.stdout.split('\n');
-      const line = (re: RegExp) => assert.ok(lines.some((l) => re.test(l)), `no line matching ${re} in:\n${r.stdout}`);
+      const line = (re: RegExp) =>
+        assert.ok(
+          lines.some((l) => re.test(l)),
+          `no line matching ${re} in:\n${r.stdout}`,
+        );
       line(new RegExp(`^Model\\s+${model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+\\(\\d+ B\\)$`));
       line(/^IR\s+8\s+opsets: ai\.onnx 13$/);
       line(/^Producer\s+cli-tests\s+graph: cli_graph$/);
@@ -104,7 +107,10 @@ describe('cli', function () {
       assert.ok(Math.abs(s.stats.mean! - mean) < 1e-12, `mean ${s.stats.mean} vs ${mean}`);
       assert.ok(Math.abs(s.stats.std! - std) < 1e-12, `std ${s.stats.std} vs ${std}`);
       assert.strictEqual(s.stats.zeros, 1);
-      assert.strictEqual(s.stats.histogram.counts.reduce((a, b) => a + b, 0), 12);
+      assert.strictEqual(
+        s.stats.histogram.counts.reduce((a, b) => a + b, 0),
+        12,
+      );
 
       const text = await cli('inspect', model, '--tensor', 'w');
       assert.strictEqual(text.code, 0);
@@ -134,7 +140,10 @@ describe('cli', function () {
       assert.strictEqual(list.shapeSource, 'value_info+probe');
       assert.match(list.probeNote!, /synthetic inputs x=\[1,4\]/);
       const out = (node: string) => list.nodes.find((n) => n.name === node)!.outputs[0];
-      assert.deepStrictEqual(list.nodes.map((n) => n.name), ['const_bias', 'proj', 'add_bias', 'act', 'flip', 'sum']);
+      assert.deepStrictEqual(
+        list.nodes.map((n) => n.name),
+        ['const_bias', 'proj', 'add_bias', 'act', 'flip', 'sum'],
+      );
       assert.deepStrictEqual(out('proj'), { name: 'h', elemType: 'float32', shape: ['N', 3] }, 'declared: symbolic dim kept');
       assert.deepStrictEqual(out('act'), { name: 'r', elemType: 'float32', shape: [1, 3] }, 'learnt');
       assert.deepStrictEqual(out('flip').shape, [3, 1]);
@@ -167,7 +176,8 @@ describe('cli', function () {
     });
 
     it('--nodes: a bfloat16 intermediate does not stop the probe from learning the other shapes', async () => {
-      const g = new GraphBuilder('bf').input('x', DataType.FLOAT, [2, 3])
+      const g = new GraphBuilder('bf')
+        .input('x', DataType.FLOAT, [2, 3])
         .node('Cast', ['x'], ['xb'], { to: DataType.BFLOAT16 }, { name: 'to_bf16' })
         .node('Cast', ['xb'], ['xf'], { to: DataType.FLOAT }, { name: 'to_f32' })
         .node('Transpose', ['xf'], ['t'], { perm: [1, 0] }, { name: 'flip' })
@@ -232,8 +242,18 @@ describe('cli', function () {
       fs.writeFileSync(garbage, Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x01]));
       const empty = path.join(dir, 'empty.onnx');
       fs.writeFileSync(empty, new Uint8Array(0));
-      for (const [file, reason] of [[missing, /no such file/], [garbage, /not valid protobuf|truncated|not an ONNX model/], [empty, /empty/], [dir, /folder/]] as Array<[string, RegExp]>) {
-        for (const argv of [['inspect', file], ['inspect', file, '--json'], ['inspect', file, '--nodes'], ['save', file, path.join(dir, 'out.onnx')]]) {
+      for (const [file, reason] of [
+        [missing, /no such file/],
+        [garbage, /not valid protobuf|truncated|not an ONNX model/],
+        [empty, /empty/],
+        [dir, /folder/],
+      ] as Array<[string, RegExp]>) {
+        for (const argv of [
+          ['inspect', file],
+          ['inspect', file, '--json'],
+          ['inspect', file, '--nodes'],
+          ['save', file, path.join(dir, 'out.onnx')],
+        ]) {
           const r = await cli(...argv);
           assert.strictEqual(r.code, 1, `${JSON.stringify(argv)}: ${r.stderr}`);
           assert.ok(r.stderr.startsWith(`onnx-compress: ${file}: `), r.stderr);
@@ -273,10 +293,18 @@ describe('cli', function () {
     });
 
     it('--location names the data file; the default threshold keeps small tensors inline', async () => {
-      const big = new GraphBuilder('big').input('x', DataType.FLOAT, [1, 512])
-        .initializer('w', DataType.FLOAT, [512, 4], Float32Array.from({ length: 2048 }, (_, i) => (i % 7) - 3))
+      const big = new GraphBuilder('big')
+        .input('x', DataType.FLOAT, [1, 512])
+        .initializer(
+          'w',
+          DataType.FLOAT,
+          [512, 4],
+          Float32Array.from({ length: 2048 }, (_, i) => (i % 7) - 3),
+        )
         .initializer('b', DataType.FLOAT, [4], Float32Array.of(1, 2, 3, 4))
-        .node('MatMul', ['x', 'w'], ['h']).node('Add', ['h', 'b'], ['y']).output('y', DataType.FLOAT, [1, 4]);
+        .node('MatMul', ['x', 'w'], ['h'])
+        .node('Add', ['h', 'b'], ['y'])
+        .output('y', DataType.FLOAT, [1, 4]);
       const src = path.join(dir, 'big.onnx');
       fs.writeFileSync(src, modelBytes(big));
       const outDir = temp.make();
@@ -285,12 +313,19 @@ describe('cli', function () {
       assert.strictEqual(r.code, 0, r.stderr);
       assert.match(r.stdout, /weights\.bin \(8\.00 KiB, 1 tensors\)/);
       assert.deepStrictEqual(listFiles(outDir), ['big.onnx', 'weights.bin']);
-      const feeds = { x: new ort.Tensor('float32', Float32Array.from({ length: 512 }, (_, i) => i / 512), [1, 512]) };
+      const feeds = {
+        x: new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: 512 }, (_, i) => i / 512),
+          [1, 512],
+        ),
+      };
       assert.deepStrictEqual(await runOrt(out, feeds), await runOrt(src, feeds));
     });
 
     it('--external-data --threshold 0 writes a model onnxruntime still loads (shape operands stay readable)', async () => {
-      const g = new GraphBuilder('shapes').input('x', DataType.FLOAT, [2, 6])
+      const g = new GraphBuilder('shapes')
+        .input('x', DataType.FLOAT, [2, 6])
         .initializer('shape', DataType.INT64, [2], BigInt64Array.of(3n, 4n))
         .node('Reshape', ['x', 'shape'], ['r'])
         .node('ConstantOfShape', ['shape'], ['ones'], { value: tensor('', DataType.FLOAT, [1], Float32Array.of(1)) })
@@ -301,7 +336,13 @@ describe('cli', function () {
       const out = path.join(temp.make(), 'shapes.onnx');
       const r = await cli('save', src, out, '--external-data', '--threshold', '0');
       assert.strictEqual(r.code, 0, r.stderr);
-      const feeds = { x: new ort.Tensor('float32', Float32Array.from({ length: 12 }, (_, i) => i), [2, 6]) };
+      const feeds = {
+        x: new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: 12 }, (_, i) => i),
+          [2, 6],
+        ),
+      };
       assert.deepStrictEqual(await runOrt(out, feeds), await runOrt(src, feeds));
     });
 

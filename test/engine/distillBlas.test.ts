@@ -47,8 +47,15 @@ describe('distillation runs: the BLAS speed the trainer measured', function () {
     const text = `${warnings[0].message}; ${warnings[0].hint}`;
     assert.deepStrictEqual(report.warnings, [text]);
 
-    const metrics = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepStrictEqual(metrics.filter((e) => e.event === 'warning'), warnings);
+    const metrics = fs
+      .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepStrictEqual(
+      metrics.filter((e) => e.event === 'warning'),
+      warnings,
+    );
     const log = fs.readFileSync(path.join(runDir, 'log.txt'), 'utf8');
     assert.ok(log.includes(`warning: ${text}`), log);
     assert.ok(log.includes(`trainer: CPU matrix products at ${gflops.toFixed(1)} GFLOP/s`), log);

@@ -57,16 +57,31 @@ describe('distillation engine: spec validation on the real models', function () 
 
   it('accepts the fixture spec, settles adapters from the real shapes and proposes pairs', async () => {
     const v = await validateSpec(BASE_SPEC);
-    assert.deepStrictEqual(v.problems.filter((p) => p.severity === 'error'), []);
+    assert.deepStrictEqual(
+      v.problems.filter((p) => p.severity === 'error'),
+      [],
+    );
     assert.ok(v.ok && v.spec);
     assert.strictEqual(v.spec!.teacher.model, path.join(FIXTURES, 'fashion_cnn.onnx'));
     // Defaults are filled in, explicit values kept.
     assert.strictEqual(v.spec!.optimizer.lr, 0.002);
     assert.strictEqual(v.spec!.optimizer.weightDecay, 0);
     assert.strictEqual(v.spec!.cache.topK, null);
-    assert.deepStrictEqual(v.adapters.map((a) => [a.teacher, a.student, a.adapter, a.teacherShape, a.studentShape]), [['/Relu_2_output_0', '/Relu_output_0', 'none', [null, 64], [null, 64]]]);
-    assert.deepStrictEqual(v.data.map((d) => [d.split, d.samples, d.classes]), [['train', 20000, 10], ['eval', 10000, 10]]);
-    assert.ok(v.pairsProposed.some((p) => p.teacher === '/Relu_2_output_0' && p.student === '/Relu_output_0'), JSON.stringify(v.pairsProposed));
+    assert.deepStrictEqual(
+      v.adapters.map((a) => [a.teacher, a.student, a.adapter, a.teacherShape, a.studentShape]),
+      [['/Relu_2_output_0', '/Relu_output_0', 'none', [null, 64], [null, 64]]],
+    );
+    assert.deepStrictEqual(
+      v.data.map((d) => [d.split, d.samples, d.classes]),
+      [
+        ['train', 20000, 10],
+        ['eval', 10000, 10],
+      ],
+    );
+    assert.ok(
+      v.pairsProposed.some((p) => p.teacher === '/Relu_2_output_0' && p.student === '/Relu_output_0'),
+      JSON.stringify(v.pairsProposed),
+    );
   });
 
   it('lists real tensors with shapes and proposes pairs by matching resolution', async () => {
@@ -77,11 +92,16 @@ describe('distillation engine: spec validation on the real models', function () 
     assert.strictEqual(t.find((x) => x.name === 'logits')!.kind, 'output');
     // The same architecture: every resolution pairs with itself, no adapter.
     const pairs = proposePairs(t, await listTensors(path.join(FIXTURES, 'mnist_cnn.onnx')));
-    assert.deepStrictEqual(pairs.map((p) => [p.teacher, p.student, p.adapter]), [
-      ['/Relu_output_0', '/Relu_output_0', 'none'], ['/MaxPool_output_0', '/MaxPool_output_0', 'none'],
-      ['/Relu_1_output_0', '/Relu_1_output_0', 'none'], ['/MaxPool_1_output_0', '/MaxPool_1_output_0', 'none'],
-      ['/Relu_2_output_0', '/Relu_2_output_0', 'none'],
-    ]);
+    assert.deepStrictEqual(
+      pairs.map((p) => [p.teacher, p.student, p.adapter]),
+      [
+        ['/Relu_output_0', '/Relu_output_0', 'none'],
+        ['/MaxPool_output_0', '/MaxPool_output_0', 'none'],
+        ['/Relu_1_output_0', '/Relu_1_output_0', 'none'],
+        ['/MaxPool_1_output_0', '/MaxPool_1_output_0', 'none'],
+        ['/Relu_2_output_0', '/Relu_2_output_0', 'none'],
+      ],
+    );
     assert.deepStrictEqual(chooseAdapter([1, 32, 11, 11], [1, 16, 26, 26]).adapter, 'conv1x1+interpolate');
     assert.deepStrictEqual(chooseAdapter([1, 32, 11, 11], [1, 16, 11, 11]).adapter, 'conv1x1');
     assert.deepStrictEqual(chooseAdapter([1, 28, 64], [1, 28, 32]).adapter, 'linear');
@@ -91,10 +111,12 @@ describe('distillation engine: spec validation on the real models', function () 
 
   it('names wrong tensors and suggests close names', async () => {
     const dir = temp.make();
-    const v = await validateSpec(writeSpec(dir, (s) => {
-      s.teacher.output = 'logit';
-      s.knowledge = [{ type: 'feature', pairs: [{ teacher: '/Relu_2_output', student: '/Relu_output_9' }] }];
-    }));
+    const v = await validateSpec(
+      writeSpec(dir, (s) => {
+        s.teacher.output = 'logit';
+        s.knowledge = [{ type: 'feature', pairs: [{ teacher: '/Relu_2_output', student: '/Relu_output_9' }] }];
+      }),
+    );
     assert.strictEqual(v.ok, false);
     assert.match(problem(v, 'teacher.output'), /no tensor 'logit'; close names: 'logits'/);
     assert.match(problem(v, 'knowledge[0].pairs[0].teacher'), /the teacher has no tensor '\/Relu_2_output'; close names: '\/Relu_2_output_0'/);
@@ -103,53 +125,82 @@ describe('distillation engine: spec validation on the real models', function () 
 
   it('refuses pairs no adapter can map, and an adapter that does not fit', async () => {
     const dir = temp.make();
-    const v = await validateSpec(writeSpec(dir, (s) => {
-      s.knowledge = [
-        { type: 'feature', pairs: [{ teacher: '/Relu_1_output_0', student: '/Relu_output_0' }] },
-        { type: 'feature', pairs: [{ teacher: '/fc1/Gemm_output_0', student: '/Flatten_output_0', adapter: 'none' }] },
-      ];
-    }));
-    assert.match(problem(v, 'knowledge[0].pairs[0]'), /'\/Relu_1_output_0' \[1,32,11,11\] and '\/Relu_output_0' \[1,64\] cannot be compared: no adapter maps student \[64\] onto teacher \[32,11,11\]/);
+    const v = await validateSpec(
+      writeSpec(dir, (s) => {
+        s.knowledge = [
+          { type: 'feature', pairs: [{ teacher: '/Relu_1_output_0', student: '/Relu_output_0' }] },
+          { type: 'feature', pairs: [{ teacher: '/fc1/Gemm_output_0', student: '/Flatten_output_0', adapter: 'none' }] },
+        ];
+      }),
+    );
+    assert.match(
+      problem(v, 'knowledge[0].pairs[0]'),
+      /'\/Relu_1_output_0' \[1,32,11,11\] and '\/Relu_output_0' \[1,64\] cannot be compared: no adapter maps student \[64\] onto teacher \[32,11,11\]/,
+    );
     assert.match(problem(v, 'knowledge[1].pairs[0].adapter'), /'none' does not fit .*last axis 784 -> 64 by a linear layer; use "linear" or "auto"/);
     // The adapter validation settles is the one the job carries.
-    const ok = await validateSpec(writeSpec(dir, (s) => {
-      s.teacher.model = path.join(FIXTURES, 'fashion_cnn.onnx');
-      s.student = { model: path.join(FIXTURES, 'mnist_cnn.onnx') };
-      s.knowledge = [{ type: 'response', alpha: 0 }, { type: 'attention', pairs: [{ teacher: '/Relu_1_output_0', student: '/Relu_output_0' }] }, { type: 'feature', pairs: [{ teacher: '/Relu_1_output_0', student: '/Relu_output_0' }] }];
-    }, 'cnn.distill.json'));
+    const ok = await validateSpec(
+      writeSpec(
+        dir,
+        (s) => {
+          s.teacher.model = path.join(FIXTURES, 'fashion_cnn.onnx');
+          s.student = { model: path.join(FIXTURES, 'mnist_cnn.onnx') };
+          s.knowledge = [
+            { type: 'response', alpha: 0 },
+            { type: 'attention', pairs: [{ teacher: '/Relu_1_output_0', student: '/Relu_output_0' }] },
+            { type: 'feature', pairs: [{ teacher: '/Relu_1_output_0', student: '/Relu_output_0' }] },
+          ];
+        },
+        'cnn.distill.json',
+      ),
+    );
     assert.ok(ok.ok, JSON.stringify(ok.problems));
-    assert.deepStrictEqual(ok.adapters.map((a) => a.adapter), ['interpolate', 'conv1x1+interpolate']);
+    assert.deepStrictEqual(
+      ok.adapters.map((a) => a.adapter),
+      ['interpolate', 'conv1x1+interpolate'],
+    );
     const feature = ok.spec!.knowledge[2];
     assert.ok(feature.type === 'feature' && feature.pairs[0].adapter === 'conv1x1+interpolate' && feature.pairs[0].studentShape!.join() === ',16,26,26');
   });
 
   it('reports structure problems by JSON path, unknown fields with a suggestion, labels where a loss needs them, and caching under augmentation', async () => {
     const dir = temp.make();
-    const v = await validateSpec(writeSpec(dir, (s) => {
-      (s as unknown as Record<string, unknown>).epoch = 3;
-      s.batchSize = 0;
-      (s.knowledge![0] as unknown as Record<string, unknown>).temprature = 2;
-    }));
+    const v = await validateSpec(
+      writeSpec(dir, (s) => {
+        (s as unknown as Record<string, unknown>).epoch = 3;
+        s.batchSize = 0;
+        (s.knowledge![0] as unknown as Record<string, unknown>).temprature = 2;
+      }),
+    );
     assert.match(problem(v, 'epoch'), /is not a known field \(did you mean 'epochs'\?\)/);
     assert.match(problem(v, 'batchSize'), /must be a whole number >= 1 \(got 0\)/);
     assert.match(problem(v, 'knowledge[0].temprature'), /did you mean 'temperature'/);
     assert.strictEqual(v.spec, null);
 
-    const noLabels = await validateSpec(writeSpec(dir, (s) => {
-      s.data.train.labels = null;
-      s.data.eval!.augmentation = 'random';
-    }));
-    assert.match(problem(noLabels, 'data.train.labels'), /CE part \(alpha 0.5 > 0\) trains on labels, and there are none: give data.train.labels, or set alpha to 0/);
+    const noLabels = await validateSpec(
+      writeSpec(dir, (s) => {
+        s.data.train.labels = null;
+        s.data.eval!.augmentation = 'random';
+      }),
+    );
+    assert.match(
+      problem(noLabels, 'data.train.labels'),
+      /CE part \(alpha 0.5 > 0\) trains on labels, and there are none: give data.train.labels, or set alpha to 0/,
+    );
     assert.match(problem(noLabels, 'data.eval.augmentation'), /random augmentation makes the cached teacher knowledge wrong.*offline scheme caches it/);
 
-    const wrongLabels = await validateSpec(writeSpec(dir, (s) => {
-      s.data.train.labels = path.join(FASHION_DIR, 't10k-labels-idx1-ubyte.gz');
-    }));
+    const wrongLabels = await validateSpec(
+      writeSpec(dir, (s) => {
+        s.data.train.labels = path.join(FASHION_DIR, 't10k-labels-idx1-ubyte.gz');
+      }),
+    );
     assert.match(problem(wrongLabels, 'data.train.labels'), /holds 10000 labels but the data holds 60000 samples/);
 
-    const badData = await validateSpec(writeSpec(dir, (s) => {
-      s.data.train.source = path.join(dir, 'nothing.npz');
-    }));
+    const badData = await validateSpec(
+      writeSpec(dir, (s) => {
+        s.data.train.source = path.join(dir, 'nothing.npz');
+      }),
+    );
     assert.match(problem(badData, 'data.train.source'), /no such file or folder/);
   });
 
@@ -174,17 +225,29 @@ describe('distillation engine: spec validation on the real models', function () 
     const base = JSON.parse(fs.readFileSync(BASE_SPEC, 'utf8'));
     assert.deepStrictEqual(known('', { ...base, zzz: 1 }), Object.keys(schema.properties).sort());
     for (const key of ['teacher', 'cache', 'export', 'evaluation', 'optimizer', 'schedule', 'scheme']) {
-      assert.deepStrictEqual(known(key, { ...base, [key]: { ...(base[key] ?? { kind: 'offline' }), zzz: 1 } }), Object.keys(schema.properties[key].properties).sort(), key);
+      assert.deepStrictEqual(
+        known(key, { ...base, [key]: { ...(base[key] ?? { kind: 'offline' }), zzz: 1 } }),
+        Object.keys(schema.properties[key].properties).sort(),
+        key,
+      );
     }
-    assert.deepStrictEqual(known('data.train', { ...base, data: { ...base.data, train: { ...base.data.train, zzz: 1 } } }), Object.keys(schema.properties.data.properties.train.properties).sort());
+    assert.deepStrictEqual(
+      known('data.train', { ...base, data: { ...base.data, train: { ...base.data.train, zzz: 1 } } }),
+      Object.keys(schema.properties.data.properties.train.properties).sort(),
+    );
     const kinds = schema.properties.knowledge.items.allOf.map((x: { if: { properties: { type: { const: string } } } }) => x.if.properties.type.const);
     assert.deepStrictEqual(kinds, schema.properties.knowledge.items.properties.type.enum);
     for (const [i, kind] of kinds.entries()) {
       const then = schema.properties.knowledge.items.allOf[i].then;
-      assert.deepStrictEqual(known(kind, { ...base, knowledge: [{ type: kind, pairs: [{ teacher: 'a', student: 'b' }], zzz: 1 }] }), Object.keys(then.properties).sort(), kind);
+      assert.deepStrictEqual(
+        known(kind, { ...base, knowledge: [{ type: kind, pairs: [{ teacher: 'a', student: 'b' }], zzz: 1 }] }),
+        Object.keys(then.properties).sort(),
+        kind,
+      );
     }
     // Every enum value of the schema passes the engine's structure check.
-    for (const target of schema.properties.knowledge.items.allOf[0].then.properties.target.enum) assert.deepStrictEqual(checkSpecStructure({ ...base, knowledge: [{ type: 'response', target }] }), []);
+    for (const target of schema.properties.knowledge.items.allOf[0].then.properties.target.enum)
+      assert.deepStrictEqual(checkSpecStructure({ ...base, knowledge: [{ type: 'response', target }] }), []);
     for (const adapter of schema.properties.knowledge.items.allOf[1].then.properties.pairs.items.properties.adapter.enum) {
       assert.deepStrictEqual(checkSpecStructure({ ...base, knowledge: [{ type: 'feature', pairs: [{ teacher: 'a', student: 'b', adapter }] }] }), []);
     }
@@ -195,7 +258,12 @@ describe('distillation engine: spec validation on the real models', function () 
     const dir = temp.make();
     const b = new GraphBuilder('g');
     b.input('x', DataType.FLOAT, ['N', 4]);
-    b.initializer('W', DataType.FLOAT, [4, 3], Float32Array.from({ length: 12 }, (_, i) => i / 12));
+    b.initializer(
+      'W',
+      DataType.FLOAT,
+      [4, 3],
+      Float32Array.from({ length: 12 }, (_, i) => i / 12),
+    );
     b.node('MatMul', ['x', 'W'], ['scores']);
     b.node('Softmax', ['scores'], ['probs'], { axis: 1 });
     b.output('probs', DataType.FLOAT, ['N', 3]);
@@ -206,25 +274,52 @@ describe('distillation engine: spec validation on the real models', function () 
     const v = await validateSpec(path.join(dir, 'a.distill.json'));
     assert.ok(v.ok, JSON.stringify(v.problems));
     assert.deepStrictEqual([v.spec!.teacher.output, v.spec!.student.kind === 'onnx' && v.spec!.student.output], ['scores', 'scores']);
-    assert.match(v.problems.find((p) => p.path === 'teacher.output')!.message, /not set: the first output 'probs' comes from Softmax, so its input 'scores' \(the logits\) is used/);
+    assert.match(
+      v.problems.find((p) => p.path === 'teacher.output')!.message,
+      /not set: the first output 'probs' comes from Softmax, so its input 'scores' \(the logits\) is used/,
+    );
     fs.writeFileSync(path.join(dir, 'b.distill.json'), JSON.stringify({ ...base, teacher: { model, output: 'probs' }, student: { model, output: 'scores' } }));
     const named = await validateSpec(path.join(dir, 'b.distill.json'));
-    assert.match(named.problems.find((p) => p.path === 'teacher.output')!.message, /'probs' is the output of Softmax \(probabilities, not logits\).*set teacher.output to its input 'scores'/);
+    assert.match(
+      named.problems.find((p) => p.path === 'teacher.output')!.message,
+      /'probs' is the output of Softmax \(probabilities, not logits\).*set teacher.output to its input 'scores'/,
+    );
   });
 
-  it('self-distillation: pairs name the student\'s own tensors (its snapshot teaches), auxiliary pairs get their adapters', async () => {
+  it("self-distillation: pairs name the student's own tensors (its snapshot teaches), auxiliary pairs get their adapters", async () => {
     const dir = temp.make();
-    const v = await validateSpec(writeSpec(dir, (s) => {
-      s.scheme = { kind: 'self', mode: 'auxiliary', pairs: [{ teacher: 'logits', student: '/Relu_output_0' }, { teacher: '/Relu_output_0', student: '/Flatten_output_0' }] };
-      s.knowledge = [{ type: 'response', alpha: 0.5 }, { type: 'feature', pairs: [{ teacher: '/fc1/Gemm_output_0', student: '/Relu_output_0' }] }];
-    }));
+    const v = await validateSpec(
+      writeSpec(dir, (s) => {
+        s.scheme = {
+          kind: 'self',
+          mode: 'auxiliary',
+          pairs: [
+            { teacher: 'logits', student: '/Relu_output_0' },
+            { teacher: '/Relu_output_0', student: '/Flatten_output_0' },
+          ],
+        };
+        s.knowledge = [
+          { type: 'response', alpha: 0.5 },
+          { type: 'feature', pairs: [{ teacher: '/fc1/Gemm_output_0', student: '/Relu_output_0' }] },
+        ];
+      }),
+    );
     assert.ok(v.ok, JSON.stringify(v.problems));
-    assert.deepStrictEqual(v.spec!.scheme.pairs!.map((p) => p.adapter), ['none', 'linear']);
+    assert.deepStrictEqual(
+      v.spec!.scheme.pairs!.map((p) => p.adapter),
+      ['none', 'linear'],
+    );
     assert.deepStrictEqual(teacherTensorsOf(v.spec!), ['logits']);
-    const wrong = await validateSpec(writeSpec(dir, (s) => {
-      s.scheme = { kind: 'self', mode: 'snapshot' };
-      s.knowledge = [{ type: 'feature', pairs: [{ teacher: '/Relu_2_output_0', student: '/Relu_output_0' }] }];
-    }, 'wrong.distill.json'));
+    const wrong = await validateSpec(
+      writeSpec(
+        dir,
+        (s) => {
+          s.scheme = { kind: 'self', mode: 'snapshot' };
+          s.knowledge = [{ type: 'feature', pairs: [{ teacher: '/Relu_2_output_0', student: '/Relu_output_0' }] }];
+        },
+        'wrong.distill.json',
+      ),
+    );
     assert.match(problem(wrong, 'knowledge[0].pairs[0].teacher'), /the student \(its snapshot teaches in the self scheme\) has no tensor '\/Relu_2_output_0'/);
   });
 
@@ -238,7 +333,19 @@ describe('distillation engine: spec validation on the real models', function () 
     assert.match(text, /Cache \(train\): [\d.]+ MiB/);
     lines.length = 0;
     const dir = temp.make();
-    assert.strictEqual(await run(['distill', writeSpec(dir, (s) => { s.teacher.output = 'nope'; }), '--validate-only'], out), 1);
+    assert.strictEqual(
+      await run(
+        [
+          'distill',
+          writeSpec(dir, (s) => {
+            s.teacher.output = 'nope';
+          }),
+          '--validate-only',
+        ],
+        out,
+      ),
+      1,
+    );
     assert.match(lines.join('\n'), /error: teacher.output: the teacher has no tensor 'nope'/);
   });
 });
@@ -250,9 +357,11 @@ describe('distillation engine: the teacher cache', function () {
 
   it('holds the preprocessed inputs, the labels in the same order and the teacher tensors onnxruntime computes; its size is estimated first', async () => {
     const dir = temp.make();
-    const v = await validateSpec(writeSpec(dir, (s) => {
-      s.data.train = { ...s.data.train, samples: 300, shuffleSeed: 3 };
-    }));
+    const v = await validateSpec(
+      writeSpec(dir, (s) => {
+        s.data.train = { ...s.data.train, samples: 300, shuffleSeed: 3 };
+      }),
+    );
     assert.ok(v.ok, JSON.stringify(v.problems));
     const events: string[] = [];
     const estimate = estimateCacheBytes(v.spec!, v.teacherTensors, [{ split: 'train', samples: 300, labels: true }])[0];
@@ -262,7 +371,13 @@ describe('distillation engine: the teacher cache', function () {
     const m = c.manifest;
     // Data bytes are what was estimated; each .npy adds a 128-byte header.
     assert.strictEqual(m.bytes, estimate.bytes! + 128 * 4);
-    assert.deepStrictEqual(m.teacher.map((t) => [t.tensor, t.shape]), [['logits', [300, 10]], ['/Relu_2_output_0', [300, 64]]]);
+    assert.deepStrictEqual(
+      m.teacher.map((t) => [t.tensor, t.shape]),
+      [
+        ['logits', [300, 10]],
+        ['/Relu_2_output_0', [300, 64]],
+      ],
+    );
 
     // Against a direct run: the same 300 samples (the data layer's seeded order), the teacher in onnxruntime.
     const inputs = await floats(path.join(c.dir, m.inputs[0].file));
@@ -273,7 +388,7 @@ describe('distillation engine: the teacher cache', function () {
     const x = new Float32Array(300 * 784);
     for (let i = 0; i < 300; i++) x.set(all.images.subarray(order[i] * 784, (order[i] + 1) * 784), i * 784);
     assert.deepStrictEqual(inputs.values, x);
-    const labels = (await readNpyFile(path.join(c.dir, m.labels!.file)));
+    const labels = await readNpyFile(path.join(c.dir, m.labels!.file));
     assert.strictEqual(labels.header.descr, '<i8');
     const got = new BigInt64Array(labels.bytes.slice().buffer);
     for (let i = 0; i < 300; i++) assert.strictEqual(Number(got[i]), all.labels[order[i]], `label ${i}`);
@@ -318,7 +433,13 @@ describe('distillation engine: the teacher cache', function () {
     // No temporary folders are left beside the cache.
     assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'cache')), ['train']);
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'cache', 'train', 'manifest.json'), 'utf8')) as CacheManifest;
-    assert.strictEqual(manifest.hashes.model, crypto.createHash('sha256').update(fs.readFileSync(path.join(FIXTURES, 'mnist_cnn.onnx'))).digest('hex'));
+    assert.strictEqual(
+      manifest.hashes.model,
+      crypto
+        .createHash('sha256')
+        .update(fs.readFileSync(path.join(FIXTURES, 'mnist_cnn.onnx')))
+        .digest('hex'),
+    );
   });
 });
 
@@ -351,21 +472,36 @@ describe('distillation engine: ONNX made trainable and back', function () {
     const { header, bytes } = await readNpyFile(path.join(dir, 'graph', bias.file));
     const shifted = new Float32Array(bytes.slice().buffer).map((v) => v + 1);
     writeNpy(path.join(dir, 'w', 'bias.npy'), header.descr, header.shape, shifted);
-    fs.writeFileSync(path.join(dir, 'w', 'weights.json'), JSON.stringify({ format: 'onnx-compress/trained-weights', version: 1, weights: { 'fc2.bias': 'bias.npy' } }));
+    fs.writeFileSync(
+      path.join(dir, 'w', 'weights.json'),
+      JSON.stringify({ format: 'onnx-compress/trained-weights', version: 1, weights: { 'fc2.bias': 'bias.npy' } }),
+    );
     const changed = await writeTrainedWeights(source, path.join(dir, 'w'), path.join(dir, 'changed.onnx'));
     assert.deepStrictEqual(changed.replaced, ['fc2.bias']);
     const c = await runOrt(path.join(dir, 'changed.onnx'), feeds());
     (c.logits.data as number[]).forEach((v, i) => assert.ok(Math.abs(v - ((a.logits.data[i] as number) + 1)) < 1e-5));
     const { readModel } = await import('../../src/core/onnx/model');
     const [m0, m1] = [await readModel(source), await readModel(path.join(dir, 'changed.onnx'))];
-    assert.deepStrictEqual(m1.proto.graph!.node.map((n) => [n.op_type, n.input, n.output]), m0.proto.graph!.node.map((n) => [n.op_type, n.input, n.output]));
+    assert.deepStrictEqual(
+      m1.proto.graph!.node.map((n) => [n.op_type, n.input, n.output]),
+      m0.proto.graph!.node.map((n) => [n.op_type, n.input, n.output]),
+    );
     assert.deepStrictEqual(fs.readFileSync(source), before, 'the original is never modified');
 
     // Weights of another model, or of the wrong shape, are refused and nothing is written.
     writeNpy(path.join(dir, 'w', 'wrong.npy'), '<f4', [3], new Float32Array(3));
-    fs.writeFileSync(path.join(dir, 'w', 'weights.json'), JSON.stringify({ format: 'onnx-compress/trained-weights', version: 1, weights: { 'fc2.bias': 'wrong.npy' } }));
-    await assert.rejects(writeTrainedWeights(source, path.join(dir, 'w'), path.join(dir, 'bad.onnx')), /'fc2.bias' comes back as float32 \[3\] but the model holds float32 \[10\]/);
-    fs.writeFileSync(path.join(dir, 'w', 'weights.json'), JSON.stringify({ format: 'onnx-compress/trained-weights', version: 1, weights: { 'head.weight': 'wrong.npy' } }));
+    fs.writeFileSync(
+      path.join(dir, 'w', 'weights.json'),
+      JSON.stringify({ format: 'onnx-compress/trained-weights', version: 1, weights: { 'fc2.bias': 'wrong.npy' } }),
+    );
+    await assert.rejects(
+      writeTrainedWeights(source, path.join(dir, 'w'), path.join(dir, 'bad.onnx')),
+      /'fc2.bias' comes back as float32 \[3\] but the model holds float32 \[10\]/,
+    );
+    fs.writeFileSync(
+      path.join(dir, 'w', 'weights.json'),
+      JSON.stringify({ format: 'onnx-compress/trained-weights', version: 1, weights: { 'head.weight': 'wrong.npy' } }),
+    );
     await assert.rejects(writeTrainedWeights(source, path.join(dir, 'w'), path.join(dir, 'bad.onnx')), /names 'head.weight', which is no initializer/);
     assert.ok(!fs.existsSync(path.join(dir, 'bad.onnx')));
   });
@@ -386,40 +522,74 @@ describe('distillation engine: ONNX made trainable and back', function () {
     const model = path.join(dir, 'constants.onnx');
     fs.writeFileSync(model, modelBytes(b, { opset: 13 }));
     const g = await exportTrainableGraph(model, path.join(dir, 'graph'));
-    assert.deepStrictEqual(g.graph.initializers.map((i) => [i.name, i.trainable]), [['W', true], ['B', true], ['shape', false]]);
+    assert.deepStrictEqual(
+      g.graph.initializers.map((i) => [i.name, i.trainable]),
+      [
+        ['W', true],
+        ['B', true],
+        ['shape', false],
+      ],
+    );
     assert.strictEqual(g.trainableParameters, 15);
     fs.mkdirSync(path.join(dir, 'w'));
-    writeNpy(path.join(dir, 'w', 'W.npy'), '<f4', [4, 3], W.map((v) => 2 * v));
-    writeNpy(path.join(dir, 'w', 'B.npy'), '<f4', [3], B.map((v) => v + 1));
-    fs.writeFileSync(path.join(dir, 'w', 'weights.json'), JSON.stringify({ format: 'onnx-compress/trained-weights', version: 1, weights: { W: 'W.npy', B: 'B.npy' } }));
+    writeNpy(
+      path.join(dir, 'w', 'W.npy'),
+      '<f4',
+      [4, 3],
+      W.map((v) => 2 * v),
+    );
+    writeNpy(
+      path.join(dir, 'w', 'B.npy'),
+      '<f4',
+      [3],
+      B.map((v) => v + 1),
+    );
+    fs.writeFileSync(
+      path.join(dir, 'w', 'weights.json'),
+      JSON.stringify({ format: 'onnx-compress/trained-weights', version: 1, weights: { W: 'W.npy', B: 'B.npy' } }),
+    );
     const r = await writeTrainedWeights(model, path.join(dir, 'w'), path.join(dir, 'trained.onnx'));
     assert.deepStrictEqual(r.replaced, ['W', 'B']);
     const x = Float32Array.of(1, 2, 3, 4, -1, 0, 0.5, 2);
     const y = (await runOrt(path.join(dir, 'trained.onnx'), { x: new ort.Tensor('float32', x, [2, 4]) })).y.data as number[];
-    for (let n = 0; n < 2; n++) for (let j = 0; j < 3; j++) {
-      let want = B[j] + 1;
-      for (let k = 0; k < 4; k++) want += x[n * 4 + k] * 2 * W[k * 3 + j];
-      assert.ok(Math.abs(y[n * 3 + j] - want) < 1e-5, `y[${n},${j}] = ${y[n * 3 + j]}, want ${want}`);
-    }
+    for (let n = 0; n < 2; n++)
+      for (let j = 0; j < 3; j++) {
+        let want = B[j] + 1;
+        for (let k = 0; k < 4; k++) want += x[n * 4 + k] * 2 * W[k * 3 + j];
+        assert.ok(Math.abs(y[n * 3 + j] - want) < 1e-5, `y[${n},${j}] = ${y[n * 3 + j]}, want ${want}`);
+      }
     const { readModel } = await import('../../src/core/onnx/model');
-    assert.deepStrictEqual((await readModel(path.join(dir, 'trained.onnx'))).proto.graph!.node.map((n) => n.op_type), ['Constant', 'Constant', 'Constant', 'MatMul', 'Add', 'Reshape']);
+    assert.deepStrictEqual(
+      (await readModel(path.join(dir, 'trained.onnx'))).proto.graph!.node.map((n) => n.op_type),
+      ['Constant', 'Constant', 'Constant', 'MatMul', 'Add', 'Reshape'],
+    );
   });
 
-  it('renames a student\'s inputs to the teacher\'s in its trainable graph only (the cache holds inputs by the teacher\'s names)', async () => {
+  it("renames a student's inputs to the teacher's in its trainable graph only (the cache holds inputs by the teacher's names)", async () => {
     const dir = temp.make();
     const model = path.join(FIXTURES, 'fashion_mlp_student.onnx');
     const g = await exportTrainableGraph(model, path.join(dir, 'graph'), { renameInputs: { input: 'image' } });
-    assert.deepStrictEqual(g.graph.inputs.map((i) => i.name), ['image']);
+    assert.deepStrictEqual(
+      g.graph.inputs.map((i) => i.name),
+      ['image'],
+    );
     assert.ok(g.graph.nodes.every((n) => !n.inputs.includes('input')) && g.graph.nodes[0].inputs.includes('image'));
     const x = fashionImages('t10k-images-idx3-ubyte.gz', 8).images;
     writeNpy(path.join(dir, 'x.npy'), '<f4', [8, 1, 28, 28], x);
-    const r = spawnSync(PYTHON, ['-m', 'onnx_compress_trainer', 'run-graph', g.graphFile, '--input', `image=${path.join(dir, 'x.npy')}`, '--output-dir', path.join(dir, 'out')], { env: trainerEnv(), encoding: 'utf8' });
+    const r = spawnSync(
+      PYTHON,
+      ['-m', 'onnx_compress_trainer', 'run-graph', g.graphFile, '--input', `image=${path.join(dir, 'x.npy')}`, '--output-dir', path.join(dir, 'out')],
+      { env: trainerEnv(), encoding: 'utf8' },
+    );
     assert.strictEqual(r.status, 0, `${r.stdout}\n${r.stderr}`);
     const files = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'outputs.json'), 'utf8')) as Record<string, string>;
     const ref = await runOrt(model, { input: new ort.Tensor('float32', x, [8, 1, 28, 28]) });
     const got = await floats(files.logits);
     (ref.logits.data as number[]).forEach((v, i) => assert.ok(Math.abs(v - got.values[i]) < 1e-4));
-    await assert.rejects(exportTrainableGraph(model, path.join(dir, 'bad'), { renameInputs: { input: 'fc1.weight' } }), /input 'input' cannot be renamed 'fc1.weight': the graph already has a tensor of that name/);
+    await assert.rejects(
+      exportTrainableGraph(model, path.join(dir, 'bad'), { renameInputs: { input: 'fc1.weight' } }),
+      /input 'input' cannot be renamed 'fc1.weight': the graph already has a tensor of that name/,
+    );
   });
 
   // The trainer's torch runner (`run-graph`) against onnxruntime-node on 64 Fashion-MNIST test
@@ -432,7 +602,11 @@ describe('distillation engine: ONNX made trainable and back', function () {
       assert.deepStrictEqual(g.unsupported, []);
       const x = fashionImages('t10k-images-idx3-ubyte.gz', 64).images;
       writeNpy(path.join(dir, 'x.npy'), '<f4', [64, 1, 28, 28], x);
-      const r = spawnSync(PYTHON, ['-m', 'onnx_compress_trainer', 'run-graph', g.graphFile, '--input', `input=${path.join(dir, 'x.npy')}`, '--output-dir', path.join(dir, 'out')], { env: trainerEnv(), encoding: 'utf8' });
+      const r = spawnSync(
+        PYTHON,
+        ['-m', 'onnx_compress_trainer', 'run-graph', g.graphFile, '--input', `input=${path.join(dir, 'x.npy')}`, '--output-dir', path.join(dir, 'out')],
+        { env: trainerEnv(), encoding: 'utf8' },
+      );
       assert.strictEqual(r.status, 0, `run-graph failed: ${r.stdout}\n${r.stderr}`);
       const ref = await runOrt(model, { input: new ort.Tensor('float32', x, [64, 1, 28, 28]) });
       const files = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'outputs.json'), 'utf8')) as Record<string, string>;
@@ -448,7 +622,7 @@ describe('distillation engine: ONNX made trainable and back', function () {
 describe('distillation engine: the Python probe', function () {
   this.timeout(120000);
 
-  it('finds torch and numpy in Debian\'s python3', async () => {
+  it("finds torch and numpy in Debian's python3", async () => {
     const p = await probePython(PYTHON);
     assert.ok(p.ok, p.message);
     assert.match(p.torch ?? '', /^\d+\.\d+/);

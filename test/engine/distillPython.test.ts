@@ -12,7 +12,8 @@ import { TempDirs } from '../support/helpers';
 import { writeSpec } from '../fixtures/distill/support';
 
 const SYSTEM_PYTHON = '/usr/bin/python3';
-const FIX = /To fix: apt-get install python3-numpy, or pip install numpy; apt-get install python3-torch libopenblas0-pthread, or pip install torch; .*or name one that has them \(setting onnxCompress\.distill\.pythonPath, --python, or ONNX_COMPRESS_PYTHON\)$/;
+const FIX =
+  /To fix: apt-get install python3-numpy, or pip install numpy; apt-get install python3-torch libopenblas0-pthread, or pip install torch; .*or name one that has them \(setting onnxCompress\.distill\.pythonPath, --python, or ONNX_COMPRESS_PYTHON\)$/;
 
 function hasTorch(python: string): boolean {
   return spawnSync(python, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
@@ -68,7 +69,10 @@ describe('distillation engine: choosing the Python interpreter', function () {
     assert.strictEqual(p.ok, false);
     assert.strictEqual(p.python, torchless);
     assert.deepStrictEqual(p.missing, ['numpy', 'torch']);
-    assert.strictEqual(p.message, `${torchless} lacks numpy, torch: install numpy (apt-get install python3-numpy, or pip install numpy); install torch (apt-get install python3-torch libopenblas0-pthread, or pip install torch); or name one that has them (setting onnxCompress.distill.pythonPath, --python, or ONNX_COMPRESS_PYTHON)`);
+    assert.strictEqual(
+      p.message,
+      `${torchless} lacks numpy, torch: install numpy (apt-get install python3-numpy, or pip install numpy); install torch (apt-get install python3-torch libopenblas0-pthread, or pip install torch); or name one that has them (setting onnxCompress.distill.pythonPath, --python, or ONNX_COMPRESS_PYTHON)`,
+    );
   });
 
   it(`never replaces the interpreter ${PYTHON_ENV} names, and says it came from there`, async () => {
@@ -83,7 +87,12 @@ describe('distillation engine: choosing the Python interpreter', function () {
     const p = await probePython(undefined, { fallbacks: ['/nonexistent/python3'] });
     assert.strictEqual(p.ok, false);
     assert.ok(!p.message.includes('\n'), p.message);
-    assert.ok(p.message.startsWith(`no Python interpreter has what the trainer needs: python3 (${torchless}) lacks numpy, torch; /nonexistent/python3 cannot run the trainer. `), p.message);
+    assert.ok(
+      p.message.startsWith(
+        `no Python interpreter has what the trainer needs: python3 (${torchless}) lacks numpy, torch; /nonexistent/python3 cannot run the trainer. `,
+      ),
+      p.message,
+    );
     assert.match(p.message, FIX);
   });
 
@@ -94,12 +103,22 @@ describe('distillation engine: choosing the Python interpreter', function () {
     const abort = new AbortController();
     const events: DistillEvent[] = [];
     // The choice is all this test needs: the run is cancelled as soon as it is made.
-    const report = await distillAndVerify(spec, { runDir, signal: abort.signal, onEvent: (e) => { events.push(e); if (e.event === 'warning') abort.abort(); } });
+    const report = await distillAndVerify(spec, {
+      runDir,
+      signal: abort.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.event === 'warning') abort.abort();
+      },
+    });
     assert.strictEqual(report.trainer.python, SYSTEM_PYTHON);
     const expected = `python3 on PATH (${torchless}) lacks numpy, torch; the trainer runs with ${SYSTEM_PYTHON} (torch ${report.trainer.torch})`;
     const warning = events.find((e) => e.event === 'warning');
     assert.deepStrictEqual(warning && { ...warning, hint: undefined }, { event: 'warning', message: expected, hint: undefined });
-    assert.ok(report.warnings.some((w) => w.startsWith(expected)), JSON.stringify(report.warnings));
+    assert.ok(
+      report.warnings.some((w) => w.startsWith(expected)),
+      JSON.stringify(report.warnings),
+    );
     const log = fs.readFileSync(path.join(runDir, 'log.txt'), 'utf8');
     assert.ok(log.includes(`warning: ${expected}`), log);
   });
@@ -109,7 +128,10 @@ describe('distillation engine: choosing the Python interpreter', function () {
     const runDir = path.join(dir, 'run');
     const report = await distillAndVerify(writeSpec(dir), { runDir, python: torchless });
     assert.strictEqual(report.status, 'failed');
-    assert.strictEqual(report.message, `${torchless} lacks numpy, torch: install numpy (apt-get install python3-numpy, or pip install numpy); install torch (apt-get install python3-torch libopenblas0-pthread, or pip install torch); or name one that has them (setting onnxCompress.distill.pythonPath, --python, or ONNX_COMPRESS_PYTHON)`);
+    assert.strictEqual(
+      report.message,
+      `${torchless} lacks numpy, torch: install numpy (apt-get install python3-numpy, or pip install numpy); install torch (apt-get install python3-torch libopenblas0-pthread, or pip install torch); or name one that has them (setting onnxCompress.distill.pythonPath, --python, or ONNX_COMPRESS_PYTHON)`,
+    );
     assert.ok(!fs.existsSync(path.join(runDir, 'student-graph')), 'nothing is exported before the interpreter is known to work');
   });
 });

@@ -18,7 +18,11 @@ const PYTHON = process.env.ONNX_COMPRESS_PYTHON || '/usr/bin/python3';
 const ACCURACY_THRESHOLD = 0.78;
 
 function metricsLines(runDir: string): DistillEvent[] {
-  return fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  return fs
+    .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 function readReport(runDir: string): DistillRunReport {
@@ -36,7 +40,9 @@ describe('distillation runs with the real trainer', function () {
     const studentBytes = fs.readFileSync(student);
     const before = accuracy((await predict(student, fashionTestSet())).top1, fashionTestSet().labels) / 100;
     assert.ok(before < 0.3, `the fresh student should be near chance, got ${before}`);
-    const spec = writeSpec(dir, (s) => { s.student = { model: student, output: 'logits' }; });
+    const spec = writeSpec(dir, (s) => {
+      s.student = { model: student, output: 'logits' };
+    });
     const events: DistillEvent[] = [];
     const runDir = path.join(dir, 'run');
     const report = await distillAndVerify(spec, { runDir, python: PYTHON, onEvent: (e) => events.push(e) });
@@ -44,13 +50,17 @@ describe('distillation runs with the real trainer', function () {
 
     // The stream: phases in order, the trainer's start/step/epoch/eval/checkpoint/exported, the verification.
     const kinds = new Set(events.map((e) => e.event));
-    for (const k of ['phase', 'check', 'cache', 'start', 'step', 'epoch', 'eval', 'checkpoint', 'exported', 'verify']) assert.ok(kinds.has(k as never), `no ${k} event`);
+    for (const k of ['phase', 'check', 'cache', 'start', 'step', 'epoch', 'eval', 'checkpoint', 'exported', 'verify'])
+      assert.ok(kinds.has(k as never), `no ${k} event`);
     const phases = events.filter((e) => e.event === 'phase').map((e) => (e as { phase: string }).phase);
     assert.deepStrictEqual(phases, ['validate', 'export-graph', 'cache', 'train', 'write-student', 'verify', 'done']);
     const steps = events.filter((e) => e.event === 'step');
     assert.ok(steps.length >= 2 && steps.every((e) => e.event === 'step' && Number.isFinite(e.loss) && 'kd' in e.terms && 'feature' in e.terms));
     // Every event the listener got (but cache progress) is in metrics.jsonl, in order.
-    assert.deepStrictEqual(metricsLines(runDir), events.filter((e) => !(e.event === 'cache' && e.state === 'progress')));
+    assert.deepStrictEqual(
+      metricsLines(runDir),
+      events.filter((e) => !(e.event === 'cache' && e.state === 'progress')),
+    );
 
     // The student: loads in onnxruntime-node, scored here independently on the whole test set.
     assert.strictEqual(report.paths.student, path.join(runDir, 'student.onnx'));
@@ -70,12 +80,31 @@ describe('distillation runs with the real trainer', function () {
     // The report echoes the settings and the formulas; the folder holds everything.
     assert.strictEqual(report.settings!.optimizer.lr, 0.002);
     assert.match(report.losses.kd, /T\^2/);
-    assert.deepStrictEqual(report.caches.map((c) => [c.split, c.samples, c.state]), [['train', 20000, 'written'], ['eval', 10000, 'written']]);
-    for (const f of ['spec.distill.json', 'job.json', 'log.txt', 'metrics.jsonl', 'student.onnx', 'report.json', 'student-graph/graph.json', 'student-weights/weights.json']) assert.ok(fs.existsSync(path.join(runDir, f)), f);
+    assert.deepStrictEqual(
+      report.caches.map((c) => [c.split, c.samples, c.state]),
+      [
+        ['train', 20000, 'written'],
+        ['eval', 10000, 'written'],
+      ],
+    );
+    for (const f of [
+      'spec.distill.json',
+      'job.json',
+      'log.txt',
+      'metrics.jsonl',
+      'student.onnx',
+      'report.json',
+      'student-graph/graph.json',
+      'student-weights/weights.json',
+    ])
+      assert.ok(fs.existsSync(path.join(runDir, f)), f);
     assert.deepStrictEqual(readReport(runDir), JSON.parse(JSON.stringify(report)));
     assert.deepStrictEqual(fs.readFileSync(student), studentBytes, 'the student the spec names is never modified');
     const runs = await listRuns(dir);
-    assert.deepStrictEqual(runs.map((r) => [r.name, r.status, r.accuracy]), [['run', 'completed', v.accuracy]]);
+    assert.deepStrictEqual(
+      runs.map((r) => [r.name, r.status, r.accuracy]),
+      [['run', 'completed', v.accuracy]],
+    );
   });
 
   it('cancelling after the first steps leaves a checkpoint; resuming the run folder finishes it', async () => {
@@ -90,8 +119,12 @@ describe('distillation runs with the real trainer', function () {
     const controller = new AbortController();
     let steps = 0;
     const cancelled = await distillAndVerify(spec, {
-      runDir, python: PYTHON, signal: controller.signal,
-      onEvent: (e) => { if (e.event === 'step' && ++steps === 2) controller.abort(); },
+      runDir,
+      python: PYTHON,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.event === 'step' && ++steps === 2) controller.abort();
+      },
     });
     assert.strictEqual(cancelled.status, 'cancelled', `${cancelled.message}`);
     assert.ok(cancelled.checkpoint && fs.existsSync(cancelled.checkpoint), `no checkpoint: ${JSON.stringify(cancelled)}`);
@@ -109,13 +142,19 @@ describe('distillation runs with the real trainer', function () {
     // The resumed run skipped the steps already done and kept the cache.
     const firstStep = resumed.find((e) => e.event === 'step');
     assert.ok(firstStep && firstStep.event === 'step' && firstStep.step > 1, JSON.stringify(firstStep));
-    assert.deepStrictEqual(done.caches.map((c) => c.state), ['reused', 'reused']);
+    assert.deepStrictEqual(
+      done.caches.map((c) => c.state),
+      ['reused', 'reused'],
+    );
     assert.ok(done.verification!.loads && done.verification!.samples === 1000);
   });
 
-  it('a teacher-assistant chain ending in a PyTorch student: consecutive steps, the student exported by torch and verified against the spec\'s teacher', async () => {
+  it("a teacher-assistant chain ending in a PyTorch student: consecutive steps, the student exported by torch and verified against the spec's teacher", async () => {
     const dir = temp.make();
-    fs.writeFileSync(path.join(dir, 'mlp.py'), 'import torch\ndef build():\n    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))\n');
+    fs.writeFileSync(
+      path.join(dir, 'mlp.py'),
+      'import torch\ndef build():\n    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))\n',
+    );
     const spec = writeSpec(dir, (s) => {
       s.student = { factory: 'mlp.py:build' };
       s.scheme = { kind: 'assistant', assistants: [{ model: path.join(FIXTURES, 'mnist_cnn.onnx') }] };
@@ -128,13 +167,24 @@ describe('distillation runs with the real trainer', function () {
     const report = await distillAndVerify(spec, { runDir, python: PYTHON, onEvent: (e) => events.push(e) });
     assert.strictEqual(report.status, 'completed', `${report.message}`);
     const steps = events.filter((e) => e.event === 'phase' && e.phase === 'train').map((e) => e.event === 'phase' && [e.chainStep, e.chainSteps]);
-    assert.deepStrictEqual(steps, [[1, 2], [2, 2]]);
-    assert.deepStrictEqual(report.chain.map((c) => [c.step, c.student, c.status]), [[1, path.join(runDir, 'steps', '1-mnist_cnn', 'student.onnx'), 'completed']]);
+    assert.deepStrictEqual(steps, [
+      [1, 2],
+      [2, 2],
+    ]);
+    assert.deepStrictEqual(
+      report.chain.map((c) => [c.step, c.student, c.status]),
+      [[1, path.join(runDir, 'steps', '1-mnist_cnn', 'student.onnx'), 'completed']],
+    );
     assert.ok(events.some((e) => e.event === 'exported' && e.kind === 'onnx'));
     // Step 2 learnt from the trained assistant, in its own cache; the verification compares with the spec's teacher.
-    assert.deepStrictEqual(report.caches.map((c) => path.basename(path.dirname(c.dir))), ['chain-1', 'chain-1', 'chain-2', 'chain-2']);
+    assert.deepStrictEqual(
+      report.caches.map((c) => path.basename(path.dirname(c.dir))),
+      ['chain-1', 'chain-1', 'chain-2', 'chain-2'],
+    );
     const v = report.verification!;
-    const teacherOnly = accuracy((await predict(path.join(FIXTURES, 'fashion_cnn.onnx'), fashionTestSet())).top1.subarray(0, 1000), fashionTestSet().labels.subarray(0, 1000)) / 100;
+    const teacherOnly =
+      accuracy((await predict(path.join(FIXTURES, 'fashion_cnn.onnx'), fashionTestSet())).top1.subarray(0, 1000), fashionTestSet().labels.subarray(0, 1000)) /
+      100;
     assert.ok(Math.abs(v.teacherAccuracy! - teacherOnly) < 1e-9, `${v.teacherAccuracy} vs ${teacherOnly}`);
     const direct = accuracy((await predict(report.paths.student!, fashionTestSet())).top1.subarray(0, 1000), fashionTestSet().labels.subarray(0, 1000)) / 100;
     assert.ok(Math.abs(v.accuracy! - direct) < 1e-9 && direct > 0.5, `student ${direct}, report ${v.accuracy}`);
@@ -149,35 +199,54 @@ describe('distillation runs with the real trainer', function () {
     assert.strictEqual(readReport(path.join(dir, 'no-python')).status, 'failed');
     assert.ok(fs.existsSync(path.join(dir, 'no-python', 'spec.distill.json')));
 
-    const names = await distillAndVerify(writeSpec(dir, (s) => { s.knowledge = [{ type: 'feature', pairs: [{ teacher: '/fc1/Gem', student: '/Relu_output_0' }] }]; }, 'names.distill.json'), { runDir: path.join(dir, 'names'), python: PYTHON });
+    const names = await distillAndVerify(
+      writeSpec(
+        dir,
+        (s) => {
+          s.knowledge = [{ type: 'feature', pairs: [{ teacher: '/fc1/Gem', student: '/Relu_output_0' }] }];
+        },
+        'names.distill.json',
+      ),
+      { runDir: path.join(dir, 'names'), python: PYTHON },
+    );
     assert.strictEqual(names.status, 'failed');
     assert.match(names.message!, /knowledge\[0\]\.pairs\[0\]\.teacher: the teacher has no tensor '\/fc1\/Gem'; close names: '\/fc1\/Gemm_output_0'/);
     assert.match(fs.readFileSync(path.join(dir, 'names', 'log.txt'), 'utf8'), /no tensor '\/fc1\/Gem'/);
 
     // A PyTorch student whose forward raises on its 4th call: the trainer fails mid-epoch.
-    fs.writeFileSync(path.join(dir, 'failing.py'), [
-      'import torch',
-      'class Mlp(torch.nn.Module):',
-      '    def __init__(self):',
-      '        super().__init__()',
-      '        self.fc = torch.nn.Linear(784, 10)',
-      '        self.calls = 0',
-      '    def forward(self, x):',
-      '        self.calls += 1',
-      '        if self.calls == 4:',
-      '            raise RuntimeError("simulated failure in forward")',
-      '        return self.fc(x.flatten(1))',
-      'def build():',
-      '    return Mlp()',
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(dir, 'failing.py'),
+      [
+        'import torch',
+        'class Mlp(torch.nn.Module):',
+        '    def __init__(self):',
+        '        super().__init__()',
+        '        self.fc = torch.nn.Linear(784, 10)',
+        '        self.calls = 0',
+        '    def forward(self, x):',
+        '        self.calls += 1',
+        '        if self.calls == 4:',
+        '            raise RuntimeError("simulated failure in forward")',
+        '        return self.fc(x.flatten(1))',
+        'def build():',
+        '    return Mlp()',
+        '',
+      ].join('\n'),
+    );
     const crashDir = path.join(dir, 'crash');
-    const crash = await distillAndVerify(writeSpec(dir, (s) => {
-      s.student = { factory: 'failing.py:build' };
-      s.knowledge = [{ type: 'response', alpha: 0.5 }];
-      s.data.train.samples = 2000;
-      s.data.eval = { ...s.data.eval!, samples: 500 };
-    }, 'crash.distill.json'), { runDir: crashDir, python: PYTHON });
+    const crash = await distillAndVerify(
+      writeSpec(
+        dir,
+        (s) => {
+          s.student = { factory: 'failing.py:build' };
+          s.knowledge = [{ type: 'response', alpha: 0.5 }];
+          s.data.train.samples = 2000;
+          s.data.eval = { ...s.data.eval!, samples: 500 };
+        },
+        'crash.distill.json',
+      ),
+      { runDir: crashDir, python: PYTHON },
+    );
     assert.strictEqual(crash.status, 'failed');
     assert.match(crash.message!, /simulated failure in forward/);
     assert.match(crash.message!, /the log is .*log\.txt/);

@@ -22,7 +22,6 @@ import { cli } from '../support/cliRun';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-
 function values(n: number, seed: number, scale = 0.5): Float32Array {
   const r = seededRandom(seed);
   return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
@@ -38,7 +37,15 @@ export function torch12Export(heads = 9): GraphBuilder {
   const b = new GraphBuilder('torch-jit-export');
   const weight = (name: string, dims: number[], seed: number) => {
     b.input(name, DataType.FLOAT, dims);
-    b.initializer(name, DataType.FLOAT, dims, values(dims.reduce((a, d) => a * d, 1), seed));
+    b.initializer(
+      name,
+      DataType.FLOAT,
+      dims,
+      values(
+        dims.reduce((a, d) => a * d, 1),
+        seed,
+      ),
+    );
   };
   b.input('input.1', DataType.FLOAT, [1, 1, 4, 4]);
   weight('fc.weight', [8, 16], 1);
@@ -89,9 +96,16 @@ describe('engine defects', function () {
       const r = await quantizeModel(model, resolveSettings({ calibration: 'synthetic:16' }));
       assert.deepStrictEqual(r.verification, { loads: true, ran: true, note: 'loads and runs on a calibration batch' });
       assert.strictEqual(r.tensors.filter((t) => t.kind === 'weight').length, 10, 'the trunk and the nine heads have quantized weights');
-      assert.ok(r.warnings.some((w) => /graph inputs/.test(w)), r.warnings.join('\n'));
+      assert.ok(
+        r.warnings.some((w) => /graph inputs/.test(w)),
+        r.warnings.join('\n'),
+      );
       const q = readModelSync(r.output).proto.graph!;
-      assert.deepStrictEqual(q.input.map((v) => v.name), ['input.1'], 'weights are constants of the quantized model, not inputs');
+      assert.deepStrictEqual(
+        q.input.map((v) => v.name),
+        ['input.1'],
+        'weights are constants of the quantized model, not inputs',
+      );
       assert.deepStrictEqual(fs.readFileSync(model), before, 'the original model is untouched');
       const x = { 'input.1': new ort.Tensor('float32', values(16, 99, 1), [1, 1, 4, 4]) };
       const [f, y] = [await runOrt(model, x), await runOrt(r.output, x)];
@@ -116,12 +130,15 @@ describe('engine defects', function () {
       const r = await quantizeModel(up, resolveSettings({ mode: 'dynamic', calibration: 'synthetic:4' }));
       assert.ok(r.verification.ran, r.verification.note);
       assert.strictEqual(r.nodes.filter((n) => n.quantized).length, 10, JSON.stringify(r.nodes));
-      assert.deepStrictEqual(readModelSync(r.output).proto.graph!.input.map((v) => v.name), ['input.1']);
+      assert.deepStrictEqual(
+        readModelSync(r.output).proto.graph!.input.map((v) => v.name),
+        ['input.1'],
+      );
     });
   });
 
   describe('the CLI reports every failure as one line', () => {
-    it('an error that is not one of the engine\'s own (empty calibration data) is one line naming the model, no stack trace', async () => {
+    it("an error that is not one of the engine's own (empty calibration data) is one line naming the model, no stack trace", async () => {
       const model = path.join(dir, 'torch12.onnx');
       fs.writeFileSync(model, modelBytes(torch12Export(1), TORCH12));
       const empty = path.join(dir, 'empty.npy');
@@ -144,7 +161,10 @@ describe('engine defects', function () {
       }
       const line = failureLine(error, 'model.onnx');
       assert.ok(!line.includes('\n'), line);
-      assert.match(line, /^model\.onnx: Cannot read properties of null \(reading 'data'\) \(an internal error in .*engineDefects\.test\.js:\d+\)?; please report it/);
+      assert.match(
+        line,
+        /^model\.onnx: Cannot read properties of null \(reading 'data'\) \(an internal error in .*engineDefects\.test\.js:\d+\)?; please report it/,
+      );
     });
 
     it('bin: a failure is one line and exit 1; ONNX_COMPRESS_DEBUG=1 adds the stack', () => {
@@ -159,7 +179,11 @@ describe('engine defects', function () {
       const last = r.stderr.trim().split('\n').pop()!;
       assert.match(last, /^onnx-compress: /);
       assert.ok(!/\n\s+at /.test(r.stderr), r.stderr);
-      const debug = spawnSync(process.execPath, [bin, 'quantize', model, '--calib', empty], { encoding: 'utf8', timeout: 30_000, env: { ...env, ONNX_COMPRESS_DEBUG: '1' } });
+      const debug = spawnSync(process.execPath, [bin, 'quantize', model, '--calib', empty], {
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { ...env, ONNX_COMPRESS_DEBUG: '1' },
+      });
       assert.strictEqual(debug.status, 1, debug.stderr);
       assert.match(debug.stderr, /\n\s+at /);
     });
@@ -223,7 +247,9 @@ describe('engine defects', function () {
       const r = await cli('quantize', model, '--calib', 'synthetic:4', '--result', dir);
       assert.strictEqual(r.code, 1, r.stderr);
       const lines = r.stderr.split('\n').filter((l) => l.startsWith('onnx-compress:'));
-      assert.deepStrictEqual(lines, [`onnx-compress: ${dir}: cannot write the file: a folder of that name is in the way; the quantized model was not kept either (choose another result path)`]);
+      assert.deepStrictEqual(lines, [
+        `onnx-compress: ${dir}: cannot write the file: a folder of that name is in the way; the quantized model was not kept either (choose another result path)`,
+      ]);
       assert.deepStrictEqual(listFiles(dir), ['torch12.onnx']);
     });
 
@@ -278,7 +304,10 @@ describe('engine defects', function () {
       const target = path.join(dir, 'taken');
       fs.mkdirSync(target);
       fs.writeFileSync(path.join(target, 'inside'), 'x');
-      assert.throws(() => writeFileAtomicSync(target, 'text'), (e: Error) => e.message.startsWith(`${target}: `) && !e.message.includes('.tmp'));
+      assert.throws(
+        () => writeFileAtomicSync(target, 'text'),
+        (e: Error) => e.message.startsWith(`${target}: `) && !e.message.includes('.tmp'),
+      );
       await assert.rejects(writeFileAtomic(target, 'text'), (e: Error) => e.message.startsWith(`${target}: `) && !e.message.includes('.tmp'));
       assert.deepStrictEqual(listFiles(dir), ['taken/inside']);
     });
@@ -302,7 +331,7 @@ describe('engine defects', function () {
       fs.writeFileSync(model, modelBytes(torch12Export(1), TORCH12));
     });
 
-    it('save MODEL OUT makes OUT\'s folder (also with a data file)', async () => {
+    it("save MODEL OUT makes OUT's folder (also with a data file)", async () => {
       const out = path.join(dir, 'new', 'sub', 'copy.onnx');
       const r = await cli('save', model, out, '--external-data', '--threshold', '0');
       assert.strictEqual(r.code, 0, r.stderr);
@@ -321,16 +350,25 @@ describe('engine defects', function () {
 
     it('a write into new folders that fails removes the folders it made', async () => {
       const custom = path.join(dir, 'custom.onnx');
-      fs.writeFileSync(custom, modelBytes(new GraphBuilder('custom')
-        .input('x', DataType.FLOAT, ['N', 16])
-        .initializer('w', DataType.FLOAT, [16, 16], values(256, 5))
-        .node('MatMul', ['x', 'w'], ['h'], {}, { name: 'proj' })
-        .node('Mystery', ['h'], ['y'], {}, { name: 'custom', domain: 'com.example.custom' })
-        .output('y', DataType.FLOAT, ['N', 16]), { opset: 13, opsets: { 'com.example.custom': 1 } }));
+      fs.writeFileSync(
+        custom,
+        modelBytes(
+          new GraphBuilder('custom')
+            .input('x', DataType.FLOAT, ['N', 16])
+            .initializer('w', DataType.FLOAT, [16, 16], values(256, 5))
+            .node('MatMul', ['x', 'w'], ['h'], {}, { name: 'proj' })
+            .node('Mystery', ['h'], ['y'], {}, { name: 'custom', domain: 'com.example.custom' })
+            .output('y', DataType.FLOAT, ['N', 16]),
+          { opset: 13, opsets: { 'com.example.custom': 1 } },
+        ),
+      );
       const r = await cli('quantize', custom, '--mode', 'dynamic', '-o', path.join(dir, 'new', 'sub', 'q.onnx'));
       assert.strictEqual(r.code, 1, r.stderr);
       assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['custom.onnx', 'torch12.onnx']);
-      assert.throws(() => writeFileAtomicSync(path.join(dir, 'torch12.onnx', 'r.json'), '{}'), /torch12\.onnx.r\.json: cannot write the file: a file is in the way of its folder/);
+      assert.throws(
+        () => writeFileAtomicSync(path.join(dir, 'torch12.onnx', 'r.json'), '{}'),
+        /torch12\.onnx.r\.json: cannot write the file: a file is in the way of its folder/,
+      );
     });
   });
 
@@ -371,7 +409,10 @@ describe('engine defects', function () {
       assert.strictEqual(r.code, 1, r.stderr);
       const lines = r.stderr.split('\n').filter((l) => l.startsWith('onnx-compress:'));
       assert.strictEqual(lines.length, 1, r.stderr);
-      assert.match(lines[0], /fashion_cnn\.int8\.onnx: already quantized \(\d+ QuantizeLinear\/DequantizeLinear nodes?, \d+ QLinearConv.*\): quantize the float model it came from \(fashion_cnn\.onnx\)$/);
+      assert.match(
+        lines[0],
+        /fashion_cnn\.int8\.onnx: already quantized \(\d+ QuantizeLinear\/DequantizeLinear nodes?, \d+ QLinearConv.*\): quantize the float model it came from \(fashion_cnn\.onnx\)$/,
+      );
       assert.ok(!fs.existsSync(path.join(dir, 'fashion_cnn.int8.int8.onnx')));
     });
 
@@ -387,7 +428,9 @@ describe('engine defects', function () {
         } else g.node('Identity', ['x'], ['y'], {}, { name: 'id' });
         return g.output('y', DataType.FLOAT, [4]);
       };
-      const b = new GraphBuilder('g').input('x', DataType.FLOAT, [4]).input('c', DataType.BOOL, [])
+      const b = new GraphBuilder('g')
+        .input('x', DataType.FLOAT, [4])
+        .input('c', DataType.BOOL, [])
         .node('If', ['c'], ['y'], { then_branch: branch(true), else_branch: branch(false) }, { name: 'if' })
         .output('y', DataType.FLOAT, [4]);
       const model = { proto: readModelSync(float).proto };

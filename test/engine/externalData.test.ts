@@ -42,16 +42,21 @@ const feeds = () => ({ x: new ort.Tensor('float32', seededFloats(9, 2 * 64), [2,
 
 function externalTensor(name: string, dims: number[], entries: Record<string, string>): TensorProto {
   return createMessage<TensorProto>('TensorProto', {
-    name, data_type: DataType.FLOAT, dims, data_location: 1,
+    name,
+    data_type: DataType.FLOAT,
+    dims,
+    data_location: 1,
     external_data: Object.entries(entries).map(([key, value]) => ({ key, value })),
   });
 }
 
 /** A model whose initializer 'w' [4] lives in external data described by `entries`. */
 function modelWithExternal(entries: Record<string, string>): Uint8Array {
-  const g = new GraphBuilder('ext').input('x', DataType.FLOAT, [4])
+  const g = new GraphBuilder('ext')
+    .input('x', DataType.FLOAT, [4])
     .initializerProto(externalTensor('w', [4], entries))
-    .node('Add', ['x', 'w'], ['y']).output('y', DataType.FLOAT, [4]);
+    .node('Add', ['x', 'w'], ['y'])
+    .output('y', DataType.FLOAT, [4]);
   return modelBytes(g);
 }
 
@@ -313,8 +318,10 @@ describe('external data', () => {
       const model = await readModel(file);
       for (const target of [file, path.join(dir, '.', 'mlp.onnx'), path.join(dir, 'sub', '..', 'mlp.onnx')]) {
         for (const placement of ['keep', 'external', 'inline'] as const) {
-          await assert.rejects(writeModel(model, target, { placement }), (e: unknown) =>
-            e instanceof ModelWriteError && /refusing to write over the model being read/.test(e.message) && e.message.includes(target));
+          await assert.rejects(
+            writeModel(model, target, { placement }),
+            (e: unknown) => e instanceof ModelWriteError && /refusing to write over the model being read/.test(e.message) && e.message.includes(target),
+          );
         }
       }
       // A link to the source is the source too.
@@ -329,12 +336,14 @@ describe('external data', () => {
       assert.deepStrictEqual(await runOrt(file, feeds()), reference);
     });
 
-    it("a data file location that is the source model itself is refused", async () => {
+    it('a data file location that is the source model itself is refused', async () => {
       const { dir, file } = await writeExternal();
       const before = snapshot(dir);
       const model = await readModel(file);
-      await assert.rejects(writeModel(model, path.join(dir, 'other.onnx'), { placement: 'external', location: 'mlp.onnx' }),
-        (e: unknown) => e instanceof ModelWriteError && /overwrite the source model/.test(e.message));
+      await assert.rejects(
+        writeModel(model, path.join(dir, 'other.onnx'), { placement: 'external', location: 'mlp.onnx' }),
+        (e: unknown) => e instanceof ModelWriteError && /overwrite the source model/.test(e.message),
+      );
       assert.deepStrictEqual(snapshot(dir), before);
     });
 
@@ -345,10 +354,13 @@ describe('external data', () => {
       const a = Float32Array.from({ length: 10 }, (_, i) => i + 1);
       const b = Float32Array.from({ length: 10 }, (_, i) => i + 11);
       fs.writeFileSync(path.join(dir, 'src.onnx.data'), Buffer.concat([Buffer.from(a.buffer), Buffer.from(b.buffer)]));
-      const g = new GraphBuilder('g').input('x', DataType.FLOAT, [10])
+      const g = new GraphBuilder('g')
+        .input('x', DataType.FLOAT, [10])
         .initializerProto(externalTensor('a', [10], { location: 'src.onnx.data', offset: '0', length: '40' }))
         .initializerProto(externalTensor('b', [10], { location: 'src.onnx.data', offset: '40', length: '40' }))
-        .node('Add', ['x', 'a'], ['t']).node('Add', ['t', 'b'], ['y']).output('y', DataType.FLOAT, [10]);
+        .node('Add', ['x', 'a'], ['t'])
+        .node('Add', ['t', 'b'], ['y'])
+        .output('y', DataType.FLOAT, [10]);
       const file = path.join(dir, 'src.onnx');
       fs.writeFileSync(file, modelBytes(g));
       const x = { x: new ort.Tensor('float32', new Float32Array(10), [10]) };
@@ -356,8 +368,11 @@ describe('external data', () => {
       const before = snapshot(dir);
 
       const model = await readModel(file);
-      await assert.rejects(writeModel(model, path.join(dir, 'copy.onnx'), { location: 'src.onnx.data' }), ModelWriteError,
-        'writing the copy\'s data over the source\'s data file must be refused');
+      await assert.rejects(
+        writeModel(model, path.join(dir, 'copy.onnx'), { location: 'src.onnx.data' }),
+        ModelWriteError,
+        "writing the copy's data over the source's data file must be refused",
+      );
       assert.deepStrictEqual(snapshot(dir), before, 'the source model and its data are untouched');
       assert.deepStrictEqual(await runOrt(file, x), expected);
     });
@@ -393,7 +408,11 @@ describe('external data', () => {
       const outDir = temp.make();
       // Aborted once three tensors have gone to the (temporary) data file.
       let checks = 0;
-      const signal = { get aborted() { return ++checks > 4; } } as unknown as AbortSignal;
+      const signal = {
+        get aborted() {
+          return ++checks > 4;
+        },
+      } as unknown as AbortSignal;
       await assert.rejects(writeModel(model, path.join(outDir, 'out.onnx'), { placement: 'external', threshold: 0, signal }), isCancel);
       assert.ok(checks > 4);
       assert.deepStrictEqual(listFiles(outDir), [], 'no output, no data file, no temp files');
@@ -408,7 +427,10 @@ describe('external data', () => {
       const ac = new AbortController();
       const writing = writeModel(model, path.join(outDir, 'out.onnx'), { placement: 'external', threshold: 0, signal: ac.signal });
       ac.abort(); // the caller cancels before the promise has settled
-      const outcome = await writing.then(() => 'completed', (e: unknown) => e);
+      const outcome = await writing.then(
+        () => 'completed',
+        (e: unknown) => e,
+      );
       assert.ok(isCancel(outcome), `the write must honour the abort, but it ${outcome === 'completed' ? 'completed' : `failed with ${outcome}`}`);
       assert.deepStrictEqual(listFiles(outDir), []);
     });

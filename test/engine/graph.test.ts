@@ -75,19 +75,21 @@ function loopWithIf(): GraphBuilder {
     .output('c_out', DataType.BOOL, [])
     .output('branch_out', DataType.FLOAT, [3])
     .output('scan_v', DataType.FLOAT, [3]);
-  return new GraphBuilder('main')
-    .input('x', DataType.FLOAT, [3])
-    .initializer('trip', DataType.INT64, [], BigInt64Array.of(3n))
-    .initializer('cond0', DataType.BOOL, [], Uint8Array.of(1))
-    .initializer('flag', DataType.BOOL, [], Uint8Array.of(1))
-    .initializer('two', DataType.FLOAT, [], Float32Array.of(2))
-    // The Loop comes first, but reads 'scale' (made by the next node) from inside its body.
-    .node('Loop', ['trip', 'cond0', 'x'], ['acc_final', 'scan_out'], { body }, { name: 'loop' })
-    .node('Mul', ['x', 'two'], ['scale'], {}, { name: 'mkscale' })
-    .node('Identity', ['acc_final'], ['y'], {}, { name: 'out' })
-    .valueInfo('scale', DataType.FLOAT, [3])
-    .output('y', DataType.FLOAT, [3])
-    .output('scan_out', DataType.FLOAT, [3, 3]);
+  return (
+    new GraphBuilder('main')
+      .input('x', DataType.FLOAT, [3])
+      .initializer('trip', DataType.INT64, [], BigInt64Array.of(3n))
+      .initializer('cond0', DataType.BOOL, [], Uint8Array.of(1))
+      .initializer('flag', DataType.BOOL, [], Uint8Array.of(1))
+      .initializer('two', DataType.FLOAT, [], Float32Array.of(2))
+      // The Loop comes first, but reads 'scale' (made by the next node) from inside its body.
+      .node('Loop', ['trip', 'cond0', 'x'], ['acc_final', 'scan_out'], { body }, { name: 'loop' })
+      .node('Mul', ['x', 'two'], ['scale'], {}, { name: 'mkscale' })
+      .node('Identity', ['acc_final'], ['y'], {}, { name: 'out' })
+      .valueInfo('scale', DataType.FLOAT, [3])
+      .output('y', DataType.FLOAT, [3])
+      .output('scan_out', DataType.FLOAT, [3, 3])
+  );
 }
 
 function seededShuffle<T>(items: T[], seed: number): T[] {
@@ -114,7 +116,15 @@ describe('graph index and element types', () => {
         .initializer('k', DataType.INT64, [1], BigInt64Array.of(1n))
         .output('y', DataType.FLOAT, [2]);
       const index = new GraphIndex(g.build());
-      assert.deepStrictEqual([...index.producer], [['a', 0], ['b', 1], ['y', 2], ['vals', 3]]);
+      assert.deepStrictEqual(
+        [...index.producer],
+        [
+          ['a', 0],
+          ['b', 1],
+          ['y', 2],
+          ['vals', 3],
+        ],
+      );
       assert.deepStrictEqual(index.consumers.get('x'), [0], 'a node reading a value twice is one consumer');
       assert.deepStrictEqual(index.consumers.get('a'), [1, 2]);
       assert.deepStrictEqual(index.consumers.get('w'), [1]);
@@ -134,16 +144,25 @@ describe('graph index and element types', () => {
       // A chain with diamonds: v{i+1} = (v_i + v_i) * v_{i-1}
       g.node('Identity', ['x'], ['v0']).node('Neg', ['x'], ['v1']);
       for (let i = 1; i < 12; i++) {
-        g.node('Add', [`v${i}`, `v${i}`], [`d${i}`]).node('Mul', [`d${i}`, `v${i - 1}`], [`p${i}`]).node('Tanh', [`p${i}`], [`v${i + 1}`]);
+        g.node('Add', [`v${i}`, `v${i}`], [`d${i}`])
+          .node('Mul', [`d${i}`, `v${i - 1}`], [`p${i}`])
+          .node('Tanh', [`p${i}`], [`v${i + 1}`]);
       }
       g.output('v12', DataType.FLOAT, [4]);
       const sorted = g.build();
       const shuffled: GraphProto = { ...sorted, node: seededShuffle(sorted.node, 7) };
-      assert.notDeepStrictEqual(shuffled.node.map((n) => n.output[0]), sorted.node.map((n) => n.output[0]));
+      assert.notDeepStrictEqual(
+        shuffled.node.map((n) => n.output[0]),
+        sorted.node.map((n) => n.output[0]),
+      );
       const index = new GraphIndex(shuffled);
       const order = index.topologicalOrder();
       assert.strictEqual(order.length, shuffled.node.length);
-      assert.deepStrictEqual([...order].sort((a, b) => a - b), shuffled.node.map((_, i) => i), 'a permutation');
+      assert.deepStrictEqual(
+        [...order].sort((a, b) => a - b),
+        shuffled.node.map((_, i) => i),
+        'a permutation',
+      );
       const seen = new Set(['x']);
       for (const i of order) {
         for (const name of shuffled.node[i].input) assert.ok(seen.has(name), `${shuffled.node[i].name} reads ${name} before it is made`);
@@ -159,44 +178,65 @@ describe('graph index and element types', () => {
     });
 
     it('reports a cycle naming the graph and the nodes', () => {
-      const g = new GraphBuilder('cyc').input('x', DataType.FLOAT, [1])
+      const g = new GraphBuilder('cyc')
+        .input('x', DataType.FLOAT, [1])
         .node('Relu', ['x'], ['ok'], {}, { name: 'fine' })
         .node('Add', ['b', 'x'], ['a'], {}, { name: 'first' })
         .node('Add', ['a', 'ok'], ['b'], {}, { name: 'second' })
         .output('a', DataType.FLOAT, [1]);
-      assert.throws(() => new GraphIndex(g.build()).topologicalOrder(), (e: unknown) =>
-        e instanceof OnnxCompressError && /graph main/.test(e.message) && /cycle/.test(e.message)
-        && e.message.includes("'first'") && e.message.includes("'second'") && !e.message.includes("'fine'"));
+      assert.throws(
+        () => new GraphIndex(g.build()).topologicalOrder(),
+        (e: unknown) =>
+          e instanceof OnnxCompressError &&
+          /graph main/.test(e.message) &&
+          /cycle/.test(e.message) &&
+          e.message.includes("'first'") &&
+          e.message.includes("'second'") &&
+          !e.message.includes("'fine'"),
+      );
     });
 
     it('a node that reads its own output is a cycle too', async () => {
-      const g = new GraphBuilder('self').input('x', DataType.FLOAT, [1])
+      const g = new GraphBuilder('self')
+        .input('x', DataType.FLOAT, [1])
         .node('Add', ['x', 'a'], ['a'], {}, { name: 'selfish' })
         .output('a', DataType.FLOAT, [1]);
       // onnxruntime refuses the model...
       await assert.rejects(runOrt(modelBytes(g), { x: new ort.Tensor('float32', Float32Array.of(1), [1]) }));
       // ...and so must the index, instead of ordering it as if it were fine.
-      assert.throws(() => new GraphIndex(g.build()).topologicalOrder(), (e: unknown) =>
-        e instanceof OnnxCompressError && /cycle/.test(e.message) && e.message.includes("'selfish'"));
+      assert.throws(
+        () => new GraphIndex(g.build()).topologicalOrder(),
+        (e: unknown) => e instanceof OnnxCompressError && /cycle/.test(e.message) && e.message.includes("'selfish'"),
+      );
     });
 
     it('a cycle inside a subgraph names the subgraph', () => {
-      const body = new GraphBuilder('then').node('Neg', ['q'], ['p'], {}, { name: 'p1' }).node('Neg', ['p'], ['q'], {}, { name: 'q1' }).output('p', DataType.FLOAT, [1]);
+      const body = new GraphBuilder('then')
+        .node('Neg', ['q'], ['p'], {}, { name: 'p1' })
+        .node('Neg', ['p'], ['q'], {}, { name: 'q1' })
+        .output('p', DataType.FLOAT, [1]);
       const els = new GraphBuilder('else').node('Identity', ['x'], ['e']).output('e', DataType.FLOAT, [1]);
-      const g = new GraphBuilder('m').input('x', DataType.FLOAT, [1]).input('c', DataType.BOOL, [])
-        .node('If', ['c'], ['y'], { then_branch: body, else_branch: els }, { name: 'gate' }).output('y', DataType.FLOAT, [1]);
+      const g = new GraphBuilder('m')
+        .input('x', DataType.FLOAT, [1])
+        .input('c', DataType.BOOL, [])
+        .node('If', ['c'], ['y'], { then_branch: body, else_branch: els }, { name: 'gate' })
+        .output('y', DataType.FLOAT, [1]);
       const index = new GraphIndex(g.build());
       assert.deepStrictEqual(index.topologicalOrder(), [0]);
       const thenIdx = index.subgraphs.find((s) => s.attribute === 'then_branch')!.index;
-      assert.throws(() => thenIdx.topologicalOrder(), (e: unknown) => e instanceof Error && e.message.includes('graph main/gate.then_branch') && /cycle/.test(e.message));
+      assert.throws(
+        () => thenIdx.topologicalOrder(),
+        (e: unknown) => e instanceof Error && e.message.includes('graph main/gate.then_branch') && /cycle/.test(e.message),
+      );
     });
 
     it('indexes If inside Loop recursively, with outer references and implicit inputs', async () => {
       const model = decodeModel(modelBytes(loopWithIf(), { opset: 13 }));
       const main = new GraphIndex(model.proto.graph!);
-      assert.deepStrictEqual([...main.allIndexes()].map((i) => i.path), [
-        'main', 'main/loop.body', 'main/loop.body/branch.then_branch', 'main/loop.body/branch.else_branch',
-      ]);
+      assert.deepStrictEqual(
+        [...main.allIndexes()].map((i) => i.path),
+        ['main', 'main/loop.body', 'main/loop.body/branch.then_branch', 'main/loop.body/branch.else_branch'],
+      );
       const body = main.subgraphs[0].index;
       assert.deepStrictEqual({ node: main.subgraphs[0].node, attribute: main.subgraphs[0].attribute }, { node: 0, attribute: 'body' });
       assert.strictEqual(body.parent, main);
@@ -229,8 +269,14 @@ describe('graph index and element types', () => {
       // The model is valid: onnxruntime runs it. y = x + 3 * 2x; scan rows x + 2x * k.
       const x = Float32Array.of(1, -2, 0.5);
       const r = await runOrt(modelBytes(loopWithIf(), { opset: 13 }), { x: new ort.Tensor('float32', x, [3]) });
-      assert.deepStrictEqual(r.y.data, Array.from(x, (v) => 7 * v));
-      assert.deepStrictEqual(r.scan_out.data, [1, 2, 3].flatMap((k) => Array.from(x, (v) => v + 2 * v * k)));
+      assert.deepStrictEqual(
+        r.y.data,
+        Array.from(x, (v) => 7 * v),
+      );
+      assert.deepStrictEqual(
+        r.scan_out.data,
+        [1, 2, 3].flatMap((k) => Array.from(x, (v) => v + 2 * v * k)),
+      );
     });
   });
 
@@ -290,19 +336,44 @@ describe('graph index and element types', () => {
     }
 
     const EXPECTED: Record<string, DataType> = {
-      xi: DataType.INT32, x_like: DataType.INT8, sh: DataType.INT64, sz: DataType.INT64, eq: DataType.BOOL, gt: DataType.BOOL, nan: DataType.BOOL,
-      q_i8: DataType.INT8, q_u8: DataType.UINT8, dq: DataType.FLOAT, dq16: DataType.FLOAT16,
-      dyn_q: DataType.UINT8, dyn_s: DataType.FLOAT, dyn_zp: DataType.UINT8,
-      top_v: DataType.FLOAT, top_i: DataType.INT64, amax: DataType.INT64, nz: DataType.INT64, wh: DataType.INT32, oh: DataType.FLOAT,
-      c_i32: DataType.INT32, c_int: DataType.INT64, c_floats: DataType.FLOAT, c_float: DataType.FLOAT,
-      cos_i8: DataType.INT8, cos_default: DataType.FLOAT, if_out: DataType.INT64, loop_v: DataType.INT32, loop_scan: DataType.FLOAT16,
-      drop: DataType.FLOAT, mask: DataType.BOOL,
+      xi: DataType.INT32,
+      x_like: DataType.INT8,
+      sh: DataType.INT64,
+      sz: DataType.INT64,
+      eq: DataType.BOOL,
+      gt: DataType.BOOL,
+      nan: DataType.BOOL,
+      q_i8: DataType.INT8,
+      q_u8: DataType.UINT8,
+      dq: DataType.FLOAT,
+      dq16: DataType.FLOAT16,
+      dyn_q: DataType.UINT8,
+      dyn_s: DataType.FLOAT,
+      dyn_zp: DataType.UINT8,
+      top_v: DataType.FLOAT,
+      top_i: DataType.INT64,
+      amax: DataType.INT64,
+      nz: DataType.INT64,
+      wh: DataType.INT32,
+      oh: DataType.FLOAT,
+      c_i32: DataType.INT32,
+      c_int: DataType.INT64,
+      c_floats: DataType.FLOAT,
+      c_float: DataType.FLOAT,
+      cos_i8: DataType.INT8,
+      cos_default: DataType.FLOAT,
+      if_out: DataType.INT64,
+      loop_v: DataType.INT32,
+      loop_scan: DataType.FLOAT16,
+      drop: DataType.FLOAT,
+      mask: DataType.BOOL,
     };
 
     it('types every output of ops whose output type differs from input 0', () => {
       const { stripped } = withAndWithoutDeclaredTypes(modelBytes(typeZoo(), { opset: 21, irVersion: 10 }));
       const { types, unresolved } = inferElementTypes(new GraphIndex(stripped.proto.graph!));
-      const wrong = Object.entries(EXPECTED).filter(([name, t]) => types.get(name) !== t)
+      const wrong = Object.entries(EXPECTED)
+        .filter(([name, t]) => types.get(name) !== t)
         .map(([name, t]) => `${name}: expected ${dataTypeName(t)}, got ${dataTypeName(types.get(name))}`);
       assert.deepStrictEqual(wrong, []);
       assert.deepStrictEqual([...unresolved.keys()], []);
@@ -335,7 +406,8 @@ describe('graph index and element types', () => {
         .output('seen', DataType.INT32, null);
       const bodyProto = body.build();
       delete bodyProto.input[2].type; // 'prev' has no declared type
-      const g = new GraphBuilder('m').input('start', DataType.INT32, [])
+      const g = new GraphBuilder('m')
+        .input('start', DataType.INT32, [])
         .initializer('trip', DataType.INT64, [], BigInt64Array.of(4n))
         .initializer('go', DataType.BOOL, [], Uint8Array.of(1))
         .initializer('step', DataType.INT32, [], Int32Array.of(3))
@@ -351,7 +423,8 @@ describe('graph index and element types', () => {
     });
 
     it('values no rule can type are listed as unresolved, with the reason', () => {
-      const g = new GraphBuilder('custom').input('x', DataType.FLOAT, [2])
+      const g = new GraphBuilder('custom')
+        .input('x', DataType.FLOAT, [2])
         .node('Mystery', ['x'], ['m'], {}, { domain: 'example.vendor', name: 'mystery_node' })
         .node('Relu', ['m'], ['r'])
         .output('r', DataType.FLOAT, [2]);
@@ -366,7 +439,8 @@ describe('graph index and element types', () => {
   describe('inferElementTypes against onnxruntime on libonnx test models', function () {
     this.timeout(120_000);
     // Models whose ops change element types (and their function expansions, which chain many ops).
-    const pick = /^test_(cast|castlike|shape|size|equal|less|greater|not|and|or|xor|isnan|isinf|quantizelinear|dequantizelinear|dynamicquantizelinear|top_k|if|loop|scan|constant|argmax|argmin|nonzero|where|onehot|unique|dropout|maxpool_with|range|matmulinteger|convinteger|qlinear|eyelike|layer_normalization|bernoulli|bitshift|mod|pow|gather|scatter|reduce_sum|compress|clip|identity)/;
+    const pick =
+      /^test_(cast|castlike|shape|size|equal|less|greater|not|and|or|xor|isnan|isinf|quantizelinear|dequantizelinear|dynamicquantizelinear|top_k|if|loop|scan|constant|argmax|argmin|nonzero|where|onehot|unique|dropout|maxpool_with|range|matmulinteger|convinteger|qlinear|eyelike|layer_normalization|bernoulli|bitshift|mod|pow|gather|scatter|reduce_sum|compress|clip|identity)/;
     let ran = 0;
     let compared = 0;
     let candidates = 0;
@@ -376,7 +450,10 @@ describe('graph index and element types', () => {
 
     before(async function () {
       if (!fs.existsSync(TESTDATA)) this.skip();
-      const names = fs.readdirSync(TESTDATA).filter((d) => pick.test(d)).sort();
+      const names = fs
+        .readdirSync(TESTDATA)
+        .filter((d) => pick.test(d))
+        .sort();
       candidates = names.length;
       for (const name of names) {
         const file = path.join(TESTDATA, name, 'model.onnx');

@@ -41,14 +41,27 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
   const forReport = async (shown: QuantReport, nodes: string[], output?: string) => {
     const previous = previousQuantResult(shown.quantizedModel, shown.quantResultFile ?? undefined);
     return keepInFloatAndAnalyze({
-      floatFile: shown.floatModel, previous, previousFile: defaultQuantResultFile(shown.quantizedModel), what: nodes, shown, output,
+      floatFile: shown.floatModel,
+      previous,
+      previousFile: defaultQuantResultFile(shown.quantizedModel),
+      what: nodes,
+      shown,
+      output,
       evaluation: { data: previous.settings.calibration, samples: 128, latencyRuns: 0, sensitivity: false },
     });
   };
   /** What the CLI runs: the model the request starts from is scored. */
-  const keepInFloat = async (previous: QuantResult, nodes: string[], o: Evaluation & { output: string }) => (await keepInFloatAndAnalyze({
-    floatFile: float, previous, previousFile: defaultQuantResultFile(previous.output), what: nodes, evaluation: o, output: o.output,
-  })).keep;
+  const keepInFloat = async (previous: QuantResult, nodes: string[], o: Evaluation & { output: string }) =>
+    (
+      await keepInFloatAndAnalyze({
+        floatFile: float,
+        previous,
+        previousFile: defaultQuantResultFile(previous.output),
+        what: nodes,
+        evaluation: o,
+        output: o.output,
+      })
+    ).keep;
   const files = () => fs.readdirSync(dir).sort();
 
   before(async () => {
@@ -98,10 +111,16 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
   it('refuses a request that changes nothing, says why, and writes no model', async () => {
     const before = files();
     const o = { data: TEST, samples: 64, latencyRuns: 0, output: path.join(dir, 'nothing.onnx') };
-    await assert.rejects(keepInFloat(quant, ['/nope'], o), /^KeepInFloatError: nothing changed: \/nope is not a node of fashion_cnn\.onnx; no model was written$/m);
+    await assert.rejects(
+      keepInFloat(quant, ['/nope'], o),
+      /^KeepInFloatError: nothing changed: \/nope is not a node of fashion_cnn\.onnx; no model was written$/m,
+    );
     // Already in float in the model the request starts from.
     const kept = previousQuantResult(path.join(dir, 'fashion_cnn.int8.keep-float.onnx'));
-    await assert.rejects(keepInFloat(kept, ['/conv1/Conv'], o), /nothing changed: \/conv1\/Conv is already in float in fashion_cnn\.int8\.keep-float\.onnx; no model was written/);
+    await assert.rejects(
+      keepInFloat(kept, ['/conv1/Conv'], o),
+      /nothing changed: \/conv1\/Conv is already in float in fashion_cnn\.int8\.keep-float\.onnx; no model was written/,
+    );
     await assert.rejects(forReport(report, ['/Flatten_output_0'], o.output), /nothing changed: \/Flatten_output_0 is not a node/);
     assert.deepStrictEqual(files(), before);
   });
@@ -109,20 +128,33 @@ describe('keep in float (Fashion-MNIST CNN)', function () {
   it('needs NAME.quant.json beside the quantized model: the engine and the CLI say so in one line', async () => {
     const copy = path.join(dir, 'copy.int8.onnx');
     fs.copyFileSync(quant.output, copy);
-    const line = 'copy.int8.quant.json is missing beside copy.int8.onnx: the calibration ranges are needed to keep layers in float without calibrating again; quantize the model again';
-    assert.throws(() => previousQuantResult(copy), (e: Error) => e.message === line);
+    const line =
+      'copy.int8.quant.json is missing beside copy.int8.onnx: the calibration ranges are needed to keep layers in float without calibrating again; quantize the model again';
+    assert.throws(
+      () => previousQuantResult(copy),
+      (e: Error) => e.message === line,
+    );
     await assert.rejects(forReport({ ...report, quantizedModel: copy, quantResultFile: null }, ['/conv1/Conv']), (e: Error) => e.message === line);
     const errors: string[] = [];
-    const code = await run(['analyze', float, copy, '--data', TEST, '--samples', '64', '--keep-in-float', '/conv1/Conv'], { log: () => undefined, error: (s) => errors.push(s) });
+    const code = await run(['analyze', float, copy, '--data', TEST, '--samples', '64', '--keep-in-float', '/conv1/Conv'], {
+      log: () => undefined,
+      error: (s) => errors.push(s),
+    });
     assert.strictEqual(code, 1);
     assert.deepStrictEqual(errors, [`onnx-compress: ${line}`]);
-    assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('copy')), ['copy.int8.onnx']);
+    assert.deepStrictEqual(
+      fs.readdirSync(dir).filter((f) => f.startsWith('copy')),
+      ['copy.int8.onnx'],
+    );
   });
 
   it('the CLI saves the requested nodes it did not keep in float in the report, as the panel does, and prints them once', async () => {
     const out = path.join(dir, 'cli-keep.report.json');
     const errors: string[] = [];
-    const code = await run(['analyze', float, quant.output, '--data', TEST, '--samples', '64', '--latency-runs', '0', '--keep-in-float', '/conv2/Conv,/nope', '-o', out], { log: () => undefined, error: (s) => errors.push(s) });
+    const code = await run(
+      ['analyze', float, quant.output, '--data', TEST, '--samples', '64', '--latency-runs', '0', '--keep-in-float', '/conv2/Conv,/nope', '-o', out],
+      { log: () => undefined, error: (s) => errors.push(s) },
+    );
     assert.strictEqual(code, 0, errors.join('\n'));
     const saved = parseQuantReport(JSON.parse(fs.readFileSync(out, 'utf8')));
     assert.deepStrictEqual(saved.keepInFloat!.nodes, ['/conv2/Conv']);

@@ -9,9 +9,7 @@ import { DataType } from '../../src/core/onnx/dataTypes';
 import { decodeModel, readModelSync, type OnnxModel } from '../../src/core/onnx/model';
 import { OpsetUpgradeError, upgradeOpsetTo10 } from '../../src/core/onnx/opsetUpgrade';
 import { readTensor } from '../../src/core/onnx/tensor';
-import {
-  AttributeType, int64ToNumber, type AttributeProto, type FunctionProto, type NodeProto, type ValueInfoProto,
-} from '../../src/core/onnx/types';
+import { AttributeType, int64ToNumber, type AttributeProto, type FunctionProto, type NodeProto, type ValueInfoProto } from '../../src/core/onnx/types';
 import { allGraphs } from '../../src/core/onnx/walk';
 import { syntheticInput } from '../../src/core/runtime/probe';
 import { createSession, ort } from '../../src/core/runtime/session';
@@ -22,7 +20,12 @@ const INT64_MAX = Long.MAX_VALUE as unknown as number;
 const INT64_MIN = Long.MIN_VALUE as unknown as number;
 
 type Feeds = Record<string, ort.Tensor>;
-interface Output { type: string; dims: number[]; bytes: Buffer; data: ort.Tensor['data'] }
+interface Output {
+  type: string;
+  dims: number[];
+  bytes: Buffer;
+  data: ort.Tensor['data'];
+}
 
 function decoded(b: GraphBuilder, options: ModelOptions): OnnxModel {
   return decodeModel(modelBytes(b, options));
@@ -68,7 +71,10 @@ async function upgradeKeepsOutputs(model: OnnxModel, feedSets: Feeds[] = [seeded
   const before = [];
   for (const feeds of feedSets) before.push(await runAll(model, feeds));
   const result = upgradeOpsetTo10(model);
-  assert.deepStrictEqual(model.proto.opset_import.filter((o) => !o.domain).map((o) => int64ToNumber(o.version)), [10]);
+  assert.deepStrictEqual(
+    model.proto.opset_import.filter((o) => !o.domain).map((o) => int64ToNumber(o.version)),
+    [10],
+  );
   // The upgraded model survives an encode/decode round trip and runs the same.
   const again = decodeModel(encodeMessage('ModelProto', model.proto));
   for (let i = 0; i < feedSets.length; i++) {
@@ -96,11 +102,14 @@ function int64Values(model: OnnxModel, name: string): bigint[] {
 
 function assertRefused(model: OnnxModel, pattern: RegExp): void {
   const bytes = Buffer.from(encodeMessage('ModelProto', model.proto));
-  assert.throws(() => upgradeOpsetTo10(model), (e: unknown) => {
-    assert.ok(e instanceof OpsetUpgradeError, String(e));
-    assert.match((e as Error).message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => upgradeOpsetTo10(model),
+    (e: unknown) => {
+      assert.ok(e instanceof OpsetUpgradeError, String(e));
+      assert.match((e as Error).message, pattern);
+      return true;
+    },
+  );
   assert.ok(Buffer.from(encodeMessage('ModelProto', model.proto)).equals(bytes), 'a refused model is left as it was');
 }
 
@@ -116,8 +125,12 @@ describe('upgradeOpsetTo10', function () {
       .node('Slice', ['x'], ['s4'], { starts: [4], ends: [2], axes: [1] }, { name: 'slice_empty' })
       .node('Slice', ['x'], ['s5'], { starts: [INT64_MIN, 2], ends: [INT64_MAX, INT64_MAX], axes: [2, 1] }, { name: 'slice_min' })
       .node('Slice', ['x'], ['s6'], { starts: [1], ends: [-1], axes: [-1] }, { name: 'slice_negaxis' })
-      .output('s1', DataType.FLOAT, null).output('s2', DataType.FLOAT, null).output('s3', DataType.FLOAT, null)
-      .output('s4', DataType.FLOAT, null).output('s5', DataType.FLOAT, null).output('s6', DataType.FLOAT, null);
+      .output('s1', DataType.FLOAT, null)
+      .output('s2', DataType.FLOAT, null)
+      .output('s3', DataType.FLOAT, null)
+      .output('s4', DataType.FLOAT, null)
+      .output('s5', DataType.FLOAT, null)
+      .output('s6', DataType.FLOAT, null);
     const model = decoded(b, { opset: 9 });
     const { result, before } = await upgradeKeepsOutputs(model);
     assert.deepStrictEqual(result, { from: 9, converted: ['slice_max', 'slice_noaxes', 'slice_clamp', 'slice_empty', 'slice_min', 'slice_negaxis'] });
@@ -139,7 +152,9 @@ describe('upgradeOpsetTo10', function () {
       .node('Upsample', ['x', 'sc'], ['near'], { mode: 'nearest' }, { name: 'up_nearest' })
       .node('Upsample', ['x', 'sc'], ['near_default'], {}, { name: 'up_default' })
       .node('Upsample', ['x', 'sc2'], ['lin'], { mode: 'linear' }, { name: 'up_linear' })
-      .output('near', DataType.FLOAT, null).output('near_default', DataType.FLOAT, null).output('lin', DataType.FLOAT, null);
+      .output('near', DataType.FLOAT, null)
+      .output('near_default', DataType.FLOAT, null)
+      .output('lin', DataType.FLOAT, null);
     const model = decoded(b, { opset: 9 });
     const { result, before } = await upgradeKeepsOutputs(model);
     assert.deepStrictEqual(result, { from: 9, converted: ['up_nearest', 'up_default', 'up_linear'] });
@@ -155,15 +170,20 @@ describe('upgradeOpsetTo10', function () {
       .input('x', DataType.FLOAT, [3, 10])
       .node('TopK', ['x'], ['v1', 'i1'], { k: 4 }, { name: 'topk_last' })
       .node('TopK', ['x'], ['v2', 'i2'], { k: 2, axis: 0 }, { name: 'topk_axis0' })
-      .output('v1', DataType.FLOAT, null).output('i1', DataType.INT64, null)
-      .output('v2', DataType.FLOAT, null).output('i2', DataType.INT64, null);
+      .output('v1', DataType.FLOAT, null)
+      .output('i1', DataType.INT64, null)
+      .output('v2', DataType.FLOAT, null)
+      .output('i2', DataType.INT64, null);
     const model = decoded(b, { opset: 9 });
     const { result, before } = await upgradeKeepsOutputs(model);
     assert.deepStrictEqual(result.converted, ['topk_last', 'topk_axis0']);
     assert.deepStrictEqual(before[0].i1.dims, [3, 4]);
     const n = nodeByName(model, 'topk_axis0');
     assert.deepStrictEqual(n.input, ['x', 'topk_axis0_k']);
-    assert.deepStrictEqual(n.attribute.map((a) => a.name), ['axis']);
+    assert.deepStrictEqual(
+      n.attribute.map((a) => a.name),
+      ['axis'],
+    );
     assert.deepStrictEqual(int64Values(model, 'topk_axis0_k'), [2n]);
   });
 
@@ -184,19 +204,45 @@ describe('upgradeOpsetTo10', function () {
       .node('Slice', ['dr'], ['sl'], { starts: [1], ends: [INT64_MAX], axes: [3] }, { name: 'slice' })
       .node('TopK', ['sl'], ['tv', 'ti'], { k: 2 }, { name: 'topk' })
       .valueInfo('dr_mask', DataType.FLOAT, [1, c, 5, 7])
-      .output('mp', DataType.FLOAT, null).output('tv', DataType.FLOAT, null).output('ti', DataType.INT64, null);
+      .output('mp', DataType.FLOAT, null)
+      .output('tv', DataType.FLOAT, null)
+      .output('ti', DataType.INT64, null);
     const model = decoded(b, { opset: 7, irVersion: 3 });
     // IR 3: initializers are graph inputs too.
-    for (const t of model.proto.graph!.initializer) model.proto.graph!.input.push(createMessage<ValueInfoProto>('ValueInfoProto', { name: t.name, type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: [{ dim_value: c }] } } } as ValueInfoProto['type'] }));
+    for (const t of model.proto.graph!.initializer)
+      model.proto.graph!.input.push(
+        createMessage<ValueInfoProto>('ValueInfoProto', {
+          name: t.name,
+          type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: [{ dim_value: c }] } } } as ValueInfoProto['type'],
+        }),
+      );
     const { result } = await upgradeKeepsOutputs(model, [{ x: syntheticInput(model.proto.graph!.input[0], undefined, 3) }]);
     assert.deepStrictEqual(result, { from: 7, converted: ['bn', 'up7', 'up7_linear', 'dropout', 'slice', 'topk'] });
-    assert.deepStrictEqual(nodeByName(model, 'bn').attribute.map((a) => a.name), ['epsilon']);
+    assert.deepStrictEqual(
+      nodeByName(model, 'bn').attribute.map((a) => a.name),
+      ['epsilon'],
+    );
     assert.deepStrictEqual(nodeByName(model, 'dropout').output, ['dr']);
     assert.ok(!model.proto.graph!.value_info.some((v) => v.name === 'dr_mask'), 'the dropped mask loses its value_info');
     // IR 3 keeps its rule that initializers are graph inputs: the new tensors are Constant nodes, each before its reader.
     assert.strictEqual(model.proto.graph!.initializer.length, 4);
     const ops = model.proto.graph!.node.map((n) => n.op_type);
-    assert.deepStrictEqual(ops, ['BatchNormalization', 'Constant', 'Resize', 'Constant', 'Resize', 'MaxPool', 'AveragePool', 'Dropout', 'Constant', 'Constant', 'Constant', 'Slice', 'Constant', 'TopK']);
+    assert.deepStrictEqual(ops, [
+      'BatchNormalization',
+      'Constant',
+      'Resize',
+      'Constant',
+      'Resize',
+      'MaxPool',
+      'AveragePool',
+      'Dropout',
+      'Constant',
+      'Constant',
+      'Constant',
+      'Slice',
+      'Constant',
+      'TopK',
+    ]);
   });
 
   it('converts nodes inside If branches, with initializers in the branch', async () => {
@@ -225,7 +271,10 @@ describe('upgradeOpsetTo10', function () {
     assert.ok(!before[0].y.bytes.equals(before[1].y.bytes), 'the branches compute different values');
     const ifNode = nodeByName(model, 'if');
     const thenGraph = ifNode.attribute.find((a) => a.name === 'then_branch')!.g!;
-    assert.deepStrictEqual(thenGraph.initializer.map((t) => t.name), ['then_slice_starts', 'then_slice_ends', 'then_slice_axes']);
+    assert.deepStrictEqual(
+      thenGraph.initializer.map((t) => t.name),
+      ['then_slice_starts', 'then_slice_ends', 'then_slice_axes'],
+    );
     assert.strictEqual(model.proto.graph!.initializer.length, 1, 'the main graph gets nothing new');
   });
 
@@ -245,14 +294,22 @@ describe('upgradeOpsetTo10', function () {
 
   it('converts model-local functions that import opset 9, with Constant nodes in the body', async () => {
     const slice = createMessage<NodeProto>('NodeProto', {
-      name: 'fn_slice', op_type: 'Slice', input: ['a'], output: ['b'],
+      name: 'fn_slice',
+      op_type: 'Slice',
+      input: ['a'],
+      output: ['b'],
       attribute: [
         createMessage<AttributeProto>('AttributeProto', { name: 'starts', type: AttributeType.INTS, ints: [1] }),
         createMessage<AttributeProto>('AttributeProto', { name: 'ends', type: AttributeType.INTS, ints: [INT64_MAX] }),
       ],
     });
     const fn = createMessage<FunctionProto>('FunctionProto', {
-      name: 'DropFirst', domain: 'local', input: ['a'], output: ['b'], node: [slice], opset_import: [{ domain: '', version: 9 }],
+      name: 'DropFirst',
+      domain: 'local',
+      input: ['a'],
+      output: ['b'],
+      node: [slice],
+      opset_import: [{ domain: '', version: 9 }],
     });
     const b = new GraphBuilder('fn')
       .input('x', DataType.FLOAT, [4, 3])
@@ -265,15 +322,18 @@ describe('upgradeOpsetTo10', function () {
     assert.deepStrictEqual(result.converted, ['fn_slice']);
     assert.deepStrictEqual(before[0].y.dims, [3, 3]);
     const f = model.proto.functions[0];
-    assert.deepStrictEqual(f.opset_import.map((o) => int64ToNumber(o.version)), [10]);
-    assert.deepStrictEqual(f.node.map((n) => n.op_type), ['Constant', 'Constant', 'Slice']);
+    assert.deepStrictEqual(
+      f.opset_import.map((o) => int64ToNumber(o.version)),
+      [10],
+    );
+    assert.deepStrictEqual(
+      f.node.map((n) => n.op_type),
+      ['Constant', 'Constant', 'Slice'],
+    );
   });
 
   it('leaves models at opset 10 or newer as they are', () => {
-    const b = new GraphBuilder('new')
-      .input('x', DataType.FLOAT, [2, 2])
-      .node('Relu', ['x'], ['y'])
-      .output('y', DataType.FLOAT, null);
+    const b = new GraphBuilder('new').input('x', DataType.FLOAT, [2, 2]).node('Relu', ['x'], ['y']).output('y', DataType.FLOAT, null);
     const model = decoded(b, { opset: 11 });
     const bytes = Buffer.from(encodeMessage('ModelProto', model.proto));
     assert.deepStrictEqual(upgradeOpsetTo10(model), { from: 11, converted: [] });
@@ -295,7 +355,10 @@ describe('upgradeOpsetTo10', function () {
       assert.deepStrictEqual(n.attribute, []);
       assert.ok(n.input.length === 3 || n.input.length === 4);
     }
-    assert.deepStrictEqual(model.proto.opset_import.map((o) => [o.domain ?? '', int64ToNumber(o.version)]), [['', 10]]);
+    assert.deepStrictEqual(
+      model.proto.opset_import.map((o) => [o.domain ?? '', int64ToNumber(o.version)]),
+      [['', 10]],
+    );
     const after = await runAll(decodeModel(encodeMessage('ModelProto', model.proto)), feeds);
     assert.deepStrictEqual(Object.keys(after), Object.keys(before));
     for (const name of Object.keys(before)) {
@@ -316,21 +379,29 @@ describe('upgradeOpsetTo10', function () {
         .input('x', DataType.FLOAT, [2, 3])
         .node('Slice', ['x'], ['s'], { starts: [0], ends: [1] }, { name: 'first' })
         .node('Dropout', ['s'], ['y', 'mask'], {}, { name: 'drop' })
-        .output('y', DataType.FLOAT, null).output('mask', DataType.FLOAT, null);
-      assertRefused(decoded(b, { opset: 9 }),
-        /cannot upgrade node 'drop' \(Dropout\) from opset 9 to 10 automatically; re-export the model with opset 13 or newer \(its mask output 'mask' is read/);
+        .output('y', DataType.FLOAT, null)
+        .output('mask', DataType.FLOAT, null);
+      assertRefused(
+        decoded(b, { opset: 9 }),
+        /cannot upgrade node 'drop' \(Dropout\) from opset 9 to 10 automatically; re-export the model with opset 13 or newer \(its mask output 'mask' is read/,
+      );
     });
 
     it('Scan-8 (opset 8)', () => {
       const body = new GraphBuilder('body')
-        .input('acc_in', DataType.FLOAT, [2]).input('xi', DataType.FLOAT, [2])
+        .input('acc_in', DataType.FLOAT, [2])
+        .input('xi', DataType.FLOAT, [2])
         .node('Add', ['acc_in', 'xi'], ['acc_out'])
         .output('acc_out', DataType.FLOAT, [2]);
       const b = new GraphBuilder('scan')
-        .input('acc', DataType.FLOAT, [1, 2]).input('xs', DataType.FLOAT, [1, 3, 2])
+        .input('acc', DataType.FLOAT, [1, 2])
+        .input('xs', DataType.FLOAT, [1, 3, 2])
         .node('Scan', ['', 'acc', 'xs'], ['final'], { body, num_scan_inputs: 1 }, { name: 'scan8' })
         .output('final', DataType.FLOAT, [1, 2]);
-      assertRefused(decoded(b, { opset: 8 }), /cannot upgrade node 'scan8' \(Scan\) from opset 8 to 10 automatically; re-export the model with opset 13 or newer/);
+      assertRefused(
+        decoded(b, { opset: 8 }),
+        /cannot upgrade node 'scan8' \(Scan\) from opset 8 to 10 automatically; re-export the model with opset 13 or newer/,
+      );
     });
 
     it('BatchNormalization with spatial=0 and experimental MeanVarianceNormalization (opset 8)', () => {
@@ -347,22 +418,22 @@ describe('upgradeOpsetTo10', function () {
     });
 
     it('a node in a subgraph, named with where it is', () => {
-      const thenB = new GraphBuilder('then')
-        .node('Upsample', ['x', 'sc'], ['t'], { mode: 'cubic' }, { name: 'cubic_up' })
-        .output('t', DataType.FLOAT, null);
+      const thenB = new GraphBuilder('then').node('Upsample', ['x', 'sc'], ['t'], { mode: 'cubic' }, { name: 'cubic_up' }).output('t', DataType.FLOAT, null);
       const elseB = new GraphBuilder('else').node('Identity', ['x'], ['e']).output('e', DataType.FLOAT, null);
       const b = new GraphBuilder('main')
-        .input('c', DataType.BOOL, []).input('x', DataType.FLOAT, [1, 1, 2, 2]).input('sc', DataType.FLOAT, [4])
+        .input('c', DataType.BOOL, [])
+        .input('x', DataType.FLOAT, [1, 1, 2, 2])
+        .input('sc', DataType.FLOAT, [4])
         .node('If', ['c'], ['y'], { then_branch: thenB, else_branch: elseB }, { name: 'branch' })
         .output('y', DataType.FLOAT, null);
-      assertRefused(decoded(b, { opset: 9 }), /cannot upgrade node 'cubic_up' \(Upsample\) in main\/branch\.then_branch from opset 9 to 10 automatically; .*mode 'cubic'/);
+      assertRefused(
+        decoded(b, { opset: 9 }),
+        /cannot upgrade node 'cubic_up' \(Upsample\) in main\/branch\.then_branch from opset 9 to 10 automatically; .*mode 'cubic'/,
+      );
     });
 
     it('models older than opset 7', () => {
-      const b = new GraphBuilder('old')
-        .input('x', DataType.FLOAT, [2])
-        .node('Relu', ['x'], ['y'])
-        .output('y', DataType.FLOAT, null);
+      const b = new GraphBuilder('old').input('x', DataType.FLOAT, [2]).node('Relu', ['x'], ['y']).output('y', DataType.FLOAT, null);
       assertRefused(decoded(b, { opset: 6 }), /opset 6 predates opset 7.*re-export the model with opset 13 or newer/);
     });
   });

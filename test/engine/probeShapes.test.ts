@@ -48,8 +48,10 @@ describe('probe run: input sizes for symbolic dims', function () {
     const list = await nodeList(decodeModel(modelBytes(reshapeModel())));
     assert.ok(list.probeFailure, `the probe was expected to fail: ${list.probeNote}`);
     assert.strictEqual(list.probeFailure.sizes, true);
-    assert.strictEqual(list.probeFailure.sentence,
-      "Shapes could not be probed: input 'x' needs a concrete size for 'n' (tried x=[1,1], which the Reshape node 'fold' refused).");
+    assert.strictEqual(
+      list.probeFailure.sentence,
+      "Shapes could not be probed: input 'x' needs a concrete size for 'n' (tried x=[1,1], which the Reshape node 'fold' refused).",
+    );
     // The full message (for the CLI and the log) still has onnxruntime's reason and the CLI's way out.
     assert.match(list.probeNote!, /^no probe run: .*x=\[1,1\].*--input-shape/s);
 
@@ -62,8 +64,15 @@ describe('probe run: input sizes for symbolic dims', function () {
   });
 
   it('a model onnxruntime cannot load: a sentence that does not offer input sizes', async () => {
-    const model = decodeModel(modelBytes(new GraphBuilder('g').input('x', DataType.FLOAT, ['n'])
-      .node('Frobnicate', ['x'], ['f'], {}, { name: 'frob' }).node('Relu', ['f'], ['y']).output('y', DataType.FLOAT, null)));
+    const model = decodeModel(
+      modelBytes(
+        new GraphBuilder('g')
+          .input('x', DataType.FLOAT, ['n'])
+          .node('Frobnicate', ['x'], ['f'], {}, { name: 'frob' })
+          .node('Relu', ['f'], ['y'])
+          .output('y', DataType.FLOAT, null),
+      ),
+    );
     const list = await nodeList(model);
     assert.deepStrictEqual(list.probeFailure, { sentence: 'Shapes could not be probed: onnxruntime cannot load this model.', sizes: false });
     assert.match(list.probeNote!, /Frobnicate/);

@@ -72,7 +72,12 @@ describe('QOperator format', function () {
     b.initializer('w', DataType.FLOAT, [K, N], w);
     b.node('MatMul', ['x', 'w'], ['y'], {}, { name: 'matmul' });
     b.node('Relu', ['y'], ['r'], {}, { name: 'relu' });
-    b.initializer('w2', DataType.FLOAT, [N, 8], Float32Array.from({ length: N * 8 }, () => (random() - 0.5) * 0.5));
+    b.initializer(
+      'w2',
+      DataType.FLOAT,
+      [N, 8],
+      Float32Array.from({ length: N * 8 }, () => (random() - 0.5) * 0.5),
+    );
     b.node('MatMul', ['r', 'w2'], ['z'], {}, { name: 'matmul2' });
     b.output('z', DataType.FLOAT, ['N', 8]);
     const src = path.join(dir, 'matmul.onnx');

@@ -16,7 +16,12 @@ function qdqConv(): Uint8Array {
     .initializer('x_zp', DataType.UINT8, [], new Uint8Array([128]))
     .node('QuantizeLinear', ['x', 'x_scale', 'x_zp'], ['x_q'], {}, { name: 'x_QuantizeLinear' })
     .node('DequantizeLinear', ['x_q', 'x_scale', 'x_zp'], ['x_dq'], {}, { name: 'x_DequantizeLinear' })
-    .initializer('w_q', DataType.INT8, [2, 1, 3, 3], new Int8Array(18).map((_, i) => i - 9))
+    .initializer(
+      'w_q',
+      DataType.INT8,
+      [2, 1, 3, 3],
+      new Int8Array(18).map((_, i) => i - 9),
+    )
     .initializer('w_scale', DataType.FLOAT, [2], new Float32Array([0.01, 0.03]))
     .initializer('w_zp', DataType.INT8, [2], new Int8Array([0, 0]))
     .node('DequantizeLinear', ['w_q', 'w_scale', 'w_zp'], ['w'], { axis: 0 }, { name: 'w_DequantizeLinear' })
@@ -38,8 +43,14 @@ describe('quantization parameters in the model view', () => {
     const view = new ModelView(decodeModel(qdqConv()));
     const w = view.tensors().find((t) => t.name === 'w_q')!;
     assert.deepStrictEqual(w.quant, {
-      tensor: 'w_q', node: 'w_DequantizeLinear', type: 'int8', scale: [0.009999999776482582, 0.029999999329447746],
-      zeroPoint: [0, 0], count: 2, axis: 0, blockSize: null,
+      tensor: 'w_q',
+      node: 'w_DequantizeLinear',
+      type: 'int8',
+      scale: [0.009999999776482582, 0.029999999329447746],
+      zeroPoint: [0, 0],
+      count: 2,
+      axis: 0,
+      blockSize: null,
     });
     const overview = view.overview();
     assert.strictEqual(overview.quantized.length, 6, 'two QuantizeLinear, four DequantizeLinear');

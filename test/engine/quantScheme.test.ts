@@ -7,8 +7,19 @@ import { decodeModel } from '../../src/core/onnx/model';
 import { seededRandom } from '../../src/core/random';
 import { createSession, ort } from '../../src/core/runtime/session';
 import {
-  QUANT_TYPES, dequantizeValues, integerRange, perChannelParams, quantTypeInfo,
-  quantizeBias, quantizePerChannel, quantizeValues, roundHalfEven, scaleZeroPoint, weightAxis, type QuantArray, type QuantType,
+  QUANT_TYPES,
+  dequantizeValues,
+  integerRange,
+  perChannelParams,
+  quantTypeInfo,
+  quantizeBias,
+  quantizePerChannel,
+  quantizeValues,
+  roundHalfEven,
+  scaleZeroPoint,
+  weightAxis,
+  type QuantArray,
+  type QuantType,
 } from '../../src/core/quant/scheme';
 import { blockDequantize4bit, blockQuantize4bit } from '../../src/core/quant/blockScheme';
 import { GraphBuilder, modelBytes } from '../fixtures/builder';
@@ -46,9 +57,26 @@ describe('quantization scheme: hand-computed values', () => {
 
   it('rounds half to even, detecting ties on the value itself', () => {
     const cases: Array<[number, number]> = [
-      [-2.5, -2], [-1.5, -2], [-0.5, 0], [0.5, 0], [1.5, 2], [2.5, 2], [3.5, 4], [-3.5, -4], [127.5, 128], [-128.5, -128],
-      [2.4999999999999996, 2], [2.5000000000000004, 3], [0.49999999999999994, 0], [-0.49999999999999994, 0],
-      [-1.4999999999999998, -1], [-0.4, 0], [-0.6, -1], [1e300, 1e300], [4503599627370497, 4503599627370497], [-7, -7],
+      [-2.5, -2],
+      [-1.5, -2],
+      [-0.5, 0],
+      [0.5, 0],
+      [1.5, 2],
+      [2.5, 2],
+      [3.5, 4],
+      [-3.5, -4],
+      [127.5, 128],
+      [-128.5, -128],
+      [2.4999999999999996, 2],
+      [2.5000000000000004, 3],
+      [0.49999999999999994, 0],
+      [-0.49999999999999994, 0],
+      [-1.4999999999999998, -1],
+      [-0.4, 0],
+      [-0.6, -1],
+      [1e300, 1e300],
+      [4503599627370497, 4503599627370497],
+      [-7, -7],
     ];
     for (const [x, want] of cases) assert.ok(Object.is(roundHalfEven(x), want), `roundHalfEven(${x}) = ${roundHalfEven(x)}, want ${want}`);
     // Math.round would give -1 and 3: the reason this function exists.
@@ -59,12 +87,36 @@ describe('quantization scheme: hand-computed values', () => {
 
   it('uses the integer ranges of the contract table', () => {
     const table: Record<QuantType, [[number, number], [number, number], [number, number]]> = {
-      uint8: [[0, 255], [0, 254], [0, 127]],
-      int8: [[-128, 127], [-127, 127], [-64, 64]],
-      uint16: [[0, 65535], [0, 65534], [0, 32767]],
-      int16: [[-32768, 32767], [-32767, 32767], [-16384, 16384]],
-      uint4: [[0, 15], [0, 15], [0, 7]],
-      int4: [[-8, 7], [-8, 7], [-4, 3]],
+      uint8: [
+        [0, 255],
+        [0, 254],
+        [0, 127],
+      ],
+      int8: [
+        [-128, 127],
+        [-127, 127],
+        [-64, 64],
+      ],
+      uint16: [
+        [0, 65535],
+        [0, 65534],
+        [0, 32767],
+      ],
+      int16: [
+        [-32768, 32767],
+        [-32767, 32767],
+        [-16384, 16384],
+      ],
+      uint4: [
+        [0, 15],
+        [0, 15],
+        [0, 7],
+      ],
+      int4: [
+        [-8, 7],
+        [-8, 7],
+        [-4, 3],
+      ],
     };
     for (const t of QUANT_TYPES) {
       const [full, sym, reduced] = table[t];
@@ -166,7 +218,12 @@ describe('quantization scheme: hand-computed values', () => {
       int4: [0, [0, 2, -2, 2, 4, -2, 7, -8, 0]],
     };
     const arrays: Record<QuantType, string> = {
-      uint8: 'Uint8Array', int8: 'Int8Array', uint16: 'Uint16Array', int16: 'Int16Array', uint4: 'Uint8Array', int4: 'Int8Array',
+      uint8: 'Uint8Array',
+      int8: 'Int8Array',
+      uint16: 'Uint16Array',
+      int16: 'Int16Array',
+      uint4: 'Uint8Array',
+      int4: 'Int8Array',
     };
     for (const t of QUANT_TYPES) {
       const [z, q] = want[t];
@@ -213,11 +270,7 @@ describe('quantization scheme: hand-computed values', () => {
 
   it('quantizes per channel along the given axis', () => {
     // Conv weight [3, 1, 2, 2], int8 symmetric per output channel; channel 1 is all zero.
-    const w = new Float32Array([
-      -1.27, 0.5, 0.635, 1.0,
-      0, 0, 0, 0,
-      0.25, -0.125, 0.0625, 0.2,
-    ]);
+    const w = new Float32Array([-1.27, 0.5, 0.635, 1.0, 0, 0, 0, 0, 0.25, -0.125, 0.0625, 0.2]);
     const p = perChannelParams(w, [3, 1, 2, 2], weightAxis('Conv'), 'int8', { symmetric: true });
     // Channel 0: a = 1.27, S = 2a / 254; channel 1: no range, S = 1; channel 2: a = 0.25.
     assert.deepStrictEqual(Array.from(p.scales), [f32(f32(1.27) / 127), 1, f32(0.25 / 127)]);
@@ -255,10 +308,7 @@ describe('quantization scheme: hand-computed values', () => {
     // Block 1: m = 1, S = -0.125. x / S = -8, 7, -0.5, -1.5 -> 0, 15, 8, 6; padding 8.
     assert.deepStrictEqual(Array.from(r.scales), [0.5, -0.125]);
     const nibbles = (bytes: Uint8Array) => Array.from(bytes).flatMap((v) => [v & 0xf, v >> 4]);
-    assert.deepStrictEqual(nibbles(r.packed), [
-      0, 15, 8, 10, 6, 10, 15, 8, 8, 8, 8, 8, 8, 8, 8, 9,
-      0, 15, 8, 6, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
-    ]);
+    assert.deepStrictEqual(nibbles(r.packed), [0, 15, 8, 10, 6, 10, 15, 8, 8, 8, 8, 8, 8, 8, 8, 9, 0, 15, 8, 6, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8]);
     assert.strictEqual(r.packed[0], 0xf0, 'element 0 in the low nibble, element 1 in the high one');
     const back = blockDequantize4bit(r, 20, 1);
     assert.deepStrictEqual(Array.from(back.subarray(0, 7)), [-4, 3.5, 0, 1, -1, 1, 3.5]);
@@ -271,19 +321,29 @@ describe('quantization scheme: hand-computed values', () => {
     const K = 48;
     const N = 2;
     const B = new Float32Array(K * N);
-    const set = (k: number, n: number, v: number) => { B[k * N + n] = v; };
+    const set = (k: number, n: number, v: number) => {
+      B[k * N + n] = v;
+    };
     // Column 0, block 0 in [0.5, 3]: 0 is included, S = 3 / 15 = 0.2, Z = 0.
-    set(0, 0, 0.5); set(1, 0, 3); set(2, 0, 1);
+    set(0, 0, 0.5);
+    set(1, 0, 3);
+    set(2, 0, 1);
     // Column 0, block 1 in [-1, 2]: S = 0.2, Z = 5.
-    set(16, 0, -1); set(17, 0, 2); set(18, 0, 0.5);
+    set(16, 0, -1);
+    set(17, 0, 2);
+    set(18, 0, 0.5);
     // Column 0, block 2 all zero: S = 1, Z = 0.
     // Column 1, block 0 in [-3, -1.5]: [-3, 0], S = 0.2, Z = 15.
-    set(0, 1, -3); set(1, 1, -1.5);
+    set(0, 1, -3);
+    set(1, 1, -1.5);
     // Column 1, blocks 1 and 2 in [-0.75, 0.75]: S = 0.1, Z = round(7.5) = 8.
-    set(16, 1, -0.75); set(17, 1, 0.75); set(32, 1, 0.75); set(33, 1, -0.75);
+    set(16, 1, -0.75);
+    set(17, 1, 0.75);
+    set(32, 1, 0.75);
+    set(33, 1, -0.75);
     const r = blockQuantize4bit(B, K, N, 16, false);
     assert.deepStrictEqual(Array.from(r.scales), [f32(0.2), f32(0.2), 1, f32(0.2), f32(0.1), f32(0.1)]);
-    assert.deepStrictEqual(Array.from(r.zeroPoints!), [5 << 4 | 0, 0, 8 << 4 | 15, 8]);
+    assert.deepStrictEqual(Array.from(r.zeroPoints!), [(5 << 4) | 0, 0, (8 << 4) | 15, 8]);
     const q = (n: number, k: number) => (r.packed[n * 24 + (k >> 1)] >> ((k & 1) * 4)) & 0xf;
     assert.deepStrictEqual([q(0, 0), q(0, 1), q(0, 2), q(0, 3)], [2, 15, 5, 0]); // 0.5 / 0.2 = 2.5 -> 2
     assert.deepStrictEqual([q(0, 16), q(0, 17), q(0, 18), q(0, 19)], [0, 15, 7, 5]); // 0.5/0.2 = 2.5 -> 2, + 5
@@ -349,7 +409,12 @@ describe('quantization scheme: hand-computed values', () => {
 // ---------------------------------------------------------------------------------------------
 // onnxruntime's kernels on the same data.
 
-async function runModel(g: GraphBuilder, opset: number, feeds: Record<string, ort.Tensor> = {}, opsets?: Record<string, number>): Promise<ort.InferenceSession.ReturnType> {
+async function runModel(
+  g: GraphBuilder,
+  opset: number,
+  feeds: Record<string, ort.Tensor> = {},
+  opsets?: Record<string, number>,
+): Promise<ort.InferenceSession.ReturnType> {
   const model = decodeModel(modelBytes(g, { opset, irVersion: opset >= 21 ? 10 : 8, opsets }));
   const session = await createSession(model);
   try {
@@ -360,8 +425,12 @@ async function runModel(g: GraphBuilder, opset: number, feeds: Record<string, or
 }
 
 const ARRAY_OF: Record<QuantType, (v: ArrayLike<number>) => QuantArray> = {
-  uint8: (v) => Uint8Array.from(v), int8: (v) => Int8Array.from(v), uint16: (v) => Uint16Array.from(v),
-  int16: (v) => Int16Array.from(v), uint4: (v) => Uint8Array.from(v), int4: (v) => Int8Array.from(v),
+  uint8: (v) => Uint8Array.from(v),
+  int8: (v) => Int8Array.from(v),
+  uint16: (v) => Uint16Array.from(v),
+  int16: (v) => Int16Array.from(v),
+  uint4: (v) => Uint8Array.from(v),
+  int4: (v) => Int8Array.from(v),
 };
 
 /** Opset with native QuantizeLinear/DequantizeLinear support for the type. */
@@ -369,7 +438,14 @@ const opsetFor = (t: QuantType) => (quantTypeInfo(t).bits === 8 ? 13 : 21);
 
 /** Runs QuantizeLinear on `x` (per tensor, or per axis) and returns the integers. onnxruntime-node
  *  cannot hand back 4-bit tensors (it aborts the process), so those pass through a Cast to int32. */
-async function ortQuantize(x: Float32Array, dims: number[], scale: ArrayLike<number>, zp: ArrayLike<number>, type: QuantType, axis?: number): Promise<number[]> {
+async function ortQuantize(
+  x: Float32Array,
+  dims: number[],
+  scale: ArrayLike<number>,
+  zp: ArrayLike<number>,
+  type: QuantType,
+  axis?: number,
+): Promise<number[]> {
   const { dataType, bits } = quantTypeInfo(type);
   const pdims = axis === undefined ? [] : [scale.length];
   const g = new GraphBuilder('q')
@@ -384,7 +460,14 @@ async function ortQuantize(x: Float32Array, dims: number[], scale: ArrayLike<num
 }
 
 /** Runs DequantizeLinear over integer values held as an initializer. */
-async function ortDequantize(q: QuantArray, dims: number[], scale: ArrayLike<number>, zp: ArrayLike<number>, type: QuantType, axis?: number): Promise<Float32Array> {
+async function ortDequantize(
+  q: QuantArray,
+  dims: number[],
+  scale: ArrayLike<number>,
+  zp: ArrayLike<number>,
+  type: QuantType,
+  axis?: number,
+): Promise<Float32Array> {
   const { dataType } = quantTypeInfo(type);
   const pdims = axis === undefined ? [] : [scale.length];
   const g = new GraphBuilder('dq')
@@ -433,7 +516,10 @@ describe('quantization scheme: bit-exact against onnxruntime', function () {
         const data = testValues(11 + type.length, 3000, -1.3, 2.6);
         let lo = Infinity;
         let hi = -Infinity;
-        for (const v of data) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+        for (const v of data) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
         const p = scaleZeroPoint(lo * 0.9, hi * 0.9, type, { symmetric });
         const { values, ties } = withTies(data, p.scale, p.zeroPoint, type, 5, 1000);
         // Some k + 0.5 are not exact in float32 for a scale like this; most are.
@@ -444,7 +530,11 @@ describe('quantization scheme: bit-exact against onnxruntime', function () {
         // Ties at a power-of-two scale are all exact; every one must land where ORT's does.
         const exact = withTies(new Float32Array(0), 2 ** -6, p.zeroPoint, type, 9, 2000);
         assert.strictEqual(exact.ties, 2000);
-        assertSameInts(quantizeValues(exact.values, 2 ** -6, p.zeroPoint, type), await ortQuantize(exact.values, [2000], [2 ** -6], [p.zeroPoint], type), `${type} exact ties`);
+        assertSameInts(
+          quantizeValues(exact.values, 2 ** -6, p.zeroPoint, type),
+          await ortQuantize(exact.values, [2000], [2 ** -6], [p.zeroPoint], type),
+          `${type} exact ties`,
+        );
       });
     }
 
@@ -495,7 +585,11 @@ describe('quantization scheme: bit-exact against onnxruntime', function () {
   });
 
   for (const symmetric of [true, false]) {
-    for (const [K, N, blockSize] of [[40, 12, 16], [64, 7, 32], [256, 5, 128]]) {
+    for (const [K, N, blockSize] of [
+      [40, 12, 16],
+      [64, 7, 32],
+      [256, 5, 128],
+    ]) {
       it(`MatMulNBits reads our ${symmetric ? 'symmetric' : 'asymmetric'} 4-bit blocks (K=${K}, N=${N}, block ${blockSize})`, async () => {
         const rnd = seededRandom(K * N + blockSize);
         const B = Float32Array.from({ length: K * N }, () => (rnd() - 0.3) * 2);
@@ -512,7 +606,8 @@ describe('quantization scheme: bit-exact against onnxruntime', function () {
             g.initializer('z', DataType.UINT8, [r.zeroPoints.length], r.zeroPoints);
             inputs.push('z');
           }
-          return g.node('MatMulNBits', inputs, ['y'], { K, N, bits: 4, block_size: blockSize }, { domain: 'com.microsoft' })
+          return g
+            .node('MatMulNBits', inputs, ['y'], { K, N, bits: 4, block_size: blockSize }, { domain: 'com.microsoft' })
             .output('y', DataType.FLOAT, [rows, N]);
         };
         // A = identity: Y is exactly the dequantized B as MatMulNBits sees it.
@@ -524,8 +619,11 @@ describe('quantization scheme: bit-exact against onnxruntime', function () {
         const M = 3;
         const a = Float32Array.from({ length: M * K }, () => rnd() * 2 - 1);
         const yq = (await runModel(matMulNBits(M), 21, { a: new ort.Tensor('float32', a, [M, K]) }, { 'com.microsoft': 1 })).y.data as Float32Array;
-        const gm = new GraphBuilder('mm').input('a', DataType.FLOAT, [M, K]).initializer('b', DataType.FLOAT, [K, N], deq)
-          .node('MatMul', ['a', 'b'], ['y']).output('y', DataType.FLOAT, [M, N]);
+        const gm = new GraphBuilder('mm')
+          .input('a', DataType.FLOAT, [M, K])
+          .initializer('b', DataType.FLOAT, [K, N], deq)
+          .node('MatMul', ['a', 'b'], ['y'])
+          .output('y', DataType.FLOAT, [M, N]);
         const yf = (await runModel(gm, 13, { a: new ort.Tensor('float32', a, [M, K]) })).y.data as Float32Array;
         for (let i = 0; i < M * N; i++) assert.ok(Math.abs(yq[i] - yf[i]) <= 1e-4 * (1 + Math.abs(yf[i])), `y[${i}] ${yq[i]} vs ${yf[i]}`);
         // And the quantization error is what 4 bits allow: within half a step of each block.

@@ -45,7 +45,9 @@ describe('quantization on real models', function () {
     const r = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), settings);
     assert.strictEqual(r.output, path.join(dir, 'fashion_cnn.int8.onnx'));
     const q = accuracy((await predict(r.output, test)).top1, test.labels);
-    console.log(`      fashion_cnn: float ${floatAccuracy.toFixed(2)}%, int8 ${q.toFixed(2)}%, size ${(r.sizes.ratio * 100).toFixed(1)}%, fused ${r.fusion!.fused}/${r.fusion!.candidates}`);
+    console.log(
+      `      fashion_cnn: float ${floatAccuracy.toFixed(2)}%, int8 ${q.toFixed(2)}%, size ${(r.sizes.ratio * 100).toFixed(1)}%, fused ${r.fusion!.fused}/${r.fusion!.candidates}`,
+    );
     assert.ok(floatAccuracy - q <= 0.5, `int8 ${q}% vs float ${floatAccuracy}%`);
     assert.strictEqual(r.fusion!.fused, r.fusion!.candidates, JSON.stringify(r.fusion!.unfused));
     assert.ok(r.fusion!.candidates >= 3);
@@ -55,14 +57,20 @@ describe('quantization on real models', function () {
     // Every setting is echoed; the result file is the one returned.
     const saved = parseQuantResult(JSON.parse(fs.readFileSync(path.join(dir, 'fashion_cnn.int8.quant.json'), 'utf8')));
     assert.deepStrictEqual(saved.settings, { ...settings, executionProvider: 'cpu' });
-    assert.ok(saved.tensors.some((t) => t.kind === 'weight' && t.axis === 0 && t.scale.length > 1), 'per-channel weights with axis 0');
+    assert.ok(
+      saved.tensors.some((t) => t.kind === 'weight' && t.axis === 0 && t.scale.length > 1),
+      'per-channel weights with axis 0',
+    );
     assert.ok(saved.tensors.some((t) => t.kind === 'bias' && t.type === 'int32'));
   });
 
   for (const method of ['minmax', 'percentile', 'entropy', 'mse'] as const) {
     it(`calibrates with ${method} into a model that loads, runs and keeps accuracy`, async () => {
       const out = path.join(dir, `fashion_${method}.onnx`);
-      const r = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ calibration: FASHION_TRAIN, method, samples: 256, batchSize: 64 }), { output: out, resultFile: false });
+      const r = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ calibration: FASHION_TRAIN, method, samples: 256, batchSize: 64 }), {
+        output: out,
+        resultFile: false,
+      });
       assert.ok(r.verification.ran, r.verification.note);
       const q = accuracy((await predict(out, test)).top1, test.labels);
       console.log(`      ${method}: ${q.toFixed(2)}% (float ${floatAccuracy.toFixed(2)}%)`);
@@ -74,9 +82,15 @@ describe('quantization on real models', function () {
 
   it('uint16 activations (com.microsoft Q/DQ at opset 13) keep accuracy and say why nothing fuses', async () => {
     const out = path.join(dir, 'fashion_u16.onnx');
-    const r = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ calibration: FASHION_TRAIN, activationType: 'uint16', samples: 256, batchSize: 64 }), { output: out, resultFile: false });
+    const r = await quantizeModel(
+      path.join(dir, 'fashion_cnn.onnx'),
+      resolveSettings({ calibration: FASHION_TRAIN, activationType: 'uint16', samples: 256, batchSize: 64 }),
+      { output: out, resultFile: false },
+    );
     assert.ok(r.verification.ran, r.verification.note);
-    const ops = readModelSync(out).proto.graph!.node.filter((n) => n.op_type === 'QuantizeLinear').map((n) => n.domain);
+    const ops = readModelSync(out)
+      .proto.graph!.node.filter((n) => n.op_type === 'QuantizeLinear')
+      .map((n) => n.domain);
     assert.ok(ops.length > 0 && ops.every((d) => d === 'com.microsoft'), 'contrib-domain Q/DQ below opset 21');
     const q = accuracy((await predict(out, test)).top1, test.labels);
     console.log(`      uint16 activations: ${q.toFixed(2)}% (float ${floatAccuracy.toFixed(2)}%)`);
@@ -86,14 +100,20 @@ describe('quantization on real models', function () {
 
   it('quantizes Conv dynamically only when asked, with the warning that static suits CNNs', async () => {
     const out = path.join(dir, 'fashion_dynamic.onnx');
-    const r = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ mode: 'dynamic', opTypes: ['Conv', 'Gemm'] }), { output: out, resultFile: false });
+    const r = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ mode: 'dynamic', opTypes: ['Conv', 'Gemm'] }), {
+      output: out,
+      resultFile: false,
+    });
     assert.ok(r.verification.ran, r.verification.note);
     assert.deepStrictEqual(r.fusion!.integerOps, { ConvInteger: 2, DynamicQuantizeMatMul: 2 });
     assert.ok(r.warnings.some((w) => /ConvInteger.*static quantization is the better choice for CNNs/.test(w)));
     const q = accuracy((await predict(out, test)).top1, test.labels);
     console.log(`      dynamic with Conv: ${q.toFixed(2)}% (float ${floatAccuracy.toFixed(2)}%)`);
     assert.ok(floatAccuracy - q < 1);
-    const byDefault = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ mode: 'dynamic' }), { output: path.join(dir, 'fashion_dyn2.onnx'), resultFile: false });
+    const byDefault = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ mode: 'dynamic' }), {
+      output: path.join(dir, 'fashion_dyn2.onnx'),
+      resultFile: false,
+    });
     assert.ok(!byDefault.nodes.some((n) => n.opType === 'Conv'), 'Conv is not a default op type of dynamic mode');
   });
 
@@ -132,7 +152,7 @@ describe('quantization on real models', function () {
       for (let line = 8; line + 10 < height; line += 16) {
         for (let x = 6 + Math.floor(random() * 10); x < width - 12; x += 14 + Math.floor(random() * 8)) {
           const w = 6 + Math.floor(random() * 8);
-          for (let y = line; y < line + 9; y++) for (let dx = 0; dx < w; dx++) png.data.fill(25, ((y * width + x + dx) * 4), ((y * width + x + dx) * 4) + 3);
+          for (let y = line; y < line + 9; y++) for (let dx = 0; dx < w; dx++) png.data.fill(25, (y * width + x + dx) * 4, (y * width + x + dx) * 4 + 3);
         }
       }
       fs.writeFileSync(path.join(folder, `page${k}.png`), PNG.sync.write(png));
@@ -160,7 +180,9 @@ describe('quantization on real models', function () {
       let feeds: Record<string, ort.Tensor> | undefined;
       for await (const b of unseen.batches({ batchSize: 1 })) feeds = b;
       const db = await tensorSqnr(src, r.output, feeds!, tensor);
-      console.log(`      ${file}: ${r.nodes.filter((n) => n.quantized).length} nodes quantized, fused ${r.fusion!.fused}/${r.fusion!.candidates}, size ${(r.sizes.ratio * 100).toFixed(0)}%, SQNR ${db.toFixed(1)} dB at ${tensor ?? 'the output'}`);
+      console.log(
+        `      ${file}: ${r.nodes.filter((n) => n.quantized).length} nodes quantized, fused ${r.fusion!.fused}/${r.fusion!.candidates}, size ${(r.sizes.ratio * 100).toFixed(0)}%, SQNR ${db.toFixed(1)} dB at ${tensor ?? 'the output'}`,
+      );
       assert.ok(r.fusion!.fused >= r.fusion!.candidates - 2, `fused ${r.fusion!.fused} of ${r.fusion!.candidates}: ${JSON.stringify(r.fusion!.unfused)}`);
       assert.ok(db > minDb, `SQNR ${db}`);
     });
@@ -171,7 +193,26 @@ describe('quantization on real models', function () {
     const out = { log: (s: string) => lines.push(s), error: (s: string) => lines.push(s) };
     const target = path.join(dir, 'cli.int8.onnx');
     const result = path.join(dir, 'cli.json');
-    const code = await run(['quantize', path.join(dir, 'fashion_cnn.onnx'), '--calib', FASHION_TRAIN, '--samples', '128', '--per-channel', '--exclude', '/Gemm/', '--exclude', 'nothing-matches-this', '-o', target, '--result', result], out);
+    const code = await run(
+      [
+        'quantize',
+        path.join(dir, 'fashion_cnn.onnx'),
+        '--calib',
+        FASHION_TRAIN,
+        '--samples',
+        '128',
+        '--per-channel',
+        '--exclude',
+        '/Gemm/',
+        '--exclude',
+        'nothing-matches-this',
+        '-o',
+        target,
+        '--result',
+        result,
+      ],
+      out,
+    );
     assert.strictEqual(code, 0, lines.join('\n'));
     const text = lines.join('\n');
     assert.match(text, /wrote .*cli\.int8\.onnx/);
@@ -181,7 +222,10 @@ describe('quantization on real models', function () {
     assert.deepStrictEqual(r.unmatchedPatterns, ['nothing-matches-this']);
     // The result replays as a recipe.
     const again = path.join(dir, 'replay.onnx');
-    assert.strictEqual(await run(['quantize', path.join(dir, 'fashion_cnn.onnx'), '--recipe', result, '-o', again, '--result', path.join(dir, 'replay.json')], out), 0);
+    assert.strictEqual(
+      await run(['quantize', path.join(dir, 'fashion_cnn.onnx'), '--recipe', result, '-o', again, '--result', path.join(dir, 'replay.json')], out),
+      0,
+    );
     const replay = parseQuantResult(JSON.parse(fs.readFileSync(path.join(dir, 'replay.json'), 'utf8')));
     assert.deepStrictEqual(replay.settings, r.settings);
   });
@@ -227,11 +271,16 @@ describe('per-op per-channel control and per-tensor overrides', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('quantizes Conv weights per channel and Gemm per tensor, and applies fixed parameters and ranges', async () => {
-    const plain = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ calibration: FASHION_TRAIN, samples: 64 }), { output: path.join(dir, 'plain.onnx'), resultFile: false });
+    const plain = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), resolveSettings({ calibration: FASHION_TRAIN, samples: 64 }), {
+      output: path.join(dir, 'plain.onnx'),
+      resultFile: false,
+    });
     const input = plain.tensors.find((t) => t.kind === 'activation' && t.tensor === 'input')!;
     const other = plain.tensors.find((t) => t.kind === 'activation' && t.tensor !== 'input')!;
     const settings = resolveSettings({
-      calibration: FASHION_TRAIN, samples: 64, perChannelOpTypes: ['Conv'],
+      calibration: FASHION_TRAIN,
+      samples: 64,
+      perChannelOpTypes: ['Conv'],
       tensorOverrides: { input: { scale: 0.005, zeroPoint: 10 }, [other.tensor]: { range: [-1, 3] }, missing: { symmetric: true } },
     });
     const r = await quantizeModel(path.join(dir, 'fashion_cnn.onnx'), settings, { output: path.join(dir, 'custom.onnx'), resultFile: false });

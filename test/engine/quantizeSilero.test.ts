@@ -105,8 +105,14 @@ describe('quantization of Silero VAD with exact feeds', function () {
     // Unsqueeze, Slice, Concat) with the reason 'inside the subgraph ...'.
     assert.strictEqual(quantized.filter((n) => n.opType === 'Conv').length, 5, 'the other main-graph Convs are quantized');
     const beforeLstm = result.nodes.filter((n) => !n.quantized && n.reason.includes('reaches a recurrent op'));
-    assert.deepStrictEqual(beforeLstm.map((n) => n.node), ['/model/encoder/3/reparam_conv/Conv', '/model/encoder/3/activation/Relu']);
-    assert.ok(result.warnings.some((w) => w.includes('feeds a recurrent op') && w.includes('/model/encoder/3/reparam_conv/Conv')), JSON.stringify(result.warnings));
+    assert.deepStrictEqual(
+      beforeLstm.map((n) => n.node),
+      ['/model/encoder/3/reparam_conv/Conv', '/model/encoder/3/activation/Relu'],
+    );
+    assert.ok(
+      result.warnings.some((w) => w.includes('feeds a recurrent op') && w.includes('/model/encoder/3/reparam_conv/Conv')),
+      JSON.stringify(result.warnings),
+    );
     assert.ok(inSub.length > 0, 'ops inside the If branches are reported as kept in float');
     assert.ok(inSub.every((n) => n.reason.includes('subgraphs stay in float')));
     assert.strictEqual(result.fusion!.fused, result.fusion!.candidates, JSON.stringify(result.fusion!.unfused));
@@ -134,13 +140,21 @@ describe('quantization of Silero VAD with exact feeds', function () {
     assert.ok(db.stateN > 8, `stateN SQNR ${db.stateN} dB`);
   });
 
-  it('computes on this CPU\'s integer kernels what its Q/DQ pairs say, and the result says which path', async () => {
+  it("computes on this CPU's integer kernels what its Q/DQ pairs say, and the result says which path", async () => {
     // Without VNNI, full-range int8 weights saturate the kernels' 16-bit sums: 7-bit weights there.
     const vnni = cpuHasVnni();
-    const r = vnni === false
-      ? await quantizeModel(src, resolveSettings({ calibration: calib, batchSize: 1, reduceRange: true }), { output: path.join(dir, 'reduced.onnx'), resultFile: false })
-      : result;
-    if (vnni === true) assert.ok(r.warnings.some((w) => /has VNNI.*exactly here/.test(w)), JSON.stringify(r.warnings));
+    const r =
+      vnni === false
+        ? await quantizeModel(src, resolveSettings({ calibration: calib, batchSize: 1, reduceRange: true }), {
+            output: path.join(dir, 'reduced.onnx'),
+            resultFile: false,
+          })
+        : result;
+    if (vnni === true)
+      assert.ok(
+        r.warnings.some((w) => /has VNNI.*exactly here/.test(w)),
+        JSON.stringify(r.warnings),
+      );
     if (vnni === false) assert.ok(!r.warnings.some((w) => /VNNI/.test(w)), JSON.stringify(r.warnings));
     const source = await openDataSource(path.join(dir, 'unseen.npz'), readModelSync(src));
     for await (const feed of source.batches({ batchSize: 1 })) {

@@ -20,8 +20,16 @@ import { readModelSync, type OnnxModel } from '../../src/core/onnx/model';
 import { summarizeModel, shapeDims } from '../../src/core/onnx/summary';
 import { tensorByteSize } from '../../src/core/onnx/tensor';
 import {
-  AttributeType, DATA_LOCATION_EXTERNAL, type AttributeProto, type FunctionProto, type ModelProto, type NodeProto,
-  type SparseTensorProto, type TensorProto, type TrainingInfoProto, type ValueInfoProto,
+  AttributeType,
+  DATA_LOCATION_EXTERNAL,
+  type AttributeProto,
+  type FunctionProto,
+  type ModelProto,
+  type NodeProto,
+  type SparseTensorProto,
+  type TensorProto,
+  type TrainingInfoProto,
+  type ValueInfoProto,
 } from '../../src/core/onnx/types';
 import { allTensors } from '../../src/core/onnx/walk';
 import { writeModel } from '../../src/core/onnx/write';
@@ -44,11 +52,14 @@ function expectedModels(): string[] {
 }
 
 function onnxFilesUnder(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) return e.name.startsWith('.') ? [] : onnxFilesUnder(p);
-    return e.isFile() && e.name.endsWith('.onnx') ? [p] : [];
-  }).sort();
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) return e.name.startsWith('.') ? [] : onnxFilesUnder(p);
+      return e.isFile() && e.name.endsWith('.onnx') ? [p] : [];
+    })
+    .sort();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -111,7 +122,11 @@ function feedsFor(model: OnnxModel, spec: RunSpec = {}): Record<string, ort.Tens
   return feeds;
 }
 
-interface Output { type: string; dims: number[]; bytes: Buffer | string[] }
+interface Output {
+  type: string;
+  dims: number[];
+  bytes: Buffer | string[];
+}
 
 function snapshot(results: ort.InferenceSession.ReturnType): Record<string, Output> {
   const out: Record<string, Output> = {};
@@ -158,8 +173,14 @@ async function runFile(file: string, feeds: Record<string, ort.Tensor>): Promise
 /** Every value `actual` has (the declared outputs at least) equals the original's. */
 function assertSameOutputs(actual: Record<string, Output>, expected: Record<string, Output>, model: OnnxModel, what: string): void {
   const declared = model.proto.graph!.output.map((o) => o.name ?? '');
-  assert.ok(declared.every((n) => n in actual), `${what}: every declared output is computed`);
-  assert.ok(Object.keys(actual).every((n) => n in expected), `${what}: output names`);
+  assert.ok(
+    declared.every((n) => n in actual),
+    `${what}: every declared output is computed`,
+  );
+  assert.ok(
+    Object.keys(actual).every((n) => n in expected),
+    `${what}: output names`,
+  );
   for (const [name, a] of Object.entries(actual)) {
     const e = expected[name];
     assert.strictEqual(a.type, e.type, `${what}: element type of output '${name}'`);
@@ -224,8 +245,10 @@ describe('real models', function () {
       const original = async () => {
         if (!expected) {
           expected = await runModel(model, feeds, expose);
-          assert.ok(Object.values(expected).some((o) => Array.isArray(o.bytes) || o.bytes.some((b) => b !== 0)),
-            'the synthetic input gives all-zero outputs; choose other input sizes or expose intermediate values');
+          assert.ok(
+            Object.values(expected).some((o) => Array.isArray(o.bytes) || o.bytes.some((b) => b !== 0)),
+            'the synthetic input gives all-zero outputs; choose other input sizes or expose intermediate values',
+          );
         }
         return expected;
       };
@@ -285,8 +308,14 @@ describe('real models', function () {
         const origSummary = summarizeModel(model);
         assert.deepStrictEqual(
           { tensors: summary.parameters.tensors, elements: summary.parameters.elements, bytes: summary.parameters.bytes, byRole: summary.parameters.byRole },
-          { tensors: origSummary.parameters.tensors, elements: origSummary.parameters.elements, bytes: origSummary.parameters.bytes, byRole: origSummary.parameters.byRole },
-          'moving tensors out changes no count');
+          {
+            tensors: origSummary.parameters.tensors,
+            elements: origSummary.parameters.elements,
+            bytes: origSummary.parameters.bytes,
+            byRole: origSummary.parameters.byRole,
+          },
+          'moving tensors out changes no count',
+        );
         assertSameSummary(summary, independentSummaries([out]).get(out)!, `${rel} with external data`);
 
         // Weights kept in Constant nodes (PP-OCR) and inside If branches (Silero v5/v6) move too.
@@ -318,19 +347,42 @@ describe('real models', function () {
 // sequences, optionals, strings, If/Loop/Scan subgraphs, Constant nodes and tensor attributes.
 const ONNX_TEST_DATA = '/usr/lib/python3/dist-packages/onnx/backend/test/data';
 const ONNX_TEST_MODELS = [
-  'simple/test_expand_shape_model1', 'simple/test_gradient_of_add_and_mul', 'simple/test_sequence_model1',
-  'simple/test_sequence_model3', 'simple/test_sequence_model8', 'simple/test_shrink', 'simple/test_sign_model',
-  'simple/test_single_relu_model', 'simple/test_strnorm_model_monday_casesensintive_upper',
-  'pytorch-converted/test_AvgPool2d', 'pytorch-converted/test_BatchNorm2d_eval', 'pytorch-converted/test_Conv2d',
-  'pytorch-converted/test_Conv3d_groups', 'pytorch-converted/test_ConvTranspose2d', 'pytorch-converted/test_Embedding',
-  'pytorch-converted/test_Embedding_sparse', 'pytorch-converted/test_GLU', 'pytorch-converted/test_Linear_no_bias',
-  'pytorch-converted/test_PReLU_2d_multiparam', 'pytorch-converted/test_PixelShuffle', 'pytorch-converted/test_ReflectionPad2d',
+  'simple/test_expand_shape_model1',
+  'simple/test_gradient_of_add_and_mul',
+  'simple/test_sequence_model1',
+  'simple/test_sequence_model3',
+  'simple/test_sequence_model8',
+  'simple/test_shrink',
+  'simple/test_sign_model',
+  'simple/test_single_relu_model',
+  'simple/test_strnorm_model_monday_casesensintive_upper',
+  'pytorch-converted/test_AvgPool2d',
+  'pytorch-converted/test_BatchNorm2d_eval',
+  'pytorch-converted/test_Conv2d',
+  'pytorch-converted/test_Conv3d_groups',
+  'pytorch-converted/test_ConvTranspose2d',
+  'pytorch-converted/test_Embedding',
+  'pytorch-converted/test_Embedding_sparse',
+  'pytorch-converted/test_GLU',
+  'pytorch-converted/test_Linear_no_bias',
+  'pytorch-converted/test_PReLU_2d_multiparam',
+  'pytorch-converted/test_PixelShuffle',
+  'pytorch-converted/test_ReflectionPad2d',
   'pytorch-converted/test_log_softmax_dim3',
   // Subgraphs, optional and sequence types, Constant values, tensor attributes.
-  'node/test_if', 'node/test_if_seq', 'node/test_if_opt', 'node/test_loop11', 'node/test_loop13_seq', 'node/test_scan_sum',
-  'node/test_sequence_map_add_1_sequence_1_tensor', 'node/test_optional_get_element_sequence', 'node/test_constant',
-  'node/test_constantofshape_int_zeros', 'node/test_layer_normalization_3d_axis0_epsilon_expanded',
-  'node/test_strnormalizer_export_monday_casesensintive_upper', 'node/test_cast_FLOAT_to_STRING',
+  'node/test_if',
+  'node/test_if_seq',
+  'node/test_if_opt',
+  'node/test_loop11',
+  'node/test_loop13_seq',
+  'node/test_scan_sum',
+  'node/test_sequence_map_add_1_sequence_1_tensor',
+  'node/test_optional_get_element_sequence',
+  'node/test_constant',
+  'node/test_constantofshape_int_zeros',
+  'node/test_layer_normalization_3d_axis0_epsilon_expanded',
+  'node/test_strnormalizer_export_monday_casesensintive_upper',
+  'node/test_cast_FLOAT_to_STRING',
 ].map((d) => path.join(ONNX_TEST_DATA, d, 'model.onnx'));
 
 describe('ONNX backend test models: summary agrees with the python onnx reader', function () {
@@ -377,18 +429,33 @@ describe('constructed edge cases: summary agrees with the python onnx reader', f
     graph.input.push(createMessage<ValueInfoProto>('ValueInfoProto', { name: 'no_type' }));
     graph.input.push(createMessage<ValueInfoProto>('ValueInfoProto', { name: 'no_elem', type: { tensor_type: {} } }));
     graph.sparse_initializer.push(sparse(f32('sp', 3), tensor('sp_idx', DataType.INT64, [3], BigInt64Array.of(0n, 5n, 7n)), [10]));
-    graph.node.push(nodeOf({ op_type: 'Constant', output: ['c_sparse'], attribute: [attr({ name: 'sparse_value', type: AttributeType.SPARSE_TENSOR,
-      sparse_tensor: sparse(f32('', 2), tensor('', DataType.INT64, [2, 2], BigInt64Array.of(0n, 1n, 1n, 1n)), [2, 2]) })] }));
-    graph.node.push(nodeOf({ op_type: 'Constant', output: ['c_str'], attribute: [attr({ name: 'value', type: AttributeType.TENSOR,
-      t: tensor('', DataType.STRING, [3], ['a', 'bcd', '\u00e9']) })] }));
+    graph.node.push(
+      nodeOf({
+        op_type: 'Constant',
+        output: ['c_sparse'],
+        attribute: [
+          attr({
+            name: 'sparse_value',
+            type: AttributeType.SPARSE_TENSOR,
+            sparse_tensor: sparse(f32('', 2), tensor('', DataType.INT64, [2, 2], BigInt64Array.of(0n, 1n, 1n, 1n)), [2, 2]),
+          }),
+        ],
+      }),
+    );
+    graph.node.push(
+      nodeOf({
+        op_type: 'Constant',
+        output: ['c_str'],
+        attribute: [attr({ name: 'value', type: AttributeType.TENSOR, t: tensor('', DataType.STRING, [3], ['a', 'bcd', '\u00e9']) })],
+      }),
+    );
     graph.node[0].attribute.push(attr({ name: 'ts', type: AttributeType.TENSORS, tensors: [tensor('tz', DataType.DOUBLE, [2, 3], new Float64Array(6))] }));
     return buildModel(g, { opset: 18, opsets: { 'my.domain': 1 } });
   }
 
   function functionsWithSubgraphs(): ModelProto {
-    const branch = (out: string, v: number) => new GraphBuilder(`branch_${out}`)
-      .constant(out, DataType.FLOAT, [300], new Float32Array(300).fill(v))
-      .output(out, DataType.FLOAT, [300]);
+    const branch = (out: string, v: number) =>
+      new GraphBuilder(`branch_${out}`).constant(out, DataType.FLOAT, [300], new Float32Array(300).fill(v)).output(out, DataType.FLOAT, [300]);
     const g = new GraphBuilder('edge_functions')
       .input('c', DataType.BOOL, [])
       .initializer('w', DataType.FLOAT, [4, 4], new Float32Array(16))
@@ -398,18 +465,29 @@ describe('constructed edge cases: summary agrees with the python onnx reader', f
       .node('If', ['c'], ['o'], { then_branch: branch('t', 1), else_branch: branch('e', 0) })
       .constant('k', DataType.INT32, [5], new Int32Array(5));
     const model = buildModel(g, { opset: 18, opsets: { 'my.fn': 1 } });
-    model.functions.push(createMessage<FunctionProto>('FunctionProto', {
-      name: 'Sel', domain: 'my.fn', input: ['c'], output: ['o'], node: body.build().node, opset_import: [{ domain: '', version: 18 }],
-    }));
+    model.functions.push(
+      createMessage<FunctionProto>('FunctionProto', {
+        name: 'Sel',
+        domain: 'my.fn',
+        input: ['c'],
+        output: ['o'],
+        node: body.build().node,
+        opset_import: [{ domain: '', version: 18 }],
+      }),
+    );
     model.metadata_props.push({ key: 'a', value: '1' }, { key: 'b', value: '2' });
     return model;
   }
 
   function dataTypesAndExternal(): ModelProto {
-    const ext = (name: string, n: number, entries: Record<string, string>) => tensorOf({
-      name, data_type: DataType.FLOAT, dims: [n], data_location: DATA_LOCATION_EXTERNAL,
-      external_data: Object.entries(entries).map(([key, value]) => ({ key, value })),
-    });
+    const ext = (name: string, n: number, entries: Record<string, string>) =>
+      tensorOf({
+        name,
+        data_type: DataType.FLOAT,
+        dims: [n],
+        data_location: DATA_LOCATION_EXTERNAL,
+        external_data: Object.entries(entries).map(([key, value]) => ({ key, value })),
+      });
     const g = new GraphBuilder('edge_types')
       .input('i', DataType.FLOAT, [5])
       .initializer('i4', DataType.INT4, [5], Int8Array.of(1, -2, 3, -4, 5))
@@ -438,7 +516,8 @@ describe('constructed edge cases: summary agrees with the python onnx reader', f
     const algorithm = new GraphBuilder('algorithm')
       .initializer('lr', DataType.FLOAT, [1], Float32Array.of(0.1))
       .node('Mul', ['w', 'lr'], ['w_new'])
-      .output('w_new', DataType.FLOAT, [4]).build();
+      .output('w_new', DataType.FLOAT, [4])
+      .build();
     model.training_info.push(createMessage<TrainingInfoProto>('TrainingInfoProto', { algorithm, update_binding: [{ key: 'w', value: 'w_new' }] }));
     return model;
   }
@@ -465,11 +544,13 @@ describe('constructed edge cases: summary agrees with the python onnx reader', f
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-compress-edge-'));
     fs.writeFileSync(path.join(dir, 'edge.bin'), new Uint8Array(24));
-    files = Object.fromEntries(Object.entries(cases).map(([label, make], i) => {
-      const file = path.join(dir, `edge${i}.onnx`);
-      fs.writeFileSync(file, encodeMessage('ModelProto', make()));
-      return [label, file];
-    }));
+    files = Object.fromEntries(
+      Object.entries(cases).map(([label, make], i) => {
+        const file = path.join(dir, `edge${i}.onnx`);
+        fs.writeFileSync(file, encodeMessage('ModelProto', make()));
+        return [label, file];
+      }),
+    );
     try {
       python = independentSummaries(Object.values(files));
     } catch (e) {

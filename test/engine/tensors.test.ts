@@ -5,9 +5,7 @@ import { createMessage, decodeMessage, encodeMessage } from '../../src/core/onnx
 import { DataType, dataTypeName, rawByteLength } from '../../src/core/onnx/dataTypes';
 import { decodeModel } from '../../src/core/onnx/model';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../../src/core/onnx/floatFormats';
-import {
-  makeTensor, pack4Bit, readTensor, tensorRawBytes, tensorStorage, toFloat32, type TensorValues,
-} from '../../src/core/onnx/tensor';
+import { makeTensor, pack4Bit, readTensor, tensorRawBytes, tensorStorage, toFloat32, type TensorValues } from '../../src/core/onnx/tensor';
 import type { TensorProto } from '../../src/core/onnx/types';
 import { createSession, ort } from '../../src/core/runtime/session';
 import { GraphBuilder, modelBytes } from '../fixtures/builder';
@@ -62,19 +60,36 @@ const CASES: Case[] = [
   { type: DataType.INT8, dims: [3], values: Int8Array.of(-128, 0, 127), raw: [0x80, 0, 0x7f], floats: [-128, 0, 127] },
   { type: DataType.UINT16, dims: [2], values: Uint16Array.of(0, 65535), raw: [0, 0, 0xff, 0xff], floats: [0, 65535] },
   { type: DataType.INT16, dims: [2], values: Int16Array.of(-32768, 32767), raw: [0, 0x80, 0xff, 0x7f], floats: [-32768, 32767] },
-  { type: DataType.INT32, dims: [2], values: Int32Array.of(-2147483648, 2147483647), raw: [0, 0, 0, 0x80, 0xff, 0xff, 0xff, 0x7f], floats: [-2147483648, 2147483648] },
   {
-    type: DataType.INT64, dims: [3], values: BigInt64Array.of(INT64_MAX, INT64_MIN, -1n),
+    type: DataType.INT32,
+    dims: [2],
+    values: Int32Array.of(-2147483648, 2147483647),
+    raw: [0, 0, 0, 0x80, 0xff, 0xff, 0xff, 0x7f],
+    floats: [-2147483648, 2147483648],
+  },
+  {
+    type: DataType.INT64,
+    dims: [3],
+    values: BigInt64Array.of(INT64_MAX, INT64_MIN, -1n),
     raw: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
     floats: [2 ** 63, -(2 ** 63), -1],
   },
   { type: DataType.BOOL, dims: [3], values: Uint8Array.of(1, 0, 1), raw: [1, 0, 1], floats: [1, 0, 1] },
-  { type: DataType.FLOAT16, dims: [4], values: Uint16Array.of(0x3c00, 0xc000, 0x7bff, 0x0001), raw: [0, 0x3c, 0, 0xc0, 0xff, 0x7b, 1, 0], floats: [1, -2, 65504, 2 ** -24] },
+  {
+    type: DataType.FLOAT16,
+    dims: [4],
+    values: Uint16Array.of(0x3c00, 0xc000, 0x7bff, 0x0001),
+    raw: [0, 0x3c, 0, 0xc0, 0xff, 0x7b, 1, 0],
+    floats: [1, -2, 65504, 2 ** -24],
+  },
   { type: DataType.DOUBLE, dims: [2], values: Float64Array.of(Math.PI, -1e300), floats: [Math.fround(Math.PI), -Infinity] },
   { type: DataType.UINT32, dims: [2], values: Uint32Array.of(0, 4294967295), raw: [0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], floats: [0, 4294967296] },
   {
-    type: DataType.UINT64, dims: [2], values: BigUint64Array.of(2n ** 53n + 1n, UINT64_MAX),
-    raw: [1, 0, 0, 0, 0, 0, 0x20, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], floats: [2 ** 53, 2 ** 64],
+    type: DataType.UINT64,
+    dims: [2],
+    values: BigUint64Array.of(2n ** 53n + 1n, UINT64_MAX),
+    raw: [1, 0, 0, 0, 0, 0, 0x20, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+    floats: [2 ** 53, 2 ** 64],
   },
   { type: DataType.COMPLEX64, dims: [2], values: Float32Array.of(1, 2, 3, -4), floats: [1, 2, 3, -4] },
   { type: DataType.COMPLEX128, dims: [1], values: Float64Array.of(1.5, -2.5), floats: [1.5, -2.5] },
@@ -99,7 +114,14 @@ describe('tensors', () => {
       const name = dataTypeName(c.type);
       it(`${name}: reads raw_data, converts to float32 and writes the same bytes back`, () => {
         const raw = c.raw ? Uint8Array.from(c.raw) : bytesOf(c.values);
-        assert.strictEqual(raw.length, rawByteLength(c.type, c.dims.reduce((a, b) => a * b, 1)), 'test case byte count');
+        assert.strictEqual(
+          raw.length,
+          rawByteLength(
+            c.type,
+            c.dims.reduce((a, b) => a * b, 1),
+          ),
+          'test case byte count',
+        );
         for (const t of [rawTensor(`t_${name}`, c.type, c.dims, raw), roundTrip(rawTensor(`t_${name}`, c.type, c.dims, raw))]) {
           const data = readTensor(t);
           assert.strictEqual(data.name, `t_${name}`);
@@ -121,11 +143,14 @@ describe('tensors', () => {
       assert.strictEqual(t.raw_data, undefined);
       const data = readTensor(roundTrip(t));
       assert.deepStrictEqual(data.values, ['a', 'héllo ✓', '']);
-      assert.throws(() => toFloat32(data), (e: unknown) => e instanceof TensorDataError && /string/.test(e.message) && e.message.includes("tensor 's'"));
+      assert.throws(
+        () => toFloat32(data),
+        (e: unknown) => e instanceof TensorDataError && /string/.test(e.message) && e.message.includes("tensor 's'"),
+      );
       assert.throws(() => tensorRawBytes(t), TensorDataError);
     });
 
-    it('makeTensor copies the caller\'s array', () => {
+    it("makeTensor copies the caller's array", () => {
       const values = Float32Array.of(1, 2);
       const t = makeTensor({ name: 'c', dataType: DataType.FLOAT, dims: [2], values });
       values[0] = 99;
@@ -139,31 +164,88 @@ describe('tensors', () => {
       return roundTrip(createMessage<TensorProto>('TensorProto', { name, data_type: type, dims, ...fields }));
     }
 
-    const cases: Array<{ what: string; type: DataType; dims: number[]; fields: Partial<TensorProto>; values: Exclude<TensorValues, string[]>; floats?: number[] }> = [
+    const cases: Array<{
+      what: string;
+      type: DataType;
+      dims: number[];
+      fields: Partial<TensorProto>;
+      values: Exclude<TensorValues, string[]>;
+      floats?: number[];
+    }> = [
       { what: 'float_data (float)', type: DataType.FLOAT, dims: [3], fields: { float_data: [1.5, -0.25, 3e38] }, values: Float32Array.of(1.5, -0.25, 3e38) },
       { what: 'float_data (complex64)', type: DataType.COMPLEX64, dims: [1], fields: { float_data: [1, -2] }, values: Float32Array.of(1, -2) },
-      { what: 'int32_data (int32)', type: DataType.INT32, dims: [3], fields: { int32_data: [-2147483648, 0, 2147483647] }, values: Int32Array.of(-2147483648, 0, 2147483647) },
+      {
+        what: 'int32_data (int32)',
+        type: DataType.INT32,
+        dims: [3],
+        fields: { int32_data: [-2147483648, 0, 2147483647] },
+        values: Int32Array.of(-2147483648, 0, 2147483647),
+      },
       { what: 'int32_data (int8)', type: DataType.INT8, dims: [2], fields: { int32_data: [-128, 127] }, values: Int8Array.of(-128, 127) },
       { what: 'int32_data (uint8)', type: DataType.UINT8, dims: [2], fields: { int32_data: [0, 255] }, values: Uint8Array.of(0, 255) },
       { what: 'int32_data (int16)', type: DataType.INT16, dims: [2], fields: { int32_data: [-32768, 32767] }, values: Int16Array.of(-32768, 32767) },
       { what: 'int32_data (uint16)', type: DataType.UINT16, dims: [2], fields: { int32_data: [0, 65535] }, values: Uint16Array.of(0, 65535) },
       { what: 'int32_data (bool)', type: DataType.BOOL, dims: [2], fields: { int32_data: [1, 0] }, values: Uint8Array.of(1, 0) },
-      { what: 'int32_data (float16 bits)', type: DataType.FLOAT16, dims: [3], fields: { int32_data: [0x3c00, 0xc000, 0x7c00] }, values: Uint16Array.of(0x3c00, 0xc000, 0x7c00), floats: [1, -2, Infinity] },
-      { what: 'int32_data (bfloat16 bits)', type: DataType.BFLOAT16, dims: [2], fields: { int32_data: [0x3f80, 0xbf00] }, values: Uint16Array.of(0x3f80, 0xbf00), floats: [1, -0.5] },
-      { what: 'int32_data (float8e4m3fn bits)', type: DataType.FLOAT8E4M3FN, dims: [2], fields: { int32_data: [0x38, 0xb8] }, values: Uint8Array.of(0x38, 0xb8), floats: [1, -1] },
-      { what: 'int32_data (float8e5m2 bits)', type: DataType.FLOAT8E5M2, dims: [2], fields: { int32_data: [0x3c, 0x40] }, values: Uint8Array.of(0x3c, 0x40), floats: [1, 2] },
-      { what: 'int32_data (int4, packed bytes)', type: DataType.INT4, dims: [5], fields: { int32_data: [0xf8, 0x70, 0x03] }, values: Int8Array.of(-8, -1, 0, 7, 3) },
+      {
+        what: 'int32_data (float16 bits)',
+        type: DataType.FLOAT16,
+        dims: [3],
+        fields: { int32_data: [0x3c00, 0xc000, 0x7c00] },
+        values: Uint16Array.of(0x3c00, 0xc000, 0x7c00),
+        floats: [1, -2, Infinity],
+      },
+      {
+        what: 'int32_data (bfloat16 bits)',
+        type: DataType.BFLOAT16,
+        dims: [2],
+        fields: { int32_data: [0x3f80, 0xbf00] },
+        values: Uint16Array.of(0x3f80, 0xbf00),
+        floats: [1, -0.5],
+      },
+      {
+        what: 'int32_data (float8e4m3fn bits)',
+        type: DataType.FLOAT8E4M3FN,
+        dims: [2],
+        fields: { int32_data: [0x38, 0xb8] },
+        values: Uint8Array.of(0x38, 0xb8),
+        floats: [1, -1],
+      },
+      {
+        what: 'int32_data (float8e5m2 bits)',
+        type: DataType.FLOAT8E5M2,
+        dims: [2],
+        fields: { int32_data: [0x3c, 0x40] },
+        values: Uint8Array.of(0x3c, 0x40),
+        floats: [1, 2],
+      },
+      {
+        what: 'int32_data (int4, packed bytes)',
+        type: DataType.INT4,
+        dims: [5],
+        fields: { int32_data: [0xf8, 0x70, 0x03] },
+        values: Int8Array.of(-8, -1, 0, 7, 3),
+      },
       { what: 'int32_data (uint4, packed bytes)', type: DataType.UINT4, dims: [3], fields: { int32_data: [0xf1, 0x07] }, values: Uint8Array.of(1, 15, 7) },
       {
-        what: 'int64_data (INT64_MAX and INT64_MIN exact)', type: DataType.INT64, dims: [4],
+        what: 'int64_data (INT64_MAX and INT64_MIN exact)',
+        type: DataType.INT64,
+        dims: [4],
         fields: { int64_data: [Long.MAX_VALUE, Long.MIN_VALUE, Long.fromNumber(-1), Long.fromString('9007199254740993')] },
         values: BigInt64Array.of(INT64_MAX, INT64_MIN, -1n, 9007199254740993n),
       },
       { what: 'double_data (double)', type: DataType.DOUBLE, dims: [2], fields: { double_data: [Math.E, -1e-300] }, values: Float64Array.of(Math.E, -1e-300) },
       { what: 'double_data (complex128)', type: DataType.COMPLEX128, dims: [1], fields: { double_data: [0.1, 0.2] }, values: Float64Array.of(0.1, 0.2) },
-      { what: 'uint64_data (uint32)', type: DataType.UINT32, dims: [2], fields: { uint64_data: [Long.fromNumber(0, true), Long.fromNumber(4294967295, true)] }, values: Uint32Array.of(0, 4294967295) },
       {
-        what: 'uint64_data (uint64 beyond 2^53)', type: DataType.UINT64, dims: [3],
+        what: 'uint64_data (uint32)',
+        type: DataType.UINT32,
+        dims: [2],
+        fields: { uint64_data: [Long.fromNumber(0, true), Long.fromNumber(4294967295, true)] },
+        values: Uint32Array.of(0, 4294967295),
+      },
+      {
+        what: 'uint64_data (uint64 beyond 2^53)',
+        type: DataType.UINT64,
+        dims: [3],
         fields: { uint64_data: [Long.fromString('9007199254740993', true), Long.fromString('18446744073709551615', true), Long.fromNumber(7, true)] },
         values: BigUint64Array.of(2n ** 53n + 1n, UINT64_MAX, 7n),
       },
@@ -220,14 +302,21 @@ describe('tensors', () => {
       const s = readTensor(rawTensor('s', DataType.INT4, [16], all)).values as Int8Array;
       assert.deepStrictEqual(Array.from(s), [0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1]);
       const u = readTensor(rawTensor('u', DataType.UINT4, [16], all)).values as Uint8Array;
-      assert.deepStrictEqual(Array.from(u), Array.from({ length: 16 }, (_, i) => i));
+      assert.deepStrictEqual(
+        Array.from(u),
+        Array.from({ length: 16 }, (_, i) => i),
+      );
     });
 
     it('a 4-bit tensor with too few packed bytes is refused', () => {
-      assert.throws(() => readTensor(rawTensor('short4', DataType.UINT4, [5], Uint8Array.of(1, 2))),
-        (e: unknown) => e instanceof TensorDataError && e.message.includes("tensor 'short4'") && /2 bytes/.test(e.message) && /needs 3/.test(e.message));
-      assert.throws(() => readTensor(roundTrip(createMessage<TensorProto>('TensorProto', { name: 'typed4', data_type: DataType.INT4, dims: [5], int32_data: [1, 2] }))),
-        (e: unknown) => e instanceof TensorDataError && e.message.includes("tensor 'typed4'"));
+      assert.throws(
+        () => readTensor(rawTensor('short4', DataType.UINT4, [5], Uint8Array.of(1, 2))),
+        (e: unknown) => e instanceof TensorDataError && e.message.includes("tensor 'short4'") && /2 bytes/.test(e.message) && /needs 3/.test(e.message),
+      );
+      assert.throws(
+        () => readTensor(roundTrip(createMessage<TensorProto>('TensorProto', { name: 'typed4', data_type: DataType.INT4, dims: [5], int32_data: [1, 2] }))),
+        (e: unknown) => e instanceof TensorDataError && e.message.includes("tensor 'typed4'"),
+      );
     });
   });
 
@@ -250,8 +339,16 @@ describe('tensors', () => {
     for (const dims of [[0], [2, 0, 3], [0, 0]]) {
       it(`a tensor of shape [${dims}] has no values`, () => {
         for (const type of [DataType.FLOAT, DataType.INT64, DataType.INT4, DataType.FLOAT16, DataType.BOOL]) {
-          const values = type === DataType.INT64 ? new BigInt64Array(0) : type === DataType.FLOAT ? new Float32Array(0)
-            : type === DataType.FLOAT16 ? new Uint16Array(0) : type === DataType.INT4 ? new Int8Array(0) : new Uint8Array(0);
+          const values =
+            type === DataType.INT64
+              ? new BigInt64Array(0)
+              : type === DataType.FLOAT
+                ? new Float32Array(0)
+                : type === DataType.FLOAT16
+                  ? new Uint16Array(0)
+                  : type === DataType.INT4
+                    ? new Int8Array(0)
+                    : new Uint8Array(0);
           const t = makeTensor({ name: 'e', dataType: type, dims, values });
           assert.strictEqual(t.raw_data!.length, 0);
           const back = roundTrip(t);
@@ -270,8 +367,11 @@ describe('tensors', () => {
 
     it('a 0-d scalar has one value and no dims', () => {
       for (const [type, values] of [
-        [DataType.FLOAT, Float32Array.of(2.5)], [DataType.INT64, BigInt64Array.of(INT64_MIN)], [DataType.INT4, Int8Array.of(-5)],
-        [DataType.FLOAT16, Uint16Array.of(0x3c00)], [DataType.BOOL, Uint8Array.of(1)],
+        [DataType.FLOAT, Float32Array.of(2.5)],
+        [DataType.INT64, BigInt64Array.of(INT64_MIN)],
+        [DataType.INT4, Int8Array.of(-5)],
+        [DataType.FLOAT16, Uint16Array.of(0x3c00)],
+        [DataType.BOOL, Uint8Array.of(1)],
       ] as Array<[DataType, Exclude<TensorValues, string[]>]>) {
         const t = roundTrip(makeTensor({ name: 'scalar', dataType: type, dims: [], values }));
         assert.strictEqual(t.dims.length, 0);
@@ -281,8 +381,10 @@ describe('tensors', () => {
       }
       const typedScalar = roundTrip(createMessage<TensorProto>('TensorProto', { name: 'ts', data_type: DataType.DOUBLE, dims: [], double_data: [7] }));
       assert.deepStrictEqual(Array.from(readTensor(typedScalar).values as Float64Array), [7]);
-      assert.throws(() => makeTensor({ name: 'two', dataType: DataType.FLOAT, dims: [], values: Float32Array.of(1, 2) }),
-        (e: unknown) => e instanceof TensorDataError && e.message.includes("tensor 'two'"));
+      assert.throws(
+        () => makeTensor({ name: 'two', dataType: DataType.FLOAT, dims: [], values: Float32Array.of(1, 2) }),
+        (e: unknown) => e instanceof TensorDataError && e.message.includes("tensor 'two'"),
+      );
     });
   });
 
@@ -290,7 +392,12 @@ describe('tensors', () => {
     it('aligned raw_data gives a view that shares memory; misaligned gives a correct copy', () => {
       const backing = new ArrayBuffer(64);
       const expected = [1.5, -2, 3, 1e-3];
-      for (const [offset, aligned] of [[8, true], [4, true], [5, false], [2, false]] as Array<[number, boolean]>) {
+      for (const [offset, aligned] of [
+        [8, true],
+        [4, true],
+        [5, false],
+        [2, false],
+      ] as Array<[number, boolean]>) {
         const bytes = new Uint8Array(backing, offset, 16);
         bytes.set(new Uint8Array(Float32Array.from(expected).buffer));
         const values = readTensor(rawTensor('v', DataType.FLOAT, [4], bytes)).values as Float32Array;
@@ -320,14 +427,16 @@ describe('tensors', () => {
       }
     });
 
-    it('tensors of a decoded model are views into the model\'s buffer when aligned', () => {
+    it("tensors of a decoded model are views into the model's buffer when aligned", () => {
       // The tensor's name length moves raw_data's position in the file through every alignment.
       let views = 0;
       let copies = 0;
       for (const name of ['a', 'ab', 'abc', 'abcd']) {
-        const g = new GraphBuilder('g').input('x', DataType.FLOAT, [4])
+        const g = new GraphBuilder('g')
+          .input('x', DataType.FLOAT, [4])
           .initializer(name, DataType.FLOAT, [4], Float32Array.of(1, 2, 3, 4))
-          .node('Add', ['x', name], ['y']).output('y', DataType.FLOAT, [4]);
+          .node('Add', ['x', name], ['y'])
+          .output('y', DataType.FLOAT, [4]);
         const file = modelBytes(g);
         const model = decodeModel(file);
         const t = model.proto.graph!.initializer[0];
@@ -347,12 +456,14 @@ describe('tensors', () => {
   });
 
   describe('wrong byte counts and bad tensors', () => {
-    const named = (name: string, ...patterns: RegExp[]) => (e: unknown) => {
-      assert.ok(e instanceof TensorDataError, `expected TensorDataError, got ${e}`);
-      assert.ok(e.message.includes(`tensor '${name}'`), `message names the tensor: ${e.message}`);
-      for (const p of patterns) assert.match(e.message, p);
-      return true;
-    };
+    const named =
+      (name: string, ...patterns: RegExp[]) =>
+      (e: unknown) => {
+        assert.ok(e instanceof TensorDataError, `expected TensorDataError, got ${e}`);
+        assert.ok(e.message.includes(`tensor '${name}'`), `message names the tensor: ${e.message}`);
+        for (const p of patterns) assert.match(e.message, p);
+        return true;
+      };
 
     it('raw_data too short or too long', () => {
       assert.throws(() => readTensor(rawTensor('short', DataType.FLOAT, [3], new Uint8Array(10))), named('short', /10 bytes/, /needs 12/, /float32/));
@@ -372,7 +483,10 @@ describe('tensors', () => {
     });
 
     it('makeTensor with a value count that does not fit the shape', () => {
-      assert.throws(() => makeTensor({ name: 'mk', dataType: DataType.FLOAT, dims: [2, 3], values: new Float32Array(5) }), named('mk', /5 values/, /6 elements/));
+      assert.throws(
+        () => makeTensor({ name: 'mk', dataType: DataType.FLOAT, dims: [2, 3], values: new Float32Array(5) }),
+        named('mk', /5 values/, /6 elements/),
+      );
       assert.throws(() => makeTensor({ name: 'mk4', dataType: DataType.INT4, dims: [3], values: new Int8Array(4) }), named('mk4'));
     });
 
@@ -388,7 +502,11 @@ describe('tensors', () => {
       assert.throws(() => readTensor(rawTensor('undef', DataType.UNDEFINED, [1], new Uint8Array(1))), named('undef', /unknown element type/));
       assert.throws(() => readTensor(roundTrip(rawTensor('neg', DataType.FLOAT, [-1], new Uint8Array(0)))), named('neg', /negative dimension/));
       const ext = createMessage<TensorProto>('TensorProto', {
-        name: 'ext', data_type: DataType.FLOAT, dims: [1], data_location: 1, external_data: [{ key: 'location', value: 'w.bin' }],
+        name: 'ext',
+        data_type: DataType.FLOAT,
+        dims: [1],
+        data_location: 1,
+        external_data: [{ key: 'location', value: 'w.bin' }],
       });
       assert.throws(() => readTensor(ext), named('ext', /external/));
     });

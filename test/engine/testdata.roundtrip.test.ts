@@ -17,8 +17,16 @@ import { writeModel } from '../../src/core/onnx/write';
 import { errorMessage } from '../../src/core/errors';
 import { ort, sessionOptions } from '../../src/core/runtime/session';
 import {
-  TESTDATA_DIR, UnsupportedValueError, bitDifference, listCases, readDataSet, reasonCategory, runModel,
-  type DataSet, type RunOutcome, type TestCase,
+  TESTDATA_DIR,
+  UnsupportedValueError,
+  bitDifference,
+  listCases,
+  readDataSet,
+  reasonCategory,
+  runModel,
+  type DataSet,
+  type RunOutcome,
+  type TestCase,
 } from '../support/testdata';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -47,7 +55,10 @@ interface NotRunnable {
 }
 
 function failures(title: string, list: string[]): string {
-  const shown = list.slice(0, SHOW).map((s) => `  ${s}`).join('\n');
+  const shown = list
+    .slice(0, SHOW)
+    .map((s) => `  ${s}`)
+    .join('\n');
   return `${list.length} ${title}:\n${shown}${list.length > SHOW ? `\n  ... and ${list.length - SHOW} more` : ''}`;
 }
 
@@ -91,9 +102,9 @@ describe('libonnx-testdata round trip', function () {
     if (!counts.models) return;
     console.log(
       `      libonnx-testdata: ${counts.models} models, ${counts.structurallyEqual} structurally equal, ` +
-      `${counts.byteIdentical} byte-identical, ${counts.runAndMatch} run and match in onnxruntime, ` +
-      `${counts.notRunnable} listed as not runnable by onnxruntime` +
-      (notRunnable.length ? ` (see ${path.relative(REPO_ROOT, NOT_RUNNABLE_FILE)})` : ''),
+        `${counts.byteIdentical} byte-identical, ${counts.runAndMatch} run and match in onnxruntime, ` +
+        `${counts.notRunnable} listed as not runnable by onnxruntime` +
+        (notRunnable.length ? ` (see ${path.relative(REPO_ROOT, NOT_RUNNABLE_FILE)})` : ''),
     );
     if (timings.length) console.log(`      timings: ${timings.join(', ')}`);
   });
@@ -140,15 +151,13 @@ describe('libonnx-testdata round trip', function () {
     // did not write canonically (fields out of order, unpacked repeated scalars): the same model
     // (the structural check above) but not the same bytes.
     const written = trips.filter((t) => t.written);
-    const differ = written
-      .filter((t) => !t.byteIdentical)
-      .map((t) => `${t.tc.id}: ${t.original.length} bytes, written ${t.written!.length}`);
+    const differ = written.filter((t) => !t.byteIdentical).map((t) => `${t.tc.id}: ${t.original.length} bytes, written ${t.written!.length}`);
     console.log(`      ${counts.byteIdentical} of ${counts.models} written files are byte-identical to the original`);
     const threshold = Math.floor(counts.models * 0.99);
     assert.ok(
       counts.byteIdentical >= threshold,
       `only ${counts.byteIdentical} of ${counts.models} written files are byte-identical to the original (at least ${threshold} expected); ` +
-      failures('files differ', differ),
+        failures('files differ', differ),
     );
   });
 
@@ -162,7 +171,7 @@ describe('libonnx-testdata round trip', function () {
       hex,
       '0802100122080000803f00000040',
       `float_data must be written packed (tag 0x22 and one length), got ${hex}: ` +
-      'the generated encoders were built before the schema was resolved, so `packed` was not in effect',
+        'the generated encoders were built before the schema was resolved, so `packed` was not in effect',
     );
   });
 
@@ -204,7 +213,8 @@ describe('libonnx-testdata round trip', function () {
         const again = await runModel(trip.original, quiet(trip.model), data);
         const deterministic = again.kind === 'mismatch' && outputDifference(original, again) === undefined;
         if (!deterministic) category += ' (nondeterministic: two runs of the original differ)';
-        if (written.kind !== 'mismatch') bad.push(`${tc.id}: the original's outputs differ from the expected ones, the written model: ${written.kind}: ${written.detail ?? 'matches'}`);
+        if (written.kind !== 'mismatch')
+          bad.push(`${tc.id}: the original's outputs differ from the expected ones, the written model: ${written.kind}: ${written.detail ?? 'matches'}`);
         else if (deterministic) {
           const d = outputDifference(original, written);
           if (d) bad.push(`${tc.id}: the written model's outputs are not bit-identical to the original's: ${d}`);

@@ -39,7 +39,11 @@ describe('workflows (Fashion-MNIST CNN)', function () {
   it('quantizeAndAnalyze: quantizes, says so, analyzes on the calibration data and writes the report once', async () => {
     const events: WorkflowEvent[] = [];
     const output = path.join(dir, 'both.onnx');
-    const done = await quantizeAndAnalyze(float, settings, { output, analysis: { samples: 64, latencyRuns: 0, sensitivity: false }, onEvent: (e) => events.push(e) });
+    const done = await quantizeAndAnalyze(float, settings, {
+      output,
+      analysis: { samples: 64, latencyRuns: 0, sensitivity: false },
+      onEvent: (e) => events.push(e),
+    });
     const kinds = [...new Set(events.map((e) => e.type))];
     assert.deepStrictEqual(kinds, ['quantize', 'quantized', 'progress']);
     assert.strictEqual(events.filter((e) => e.type === 'quantized').length, 1);
@@ -55,32 +59,57 @@ describe('workflows (Fashion-MNIST CNN)', function () {
     const controller = new AbortController();
     const output = path.join(dir, 'stop.onnx');
     await assert.rejects(
-      quantizeAndAnalyze(float, settings, { output, analysis: { samples: 64, latencyRuns: 0 }, signal: controller.signal, onEvent: (e) => e.type === 'quantized' && controller.abort() }),
+      quantizeAndAnalyze(float, settings, {
+        output,
+        analysis: { samples: 64, latencyRuns: 0 },
+        signal: controller.signal,
+        onEvent: (e) => e.type === 'quantized' && controller.abort(),
+      }),
       /cancelled; no report was written/,
     );
-    assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('stop')).sort(), ['stop.onnx', 'stop.quant.json']);
+    assert.deepStrictEqual(
+      fs
+        .readdirSync(dir)
+        .filter((f) => f.startsWith('stop'))
+        .sort(),
+      ['stop.onnx', 'stop.quant.json'],
+    );
   });
 
   it('parseQuantResult: a clean copy of a valid result; a bad one refused naming the file and the field', () => {
     const json = JSON.parse(JSON.stringify(quant));
     assert.deepStrictEqual(parseQuantResult(json), json);
-    assert.throws(() => parseQuantResult({ ...json, tensors: [{ ...json.tensors[0], scale: 'x' }] }, 'q.quant.json'), (e: Error) => e instanceof QuantResultError && e.message === 'q.quant.json: invalid quant result: tensors[0].scale must be an array');
-    assert.throws(() => parseQuantResult({ ...json, settings: { ...json.settings, mode: 'fast' } }, 'q.quant.json'), /settings\.mode must be one of static, dynamic \(got "fast"\)/);
-    assert.throws(() => parseQuantResult([], 'q.quant.json'), (e: Error) => e.message === 'q.quant.json: invalid quant result: the result must be an object');
+    assert.throws(
+      () => parseQuantResult({ ...json, tensors: [{ ...json.tensors[0], scale: 'x' }] }, 'q.quant.json'),
+      (e: Error) => e instanceof QuantResultError && e.message === 'q.quant.json: invalid quant result: tensors[0].scale must be an array',
+    );
+    assert.throws(
+      () => parseQuantResult({ ...json, settings: { ...json.settings, mode: 'fast' } }, 'q.quant.json'),
+      /settings\.mode must be one of static, dynamic \(got "fast"\)/,
+    );
+    assert.throws(
+      () => parseQuantResult([], 'q.quant.json'),
+      (e: Error) => e.message === 'q.quant.json: invalid quant result: the result must be an object',
+    );
     assert.throws(() => parseQuantResult({ ...json, format: 'onnx-compress/quant-report' }), /format must be 'onnx-compress\/quant-result'/);
     // Results written before per-op per-channel, overrides, the qoperator format and the tensor record still load.
     const older = JSON.parse(JSON.stringify(json));
     for (const k of ['perChannelOpTypes', 'tensorOverrides', 'format']) delete older.settings[k];
     delete older.quantizedNames;
     const read = parseQuantResult(older);
-    assert.deepStrictEqual([read.settings.perChannelOpTypes, read.settings.tensorOverrides, read.settings.format, read.quantizedNames], [[], {}, 'qdq', undefined]);
+    assert.deepStrictEqual(
+      [read.settings.perChannelOpTypes, read.settings.tensorOverrides, read.settings.format, read.quantizedNames],
+      [[], {}, 'qdq', undefined],
+    );
   });
 
   it('the analysis refuses a damaged NAME.quant.json with the file and the field', async () => {
     const copy = path.join(dir, 'bad.onnx');
     fs.copyFileSync(quant.output, copy);
     fs.writeFileSync(path.join(dir, 'bad.quant.json'), JSON.stringify({ ...quant, output: copy, nodes: 'all' }));
-    await assert.rejects(analyzeQuantization(float, copy, analysis), (e: Error) => e.message.startsWith(`${path.join(dir, 'bad.quant.json')}: cannot read the quantization result (invalid quant result: nodes must be an array)`));
+    await assert.rejects(analyzeQuantization(float, copy, analysis), (e: Error) =>
+      e.message.startsWith(`${path.join(dir, 'bad.quant.json')}: cannot read the quantization result (invalid quant result: nodes must be an array)`),
+    );
   });
 
   it('pairs integer weights with float ones by the recorded names, whatever they are called; older results by the names', async () => {
@@ -101,7 +130,10 @@ describe('workflows (Fashion-MNIST CNN)', function () {
     const record = Object.fromEntries(Object.entries(names).map(([q, f]) => [renamed.get(q)!, f]));
     const r = await analyzeQuantization(float, file, { ...analysis, quantResult: { ...quant, output: file, quantizedNames: record } });
     assert.deepStrictEqual(weights(r), weights(reference));
-    assert.deepStrictEqual(r.unmatched.filter((u) => /no float counterpart/.test(u.reason)), []);
+    assert.deepStrictEqual(
+      r.unmatched.filter((u) => /no float counterpart/.test(u.reason)),
+      [],
+    );
     // A result without the record (written before it was kept): the names are read as before.
     const older = await analyzeQuantization(float, quant.output, { ...analysis, quantResult: { ...quant, quantizedNames: undefined } });
     assert.deepStrictEqual(weights(older), weights(reference));

@@ -17,7 +17,12 @@ const NASTY_VALUES: Json[] = [null, -1, 0, 1e308, -0, 2 ** 53 + 2, '', 'x'.repea
 
 const replacement = fc.oneof(fc.constantFrom(...NASTY_VALUES), fc.jsonValue({ maxDepth: 2 }));
 
-interface Edit { where: number; op: 'replace' | 'delete' | 'add'; key: string; value: Json }
+interface Edit {
+  where: number;
+  op: 'replace' | 'delete' | 'add';
+  key: string;
+  value: Json;
+}
 
 const edit: fc.Arbitrary<Edit> = fc.record({
   where: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
@@ -37,8 +42,10 @@ function applyEdit(doc: Json, e: Edit): Json {
   // A copy: the same generated value placed twice (inside itself, even) would make a cycle.
   const value = structuredClone(e.value);
   if (e.op === 'replace') parent[last] = value;
-  else if (e.op === 'delete') Array.isArray(parent) ? parent.splice(last as number, 1) : delete parent[last];
-  else if (target && typeof target === 'object' && !Array.isArray(target)) {
+  else if (e.op === 'delete') {
+    if (Array.isArray(parent)) parent.splice(last as number, 1);
+    else delete parent[last];
+  } else if (target && typeof target === 'object' && !Array.isArray(target)) {
     // An own property even for '__proto__', as JSON.parse and structured clone make it.
     Object.defineProperty(target, e.key, { value, enumerable: true, writable: true, configurable: true });
   }
@@ -47,7 +54,8 @@ function applyEdit(doc: Json, e: Edit): Json {
 
 /** A seed deep-copied (through JSON text, as a file or message would arrive) then edited. */
 export function mutatedJson(seeds: readonly Json[]): fc.Arbitrary<Json> {
-  return fc.tuple(fc.integer({ min: 0, max: seeds.length - 1 }), fc.array(edit, { minLength: 1, maxLength: 3 }))
+  return fc
+    .tuple(fc.integer({ min: 0, max: seeds.length - 1 }), fc.array(edit, { minLength: 1, maxLength: 3 }))
     .map(([k, edits]) => JSON.parse(JSON.stringify(edits.reduce(applyEdit, JSON.parse(JSON.stringify(seeds[k]))))));
 }
 
@@ -56,6 +64,11 @@ export function jsonLike(seeds: readonly Json[], anything = false): fc.Arbitrary
   return fc.oneof(
     { arbitrary: mutatedJson(seeds), weight: 6 },
     { arbitrary: fc.jsonValue({ maxDepth: 3 }), weight: 1 },
-    { arbitrary: anything ? fc.anything({ withBigInt: true, withTypedArray: true, withMap: true, withNullPrototype: true, withSparseArray: true }) : fc.jsonValue(), weight: 1 },
+    {
+      arbitrary: anything
+        ? fc.anything({ withBigInt: true, withTypedArray: true, withMap: true, withNullPrototype: true, withSparseArray: true })
+        : fc.jsonValue(),
+      weight: 1,
+    },
   );
 }

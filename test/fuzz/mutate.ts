@@ -18,7 +18,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('truncate' as const), at }),
   { arbitrary: fc.record({ kind: fc.constant('flip' as const), at, bit: fc.integer({ min: 0, max: 7 }) }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('set' as const), at, value: fc.oneof(interesting, fc.integer({ min: 0, max: 255 })) }), weight: 3 },
-  fc.record({ kind: fc.constant('insert' as const), at, bytes: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.constant(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f))) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at,
+    bytes: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.constant(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f))),
+  }),
   fc.record({ kind: fc.constant('delete' as const), at, length: fc.integer({ min: 1, max: 64 }) }),
   fc.record({ kind: fc.constant('duplicate' as const), at, length: fc.integer({ min: 1, max: 256 }) }),
 );
@@ -47,13 +51,17 @@ function apply(bytes: Uint8Array, m: Mutation): Uint8Array {
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
 /** A seed with 1 to `max` mutations applied. */
 export function mutated(seeds: readonly Uint8Array[], max = 4): fc.Arbitrary<Uint8Array> {
-  return fc.tuple(fc.integer({ min: 0, max: seeds.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: max }))
+  return fc
+    .tuple(fc.integer({ min: 0, max: seeds.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: max }))
     .map(([k, ms]) => ms.reduce(apply, seeds[k]));
 }
 

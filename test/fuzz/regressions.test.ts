@@ -20,7 +20,10 @@ import { decodeImage } from '../../src/core/data/images';
 import { PNG } from 'pngjs';
 import { pngWithSize } from './targets/dataFiles';
 
-const echo = () => decodeModel(modelBytes(new GraphBuilder('echo').input('x', DataType.FLOAT, ['N', 2, 3]).node('Identity', ['x'], ['y']).output('y', DataType.FLOAT, ['N', 2, 3])));
+const echo = () =>
+  decodeModel(
+    modelBytes(new GraphBuilder('echo').input('x', DataType.FLOAT, ['N', 2, 3]).node('Identity', ['x'], ['y']).output('y', DataType.FLOAT, ['N', 2, 3])),
+  );
 
 describe('fuzz regressions', () => {
   const temp = new TempDirs('onnx-fuzz-regression-');
@@ -29,13 +32,19 @@ describe('fuzz regressions', () => {
   it('a value_info dim of 2^63-1 is a ModelReadError, not a RangeError from the summary', () => {
     // ModelProto { ir_version 1, graph { input { type { tensor_type { shape { dim { dim_value INT64_MAX }}}}}}}
     const bytes = Uint8Array.from([8, 1, 58, 26, 18, 0, 90, 22, 10, 0, 18, 18, 10, 16, 8, 0, 18, 12, 10, 10, 8, 255, 255, 255, 255, 255, 255, 255, 255, 127]);
-    assert.throws(() => decodeModel(bytes), (e: Error) => e instanceof ModelReadError && /dimension of value '' of graph main 9223372036854775807 is beyond 2\^53/.test(e.message));
+    assert.throws(
+      () => decodeModel(bytes),
+      (e: Error) => e instanceof ModelReadError && /dimension of value '' of graph main 9223372036854775807 is beyond 2\^53/.test(e.message),
+    );
   });
 
   it('an opset version beyond 2^53 is a ModelReadError', () => {
     const b = new GraphBuilder('g').input('x', DataType.FLOAT, [1]).output('x', DataType.FLOAT, [1]);
     const bytes = modelBytes(b, { opsets: { 'com.microsoft': '9223372036854775807' as unknown as number } });
-    assert.throws(() => decodeModel(bytes), (e: Error) => e instanceof ModelReadError && /opset version of 'com.microsoft'/.test(e.message));
+    assert.throws(
+      () => decodeModel(bytes),
+      (e: Error) => e instanceof ModelReadError && /opset version of 'com.microsoft'/.test(e.message),
+    );
   });
 
   it('a zip directory entry whose extra field runs past the directory is a DataSourceError, not a DataView RangeError', async () => {
@@ -73,17 +82,26 @@ describe('fuzz regressions', () => {
     assert.doesNotThrow(() => checkSpecStructure({ valueOf: 0 }));
     for (const key of ['valueOf', 'toString', 'hasOwnProperty', 'constructor']) {
       const problems = checkSpecStructure(JSON.parse(`{"${key}": 1}`));
-      assert.ok(problems.some((p) => p.path === key && /is not a known field/.test(p.message)), `${key}: ${JSON.stringify(problems)}`);
+      assert.ok(
+        problems.some((p) => p.path === key && /is not a known field/.test(p.message)),
+        `${key}: ${JSON.stringify(problems)}`,
+      );
     }
     const knowledge = checkSpecStructure({ knowledge: [{ type: 'constructor', name: 1 }] });
-    assert.ok(knowledge.some((p) => p.path === 'knowledge[0].type' && /must be one of/.test(p.message)), JSON.stringify(knowledge));
+    assert.ok(
+      knowledge.some((p) => p.path === 'knowledge[0].type' && /must be one of/.test(p.message)),
+      JSON.stringify(knowledge),
+    );
   });
 
   it('a webview message holding a bigint or a cycle is refused with a reason, not a TypeError from JSON.stringify', () => {
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
     const refusal = (protocol: Parameters<typeof parseFromView>[0], raw: unknown) =>
-      assert.throws(() => parseFromView(protocol, raw), (e: unknown) => e instanceof MessageRejected);
+      assert.throws(
+        () => parseFromView(protocol, raw),
+        (e: unknown) => e instanceof MessageRejected,
+      );
     refusal(MODEL_VIEW_PROTOCOL, { type: 1n });
     refusal(MODEL_VIEW_PROTOCOL, { type: 'request', id: 1, method: cycle });
     refusal(REPORT_VIEW_PROTOCOL, { type: cycle });
@@ -95,8 +113,13 @@ describe('fuzz regressions', () => {
     const dir = temp.make();
     const npy = path.join(dir, 'data.npy');
     fs.writeFileSync(npy, npyBytes('<f4', [2 ** 31, 0, 3], new Uint8Array(0)));
-    const shapeless = decodeModel(modelBytes(new GraphBuilder('g').input('x', DataType.FLOAT, null).node('Identity', ['x'], ['y']).output('y', DataType.FLOAT, null)));
-    await assert.rejects(openDataSource(npy, shapeless), (e: Error) => e instanceof DataSourceError && /declares 2147483648 samples of shape \[0,3\], which hold no values/.test(e.message));
+    const shapeless = decodeModel(
+      modelBytes(new GraphBuilder('g').input('x', DataType.FLOAT, null).node('Identity', ['x'], ['y']).output('y', DataType.FLOAT, null)),
+    );
+    await assert.rejects(
+      openDataSource(npy, shapeless),
+      (e: Error) => e instanceof DataSourceError && /declares 2147483648 samples of shape \[0,3\], which hold no values/.test(e.message),
+    );
     const idx = path.join(dir, 'train-images-idx3-ubyte');
     fs.writeFileSync(idx, idxBytes(0x08, [2 ** 31, 0, 3], new Uint8Array(0)));
     await assert.rejects(openDataSource(idx, shapeless), (e: Error) => e instanceof DataSourceError && /which hold no values/.test(e.message));
@@ -105,8 +128,14 @@ describe('fuzz regressions', () => {
   it('a PNG header declaring 65535x65535 or 0x(2^31-1) pixels is refused before pngjs fills it out', () => {
     const p = new PNG({ width: 2, height: 2 });
     const png = new Uint8Array(PNG.sync.write(p));
-    for (const [w, h, why] of [[65535, 65535, /65535x65535 PNG, more than 100 megapixels/], [0, 2 ** 31 - 1, /PNG of 0x2147483647 pixels/]] as const) {
-      assert.throws(() => decodeImage(pngWithSize(png, w, h), 'big.png'), (e: Error) => e instanceof DataSourceError && why.test(e.message));
+    for (const [w, h, why] of [
+      [65535, 65535, /65535x65535 PNG, more than 100 megapixels/],
+      [0, 2 ** 31 - 1, /PNG of 0x2147483647 pixels/],
+    ] as const) {
+      assert.throws(
+        () => decodeImage(pngWithSize(png, w, h), 'big.png'),
+        (e: Error) => e instanceof DataSourceError && why.test(e.message),
+      );
     }
   });
 });

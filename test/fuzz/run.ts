@@ -20,4 +20,6 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main().then((code) => { process.exitCode = code; });
+main().then((code) => {
+  process.exitCode = code;
+});

@@ -20,9 +20,7 @@ export interface WorkerJob {
   outDir: string;
 }
 
-export type WorkerMessage =
-  | { type: 'beat'; call: number; firstFailure?: number }
-  | { type: 'done'; runs: number; failure?: string };
+export type WorkerMessage = { type: 'beat'; call: number; firstFailure?: number } | { type: 'done'; runs: number; failure?: string };
 
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 
@@ -61,7 +59,8 @@ async function main(job: WorkerJob): Promise<void> {
     post({
       type: 'done',
       runs: details.numRuns,
-      failure: `${err instanceof Error ? err.message : String(err)}\n` +
+      failure:
+        `${err instanceof Error ? err.message : String(err)}\n` +
         `counterexample (${details.numShrinks} shrinks; in full in ${file}): ${shown.length > 600 ? `${shown.slice(0, 600)}…` : shown}\n` +
         `replay: FUZZ_TARGET=${job.target} FUZZ_SEED=${job.seed} FUZZ_PATH=${details.counterexamplePath} npm run fuzz`,
     });
@@ -70,4 +69,6 @@ async function main(job: WorkerJob): Promise<void> {
   }
 }
 
-main(workerData as WorkerJob).catch((e) => post({ type: 'done', runs: 0, failure: `the target failed outside its check (loading it, or generating an input): ${e instanceof Error ? e.stack : e}` }));
+main(workerData as WorkerJob).catch((e) =>
+  post({ type: 'done', runs: 0, failure: `the target failed outside its check (loading it, or generating an input): ${e instanceof Error ? e.stack : e}` }),
+);

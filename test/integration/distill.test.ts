@@ -22,7 +22,6 @@ const FASHION = '/usr/share/datasets/fashion-mnist';
 const PYTHON = process.env.ONNX_COMPRESS_PYTHON ?? '/usr/bin/python3';
 const dir = () => path.join(workspace(), 'distill');
 
-
 /** The extension host sends a QuickPick's new selection or value to the window after a tick: let it arrive before Enter. */
 const settle = () => new Promise((r) => setTimeout(r, 150));
 
@@ -55,7 +54,11 @@ class Answerer {
     else qp.activeItems = items;
     await this.accept(qp);
     const chosen = qp.canSelectMany ? qp.selectedItems : qp.activeItems;
-    assert.deepStrictEqual(chosen.map((i) => i.label), items.map((i) => i.label), `${question(qp)} accepted what was picked`);
+    assert.deepStrictEqual(
+      chosen.map((i) => i.label),
+      items.map((i) => i.label),
+      `${question(qp)} accepted what was picked`,
+    );
     return qp;
   }
 
@@ -127,10 +130,16 @@ describe('Distillation in VS Code', () => {
     const teacher = await a.pick(/^Teacher/, [/^fashion_cnn\.onnx$/]);
     assert.strictEqual(teacher.step, 1);
     assert.ok((teacher.totalSteps ?? 0) > 10, 'a step counter with the total');
-    assert.ok(teacher.items.some((i) => /Browse/.test(i.label)) && teacher.items.some((i) => /Type a path/.test(i.label)), 'models outside the workspace can be browsed or typed');
+    assert.ok(
+      teacher.items.some((i) => /Browse/.test(i.label)) && teacher.items.some((i) => /Type a path/.test(i.label)),
+      'models outside the workspace can be browsed or typed',
+    );
     const student = await a.pick(/^Student/, [/^fashion_mlp_student\.onnx$/]);
     assert.ok(!student.items.some((i) => i.label === 'fashion_cnn.onnx'), 'the teacher is not offered as the student');
-    assert.ok(student.items.some((i) => /PyTorch factory/.test(i.label)), 'a PyTorch factory can be typed');
+    assert.ok(
+      student.items.some((i) => /PyTorch factory/.test(i.label)),
+      'a PyTorch factory can be typed',
+    );
     // Back from the data step shows the student question again.
     await a.back(/^Training data/);
     await a.pick(/^Student/, [/^fashion_mlp_student\.onnx$/]);
@@ -162,22 +171,36 @@ describe('Distillation in VS Code', () => {
     assert.ok(isQuickPick(pairs) && pairs.canSelectMany);
     const proposed = pairs.items.filter((i) => /proposed/.test(i.description ?? ''));
     assert.ok(proposed.length >= 1, `a proposed pair: ${pairs.items.map((i) => `${i.label} ${i.description}`).join(' | ')}`);
-    assert.deepStrictEqual(pairs.selectedItems.map((i) => i.label), proposed.map((i) => i.label), 'proposed pairs come selected');
+    assert.deepStrictEqual(
+      pairs.selectedItems.map((i) => i.label),
+      proposed.map((i) => i.label),
+      'proposed pairs come selected',
+    );
     assert.match(proposed[0].detail ?? '', /^adapter: /, 'the adapter is shown');
     const exactly = (label: string) => new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
     // A pair of the user's choice: the teacher's flattened maps to the student's flattened input.
     await a.pick(/^feature knowledge: tensor pairs/, [...proposed.map((p) => exactly(p.label)), /Add a pair of my choice/]);
     const teacherTensor = await a.shown(/^Teacher tensor/);
-    assert.ok(isQuickPick(teacherTensor) && teacherTensor.items.some((i) => i.label === '/Relu_1_output_0' && /\[1, 32, 11, 11\]/.test(i.description ?? '')), 'the teacher\'s real tensors with shapes');
+    assert.ok(
+      isQuickPick(teacherTensor) && teacherTensor.items.some((i) => i.label === '/Relu_1_output_0' && /\[1, 32, 11, 11\]/.test(i.description ?? '')),
+      "the teacher's real tensors with shapes",
+    );
     await a.pick(/^Teacher tensor/, [exactly('/Flatten_output_0')]);
     const studentTensor = await a.shown(/^Student tensor paired with \/Flatten_output_0/);
     assert.ok(isQuickPick(studentTensor));
-    assert.match(studentTensor.items.find((i) => i.label === '/Flatten_output_0')?.description ?? '', /adapter linear/, 'each candidate says the adapter it would get');
+    assert.match(
+      studentTensor.items.find((i) => i.label === '/Flatten_output_0')?.description ?? '',
+      /adapter linear/,
+      'each candidate says the adapter it would get',
+    );
     await a.pick(/^Student tensor/, [exactly('/Flatten_output_0')]);
     const again = await a.shown(/^feature knowledge: tensor pairs/);
     assert.ok(isQuickPick(again));
     assert.strictEqual(again.selectedItems.length, proposed.length + 1, 'the added pair comes back selected');
-    await a.pick(/^feature knowledge: tensor pairs/, again.selectedItems.map((i) => exactly(i.label)));
+    await a.pick(
+      /^feature knowledge: tensor pairs/,
+      again.selectedItems.map((i) => exactly(i.label)),
+    );
     await a.pick(/^Feature knowledge: how/, [/^mse$/]);
     await a.type(/^Weight of the feature/, '0.5');
     await a.pick(/^Scheme/, [/^offline$/]);
@@ -192,7 +215,10 @@ describe('Distillation in VS Code', () => {
 
     const spec = JSON.parse(fs.readFileSync(specFile, 'utf8'));
     assert.strictEqual(spec.teacher.model, 'distill/fashion_cnn.onnx', 'paths inside the workspace are relative');
-    assert.deepStrictEqual(spec.knowledge.map((k: { type: string }) => k.type), ['response', 'feature']);
+    assert.deepStrictEqual(
+      spec.knowledge.map((k: { type: string }) => k.type),
+      ['response', 'feature'],
+    );
     assert.deepStrictEqual(spec.data.train.samples, 2000);
     const validation = await validateSpec(specFile);
     assert.ok(validation.ok, `the engine accepts the spec: ${JSON.stringify(validation.problems)}`);
@@ -201,12 +227,19 @@ describe('Distillation in VS Code', () => {
     const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'distill.schema.json'), 'utf8'));
     const ajv = new Ajv({ allErrors: true, strict: false });
     assert.ok(ajv.validate(schema, spec), `the JSON Schema accepts the spec: ${ajv.errorsText()}`);
-    assert.deepStrictEqual(api.distill.checker.problems(vscode.Uri.file(specFile)).filter((d) => d.severity === vscode.DiagnosticSeverity.Error), [], 'no problem marked in the editor');
+    assert.deepStrictEqual(
+      api.distill.checker.problems(vscode.Uri.file(specFile)).filter((d) => d.severity === vscode.DiagnosticSeverity.Error),
+      [],
+      'no problem marked in the editor',
+    );
   });
 
   it('the wizard takes a PyTorch factory student and refuses what cannot work (a missing function, alpha without labels, pair knowledge without an ONNX student)', async function () {
     this.timeout(120000);
-    fs.writeFileSync(path.join(dir(), 'student.py'), 'import torch\n\n\ndef build():\n    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))\n');
+    fs.writeFileSync(
+      path.join(dir(), 'student.py'),
+      'import torch\n\n\ndef build():\n    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))\n',
+    );
     const a = new Answerer(api);
     const running = vscode.commands.executeCommand<string | undefined>('onnxCompress.setUpDistillation');
     await a.pick(/^Teacher/, [/^fashion_cnn\.onnx$/]);
@@ -250,7 +283,11 @@ describe('Distillation in VS Code', () => {
     assert.strictEqual(spec.data.train.labels, null);
     assert.strictEqual(spec.data.eval, null);
     const validation = await validateSpec(file);
-    assert.deepStrictEqual(validation.problems.filter((p) => p.severity === 'error'), [], 'the engine accepts it');
+    assert.deepStrictEqual(
+      validation.problems.filter((p) => p.severity === 'error'),
+      [],
+      'the engine accepts it',
+    );
   });
 
   it('a run streams its events into the run view and ends with a verified ONNX student', async function () {
@@ -266,7 +303,11 @@ describe('Distillation in VS Code', () => {
     const v = outcome.verification!;
     assert.ok(v.loads && v.accuracy !== null && v.accuracy > 0.7, `the student is accurate on held-out images (${v.accuracy})`);
 
-    const lines = fs.readFileSync(path.join(runDir, RUN_LAYOUT.metrics), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(path.join(runDir, RUN_LAYOUT.metrics), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     const start = lines.find((e) => e.event === 'start');
     assert.ok(start, 'the trainer started');
     const status = await waitFor('the run view to draw the whole run', () => {
@@ -303,7 +344,9 @@ describe('Distillation in VS Code', () => {
     const flow = api.distill.controller.act('quantize', completed.paths.runDir) as Promise<QuantizeOutcome | undefined>;
     // The quantize wizard, answered as a user would: the recommended preset, 128 real images, no layer kept in float, the default output.
     const answerStep = async (step: number, pick: { labels?: RegExp[]; value?: string }) => {
-      const qp = await waitFor(`quantize step ${step}`, () => (api.quantize.flow.activeQuickPick?.step === step ? api.quantize.flow.activeQuickPick : undefined));
+      const qp = await waitFor(`quantize step ${step}`, () =>
+        api.quantize.flow.activeQuickPick?.step === step ? api.quantize.flow.activeQuickPick : undefined,
+      );
       if (step === 1) assert.match(qp.title ?? '', /student\.onnx/, 'the quantize wizard is on the student');
       if (pick.value !== undefined) qp.value = pick.value;
       const items = (pick.labels ?? []).map((re) => qp.items.find((i) => re.test(i.label))!);
@@ -342,7 +385,10 @@ describe('Distillation in VS Code', () => {
     });
     await vscode.commands.executeCommand('onnxCompress.cancelDistillation', runDir);
     const cancelled = await running;
-    assert.ok(isReport(cancelled) && cancelled.status === 'cancelled', `cancelled: ${JSON.stringify(cancelled && 'status' in cancelled ? cancelled.message : cancelled)}`);
+    assert.ok(
+      isReport(cancelled) && cancelled.status === 'cancelled',
+      `cancelled: ${JSON.stringify(cancelled && 'status' in cancelled ? cancelled.message : cancelled)}`,
+    );
     assert.ok(cancelled.checkpoint && fs.existsSync(cancelled.checkpoint), `a checkpoint was written (${cancelled.checkpoint})`);
     assert.strictEqual(api.distill.runView(runDir)?.state, 'cancelled');
     const item = (await api.distill.runs.getChildren()).find((r) => r.run.runDir === runDir)!;
@@ -383,7 +429,10 @@ describe('Distillation in VS Code', () => {
     const problems = api.distill.checker.problems(vscode.Uri.file(bad));
     const marked = problems.find((d) => /Relu_9/.test(d.message));
     assert.ok(marked, `a problem names the tensor: ${problems.map((d) => d.message).join(' | ')}`);
-    const line = fs.readFileSync(bad, 'utf8').split('\n').findIndex((l) => l.includes('/Relu_9_output_0'));
+    const line = fs
+      .readFileSync(bad, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('/Relu_9_output_0'));
     assert.strictEqual(marked.range.start.line, line, 'marked on the line of the wrong name');
     assert.deepStrictEqual(runFolders(), runsBefore, 'no run folder was made for it');
   });

@@ -11,7 +11,6 @@ import { waitFor, workspace } from './wait';
 
 const file = (name: string) => vscode.Uri.file(path.join(workspace(), name));
 
-
 function activeCustomEditor(): vscode.TabInputCustom | undefined {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
   return input instanceof vscode.TabInputCustom ? input : undefined;
@@ -70,7 +69,7 @@ describe('ONNX Compress in VS Code', () => {
     // The webview asked for the overview and got it: the view loaded and talks to the host.
     const status = await waitFor('the view to render', () => (api.viewStatus(uri)?.state !== 'loading' ? api.viewStatus(uri) : undefined));
     assert.deepStrictEqual(status, { state: 'ready', detail: 'overview' });
-    assert.strictEqual(api.store.active?.fsPath, uri.fsPath, 'the opened model is the inspector\'s model');
+    assert.strictEqual(api.store.active?.fsPath, uri.fsPath, "the opened model is the inspector's model");
   });
 
   it('lists the nodes of the real model in the Model Inspector', async () => {
@@ -87,7 +86,10 @@ describe('ONNX Compress in VS Code', () => {
     const tensors = await leavesUnder(api, await section(api, 'Initializers and constants'));
     assert.strictEqual(tensors, 342, 'every weight is listed (PP-OCR keeps them in Constant nodes)');
     const inputs = await children(api, await section(api, 'Inputs'));
-    assert.deepStrictEqual(inputs.map((i) => (i.kind === 'value' ? i.value.name : '')), ['x']);
+    assert.deepStrictEqual(
+      inputs.map((i) => (i.kind === 'value' ? i.value.name : '')),
+      ['x'],
+    );
   });
 
   it('reveals a node, shows tensor statistics, copies a name and exports the summary', async () => {
@@ -134,7 +136,10 @@ describe('ONNX Compress in VS Code', () => {
     await vscode.commands.executeCommand('vscode.open', uri);
     await waitFor('the 10k model view', () => api.viewStatus(uri)?.state === 'ready');
     const byOp = await children(api, await section(api, 'Nodes by op type'));
-    assert.deepStrictEqual(byOp.map((g) => (g.kind === 'group' ? `${g.label}:${g.description}` : '')), ['Add:5000', 'Relu:5000']);
+    assert.deepStrictEqual(
+      byOp.map((g) => (g.kind === 'group' ? `${g.label}:${g.description}` : '')),
+      ['Add:5000', 'Relu:5000'],
+    );
     const pages = await children(api, byOp[0]);
     assert.ok(pages.every((p) => p.kind === 'page') && pages.length === 25, `5000 nodes in pages of 200 (${pages.length})`);
     const scopes = await children(api, await section(api, 'Nodes by scope'));
@@ -146,6 +151,9 @@ describe('ONNX Compress in VS Code', () => {
     const ext = vscode.extensions.all.find((e) => e.packageJSON.name === 'onnx-compress')!;
     const contributed = (ext.packageJSON.contributes.commands as Array<{ command: string }>).map((c) => c.command);
     const registered = new Set(await vscode.commands.getCommands(true));
-    assert.deepStrictEqual(contributed.filter((id) => !registered.has(id)), []);
+    assert.deepStrictEqual(
+      contributed.filter((id) => !registered.has(id)),
+      [],
+    );
   });
 });

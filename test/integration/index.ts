@@ -8,7 +8,10 @@ export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60000, reporter: 'spec' });
   // ONNX_IT_FILES=quantize,distill runs only those suites (while working on one of them).
   const only = process.env.ONNX_IT_FILES?.split(',').map((f) => `${f.trim()}.test.js`);
-  for (const file of fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) {
+  for (const file of fs
+    .readdirSync(__dirname)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort()) {
     if (!only || only.includes(file)) mocha.addFile(path.join(__dirname, file));
   }
   return new Promise((resolve, reject) => {

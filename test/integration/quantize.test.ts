@@ -17,7 +17,6 @@ import { waitFor, workspace } from './wait';
 const inWorkspace = (name: string) => path.join(workspace(), name);
 const MODEL = 'fashion-cnn.onnx';
 
-
 type LiveQuickPick = vscode.QuickPick<vscode.QuickPickItem>;
 
 /** The wizard's QuickPick at `step`, as the user sees it. */
@@ -67,7 +66,9 @@ describe('Quantize in VS Code', () => {
     assert.strictEqual(entry('explorer/context')?.when, 'resourceExtname == .onnx');
     assert.strictEqual(entry('editor/title')?.when, 'activeCustomEditorId == onnxCompress.modelView');
     assert.strictEqual(entry('commandPalette'), undefined, 'never hidden from the palette');
-    const command = (ext.packageJSON.contributes.commands as Array<{ command: string; title: string; category: string }>).find((c) => c.command === 'onnxCompress.quantizeModel');
+    const command = (ext.packageJSON.contributes.commands as Array<{ command: string; title: string; category: string }>).find(
+      (c) => c.command === 'onnxCompress.quantizeModel',
+    );
     assert.strictEqual(`${command?.category}: ${command?.title}`, 'ONNX: Quantize Model...');
     assert.ok((await vscode.commands.getCommands(true)).includes('onnxCompress.quantizeModel'));
   });
@@ -97,7 +98,11 @@ describe('Quantize in VS Code', () => {
     const exclude = await stepShown(api, 5);
     assert.ok(exclude.canSelectMany, 'nodes to keep in float are a multi-select');
     const offered = exclude.items.map((i) => `${i.description}:${i.label}`);
-    for (const op of ['Conv', 'Gemm', 'Relu', 'MaxPool']) assert.ok(offered.some((o) => o.startsWith(`${op}:`)), `the model's real ${op} nodes are offered: ${offered.join(', ')}`);
+    for (const op of ['Conv', 'Gemm', 'Relu', 'MaxPool'])
+      assert.ok(
+        offered.some((o) => o.startsWith(`${op}:`)),
+        `the model's real ${op} nodes are offered: ${offered.join(', ')}`,
+      );
     await answer(api, 5, {});
     const output = await stepShown(api, 6);
     assert.match(output.items[0].detail ?? '', /fashion-cnn\.int8\.onnx$/);
@@ -125,7 +130,10 @@ describe('Quantize in VS Code', () => {
     assert.strictEqual(saved.settings.samplesUsed, 128, 'analyzed on the same data');
     const convs = saved.layers.filter((l) => l.opType === 'Conv');
     assert.ok(convs.length >= 2 && convs.every((l) => l.accumulated.sqnr !== null), 'per-layer errors of the convolutions');
-    assert.ok(saved.model.top1Agreement !== null && saved.model.top1Agreement > 0.9, `the int8 model agrees with float on most images (${saved.model.top1Agreement})`);
+    assert.ok(
+      saved.model.top1Agreement !== null && saved.model.top1Agreement > 0.9,
+      `the int8 model agrees with float on most images (${saved.model.top1Agreement})`,
+    );
 
     const panel = await waitFor('the report in the panel', () => {
       const s = api.reportPanel();
@@ -151,7 +159,10 @@ describe('Quantize in VS Code', () => {
 
   it('quantizes a transformer with the dynamic preset and evaluates it on the data picked', async function () {
     this.timeout(240000);
-    const running = vscode.commands.executeCommand<QuantizeOutcome | undefined>('onnxCompress.quantizeModel', vscode.Uri.file(inWorkspace('tiny-transformer.onnx')));
+    const running = vscode.commands.executeCommand<QuantizeOutcome | undefined>(
+      'onnxCompress.quantizeModel',
+      vscode.Uri.file(inWorkspace('tiny-transformer.onnx')),
+    );
     await answer(api, 1, { labels: [/^Dynamic INT8/] });
     const data = await stepShown(api, 2);
     assert.match(data.title ?? '', /evaluation data \(dynamic mode needs no calibration\)/);
@@ -159,7 +170,10 @@ describe('Quantize in VS Code', () => {
     await answer(api, 3, { labels: [/^All 128 samples/] });
     await answer(api, 4, { labels: [/No labels/] });
     const exclude = await stepShown(api, 5);
-    assert.ok(exclude.items.length > 0 && exclude.items.every((i) => i.description === 'MatMul' || i.description === 'Gemm'), 'dynamic mode offers its MatMul/Gemm nodes');
+    assert.ok(
+      exclude.items.length > 0 && exclude.items.every((i) => i.description === 'MatMul' || i.description === 'Gemm'),
+      'dynamic mode offers its MatMul/Gemm nodes',
+    );
     await answer(api, 5, {});
     await answer(api, 6, { labels: [/tiny-transformer\.dynamic\.int8\.onnx/] });
     const outcome = await running;
@@ -174,10 +188,16 @@ describe('Quantize in VS Code', () => {
   it('quantizes the real PP-OCR detector (weights in Constant nodes) through the command, synthetic data', async function () {
     this.timeout(300000);
     const outcome = await api.quantize.flow.quantize(vscode.Uri.file(inWorkspace('ocr-det.onnx')), {
-      preset: 'static', data: 'synthetic:4', exclude: [], output: inWorkspace('ocr-det.int8.onnx'),
+      preset: 'static',
+      data: 'synthetic:4',
+      exclude: [],
+      output: inWorkspace('ocr-det.int8.onnx'),
     });
     assert.ok(outcome.status === 'done', JSON.stringify(outcome));
-    assert.ok(outcome.warnings.some((w) => /synthetic data/.test(w)), 'the synthetic data is called out');
+    assert.ok(
+      outcome.warnings.some((w) => /synthetic data/.test(w)),
+      'the synthetic data is called out',
+    );
     const report = parseQuantReport(JSON.parse(fs.readFileSync(outcome.reportFile, 'utf8')));
     assert.ok(report.layers.length > 100, `${report.layers.length} layers analyzed`);
     assert.ok(report.weights.length > 60, `${report.weights.length} weights compared`);
@@ -206,10 +226,16 @@ describe('Quantize in VS Code', () => {
     assert.ok(outcome?.status === 'done', JSON.stringify(outcome));
     assert.strictEqual(outcome.output, inWorkspace('custom/fashion-cnn.custom.onnx'), 'a typed output path, relative to the model');
     const recipe = readRecipe(outcome.recipeFile);
-    assert.deepStrictEqual([recipe.method, recipe.perChannel, recipe.activationType, recipe.weightType, recipe.exclude], ['percentile', false, 'int8', 'int8', ['/fc2/Gemm']]);
+    assert.deepStrictEqual(
+      [recipe.method, recipe.perChannel, recipe.activationType, recipe.weightType, recipe.exclude],
+      ['percentile', false, 'int8', 'int8', ['/fc2/Gemm']],
+    );
     const result = parseQuantResult(JSON.parse(fs.readFileSync(outcome.resultFile, 'utf8')));
     assert.strictEqual(result.nodes.find((n) => n.node === '/fc2/Gemm')?.quantized, false);
-    assert.ok(result.tensors.some((t) => t.kind === 'activation' && t.type === 'int8'), 'int8 activations');
+    assert.ok(
+      result.tensors.some((t) => t.kind === 'activation' && t.type === 'int8'),
+      'int8 activations',
+    );
   });
 
   it('remembers the choices for the model', async () => {
@@ -256,7 +282,9 @@ describe('Quantize in VS Code', () => {
     assert.strictEqual(keep.met, keep.achieved !== null && keep.achieved >= target.value, `met says whether ${keep.achieved} dB reached ${target.value} dB`);
     const result = parseQuantResult(JSON.parse(fs.readFileSync(inWorkspace('fashion-cnn.int8.keep-float-2.quant.json'), 'utf8')));
     for (const n of keep.nodes) assert.strictEqual(result.nodes.find((d) => d.node === n)?.quantized, false, `${n} kept in float`);
-    console.log(`      auto keep-in-float: output SQNR ${start.toFixed(2)} dB -> ${keep.achieved?.toFixed(2)} dB (target ${target.value}, met ${keep.met}) keeping ${keep.nodes.join(', ')}; size change ${keep.cost.sizeBytes} bytes`);
+    console.log(
+      `      auto keep-in-float: output SQNR ${start.toFixed(2)} dB -> ${keep.achieved?.toFixed(2)} dB (target ${target.value}, met ${keep.met}) keeping ${keep.nodes.join(', ')}; size change ${keep.cost.sizeBytes} bytes`,
+    );
   });
 
   it('cancels a run, leaving nothing half-written, and refuses a second run meanwhile', async function () {
@@ -289,13 +317,19 @@ describe('Quantize in VS Code', () => {
     this.timeout(240000);
     const output = inWorkspace('fashion-cnn.analysis-cancelled.onnx');
     const running = api.quantize.flow.quantize(vscode.Uri.file(inWorkspace(MODEL)), {
-      preset: 'static', data: 'synthetic:512', exclude: [], output,
+      preset: 'static',
+      data: 'synthetic:512',
+      exclude: [],
+      output,
     });
     await waitFor('the analysis', () => api.quantize.flow.state?.stage === 'analyzing');
     assert.strictEqual(await vscode.commands.executeCommand('onnxCompress.cancelQuantization'), true);
     const outcome = await running;
     assert.strictEqual(outcome.status, 'cancelled', JSON.stringify(outcome));
-    assert.match((outcome as { message: string }).message, /cancelled while analyzing\. Kept the complete fashion-cnn\.analysis-cancelled\.onnx, fashion-cnn\.analysis-cancelled\.quant\.json, fashion-cnn\.analysis-cancelled\.recipe\.json; no report was written/);
+    assert.match(
+      (outcome as { message: string }).message,
+      /cancelled while analyzing\. Kept the complete fashion-cnn\.analysis-cancelled\.onnx, fashion-cnn\.analysis-cancelled\.quant\.json, fashion-cnn\.analysis-cancelled\.recipe\.json; no report was written/,
+    );
     assert.ok(fs.existsSync(output), 'the quantized model is complete and kept');
     assert.ok(!fs.existsSync(output.replace(/\.onnx$/, '.report.json')), 'no report');
     assert.deepStrictEqual(leftovers(), [], 'no temporary file left');
@@ -305,10 +339,16 @@ describe('Quantize in VS Code', () => {
     const output = inWorkspace('fashion-cnn.wrong.onnx');
     for (const preset of ['static', 'dynamic'] as const) {
       const outcome = await api.quantize.flow.quantize(vscode.Uri.file(inWorkspace(MODEL)), {
-        preset, data: inWorkspace('rgb-32.npy'), exclude: [], output,
+        preset,
+        data: inWorkspace('rgb-32.npy'),
+        exclude: [],
+        output,
       });
       assert.strictEqual(outcome.status, 'failed', preset);
-      assert.match((outcome as { message: string }).message, /^Cannot quantize fashion-cnn\.onnx: .*rgb-32\.npy: calibration data shape \[4,3,32,32\] does not match input 'input' \[batch,1,28,28\]/);
+      assert.match(
+        (outcome as { message: string }).message,
+        /^Cannot quantize fashion-cnn\.onnx: .*rgb-32\.npy: calibration data shape \[4,3,32,32\] does not match input 'input' \[batch,1,28,28\]/,
+      );
       assert.ok(!fs.existsSync(output), `${preset}: nothing written`);
     }
   });
@@ -326,6 +366,9 @@ describe('Quantize in VS Code', () => {
     fs.writeFileSync(badFile, JSON.stringify(bad));
     assert.strictEqual(await vscode.commands.executeCommand('onnxCompress.openQuantReport', vscode.Uri.file(badFile)), undefined, 'not opened');
     assert.strictEqual(api.reportPanel()?.lastPosted?.report.quantizedModel, done.output, 'the panel still shows the good report');
-    await assert.rejects(readReportFile(badFile), /edited\.report\.json: invalid quant report: layers\[0\]\.accumulated\.sqnr must be a finite number.*Quantize the model again/);
+    await assert.rejects(
+      readReportFile(badFile),
+      /edited\.report\.json: invalid quant report: layers\[0\]\.accumulated\.sqnr must be a finite number.*Quantize the model again/,
+    );
   });
 });

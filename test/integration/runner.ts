@@ -21,11 +21,14 @@ import { prepareWorkspace } from './workspace';
 const CODE_SERVER = path.join(ROOT, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
 const TIMEOUT_MS = Number(process.env.INTEGRATION_TIMEOUT_MS ?? 15 * 60 * 1000);
 
-interface Summary { passed: number; failed: number; skipped: number }
+interface Summary {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
 
 const started = Date.now();
 const log = (...a: unknown[]) => console.log(`[runner +${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
-
 
 async function main(): Promise<number> {
   if (!fs.existsSync(CODE_SERVER)) {
@@ -39,17 +42,33 @@ async function main(): Promise<number> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-compress-it-'));
   const workspace = await prepareWorkspace(path.join(tmp, 'workspace'));
   const env = {
-    ...process.env, HOME: tmp, XDG_CONFIG_HOME: path.join(tmp, 'config'), XDG_DATA_HOME: path.join(tmp, 'data'),
+    ...process.env,
+    HOME: tmp,
+    XDG_CONFIG_HOME: path.join(tmp, 'config'),
+    XDG_DATA_HOME: path.join(tmp, 'data'),
     XDG_CACHE_HOME: path.join(tmp, 'cache'),
     // No extension marketplace: these machines are offline.
     EXTENSIONS_GALLERY: '{}',
   };
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const server = spawn(CODE_SERVER, [
-    '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--disable-getting-started-override',
-    '--user-data-dir', path.join(tmp, 'user-data'), '--extensions-dir', path.join(tmp, 'extensions'),
-  ], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const server = spawn(
+    CODE_SERVER,
+    [
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--user-data-dir',
+      path.join(tmp, 'user-data'),
+      '--extensions-dir',
+      path.join(tmp, 'extensions'),
+    ],
+    { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
   let browser: Browser | undefined;
   let summary: Summary | undefined;
   try {

@@ -64,9 +64,10 @@ function plain(results: ort.InferenceSession.ReturnType): Outputs {
 
 /** Runs a model file (or model bytes) with onnxruntime-node directly, as any other tool would. */
 export async function runOrt(model: string | Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Outputs> {
-  const session = typeof model === 'string'
-    ? await ort.InferenceSession.create(model, { logSeverityLevel: 3 })
-    : await ort.InferenceSession.create(model, { logSeverityLevel: 3 });
+  const session =
+    typeof model === 'string'
+      ? await ort.InferenceSession.create(model, { logSeverityLevel: 3 })
+      : await ort.InferenceSession.create(model, { logSeverityLevel: 3 });
   try {
     return plain(await session.run(feeds));
   } finally {

@@ -22,9 +22,22 @@ export const PYTHON = '/usr/bin/python3';
 export const SCRIPT = path.join(REPO_ROOT, 'test', 'tools', 'independent_summary.py');
 
 /** The fields the python reader computes (ModelSummary's names and meanings). */
-export type IndependentSummary = Pick<ModelSummary,
-  'irVersion' | 'opsets' | 'producer' | 'domain' | 'modelVersion' | 'docString' | 'metadata' | 'graphName' |
-  'inputs' | 'outputs' | 'nodes' | 'parameters' | 'fileBytes'>;
+export type IndependentSummary = Pick<
+  ModelSummary,
+  | 'irVersion'
+  | 'opsets'
+  | 'producer'
+  | 'domain'
+  | 'modelVersion'
+  | 'docString'
+  | 'metadata'
+  | 'graphName'
+  | 'inputs'
+  | 'outputs'
+  | 'nodes'
+  | 'parameters'
+  | 'fileBytes'
+>;
 
 const INSTALL_HINT = `install Debian's python3-onnx (apt-get install python3-onnx) so that ${PYTHON} can import onnx`;
 
@@ -82,9 +95,11 @@ export function assertSameSummary(ours: ModelSummary, theirs: IndependentSummary
     ['parameters.bytes', ours.parameters.bytes, theirs.parameters.bytes],
     ['parameters.byDataType', sortedBy(ours.parameters.byDataType, (d) => d.dataType), sortedBy(theirs.parameters.byDataType, (d) => d.dataType)],
     ['parameters.byRole', sortedBy(ours.parameters.byRole, (r) => r.role), sortedBy(theirs.parameters.byRole, (r) => r.role)],
-    ['parameters.external',
+    [
+      'parameters.external',
       { ...ours.parameters.external, files: [...ours.parameters.external.files].sort() },
-      { ...theirs.parameters.external, files: [...theirs.parameters.external.files].sort() }],
+      { ...theirs.parameters.external, files: [...theirs.parameters.external.files].sort() },
+    ],
   ];
   const problems: string[] = [];
   for (const [field, a, b] of pairs) {

@@ -5,8 +5,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 
 export type IsolatedResult =
-  | { ok: true; irVersion: string; warnings: string[]; summaryError?: { name: string; message: string } }
-  | { ok: false; name: string; message: string };
+  { ok: true; irVersion: string; warnings: string[]; summaryError?: { name: string; message: string } } | { ok: false; name: string; message: string };
 
 const WORKER = `
 const { parentPort, workerData } = require('worker_threads');

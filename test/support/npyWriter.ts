@@ -22,7 +22,10 @@ export function npyHeader(descr: string, shape: readonly number[], options: NpyO
   const out = new Uint8Array(total);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
   const len = total - pre;
-  if (version === 1) { out[8] = len & 0xff; out[9] = len >> 8; } else new DataView(out.buffer).setUint32(8, len, true);
+  if (version === 1) {
+    out[8] = len & 0xff;
+    out[9] = len >> 8;
+  } else new DataView(out.buffer).setUint32(8, len, true);
   for (let i = 0; i < text.length; i++) out[pre + i] = text.charCodeAt(i);
   return out;
 }
@@ -44,7 +47,11 @@ export function writeNpy(file: string, descr: string, shape: readonly number[], 
   fs.writeFileSync(file, npyBytes(descr, shape, data, options));
 }
 
-export interface NpzArray { descr: string; shape: readonly number[]; data: ArrayBufferView }
+export interface NpzArray {
+  descr: string;
+  shape: readonly number[];
+  data: ArrayBufferView;
+}
 
 /** An .npz: `compressed` deflates every entry (savez_compressed), else stores it (savez). */
 export function npzBytes(arrays: Record<string, NpzArray | Uint8Array>, compressed: boolean): Uint8Array {
@@ -135,6 +142,9 @@ export function zip64StoredBytes(files: Record<string, Uint8Array>): Uint8Array 
   const all = [...parts, ...central, tail];
   const out = new Uint8Array(all.reduce((s, p) => s + p.length, 0));
   let at = 0;
-  for (const p of all) { out.set(p, at); at += p.length; }
+  for (const p of all) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }

@@ -7,7 +7,13 @@ import { sqnr, maxAbsError } from '../../src/core/analysis/metrics';
 import { defaultSettings } from '../../src/core/quant/settings';
 import { seededRandom } from '../../src/core/random';
 import {
-  QUANT_REPORT_FORMAT, QUANT_REPORT_VERSION, type ErrorMetrics, type LayerReport, type QuantReport, type SensitivityEntry, type WeightReport,
+  QUANT_REPORT_FORMAT,
+  QUANT_REPORT_VERSION,
+  type ErrorMetrics,
+  type LayerReport,
+  type QuantReport,
+  type SensitivityEntry,
+  type WeightReport,
 } from '../../src/shared/quantReport';
 
 export interface ReportFixtureOptions {
@@ -128,12 +134,23 @@ export function reportFixture(o: ReportFixtureOptions = {}): QuantReport {
     const histLo = Math.min(clipRange[0], calibrated[0], lo);
     const histHi = Math.max(clipRange[1], calibrated[1], hi);
     layers.push({
-      tensor, node, opType: n.op, order: i + 1,
-      quantizedType: 'uint8', scale, zeroPoint, step: scale,
-      calibratedRange: calibrated, clipRange, observed: [lo, hi],
-      local, accumulated: metrics(x, acc),
-      clippingRate: q.clipped / SAMPLES, rangeUse: (q.qmax - q.qmin) / 255,
-      histogram: histogram(x, histLo, histHi, elements), elements: elements * 16,
+      tensor,
+      node,
+      opType: n.op,
+      order: i + 1,
+      quantizedType: 'uint8',
+      scale,
+      zeroPoint,
+      step: scale,
+      calibratedRange: calibrated,
+      clipRange,
+      observed: [lo, hi],
+      local,
+      accumulated: metrics(x, acc),
+      clippingRate: q.clipped / SAMPLES,
+      rangeUse: (q.qmax - q.qmin) / 255,
+      histogram: histogram(x, histLo, histHi, elements),
+      elements: elements * 16,
       fusedActivation: n.op === 'Conv' && OPS[(i + 1) % OPS.length] === 'Relu' ? 'Relu' : null,
       // The next layer reads this one (a chain, as in the float graph).
       consumers: i + 1 < count ? [o.names?.[i + 1] ?? names(i + 1).node] : [],
@@ -172,19 +189,30 @@ export function reportFixture(o: ReportFixtureOptions = {}): QuantReport {
       scales.push(s);
     }
     weights.push({
-      tensor: `${n.node.replace(/\/[A-Za-z]+$/, '')}.weight`, nodes: [n.node], type: 'int8', axis: 0,
-      channelMin, channelMax, scales, zeroPoints: scales.map(() => 0),
-      error: metrics(x, y), rmseOverStep: rmse / channels, elements: channels * 9 * 64,
+      tensor: `${n.node.replace(/\/[A-Za-z]+$/, '')}.weight`,
+      nodes: [n.node],
+      type: 'int8',
+      axis: 0,
+      channelMin,
+      channelMax,
+      scales,
+      zeroPoints: scales.map(() => 0),
+      error: metrics(x, y),
+      rmseOverStep: rmse / channels,
+      elements: channels * 9 * 64,
     });
   }
   let sensitivity: QuantReport['sensitivity'] = null;
   if (o.sensitivity ?? true) {
-    const entries: Array<Omit<SensitivityEntry, 'rank'>> = layers.filter((_, i) => i % 10 === 0 || damaged.has(i)).map((l) => ({
-      tensor: l.tensor, node: l.node,
-      // Alone, a layer costs the output about its own local error plus what the rest of the net adds.
-      onlyThisSqnr: l.local.sqnr === null ? null : l.local.sqnr + 6 + 4 * rand(),
-      allButThisSqnr: l.local.sqnr === null ? null : 18 + (l.local.sqnr < 20 ? 9 : 0.3 * rand()),
-    }));
+    const entries: Array<Omit<SensitivityEntry, 'rank'>> = layers
+      .filter((_, i) => i % 10 === 0 || damaged.has(i))
+      .map((l) => ({
+        tensor: l.tensor,
+        node: l.node,
+        // Alone, a layer costs the output about its own local error plus what the rest of the net adds.
+        onlyThisSqnr: l.local.sqnr === null ? null : l.local.sqnr + 6 + 4 * rand(),
+        allButThisSqnr: l.local.sqnr === null ? null : 18 + (l.local.sqnr < 20 ? 9 : 0.3 * rand()),
+      }));
     entries.sort((a, b) => (a.onlyThisSqnr ?? Infinity) - (b.onlyThisSqnr ?? Infinity));
     sensitivity = { samples: 32, allQuantizedSqnr: 18.2, entries: entries.map((e, r) => ({ ...e, rank: r + 1 })) };
   }
@@ -200,9 +228,16 @@ export function reportFixture(o: ReportFixtureOptions = {}): QuantReport {
     quantResultFile: '/models/deep_cnn.int8.quant.json',
     quantSettings: settings,
     settings: {
-      data: '/data/imagenet-val-subset (image folder, 224x224, 500 files)', labels: '/data/imagenet-val-subset/labels.txt',
-      samples: 256, samplesUsed: 256, batchSize: 16, latencyRuns: 50, histogramBins: BINS, executionProvider: 'cpu',
-      sensitivity: sensitivity !== null, sensitivitySamples: 32,
+      data: '/data/imagenet-val-subset (image folder, 224x224, 500 files)',
+      labels: '/data/imagenet-val-subset/labels.txt',
+      samples: 256,
+      samplesUsed: 256,
+      batchSize: 16,
+      latencyRuns: 50,
+      histogramBins: BINS,
+      executionProvider: 'cpu',
+      sensitivity: sensitivity !== null,
+      sensitivitySamples: 32,
     },
     layers,
     weights,
@@ -216,7 +251,9 @@ export function reportFixture(o: ReportFixtureOptions = {}): QuantReport {
         quantized: { medianMs: 17.8, p95Ms: 19.6, runs: 50, batchSize: 1, executionProvider: 'cpu' },
       },
       fusion: {
-        candidates: 412, fused: 409, integerOps: { QLinearConv: 401, MatMulInteger: 8 },
+        candidates: 412,
+        fused: 409,
+        integerOps: { QLinearConv: 401, MatMulInteger: 8 },
         unfused: [
           { node: names(9).node, opType: 'MatMul', reason: 'its second input is not a constant, so onnxruntime keeps it in float' },
           { node: names(133).node, opType: 'MatMul', reason: 'a 16-bit activation: onnxruntime fuses 8-bit Q/DQ only' },
@@ -228,13 +265,10 @@ export function reportFixture(o: ReportFixtureOptions = {}): QuantReport {
     keepInFloat: null,
     unmatched: [
       { tensor: '/stage1/block0/shape_0/Shape_output_0', reason: 'int64 tensor: not quantized, no counterpart in the quantized model' },
-      { tensor: '/stage5/block3/reshape/Reshape_output_0', reason: 'renamed by the quantized model\'s optimizer' },
+      { tensor: '/stage5/block3/reshape/Reshape_output_0', reason: "renamed by the quantized model's optimizer" },
       { tensor: 'onnx::Add_4021', reason: 'only in the quantized model' },
     ],
-    warnings: [
-      'calibration used 256 of 500 samples (--samples 256)',
-      'the CPU lacks VNNI: int8 weights use the full range, results may differ on older CPUs',
-    ],
+    warnings: ['calibration used 256 of 500 samples (--samples 256)', 'the CPU lacks VNNI: int8 weights use the full range, results may differ on older CPUs'],
     created: '2026-11-25T21:00:00.000Z',
   };
 }
@@ -252,8 +286,14 @@ export function keptInFloatFixture(before: QuantReport, nodes: string[]): QuantR
   const layers = before.layers.filter((l) => !isGone(l)).map((l) => ({ ...l, accumulated: lift(l.accumulated, l.order) }));
   const last = layers[layers.length - 1];
   const extraBytes = gone.length * 40_000;
-  const summary = (file: string, outputSqnr: number | null, top1Agreement: number, accuracy: number, bytes: number, medianMs: number) =>
-    ({ file, outputSqnr, top1Agreement, accuracy, bytes, medianMs });
+  const summary = (file: string, outputSqnr: number | null, top1Agreement: number, accuracy: number, bytes: number, medianMs: number) => ({
+    file,
+    outputSqnr,
+    top1Agreement,
+    accuracy,
+    bytes,
+    medianMs,
+  });
   const output = before.quantizedModel.replace(/\.onnx$/, '.kif.onnx');
   return {
     ...before,
@@ -264,10 +304,20 @@ export function keptInFloatFixture(before: QuantReport, nodes: string[]): QuantR
       outputs: [{ name: 'logits', error: last.accumulated }],
       top1Agreement: 0.9921,
       accuracy: before.model.accuracy && { float: before.model.accuracy.float, quantized: 0.7581 },
-      sizes: { ...before.model.sizes, quantizedBytes: before.model.sizes.quantizedBytes + extraBytes, ratio: (before.model.sizes.quantizedBytes + extraBytes) / before.model.sizes.floatBytes },
+      sizes: {
+        ...before.model.sizes,
+        quantizedBytes: before.model.sizes.quantizedBytes + extraBytes,
+        ratio: (before.model.sizes.quantizedBytes + extraBytes) / before.model.sizes.floatBytes,
+      },
     },
     keepInFloat: {
-      nodes, target: null, achieved: last.accumulated.sqnr, met: null, output, cost: { sizeBytes: extraBytes, latencyMs: 0.4 }, steps: [],
+      nodes,
+      target: null,
+      achieved: last.accumulated.sqnr,
+      met: null,
+      output,
+      cost: { sizeBytes: extraBytes, latencyMs: 0.4 },
+      steps: [],
       before: summary(before.quantizedModel, before.model.outputs[0].error.sqnr, 0.9765, 0.7394, before.model.sizes.quantizedBytes, 17.8),
       after: summary(output, last.accumulated.sqnr, 0.9921, 0.7581, before.model.sizes.quantizedBytes + extraBytes, 18.2),
     },

@@ -41,7 +41,7 @@ export function listCases(root = TESTDATA_DIR): TestCase[] {
   if (missing.length) {
     throw new Error(
       `the ONNX backend test data is not installed (${missing.map((g) => path.join(root, g)).join(', ')} missing). ` +
-      'Install it with `sudo apt-get install libonnx-testdata` (CI installs it); this suite does not skip without it.',
+        'Install it with `sudo apt-get install libonnx-testdata` (CI installs it); this suite does not skip without it.',
     );
   }
   const cases: TestCase[] = [];
@@ -70,10 +70,21 @@ function protoKindOf(type: TypeProto | undefined): string {
 
 /** onnxruntime-node's name of each element type it has a tensor for. */
 const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
-  [DataType.FLOAT]: 'float32', [DataType.UINT8]: 'uint8', [DataType.INT8]: 'int8', [DataType.UINT16]: 'uint16',
-  [DataType.INT16]: 'int16', [DataType.INT32]: 'int32', [DataType.INT64]: 'int64', [DataType.STRING]: 'string',
-  [DataType.BOOL]: 'bool', [DataType.FLOAT16]: 'float16', [DataType.DOUBLE]: 'float64', [DataType.UINT32]: 'uint32',
-  [DataType.UINT64]: 'uint64', [DataType.INT4]: 'int4', [DataType.UINT4]: 'uint4',
+  [DataType.FLOAT]: 'float32',
+  [DataType.UINT8]: 'uint8',
+  [DataType.INT8]: 'int8',
+  [DataType.UINT16]: 'uint16',
+  [DataType.INT16]: 'int16',
+  [DataType.INT32]: 'int32',
+  [DataType.INT64]: 'int64',
+  [DataType.STRING]: 'string',
+  [DataType.BOOL]: 'bool',
+  [DataType.FLOAT16]: 'float16',
+  [DataType.DOUBLE]: 'float64',
+  [DataType.UINT32]: 'uint32',
+  [DataType.UINT64]: 'uint64',
+  [DataType.INT4]: 'int4',
+  [DataType.UINT4]: 'uint4',
 };
 
 export function ortTypeOf(dataType: number): ort.Tensor.Type | undefined {
@@ -171,7 +182,11 @@ export function bitDifference(a: OutputSnapshot, b: OutputSnapshot): string | un
     const sa = a.strings ?? [];
     const sb = b.strings ?? [];
     const i = sa.findIndex((s, k) => s !== sb[k]);
-    return sa.length !== sb.length ? `${sa.length} vs ${sb.length} strings` : i >= 0 ? `string ${i}: ${JSON.stringify(sa[i])} vs ${JSON.stringify(sb[i])}` : undefined;
+    return sa.length !== sb.length
+      ? `${sa.length} vs ${sb.length} strings`
+      : i >= 0
+        ? `string ${i}: ${JSON.stringify(sa[i])} vs ${JSON.stringify(sb[i])}`
+        : undefined;
   }
   const ba = a.bytes!;
   const bb = b.bytes!;
@@ -195,19 +210,32 @@ function snapshotValues(s: OutputSnapshot, count: number): ArrayLike<number | bi
   const b = s.bytes!;
   const buf = b.buffer;
   switch (s.type) {
-    case 'float32': return new Float32Array(buf, 0, b.length / 4);
-    case 'float64': return new Float64Array(buf, 0, b.length / 8);
-    case 'float16': return float16BitsToFloat32(new Uint16Array(buf, 0, b.length / 2));
-    case 'int8': return new Int8Array(buf, 0, b.length);
-    case 'int16': return new Int16Array(buf, 0, b.length / 2);
-    case 'uint16': return new Uint16Array(buf, 0, b.length / 2);
-    case 'int32': return new Int32Array(buf, 0, b.length / 4);
-    case 'uint32': return new Uint32Array(buf, 0, b.length / 4);
-    case 'int64': return new BigInt64Array(buf, 0, b.length / 8);
-    case 'uint64': return new BigUint64Array(buf, 0, b.length / 8);
-    case 'int4': return unpack4(b, count, true);
-    case 'uint4': return unpack4(b, count, false);
-    default: return b; // uint8, bool
+    case 'float32':
+      return new Float32Array(buf, 0, b.length / 4);
+    case 'float64':
+      return new Float64Array(buf, 0, b.length / 8);
+    case 'float16':
+      return float16BitsToFloat32(new Uint16Array(buf, 0, b.length / 2));
+    case 'int8':
+      return new Int8Array(buf, 0, b.length);
+    case 'int16':
+      return new Int16Array(buf, 0, b.length / 2);
+    case 'uint16':
+      return new Uint16Array(buf, 0, b.length / 2);
+    case 'int32':
+      return new Int32Array(buf, 0, b.length / 4);
+    case 'uint32':
+      return new Uint32Array(buf, 0, b.length / 4);
+    case 'int64':
+      return new BigInt64Array(buf, 0, b.length / 8);
+    case 'uint64':
+      return new BigUint64Array(buf, 0, b.length / 8);
+    case 'int4':
+      return unpack4(b, count, true);
+    case 'uint4':
+      return unpack4(b, count, false);
+    default:
+      return b; // uint8, bool
   }
 }
 
@@ -272,11 +300,7 @@ export interface RunOutcome {
  * Loads `bytes` in onnxruntime and, when the data set could be read, runs it on the inputs and
  * compares with the expected outputs. The session is released and the outputs disposed.
  */
-export async function runModel(
-  bytes: Uint8Array,
-  options: ort.InferenceSession.SessionOptions,
-  data: DataSet | UnsupportedValueError,
-): Promise<RunOutcome> {
+export async function runModel(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions, data: DataSet | UnsupportedValueError): Promise<RunOutcome> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, options);
@@ -338,8 +362,11 @@ export function reasonCategory(o: RunOutcome): string {
       if (/StringNormalizer::Locale/.test(d)) return 'onnxruntime cannot load: StringNormalizer cannot construct its locale on this system';
       return 'onnxruntime cannot load: other';
     }
-    case 'run-error': return 'onnxruntime fails to run it';
-    case 'mismatch': return 'outputs differ from the expected outputs';
-    default: return o.kind;
+    case 'run-error':
+      return 'onnxruntime fails to run it';
+    case 'mismatch':
+      return 'outputs differ from the expected outputs';
+    default:
+      return o.kind;
   }
 }

@@ -13,17 +13,35 @@ export function setVsCodeTheme(theme: 'dark' | 'light'): void {
     document.body.classList.add(dark ? 'vscode-dark' : 'vscode-light');
     const vars: Record<string, string> = dark
       ? {
-        '--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1e1e1e', '--vscode-charts-blue': '#3794ff', '--vscode-charts-red': '#f14c4c',
-        '--vscode-charts-orange': '#d18616', '--vscode-charts-green': '#89d185', '--vscode-panel-border': '#3c3c3c', '--vscode-editorWidget-background': '#252526',
-        '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-list-activeSelectionBackground': '#04395e',
-        '--vscode-button-background': '#0e639c', '--vscode-button-foreground': '#ffffff',
-      }
+          '--vscode-foreground': '#cccccc',
+          '--vscode-editor-background': '#1e1e1e',
+          '--vscode-charts-blue': '#3794ff',
+          '--vscode-charts-red': '#f14c4c',
+          '--vscode-charts-orange': '#d18616',
+          '--vscode-charts-green': '#89d185',
+          '--vscode-panel-border': '#3c3c3c',
+          '--vscode-editorWidget-background': '#252526',
+          '--vscode-font-family': 'sans-serif',
+          '--vscode-font-size': '13px',
+          '--vscode-list-activeSelectionBackground': '#04395e',
+          '--vscode-button-background': '#0e639c',
+          '--vscode-button-foreground': '#ffffff',
+        }
       : {
-        '--vscode-foreground': '#333333', '--vscode-editor-background': '#ffffff', '--vscode-charts-blue': '#1a85ff', '--vscode-charts-red': '#e51400',
-        '--vscode-charts-orange': '#c27d1a', '--vscode-charts-green': '#388a34', '--vscode-panel-border': '#e5e5e5', '--vscode-editorWidget-background': '#f3f3f3',
-        '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-list-activeSelectionBackground': '#0060c0',
-        '--vscode-button-background': '#007acc', '--vscode-button-foreground': '#ffffff',
-      };
+          '--vscode-foreground': '#333333',
+          '--vscode-editor-background': '#ffffff',
+          '--vscode-charts-blue': '#1a85ff',
+          '--vscode-charts-red': '#e51400',
+          '--vscode-charts-orange': '#c27d1a',
+          '--vscode-charts-green': '#388a34',
+          '--vscode-panel-border': '#e5e5e5',
+          '--vscode-editorWidget-background': '#f3f3f3',
+          '--vscode-font-family': 'sans-serif',
+          '--vscode-font-size': '13px',
+          '--vscode-list-activeSelectionBackground': '#0060c0',
+          '--vscode-button-background': '#007acc',
+          '--vscode-button-foreground': '#ffffff',
+        };
     for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
   };
   if (document.body) apply();

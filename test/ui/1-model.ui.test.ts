@@ -51,7 +51,7 @@ describe('UI: open a model', () => {
     await until('statistics in the remaining view', async () => /fc2\.weight/.test(await left.locator('#tensor-stats').innerText()));
   });
 
-  it('the Model Inspector in the ONNX side bar lists the model\'s nodes by op type', async () => {
+  it("the Model Inspector in the ONNX side bar lists the model's nodes by op type", async () => {
     const b = bench();
     const header = b.page.locator('.pane-header', { hasText: 'Model Inspector' }).first();
     // The ONNX icon toggles its side bar: click it only when the inspector is not on screen.

@@ -36,7 +36,10 @@ describe('UI: quantize a model', () => {
 
     await b.quickTitle(/calibration data/);
     const rows = await b.quickRows();
-    assert.ok(rows.some((r) => /data\/train-512-images-idx3-ubyte\.gz/.test(r)), `data beside the model is offered: ${rows.join(' | ')}`);
+    assert.ok(
+      rows.some((r) => /data\/train-512-images-idx3-ubyte\.gz/.test(r)),
+      `data beside the model is offered: ${rows.join(' | ')}`,
+    );
     assert.ok(!rows.some((r) => /labels/.test(r)), 'labels files are not offered as data');
     assert.doesNotMatch(await b.quickActive(), /Synthetic/, 'synthetic data is never chosen for the user');
     await b.shot('wizard-2-data');
@@ -44,7 +47,10 @@ describe('UI: quantize a model', () => {
 
     await b.quickTitle(/samples/);
     assert.match(await b.quickActive(), /^All 512 samples/, 'the data holds 512 samples: all of them recommended');
-    assert.ok((await b.quickRows()).some((r) => /^128 samples/.test(r)), 'a smaller count is offered');
+    assert.ok(
+      (await b.quickRows()).some((r) => /^128 samples/.test(r)),
+      'a smaller count is offered',
+    );
     await b.quickEnter();
 
     await b.quickTitle(/labels/);
@@ -53,7 +59,10 @@ describe('UI: quantize a model', () => {
     await b.quickEnter();
 
     await b.quickTitle(/keep in float/);
-    assert.ok((await b.quickRows()).some((r) => /\/conv1\/Conv/.test(r)), 'the model\'s own nodes are offered');
+    assert.ok(
+      (await b.quickRows()).some((r) => /\/conv1\/Conv/.test(r)),
+      "the model's own nodes are offered",
+    );
     await b.quickEnter();
 
     await b.quickTitle(/output/);
@@ -115,7 +124,7 @@ describe('UI: quantize a model', () => {
     await b.shot('keep-in-float');
   });
 
-  it('Auto keep-in-float and Export HTML from the report\'s buttons', async function () {
+  it("Auto keep-in-float and Export HTML from the report's buttons", async function () {
     this.timeout(400000);
     const b = bench();
     const frame = await reportView(/keep-float/);

@@ -11,7 +11,7 @@ import { until } from './workbench';
 const inWs = (...p: string[]) => path.join(bench().workspace, ...p);
 
 describe('UI: quantize from the title bar and the palette', () => {
-  it('the model view\'s title button runs the wizard; an existing output is replaced only after Replace', async function () {
+  it("the model view's title button runs the wizard; an existing output is replaced only after Replace", async function () {
     this.timeout(300000);
     const b = bench();
     await b.closeAllEditors();
@@ -45,7 +45,11 @@ describe('UI: quantize from the title bar and the palette', () => {
     await b.dialog(/already exists/);
     await b.dialogButton('Replace');
     await until('the model written again', () => fs.statSync(output).mtimeMs > before, 180000);
-    await until('its result, calibrated on the 128 samples asked', () => JSON.parse(fs.readFileSync(inWs('fashion-cnn.int8.quant.json'), 'utf8')).calibration?.samples === 128, 180000);
+    await until(
+      'its result, calibrated on the 128 samples asked',
+      () => JSON.parse(fs.readFileSync(inWs('fashion-cnn.int8.quant.json'), 'utf8')).calibration?.samples === 128,
+      180000,
+    );
     await until('its report', () => fs.statSync(inWs('fashion-cnn.int8.report.json')).mtimeMs > before, 180000);
     await until('the report in its panel', async () => (await b.activeTab()) === 'Quantization: fashion-cnn.int8.onnx', 60000);
   });

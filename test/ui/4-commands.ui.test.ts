@@ -95,11 +95,15 @@ describe('UI: the other commands, from their menus', () => {
     await b.quickType(inWs('distill', 'fashion_mlp_student.onnx'));
     await b.dialogOk();
     // The dialog can take the first OK while it still lists the folder: press it again then.
-    await until('the student in the model view', async () => {
-      if ((await b.activeTab()) === 'fashion_mlp_student.onnx') return true;
-      if (await b.quickInput().isVisible()) await b.dialogOk().catch(() => undefined);
-      return false;
-    }, 60000);
+    await until(
+      'the student in the model view',
+      async () => {
+        if ((await b.activeTab()) === 'fashion_mlp_student.onnx') return true;
+        if (await b.quickInput().isVisible()) await b.dialogOk().catch(() => undefined);
+        return false;
+      },
+      60000,
+    );
   });
 
   it('a saved report opens from the Explorer and from the palette; Keep Layers in Float... from the palette', async () => {

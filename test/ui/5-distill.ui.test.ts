@@ -44,11 +44,19 @@ async function answerWizard(answers: Array<[RegExp, Answer]>): Promise<string[]>
   const seen: string[] = [];
   let last = '';
   for (;;) {
-    const question = await until('the next question', async () => {
-      if (!(await b.quickInput().isVisible())) return 'closed';
-      const q = `${await b.quickInput().locator('.quick-input-title').innerText().catch(() => '')} | ${await b.quickMessage()}`;
-      return q !== last ? q : undefined;
-    }, 60000);
+    const question = await until(
+      'the next question',
+      async () => {
+        if (!(await b.quickInput().isVisible())) return 'closed';
+        const q = `${await b
+          .quickInput()
+          .locator('.quick-input-title')
+          .innerText()
+          .catch(() => '')} | ${await b.quickMessage()}`;
+        return q !== last ? q : undefined;
+      },
+      60000,
+    );
     if (question === 'closed') return seen;
     last = question;
     seen.push(question);
@@ -87,7 +95,10 @@ describe('UI: distill', () => {
       [/Epochs/, { type: '1' }],
       [/Name of the spec/, { type: 'fashion-ui' }],
     ]);
-    assert.ok(seen.some((q) => /Knowledge to transfer/.test(q)), `the knowledge question was asked: ${seen.join('\n')}`);
+    assert.ok(
+      seen.some((q) => /Knowledge to transfer/.test(q)),
+      `the knowledge question was asked: ${seen.join('\n')}`,
+    );
     const spec = inWs('fashion-ui.distill.json');
     await until('the spec written', () => fs.existsSync(spec));
     await until('the spec open in an editor', async () => (await b.activeTab()) === 'fashion-ui.distill.json');
@@ -101,14 +112,19 @@ describe('UI: distill', () => {
     await b.palette('ONNX: Set Up Distillation...');
     await answerWizardUntil(/Student/);
     const rows = await b.quickRows();
-    assert.ok(rows.some((r) => /^fashion_mlp_student\.onnx/.test(r)), rows.join(' | '));
+    assert.ok(
+      rows.some((r) => /^fashion_mlp_student\.onnx/.test(r)),
+      rows.join(' | '),
+    );
     assert.ok(!rows.some((r) => /\.int8\.onnx|keep-float/.test(r)), `no quantized model offered as a student: ${rows.join(' | ')}`);
     await b.quickPick(/Type a path/);
-    await until('the path box', async () => /models\/student\.onnx/.test((await b.quickInput().locator('.quick-input-box input').getAttribute('placeholder')) ?? ''));
+    await until('the path box', async () =>
+      /models\/student\.onnx/.test((await b.quickInput().locator('.quick-input-box input').getAttribute('placeholder')) ?? ''),
+    );
     await b.closeQuickInput();
   });
 
-  it('Start Distillation Run from the spec\'s title bar streams into the run view; Quantize This Student continues into the quantize wizard', async function () {
+  it("Start Distillation Run from the spec's title bar streams into the run view; Quantize This Student continues into the quantize wizard", async function () {
     this.timeout(700000);
     const b = bench();
     await b.editorTitleAction('Start Distillation Run');
@@ -136,11 +152,15 @@ describe('UI: distill', () => {
     await until('training steps', () => steps(second) > 0, 300000);
     await b.focusView('Runs');
     // The Runs view lists a run once its folder holds its job: refresh until it is there.
-    await until(`${second} in the Runs view`, async () => {
-      await b.viewTitleAction('Runs', 'Refresh Runs');
-      await new Promise((r) => setTimeout(r, 500));
-      return b.treeRow('Runs', new RegExp(`^${second}`)).isVisible();
-    }, 120000);
+    await until(
+      `${second} in the Runs view`,
+      async () => {
+        await b.viewTitleAction('Runs', 'Refresh Runs');
+        await new Promise((r) => setTimeout(r, 500));
+        return b.treeRow('Runs', new RegExp(`^${second}`)).isVisible();
+      },
+      120000,
+    );
     covers('view/title', 'onnxCompress.refreshRuns');
     await b.treeInlineAction('Runs', new RegExp(`^${second}`), 'Cancel Distillation Run');
     covers('view/item/context', 'onnxCompress.cancelDistillation');
@@ -148,11 +168,15 @@ describe('UI: distill', () => {
     await b.viewTitleAction('Runs', 'Refresh Runs');
     const trainedBefore = steps(second);
     // The row is drawn again when the tree refreshes: a click that lands on the old row is lost, so click until the run trains on.
-    await until('the resumed run to train on', async () => {
-      if (steps(second) > trainedBefore) return true;
-      await b.treeInlineAction('Runs', new RegExp(`^${second}`), 'Resume Distillation Run');
-      return until('new steps', () => steps(second) > trainedBefore, 20000).catch(() => false);
-    }, 300000);
+    await until(
+      'the resumed run to train on',
+      async () => {
+        if (steps(second) > trainedBefore) return true;
+        await b.treeInlineAction('Runs', new RegExp(`^${second}`), 'Resume Distillation Run');
+        return until('new steps', () => steps(second) > trainedBefore, 20000).catch(() => false);
+      },
+      300000,
+    );
     covers('view/item/context', 'onnxCompress.resumeDistillation');
     const asked = Date.now();
     await b.palette('ONNX: Cancel Distillation Run');
@@ -165,7 +189,7 @@ describe('UI: distill', () => {
     await b.webview('#run-state', 60000);
   });
 
-  it('the spec editor\'s context menu starts a run; the palette offers runs to resume, opens and starts runs', async function () {
+  it("the spec editor's context menu starts a run; the palette offers runs to resume, opens and starts runs", async function () {
     this.timeout(900000);
     const b = bench();
     await b.closeAllEditors();
@@ -184,7 +208,10 @@ describe('UI: distill', () => {
     covers('commandPalette', 'onnxCompress.resumeDistillation');
     await b.quickTitle(/Resume Distillation Run/);
     const offered = await b.quickRows();
-    assert.ok(offered.some((r) => r.startsWith(second) && /cancelled/.test(r)), `the cancelled run is offered: ${offered.join(' | ')}`);
+    assert.ok(
+      offered.some((r) => r.startsWith(second) && /cancelled/.test(r)),
+      `the cancelled run is offered: ${offered.join(' | ')}`,
+    );
     assert.ok(!offered.some((r) => r.startsWith(third)), 'a completed run is not');
     await b.closeQuickInput();
 
@@ -201,7 +228,7 @@ describe('UI: distill', () => {
     await until('it to complete', () => runReport(fourth)?.status === 'completed', 600000);
   });
 
-  it('the Runs view\'s + starts the wizard', async () => {
+  it("the Runs view's + starts the wizard", async () => {
     const b = bench();
     await b.focusView('Runs');
     await b.viewTitleAction('Runs', 'Set Up Distillation...');
@@ -214,13 +241,17 @@ describe('UI: distill', () => {
 /** Answers the setup wizard up to the question matching `stop` (teacher: the Fashion-MNIST CNN). */
 async function answerWizardUntil(stop: RegExp): Promise<void> {
   const b = bench();
-  await until(`the question ${stop}`, async () => {
-    const q = await b.quickMessage();
-    if (stop.test(q)) return true;
-    if (/Teacher/.test(q)) {
-      await b.quickPick(/^fashion_cnn\.onnx/);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    return false;
-  }, 60000);
+  await until(
+    `the question ${stop}`,
+    async () => {
+      const q = await b.quickMessage();
+      if (stop.test(q)) return true;
+      if (/Teacher/.test(q)) {
+        await b.quickPick(/^fashion_cnn\.onnx/);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      return false;
+    },
+    60000,
+  );
 }

@@ -33,7 +33,6 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
   }
 }
 
-
 export class Workbench {
   private constructor(
     readonly page: Page,
@@ -50,23 +49,48 @@ export class Workbench {
     if (!fs.existsSync(path.join(ROOT, 'dist', 'extension.js'))) throw new Error('dist/extension.js is missing: run `npm run build`');
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-compress-ui-'));
     const env = {
-      ...process.env, HOME: tmp, XDG_CONFIG_HOME: path.join(tmp, 'config'), XDG_DATA_HOME: path.join(tmp, 'data'),
-      XDG_CACHE_HOME: path.join(tmp, 'cache'), EXTENSIONS_GALLERY: '{}',
+      ...process.env,
+      HOME: tmp,
+      XDG_CONFIG_HOME: path.join(tmp, 'config'),
+      XDG_DATA_HOME: path.join(tmp, 'data'),
+      XDG_CACHE_HOME: path.join(tmp, 'cache'),
+      EXTENSIONS_GALLERY: '{}',
     };
     const userData = path.join(tmp, 'user-data');
     // Settings a person would have after dismissing the first-run prompts.
     fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-    fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
-      'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'security.workspace.trust.enabled': false,
-      'extensions.ignoreRecommendations': true, 'telemetry.telemetryLevel': 'off', 'files.simpleDialog.enable': true,
-      'window.dialogStyle': 'custom', 'workbench.enableExperiments': false,
-    }));
+    fs.writeFileSync(
+      path.join(userData, 'User', 'settings.json'),
+      JSON.stringify({
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'security.workspace.trust.enabled': false,
+        'extensions.ignoreRecommendations': true,
+        'telemetry.telemetryLevel': 'off',
+        'files.simpleDialog.enable': true,
+        'window.dialogStyle': 'custom',
+        'workbench.enableExperiments': false,
+      }),
+    );
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const server = spawn(CODE_SERVER, [
-      '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
-      '--disable-workspace-trust', '--disable-getting-started-override',
-      '--user-data-dir', userData, '--extensions-dir', path.join(tmp, 'extensions'),
-    ], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const server = spawn(
+      CODE_SERVER,
+      [
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${port}`,
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        '--disable-getting-started-override',
+        '--user-data-dir',
+        userData,
+        '--extensions-dir',
+        path.join(tmp, 'extensions'),
+      ],
+      { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
     const serverLog: string[] = [];
     server.stderr!.on('data', (d) => serverLog.push(String(d)));
     await new Promise<void>((resolve, reject) => {
@@ -86,7 +110,10 @@ export class Workbench {
     const base = `http://127.0.0.1:${port}/`;
     const html = await (await fetch(base)).text();
     const authority = /remoteAuthority&quot;:&quot;([^&]+)&quot;/.exec(html)?.[1] ?? `127.0.0.1:${port}`;
-    const payload = JSON.stringify([['extensionDevelopmentPath', `vscode-remote://${authority}${ROOT}`], ['skipWelcome', 'true']]);
+    const payload = JSON.stringify([
+      ['extensionDevelopmentPath', `vscode-remote://${authority}${ROOT}`],
+      ['skipWelcome', 'true'],
+    ]);
     await page.goto(`${base}?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`);
     // The workbench's own console (errors and warnings) goes into the artifacts of a failed test.
     page.on('console', (m) => {
@@ -127,7 +154,9 @@ export class Workbench {
   // ---- the Explorer ----------------------------------------------------------------------------
 
   explorerRow(file: string): Locator {
-    return this.page.locator('.explorer-folders-view .monaco-list-row').filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(file)}$`) }) });
+    return this.page
+      .locator('.explorer-folders-view .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(file)}$`) }) });
   }
 
   async showExplorer(): Promise<void> {
@@ -139,12 +168,16 @@ export class Workbench {
   async openFromExplorer(file: string): Promise<void> {
     await this.showExplorer();
     // The list can move under the pointer while files appear or go: click until that file's tab is the active one.
-    await until(`${file} opened from the Explorer`, async () => {
-      if ((await this.activeTab()) === file) return true;
-      await this.explorerRow(file).click();
-      await sleep(1000);
-      return (await this.activeTab()) === file;
-    }, 60000);
+    await until(
+      `${file} opened from the Explorer`,
+      async () => {
+        if ((await this.activeTab()) === file) return true;
+        await this.explorerRow(file).click();
+        await sleep(1000);
+        return (await this.activeTab()) === file;
+      },
+      60000,
+    );
   }
 
   /** Right-clicks a file in the Explorer and clicks `entry` in the context menu. */
@@ -196,7 +229,13 @@ export class Workbench {
     const rows = this.quickInput().locator('.quick-input-list .monaco-list-row');
     const row = await until(`"${title}" in the palette`, async () => {
       for (const r of await rows.all()) {
-        const label = (await r.locator('.label-name').first().innerText().catch(() => '')).trim();
+        const label = (
+          await r
+            .locator('.label-name')
+            .first()
+            .innerText()
+            .catch(() => '')
+        ).trim();
         // Contributed commands show their category ("ONNX: ..."), view commands their view's.
         if (label === title || label.endsWith(`: ${title}`)) return r;
       }
@@ -214,11 +253,15 @@ export class Workbench {
 
   /** Waits for the QuickPick/InputBox whose title matches; returns its title text. */
   async quickTitle(title: RegExp, timeoutMs = 30000): Promise<string> {
-    return until(`a quick input titled ${title}`, async () => {
-      if (!(await this.quickInput().isVisible())) return undefined;
-      const text = (await this.quickInput().locator('.quick-input-title').textContent()) ?? '';
-      return title.test(text) ? text : undefined;
-    }, timeoutMs);
+    return until(
+      `a quick input titled ${title}`,
+      async () => {
+        if (!(await this.quickInput().isVisible())) return undefined;
+        const text = (await this.quickInput().locator('.quick-input-title').textContent()) ?? '';
+        return title.test(text) ? text : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   async quickRows(): Promise<string[]> {
@@ -227,14 +270,23 @@ export class Workbench {
 
   /** The row the quick input has active (what Enter would accept). */
   async quickActive(): Promise<string> {
-    return (await this.quickInput().locator('.quick-input-list .monaco-list-row.focused').first().innerText().catch(() => '')) ?? '';
+    return (
+      (await this.quickInput()
+        .locator('.quick-input-list .monaco-list-row.focused')
+        .first()
+        .innerText()
+        .catch(() => '')) ?? ''
+    );
   }
 
   /** The quick input's placeholder or validation message (what it asks or refuses). */
   async quickMessage(): Promise<string> {
     const box = this.quickInput().locator('.quick-input-box input');
     const placeholder = (await box.getAttribute('placeholder')) ?? '';
-    const message = await this.quickInput().locator('.quick-input-message').textContent().catch(() => '');
+    const message = await this.quickInput()
+      .locator('.quick-input-message')
+      .textContent()
+      .catch(() => '');
     return [placeholder, message ?? ''].filter(Boolean).join(' | ');
   }
 
@@ -254,7 +306,7 @@ export class Workbench {
   /** Accepts a file dialog (VS Code's simple dialog, a quick input with an OK button). */
   async dialogOk(): Promise<void> {
     const ok = this.quickInput().locator('.monaco-button', { hasText: /^OK$/ });
-    await until('the dialog\'s OK button', () => ok.first().isVisible());
+    await until("the dialog's OK button", () => ok.first().isVisible());
     await ok.first().click();
   }
 
@@ -277,7 +329,10 @@ export class Workbench {
 
   /** The header of a side-bar view (its title actions show on hover). */
   viewPane(title: string): Locator {
-    return this.page.locator('.pane').filter({ has: this.page.locator('.pane-header', { hasText: title }) }).first();
+    return this.page
+      .locator('.pane')
+      .filter({ has: this.page.locator('.pane-header', { hasText: title }) })
+      .first();
   }
 
   /** Clicks an action in a view's title bar by its label. */
@@ -291,7 +346,10 @@ export class Workbench {
 
   /** A row of a side-bar view's tree, by its label. */
   treeRow(view: string, label: RegExp): Locator {
-    return this.viewPane(view).locator('.monaco-list-row').filter({ has: this.page.locator('.label-name', { hasText: label }) }).first();
+    return this.viewPane(view)
+      .locator('.monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: label }) })
+      .first();
   }
 
   /** Clicks an inline action of a tree row (shown on hover). */
@@ -350,19 +408,26 @@ export class Workbench {
   }
 
   async dialogButton(label: string): Promise<void> {
-    await this.page.locator('.monaco-dialog-box .monaco-button', { hasText: new RegExp(`^${escapeRe(label)}$`) }).first().click();
+    await this.page
+      .locator('.monaco-dialog-box .monaco-button', { hasText: new RegExp(`^${escapeRe(label)}$`) })
+      .first()
+      .click();
   }
 
   /** The webview frame (of any open webview) that holds `selector`. */
   async webview(selector: string, timeoutMs = 60000): Promise<Frame> {
-    return until(`a webview showing ${selector}`, async () => {
-      for (const f of this.page.frames()) {
-        if (f === this.page.mainFrame()) continue;
-        const el = await f.$(selector).catch(() => null);
-        if (el && (await el.isVisible().catch(() => false))) return f;
-      }
-      return undefined;
-    }, timeoutMs);
+    return until(
+      `a webview showing ${selector}`,
+      async () => {
+        for (const f of this.page.frames()) {
+          if (f === this.page.mainFrame()) continue;
+          const el = await f.$(selector).catch(() => null);
+          if (el && (await el.isVisible().catch(() => false))) return f;
+        }
+        return undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Runs the palette's "View: Close All Editors" and waits until no tab is left. */

@@ -38,7 +38,7 @@ describe('distillation engine: the opset graph.json records', () => {
     return onDisk as Record<string, number>;
   };
 
-  it('is the model\'s own default-domain opset, with the other domains kept', async () => {
+  it("is the model's own default-domain opset, with the other domains kept", async () => {
     assert.deepStrictEqual(await opsetsWritten(softmaxModel({ opset: 11, opsets: { 'com.microsoft': 1 } })), { '': 11, 'com.microsoft': 1 });
   });
 

@@ -16,10 +16,8 @@ const f16 = (h: number): number => float16BitsToFloat32(Uint16Array.of(h))[0];
 const toF16 = (x: number): number => float32ToFloat16Bits([x])[0];
 const bf16 = (h: number): number => bfloat16BitsToFloat32(Uint16Array.of(h))[0];
 const toBf16 = (x: number): number => float32ToBfloat16Bits([x])[0];
-const f8 = (format: Float8Format, code: number): number =>
-  float8BitsToFloat32(format, Uint8Array.of(code))[0];
-const toF8 = (format: Float8Format, x: number, saturate = true): number =>
-  float32ToFloat8Bits(format, [x], saturate)[0];
+const f8 = (format: Float8Format, code: number): number => float8BitsToFloat32(format, Uint8Array.of(code))[0];
+const toF8 = (format: Float8Format, x: number, saturate = true): number => float32ToFloat8Bits(format, [x], saturate)[0];
 const f4 = (code: number): number => float4e2m1BitsToFloat32(Uint8Array.of(code))[0];
 const toF4 = (x: number): number => float32ToFloat4e2m1Bits([x])[0];
 
@@ -57,9 +55,7 @@ function assertSameValue(actual: number, expected: number, message?: string): vo
  * codes (given in increasing order of value) the exact midpoint must go to the code with an even
  * low bit, and the float32 values just beside the midpoint to the nearer code.
  */
-function checkMidpoints(
-  ascendingCodes: number[], decode: (code: number) => number, encode: (x: number) => number,
-): void {
+function checkMidpoints(ascendingCodes: number[], decode: (code: number) => number, encode: (x: number) => number): void {
   for (let i = 0; i + 1 < ascendingCodes.length; i++) {
     const lo = ascendingCodes[i];
     const hi = ascendingCodes[i + 1];
@@ -204,7 +200,11 @@ describe('floatFormats', () => {
     });
 
     it('rounds every midpoint between adjacent finite values to even', () => {
-      checkMidpoints(Array.from({ length: 0x7f80 }, (_, i) => i), bf16, toBf16);
+      checkMidpoints(
+        Array.from({ length: 0x7f80 }, (_, i) => i),
+        bf16,
+        toBf16,
+      );
     });
   });
 
@@ -222,8 +222,13 @@ describe('floatFormats', () => {
       { format: 'e4m3fn', maxCode: 0x7e, max: 448, one: 0x38, isNaN: (c) => (c & 0x7f) === 0x7f, uz: false },
       { format: 'e4m3fnuz', maxCode: 0x7f, max: 240, one: 0x40, isNaN: (c) => c === 0x80, uz: true },
       {
-        format: 'e5m2', maxCode: 0x7b, max: 57344, one: 0x3c, isNaN: (c) => (c & 0x7f) > 0x7c,
-        infCode: 0x7c, uz: false,
+        format: 'e5m2',
+        maxCode: 0x7b,
+        max: 57344,
+        one: 0x3c,
+        isNaN: (c) => (c & 0x7f) > 0x7c,
+        infCode: 0x7c,
+        uz: false,
       },
       { format: 'e5m2fnuz', maxCode: 0x7f, max: 57344, one: 0x40, isNaN: (c) => c === 0x80, uz: true },
     ];
@@ -347,9 +352,17 @@ describe('floatFormats', () => {
 
         it('rounds every midpoint between adjacent finite values to even', () => {
           const codes = Array.from({ length: c.maxCode + 1 }, (_, i) => i);
-          checkMidpoints(codes, (code) => f8(c.format, code), (x) => toF8(c.format, x));
+          checkMidpoints(
+            codes,
+            (code) => f8(c.format, code),
+            (x) => toF8(c.format, x),
+          );
           if (!c.uz) {
-            checkMidpoints(codes, (code) => f8(c.format, code), (x) => negatedCode(toF8(c.format, -x), 0x80));
+            checkMidpoints(
+              codes,
+              (code) => f8(c.format, code),
+              (x) => negatedCode(toF8(c.format, -x), 0x80),
+            );
           }
         });
       });
@@ -362,7 +375,10 @@ describe('floatFormats', () => {
         return seed;
       };
       for (const c of cases) {
-        const table = float8BitsToFloat32(c.format, Uint8Array.from({ length: 256 }, (_, i) => i));
+        const table = float8BitsToFloat32(
+          c.format,
+          Uint8Array.from({ length: 256 }, (_, i) => i),
+        );
         const xs: number[] = [];
         while (xs.length < 5000) {
           // Exponents from below the smallest subnormal up to the max.

@@ -16,7 +16,11 @@ describe('input shapes', function () {
 
   it('refuses what is not NAME=D1,D2,... with an example', () => {
     for (const bad of ['x', 'x=1,a', 'x=1,,4', '=1,4', 'x=-1,4']) {
-      assert.throws(() => parseInputShapes([bad]), (e: Error) => e instanceof InputShapeError && e.message === `'${bad}': expected NAME=D1,D2,... (for example x=1,3,224,224)`, bad);
+      assert.throws(
+        () => parseInputShapes([bad]),
+        (e: Error) => e instanceof InputShapeError && e.message === `'${bad}': expected NAME=D1,D2,... (for example x=1,3,224,224)`,
+        bad,
+      );
     }
   });
 
@@ -47,7 +51,10 @@ describe('input shapes', function () {
 });
 
 describe('input shapes for one model', function () {
-  const inputs = [{ name: 'x', dims: ['N', 3, 'H', 'W'] }, { name: 'mask', dims: null }];
+  const inputs = [
+    { name: 'x', dims: ['N', 3, 'H', 'W'] },
+    { name: 'mask', dims: null },
+  ];
 
   it('says which given size does not fit the inputs', () => {
     assert.strictEqual(inputShapesProblem(inputs, { x: [1, 3, 64, 64], mask: [1, 9] }), undefined);

@@ -27,7 +27,10 @@ describe('model view panels', function () {
     removeB();
     assert.ok(!panels.has('file:///m.onnx'));
     assert.deepStrictEqual(panels.keys(), ['file:///other.onnx']);
-    assert.deepStrictEqual(panels.panels('file:///other.onnx').map((p) => p.id), ['c']);
+    assert.deepStrictEqual(
+      panels.panels('file:///other.onnx').map((p) => p.id),
+      ['c'],
+    );
   });
 });
 

@@ -25,8 +25,12 @@ describe('model view messages', () => {
 
   it('accepts the ready handshake and well-formed requests', () => {
     assert.deepStrictEqual(parse({ type: 'ready' }), { type: 'ready' });
-    assert.deepStrictEqual(parse({ type: 'request', id: 3, method: 'tensorStats', params: { name: 'w' } }),
-      { type: 'request', id: 3, method: 'tensorStats', params: { name: 'w' } });
+    assert.deepStrictEqual(parse({ type: 'request', id: 3, method: 'tensorStats', params: { name: 'w' } }), {
+      type: 'request',
+      id: 3,
+      method: 'tensorStats',
+      params: { name: 'w' },
+    });
     assert.deepStrictEqual(parse({ type: 'request', id: 1, method: 'overview' }), { type: 'request', id: 1, method: 'overview', params: {} });
   });
 
@@ -53,7 +57,11 @@ describe('run view messages', () => {
   const parse = (raw: unknown) => parseFromView(RUN_VIEW_PROTOCOL, raw);
 
   it('accepts the messages the view sends and names what is wrong with others', () => {
-    assert.deepStrictEqual(parse({ type: 'notify', method: 'action', params: { action: 'resume' } }), { type: 'notify', method: 'action', params: { action: 'resume' } });
+    assert.deepStrictEqual(parse({ type: 'notify', method: 'action', params: { action: 'resume' } }), {
+      type: 'notify',
+      method: 'action',
+      params: { action: 'resume' },
+    });
     const drawn = { events: 3, steps: 2, epochs: 0, eta: '5s' };
     assert.deepStrictEqual(parse({ type: 'notify', method: 'drawn', params: drawn }), { type: 'notify', method: 'drawn', params: drawn });
     assert.match(refusal(parse, { type: 'notify', method: 'action', params: { action: 'rm -rf' } }), /unknown action "rm -rf"/);
@@ -68,12 +76,18 @@ describe('report panel messages', () => {
 
   it('reads the actions, keeping only the fields it knows, and caps what it is sent', () => {
     assert.deepStrictEqual(parse(note('keepInFloat', { nodes: ['a', 'b', 'a'] })), note('keepInFloat', { nodes: ['a', 'b'] }));
-    assert.deepStrictEqual(parse(note('autoKeepInFloat', { target: { kind: 'sqnr', value: 30 }, extra: 1 })), note('autoKeepInFloat', { target: { kind: 'sqnr', value: 30 } }));
+    assert.deepStrictEqual(
+      parse(note('autoKeepInFloat', { target: { kind: 'sqnr', value: 30 }, extra: 1 })),
+      note('autoKeepInFloat', { target: { kind: 'sqnr', value: 30 } }),
+    );
     assert.deepStrictEqual(parse(note('reveal', { layer: { tensor: 't', node: 'n', x: 1 } })), note('reveal', { layer: { tensor: 't', node: 'n' } }));
     assert.deepStrictEqual(parse(note('cancel')), note('cancel', {}));
     assert.match(refusal(parse, note('keepInFloat', { nodes: [] })), /non-empty list/);
     assert.match(refusal(parse, note('keepInFloat', { nodes: Array.from({ length: 100_001 }, (_, i) => `n${i}`) })), /non-empty list/);
-    assert.match(refusal(parse, note('autoKeepInFloat', { target: { kind: 'accuracy', value: 87 } })), /autoKeepInFloat: an accuracy target is a share between 0 and 1/);
+    assert.match(
+      refusal(parse, note('autoKeepInFloat', { target: { kind: 'accuracy', value: 87 } })),
+      /autoKeepInFloat: an accuracy target is a share between 0 and 1/,
+    );
     assert.match(refusal(parse, note('reveal', { layer: 'x' })), /layer must be/);
     assert.match(refusal(parse, note('keepInFloat', { nodes: [3] })), /non-empty list of node names/);
     assert.match(refusal(parse, note('autoKeepInFloat', { target: { kind: 'latency', value: 1 } })), /kind: sqnr\|agreement\|accuracy/);
@@ -82,12 +96,22 @@ describe('report panel messages', () => {
 });
 
 describe('every view message validator, fuzzed', () => {
-  const wire = fc.record({
-    type: fc.constantFrom('ready', 'request', 'response', 'notify', 'other'),
-    id: fc.oneof(fc.integer(), fc.double(), fc.string()),
-    method: fc.oneof(fc.constantFrom(...PROTOCOLS.flatMap((p) => [...Object.keys(p.requests), ...Object.keys(p.fromView), ...Object.keys(p.toView)]), '__proto__', 'constructor'), fc.string()),
-    params: fc.anything({ withBigInt: true, withNullPrototype: true, withMap: true, withTypedArray: true }),
-  }, { requiredKeys: ['type'] });
+  const wire = fc.record(
+    {
+      type: fc.constantFrom('ready', 'request', 'response', 'notify', 'other'),
+      id: fc.oneof(fc.integer(), fc.double(), fc.string()),
+      method: fc.oneof(
+        fc.constantFrom(
+          ...PROTOCOLS.flatMap((p) => [...Object.keys(p.requests), ...Object.keys(p.fromView), ...Object.keys(p.toView)]),
+          '__proto__',
+          'constructor',
+        ),
+        fc.string(),
+      ),
+      params: fc.anything({ withBigInt: true, withNullPrototype: true, withMap: true, withTypedArray: true }),
+    },
+    { requiredKeys: ['type'] },
+  );
 
   /** Runs `parse`: a value or a MessageRejected, nothing else. */
   const cleanly = (parse: (raw: unknown) => unknown) => (raw: unknown) => {
@@ -104,8 +128,20 @@ describe('every view message validator, fuzzed', () => {
       for (const d of descriptors as Array<{ params: (raw: unknown) => unknown }>) {
         fc.assert(fc.property(fc.anything({ withBigInt: true, withNullPrototype: true }), cleanly(d.params)), { seed: 11, numRuns: 300 });
       }
-      fc.assert(fc.property(fc.oneof(wire, fc.anything()), cleanly((raw) => parseFromView(protocol, raw))), { seed: 11, numRuns: 1000 });
-      fc.assert(fc.property(fc.oneof(wire, fc.anything()), cleanly((raw) => parseToView(protocol, raw))), { seed: 11, numRuns: 1000 });
+      fc.assert(
+        fc.property(
+          fc.oneof(wire, fc.anything()),
+          cleanly((raw) => parseFromView(protocol, raw)),
+        ),
+        { seed: 11, numRuns: 1000 },
+      );
+      fc.assert(
+        fc.property(
+          fc.oneof(wire, fc.anything()),
+          cleanly((raw) => parseToView(protocol, raw)),
+        ),
+        { seed: 11, numRuns: 1000 },
+      );
     });
   }
 });

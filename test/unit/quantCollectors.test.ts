@@ -130,7 +130,11 @@ describe('calibration collectors', () => {
 
     it('with a moving average updates running = running + c (batch - running) per batch', () => {
       // Batch extremes: (-1, 2), (-3, 4), (0, 1).
-      const data = [[-1, 2, 0.5], [-3, 4], [0, 1]].map((b) => new Float32Array(b));
+      const data = [
+        [-1, 2, 0.5],
+        [-3, 4],
+        [0, 1],
+      ].map((b) => new Float32Array(b));
       const run = (c: number) => {
         const col = createCollector({ method: 'minmax', movingAverage: c });
         for (const b of data) col.add(b, 0);
@@ -152,7 +156,10 @@ describe('calibration collectors', () => {
 
   describe('percentile', () => {
     it('symmetric: the left edge of the |x| bin where the CDF reaches p, within one bin of the exact percentile', () => {
-      const data = shuffled(Float32Array.from({ length: 100000 }, (_, i) => i + 1), 7);
+      const data = shuffled(
+        Float32Array.from({ length: 100000 }, (_, i) => i + 1),
+        7,
+      );
       const sorted = sortedOf(data);
       const width = (100000 - 1) / 2048;
       for (const p of [99.999, 99.9, 99, 50]) {
@@ -226,7 +233,7 @@ describe('calibration collectors', () => {
       // 2048 bins over +-100: candidates from 6.25 up; the Gaussian bulk wants the smallest ones.
       assert.ok(r.rmax < 25 && r.rmax >= 6.25, JSON.stringify(r));
       const sym = collect({ method: 'entropy', symmetric: true }, data, 8192);
-      assert.ok(sym.rmax < 25 && sym.rmax >= 100 * 128 / 2048, JSON.stringify(sym));
+      assert.ok(sym.rmax < 25 && sym.rmax >= (100 * 128) / 2048, JSON.stringify(sym));
       // A finer histogram resolves the bulk: the threshold lands a few sigma out.
       const fine = collect({ method: 'entropy', bins: 8192 }, data, 8192);
       assert.ok(fine.rmax > 2.5 && fine.rmax < 8, JSON.stringify(fine));

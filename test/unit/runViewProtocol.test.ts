@@ -10,7 +10,11 @@ import { formatDuration, RunProgress } from '../../media/run/progress';
 import { ROOT } from '../support/browser';
 
 describe('JSON locations of spec problems', () => {
-  const text = JSON.stringify({ teacher: { model: 't.onnx' }, knowledge: [{ type: 'response' }, { type: 'feature', pairs: [{ teacher: '/a', student: '/b' }] }] }, null, 2);
+  const text = JSON.stringify(
+    { teacher: { model: 't.onnx' }, knowledge: [{ type: 'response' }, { type: 'feature', pairs: [{ teacher: '/a', student: '/b' }] }] },
+    null,
+    2,
+  );
 
   it('finds the value a path names, and the nearest parent of a missing field', () => {
     const spans = jsonValueSpans(text);
@@ -31,7 +35,11 @@ describe('JSON locations of spec problems', () => {
 });
 
 describe('run progress from a recorded run', () => {
-  const events = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'distill', 'run.metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as DistillEvent);
+  const events = fs
+    .readFileSync(path.join(ROOT, 'test', 'fixtures', 'distill', 'run.metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as DistillEvent);
   const start = events.find((e): e is StartEvent => e.event === 'start')!;
 
   it('counts steps across epochs and brings the ETA to zero at the end', () => {

@@ -3,12 +3,19 @@
 import * as assert from 'assert';
 import { Back, Cancelled, StepFlow, type Next, type StepDecl } from '../../src/extension/common/stepFlow';
 
-interface State { kind?: string; extra: number; asked: string[] }
+interface State {
+  kind?: string;
+  extra: number;
+  asked: string[];
+}
 
 /** A user who answers from a script: an answer, 'back' or 'close' per question. */
 class ScriptedUser {
   readonly seen: string[] = [];
-  constructor(private readonly script: string[], private readonly flow: () => StepFlow<State, ScriptedUser>) {}
+  constructor(
+    private readonly script: string[],
+    private readonly flow: () => StepFlow<State, ScriptedUser>,
+  ) {}
   async ask(id: string): Promise<string> {
     const f = this.flow();
     this.seen.push(`${id} ${f.step}/${f.totalSteps}`);
@@ -21,7 +28,9 @@ class ScriptedUser {
 }
 
 const step = (id: string, apply: (s: State, a: string) => Next = () => undefined, when?: (s: State) => boolean): StepDecl<State, ScriptedUser> => ({
-  id, when, ask: async (ui, s) => {
+  id,
+  when,
+  ask: async (ui, s) => {
     const a = await ui.ask(id);
     s.asked.push(`${id}=${a}`);
     return apply(s, a);
@@ -29,7 +38,9 @@ const step = (id: string, apply: (s: State, a: string) => Next = () => undefined
 });
 
 const STEPS = [
-  step('kind', (s, a) => { s.kind = a; }),
+  step('kind', (s, a) => {
+    s.kind = a;
+  }),
   step('detail', undefined, (s) => s.kind === 'custom'),
   step('count', (_s, a) => (Number.isInteger(Number(a)) ? undefined : 'again')),
   step('more', (s, a) => {

@@ -9,10 +9,12 @@ import { RUN_VIEW_PROTOCOL } from '../../src/shared/runViewProtocol';
 /** A panel whose view is played by the test: `send` is the view posting, `posted` what it got. */
 function fakePanel() {
   const listeners = { message: [] as Array<(m: unknown) => void>, state: [] as Array<() => void>, dispose: [] as Array<() => void> };
-  const on = <T extends unknown[]>(list: Array<(...a: T) => void>) => (fn: (...a: T) => void) => {
-    list.push(fn);
-    return { dispose: () => list.splice(list.indexOf(fn), 1) };
-  };
+  const on =
+    <T extends unknown[]>(list: Array<(...a: T) => void>) =>
+    (fn: (...a: T) => void) => {
+      list.push(fn);
+      return { dispose: () => list.splice(list.indexOf(fn), 1) };
+    };
   const fake = {
     visible: true,
     posted: [] as unknown[],
@@ -42,12 +44,21 @@ describe('webview host', () => {
   it('queues notifications until the view is ready, again after it was hidden, and answers requests by id', async () => {
     const panel = fakePanel();
     const host = new WebviewHost(panel as unknown as HostPanel, {
-      protocol: MODEL_VIEW_PROTOCOL, log: log(), beforeReady: 'queue', notifications: {},
+      protocol: MODEL_VIEW_PROTOCOL,
+      log: log(),
+      beforeReady: 'queue',
+      notifications: {},
       requests: {
-        overview: () => { throw new Error('no model'); },
-        nodes: () => { throw new Error('unused'); },
+        overview: () => {
+          throw new Error('no model');
+        },
+        nodes: () => {
+          throw new Error('unused');
+        },
         tensors: () => [],
-        tensorStats: () => { throw new Error('unused'); },
+        tensorStats: () => {
+          throw new Error('unused');
+        },
         revealInInspector: ({ name }) => name === 'conv',
         layerErrors: () => null,
         setInputShapes: () => false,
@@ -68,7 +79,10 @@ describe('webview host', () => {
 
     await panel.send({ type: 'request', id: 7, method: 'revealInInspector', params: { kind: 'node', name: 'conv' } });
     await panel.send({ type: 'request', id: 8, method: 'overview' });
-    assert.deepStrictEqual(panel.posted.slice(2), [{ type: 'response', id: 7, result: true }, { type: 'response', id: 8, error: 'no model' }]);
+    assert.deepStrictEqual(panel.posted.slice(2), [
+      { type: 'response', id: 7, result: true },
+      { type: 'response', id: 8, error: 'no model' },
+    ]);
   });
 
   it('replays through onReady instead of queueing, and refuses what does not fit the protocol', async () => {
@@ -77,7 +91,9 @@ describe('webview host', () => {
     const actions: string[] = [];
     let readies = 0;
     const host = new WebviewHost(panel as unknown as HostPanel, {
-      protocol: RUN_VIEW_PROTOCOL, log: logged, beforeReady: 'replay',
+      protocol: RUN_VIEW_PROTOCOL,
+      log: logged,
+      beforeReady: 'replay',
       onReady: () => {
         readies++;
         host.notify('reset', {});

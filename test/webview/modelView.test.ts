@@ -33,7 +33,13 @@ interface HostOptions {
   typedShapes?: Record<string, number[]>;
 }
 
-async function openView(browser: Browser, view: ModelView | Error, theme: 'dark' | 'light' = 'dark', layerErrors: LayerErrors | null = null, options: HostOptions = {}): Promise<Host> {
+async function openView(
+  browser: Browser,
+  view: ModelView | Error,
+  theme: 'dark' | 'light' = 'dark',
+  layerErrors: LayerErrors | null = null,
+  options: HostOptions = {},
+): Promise<Host> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   const host: Host = { page, requests: [], consoleErrors: [] };
   let inputShapes: Record<string, number[]> | undefined;
@@ -44,10 +50,21 @@ async function openView(browser: Browser, view: ModelView | Error, theme: 'dark'
   await page.route(`${ORIGIN}/**`, (route) => {
     const url = new URL(route.request().url());
     const file = {
-      '/webview.js': path.join(ROOT, 'dist', 'webview.js'), '/base.css': path.join(ROOT, 'media', 'common', 'base.css'), '/main.css': path.join(ROOT, 'media', 'main.css'),
+      '/webview.js': path.join(ROOT, 'dist', 'webview.js'),
+      '/base.css': path.join(ROOT, 'media', 'common', 'base.css'),
+      '/main.css': path.join(ROOT, 'media', 'main.css'),
     }[url.pathname];
     if (url.pathname === '/') {
-      return route.fulfill({ contentType: 'text/html', body: webviewPageHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/webview.js`, styleUri: [`${ORIGIN}/base.css`, `${ORIGIN}/main.css`], title: 'model' }) });
+      return route.fulfill({
+        contentType: 'text/html',
+        body: webviewPageHtml({
+          nonce: 'test-nonce',
+          cspSource: ORIGIN,
+          scriptUri: `${ORIGIN}/webview.js`,
+          styleUri: [`${ORIGIN}/base.css`, `${ORIGIN}/main.css`],
+          title: 'model',
+        }),
+      });
     }
     return file ? route.fulfill({ path: file }) : route.fulfill({ status: 404 });
   });
@@ -85,14 +102,15 @@ async function openView(browser: Browser, view: ModelView | Error, theme: 'dark'
     (window as unknown as { acquireVsCodeApi: () => unknown }).acquireVsCodeApi = () => ({
       postMessage: (m: unknown) => (window as unknown as { hostReceive: (m: unknown) => void }).hostReceive(m),
       getState: () => state,
-      setState: (s: unknown) => { state = s; },
+      setState: (s: unknown) => {
+        state = s;
+      },
     });
   });
   await page.addInitScript(setVsCodeTheme, theme);
   await page.goto(`${ORIGIN}/`);
   return host;
 }
-
 
 async function rowTexts(page: Page, column: number): Promise<string[]> {
   return page.$$eval(`#layers .vt-row`, (rows, c) => rows.map((r) => (r.children[c] as HTMLElement).textContent ?? ''), column);
@@ -101,7 +119,6 @@ async function rowTexts(page: Page, column: number): Promise<string[]> {
 async function clickTab(page: Page, title: string): Promise<void> {
   await page.locator('vscode-tab-header', { hasText: title }).click();
 }
-
 
 describe('model view in Chromium', function () {
   let browser: Browser;
@@ -136,17 +153,34 @@ describe('model view in Chromium', function () {
   it('lays out to the window at any size: the page never scrolls, each tab scrolls its own content', async () => {
     const { page, consoleErrors } = await openView(browser, view);
     await page.waitForSelector('body[data-state="ready"]');
-    const tabs = [['Overview', '#overview', '#overview'], ['Layers', '#layers', '#layers .vt-viewport'], ['Weights', '#weights', '#weights .vt-viewport']] as const;
-    for (const size of [{ width: 1280, height: 860 }, { width: 760, height: 480 }, { width: 1700, height: 1060 }]) {
+    const tabs = [
+      ['Overview', '#overview', '#overview'],
+      ['Layers', '#layers', '#layers .vt-viewport'],
+      ['Weights', '#weights', '#weights .vt-viewport'],
+    ] as const;
+    for (const size of [
+      { width: 1280, height: 860 },
+      { width: 760, height: 480 },
+      { width: 1700, height: 1060 },
+    ]) {
       await page.setViewportSize(size);
       for (const [title, content, scroller] of tabs) {
         await clickTab(page, title);
         if (title !== 'Overview') await page.waitForSelector(`${content} .vt-row`);
-        const fit = await page.evaluate(([c, s]) => {
-          const box = document.querySelector(c)!.getBoundingClientRect();
-          const own = document.querySelector(s) as HTMLElement;
-          return { bottom: box.bottom, right: box.right, own: own.clientHeight, scrolls: own.scrollHeight > own.clientHeight, page: document.scrollingElement!.scrollTop };
-        }, [content, scroller] as const);
+        const fit = await page.evaluate(
+          ([c, s]) => {
+            const box = document.querySelector(c)!.getBoundingClientRect();
+            const own = document.querySelector(s) as HTMLElement;
+            return {
+              bottom: box.bottom,
+              right: box.right,
+              own: own.clientHeight,
+              scrolls: own.scrollHeight > own.clientHeight,
+              page: document.scrollingElement!.scrollTop,
+            };
+          },
+          [content, scroller] as const,
+        );
         const where = `${title} at ${size.width}x${size.height}`;
         assert.ok(fit.bottom <= size.height + 1 && fit.right <= size.width + 1, `${where}: the content ends inside the window (${fit.bottom}, ${fit.right})`);
         assert.ok(fit.own >= 60, `${where}: its scrolling part keeps room (${fit.own}px)`);
@@ -164,24 +198,36 @@ describe('model view in Chromium', function () {
     await page.waitForSelector('body[data-state="ready"]');
     await clickTab(page, 'Layers');
     await page.waitForSelector('#layers .vt-row');
-    const info = await page.waitForFunction(() => /layers/.test(document.getElementById('layer-info')?.textContent ?? '') && document.getElementById('layer-info')!.textContent);
+    const info = await page.waitForFunction(
+      () => /layers/.test(document.getElementById('layer-info')?.textContent ?? '') && document.getElementById('layer-info')!.textContent,
+    );
     assert.match(String(await info.jsonValue()), new RegExp(`^${view.overview().summary.nodes.total} layers`));
     const rendered = await page.$$eval('#layers .vt-row', (r) => r.length);
     assert.ok(rendered < 200, `only the visible rows are in the DOM (${rendered})`);
 
     await page.click('#layers .vt-head[data-key="op"]');
     const ops = await rowTexts(page, 2);
-    assert.deepStrictEqual(ops, [...ops].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })), 'sorted by op');
+    assert.deepStrictEqual(
+      ops,
+      [...ops].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })),
+      'sorted by op',
+    );
     await page.click('#layers .vt-head[data-key="op"]');
     const descending = await rowTexts(page, 2);
     assert.ok(descending[0].localeCompare(ops[0]) > 0, 'a second click sorts descending');
 
     await page.locator('#layer-search').pressSequentially('Sigmoid');
-    await page.waitForFunction(() => /^\d+ layers/.test(document.getElementById('layer-info')?.textContent ?? '') && !document.getElementById('layer-info')!.textContent!.startsWith('672'));
+    await page.waitForFunction(
+      () =>
+        /^\d+ layers/.test(document.getElementById('layer-info')?.textContent ?? '') && !document.getElementById('layer-info')!.textContent!.startsWith('672'),
+    );
     // The filter matches node names, op types and tensor names.
     const filtered = await page.$$eval('#layers .vt-row', (rows) => rows.map((r) => r.textContent ?? ''));
     assert.ok(filtered.length > 0 && filtered.length < 200, `filtered to ${filtered.length} rows`);
-    assert.ok(filtered.every((text) => /sigmoid/i.test(text)), `every row mentions Sigmoid: ${filtered.slice(0, 3)}`);
+    assert.ok(
+      filtered.every((text) => /sigmoid/i.test(text)),
+      `every row mentions Sigmoid: ${filtered.slice(0, 3)}`,
+    );
     await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-layers.png') });
     await page.close();
   });
@@ -239,13 +285,19 @@ describe('model view in Chromium', function () {
     // PP-OCR lists hundreds of Constant nodes first: the convolutions are out of view until sorted.
     await page.click('#layers .vt-head[data-key="sqnr"]');
     await page.waitForSelector('#layers .vt-cell.sqnr-bad');
-    const top = await page.$$eval('#layers .vt-row', (rows) => rows.slice(0, 5).map((r) => {
-      const cell = r.children[7] as HTMLElement;
-      return `${r.children[1].textContent}|${cell.textContent}|${cell.className.trim().split(/\s+/).pop()}`;
-    }));
+    const top = await page.$$eval('#layers .vt-row', (rows) =>
+      rows.slice(0, 5).map((r) => {
+        const cell = r.children[7] as HTMLElement;
+        return `${r.children[1].textContent}|${cell.textContent}|${cell.className.trim().split(/\s+/).pop()}`;
+      }),
+    );
     const byError = convs.map((r, i) => ({ name: r.name, db: dbs[i] })).sort((a, b) => a.db - b.db);
     const band = (db: number) => (db < 10 ? 'sqnr-bad' : db < 20 ? 'sqnr-poor' : db < 30 ? 'sqnr-fair' : 'sqnr-good');
-    assert.deepStrictEqual(top.slice(0, 4), byError.map((e) => `${e.name}|${e.db.toFixed(1)}|${band(e.db)}`), 'worst first, coloured by band');
+    assert.deepStrictEqual(
+      top.slice(0, 4),
+      byError.map((e) => `${e.name}|${e.db.toFixed(1)}|${band(e.db)}`),
+      'worst first, coloured by band',
+    );
     assert.match(top[4], /\|\|num$/, 'layers without a number come after, uncoloured');
     await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-errors.png') });
     assert.deepStrictEqual(consoleErrors, []);
@@ -258,7 +310,9 @@ describe('model view in Chromium', function () {
     const target = (await view.nodes(false)).rows[400].name;
     await page.evaluate((name) => window.postMessage({ type: 'notify', method: 'reveal', params: { kind: 'node', name } }, '*'), target);
     await page.waitForSelector('#layers .vt-row.selected', { timeout: 10000 }).catch(async (e) => {
-      throw new Error(`${e.message}; tab: ${await page.$eval('#tabs', (t) => (t as unknown as { selectedIndex: number }).selectedIndex)}, rows: ${await page.$$eval('#layers .vt-row', (r) => r.length)}`);
+      throw new Error(
+        `${e.message}; tab: ${await page.$eval('#tabs', (t) => (t as unknown as { selectedIndex: number }).selectedIndex)}, rows: ${await page.$$eval('#layers .vt-row', (r) => r.length)}`,
+      );
     });
     assert.strictEqual(await page.$eval('#layers .vt-row.selected .vt-cell:nth-child(2)', (e) => e.textContent), target);
     await page.close();
@@ -266,7 +320,9 @@ describe('model view in Chromium', function () {
 
   it('says that shapes are being probed, and stops saying it when they are', async () => {
     let finish = () => undefined as void;
-    const probeGate = new Promise<void>((resolve) => { finish = resolve; });
+    const probeGate = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
     const { page, consoleErrors } = await openView(browser, view, 'dark', null, { probeGate });
     await page.waitForSelector('body[data-state="ready"]');
     await clickTab(page, 'Layers');
@@ -285,19 +341,27 @@ describe('model view in Chromium', function () {
 
   it('a model whose shapes cannot be probed: one sentence with the way to fix it, and Set Input Shapes probes again', async () => {
     // x [batch, n] is reshaped to [1, 2, 3]: only n = 6 runs, and nothing in the model says so.
-    const hostile = new ModelView(decodeModel(modelBytes(new GraphBuilder('reshape')
-      .input('x', DataType.FLOAT, ['batch', 'n'])
-      .initializer('to', DataType.INT64, [3], BigInt64Array.of(1n, 2n, 3n))
-      .node('Reshape', ['x', 'to'], ['r'], {}, { name: 'fold' })
-      .node('Relu', ['r'], ['y'], {}, { name: 'act' })
-      .output('y', DataType.FLOAT, null))));
+    const hostile = new ModelView(
+      decodeModel(
+        modelBytes(
+          new GraphBuilder('reshape')
+            .input('x', DataType.FLOAT, ['batch', 'n'])
+            .initializer('to', DataType.INT64, [3], BigInt64Array.of(1n, 2n, 3n))
+            .node('Reshape', ['x', 'to'], ['r'], {}, { name: 'fold' })
+            .node('Relu', ['r'], ['y'], {}, { name: 'act' })
+            .output('y', DataType.FLOAT, null),
+        ),
+      ),
+    );
     const { page, requests, consoleErrors } = await openView(browser, hostile, 'dark', null, { typedShapes: { x: [1, 6] } });
     await page.waitForSelector('body[data-state="ready"]');
     await clickTab(page, 'Layers');
     await page.waitForSelector('#probe-status[data-state="failed"]');
-    assert.strictEqual(await page.$eval('#probe-status', (e) => (e as HTMLElement).innerText.trim()),
+    assert.strictEqual(
+      await page.$eval('#probe-status', (e) => (e as HTMLElement).innerText.trim()),
       "Shapes could not be probed: input 'x' needs a concrete size for 'n' (tried x=[1,1], which the Reshape node 'fold' refused)." +
-      ' Give the input sizes with Set Input Shapes… or the onnxCompress.inspector.inputShapes setting.');
+        ' Give the input sizes with Set Input Shapes… or the onnxCompress.inspector.inputShapes setting.',
+    );
     const shown = await page.$eval('#layers', (e) => (e as HTMLElement).innerText);
     for (const raw of ['Status Message', 'reshape_helper', '--input-shape', 'no probe run']) {
       assert.ok(!shown.includes(raw), `onnxruntime's words and the CLI's flag stay out of the view: ${raw}`);
@@ -307,7 +371,9 @@ describe('model view in Chromium', function () {
     await page.click('#set-input-shapes');
     await page.waitForSelector('#probe-status', { state: 'hidden' });
     assert.ok(requests.includes('setInputShapes'));
-    const act = await page.$$eval('#layers .vt-row', (rows) => rows.map((r) => Array.from(r.children).map((c) => c.textContent)).find((cells) => cells[1] === 'act'));
+    const act = await page.$$eval('#layers .vt-row', (rows) =>
+      rows.map((r) => Array.from(r.children).map((c) => c.textContent)).find((cells) => cells[1] === 'act'),
+    );
     assert.strictEqual(act?.[4], 'float32[1, 2, 3]');
     assert.match(await page.$eval('#layer-info', (e) => e.textContent ?? ''), /x=\[1,6\]/);
     assert.deepStrictEqual(consoleErrors, []);

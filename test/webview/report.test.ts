@@ -14,7 +14,12 @@ import { resolveSettings } from '../../src/core/quant/settings';
 import { formatBytes } from '../../src/shared/format';
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
 import {
-  nodesToKeepInFloat, REPORT_SCRIPT, REPORT_STYLESHEETS, REPORT_VIEW_PROTOCOL, type FromReportViewMessages, type ToReportViewMessages,
+  nodesToKeepInFloat,
+  REPORT_SCRIPT,
+  REPORT_STYLESHEETS,
+  REPORT_VIEW_PROTOCOL,
+  type FromReportViewMessages,
+  type ToReportViewMessages,
 } from '../../src/shared/reportViewProtocol';
 import { webviewPageHtml } from '../../src/shared/webviewHtml';
 import { ARTIFACTS, CHROMIUM_ARGS, chromiumPath, ROOT } from '../support/browser';
@@ -52,9 +57,20 @@ function pageErrors(page: Page, problems: string[]): void {
 }
 
 /** The panel's page with a host that posts `report` after `ready`, like ReportPanel. */
-async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'light' = 'dark', savedState?: unknown, viewport = { width: 1400, height: 900 }): Promise<Session> {
+async function openPanel(
+  browser: Browser,
+  report: unknown,
+  theme: 'dark' | 'light' = 'dark',
+  savedState?: unknown,
+  viewport = { width: 1400, height: 900 },
+): Promise<Session> {
   const page = await browser.newPage({ viewport });
-  const s: Session = { page, posted: [], problems: [], send: (msg) => page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(toView(msg))) };
+  const s: Session = {
+    page,
+    posted: [],
+    problems: [],
+    send: (msg) => page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(toView(msg))),
+  };
   pageErrors(page, s.problems);
   const files: Record<string, string> = { [`/${REPORT_SCRIPT}`]: path.join(ROOT, REPORT_SCRIPT) };
   for (const css of REPORT_STYLESHEETS) files[`/${css}`] = path.join(ROOT, css);
@@ -63,7 +79,13 @@ async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'lig
     if (url.pathname === '/') {
       return route.fulfill({
         contentType: 'text/html',
-        body: webviewPageHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/${REPORT_SCRIPT}`, styleUri: REPORT_STYLESHEETS.map((c) => `${ORIGIN}/${c}`), title: 'report' }),
+        body: webviewPageHtml({
+          nonce: 'test-nonce',
+          cspSource: ORIGIN,
+          scriptUri: `${ORIGIN}/${REPORT_SCRIPT}`,
+          styleUri: REPORT_STYLESHEETS.map((c) => `${ORIGIN}/${c}`),
+          title: 'report',
+        }),
       });
     }
     const file = files[url.pathname];
@@ -79,16 +101,21 @@ async function openPanel(browser: Browser, report: unknown, theme: 'dark' | 'lig
     if (msg.type === 'ready') await s.send({ type: 'report', report: report as QuantReport, previous: null });
   });
   // VS Code keeps a webview's state while it is hidden or reloaded; `savedState` plays that part.
-  await page.addInitScript((saved) => {
-    let state: unknown = saved === null ? undefined : JSON.parse(saved);
-    const w = window as unknown as { acquireVsCodeApi: () => unknown; savedState: () => string; hostReceive: (m: unknown) => void };
-    w.acquireVsCodeApi = () => ({
-      postMessage: (m: unknown) => w.hostReceive(m),
-      getState: () => state,
-      setState: (v: unknown) => { state = v; },
-    });
-    w.savedState = () => JSON.stringify(state);
-  }, savedState === undefined ? null : JSON.stringify(savedState));
+  await page.addInitScript(
+    (saved) => {
+      let state: unknown = saved === null ? undefined : JSON.parse(saved);
+      const w = window as unknown as { acquireVsCodeApi: () => unknown; savedState: () => string; hostReceive: (m: unknown) => void };
+      w.acquireVsCodeApi = () => ({
+        postMessage: (m: unknown) => w.hostReceive(m),
+        getState: () => state,
+        setState: (v: unknown) => {
+          state = v;
+        },
+      });
+      w.savedState = () => JSON.stringify(state);
+    },
+    savedState === undefined ? null : JSON.stringify(savedState),
+  );
   await page.addInitScript(setVsCodeTheme, theme);
   await page.goto(`${ORIGIN}/`);
   return s;
@@ -100,11 +127,12 @@ async function openStandalone(browser: Browser, report: unknown): Promise<{ page
   const problems: string[] = [];
   pageErrors(page, problems);
   const html = reportHtml(report as QuantReport, ROOT);
-  await page.route('**/*', (route) => (route.request().url() === `${ORIGIN}/report.html` ? route.fulfill({ contentType: 'text/html', body: html }) : route.abort()));
+  await page.route('**/*', (route) =>
+    route.request().url() === `${ORIGIN}/report.html` ? route.fulfill({ contentType: 'text/html', body: html }) : route.abort(),
+  );
   await page.goto(`${ORIGIN}/report.html`);
   return { page, problems };
 }
-
 
 async function clickTab(page: Page, name: string): Promise<void> {
   await page.click(`vscode-tab-header[data-tab="${name}"]`);
@@ -112,7 +140,6 @@ async function clickTab(page: Page, name: string): Promise<void> {
   // A tab draws on the animation frame after it is shown; one more frame here runs after that draw.
   await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => done(null))));
 }
-
 
 async function waitForInk(page: Page, selector: string): Promise<number> {
   await page.waitForSelector(selector);
@@ -159,11 +186,17 @@ describe('quantization report in Chromium', function () {
     await page.waitForSelector('body[data-state="ready"]');
     assert.deepStrictEqual(posted[0], { type: 'ready' });
     const sizes = report.model.sizes;
-    assert.strictEqual(await page.$eval('#card-size .card-value', (e) => e.textContent ?? ''), `${formatBytes(sizes.floatBytes)} → ${formatBytes(sizes.quantizedBytes)}`);
+    assert.strictEqual(
+      await page.$eval('#card-size .card-value', (e) => e.textContent ?? ''),
+      `${formatBytes(sizes.floatBytes)} → ${formatBytes(sizes.quantizedBytes)}`,
+    );
     assert.match(await page.$eval('#card-fusion .card-value', (e) => e.textContent ?? ''), /^409 \/ 412$/);
     const unfused = await page.$$eval('#unfused tbody tr', (rows) => rows.map((r) => r.textContent ?? ''));
     assert.strictEqual(unfused.length, 3);
-    assert.ok(unfused.some((r) => r.includes('fuses 8-bit Q/DQ only')), 'the reason of each unfused op is shown');
+    assert.ok(
+      unfused.some((r) => r.includes('fuses 8-bit Q/DQ only')),
+      'the reason of each unfused op is shown',
+    );
     // Every effective setting is echoed.
     const quantKeys = await page.$$eval('#quant-settings tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
     assert.deepStrictEqual(quantKeys, Object.keys(report.quantSettings!));
@@ -190,13 +223,21 @@ describe('quantization report in Chromium', function () {
     assert.match(await page.$eval('#activations-info', (e) => e.textContent ?? ''), /^layers 0–99 of 2000$/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-activations.png') });
     await page.selectOption('#activations-size', '0');
-    await page.waitForFunction((sel) => (document.querySelector(sel) as HTMLElement).dataset.bars === '300' && /a bar per 7 layers/.test(document.getElementById('activations-info')!.textContent ?? ''), chart);
+    await page.waitForFunction(
+      (sel) =>
+        (document.querySelector(sel) as HTMLElement).dataset.bars === '300' &&
+        /a bar per 7 layers/.test(document.getElementById('activations-info')!.textContent ?? ''),
+      chart,
+    );
     assert.ok((await waitForInk(page, chart)) > 0.01);
     // A bar standing for several layers zooms in on them when clicked.
     const box = (await page.locator(chart).boundingBox())!;
     await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.4);
     await page.waitForFunction((sel) => (document.querySelector(sel) as HTMLElement).dataset.bars === '100', chart);
-    const [first, last] = (await page.$eval('#activations-info', (e) => e.textContent ?? '')).match(/^layers (\d+)–(\d+) of 2000$/)!.slice(1).map(Number);
+    const [first, last] = (await page.$eval('#activations-info', (e) => e.textContent ?? ''))
+      .match(/^layers (\d+)–(\d+) of 2000$/)!
+      .slice(1)
+      .map(Number);
     assert.strictEqual(last - first, 99);
     assert.ok(first > 700 && last < 1300, `zoomed in around the middle (${first}–${last})`);
     // The slider moves the window.
@@ -277,7 +318,11 @@ describe('quantization report in Chromium', function () {
     await page.waitForSelector('body[data-state="ready"]');
     await page.click('#layers .vt-head[data-key="accumulated"]');
     const ascending = (await columnTexts(page, 'accumulated')).map(dbValue);
-    assert.deepStrictEqual(ascending, [...ascending].sort((a, b) => a - b), 'sorted by accumulated SQNR, worst first');
+    assert.deepStrictEqual(
+      ascending,
+      [...ascending].sort((a, b) => a - b),
+      'sorted by accumulated SQNR, worst first',
+    );
     const worst = Math.min(...report.layers.map((l) => l.accumulated.sqnr ?? Infinity));
     assert.strictEqual(ascending[0], Number(worst.toFixed(1)), 'the worst layer of the report is on top');
     await page.click('#layers .vt-head[data-key="accumulated"]');
@@ -285,7 +330,11 @@ describe('quantization report in Chromium', function () {
     assert.ok(descending[0] > ascending[0], 'a second click sorts descending');
     await page.click('#layers .vt-head[data-key="op"]');
     const ops = await columnTexts(page, 'op');
-    assert.deepStrictEqual(ops, [...ops].sort((a, b) => a.localeCompare(b)), 'sorted by op');
+    assert.deepStrictEqual(
+      ops,
+      [...ops].sort((a, b) => a.localeCompare(b)),
+      'sorted by op',
+    );
 
     await page.locator('#layer-filter').pressSequentially('stage3/block7');
     const expected = report.layers.filter((l) => `${l.tensor} ${l.node}`.toLowerCase().includes('stage3/block7')).length;
@@ -293,7 +342,10 @@ describe('quantization report in Chromium', function () {
     await page.waitForFunction((n) => document.getElementById('layer-info')?.textContent === `${n} of 2000 layers`, expected);
     const rows = await columnTexts(page, 'tensor');
     assert.strictEqual(rows.length, expected);
-    assert.ok(rows.every((t) => t.includes('stage3/block7')), 'every row matches the filter');
+    assert.ok(
+      rows.every((t) => t.includes('stage3/block7')),
+      'every row matches the filter',
+    );
     await page.close();
   });
 
@@ -356,7 +408,10 @@ describe('quantization report in Chromium', function () {
     await page.waitForSelector('#status[data-kind="busy"]');
     assert.ok(await page.$eval('#keep-in-float', (b) => (b as HTMLButtonElement).disabled), 'actions wait while one runs');
     await page.click('#cancel');
-    assert.ok(posted.some((m) => m.type === 'cancel'), 'Cancel is posted');
+    assert.ok(
+      posted.some((m) => m.type === 'cancel'),
+      'Cancel is posted',
+    );
 
     const after = keptInFloatFixture(report, keep.nodes);
     await send({ type: 'done', action: 'keepInFloat', message: 'done' });
@@ -380,7 +435,7 @@ describe('quantization report in Chromium', function () {
     await page.close();
   });
 
-  it('auto keep-in-float posts its target (a target out of range is refused without posting); the host\'s error is shown', async () => {
+  it("auto keep-in-float posts its target (a target out of range is refused without posting); the host's error is shown", async () => {
     const session = await openPanel(browser, report);
     const { page, posted } = session;
     await page.waitForSelector('body[data-state="ready"]');
@@ -392,7 +447,10 @@ describe('quantization report in Chromium', function () {
     assert.ok(!posted.some((m) => m.type === 'autoKeepInFloat'));
     await page.fill('#auto-value', '0.99');
     await page.click('#auto-keep');
-    assert.deepStrictEqual(posted.filter((m) => m.type === 'autoKeepInFloat'), [{ type: 'autoKeepInFloat', target: { kind: 'agreement', value: 0.99 } }]);
+    assert.deepStrictEqual(
+      posted.filter((m) => m.type === 'autoKeepInFloat'),
+      [{ type: 'autoKeepInFloat', target: { kind: 'agreement', value: 0.99 } }],
+    );
     // The host's failure is shown where the user clicked, and the actions are usable again.
     await session.send({ type: 'busy', action: 'autoKeepInFloat', message: 'sensitivity of /conv1/Conv (1/12)', fraction: 1 / 12 });
     await page.waitForFunction(() => (document.getElementById('auto-keep') as HTMLButtonElement).disabled);
@@ -413,7 +471,10 @@ describe('quantization report in Chromium', function () {
     await page.click('#weights .vt-row:nth-child(1)');
     assert.ok((await waitForInk(page, 'canvas[data-chart="weight-channels"]')) > 0.01);
     const name = await page.$eval('#weight-detail h3', (e) => e.textContent ?? '');
-    assert.ok(report.weights.some((w) => w.tensor === name), name);
+    assert.ok(
+      report.weights.some((w) => w.tensor === name),
+      name,
+    );
 
     await clickTab(page, 'sensitivity');
     const chart = 'canvas[data-chart="sensitivity"]';
@@ -443,7 +504,7 @@ describe('quantization report in Chromium', function () {
     await page.close();
   });
 
-  it('a report with bad values shows the validator\'s error, draws nothing and executes nothing', async () => {
+  it("a report with bad values shows the validator's error, draws nothing and executes nothing", async () => {
     const bad = JSON.parse(JSON.stringify(reportFixture({ layers: 40, names: { 1: MARKUP[0], 2: MARKUP[1] } })));
     bad.layers[5].clippingRate = 7;
     const { page, problems } = await openPanel(browser, bad);
@@ -570,13 +631,18 @@ describe('quantization report in Chromium', function () {
   it('carries every warning into the Summary and marks synthetic calibration at the top of every tab', async () => {
     const r = reportFixture({ layers: 40, sensitivity: false });
     r.quantSettings!.calibration = 'synthetic:16';
-    r.warnings.push('quantization: bias \'conv1.bias\' would overflow int32 on 2 channel(s): the scale of weight \'conv1.weight\' was enlarged there so that it fits');
+    r.warnings.push(
+      "quantization: bias 'conv1.bias' would overflow int32 on 2 channel(s): the scale of weight 'conv1.weight' was enlarged there so that it fits",
+    );
     const { page, problems } = await openPanel(browser, r);
     await page.waitForSelector('body[data-state="ready"]');
     const warnings = await page.$$eval('#warnings .warning', (w) => w.map((x) => x.textContent ?? ''));
     assert.deepStrictEqual(warnings, r.warnings);
     const banner = '#synthetic-data';
-    assert.match(await page.$eval(banner, (e) => e.textContent ?? ''), /Calibrated on synthetic data \(random inputs\): ranges and errors do not reflect your data/);
+    assert.match(
+      await page.$eval(banner, (e) => e.textContent ?? ''),
+      /Calibrated on synthetic data \(random inputs\): ranges and errors do not reflect your data/,
+    );
     for (const tab of ['summary', 'error']) {
       await clickTab(page, tab);
       const b = (await page.locator(banner).boundingBox())!;
@@ -644,13 +710,24 @@ describe('quantization report in Chromium', function () {
   });
 
   it('fits the window: charts whole and tall enough, the table at least 3 rows, no nested scrolling', async () => {
-    for (const viewport of [{ width: 1400, height: 900 }, { width: 1200, height: 450 }, { width: 820, height: 600 }, { width: 1920, height: 1080 }]) {
+    for (const viewport of [
+      { width: 1400, height: 900 },
+      { width: 1200, height: 450 },
+      { width: 820, height: 600 },
+      { width: 1920, height: 1080 },
+    ]) {
       const { page, problems } = await openPanel(browser, report, 'dark', undefined, viewport);
       await page.waitForSelector('body[data-state="ready"]');
       await page.click('#layers .vt-row:nth-child(2)');
       await clickTab(page, 'weights');
       await page.click('#weights .vt-row:nth-child(1)');
-      for (const [tab, chart] of [['activations', 'activation-ranges'], ['error', 'layer-error'], ['histogram', 'layer-histogram'], ['weights', 'weight-channels'], ['summary', null]] as const) {
+      for (const [tab, chart] of [
+        ['activations', 'activation-ranges'],
+        ['error', 'layer-error'],
+        ['histogram', 'layer-histogram'],
+        ['weights', 'weight-channels'],
+        ['summary', null],
+      ] as const) {
         await clickTab(page, tab);
         if (chart) await waitForInk(page, `canvas[data-chart="${chart}"]`);
         const where = `${viewport.width}x${viewport.height} ${tab}`;
@@ -658,7 +735,10 @@ describe('quantization report in Chromium', function () {
         const m = await page.evaluate((name) => {
           const scrolls = (e: Element) => {
             const s = getComputedStyle(e);
-            return (/(auto|scroll)/.test(s.overflowY) && e.scrollHeight > e.clientHeight + 1) || (/(auto|scroll)/.test(s.overflowX) && e.scrollWidth > e.clientWidth + 1);
+            return (
+              (/(auto|scroll)/.test(s.overflowY) && e.scrollHeight > e.clientHeight + 1) ||
+              (/(auto|scroll)/.test(s.overflowX) && e.scrollWidth > e.clientWidth + 1)
+            );
           };
           const root = document.scrollingElement!;
           const pageScrolls = root.scrollHeight > innerHeight + 1 || root.scrollWidth > innerWidth + 1;
@@ -681,9 +761,15 @@ describe('quantization report in Chromium', function () {
         }, chart);
         assert.strictEqual(m.pageScrolls, false, `${where}: the page itself does not scroll`);
         assert.deepStrictEqual(m.nested, [], `${where}: no scrolling element inside another`);
-        assert.ok(m.table.top >= 0 && m.table.bottom <= viewport.height + 1 && m.table.bottom - m.table.top >= 3 * 24, `${where}: table ${JSON.stringify(m.table)}`);
+        assert.ok(
+          m.table.top >= 0 && m.table.bottom <= viewport.height + 1 && m.table.bottom - m.table.top >= 3 * 24,
+          `${where}: table ${JSON.stringify(m.table)}`,
+        );
         if (m.box) {
-          assert.ok(m.box.top >= 0 && m.box.bottom <= viewport.height + 1 && m.box.left >= 0 && m.box.right <= viewport.width + 1, `${where}: chart inside the window ${JSON.stringify(m.box)}`);
+          assert.ok(
+            m.box.top >= 0 && m.box.bottom <= viewport.height + 1 && m.box.left >= 0 && m.box.right <= viewport.width + 1,
+            `${where}: chart inside the window ${JSON.stringify(m.box)}`,
+          );
           assert.strictEqual(m.clippedBy, null, `${where}: chart not cut by its container`);
           assert.ok(m.box.height >= 140, `${where}: chart ${m.box.height} px tall`);
         }
@@ -708,13 +794,24 @@ describe('quantization report in Chromium, from the engine on a real model', fun
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-view-'));
     const float = path.join(dir, 'fashion_cnn.onnx');
     fs.copyFileSync(path.join(FIXTURES, 'fashion_cnn.onnx'), float);
-    const result = await quantizeModel(float, resolveSettings({
-      calibration: path.join(FASHION_DIR, 'train-images-idx3-ubyte.gz'), perChannel: true, samples: 128, batchSize: 64,
-      tensorOverrides: { [DAMAGED]: { range: [0, 0.3] } },
-    }));
+    const result = await quantizeModel(
+      float,
+      resolveSettings({
+        calibration: path.join(FASHION_DIR, 'train-images-idx3-ubyte.gz'),
+        perChannel: true,
+        samples: 128,
+        batchSize: 64,
+        tensorOverrides: { [DAMAGED]: { range: [0, 0.3] } },
+      }),
+    );
     quantizedNodes = new Set(result.nodes.filter((n) => n.quantized).map((n) => n.node));
     report = await analyzeQuantization(float, result.output, {
-      data: path.join(FASHION_DIR, 't10k-images-idx3-ubyte.gz'), samples: 128, batchSize: 64, latencyRuns: 3, sensitivity: true, sensitivitySamples: 64,
+      data: path.join(FASHION_DIR, 't10k-images-idx3-ubyte.gz'),
+      samples: 128,
+      batchSize: 64,
+      latencyRuns: 3,
+      sensitivity: true,
+      sensitivitySamples: 64,
     });
   });
 
@@ -727,7 +824,10 @@ describe('quantization report in Chromium, from the engine on a real model', fun
     assert.ok(report.layers.length > 3);
     for (const l of report.layers) {
       const nodes = nodesToKeepInFloat(l);
-      assert.ok(nodes.length > 0 && nodes.every((n) => quantizedNodes.has(n)), `${l.tensor}: ${nodes.join(', ')} (quantized: ${[...quantizedNodes].join(', ')})`);
+      assert.ok(
+        nodes.length > 0 && nodes.every((n) => quantizedNodes.has(n)),
+        `${l.tensor}: ${nodes.join(', ')} (quantized: ${[...quantizedNodes].join(', ')})`,
+      );
     }
   });
 

@@ -44,7 +44,16 @@ async function openRunView(browser: Browser): Promise<Host> {
   await page.route(`${ORIGIN}/**`, (route) => {
     const { pathname } = new URL(route.request().url());
     if (pathname === '/') {
-      return route.fulfill({ contentType: 'text/html', body: webviewPageHtml({ nonce: 'test-nonce', cspSource: ORIGIN, scriptUri: `${ORIGIN}/run.js`, styleUri: [`${ORIGIN}/base.css`, `${ORIGIN}/run/run.css`], title: 'run' }) });
+      return route.fulfill({
+        contentType: 'text/html',
+        body: webviewPageHtml({
+          nonce: 'test-nonce',
+          cspSource: ORIGIN,
+          scriptUri: `${ORIGIN}/run.js`,
+          styleUri: [`${ORIGIN}/base.css`, `${ORIGIN}/run/run.css`],
+          title: 'run',
+        }),
+      });
     }
     return files[pathname] ? route.fulfill({ path: files[pathname] }) : route.fulfill({ status: 404 });
   });
@@ -74,12 +83,14 @@ async function openRunView(browser: Browser): Promise<Host> {
   };
   await waitFor(() => received.find((m) => m.type === 'ready'));
   return {
-    page, received, errors,
+    page,
+    received,
+    errors,
     send: (msg) => page.evaluate((m) => window.postMessage(m, '*'), toView(msg)),
-    drawn: (events) => waitFor(() => [...received].reverse().find((m): m is Extract<FromRunView, { type: 'drawn' }> => m.type === 'drawn' && m.events === events)),
+    drawn: (events) =>
+      waitFor(() => [...received].reverse().find((m): m is Extract<FromRunView, { type: 'drawn' }> => m.type === 'drawn' && m.events === events)),
   };
 }
-
 
 describe('distillation run view in Chromium', function () {
   let browser: Browser;
@@ -87,7 +98,11 @@ describe('distillation run view in Chromium', function () {
 
   before(async () => {
     assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'run.js')), 'dist/run.js is missing: run `npm run build`');
-    events = fs.readFileSync(RECORDED, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as DistillEvent);
+    events = fs
+      .readFileSync(RECORDED, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as DistillEvent);
     browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
   });
@@ -103,7 +118,16 @@ describe('distillation run view in Chromium', function () {
     const steps = events.filter((e): e is StepEvent => e.event === 'step');
     const terms = Object.keys(steps[0].terms);
     assert.ok(steps.length > 4 && terms.length > 0, 'the recording has steps with loss terms');
-    await host.send({ type: 'header', header: { name: 'fashion KD', runDir: '/runs/fashion-kd', specFile: '/specs/kd.distill.json', settings: [['epochs', String(start.epochs)]], formulas: start.losses } });
+    await host.send({
+      type: 'header',
+      header: {
+        name: 'fashion KD',
+        runDir: '/runs/fashion-kd',
+        specFile: '/specs/kd.distill.json',
+        settings: [['epochs', String(start.epochs)]],
+        formulas: start.losses,
+      },
+    });
     await host.send({ type: 'state', state: 'running', message: 'Training', verification: null, actions: ['cancel'] });
 
     // Half the stream: the ETA is a duration, not yet zero.
@@ -139,14 +163,32 @@ describe('distillation run view in Chromium', function () {
     await host.send({ type: 'events', events });
     await host.drawn(events.length);
     await host.send({
-      type: 'state', state: 'completed', message: 'Completed', actions: ['quantize', 'openFolder'],
-      verification: { loads: true, samples: 1000, accuracy: 0.8123, teacherAccuracy: 0.9, agreement: 0.85, studentBytes: 2048, teacherBytes: 409600, latencyMs: 0.05, teacherLatencyMs: 0.4, executionProvider: 'cpu', data: 'eval' },
+      type: 'state',
+      state: 'completed',
+      message: 'Completed',
+      actions: ['quantize', 'openFolder'],
+      verification: {
+        loads: true,
+        samples: 1000,
+        accuracy: 0.8123,
+        teacherAccuracy: 0.9,
+        agreement: 0.85,
+        studentBytes: 2048,
+        teacherBytes: 409600,
+        latencyMs: 0.05,
+        teacherLatencyMs: 0.4,
+        executionProvider: 'cpu',
+        data: 'eval',
+      },
     });
     await host.page.waitForSelector('body[data-state="completed"]');
     assert.match(await host.page.$eval('#verification', (e) => e.textContent ?? ''), /81\.23%.*90\.00%/);
     await host.page.click('button[data-action="quantize"]');
     for (let i = 0; i < 100 && !host.received.some((m) => m.type === 'action'); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.deepStrictEqual(host.received.filter((m) => m.type === 'action'), [{ type: 'action', action: 'quantize' }]);
+    assert.deepStrictEqual(
+      host.received.filter((m) => m.type === 'action'),
+      [{ type: 'action', action: 'quantize' }],
+    );
     await host.page.close();
   });
 

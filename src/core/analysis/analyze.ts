@@ -4,7 +4,15 @@
 // kernels, for the whole-model numbers); running sums are updated and the batch is dropped, so
 // memory depends on the batch and the number of layers, never on the number of samples.
 import * as path from 'path';
-import { QUANT_REPORT_FORMAT, QUANT_REPORT_VERSION, type KeepInFloatReport, type LayerReport, type ModelSummary, type QuantReport, type SensitivityReport } from '../../shared/quantReport';
+import {
+  QUANT_REPORT_FORMAT,
+  QUANT_REPORT_VERSION,
+  type KeepInFloatReport,
+  type LayerReport,
+  type ModelSummary,
+  type QuantReport,
+  type SensitivityReport,
+} from '../../shared/quantReport';
 import type { QuantResult } from '../../shared/quantResult';
 import { openDataSource, type DataSource } from '../data';
 import { errorMessage } from '../errors';
@@ -80,7 +88,12 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const batchSize = options.batchSize ?? ANALYSIS_DEFAULTS.batchSize;
   const latencyRuns = options.latencyRuns ?? ANALYSIS_DEFAULTS.latencyRuns;
   const bins = options.histogramBins ?? ANALYSIS_DEFAULTS.histogramBins;
-  for (const [k, v, min] of [['batchSize', batchSize, 1], ['latencyRuns', latencyRuns, 0], ['histogramBins', bins, 2], ['samples', samples ?? 1, 1]] as const) {
+  for (const [k, v, min] of [
+    ['batchSize', batchSize, 1],
+    ['latencyRuns', latencyRuns, 0],
+    ['histogramBins', bins, 2],
+    ['samples', samples ?? 1, 1],
+  ] as const) {
     if (!Number.isInteger(v) || v < min) throw new AnalysisError(`${k} must be a whole number >= ${min} (got ${v})`);
   }
   const ep = await chooseProvider(options.ep ?? 'cpu');
@@ -96,7 +109,10 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   if (qr.result && path.resolve(qr.result.input) !== float.file) {
     warnings.push(`the quantization result says the model was made from ${qr.result.input}, not ${float.file}`);
   }
-  if (!qr.result) warnings.push(`no quantization result (${path.basename(defaultQuantResultFile(quant.file!))}) beside the quantized model: calibrated ranges and fusion are not available`);
+  if (!qr.result)
+    warnings.push(
+      `no quantization result (${path.basename(defaultQuantResultFile(quant.file!))}) beside the quantized model: calibrated ranges and fusion are not available`,
+    );
   const data = await openData(options.data, float);
   const labels = options.labels ? await readLabels(options.labels, samples ?? undefined) : undefined;
 
@@ -105,12 +121,21 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const unmatched = [...match.unmatched];
   const weights = weightReports(float, match.weights, unmatched);
   // Rounding to 8 bits keeps weights above 30 dB; far below, the weights are another model's.
-  const weightSqnr = weights.filter((w) => w.type !== 'int32').map((w) => w.error.sqnr ?? 0).sort((a, b) => a - b);
+  const weightSqnr = weights
+    .filter((w) => w.type !== 'int32')
+    .map((w) => w.error.sqnr ?? 0)
+    .sort((a, b) => a - b);
   if (weightSqnr.length && weightSqnr[Math.floor(weightSqnr.length / 2)] < 10) {
-    throw new AnalysisError(`the quantized model's weights are not those of this float model (median weight SQNR ${weightSqnr[Math.floor(weightSqnr.length / 2)].toFixed(1)} dB, where rounding gives 30 or more); give the float model it was quantized from`, `${float.file} / ${quant.file}`);
+    throw new AnalysisError(
+      `the quantized model's weights are not those of this float model (median weight SQNR ${weightSqnr[Math.floor(weightSqnr.length / 2)].toFixed(1)} dB, where rounding gives 30 or more); give the float model it was quantized from`,
+      `${float.file} / ${quant.file}`,
+    );
   }
   for (const p of match.activations) qRange(p, quant.file);
-  if (!match.activations.length) warnings.push('the quantized model has no QuantizeLinear/DequantizeLinear pair on an activation (dynamic or QOperator form): only weights and outputs are compared');
+  if (!match.activations.length)
+    warnings.push(
+      'the quantized model has no QuantizeLinear/DequantizeLinear pair on an activation (dynamic or QOperator form): only weights and outputs are compared',
+    );
   const calibrated = new Map<string, [number, number]>();
   for (const t of qr.result?.tensors ?? []) if (t.kind === 'activation' && t.range) calibrated.set(t.tensor, t.range);
   const fusedWith = fusedActivations(float);
@@ -145,7 +170,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
       const f = await floatSession.run(feeds);
       const q = quantNames.length ? await observing.run(feeds, quantNames) : {};
       const p = await plain.run(feeds);
-      const values = (r: Record<string, ort.Tensor>, name: string) => ((r[name] ?? feeds[name])?.data as Float32Array | undefined);
+      const values = (r: Record<string, ort.Tensor>, name: string) => (r[name] ?? feeds[name])?.data as Float32Array | undefined;
       for (const s of stats) {
         const before = values(q, s.pair.before);
         const after = values(q, s.pair.after);
@@ -180,9 +205,12 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   }
   if (signal?.aborted) throw cancelled(quantFile);
 
-  for (const s of stats) if (s.sizeMismatch) warnings.push(`'${s.pair.floatName}' has a different size in the two models: its accumulated error is not measured`);
-  if (labels && outputs.labelledSamples < used) warnings.push(`the labels file holds ${labels.length} labels for ${used} samples: accuracy uses the first ${outputs.labelledSamples}`);
-  if (labels && outputs.accuracy() === null) warnings.push(`labels were given but the first output ('${outputNames[0]}') is not class scores ([N, classes], not an embedding): no accuracy`);
+  for (const s of stats)
+    if (s.sizeMismatch) warnings.push(`'${s.pair.floatName}' has a different size in the two models: its accumulated error is not measured`);
+  if (labels && outputs.labelledSamples < used)
+    warnings.push(`the labels file holds ${labels.length} labels for ${used} samples: accuracy uses the first ${outputs.labelledSamples}`);
+  if (labels && outputs.accuracy() === null)
+    warnings.push(`labels were given but the first output ('${outputNames[0]}') is not class scores ([N, classes], not an embedding): no accuracy`);
 
   const floatBytes = modelBytes(float.file!);
   const quantizedBytes = modelBytes(quant.file!);
@@ -191,7 +219,15 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const sensitivitySamples = Math.min(used, options.sensitivitySamples ?? ANALYSIS_DEFAULTS.sensitivitySamples);
   let sensitivity: SensitivityReport | null = null;
   if (options.sensitivity) {
-    sensitivity = await measureSensitivity(float, quant, data, { floatName, samples: sensitivitySamples, batchSize, ep: ep.provider, signal, onProgress: progress, onWarning: (w) => warnings.push(w) });
+    sensitivity = await measureSensitivity(float, quant, data, {
+      floatName,
+      samples: sensitivitySamples,
+      batchSize,
+      ep: ep.provider,
+      signal,
+      onProgress: progress,
+      onWarning: (w) => warnings.push(w),
+    });
   }
 
   const report: QuantReport = {

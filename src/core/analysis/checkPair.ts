@@ -10,20 +10,28 @@ export function checkPair(float: OnnxModel, quant: OnnxModel): void {
   const kept = new Set(quant.proto.graph!.node.map((n) => n.name));
   const found = named.filter((n) => kept.has(n)).length;
   if (named.length && found < named.length / 2) {
-    throw new AnalysisError(`the quantized model was not made from this float model: only ${found} of the float model's ${named.length} nodes appear in it (by name); give the float model it was quantized from`, `${float.file} / ${quant.file}`);
+    throw new AnalysisError(
+      `the quantized model was not made from this float model: only ${found} of the float model's ${named.length} nodes appear in it (by name); give the float model it was quantized from`,
+      `${float.file} / ${quant.file}`,
+    );
   }
   const io = (m: OnnxModel, which: 'input' | 'output') => {
     const g = m.proto.graph!;
     const init = new Set(g.initializer.map((t) => t.name));
-    return g[which].filter((v) => !init.has(v.name)).map((v) => `${v.name}:${v.type?.tensor_type?.elem_type ?? '?'}`).sort();
+    return g[which]
+      .filter((v) => !init.has(v.name))
+      .map((v) => `${v.name}:${v.type?.tensor_type?.elem_type ?? '?'}`)
+      .sort();
   };
   for (const which of ['input', 'output'] as const) {
     const a = io(float, which);
     const b = io(quant, which);
     if (a.join() !== b.join()) {
       const names = (l: string[]) => l.map((x) => x.replace(/:[^:]*$/, '')).join(', ') || '(none)';
-      throw new AnalysisError(`the two models do not match: the float model's ${which}s are ${names(a)}, the quantized model's ${names(b)}${a.length === b.length ? ' (or their element types differ)' : ''}; give the float model the quantized one was made from`, `${float.file} / ${quant.file}`);
+      throw new AnalysisError(
+        `the two models do not match: the float model's ${which}s are ${names(a)}, the quantized model's ${names(b)}${a.length === b.length ? ' (or their element types differ)' : ''}; give the float model the quantized one was made from`,
+        `${float.file} / ${quant.file}`,
+      );
     }
   }
 }
-

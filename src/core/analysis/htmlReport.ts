@@ -33,7 +33,8 @@ function inert(text: string, tag: 'script' | 'style'): string {
 export function reportHtml(report: QuantReport, assets = findReportAssets()): string {
   const read = (rel: string) => {
     const file = path.join(assets, rel);
-    if (!fs.existsSync(file)) throw new HtmlReportError(`${rel} is missing in ${assets}; build the report app (npx webpack --mode production --config-name report)`, file);
+    if (!fs.existsSync(file))
+      throw new HtmlReportError(`${rel} is missing in ${assets}; build the report app (npx webpack --mode production --config-name report)`, file);
     return fs.readFileSync(file, 'utf8');
   };
   const script = read(REPORT_SCRIPT);
@@ -42,16 +43,18 @@ export function reportHtml(report: QuantReport, assets = findReportAssets()): st
   const csp = ["default-src 'none'", 'img-src data:', `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
   // JSON in a data block: '<' escaped so that no text in the report can end the element.
   const json = JSON.stringify(report).replace(/</g, '\\u003c');
-  return htmlPage({
-    csp,
-    title: `Quantization report: ${path.basename(report.quantizedModel)}`,
-    head: styles.map((s) => `<style nonce="${nonce}">\n${inert(s, 'style')}\n</style>`).join('\n'),
-    body: `<div id="app"></div>
+  return (
+    htmlPage({
+      csp,
+      title: `Quantization report: ${path.basename(report.quantizedModel)}`,
+      head: styles.map((s) => `<style nonce="${nonce}">\n${inert(s, 'style')}\n</style>`).join('\n'),
+      body: `<div id="app"></div>
 <script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${json}</script>
 <script nonce="${nonce}">
 ${inert(script, 'script')}
 </script>`,
-  }) + '\n';
+    }) + '\n'
+  );
 }
 
 /** Writes the page through a temporary file renamed into place. */

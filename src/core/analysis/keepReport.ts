@@ -28,7 +28,13 @@ export function valueOf(score: Pick<Score, 'outputSqnr' | 'top1Agreement' | 'acc
 }
 
 /** The report of a keep-in-float request; `achieved` is the target's value after (the output SQNR without a target). */
-export function keepReport(nodes: string[], target: KeepTarget | null, before: ModelSummary, after: ModelSummary, steps: KeepInFloatReport['steps']): KeepInFloatReport {
+export function keepReport(
+  nodes: string[],
+  target: KeepTarget | null,
+  before: ModelSummary,
+  after: ModelSummary,
+  steps: KeepInFloatReport['steps'],
+): KeepInFloatReport {
   const achieved = valueOf(after, target?.kind ?? 'sqnr');
   return {
     nodes,
@@ -50,8 +56,12 @@ export function keepReport(nodes: string[], target: KeepTarget | null, before: M
 export function modelSummary(r: QuantReport): ModelSummary {
   const m = r.model;
   return {
-    file: r.quantizedModel, outputSqnr: m.outputs[0]?.error.sqnr ?? null, top1Agreement: m.top1Agreement, accuracy: m.accuracy?.quantized ?? null,
-    bytes: m.sizes.quantizedBytes, medianMs: m.latency?.quantized.medianMs ?? null,
+    file: r.quantizedModel,
+    outputSqnr: m.outputs[0]?.error.sqnr ?? null,
+    top1Agreement: m.top1Agreement,
+    accuracy: m.accuracy?.quantized ?? null,
+    bytes: m.sizes.quantizedBytes,
+    medianMs: m.latency?.quantized.medianMs ?? null,
   };
 }
 

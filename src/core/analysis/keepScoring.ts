@@ -57,9 +57,19 @@ export class KeepScoring {
     const batchSize = o.batchSize ?? ANALYSIS_DEFAULTS.batchSize;
     const floatSession = await createSession(float, { executionProviders: [ep] });
     return new KeepScoring({
-      floatFile, previous, data, floatSession, outputs: float.proto.graph!.output.map((x) => x.name!), labels, ep, batchSize, samples,
-      runs: o.latencyRuns ?? ANALYSIS_DEFAULTS.latencyRuns, feeds: await firstBatch(data, batchSize),
-      sensitivitySamples: o.sensitivitySamples ?? ANALYSIS_DEFAULTS.sensitivitySamples, signal,
+      floatFile,
+      previous,
+      data,
+      floatSession,
+      outputs: float.proto.graph!.output.map((x) => x.name!),
+      labels,
+      ep,
+      batchSize,
+      samples,
+      runs: o.latencyRuns ?? ANALYSIS_DEFAULTS.latencyRuns,
+      feeds: await firstBatch(data, batchSize),
+      sensitivitySamples: o.sensitivitySamples ?? ANALYSIS_DEFAULTS.sensitivitySamples,
+      signal,
     });
   }
 
@@ -85,7 +95,12 @@ export class KeepScoring {
   async sensitivity(onProgress?: (p: AnalysisProgress) => void): Promise<SensitivityReport> {
     const c = this.c;
     return measureSensitivity(await readModel(c.floatFile), await readModel(c.previous.output), c.data, {
-      floatName: floatNameOf(c.previous.quantizedNames), samples: Math.min(c.sensitivitySamples, c.samples ?? Infinity), batchSize: c.batchSize, ep: c.ep, signal: c.signal, onProgress,
+      floatName: floatNameOf(c.previous.quantizedNames),
+      samples: Math.min(c.sensitivitySamples, c.samples ?? Infinity),
+      batchSize: c.batchSize,
+      ep: c.ep,
+      signal: c.signal,
+      onProgress,
     });
   }
 
@@ -94,7 +109,12 @@ export class KeepScoring {
    * one more at a time, until `target` is met or only one quantized node would be left. Each
    * candidate is a scratch model; the choice is returned, not written.
    */
-  async search(target: KeepTarget, sensitivity: SensitivityReport, scratchBeside: string, onProgress?: (p: AnalysisProgress) => void): Promise<{ kept: string[]; steps: KeepInFloatReport['steps'] }> {
+  async search(
+    target: KeepTarget,
+    sensitivity: SensitivityReport,
+    scratchBeside: string,
+    onProgress?: (p: AnalysisProgress) => void,
+  ): Promise<{ kept: string[]; steps: KeepInFloatReport['steps'] }> {
     const order = [...sensitivity.entries].sort((a, b) => (b.allButThisSqnr ?? -Infinity) - (a.allButThisSqnr ?? -Infinity)).map((e) => e.node);
     const kept: string[] = [];
     const steps: KeepInFloatReport['steps'] = [];

@@ -74,9 +74,16 @@ export interface Kept {
  * written to a temporary file renamed to `output`, with its QuantResult beside it. A request that
  * would change nothing is refused before anything is written.
  */
-export async function writeKeptInFloat(floatFile: string, previous: QuantResult, nodes: string[], output: string, o: { signal?: AbortSignal; feeds?: Record<string, ort.Tensor>; scratch?: boolean }): Promise<Kept> {
+export async function writeKeptInFloat(
+  floatFile: string,
+  previous: QuantResult,
+  nodes: string[],
+  output: string,
+  o: { signal?: AbortSignal; feeds?: Record<string, ort.Tensor>; scratch?: boolean },
+): Promise<Kept> {
   const floatNames = new Set((await readModel(floatFile)).proto.graph!.node.map((n) => n.name));
-  if (!fs.existsSync(previous.output)) throw new KeepInFloatError(`the quantized model ${previous.output} named by its quantization result is missing; quantize the model again`);
+  if (!fs.existsSync(previous.output))
+    throw new KeepInFloatError(`the quantized model ${previous.output} named by its quantization result is missing; quantize the model again`);
   const before = (await readModel(previous.output)).proto.graph!;
   const beforeProducer = producers(before);
   const already = excludedNodes(previous);
@@ -91,18 +98,29 @@ export async function writeKeptInFloat(floatFile: string, previous: QuantResult,
   });
   if (!asked.length) throw nothingChanged(unchanged);
   const quantized = new Set(quantizedNodes(previous));
-  if (asked.filter((n) => quantized.has(n)).length >= quantized.size) throw new KeepInFloatError(`keeping all ${quantized.size} quantized nodes in float leaves the float model; keep fewer`);
+  if (asked.filter((n) => quantized.has(n)).length >= quantized.size)
+    throw new KeepInFloatError(`keeping all ${quantized.size} quantized nodes in float leaves the float model; keep fewer`);
 
   const scratch = `${temporaryName(output)}.onnx`;
   try {
-    const result = await requantize(floatFile, previous, { exclude: [...previous.settings.exclude, ...asked.filter((n) => !already.has(n)).map(exactNode)] }, scratch, o.signal, false);
+    const result = await requantize(
+      floatFile,
+      previous,
+      { exclude: [...previous.settings.exclude, ...asked.filter((n) => !already.has(n)).map(exactNode)] },
+      scratch,
+      o.signal,
+      false,
+    );
     const model = await readModel(scratch);
     const g = model.proto.graph!;
     // The asked nodes, and those an earlier request put on float inputs (excluded, reading no DQ).
-    const inFloat = new Set([...asked, ...[...already].filter((n) => {
-      const node = before.node.find((x) => x.name === n);
-      return node && !dequantizedInputs(node, beforeProducer).length;
-    })]);
+    const inFloat = new Set([
+      ...asked,
+      ...[...already].filter((n) => {
+        const node = before.node.find((x) => x.name === n);
+        return node && !dequantizedInputs(node, beforeProducer).length;
+      }),
+    ]);
     readFloatInputs(g, inFloat);
     const producer = producers(g);
     const kept = asked.filter((n) => {
@@ -117,11 +135,16 @@ export async function writeKeptInFloat(floatFile: string, previous: QuantResult,
     if (o.scratch) return { result: { ...result, output: written.file }, kept, unchanged };
     // Q/DQ pairs went away with the rewiring: fusion is what onnxruntime makes of this model. The
     // ranges of the tensors no longer quantized stay in the result: a later request reuses them.
-    const candidates = result.nodes.filter((d) => d.quantized && ['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(d.opType)).map((d) => ({ name: d.node, opType: d.opType }));
+    const candidates = result.nodes
+      .filter((d) => d.quantized && ['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(d.opType))
+      .map((d) => ({ name: d.node, opType: d.opType }));
     const v = await verifyQuantized(written.file, candidates, o.feeds, result.settings.executionProvider, result.settings.activationType.endsWith('16'));
     const outputBytes = modelBytes(written.file);
     const final: QuantResult = {
-      ...result, output: written.file, fusion: v.fusion, verification: { loads: v.loads, ran: v.ran, note: v.note },
+      ...result,
+      output: written.file,
+      fusion: v.fusion,
+      verification: { loads: v.loads, ran: v.ran, note: v.note },
       sizes: { ...result.sizes, outputBytes, ratio: outputBytes / result.sizes.inputBytes },
     };
     writeFileAtomicSync(defaultQuantResultFile(written.file), jsonText(final));
@@ -130,4 +153,3 @@ export async function writeKeptInFloat(floatFile: string, previous: QuantResult,
     for (const f of [scratch, `${scratch}.data`]) fs.rmSync(f, { force: true });
   }
 }
-

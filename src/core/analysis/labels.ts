@@ -17,11 +17,13 @@ export async function readLabels(file: string, limit?: number): Promise<Int32Arr
   try {
     if (raw[0] === 0x93) {
       const h = await readNpyHeader(new MemoryBytes(raw));
-      if (h.shape.length > 2 || (h.shape.length === 2 && h.shape[1] !== 1)) throw new DataSourceError(`labels must be a vector of class indices (got shape [${h.shape.join(',')}])`);
+      if (h.shape.length > 2 || (h.shape.length === 2 && h.shape[1] !== 1))
+        throw new DataSourceError(`labels must be a vector of class indices (got shape [${h.shape.join(',')}])`);
       values = valuesFromBytes(h.dtype, raw.subarray(h.dataOffset, h.dataOffset + h.dataBytes)) as ArrayLike<number | bigint>;
     } else {
       const h = parseIdxHeader(raw);
-      if (h.dims.length !== 1 || h.code !== 0x08) throw new DataSourceError(`labels must be an IDX vector of ubyte (idx1-ubyte); this one holds [${h.dims.join(',')}]`);
+      if (h.dims.length !== 1 || h.code !== 0x08)
+        throw new DataSourceError(`labels must be an IDX vector of ubyte (idx1-ubyte); this one holds [${h.dims.join(',')}]`);
       values = raw.subarray(h.dataOffset, h.dataOffset + h.dims[0]);
     }
   } catch (e) {

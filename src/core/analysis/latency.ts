@@ -9,7 +9,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i];
 }
 
-export async function measureLatency(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, runs: number, ep: string, signal?: AbortSignal): Promise<LatencyReport> {
+export async function measureLatency(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  runs: number,
+  ep: string,
+  signal?: AbortSignal,
+): Promise<LatencyReport> {
   const times: number[] = [];
   for (let i = 0; i < WARMUP + runs; i++) {
     if (signal?.aborted) break;

@@ -11,7 +11,10 @@ import { ErrorAccumulator, FixedHistogram } from './metrics';
  *  clipping and range use against, and guessing one would report wrong numbers. */
 export function qRange(p: ActivationPair, file?: string): { qmin: number; qmax: number } {
   if (!QUANT_TYPES.includes(p.type as QuantType)) {
-    throw new AnalysisError(`tensor '${p.before}' is quantized to ${p.type}, which the analysis cannot measure (integer types only: ${QUANT_TYPES.join(', ')}); quantize it to one of those, or keep it in float`, file);
+    throw new AnalysisError(
+      `tensor '${p.before}' is quantized to ${p.type}, which the analysis cannot measure (integer types only: ${QUANT_TYPES.join(', ')}); quantize it to one of those, or keep it in float`,
+      file,
+    );
   }
   const info = quantTypeInfo(p.type as QuantType);
   return { qmin: info.fullMin, qmax: info.fullMax };
@@ -39,7 +42,12 @@ export class LayerStats {
   sizeMismatch = false;
   private readonly activation?: (v: number) => number;
 
-  constructor(readonly pair: ActivationPair, readonly calibrated: [number, number] | null, bins: number, readonly fused: FusedActivation | null) {
+  constructor(
+    readonly pair: ActivationPair,
+    readonly calibrated: [number, number] | null,
+    bins: number,
+    readonly fused: FusedActivation | null,
+  ) {
     ({ qmin: this.qmin, qmax: this.qmax } = qRange(pair));
     this.clip = clipRangeOf(pair);
     const lo = Math.min(this.clip[0], calibrated?.[0] ?? Infinity);
@@ -107,4 +115,3 @@ export class LayerStats {
     };
   }
 }
-

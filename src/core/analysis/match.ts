@@ -64,7 +64,12 @@ export function floatNameOf(quantizedNames?: Record<string, string>): FloatNameO
 const isQ = (n: NodeProto) => n.op_type === 'QuantizeLinear';
 const isDQ = (n: NodeProto) => n.op_type === 'DequantizeLinear';
 
-function constantValues(index: GraphIndex, constants: Map<string, TensorProto>, name: string, model: OnnxModel): { values: Float32Array; dims: number[]; type: number } | undefined {
+function constantValues(
+  index: GraphIndex,
+  constants: Map<string, TensorProto>,
+  name: string,
+  model: OnnxModel,
+): { values: Float32Array; dims: number[]; type: number } | undefined {
   const t = constants.get(name) ?? index.initializers.get(name);
   if (!t) return undefined;
   const data = readTensor(t, model.external);
@@ -112,7 +117,9 @@ export function matchModels(float: OnnxModel, quant: OnnxModel, floatName: Float
     const pn = producer !== undefined ? fNodes[producer] : undefined;
     if (!floatName) unmatched.push({ tensor: before, reason: 'quantized in the quantized model but absent from the float model' });
     activations.push({
-      floatName, before, after,
+      floatName,
+      before,
+      after,
       node: pn ? pn.name || `${pn.op_type}_${producer}` : '',
       opType: pn?.op_type ?? (floatName ? 'input' : ''),
       consumers: (fIndex.consumers.get(floatName) ?? []).map((c) => fNodes[c].name || `${fNodes[c].op_type}_${c}`),
@@ -178,7 +185,11 @@ export function matchModels(float: OnnxModel, quant: OnnxModel, floatName: Float
   // A float tensor the rewrite would have quantized but the quantized model computes elsewhere.
   for (const qOp of ['QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger', 'DynamicQuantizeLinear']) {
     const n = qNodes.filter((x) => x.op_type === qOp).length;
-    if (n) unmatched.push({ tensor: `(${n} ${qOp} node${n > 1 ? 's' : ''})`, reason: 'integer operators compute inside one node: their activations have no Q/DQ pair to compare, only the model outputs are compared' });
+    if (n)
+      unmatched.push({
+        tensor: `(${n} ${qOp} node${n > 1 ? 's' : ''})`,
+        reason: 'integer operators compute inside one node: their activations have no Q/DQ pair to compare, only the model outputs are compared',
+      });
   }
   activations.sort((a, b) => (order.get(a.floatName) ?? Infinity) - (order.get(b.floatName) ?? Infinity));
   return { activations, weights, unmatched, order };
@@ -203,7 +214,7 @@ export function fusedActivations(float: OnnxModel): (tensor: string) => FusedAct
   const index = new GraphIndex(float.proto.graph!);
   const read = floatConstants(float);
   const nodes = float.proto.graph!.node;
-  const scalar = (name: string | undefined, fallback: number) => (name ? read(name)?.values[0] ?? fallback : fallback);
+  const scalar = (name: string | undefined, fallback: number) => (name ? (read(name)?.values[0] ?? fallback) : fallback);
   return (tensor) => {
     const consumers = index.consumers.get(tensor) ?? [];
     if (consumers.length !== 1 || index.outputs.has(tensor)) return null;

@@ -34,9 +34,15 @@ export class ErrorAccumulator {
 
   add(x: ArrayLike<number>, y: ArrayLike<number>): void {
     if (x.length !== y.length) throw new RangeError(`cannot compare ${x.length} values with ${y.length}`);
-    let xx = 0, yy = 0, xy = 0, noise = 0, max = this.max;
+    let xx = 0,
+      yy = 0,
+      xy = 0,
+      noise = 0,
+      max = this.max;
     for (let i = 0; i < x.length; i++) {
-      const a = x[i], b = y[i], d = a - b;
+      const a = x[i],
+        b = y[i],
+        d = a - b;
       xx += a * a;
       yy += b * b;
       xy += a * b;
@@ -75,7 +81,11 @@ export class FixedHistogram {
   above = 0;
   private readonly width: number;
 
-  constructor(readonly lo: number, readonly hi: number, bins: number) {
+  constructor(
+    readonly lo: number,
+    readonly hi: number,
+    bins: number,
+  ) {
     if (!(hi > lo)) hi = lo + 1e-6;
     this.hi = hi;
     this.counts = new Float64Array(bins);

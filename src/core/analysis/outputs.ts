@@ -55,7 +55,10 @@ export class OutputComparison {
   private quantRight = 0;
   private labelled = 0;
 
-  constructor(readonly names: string[], private readonly labels?: Int32Array) {
+  constructor(
+    readonly names: string[],
+    private readonly labels?: Int32Array,
+  ) {
     this.errors = new Map(names.map((n) => [n, new ErrorAccumulator()]));
     this.classifier = names.length > 0 && !EMBEDDING_NAME.test(names[0]);
   }

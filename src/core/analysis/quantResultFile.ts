@@ -20,7 +20,10 @@ export function readQuantResult(file: string): QuantResult {
   try {
     return parseQuantResult(JSON.parse(fs.readFileSync(file, 'utf8')), file);
   } catch (e) {
-    throw new AnalysisError(`cannot read the quantization result (${errorMessage(e).replace(`${file}: `, '')}); re-run onnx-compress quantize to write it again`, file);
+    throw new AnalysisError(
+      `cannot read the quantization result (${errorMessage(e).replace(`${file}: `, '')}); re-run onnx-compress quantize to write it again`,
+      file,
+    );
   }
 }
 
@@ -40,7 +43,9 @@ export function previousQuantResult(quantFile: string, resultFile?: string): Qua
   const file = resultFile ?? defaultQuantResultFile(quantFile);
   if (!fs.existsSync(file)) {
     const where = resultFile ? file : `${path.basename(file)} is missing beside ${path.basename(quantFile)}`;
-    throw new KeepInFloatError(`${resultFile ? `${where} is missing` : where}: the calibration ranges are needed to keep layers in float without calibrating again; quantize the model again`);
+    throw new KeepInFloatError(
+      `${resultFile ? `${where} is missing` : where}: the calibration ranges are needed to keep layers in float without calibrating again; quantize the model again`,
+    );
   }
   return readQuantResult(file);
 }

@@ -22,7 +22,14 @@ export function quantizedNodes(previous: QuantResult): string[] {
 
 /** Quantizes `floatFile` again with the earlier run's settings and ranges, changing which nodes are
  *  quantized; the QuantResult goes beside the output unless `resultFile` says otherwise. */
-export async function requantize(floatFile: string, previous: QuantResult, change: Pick<Partial<QuantSettings>, 'include' | 'exclude'>, output: string, signal?: AbortSignal, resultFile?: string | false): Promise<QuantResult> {
+export async function requantize(
+  floatFile: string,
+  previous: QuantResult,
+  change: Pick<Partial<QuantSettings>, 'include' | 'exclude'>,
+  output: string,
+  signal?: AbortSignal,
+  resultFile?: string | false,
+): Promise<QuantResult> {
   const settings: QuantSettings = { ...previous.settings, ...change };
   return quantizeModel(floatFile, settings, { output, resultFile, signal, rangesFrom: previous });
 }
@@ -43,7 +50,13 @@ export interface ScoreOptions {
 }
 
 /** Output SQNR, agreement and accuracy of a quantized model against the float session, streamed. */
-export async function scoreModel(floatSession: ort.InferenceSession, quantFile: string, outputNames: string[], data: DataSource, o: ScoreOptions): Promise<Score> {
+export async function scoreModel(
+  floatSession: ort.InferenceSession,
+  quantFile: string,
+  outputNames: string[],
+  data: DataSource,
+  o: ScoreOptions,
+): Promise<Score> {
   const session = await createSession(await readModel(quantFile), { executionProviders: [o.ep] });
   const cmp = new OutputComparison(outputNames, o.labels);
   let used = 0;

@@ -134,7 +134,9 @@ export async function measureSensitivity(float: OnnxModel, quant: OnnxModel, dat
   // Two sessions per node: on large graphs only the nodes holding weights are measured.
   const nodes = allNodes.length > ALL_NODES_UP_TO ? allNodes.filter((n) => WEIGHTED.has(n.node.op_type!)) : allNodes;
   if (nodes.length < allNodes.length) {
-    o.onWarning?.(`sensitivity measured for the ${nodes.length} ${[...WEIGHTED].join('/')} nodes only, of ${allNodes.length} quantized nodes (each costs two model builds; above ${ALL_NODES_UP_TO} nodes the others are skipped)`);
+    o.onWarning?.(
+      `sensitivity measured for the ${nodes.length} ${[...WEIGHTED].join('/')} nodes only, of ${allNodes.length} quantized nodes (each costs two model builds; above ${ALL_NODES_UP_TO} nodes the others are skipped)`,
+    );
   }
   /** Output SQNR with the nodes in `floatSet` reading float values. */
   const score = async (floatSet: Set<QuantizedNode>, what: string): Promise<number | null> => {

@@ -13,7 +13,7 @@ import { shuffledOrder } from '../data/source';
 import { abortError } from '../data/errors';
 import { readModel, type OnnxModel } from '../onnx/model';
 import { float32ToFloat16Bits } from '../onnx/floatFormats';
-import { sessionWithOutputs, ort } from '../runtime/session';
+import { sessionWithOutputs } from '../runtime/session';
 import { OnnxCompressError } from '../errors';
 import { temporaryName } from '../files';
 import { readLabels } from './labels';
@@ -26,7 +26,15 @@ export const MANIFEST = 'manifest.json';
 
 export class CacheError extends OnnxCompressError {}
 
-export interface CacheArray { name?: string; tensor?: string; file: string; indices?: string; shape: number[]; dtype: string; topK?: number | null }
+export interface CacheArray {
+  name?: string;
+  tensor?: string;
+  file: string;
+  indices?: string;
+  shape: number[];
+  dtype: string;
+  topK?: number | null;
+}
 
 export interface CacheManifest {
   format: typeof CACHE_FORMAT;
@@ -40,7 +48,12 @@ export interface CacheManifest {
   created: string;
 }
 
-export interface CacheHashes { model: string; data: string; preprocessing: string; tensors: string }
+export interface CacheHashes {
+  model: string;
+  data: string;
+  preprocessing: string;
+  tensors: string;
+}
 
 /** The teacher tensors a spec needs cached: its logits, then every pair's teacher side. */
 export function teacherTensorsOf(spec: ResolvedDistillSpec): string[] {
@@ -55,7 +68,19 @@ export function teacherTensorsOf(spec: ResolvedDistillSpec): string[] {
 }
 
 const BYTES: Record<string, number> = { float32: 4, float16: 2, float64: 8, int64: 8, int32: 4, uint8: 1, int8: 1, int16: 2, uint16: 2, uint32: 4, bool: 1 };
-const DESCR: Record<string, string> = { float32: '<f4', float16: '<f2', float64: '<f8', int64: '<i8', int32: '<i4', uint8: '|u1', int8: '|i1', int16: '<i2', uint16: '<u2', uint32: '<u4', bool: '|b1' };
+const DESCR: Record<string, string> = {
+  float32: '<f4',
+  float16: '<f2',
+  float64: '<f8',
+  int64: '<i8',
+  int32: '<i4',
+  uint8: '|u1',
+  int8: '|i1',
+  int16: '<i2',
+  uint16: '<u2',
+  uint32: '<u4',
+  bool: '|b1',
+};
 
 export interface CacheEstimate {
   split: 'train' | 'eval';
@@ -69,7 +94,11 @@ export interface CacheEstimate {
  * The cache's size before it is written: samples x (input bytes + 8 for a label + per teacher
  * tensor its elements x storage bytes, or k x (storage + 8) with top-k logits).
  */
-export function estimateCacheBytes(spec: ResolvedDistillSpec, teacherTensors: readonly TensorInfo[], samples: { split: 'train' | 'eval'; samples: number; labels: boolean }[]): CacheEstimate[] {
+export function estimateCacheBytes(
+  spec: ResolvedDistillSpec,
+  teacherTensors: readonly TensorInfo[],
+  samples: { split: 'train' | 'eval'; samples: number; labels: boolean }[],
+): CacheEstimate[] {
   const storage = BYTES[spec.cache.dtype];
   const perSample = (t: TensorInfo | undefined, bytes: number) => {
     const d = sampleDims(t?.shape ?? null);
@@ -95,7 +124,10 @@ export function estimateCacheBytes(spec: ResolvedDistillSpec, teacherTensors: re
 
 async function sha256File(file: string, hash = crypto.createHash('sha256')): Promise<crypto.Hash> {
   await new Promise<void>((resolve, reject) => {
-    fs.createReadStream(file).on('data', (d) => hash.update(d)).on('end', resolve).on('error', reject);
+    fs.createReadStream(file)
+      .on('data', (d) => hash.update(d))
+      .on('end', resolve)
+      .on('error', reject);
   });
   return hash;
 }
@@ -159,8 +191,10 @@ async function existingManifest(dir: string): Promise<CacheManifest | string> {
 }
 
 const HASH_MEANING: Record<keyof CacheHashes, string> = {
-  model: 'the teacher model changed', data: 'the data (or its labels, sample limit or order) changed',
-  preprocessing: 'the preprocessing changed', tensors: 'the cached tensors or their storage (dtype, top-k) changed',
+  model: 'the teacher model changed',
+  data: 'the data (or its labels, sample limit or order) changed',
+  preprocessing: 'the preprocessing changed',
+  tensors: 'the cached tensors or their storage (dtype, top-k) changed',
 };
 
 /** Builds (or reuses) the cache of one split in `<spec.cache.dir>/<split>`. */
@@ -246,9 +280,18 @@ function stored(values: Float32Array, dtype: CacheDtype): ArrayBufferView {
 }
 
 async function writeCache(
-  teacher: OnnxModel, source: Awaited<ReturnType<typeof openDataSource>>, tmp: string, n: number, labels: Int32Array | null,
-  tensors: string[], spec: ResolvedDistillSpec, split: ResolvedDataSplit, splitName: 'train' | 'eval', hashes: CacheHashes,
-  options: CacheBuildOptions, finalDir: string,
+  teacher: OnnxModel,
+  source: Awaited<ReturnType<typeof openDataSource>>,
+  tmp: string,
+  n: number,
+  labels: Int32Array | null,
+  tensors: string[],
+  spec: ResolvedDistillSpec,
+  split: ResolvedDataSplit,
+  splitName: 'train' | 'eval',
+  hashes: CacheHashes,
+  options: CacheBuildOptions,
+  finalDir: string,
 ): Promise<CacheManifest> {
   const session = await sessionWithOutputs(teacher, tensors, spec.teacher.executionProvider);
   const inputs = new Map<string, { writer: NpyStreamWriter; entry: CacheArray }>();
@@ -264,7 +307,12 @@ async function writeCache(
   let done = 0;
   let estimate: number | null = null;
   try {
-    for await (const feeds of source.batches({ batchSize: options.batchSize ?? 256, limit: n, shuffleSeed: split.shuffleSeed ?? undefined, signal: options.signal })) {
+    for await (const feeds of source.batches({
+      batchSize: options.batchSize ?? 256,
+      limit: n,
+      shuffleSeed: split.shuffleSeed ?? undefined,
+      signal: options.signal,
+    })) {
       if (options.signal?.aborted) throw abortError();
       const rows = Object.values(feeds)[0].dims[0];
       const results = await session.run(feeds, tensors);
@@ -273,11 +321,15 @@ async function writeCache(
         for (const [name, t] of Object.entries(feeds)) {
           const file = `inputs/${unique(fileOf(name))}.npy`;
           const shape = [n, ...t.dims.slice(1)];
-          inputs.set(name, { writer: await NpyStreamWriter.create(path.join(tmp, file), DESCR[t.type], shape.slice(1), n), entry: { name, file, shape, dtype: t.type } });
+          inputs.set(name, {
+            writer: await NpyStreamWriter.create(path.join(tmp, file), DESCR[t.type], shape.slice(1), n),
+            entry: { name, file, shape, dtype: t.type },
+          });
         }
         for (const name of tensors) {
           const t = results[name];
-          if (t.type !== 'float32') throw new CacheError(`teacher tensor '${name}' is ${t.type}; only float32 tensors can be cached as knowledge`, spec.teacher.model);
+          if (t.type !== 'float32')
+            throw new CacheError(`teacher tensor '${name}' is ${t.type}; only float32 tensors can be cached as knowledge`, spec.teacher.model);
           const topK = name === spec.teacher.output ? spec.cache.topK : null;
           const base = unique(fileOf(name));
           const row = topK !== null ? [topK] : t.dims.slice(1);
@@ -292,7 +344,11 @@ async function writeCache(
           }
           outs.set(name, { writer, indices, entry });
         }
-        const perRow = [...inputs.values(), ...outs.values()].reduce((s, { entry }) => s + entry.shape.slice(1).reduce((a, b) => a * b, 1) * (BYTES[entry.dtype] + (entry.topK ? 8 : 0)), 0) + (labels ? 8 : 0);
+        const perRow =
+          [...inputs.values(), ...outs.values()].reduce(
+            (s, { entry }) => s + entry.shape.slice(1).reduce((a, b) => a * b, 1) * (BYTES[entry.dtype] + (entry.topK ? 8 : 0)),
+            0,
+          ) + (labels ? 8 : 0);
         estimate = perRow * n;
         options.onEvent?.({ event: 'cache', split: splitName, state: 'estimate', bytes: estimate, samples: n, dir: finalDir });
       }
@@ -323,16 +379,25 @@ async function writeCache(
   let labelEntry: CacheManifest['labels'] = null;
   if (labels) {
     const w = await NpyStreamWriter.create(path.join(tmp, 'labels.npy'), '<i8', [], done);
-    await w.append(BigInt64Array.from(labels.subarray(0, done), (v) => BigInt(v)), done);
+    await w.append(
+      BigInt64Array.from(labels.subarray(0, done), (v) => BigInt(v)),
+      done,
+    );
     await w.close();
     labelEntry = { file: 'labels.npy', shape: [done], dtype: 'int64' };
   }
   let bytes = 0;
   for (const f of await listFiles(tmp)) bytes += (await fs.promises.stat(f)).size;
   return {
-    format: CACHE_FORMAT, version: CACHE_VERSION, samples: done,
-    inputs: [...inputs.values()].map((x) => x.entry), labels: labelEntry, teacher: [...outs.values()].map((x) => x.entry),
-    hashes, bytes, created: new Date().toISOString(),
+    format: CACHE_FORMAT,
+    version: CACHE_VERSION,
+    samples: done,
+    inputs: [...inputs.values()].map((x) => x.entry),
+    labels: labelEntry,
+    teacher: [...outs.values()].map((x) => x.entry),
+    hashes,
+    bytes,
+    created: new Date().toISOString(),
   };
 }
 

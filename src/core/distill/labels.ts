@@ -21,12 +21,16 @@ export async function readLabels(file: string): Promise<Labels> {
   try {
     bytes = await fs.promises.readFile(file);
   } catch (e) {
-    throw new DataSourceError(`cannot read the labels (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}); give a .npy of class indices or an IDX labels file`, file);
+    throw new DataSourceError(
+      `cannot read the labels (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}); give a .npy of class indices or an IDX labels file`,
+      file,
+    );
   }
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
   if (looksLikeIdx(bytes)) {
     const h = parseIdxHeader(bytes);
-    if (h.dims.length !== 1 && !(h.dims.length === 2 && h.dims[1] === 1)) throw new DataSourceError(`IDX labels must be a vector; this file holds [${h.dims.join(',')}] (an image file?)`, file);
+    if (h.dims.length !== 1 && !(h.dims.length === 2 && h.dims[1] === 1))
+      throw new DataSourceError(`IDX labels must be a vector; this file holds [${h.dims.join(',')}] (an image file?)`, file);
     if (h.code === 0x0d || h.code === 0x0e) throw new DataSourceError(`IDX labels must be integers, not ${idxTypeName(h.code)}`, file);
     const n = h.dims[0];
     const raw = bytes.subarray(h.dataOffset, h.dataOffset + n * h.elemBytes);
@@ -37,8 +41,10 @@ export async function readLabels(file: string): Promise<Labels> {
   const src = new FileRange(file, 0, bytes.length, file);
   try {
     const h = await readNpyHeader(src);
-    if (isFloatType(h.dtype) || h.dtype === DataType.BOOL) throw new DataSourceError(`labels must be integer class indices, not ${dataTypeName(h.dtype)}; save labels.astype(numpy.int64)`, file);
-    if (h.shape.length !== 1 && !(h.shape.length === 2 && h.shape[1] === 1)) throw new DataSourceError(`labels must be a vector [N] (got [${h.shape.join(',')}]); one-hot labels: save labels.argmax(1)`, file);
+    if (isFloatType(h.dtype) || h.dtype === DataType.BOOL)
+      throw new DataSourceError(`labels must be integer class indices, not ${dataTypeName(h.dtype)}; save labels.astype(numpy.int64)`, file);
+    if (h.shape.length !== 1 && !(h.shape.length === 2 && h.shape[1] === 1))
+      throw new DataSourceError(`labels must be a vector [N] (got [${h.shape.join(',')}]); one-hot labels: save labels.argmax(1)`, file);
     const data = valuesFromBytes(h.dtype, new Uint8Array(bytes.buffer, bytes.byteOffset + h.dataOffset, h.dataBytes).slice());
     const values = Int32Array.from(data as ArrayLike<number | bigint>, (v) => Number(v));
     return checked(values, `numpy ${h.descr} labels [${h.shape[0]}]`, file);

@@ -23,7 +23,11 @@ export function closeNames(name: string, candidates: readonly string[], count = 
     return { c, d };
   });
   const limit = Math.max(2, Math.ceil(name.length / 2));
-  return scored.filter((s) => s.d <= limit).sort((a, b) => a.d - b.d).slice(0, count).map((s) => s.c);
+  return scored
+    .filter((s) => s.d <= limit)
+    .sort((a, b) => a.d - b.d)
+    .slice(0, count)
+    .map((s) => s.c);
 }
 
 export function closest(name: string, candidates: readonly string[]): string | undefined {

@@ -29,7 +29,13 @@ export class NpyStreamWriter {
   private offset = 0;
   rows = 0;
 
-  private constructor(readonly file: string, readonly descr: string, readonly rowShape: readonly number[], readonly expectedRows: number, private readonly headerLength: number) {}
+  private constructor(
+    readonly file: string,
+    readonly descr: string,
+    readonly rowShape: readonly number[],
+    readonly expectedRows: number,
+    private readonly headerLength: number,
+  ) {}
 
   static async create(file: string, descr: string, rowShape: readonly number[], expectedRows: number): Promise<NpyStreamWriter> {
     const head = header(descr, [expectedRows, ...rowShape]);

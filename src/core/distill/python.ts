@@ -29,7 +29,8 @@ export function trainerPythonPath(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'python');
     if (fs.existsSync(path.join(candidate, TRAINER_MODULE, '__init__.py'))) return candidate;
-    if (path.dirname(dir) === dir) throw new Error(`the trainer package (python/${TRAINER_MODULE}) is not installed beside ${__dirname}; reinstall ONNX Compress`);
+    if (path.dirname(dir) === dir)
+      throw new Error(`the trainer package (python/${TRAINER_MODULE}) is not installed beside ${__dirname}; reinstall ONNX Compress`);
   }
 }
 
@@ -98,8 +99,9 @@ export async function probePython(python?: string | null, options: ProbeOptions 
   if (missing.includes('cuda')) fixes.push('for CUDA a CUDA build of torch, or device "cpu" or "auto"');
   return {
     ...first,
-    message: `no Python interpreter has what the trainer needs: ${tried.map((t) => `${t.python}${t.executable && t.executable !== t.python ? ` (${t.executable})` : ''} ${lacks(t)}`).join('; ')}. `
-      + `To fix: ${fixes.join('; ')}; or ${NAME_ONE}`,
+    message:
+      `no Python interpreter has what the trainer needs: ${tried.map((t) => `${t.python}${t.executable && t.executable !== t.python ? ` (${t.executable})` : ''} ${lacks(t)}`).join('; ')}. ` +
+      `To fix: ${fixes.join('; ')}; or ${NAME_ONE}`,
   };
 }
 
@@ -109,7 +111,19 @@ function lacks(p: PythonProbe): string {
 
 /** Probes one interpreter with the trainer's `probe` command; never throws. */
 async function probeOne(exe: string, options: ProbeOptions): Promise<PythonProbe> {
-  const base: PythonProbe = { ok: false, python: exe, executable: null, missing: [], version: null, torch: null, numpy: null, cuda: false, cudaDevices: 0, fallbackFrom: null, message: '' };
+  const base: PythonProbe = {
+    ok: false,
+    python: exe,
+    executable: null,
+    missing: [],
+    version: null,
+    torch: null,
+    numpy: null,
+    cuda: false,
+    cudaDevices: 0,
+    fallbackFrom: null,
+    message: '',
+  };
   let out: { code: number | null; stdout: string; stderr: string; spawnError?: string };
   try {
     out = await runCapture(exe, ['-m', TRAINER_MODULE, 'probe'], trainerEnv(), options.signal);
@@ -119,21 +133,44 @@ async function probeOne(exe: string, options: ProbeOptions): Promise<PythonProbe
   if (out.spawnError) {
     return { ...base, missing: ['python'], message: `no Python interpreter at '${exe}' (${out.spawnError}); ${INSTALL.python}, then ${NAME_ONE}` };
   }
-  const probe = out.stdout.split('\n').map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((e) => e && e.event === 'probe');
+  const probe = out.stdout
+    .split('\n')
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return undefined;
+      }
+    })
+    .find((e) => e && e.event === 'probe');
   if (!probe) {
     // The package could not even start (no numpy, say): read the import error.
     const mod = /No module named '([^']+)'/.exec(out.stderr)?.[1];
     const top = mod?.split('.')[0];
     const missing = top ? [top] : ['python'];
-    return { ...base, missing, message: top ? `${exe} lacks the module '${mod}'; install it (${INSTALL[top] ?? `pip install ${top}, or Debian's python3-${top}`}), or ${NAME_ONE}` : `${exe} could not run the trainer probe (exit ${out.code}): ${lastLines(out.stderr || out.stdout, 1)}` };
+    return {
+      ...base,
+      missing,
+      message: top
+        ? `${exe} lacks the module '${mod}'; install it (${INSTALL[top] ?? `pip install ${top}, or Debian's python3-${top}`}), or ${NAME_ONE}`
+        : `${exe} could not run the trainer probe (exit ${out.code}): ${lastLines(out.stderr || out.stdout, 1)}`,
+    };
   }
   const missing: string[] = Array.isArray(probe.missing) ? [...probe.missing] : [];
   if (!probe.torch && !missing.includes('torch')) missing.push('torch');
   if (!probe.numpy && !missing.includes('numpy')) missing.push('numpy');
   if (options.needCuda && !probe.cuda) missing.push('cuda');
   const result: PythonProbe = {
-    ...base, missing, executable: typeof probe.executable === 'string' ? probe.executable : null, version: probe.python ?? null, torch: probe.torch ?? null, numpy: probe.numpy ?? null,
-    cuda: !!probe.cuda, cudaDevices: Array.isArray(probe.cudaDevices) ? probe.cudaDevices.length : Number(probe.cudaDevices ?? 0), ok: missing.length === 0, message: '',
+    ...base,
+    missing,
+    executable: typeof probe.executable === 'string' ? probe.executable : null,
+    version: probe.python ?? null,
+    torch: probe.torch ?? null,
+    numpy: probe.numpy ?? null,
+    cuda: !!probe.cuda,
+    cudaDevices: Array.isArray(probe.cudaDevices) ? probe.cudaDevices.length : Number(probe.cudaDevices ?? 0),
+    ok: missing.length === 0,
+    message: '',
   };
   result.message = result.ok
     ? `Python ${result.version ?? '?'} at ${exe}: torch ${result.torch}, numpy ${result.numpy}, CUDA ${result.cuda ? `yes (${result.cudaDevices} device${result.cudaDevices === 1 ? '' : 's'})` : 'no'}`
@@ -150,7 +187,9 @@ function onPath(command: string): string | null {
     try {
       fs.accessSync(file, fs.constants.X_OK);
       return file;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return null;
 }
@@ -169,7 +208,12 @@ export function lastLines(text: string, n = 8): string {
   return text.trim().split('\n').slice(-n).join('\n');
 }
 
-function runCapture(exe: string, args: string[], env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ code: number | null; stdout: string; stderr: string; spawnError?: string }> {
+function runCapture(
+  exe: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): Promise<{ code: number | null; stdout: string; stderr: string; spawnError?: string }> {
   return new Promise((resolve) => {
     let stdout = '';
     let stderr = '';

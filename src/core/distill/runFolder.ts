@@ -2,7 +2,15 @@
 // of one, and its open files: the log and metrics.jsonl, both appended line by line, and report.json.
 import * as fs from 'fs';
 import * as path from 'path';
-import { DISTILL_REPORT_FORMAT, DISTILL_REPORT_VERSION, RUN_LAYOUT, RUNS_FOLDER, type DistillEvent, type DistillRunReport, type WarningEvent } from '../../shared/distillRun';
+import {
+  DISTILL_REPORT_FORMAT,
+  DISTILL_REPORT_VERSION,
+  RUN_LAYOUT,
+  RUNS_FOLDER,
+  type DistillEvent,
+  type DistillRunReport,
+  type WarningEvent,
+} from '../../shared/distillRun';
 import { jsonText, writeFileAtomic } from '../files';
 import { resolvePython } from './python';
 
@@ -30,7 +38,10 @@ export function newRunDir(specFile: string): string {
 export function lastCheckpoint(runDir: string): string | null {
   const dir = path.join(runDir, RUN_LAYOUT.checkpoints);
   if (!fs.existsSync(dir)) return null;
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.pt')).map((f) => path.join(dir, f));
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.pt'))
+    .map((f) => path.join(dir, f));
   files.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
   return files[0] ?? null;
 }
@@ -41,7 +52,10 @@ export class RunFolder {
   private readonly logStream: fs.WriteStream;
   private readonly metricsStream: fs.WriteStream;
 
-  constructor(readonly dir: string, private readonly options: RunListeners) {
+  constructor(
+    readonly dir: string,
+    private readonly options: RunListeners,
+  ) {
     this.paths = {
       runDir: dir,
       spec: path.join(dir, RUN_LAYOUT.spec),
@@ -82,11 +96,25 @@ export class RunFolder {
   report(spec: string): DistillRunReport {
     const now = new Date().toISOString();
     return {
-      format: DISTILL_REPORT_FORMAT, version: DISTILL_REPORT_VERSION, status: 'failed', message: null, specFile: spec,
-      settings: null, losses: {}, knowledgeTypes: [], caches: [], epochs: [], checkpoint: null, resumedFrom: null,
-      verification: null, chain: [], paths: this.paths,
+      format: DISTILL_REPORT_FORMAT,
+      version: DISTILL_REPORT_VERSION,
+      status: 'failed',
+      message: null,
+      specFile: spec,
+      settings: null,
+      losses: {},
+      knowledgeTypes: [],
+      caches: [],
+      epochs: [],
+      checkpoint: null,
+      resumedFrom: null,
+      verification: null,
+      chain: [],
+      paths: this.paths,
       trainer: { python: resolvePython(this.options.python), torch: null, device: null, threads: null, blasGflops: null },
-      started: now, finished: now, warnings: [],
+      started: now,
+      finished: now,
+      warnings: [],
     };
   }
 

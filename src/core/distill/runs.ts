@@ -25,7 +25,8 @@ export async function listRuns(dir: string): Promise<RunSummary[]> {
     }
     const started = report?.started ?? (await fs.promises.stat(runDir)).birthtime.toISOString();
     out.push({
-      runDir, name: e.name,
+      runDir,
+      name: e.name,
       // A folder with a job but no report is running now, or was killed before it could write one.
       status: report?.status ?? (hasJob ? 'running' : 'unknown'),
       started,

@@ -17,9 +17,30 @@ export type SchemaNode = { readonly [keyword: string]: unknown };
 
 /** The keywords checkAgainstSchema acts on or knowingly passes over (annotations for the editor). */
 export const UNDERSTOOD_KEYWORDS = new Set([
-  'type', 'const', 'enum', 'minLength', 'pattern', 'patternErrorMessage', 'minimum', 'maximum', 'exclusiveMinimum',
-  'minItems', 'items', 'properties', 'required', 'additionalProperties', 'oneOf', 'anyOf', 'discriminator',
-  'title', 'description', 'default', 'examples', 'enumDescriptions', '$schema', '$id',
+  'type',
+  'const',
+  'enum',
+  'minLength',
+  'pattern',
+  'patternErrorMessage',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'minItems',
+  'items',
+  'properties',
+  'required',
+  'additionalProperties',
+  'oneOf',
+  'anyOf',
+  'discriminator',
+  'title',
+  'description',
+  'default',
+  'examples',
+  'enumDescriptions',
+  '$schema',
+  '$id',
 ]);
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -34,12 +55,21 @@ export function checkAgainstSchema(schema: SchemaNode, value: unknown): SpecProb
 
   const numberProblem = (s: SchemaNode, v: unknown, integer: boolean): string | null => {
     const { minimum, maximum, exclusiveMinimum } = s as Record<string, number | undefined>;
-    const fits = typeof v === 'number' && Number.isFinite(v) && (!integer || Number.isInteger(v))
-      && (minimum === undefined || v >= minimum) && (exclusiveMinimum === undefined || v > exclusiveMinimum) && (maximum === undefined || v <= maximum);
+    const fits =
+      typeof v === 'number' &&
+      Number.isFinite(v) &&
+      (!integer || Number.isInteger(v)) &&
+      (minimum === undefined || v >= minimum) &&
+      (exclusiveMinimum === undefined || v > exclusiveMinimum) &&
+      (maximum === undefined || v <= maximum);
     if (fits) return null;
     const bounds = [
-      minimum !== undefined ? `>= ${minimum}` : '', exclusiveMinimum !== undefined ? `> ${exclusiveMinimum}` : '', maximum !== undefined ? `<= ${maximum}` : '',
-    ].filter(Boolean).join(' and ');
+      minimum !== undefined ? `>= ${minimum}` : '',
+      exclusiveMinimum !== undefined ? `> ${exclusiveMinimum}` : '',
+      maximum !== undefined ? `<= ${maximum}` : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
     return `must be ${integer ? 'a whole number' : 'a number'}${bounds ? ` ${bounds}` : ''} (got ${show(v)})`;
   };
 
@@ -88,7 +118,8 @@ export function checkAgainstSchema(schema: SchemaNode, value: unknown): SpecProb
     switch (types.find((t) => t !== 'null')) {
       case 'string': {
         if (typeof v !== 'string' || v.length < ((s.minLength as number) ?? 0)) return err(at, s.minLength ? 'must be a non-empty string' : 'must be a string');
-        if (s.pattern && !new RegExp(s.pattern as string).test(v)) return err(at, `${(s.patternErrorMessage as string) ?? `must match ${s.pattern}`} (got ${show(v)})`);
+        if (s.pattern && !new RegExp(s.pattern as string).test(v))
+          return err(at, `${(s.patternErrorMessage as string) ?? `must match ${s.pattern}`} (got ${show(v)})`);
         return true;
       }
       case 'number':

@@ -3,8 +3,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  DISTILL_DEFAULTS, isFactoryStudent,
-  type DataSplitSpec, type DistillSpec, type ResolvedDataSplit, type ResolvedDistillSpec, type TensorPairSpec,
+  DISTILL_DEFAULTS,
+  isFactoryStudent,
+  type DataSplitSpec,
+  type DistillSpec,
+  type ResolvedDataSplit,
+  type ResolvedDistillSpec,
+  type TensorPairSpec,
 } from '../../shared/distillSpec';
 import { DistillSpecSchema } from '../../shared/distillSpecSchema';
 import { OnnxCompressError, errorMessage } from '../errors';
@@ -58,11 +63,28 @@ export function resolveSpec(spec: DistillSpec, specDir: string, outputs: { teach
   const unsettled = (p: TensorPairSpec) => ({ ...resolvePair(p), teacherShape: null, studentShape: null, adapter: (p.adapter ?? 'auto') as never });
   const knowledge = (spec.knowledge ?? D.knowledge).map((k) => {
     switch (k.type) {
-      case 'response': return { type: k.type, weight: k.weight ?? D.response.weight, temperature: k.temperature ?? D.response.temperature, alpha: k.alpha ?? D.response.alpha, target: k.target ?? D.response.target };
-      case 'feature': return { type: k.type, weight: k.weight ?? D.feature.weight, similarity: k.similarity ?? D.feature.similarity, pairs: k.pairs.map(unsettled) };
-      case 'attention': return { type: k.type, weight: k.weight ?? D.attention.weight, p: k.p ?? D.attention.p, pairs: k.pairs.map(unsettled) };
-      case 'relation': return { type: k.type, weight: k.weight ?? D.relation.weight, distance: k.distance ?? D.relation.distance, angle: k.angle ?? D.relation.angle, pair: unsettled(k.pair ?? { teacher: outputs.teacher, student: outputs.student, adapter: 'auto' }) };
-      case 'similarity': return { type: k.type, weight: k.weight ?? D.similarity.weight, pairs: k.pairs.map(unsettled) };
+      case 'response':
+        return {
+          type: k.type,
+          weight: k.weight ?? D.response.weight,
+          temperature: k.temperature ?? D.response.temperature,
+          alpha: k.alpha ?? D.response.alpha,
+          target: k.target ?? D.response.target,
+        };
+      case 'feature':
+        return { type: k.type, weight: k.weight ?? D.feature.weight, similarity: k.similarity ?? D.feature.similarity, pairs: k.pairs.map(unsettled) };
+      case 'attention':
+        return { type: k.type, weight: k.weight ?? D.attention.weight, p: k.p ?? D.attention.p, pairs: k.pairs.map(unsettled) };
+      case 'relation':
+        return {
+          type: k.type,
+          weight: k.weight ?? D.relation.weight,
+          distance: k.distance ?? D.relation.distance,
+          angle: k.angle ?? D.relation.angle,
+          pair: unsettled(k.pair ?? { teacher: outputs.teacher, student: outputs.student, adapter: 'auto' }),
+        };
+      case 'similarity':
+        return { type: k.type, weight: k.weight ?? D.similarity.weight, pairs: k.pairs.map(unsettled) };
     }
   });
   const student: ResolvedDistillSpec['student'] = isFactoryStudent(spec.student)
@@ -71,7 +93,11 @@ export function resolveSpec(spec: DistillSpec, specDir: string, outputs: { teach
   const scheme = spec.scheme ?? { kind: D.scheme };
   return {
     description: spec.description ?? '',
-    teacher: { model: abs(spec.teacher.model), output: spec.teacher.output ?? outputs.teacher, executionProvider: spec.teacher.executionProvider ?? D.teacherExecutionProvider },
+    teacher: {
+      model: abs(spec.teacher.model),
+      output: spec.teacher.output ?? outputs.teacher,
+      executionProvider: spec.teacher.executionProvider ?? D.teacherExecutionProvider,
+    },
     student,
     data: { train: split(spec.data.train), eval: spec.data.eval ? split(spec.data.eval) : null },
     knowledge: knowledge as ResolvedDistillSpec['knowledge'],
@@ -100,20 +126,26 @@ export function resolveSpec(spec: DistillSpec, specDir: string, outputs: { teach
  */
 export function runCopyOfSpec(raw: unknown, specDir: string): unknown {
   if (typeof raw !== 'object' || raw === null) return raw;
-  const copy = JSON.parse(JSON.stringify(raw)) as Record<string, any>;
-  const abs = (o: Record<string, unknown> | undefined, key: string, keep?: (v: string) => boolean) => {
-    if (o && typeof o[key] === 'string' && !(keep?.(o[key] as string))) o[key] = path.resolve(specDir, o[key] as string);
+  type Json = Record<string, unknown>;
+  const objectAt = (v: unknown): Json | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
+  const copy = JSON.parse(JSON.stringify(raw)) as Json;
+  const abs = (o: Json | undefined, key: string, keep?: (v: string) => boolean) => {
+    if (o && typeof o[key] === 'string' && !keep?.(o[key] as string)) o[key] = path.resolve(specDir, o[key] as string);
   };
   delete copy.$schema;
-  abs(copy.teacher, 'model');
-  abs(copy.student, 'model');
-  abs(copy.student, 'factory');
+  abs(objectAt(copy.teacher), 'model');
+  const student = objectAt(copy.student);
+  abs(student, 'model');
+  abs(student, 'factory');
   for (const split of ['train', 'eval']) {
-    abs(copy.data?.[split], 'source', (v) => /^synthetic(:|$)/.test(v));
-    abs(copy.data?.[split], 'labels');
+    const data = objectAt(objectAt(copy.data)?.[split]);
+    abs(data, 'source', (v) => /^synthetic(:|$)/.test(v));
+    abs(data, 'labels');
   }
-  for (const a of Array.isArray(copy.scheme?.assistants) ? copy.scheme.assistants : []) abs(a, 'model');
-  if (typeof copy.cache !== 'object' || copy.cache === null) copy.cache = {};
-  copy.cache.dir = path.resolve(specDir, typeof copy.cache.dir === 'string' ? copy.cache.dir : DISTILL_DEFAULTS.cacheDir);
+  const assistants = objectAt(copy.scheme)?.assistants;
+  for (const a of Array.isArray(assistants) ? assistants : []) abs(objectAt(a), 'model');
+  const cache = objectAt(copy.cache) ?? {};
+  cache.dir = path.resolve(specDir, typeof cache.dir === 'string' ? cache.dir : DISTILL_DEFAULTS.cacheDir);
+  copy.cache = cache;
   return copy;
 }

@@ -30,7 +30,14 @@ export async function listTensors(model: OnnxModel | string, options: NodeListOp
   for (const v of graph.input) {
     if (!v.name || initializers.has(v.name)) continue;
     const t = tensorElemType(v.type);
-    out.push({ name: v.name, shape: shapeDims(v.type?.tensor_type?.shape) ?? null, dtype: t === undefined ? null : dataTypeName(t), producer: null, opType: null, kind: 'input' });
+    out.push({
+      name: v.name,
+      shape: shapeDims(v.type?.tensor_type?.shape) ?? null,
+      dtype: t === undefined ? null : dataTypeName(t),
+      producer: null,
+      opType: null,
+      kind: 'input',
+    });
   }
   const list = await nodeList(m, options);
   for (const n of list.nodes) {
@@ -79,7 +86,11 @@ const fmt = (d: readonly number[]) => `[${d.join(',')}]`;
 export function chooseAdapter(teacher: readonly Dim[] | null, student: readonly Dim[] | null, kind: 'feature' | 'attention' = 'feature'): AdapterChoice {
   const t = sampleDims(teacher);
   const s = sampleDims(student);
-  if (!t || !s) return { adapter: null, reason: `shape unknown (teacher ${teacher ? fmt(teacher as number[]) : '?'}, student ${student ? fmt(student as number[]) : '?'})` };
+  if (!t || !s)
+    return {
+      adapter: null,
+      reason: `shape unknown (teacher ${teacher ? fmt(teacher as number[]) : '?'}, student ${student ? fmt(student as number[]) : '?'})`,
+    };
   const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   if (kind === 'attention') {
     if (t.length !== 3 || s.length !== 3) return { adapter: null, reason: `attention transfer needs NCHW feature maps (teacher ${fmt(t)}, student ${fmt(s)})` };
@@ -91,14 +102,21 @@ export function chooseAdapter(teacher: readonly Dim[] | null, student: readonly 
   if (t.length === 3 && s.length === 3) {
     const channels = t[0] !== s[0];
     const spatial = t[1] !== s[1] || t[2] !== s[2];
-    if (channels && spatial) return { adapter: 'conv1x1+interpolate', reason: `channels ${s[0]} -> ${t[0]} by a 1x1 convolution, ${s[1]}x${s[2]} -> ${t[1]}x${t[2]} by interpolation` };
+    if (channels && spatial)
+      return {
+        adapter: 'conv1x1+interpolate',
+        reason: `channels ${s[0]} -> ${t[0]} by a 1x1 convolution, ${s[1]}x${s[2]} -> ${t[1]}x${t[2]} by interpolation`,
+      };
     if (channels) return { adapter: 'conv1x1', reason: `channels ${s[0]} -> ${t[0]} by a 1x1 convolution (both ${t[1]}x${t[2]})` };
     return { adapter: 'interpolate', reason: `${s[1]}x${s[2]} -> ${t[1]}x${t[2]} by interpolation (both ${t[0]} channels)` };
   }
   if (t.length === s.length && same(t.slice(0, -1), s.slice(0, -1))) {
     return { adapter: 'linear', reason: `last axis ${s[s.length - 1]} -> ${t[t.length - 1]} by a linear layer` };
   }
-  return { adapter: null, reason: `no adapter maps student ${fmt(s)} onto teacher ${fmt(t)}; pick tensors of the same rank (feature maps with feature maps, hidden vectors with hidden vectors)` };
+  return {
+    adapter: null,
+    reason: `no adapter maps student ${fmt(s)} onto teacher ${fmt(t)}; pick tensors of the same rank (feature maps with feature maps, hidden vectors with hidden vectors)`,
+  };
 }
 
 export interface ProposedPair {
@@ -134,7 +152,15 @@ export function proposePairs(teacher: readonly TensorInfo[], student: readonly T
     const b = deepestAt(s, key);
     if (!a || !b) continue;
     const choice = chooseAdapter(a.shape, b.shape);
-    if (choice.adapter) out.push({ teacher: a.name, student: b.name, teacherShape: a.shape!, studentShape: b.shape!, adapter: choice.adapter, reason: `both ${key}: ${choice.reason}` });
+    if (choice.adapter)
+      out.push({
+        teacher: a.name,
+        student: b.name,
+        teacherShape: a.shape!,
+        studentShape: b.shape!,
+        adapter: choice.adapter,
+        reason: `both ${key}: ${choice.reason}`,
+      });
   }
   // Hidden vectors: the last non-spatial tensor of each model before its output, same rank.
   const lastVector = (list: TensorInfo[]) => [...list].reverse().find((x) => sampleDims(x.shape)!.length !== 3 && VECTOR_OPS.has(x.opType ?? ''));
@@ -142,7 +168,15 @@ export function proposePairs(teacher: readonly TensorInfo[], student: readonly T
   const b = a && [...s].reverse().find((x) => sampleDims(x.shape)!.length === sampleDims(a.shape)!.length && VECTOR_OPS.has(x.opType ?? ''));
   if (a && b) {
     const choice = chooseAdapter(a.shape, b.shape);
-    if (choice.adapter) out.push({ teacher: a.name, student: b.name, teacherShape: a.shape!, studentShape: b.shape!, adapter: choice.adapter, reason: `last hidden ${sampleDims(a.shape)!.length === 1 ? 'vectors' : 'sequences'} before the logits: ${choice.reason}` });
+    if (choice.adapter)
+      out.push({
+        teacher: a.name,
+        student: b.name,
+        teacherShape: a.shape!,
+        studentShape: b.shape!,
+        adapter: choice.adapter,
+        reason: `last hidden ${sampleDims(a.shape)!.length === 1 ? 'vectors' : 'sequences'} before the logits: ${choice.reason}`,
+      });
   }
   return out;
 }

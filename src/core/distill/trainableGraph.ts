@@ -21,10 +21,27 @@ export const TRAINED_WEIGHTS_FORMAT = 'onnx-compress/trained-weights';
 
 export class TrainableGraphError extends OnnxCompressError {}
 
-export interface GraphValue { name: string; shape: (number | null)[] | null; dtype: string }
-export interface GraphInitializer { name: string; file: string; shape: number[]; dtype: string; trainable: boolean }
+export interface GraphValue {
+  name: string;
+  shape: (number | null)[] | null;
+  dtype: string;
+}
+export interface GraphInitializer {
+  name: string;
+  file: string;
+  shape: number[];
+  dtype: string;
+  trainable: boolean;
+}
 export type AttributeValue = number | string | number[] | string[] | { file: string } | null;
-export interface GraphNode { name: string; opType: string; domain: string; inputs: string[]; outputs: string[]; attributes: Record<string, AttributeValue> }
+export interface GraphNode {
+  name: string;
+  opType: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  attributes: Record<string, AttributeValue>;
+}
 
 export interface TrainableGraph {
   format: typeof TRAINABLE_GRAPH_FORMAT;
@@ -50,7 +67,11 @@ function valueOf(v: ValueInfoProto): GraphValue {
   const t = tensorElemType(v.type);
   // Symbolic dims (a batch name) are null in the JSON form.
   const dims = shapeDims(v.type?.tensor_type?.shape);
-  return { name: v.name ?? '', shape: dims ? dims.map((d) => (typeof d === 'number' && d > 0 ? d : null)) : null, dtype: t === undefined ? 'unknown' : dtypeName(t) };
+  return {
+    name: v.name ?? '',
+    shape: dims ? dims.map((d) => (typeof d === 'number' && d > 0 ? d : null)) : null,
+    dtype: t === undefined ? 'unknown' : dtypeName(t),
+  };
 }
 
 export interface ExportOptions {
@@ -124,10 +145,16 @@ export async function exportTrainableGraph(model: OnnxModel | string, dir: strin
   }
   const opsets = graphOpsets(m);
   const result: TrainableGraph = {
-    format: TRAINABLE_GRAPH_FORMAT, version: 1, opsets,
-    inputs: graph.input.filter((v) => !initializerNames.has(v.name ?? '')).map(valueOf).map((v) => ({ ...v, name: rename(v.name) })),
+    format: TRAINABLE_GRAPH_FORMAT,
+    version: 1,
+    opsets,
+    inputs: graph.input
+      .filter((v) => !initializerNames.has(v.name ?? ''))
+      .map(valueOf)
+      .map((v) => ({ ...v, name: rename(v.name) })),
     outputs: graph.output.map(valueOf).map((v) => ({ ...v, name: rename(v.name) })),
-    initializers, nodes,
+    initializers,
+    nodes,
   };
   const graphFile = path.join(dir, 'graph.json');
   await fs.promises.writeFile(graphFile, JSON.stringify(result, null, 1));
@@ -147,7 +174,11 @@ export function graphOpsets(m: OnnxModel): Record<string, number> {
   if (version === undefined) {
     const ir = int64ToNumber(m.proto.ir_version ?? 0);
     // ONNX: before IR 3 a model without opset imports means opset 1; from IR 3 the import is required.
-    if (ir >= 3) throw new TrainableGraphError(`the model imports no opset for the default ONNX domain (IR ${ir}), so which version of its operators it uses is unknown; re-export it with its opset recorded`, m.file ?? 'model');
+    if (ir >= 3)
+      throw new TrainableGraphError(
+        `the model imports no opset for the default ONNX domain (IR ${ir}), so which version of its operators it uses is unknown; re-export it with its opset recorded`,
+        m.file ?? 'model',
+      );
     version = 1;
   }
   opsets[''] = version;
@@ -157,14 +188,22 @@ export function graphOpsets(m: OnnxModel): Record<string, number> {
 async function attributeValue(a: AttributeProto, tensorFile: (t: TensorProto) => Promise<string>): Promise<AttributeValue> {
   const dec = new TextDecoder();
   switch (a.type) {
-    case AttributeType.FLOAT: return a.f ?? 0;
-    case AttributeType.INT: return int64ToNumber(a.i);
-    case AttributeType.STRING: return dec.decode(a.s ?? new Uint8Array());
-    case AttributeType.TENSOR: return { file: await tensorFile(a.t!) };
-    case AttributeType.FLOATS: return [...a.floats];
-    case AttributeType.INTS: return a.ints.map((v) => int64ToNumber(v));
-    case AttributeType.STRINGS: return a.strings.map((s) => dec.decode(s));
-    default: return null;
+    case AttributeType.FLOAT:
+      return a.f ?? 0;
+    case AttributeType.INT:
+      return int64ToNumber(a.i);
+    case AttributeType.STRING:
+      return dec.decode(a.s ?? new Uint8Array());
+    case AttributeType.TENSOR:
+      return { file: await tensorFile(a.t!) };
+    case AttributeType.FLOATS:
+      return [...a.floats];
+    case AttributeType.INTS:
+      return a.ints.map((v) => int64ToNumber(v));
+    case AttributeType.STRINGS:
+      return a.strings.map((s) => dec.decode(s));
+    default:
+      return null;
   }
 }
 
@@ -173,14 +212,24 @@ function constantTensor(attrs: AttributeProto[], name: string): TensorProto | un
   const a = attrs[0];
   if (!a) return undefined;
   const raw = (type: number, dims: number[], values: ArrayBufferView): TensorProto =>
-    ({ name, data_type: type, dims, raw_data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) } as TensorProto);
+    ({ name, data_type: type, dims, raw_data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) }) as TensorProto;
   switch (a.name) {
-    case 'value': return a.t ? { ...a.t, name } : undefined;
-    case 'value_float': return raw(DataType.FLOAT, [], Float32Array.of(a.f ?? 0));
-    case 'value_floats': return raw(DataType.FLOAT, [a.floats.length], Float32Array.from(a.floats));
-    case 'value_int': return raw(DataType.INT64, [], BigInt64Array.of(BigInt(int64ToNumber(a.i))));
-    case 'value_ints': return raw(DataType.INT64, [a.ints.length], BigInt64Array.from(a.ints, (v) => BigInt(int64ToNumber(v))));
-    default: return undefined;
+    case 'value':
+      return a.t ? { ...a.t, name } : undefined;
+    case 'value_float':
+      return raw(DataType.FLOAT, [], Float32Array.of(a.f ?? 0));
+    case 'value_floats':
+      return raw(DataType.FLOAT, [a.floats.length], Float32Array.from(a.floats));
+    case 'value_int':
+      return raw(DataType.INT64, [], BigInt64Array.of(BigInt(int64ToNumber(a.i))));
+    case 'value_ints':
+      return raw(
+        DataType.INT64,
+        [a.ints.length],
+        BigInt64Array.from(a.ints, (v) => BigInt(int64ToNumber(v))),
+      );
+    default:
+      return undefined;
   }
 }
 
@@ -228,15 +277,28 @@ export async function writeTrainedWeights(onnxFile: string, weightsDir: string, 
     const { header, bytes } = await readNpyFile(path.join(weightsDir, file));
     const dims = tensorDims(t);
     if (header.dtype !== t.data_type || header.shape.join() !== dims.join()) {
-      throw new TrainableGraphError(`'${name}' comes back as ${dataTypeName(header.dtype)} [${header.shape.join(',')}] but the model holds ${dataTypeName(t.data_type ?? 0)} [${dims.join(',')}]`, path.join(weightsDir, file));
+      throw new TrainableGraphError(
+        `'${name}' comes back as ${dataTypeName(header.dtype)} [${header.shape.join(',')}] but the model holds ${dataTypeName(t.data_type ?? 0)} [${dims.join(',')}]`,
+        path.join(weightsDir, file),
+      );
     }
     if (node) {
       // The Constant keeps its name and output; its value becomes a tensor attribute with the new values.
-      node.attribute = [createMessage<AttributeProto>('AttributeProto', { name: 'value', type: AttributeType.TENSOR, t: createMessage<TensorProto>('TensorProto', { name: '', data_type: t.data_type, dims: dims, raw_data: bytes }) })];
+      node.attribute = [
+        createMessage<AttributeProto>('AttributeProto', {
+          name: 'value',
+          type: AttributeType.TENSOR,
+          t: createMessage<TensorProto>('TensorProto', { name: '', data_type: t.data_type, dims: dims, raw_data: bytes }),
+        }),
+      ];
     } else {
       // Only the values change: the bytes go to raw_data; typed fields and external references are cleared.
       t.raw_data = bytes;
-      t.float_data = []; t.int32_data = []; t.int64_data = []; t.double_data = []; t.uint64_data = [];
+      t.float_data = [];
+      t.int32_data = [];
+      t.int64_data = [];
+      t.double_data = [];
+      t.uint64_data = [];
       t.external_data = [];
       t.data_location = undefined;
     }

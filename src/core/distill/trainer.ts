@@ -12,7 +12,10 @@ import type { RunFolder } from './runFolder';
 export class RunFailure extends Error {}
 
 export class CancelledRun extends Error {
-  constructor() { super('cancelled'); this.name = 'AbortError'; }
+  constructor() {
+    super('cancelled');
+    this.name = 'AbortError';
+  }
 }
 
 export interface TrainOptions {
@@ -29,27 +32,46 @@ export async function checkJob(run: RunFolder, python: string, jobFile: string, 
   const stderr: string[] = [];
   readline.createInterface({ input: child.stdout }).on('line', (line) => {
     let e: TrainerEvent | undefined;
-    try { e = JSON.parse(line); } catch { /* not an event */ }
+    try {
+      e = JSON.parse(line);
+    } catch {
+      /* not an event */
+    }
     if (!e || typeof e.event !== 'string') return run.log(line);
     if (e.event === 'check') check = e;
     if (e.event === 'error') error = e;
     run.emit(e);
   });
-  readline.createInterface({ input: child.stderr }).on('line', (line) => { stderr.push(line); run.log(line); });
+  readline.createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    run.log(line);
+  });
   const code = await new Promise<number | null>((resolve) => {
     child.on('error', () => resolve(null));
     child.on('close', (c) => resolve(c));
   });
-  if (error) throw new RunFailure(`the trainer cannot train this student: ${error.message}${error.where ? ` (at ${error.where})` : ''}${error.hint ? `; ${error.hint}` : ''}`);
+  if (error)
+    throw new RunFailure(
+      `the trainer cannot train this student: ${error.message}${error.where ? ` (at ${error.where})` : ''}${error.hint ? `; ${error.hint}` : ''}`,
+    );
   if (code !== 0 || !check) throw new RunFailure(`the trainer's check failed (exit ${code}): ${lastLines(stderr.join('\n'))}`);
   if (check.unsupported.length) {
-    throw new RunFailure(`the trainer cannot run ${check.unsupported.length} node(s) of the model: ${check.unsupported.map((u) => `${u.node} (${u.opType}): ${u.reason}`).join('; ')}`);
+    throw new RunFailure(
+      `the trainer cannot run ${check.unsupported.length} node(s) of the model: ${check.unsupported.map((u) => `${u.node} (${u.opType}): ${u.reason}`).join('; ')}`,
+    );
   }
   run.log(`trainer check: every node supported, ${check.parameters} trainable parameters`);
 }
 
 /** Spawns the trainer and follows its events until it exits. */
-export async function train(run: RunFolder, python: string, jobFile: string, dir: string, report: DistillRunReport, options: TrainOptions): Promise<{ onnx: string | null }> {
+export async function train(
+  run: RunFolder,
+  python: string,
+  jobFile: string,
+  dir: string,
+  report: DistillRunReport,
+  options: TrainOptions,
+): Promise<{ onnx: string | null }> {
   const child = spawn(python, ['-m', TRAINER_MODULE, 'train', jobFile], { cwd: dir, env: trainerEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let lastError: ErrorEvent | undefined;
   let onnx: string | null = null;
@@ -77,7 +99,9 @@ export async function train(run: RunFolder, python: string, jobFile: string, dir
     try {
       const parsed = JSON.parse(line);
       if (parsed && typeof parsed.event === 'string') e = parsed;
-    } catch { /* not an event */ }
+    } catch {
+      /* not an event */
+    }
     if (!e) return run.log(line);
     switch (e.event) {
       case 'start':
@@ -88,12 +112,25 @@ export async function train(run: RunFolder, python: string, jobFile: string, dir
         if (typeof e.blasGflops === 'number') run.log(`trainer: CPU matrix products at ${e.blasGflops.toFixed(1)} GFLOP/s (measured at start-up)`);
         if (e.losses && Object.keys(e.losses).length) report.losses = e.losses;
         break;
-      case 'epoch': Object.assign(epochOf(e.epoch), { loss: e.loss, terms: e.terms, seconds: e.seconds }); break;
-      case 'eval': Object.assign(epochOf(e.epoch), { accuracy: e.accuracy, agreement: e.agreement }); break;
-      case 'checkpoint': report.checkpoint = (e as CheckpointEvent).path; break;
-      case 'exported': if (e.kind === 'onnx') onnx = e.path; break;
-      case 'warning': run.warn(report, e); return;
-      case 'error': lastError = e; run.log(`trainer error: ${e.message}${e.where ? ` (at ${e.where})` : ''}${e.hint ? `; ${e.hint}` : ''}`); break;
+      case 'epoch':
+        Object.assign(epochOf(e.epoch), { loss: e.loss, terms: e.terms, seconds: e.seconds });
+        break;
+      case 'eval':
+        Object.assign(epochOf(e.epoch), { accuracy: e.accuracy, agreement: e.agreement });
+        break;
+      case 'checkpoint':
+        report.checkpoint = (e as CheckpointEvent).path;
+        break;
+      case 'exported':
+        if (e.kind === 'onnx') onnx = e.path;
+        break;
+      case 'warning':
+        run.warn(report, e);
+        return;
+      case 'error':
+        lastError = e;
+        run.log(`trainer error: ${e.message}${e.where ? ` (at ${e.where})` : ''}${e.hint ? `; ${e.hint}` : ''}`);
+        break;
     }
     run.emit(e);
   });
@@ -113,9 +150,10 @@ export async function train(run: RunFolder, python: string, jobFile: string, dir
   if (exit.spawnError) throw new RunFailure(`cannot start the trainer with ${python}: ${exit.spawnError}`);
   if (options.signal?.aborted || exit.code === 130) throw new CancelledRun();
   if (exit.code !== 0) {
-    const why = lastError ? `${lastError.message}${lastError.where ? ` (at ${lastError.where})` : ''}${lastError.hint ? `; ${lastError.hint}` : ''}` : `the trainer exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}: ${lastLines(stderr.join('\n'))}`;
+    const why = lastError
+      ? `${lastError.message}${lastError.where ? ` (at ${lastError.where})` : ''}${lastError.hint ? `; ${lastError.hint}` : ''}`
+      : `the trainer exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}: ${lastLines(stderr.join('\n'))}`;
     throw new RunFailure(`${why}${report.checkpoint ? ` (last checkpoint: ${report.checkpoint})` : ''}; the log is ${run.paths.log}`);
   }
   return { onnx };
 }
-

@@ -78,7 +78,12 @@ export async function verifyStudent(studentFile: string, o: VerifyOptions): Prom
     let teacherCorrect = 0;
     let agree = 0;
     let sample: Record<string, ort.Tensor> | undefined;
-    for await (const feeds of source.batches({ batchSize: o.batchSize ?? 256, limit: o.split.samples ?? undefined, shuffleSeed: o.split.shuffleSeed ?? undefined, signal: o.signal })) {
+    for await (const feeds of source.batches({
+      batchSize: o.batchSize ?? 256,
+      limit: o.split.samples ?? undefined,
+      shuffleSeed: o.split.shuffleSeed ?? undefined,
+      signal: o.signal,
+    })) {
       sample ??= firstSample(feeds);
       const rows = Object.values(feeds)[0].dims[0];
       const s = await sSession.run(rename(feeds), [o.studentOutput]);

@@ -64,7 +64,7 @@ function installUnknownFieldSupport(): void {
       const start = reader.pos;
       const outer = reader.skippedUnknown;
       reader.skippedUnknown = false;
-      const m = (decode as Function).call(this, reader, l, ...rest) as protobuf.Message & WithUnknown;
+      const m = (decode as (this: protobuf.Type, ...args: unknown[]) => unknown).call(this, reader, l, ...rest) as protobuf.Message & WithUnknown;
       if (reader.skippedUnknown) {
         const found = unknownFieldsIn(this, reader.buf, start, reader.pos);
         if (found.length) m[UNKNOWN_FIELDS] = found;
@@ -74,7 +74,7 @@ function installUnknownFieldSupport(): void {
     } as typeof type.decode;
     const encode = type.encode;
     type.encode = function (this: protobuf.Type, m: protobuf.Message & WithUnknown, w?: protobuf.Writer) {
-      const writer = (encode as Function).call(this, m, w) as protobuf.Writer;
+      const writer = (encode as (this: protobuf.Type, ...args: unknown[]) => unknown).call(this, m, w) as protobuf.Writer;
       // `_push` is the writer's one way to append pre-encoded bytes.
       const push = (writer as unknown as { _push(fn: typeof writeRaw, len: number, val: Uint8Array): void })._push;
       for (const raw of m[UNKNOWN_FIELDS] ?? []) push.call(writer, writeRaw, raw.length, raw);
@@ -96,7 +96,9 @@ export function decodeMessage<T>(typeName: string, bytes: Uint8Array): T {
 
 export function encodeMessage(typeName: string, message: object): Uint8Array {
   installUnknownFieldSupport();
-  return messageType(typeName).encode(message as protobuf.Message).finish();
+  return messageType(typeName)
+    .encode(message as protobuf.Message)
+    .finish();
 }
 
 /** A message object with every repeated field present (as a decoded message would have). */

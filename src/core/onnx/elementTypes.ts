@@ -13,17 +13,33 @@ export interface ElementTypes {
   unresolved: Map<string, string>;
 }
 
-type Rule = (inputs: Array<number | undefined>, attr: (name: string) => AttributeProto | undefined, node: NodeProto, sub: SubgraphTypes) => Array<number | undefined>;
+type Rule = (
+  inputs: Array<number | undefined>,
+  attr: (name: string) => AttributeProto | undefined,
+  node: NodeProto,
+  sub: SubgraphTypes,
+) => Array<number | undefined>;
 /** Output types of a node's subgraph attribute, resolved on demand; `seeds` type the subgraph's
  *  inputs that declare no type (by position). */
 type SubgraphTypes = (attribute: string, seeds?: Array<number | undefined>) => Array<number | undefined>;
 
-const all = (t: number | undefined): Rule => (_i, _a, node) => node.output.map(() => t);
-const sameAs = (k: number): Rule => (inputs, _a, node) => node.output.map(() => inputs[k]);
-const first = (...rest: Array<number | 'in0'>): Rule => (inputs) => rest.map((t) => (t === 'in0' ? inputs[0] : t));
+const all =
+  (t: number | undefined): Rule =>
+  (_i, _a, node) =>
+    node.output.map(() => t);
+const sameAs =
+  (k: number): Rule =>
+  (inputs, _a, node) =>
+    node.output.map(() => inputs[k]);
+const first =
+  (...rest: Array<number | 'in0'>): Rule =>
+  (inputs) =>
+    rest.map((t) => (t === 'in0' ? inputs[0] : t));
 const attrInt = (a: AttributeProto | undefined) => (a?.i !== undefined ? int64ToNumber(a.i) : undefined);
-const dtypeAttr = (name: string, fallback: (inputs: Array<number | undefined>) => number | undefined): Rule =>
-  (inputs, attr, node) => node.output.map(() => attrInt(attr(name)) || fallback(inputs));
+const dtypeAttr =
+  (name: string, fallback: (inputs: Array<number | undefined>) => number | undefined): Rule =>
+  (inputs, attr, node) =>
+    node.output.map(() => attrInt(attr(name)) || fallback(inputs));
 
 const INT64 = DataType.INT64;
 const BOOL = DataType.BOOL;
@@ -47,28 +63,54 @@ const RULES: Record<string, Rule> = {
   '::CastLike': sameAs(1),
   '::Constant': (_i, attr) => [constantType(attr)],
   '::ConstantOfShape': (_i, attr) => [attr('value')?.t?.data_type ?? FLOAT],
-  '::Shape': all(INT64), '::Size': all(INT64), '::NonZero': all(INT64), '::ArgMax': all(INT64),
-  '::ArgMin': all(INT64), '::NonMaxSuppression': all(INT64),
-  '::Equal': all(BOOL), '::Less': all(BOOL), '::LessOrEqual': all(BOOL), '::Greater': all(BOOL),
-  '::GreaterOrEqual': all(BOOL), '::Not': all(BOOL), '::And': all(BOOL), '::Or': all(BOOL),
-  '::Xor': all(BOOL), '::IsNaN': all(BOOL), '::IsInf': all(BOOL), '::RegexFullMatch': all(BOOL),
-  '::TopK': first('in0', INT64), '::MaxPool': first('in0', INT64), '::Unique': first('in0', INT64, INT64, INT64),
+  '::Shape': all(INT64),
+  '::Size': all(INT64),
+  '::NonZero': all(INT64),
+  '::ArgMax': all(INT64),
+  '::ArgMin': all(INT64),
+  '::NonMaxSuppression': all(INT64),
+  '::Equal': all(BOOL),
+  '::Less': all(BOOL),
+  '::LessOrEqual': all(BOOL),
+  '::Greater': all(BOOL),
+  '::GreaterOrEqual': all(BOOL),
+  '::Not': all(BOOL),
+  '::And': all(BOOL),
+  '::Or': all(BOOL),
+  '::Xor': all(BOOL),
+  '::IsNaN': all(BOOL),
+  '::IsInf': all(BOOL),
+  '::RegexFullMatch': all(BOOL),
+  '::TopK': first('in0', INT64),
+  '::MaxPool': first('in0', INT64),
+  '::Unique': first('in0', INT64, INT64, INT64),
   '::Dropout': first('in0', BOOL),
-  '::Where': sameAs(1), '::OneHot': sameAs(2),
+  '::Where': sameAs(1),
+  '::OneHot': sameAs(2),
   '::EyeLike': dtypeAttr('dtype', (i) => i[0]),
-  '::RandomNormal': dtypeAttr('dtype', () => FLOAT), '::RandomUniform': dtypeAttr('dtype', () => FLOAT),
-  '::RandomNormalLike': dtypeAttr('dtype', (i) => i[0]), '::RandomUniformLike': dtypeAttr('dtype', (i) => i[0]),
-  '::Bernoulli': dtypeAttr('dtype', (i) => i[0]), '::Multinomial': dtypeAttr('dtype', () => DataType.INT32),
-  '::HannWindow': dtypeAttr('output_datatype', () => FLOAT), '::HammingWindow': dtypeAttr('output_datatype', () => FLOAT),
-  '::BlackmanWindow': dtypeAttr('output_datatype', () => FLOAT), '::MelWeightMatrix': dtypeAttr('output_datatype', () => FLOAT),
+  '::RandomNormal': dtypeAttr('dtype', () => FLOAT),
+  '::RandomUniform': dtypeAttr('dtype', () => FLOAT),
+  '::RandomNormalLike': dtypeAttr('dtype', (i) => i[0]),
+  '::RandomUniformLike': dtypeAttr('dtype', (i) => i[0]),
+  '::Bernoulli': dtypeAttr('dtype', (i) => i[0]),
+  '::Multinomial': dtypeAttr('dtype', () => DataType.INT32),
+  '::HannWindow': dtypeAttr('output_datatype', () => FLOAT),
+  '::HammingWindow': dtypeAttr('output_datatype', () => FLOAT),
+  '::BlackmanWindow': dtypeAttr('output_datatype', () => FLOAT),
+  '::MelWeightMatrix': dtypeAttr('output_datatype', () => FLOAT),
   '::QuantizeLinear': (inputs, attr) => [attrInt(attr('output_dtype')) || inputs[2] || DataType.UINT8],
   '::DequantizeLinear': (inputs) => [inputs[1] ?? FLOAT],
   '::DynamicQuantizeLinear': first(DataType.UINT8, FLOAT, DataType.UINT8),
-  '::MatMulInteger': all(DataType.INT32), '::ConvInteger': all(DataType.INT32),
-  '::QLinearConv': sameAs(7), '::QLinearMatMul': sameAs(7),
-  '::LayerNormalization': (inputs, attr, node) => node.output.map((_, k) => (k === 0 ? inputs[0] : attrInt(attr('stash_type')) ?? FLOAT)),
-  '::StringConcat': all(DataType.STRING), '::StringSplit': first(DataType.STRING, INT64),
-  '::StringNormalizer': all(DataType.STRING), '::ImageDecoder': all(DataType.UINT8), '::TfIdfVectorizer': all(FLOAT),
+  '::MatMulInteger': all(DataType.INT32),
+  '::ConvInteger': all(DataType.INT32),
+  '::QLinearConv': sameAs(7),
+  '::QLinearMatMul': sameAs(7),
+  '::LayerNormalization': (inputs, attr, node) => node.output.map((_, k) => (k === 0 ? inputs[0] : (attrInt(attr('stash_type')) ?? FLOAT))),
+  '::StringConcat': all(DataType.STRING),
+  '::StringSplit': first(DataType.STRING, INT64),
+  '::StringNormalizer': all(DataType.STRING),
+  '::ImageDecoder': all(DataType.UINT8),
+  '::TfIdfVectorizer': all(FLOAT),
   '::If': (_i, _a, _n, sub) => sub('then_branch'),
   // Scan's body inputs are typed like the node's inputs (state, then one slice of each scan
   // input, opset 9 on).
@@ -83,16 +125,20 @@ const RULES: Record<string, Rule> = {
   'com.microsoft::QAttention': first(FLOAT, FLOAT),
   'com.microsoft::QGemm': (inputs) => [inputs[8] ?? FLOAT],
   'com.microsoft::GatherBlockQuantized': sameAs(2),
-  'ai.onnx.ml::LinearClassifier': classifierOutputs, 'ai.onnx.ml::SVMClassifier': classifierOutputs,
+  'ai.onnx.ml::LinearClassifier': classifierOutputs,
+  'ai.onnx.ml::SVMClassifier': classifierOutputs,
   'ai.onnx.ml::TreeEnsembleClassifier': classifierOutputs,
-  'ai.onnx.ml::LinearRegressor': all(FLOAT), 'ai.onnx.ml::SVMRegressor': all(FLOAT),
-  'ai.onnx.ml::TreeEnsembleRegressor': all(FLOAT), 'ai.onnx.ml::Normalizer': all(FLOAT),
-  'ai.onnx.ml::Scaler': all(FLOAT), 'ai.onnx.ml::OneHotEncoder': all(FLOAT),
+  'ai.onnx.ml::LinearRegressor': all(FLOAT),
+  'ai.onnx.ml::SVMRegressor': all(FLOAT),
+  'ai.onnx.ml::TreeEnsembleRegressor': all(FLOAT),
+  'ai.onnx.ml::Normalizer': all(FLOAT),
+  'ai.onnx.ml::Scaler': all(FLOAT),
+  'ai.onnx.ml::OneHotEncoder': all(FLOAT),
 };
 
 /** Ops of other domains whose outputs are not simply typed like their first input. */
 function ruleFor(node: NodeProto): Rule | undefined {
-  const domain = node.domain === 'ai.onnx' ? '' : node.domain ?? '';
+  const domain = node.domain === 'ai.onnx' ? '' : (node.domain ?? '');
   const rule = RULES[`${domain}::${node.op_type}`];
   if (rule) return rule;
   // Ops of the default and Microsoft domains not listed keep their first input's type (unary,
@@ -146,7 +192,13 @@ export function inferElementTypes(index: GraphIndex, outer?: Map<string, number>
       if (!out || types.has(out)) return;
       const t = computed[k];
       if (t) types.set(out, t);
-      else unresolved.set(out, rule ? `node '${node.name || node.op_type}' (${node.op_type}): an input's type is unknown` : `no type rule for op ${node.domain ? `${node.domain}::` : ''}${node.op_type}`);
+      else
+        unresolved.set(
+          out,
+          rule
+            ? `node '${node.name || node.op_type}' (${node.op_type}): an input's type is unknown`
+            : `no type rule for op ${node.domain ? `${node.domain}::` : ''}${node.op_type}`,
+        );
     });
   }
   // Every subgraph is typed, so that its values can be exposed too.

@@ -53,7 +53,10 @@ export class ExternalDataStore {
   resolve(location: string, tensorName: string): string {
     const subject = `tensor '${tensorName}'`;
     if (!this.baseDir || !this.realBase) {
-      throw new TensorDataError(`its data is in external file '${location}', but the model was read from memory; read it from its file or give its folder`, subject);
+      throw new TensorDataError(
+        `its data is in external file '${location}', but the model was read from memory; read it from its file or give its folder`,
+        subject,
+      );
     }
     if (path.isAbsolute(location) || location.includes('\0')) {
       throw new TensorDataError(`external data location '${location}' must be a path relative to the model's folder`, subject);
@@ -93,7 +96,8 @@ export class ExternalDataStore {
     if (ref.offset + length > size || length < 0) {
       throw new TensorDataError(
         `external data asks for bytes ${ref.offset}..${ref.offset + length} of '${ref.location}', which has ${size} bytes (truncated file?)`,
-        `tensor '${t.name ?? ''}'`);
+        `tensor '${t.name ?? ''}'`,
+      );
     }
     return length;
   }

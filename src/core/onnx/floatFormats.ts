@@ -18,9 +18,7 @@ const U32 = new Uint32Array(F32.buffer);
 const QUIET_NAN_BITS = 0x7fc00000;
 
 function float32BitsView(values: ArrayLike<number>): Uint32Array | null {
-  return values instanceof Float32Array
-    ? new Uint32Array(values.buffer, values.byteOffset, values.length)
-    : null;
+  return values instanceof Float32Array ? new Uint32Array(values.buffer, values.byteOffset, values.length) : null;
 }
 
 function bitsOf(values: ArrayLike<number>, view: Uint32Array | null, i: number): number {
@@ -43,9 +41,7 @@ function encodeEach<T extends Uint8Array | Uint16Array>(values: ArrayLike<number
 }
 
 /** Writes float32 bit patterns into `out` through a Uint32 view, which keeps NaN payloads. */
-function decodeByTable(
-  table: Uint32Array, codes: ArrayLike<number>, mask: number, out: Float32Array | undefined,
-): Float32Array {
+function decodeByTable(table: Uint32Array, codes: ArrayLike<number>, mask: number, out: Float32Array | undefined): Float32Array {
   const n = codes.length;
   const result = out ?? new Float32Array(n);
   checkOut(result, n);
@@ -83,9 +79,7 @@ function smallFloatValue(code: number, eBits: number, mBits: number, bias: numbe
   const negative = ((code >> (eBits + mBits)) & 1) === 1;
   const e = (code >> mBits) & ((1 << eBits) - 1);
   const m = code & ((1 << mBits) - 1);
-  const magnitude = e === 0
-    ? m * 2 ** (1 - bias - mBits)
-    : ((1 << mBits) + m) * 2 ** (e - bias - mBits);
+  const magnitude = e === 0 ? m * 2 ** (1 - bias - mBits) : ((1 << mBits) + m) * 2 ** (e - bias - mBits);
   return negative ? -magnitude : magnitude;
 }
 
@@ -271,15 +265,11 @@ function getFloat8Table(format: Float8Format): Uint32Array {
   return table;
 }
 
-export function float8BitsToFloat32(
-  format: Float8Format, bits: Uint8Array, out?: Float32Array,
-): Float32Array {
+export function float8BitsToFloat32(format: Float8Format, bits: Uint8Array, out?: Float32Array): Float32Array {
   return decodeByTable(getFloat8Table(format), bits, 0xff, out);
 }
 
-export function float32ToFloat8Bits(
-  format: Float8Format, values: ArrayLike<number>, saturate = true, out?: Uint8Array,
-): Uint8Array {
+export function float32ToFloat8Bits(format: Float8Format, values: ArrayLike<number>, saturate = true, out?: Uint8Array): Uint8Array {
   const result = out ?? new Uint8Array(values.length);
   if (format === 'e8m0') return encodeEach(values, result, (x) => e8m0FromFloat32Bits(x, saturate));
   const spec = float8Spec(format);

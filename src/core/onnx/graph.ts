@@ -29,7 +29,11 @@ export class GraphIndex {
   readonly implicitInputs = new Map<number, string[]>();
   private order?: number[];
 
-  constructor(readonly graph: GraphProto, readonly path = 'main', readonly parent?: GraphIndex) {
+  constructor(
+    readonly graph: GraphProto,
+    readonly path = 'main',
+    readonly parent?: GraphIndex,
+  ) {
     for (const t of graph.initializer) if (t.name) this.initializers.set(t.name, t);
     for (const s of graph.sparse_initializer) if (s.values?.name) this.initializers.set(s.values.name, s.values);
     for (const v of graph.input) if (v.name) this.inputs.set(v.name, v);

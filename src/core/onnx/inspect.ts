@@ -25,7 +25,9 @@ export async function nodeList(model: OnnxModel, options: NodeListOptions = {}):
       const probed = await probeRun(model, missing, { ...options, elemTypes: types });
       for (const [name, dims] of probed.shapes) if (!shapes.has(name)) shapes.set(name, dims);
       for (const [name, t] of probed.types) if (!types.has(name)) types.set(name, t);
-      const given = Object.entries(probed.inputShapes).map(([k, d]) => `${k}=[${d.join(',')}]`).join(' ');
+      const given = Object.entries(probed.inputShapes)
+        .map(([k, d]) => `${k}=[${d.join(',')}]`)
+        .join(' ');
       const skipped = probed.notExposed.size ? `; not probed: ${[...probed.notExposed].map(([k, why]) => `${k} (${why})`).join(', ')}` : '';
       probeNote = `shapes not in value_info come from one run with synthetic inputs ${given}${skipped}`;
       source = source === 'value_info' ? 'value_info+probe' : 'probe';
@@ -38,4 +40,3 @@ export async function nodeList(model: OnnxModel, options: NodeListOptions = {}):
   }
   return { format: 'onnx-compress/node-list', version: 1, shapeSource: source, probeNote, probeFailure, nodes: listNodes(model, types, shapes) };
 }
-

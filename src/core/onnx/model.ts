@@ -43,7 +43,8 @@ function describeDecodeFailure(e: unknown, size: number): string {
   if (msg === 'index out of range') {
     return `the protobuf data is truncated or corrupt: a field declares more bytes than the file holds (file size ${size})`;
   }
-  if (/invalid wire type|illegal tag|index out of range/i.test(msg)) return `the bytes are not valid protobuf (${msg}); the file is corrupt or not an ONNX model`;
+  if (/invalid wire type|illegal tag|index out of range/i.test(msg))
+    return `the bytes are not valid protobuf (${msg}); the file is corrupt or not an ONNX model`;
   if (/nesting depth/i.test(msg)) return `the protobuf nests messages too deeply (${msg}); the file is corrupt or hostile`;
   return `the protobuf data cannot be decoded (${msg})`;
 }
@@ -55,7 +56,9 @@ function checkIsModel(proto: ModelProto, size: number): void {
   const ir = int64ToNumber(proto.ir_version, 'IR version');
   if (ir < 1) throw new Error(`IR version ${ir} is not valid: this is not an ONNX model`);
   if (ir > MAX_IR_VERSION) {
-    throw new Error(`IR version ${ir} is newer than this reader knows (up to ${MAX_IR_VERSION}); fields added since could be lost. Update ONNX Compress, or re-export the model with IR version ${MAX_IR_VERSION} or lower`);
+    throw new Error(
+      `IR version ${ir} is newer than this reader knows (up to ${MAX_IR_VERSION}); fields added since could be lost. Update ONNX Compress, or re-export the model with IR version ${MAX_IR_VERSION} or lower`,
+    );
   }
   if (!proto.graph) throw new Error('the model has no graph: this is not an ONNX model, or the file is truncated');
   // Required since IR 3, and written after the graph: a model cut after its graph lacks it.

@@ -65,9 +65,15 @@ export class ModelView {
   private row(n: NodeSummary, id: number): NodeRow {
     const name = n.name || `${n.opType}_${n.index}`;
     return {
-      id, graph: n.graph, name, op: n.opType, domain: n.domain, inputs: n.inputs,
+      id,
+      graph: n.graph,
+      name,
+      op: n.opType,
+      domain: n.domain,
+      inputs: n.inputs,
       outputs: n.outputs.map((o) => ({ name: o.name, type: o.elemType, shape: o.shape })),
-      attributes: n.attributes, parameters: n.parameters,
+      attributes: n.attributes,
+      parameters: n.parameters,
       integer: this.quantization().integerNodes.get(name) ?? null,
     };
   }
@@ -79,8 +85,13 @@ export class ModelView {
       for (const v of allTensors(this.model.proto)) {
         const shape = tensorDims(v.tensor);
         this.tensorCache.push({
-          name: v.name, role: v.role, graph: v.graphPath, type: dataTypeName(v.tensor.data_type), shape,
-          bytes: tensorByteSize(v.tensor), quant: quant.get(v.name) ?? null,
+          name: v.name,
+          role: v.role,
+          graph: v.graphPath,
+          type: dataTypeName(v.tensor.data_type),
+          shape,
+          bytes: tensorByteSize(v.tensor),
+          quant: quant.get(v.name) ?? null,
         });
       }
     }

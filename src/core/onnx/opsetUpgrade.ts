@@ -34,10 +34,18 @@ import { DataType } from './dataTypes';
 import type { OnnxModel } from './model';
 import { makeTensor } from './tensor';
 import {
-  AttributeType, int64ToBigInt, int64ToNumber, type AttributeProto, type FunctionProto, type GraphProto, type ModelProto,
-  type NodeProto, type OperatorSetIdProto, type TensorProto,
+  AttributeType,
+  int64ToBigInt,
+  int64ToNumber,
+  type AttributeProto,
+  type FunctionProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type OperatorSetIdProto,
+  type TensorProto,
 } from './types';
-import { allGraphs, attributeGraphs, functionPath, nodeLabel, graphsInNodes } from './walk';
+import { allGraphs, functionPath, nodeLabel, graphsInNodes } from './walk';
 
 export interface OpsetUpgradeResult {
   /** The default-domain opset the model had (0 when it imported none). */
@@ -172,7 +180,11 @@ function planNode(node: NodeProto, from: number, reads: Set<string>): Edit | und
         throw new Refusal(`starts, ends${a ? ' and axes' : ''} differ in length (${s.length}, ${e.length}${a ? `, ${a.length}` : ''})`);
       }
       return (ctx) => {
-        const inputs = [node.input[0], ctx.addTensor('starts', DataType.INT64, BigInt64Array.from(s)), ctx.addTensor('ends', DataType.INT64, BigInt64Array.from(e))];
+        const inputs = [
+          node.input[0],
+          ctx.addTensor('starts', DataType.INT64, BigInt64Array.from(s)),
+          ctx.addTensor('ends', DataType.INT64, BigInt64Array.from(e)),
+        ];
         if (a) inputs.push(ctx.addTensor('axes', DataType.INT64, BigInt64Array.from(a)));
         node.input = inputs;
         removeAttrs(node, 'starts', 'ends', 'axes');
@@ -228,7 +240,7 @@ function planNode(node: NodeProto, from: number, reads: Set<string>): Edit | und
       return () => removeAttrs(node, 'spatial');
     }
     case 'Scan':
-      if (from === 8) throw new Refusal('Scan-9 dropped Scan-8\'s sequence_lens input and batch axis');
+      if (from === 8) throw new Refusal("Scan-9 dropped Scan-8's sequence_lens input and batch axis");
       return undefined;
     case 'MeanVarianceNormalization':
       if (from < 9) throw new Refusal('the experimental MeanVarianceNormalization of opsets before 9 has other attributes than MeanVarianceNormalization-9');
@@ -251,10 +263,15 @@ export function upgradeOpsetTo10(model: OnnxModel): OpsetUpgradeResult {
   if (!imports.length) {
     const ir = int64ToNumber(proto.ir_version, 'IR version');
     // Before IR 3 a model without opset imports means opset 1.
-    if (ir < 3) throw new OpsetUpgradeError(`IR version ${ir} without an opset import means opset 1, which cannot be upgraded automatically; ${REEXPORT}`, subject);
+    if (ir < 3)
+      throw new OpsetUpgradeError(`IR version ${ir} without an opset import means opset 1, which cannot be upgraded automatically; ${REEXPORT}`, subject);
     for (const { graph, path } of modelGraphs(proto)) {
       const n = graph.node.find((x) => isDefaultDomain(x.domain));
-      if (n) throw new OpsetUpgradeError(`node '${nodeLabel(n, graph.node.indexOf(n))}' (${n.op_type}) in graph ${path} is in the default domain, which the model does not import; the model is invalid`, subject);
+      if (n)
+        throw new OpsetUpgradeError(
+          `node '${nodeLabel(n, graph.node.indexOf(n))}' (${n.op_type}) in graph ${path} is in the default domain, which the model does not import; the model is invalid`,
+          subject,
+        );
     }
     proto.opset_import.push(createMessage<OperatorSetIdProto>('OperatorSetIdProto', { domain: '', version: TARGET }));
     return { from: 0, converted: [] };
@@ -263,7 +280,8 @@ export function upgradeOpsetTo10(model: OnnxModel): OpsetUpgradeResult {
   if (versions.size > 1) throw new OpsetUpgradeError(`the model imports the default domain twice, at opsets ${[...versions].join(' and ')}`, subject);
   const from = [...versions][0];
   if (from >= TARGET) return { from, converted: [] };
-  if (from < 7) throw new OpsetUpgradeError(`opset ${from} predates opset 7, and the operators changed too much since to upgrade automatically; ${REEXPORT}`, subject);
+  if (from < 7)
+    throw new OpsetUpgradeError(`opset ${from} predates opset 7, and the operators changed too much since to upgrade automatically; ${REEXPORT}`, subject);
 
   const ir = int64ToNumber(proto.ir_version, 'IR version');
   const units: Unit[] = [];
@@ -297,7 +315,10 @@ export function upgradeOpsetTo10(model: OnnxModel): OpsetUpgradeResult {
       } catch (e) {
         if (!(e instanceof Refusal)) throw e;
         const where = unit.path === 'main' ? '' : ` in ${unit.path}`;
-        throw new OpsetUpgradeError(`cannot upgrade node '${label}' (${node.op_type})${where} from opset ${from} to ${TARGET} automatically; ${REEXPORT} (${e.message})`, subject);
+        throw new OpsetUpgradeError(
+          `cannot upgrade node '${label}' (${node.op_type})${where} from opset ${from} to ${TARGET} automatically; ${REEXPORT} (${e.message})`,
+          subject,
+        );
       }
       if (edit) planned.push({ unit, node, label, edit });
     });
@@ -323,7 +344,10 @@ export function upgradeOpsetTo10(model: OnnxModel): OpsetUpgradeResult {
         } else {
           t.name = '';
           const constant = createMessage<NodeProto>('NodeProto', {
-            name: unique(`${name}_constant`), op_type: 'Constant', input: [], output: [name],
+            name: unique(`${name}_constant`),
+            op_type: 'Constant',
+            input: [],
+            output: [name],
             attribute: [createMessage<AttributeProto>('AttributeProto', { name: 'value', type: AttributeType.TENSOR, t })],
           });
           let byNode = inserts.get(unit);

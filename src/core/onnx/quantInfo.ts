@@ -11,10 +11,27 @@ import { allTensors } from './walk';
 
 /** Ops that compute in integer arithmetic (onnxruntime's QLinear*, *Integer and fused kernels). */
 export const INTEGER_OPS = new Set([
-  'QLinearConv', 'QLinearMatMul', 'MatMulInteger', 'ConvInteger', 'QGemm', 'QLinearAdd', 'QLinearMul',
-  'QLinearConcat', 'QLinearSigmoid', 'QLinearLeakyRelu', 'QLinearGlobalAveragePool', 'QLinearAveragePool',
-  'QLinearSoftmax', 'QLinearWhere', 'QAttention', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat',
-  'DynamicQuantizeLSTM', 'MatMulNBits', 'QOrderedMatMul', 'QLinearConvTranspose',
+  'QLinearConv',
+  'QLinearMatMul',
+  'MatMulInteger',
+  'ConvInteger',
+  'QGemm',
+  'QLinearAdd',
+  'QLinearMul',
+  'QLinearConcat',
+  'QLinearSigmoid',
+  'QLinearLeakyRelu',
+  'QLinearGlobalAveragePool',
+  'QLinearAveragePool',
+  'QLinearSoftmax',
+  'QLinearWhere',
+  'QAttention',
+  'DynamicQuantizeMatMul',
+  'MatMulIntegerToFloat',
+  'DynamicQuantizeLSTM',
+  'MatMulNBits',
+  'QOrderedMatMul',
+  'QLinearConvTranspose',
 ]);
 const Q_OPS = new Set(['QuantizeLinear']);
 const DQ_OPS = new Set(['DequantizeLinear']);
@@ -56,7 +73,7 @@ export function quantizationInfo(model: OnnxModel, nodeKey: (n: NodeProto, i: nu
   const integerNodes = new Map<string, string>();
   const root = new GraphIndex(model.proto.graph!);
   for (const index of root.allIndexes()) {
-    const op = (i: number | undefined) => (i === undefined ? undefined : index.nodes[i].op_type ?? '');
+    const op = (i: number | undefined) => (i === undefined ? undefined : (index.nodes[i].op_type ?? ''));
     index.nodes.forEach((node, i) => {
       const opType = node.op_type ?? '';
       const key = nodeKey(node, i);
@@ -70,7 +87,7 @@ export function quantizationInfo(model: OnnxModel, nodeKey: (n: NodeProto, i: nu
           scale: values(scale),
           zeroPoint: values(zp),
           count: count(scale),
-          axis: count(scale) > 1 ? attrInt(node, 'axis') ?? 1 : null,
+          axis: count(scale) > 1 ? (attrInt(node, 'axis') ?? 1) : null,
           blockSize: attrInt(node, 'block_size'),
         });
         return;
@@ -78,9 +95,14 @@ export function quantizationInfo(model: OnnxModel, nodeKey: (n: NodeProto, i: nu
       const w = QLINEAR_WEIGHTS[opType];
       if (w) {
         params.push({
-          tensor: node.input[w[0]], node: key, type: typeOf(node.input[w[2]]) ?? typeOf(node.input[w[0]]) ?? 'uint8',
-          scale: values(node.input[w[1]]), zeroPoint: values(node.input[w[2]]), count: count(node.input[w[1]]),
-          axis: count(node.input[w[1]]) > 1 ? 0 : null, blockSize: null,
+          tensor: node.input[w[0]],
+          node: key,
+          type: typeOf(node.input[w[2]]) ?? typeOf(node.input[w[0]]) ?? 'uint8',
+          scale: values(node.input[w[1]]),
+          zeroPoint: values(node.input[w[2]]),
+          count: count(node.input[w[1]]),
+          axis: count(node.input[w[1]]) > 1 ? 0 : null,
+          blockSize: null,
         });
       }
       if (INTEGER_OPS.has(opType)) {

@@ -2,8 +2,13 @@
 // reads only the protobuf structure (tensor sizes come from dims and data types), so it costs no
 // more than decoding the file, whatever the size of the weights.
 import {
-  MODEL_SUMMARY_FORMAT, MODEL_SUMMARY_VERSION, type Dim, type ModelSummary, type NodeSummary,
-  type TensorStatsReport, type ValueSummary,
+  MODEL_SUMMARY_FORMAT,
+  MODEL_SUMMARY_VERSION,
+  type Dim,
+  type ModelSummary,
+  type NodeSummary,
+  type TensorStatsReport,
+  type ValueSummary,
 } from '../../shared/summary';
 import { StatsCollector } from '../stats/summaryStats';
 import { TensorDataError } from '../errors';
@@ -24,7 +29,8 @@ export function shapeDims(shape: TensorShapeProto | undefined): Dim[] | null {
 function describeType(t: TypeProto | undefined): { kind: string; elemType: string; shape: Dim[] | null } {
   if (!t) return { kind: 'unknown', elemType: 'unknown', shape: null };
   if (t.tensor_type) return { kind: 'tensor', elemType: dataTypeName(t.tensor_type.elem_type), shape: shapeDims(t.tensor_type.shape) };
-  if (t.sparse_tensor_type) return { kind: 'sparse_tensor', elemType: dataTypeName(t.sparse_tensor_type.elem_type), shape: shapeDims(t.sparse_tensor_type.shape) };
+  if (t.sparse_tensor_type)
+    return { kind: 'sparse_tensor', elemType: dataTypeName(t.sparse_tensor_type.elem_type), shape: shapeDims(t.sparse_tensor_type.shape) };
   if (t.sequence_type) return { kind: 'sequence', elemType: `sequence<${describeType(t.sequence_type.elem_type).elemType}>`, shape: null };
   if (t.optional_type) return { kind: 'optional', elemType: `optional<${describeType(t.optional_type.elem_type).elemType}>`, shape: null };
   if (t.map_type) return { kind: 'map', elemType: `map<${dataTypeName(t.map_type.key_type)}, ${describeType(t.map_type.value_type).elemType}>`, shape: null };
@@ -39,7 +45,7 @@ export function valueSummary(v: ValueInfoProto): ValueSummary {
 /** Stored elements and bytes of one tensor (sizes from its dims, nothing read). */
 function tensorSize(t: TensorVisit['tensor']): { elements: number; bytes: number } {
   const elements = elementCount(tensorDims(t));
-  const bytes = isExternal(t) ? externalDataRef(t).length ?? tensorByteSize(t, elements) : tensorByteSize(t, elements);
+  const bytes = isExternal(t) ? (externalDataRef(t).length ?? tensorByteSize(t, elements)) : tensorByteSize(t, elements);
   return { elements, bytes };
 }
 
@@ -73,7 +79,10 @@ export function summarizeModel(model: OnnxModel): ModelSummary {
       e.count++;
       ops.set(key, e);
       if (isKnownOp(domain, opType) === false && !functions.has(key) && !unknownOps.has(key)) {
-        unknownOps.set(key, `unknown op ${domain ? `${domain}::` : ''}${opType} (node '${nodeLabel(n, i)}' in graph ${path}): not defined by ONNX; onnxruntime will refuse to run it`);
+        unknownOps.set(
+          key,
+          `unknown op ${domain ? `${domain}::` : ''}${opType} (node '${nodeLabel(n, i)}' in graph ${path}): not defined by ONNX; onnxruntime will refuse to run it`,
+        );
       }
     });
   }

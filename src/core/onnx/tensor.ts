@@ -8,16 +8,13 @@ import { TensorDataError } from '../errors';
 import { DataType, dataTypeName, isKnownDataType, rawByteLength } from './dataTypes';
 import type { ExternalDataStore } from './externalData';
 import { isExternal } from './externalData';
-import {
-  bfloat16BitsToFloat32, float16BitsToFloat32, float4e2m1BitsToFloat32, float8BitsToFloat32, type Float8Format,
-} from './floatFormats';
+import { bfloat16BitsToFloat32, float16BitsToFloat32, float4e2m1BitsToFloat32, float8BitsToFloat32, type Float8Format } from './floatFormats';
 import { createMessage } from './codec';
 import { int64ToBigInt, int64ToNumber, type Int64, type TensorProto } from './types';
 
 /** The natural typed array of each element type (bit patterns for the small float formats). */
 export type TensorValues =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array
-  | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | string[];
+  Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | string[];
 
 export interface TensorData {
   name: string;
@@ -36,20 +33,39 @@ const FLOAT8: Partial<Record<DataType, Float8Format>> = {
   [DataType.FLOAT8E8M0]: 'e8m0',
 };
 
-type ArrayCtor = { new (buf: ArrayBufferLike, off: number, len: number): Exclude<TensorValues, string[]>; new (len: number): Exclude<TensorValues, string[]>; BYTES_PER_ELEMENT: number };
+type ArrayCtor = {
+  new (buf: ArrayBufferLike, off: number, len: number): Exclude<TensorValues, string[]>;
+  new (len: number): Exclude<TensorValues, string[]>;
+  BYTES_PER_ELEMENT: number;
+};
 
 function arrayType(t: DataType): ArrayCtor {
   switch (t) {
-    case DataType.FLOAT: case DataType.COMPLEX64: return Float32Array;
-    case DataType.DOUBLE: case DataType.COMPLEX128: return Float64Array;
-    case DataType.INT8: case DataType.INT4: return Int8Array;
-    case DataType.INT16: return Int16Array;
-    case DataType.UINT16: case DataType.FLOAT16: case DataType.BFLOAT16: return Uint16Array;
-    case DataType.INT32: return Int32Array;
-    case DataType.UINT32: return Uint32Array;
-    case DataType.INT64: return BigInt64Array;
-    case DataType.UINT64: return BigUint64Array;
-    default: return Uint8Array; // uint8, bool, uint4, float4, float8
+    case DataType.FLOAT:
+    case DataType.COMPLEX64:
+      return Float32Array;
+    case DataType.DOUBLE:
+    case DataType.COMPLEX128:
+      return Float64Array;
+    case DataType.INT8:
+    case DataType.INT4:
+      return Int8Array;
+    case DataType.INT16:
+      return Int16Array;
+    case DataType.UINT16:
+    case DataType.FLOAT16:
+    case DataType.BFLOAT16:
+      return Uint16Array;
+    case DataType.INT32:
+      return Int32Array;
+    case DataType.UINT32:
+      return Uint32Array;
+    case DataType.INT64:
+      return BigInt64Array;
+    case DataType.UINT64:
+      return BigUint64Array;
+    default:
+      return Uint8Array; // uint8, bool, uint4, float4, float8
   }
 }
 
@@ -124,15 +140,23 @@ function fromRawBytes(type: DataType, bytes: Uint8Array, count: number, subject:
 
 function typedField(t: TensorProto, type: DataType): ArrayLike<number | bigint> {
   switch (type) {
-    case DataType.FLOAT: case DataType.COMPLEX64: return t.float_data;
-    case DataType.DOUBLE: case DataType.COMPLEX128: return t.double_data;
-    case DataType.INT64: return t.int64_data.map(int64ToBigInt);
-    case DataType.UINT32: return t.uint64_data.map((v) => int64ToNumber(v));
+    case DataType.FLOAT:
+    case DataType.COMPLEX64:
+      return t.float_data;
+    case DataType.DOUBLE:
+    case DataType.COMPLEX128:
+      return t.double_data;
+    case DataType.INT64:
+      return t.int64_data.map(int64ToBigInt);
+    case DataType.UINT32:
+      return t.uint64_data.map((v) => int64ToNumber(v));
     // uint64 decodes as an unsigned Long; BigInt of its decimal string is exact.
-    case DataType.UINT64: return t.uint64_data.map(int64ToBigInt);
+    case DataType.UINT64:
+      return t.uint64_data.map(int64ToBigInt);
     // int32_data holds the narrow integer types, bool, and the bit patterns of float16,
     // bfloat16 and float8 (for the 4-bit types: one packed byte per entry).
-    default: return t.int32_data;
+    default:
+      return t.int32_data;
   }
 }
 
@@ -142,7 +166,12 @@ function fromTypedFields(t: TensorProto, type: DataType, count: number, subject:
   if (src.length !== need) {
     throw new TensorDataError(`holds ${src.length} values but its shape [${tensorDims(t).join(', ')}] needs ${need}`, subject);
   }
-  if (is4Bit(type)) return unpack4Bit(Uint8Array.from(src as ArrayLike<number>, (v) => v & 0xff), count, type === DataType.INT4);
+  if (is4Bit(type))
+    return unpack4Bit(
+      Uint8Array.from(src as ArrayLike<number>, (v) => v & 0xff),
+      count,
+      type === DataType.INT4,
+    );
   const out = new (arrayType(type))(src.length);
   for (let i = 0; i < src.length; i++) (out as unknown as Array<number | bigint>)[i] = src[i];
   return out;

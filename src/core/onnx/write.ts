@@ -127,7 +127,10 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
   }
   // Replacing that file would change the bytes under the source model, which still reads them.
   if (placement !== 'inline' && readsExternalFile(model, dataFile)) {
-    throw new ModelWriteError(`the data file ${location} is the source model's own external data file, which it still reads; choose another data file name or output folder`, out);
+    throw new ModelWriteError(
+      `the data file ${location} is the source model's own external data file, which it still reads; choose another data file name or output folder`,
+      out,
+    );
   }
 
   const changed: Array<[TensorProto, SavedFields]> = [];
@@ -173,7 +176,10 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
       ];
     }
     if (model.byteLength + inlineGrowth > PROTOBUF_LIMIT) {
-      throw new ModelWriteError(`the model would be about ${Math.round((model.byteLength + inlineGrowth) / 2 ** 20)} MiB, over the 2 GiB protobuf limit; keep large tensors in external data (--external-data)`, out);
+      throw new ModelWriteError(
+        `the model would be about ${Math.round((model.byteLength + inlineGrowth) / 2 ** 20)} MiB, over the 2 GiB protobuf limit; keep large tensors in external data (--external-data)`,
+        out,
+      );
     }
     checkAborted(options.signal, out);
     const encoded = encodeMessage('ModelProto', model.proto);

@@ -2,7 +2,6 @@
 // of com.microsoft::MatMulNBits. Pure arithmetic on top of the scheme's rounding and parameters.
 import { FLOAT32_TINY, quantizeOne, scaleZeroPoint } from './scheme';
 
-
 export interface BlockQuantized {
   /** uint8 [N, kBlocks, blockSize / 2]: element 2i of a block in the low nibble, 2i+1 in the high. */
   packed: Uint8Array;

@@ -82,10 +82,16 @@ function outputNames(o: Observed): string[] {
  */
 async function observingSession(model: OnnxModel, observed: Observed[], settings: QuantSettings): Promise<ort.InferenceSession> {
   const nodes: NodeProto[] = [];
-  const node = (op: string, input: string, out: string, reduce: boolean) => nodes.push(createMessage<NodeProto>('NodeProto', {
-    op_type: op, input: [input], output: [out], name: out,
-    attribute: reduce ? [createMessage<AttributeProto>('AttributeProto', { name: 'keepdims', type: AttributeType.INT, i: 0 })] : [],
-  }));
+  const node = (op: string, input: string, out: string, reduce: boolean) =>
+    nodes.push(
+      createMessage<NodeProto>('NodeProto', {
+        op_type: op,
+        input: [input],
+        output: [out],
+        name: out,
+        attribute: reduce ? [createMessage<AttributeProto>('AttributeProto', { name: 'keepdims', type: AttributeType.INT, i: 0 })] : [],
+      }),
+    );
   for (const { tensor, extremes } of observed) {
     if (!extremes) continue;
     node('ReduceMin', tensor, tensor + MIN, true);
@@ -100,7 +106,13 @@ async function observingSession(model: OnnxModel, observed: Observed[], settings
 
 const scalar = (t: ort.Tensor | undefined) => (t ? (t.data as Float32Array)[0] : NaN);
 
-export async function calibrate(model: OnnxModel, tensors: string[], data: DataSource, settings: QuantSettings, run: CalibrationRun = {}): Promise<CalibrationResult> {
+export async function calibrate(
+  model: OnnxModel,
+  tensors: string[],
+  data: DataSource,
+  settings: QuantSettings,
+  run: CalibrationRun = {},
+): Promise<CalibrationResult> {
   const started = Date.now();
   // The inputs the data feeds: an initializer listed as an input (IR < 4 exports) is not fed.
   const stored = new Set(model.proto.graph!.initializer.map((t) => t.name ?? ''));
@@ -125,7 +137,9 @@ export async function calibrate(model: OnnxModel, tensors: string[], data: DataS
     let passSamples = 0;
     let batch = 0;
     try {
-      const it = data.batches({ batchSize: settings.batchSize, limit: settings.samples ?? undefined, shuffleSeed: settings.shuffleSeed ?? undefined, signal: run.signal })[Symbol.asyncIterator]();
+      const it = data
+        .batches({ batchSize: settings.batchSize, limit: settings.samples ?? undefined, shuffleSeed: settings.shuffleSeed ?? undefined, signal: run.signal })
+        [Symbol.asyncIterator]();
       for (;;) {
         t = performance.now();
         const next = await it.next();
@@ -144,14 +158,22 @@ export async function calibrate(model: OnnxModel, tensors: string[], data: DataS
             collector.add((outputs[tensor] ?? feeds[tensor]).data as Float32Array, pass);
             continue;
           }
-          const e = { min: scalar(outputs[tensor + MIN]), max: scalar(outputs[tensor + MAX]), absMin: extremes.absMin ? scalar(outputs[tensor + ABS_MIN]) : undefined };
+          const e = {
+            min: scalar(outputs[tensor + MIN]),
+            max: scalar(outputs[tensor + MAX]),
+            absMin: extremes.absMin ? scalar(outputs[tensor + ABS_MIN]) : undefined,
+          };
           if (Number.isFinite(e.min) && Number.isFinite(e.max) && (e.absMin === undefined || Number.isFinite(e.absMin))) collector.addExtremes(e, pass);
           else nonFinite.push(tensor);
         }
         for (const o of Object.values(outputs)) o.dispose();
         timings.collect += since(t);
         if (nonFinite.length) {
-          valuesSession ??= await observingSession(model, observed.map((o) => ({ tensor: o.tensor, extremes: null })), settings);
+          valuesSession ??= await observingSession(
+            model,
+            observed.map((o) => ({ tensor: o.tensor, extremes: null })),
+            settings,
+          );
           const values = await valuesSession.run(feeds, nonFinite);
           for (const t of nonFinite) collectors.get(t)!.add(values[t].data as Float32Array, pass);
           for (const o of Object.values(values)) o.dispose();

@@ -37,6 +37,8 @@ export function isQuantizedModel(model: Pick<OnnxModel, 'proto'>): boolean {
 /** "12 QuantizeLinear/DequantizeLinear nodes, 2 QLinearConv": Q/DQ first, then by count. */
 export function describeQuantizedOps(ops: Record<string, number>): string {
   const qdq = (ops.QuantizeLinear ?? 0) + (ops.DequantizeLinear ?? 0);
-  const others = Object.entries(ops).filter(([op]) => !QDQ_OPS.has(op)).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const others = Object.entries(ops)
+    .filter(([op]) => !QDQ_OPS.has(op))
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   return [...(qdq ? [`${qdq} QuantizeLinear/DequantizeLinear node${qdq > 1 ? 's' : ''}`] : []), ...others.map(([op, n]) => `${n} ${op}`)].join(', ');
 }

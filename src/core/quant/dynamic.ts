@@ -68,14 +68,25 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
       makeTensor({ name: `${base}_scale`, dataType: DataType.FLOAT, dims: [], values: Float32Array.of(scale) }),
       makeTensor({ name: `${base}_zero_point`, dataType: DataType.UINT8, dims: [], values: Uint8Array.of(zeroPoint) }),
     );
-    tensors.push({ tensor: base, kind: 'weight', type: 'uint8', range, rangeSource: 'min/max of the values', scale: [scale], zeroPoint: [zeroPoint], axis: null });
+    tensors.push({
+      tensor: base,
+      kind: 'weight',
+      type: 'uint8',
+      range,
+      rangeSource: 'min/max of the values',
+      scale: [scale],
+      zeroPoint: [zeroPoint],
+      axis: null,
+    });
     const p = `${name.replace(/[^A-Za-z0-9_.]/g, '_')}_dyn`;
     const y = n.output[0];
     const convAttrs = n.attribute.filter((a) => ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'].includes(a.name ?? ''));
     const nodes = [
       node('DynamicQuantizeLinear', [n.input[0]], [`${p}_x_q`, `${p}_x_scale`, `${p}_x_zp`], `${p}_DynamicQuantizeLinear`),
       node('ConvInteger', [`${p}_x_q`, `${base}_quantized`, `${p}_x_zp`, `${base}_zero_point`], [`${p}_int32`], `${p}_ConvInteger`, convAttrs),
-      node('Cast', [`${p}_int32`], [`${p}_float`], `${p}_Cast`, [createMessage<AttributeProto>('AttributeProto', { name: 'to', type: AttributeType.INT, i: DataType.FLOAT })]),
+      node('Cast', [`${p}_int32`], [`${p}_float`], `${p}_Cast`, [
+        createMessage<AttributeProto>('AttributeProto', { name: 'to', type: AttributeType.INT, i: DataType.FLOAT }),
+      ]),
       node('Mul', [`${p}_x_scale`, `${base}_scale`], [`${p}_scale`], `${p}_ScaleMul`),
     ];
     const bias = n.input[2];
@@ -107,7 +118,12 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
       const done = convInteger(n, name);
       if (done) {
         replaced.set(i, done);
-        decisions.push({ node: name, opType: op, quantized: true, reason: 'dynamic: ConvInteger with uint8 weights per tensor (slow on CPU: static quantization is the better choice for CNNs)' });
+        decisions.push({
+          node: name,
+          opType: op,
+          quantized: true,
+          reason: 'dynamic: ConvInteger with uint8 weights per tensor (slow on CPU: static quantization is the better choice for CNNs)',
+        });
         convs++;
       } else {
         decisions.push({ node: name, opType: op, quantized: false, reason: 'needs a constant float32 weight' });
@@ -158,14 +174,25 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
       makeTensor({ name: `${base}_scale`, dataType: DataType.FLOAT, dims: perCh, values: scale }),
       makeTensor({ name: `${base}_zero_point`, dataType: wType, dims: perCh, values: arr(zp) }),
     );
-    tensors.push({ tensor: base, kind: 'weight', type, range: null, rangeSource: 'min/max of the values', scale: Array.from(scale.subarray(0, 64)), zeroPoint: Array.from(zp.subarray(0, 64)), axis: perCh.length ? 1 : null });
+    tensors.push({
+      tensor: base,
+      kind: 'weight',
+      type,
+      range: null,
+      rangeSource: 'min/max of the values',
+      scale: Array.from(scale.subarray(0, 64)),
+      zeroPoint: Array.from(zp.subarray(0, 64)),
+      axis: perCh.length ? 1 : null,
+    });
     const x = n.input[0];
     const y = n.output[0];
     const p = `${name.replace(/[^A-Za-z0-9_.]/g, '_')}_dyn`;
     const nodes = [
       node('DynamicQuantizeLinear', [x], [`${p}_x_q`, `${p}_x_scale`, `${p}_x_zp`], `${p}_DynamicQuantizeLinear`),
       node('MatMulInteger', [`${p}_x_q`, `${base}_quantized`, `${p}_x_zp`, `${base}_zero_point`], [`${p}_int32`], `${p}_MatMulInteger`),
-      node('Cast', [`${p}_int32`], [`${p}_float`], `${p}_Cast`, [createMessage<AttributeProto>('AttributeProto', { name: 'to', type: AttributeType.INT, i: DataType.FLOAT })]),
+      node('Cast', [`${p}_int32`], [`${p}_float`], `${p}_Cast`, [
+        createMessage<AttributeProto>('AttributeProto', { name: 'to', type: AttributeType.INT, i: DataType.FLOAT }),
+      ]),
       node('Mul', [`${p}_x_scale`, `${base}_scale`], [`${p}_scale`], `${p}_ScaleMul`),
     ];
     const bias = op === 'Gemm' ? n.input[2] : undefined;
@@ -182,7 +209,12 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
       nodes.push(node('Mul', [`${p}_float`, `${p}_scale`], [y], `${p}_Mul`));
     }
     replaced.set(i, nodes);
-    decisions.push({ node: name, opType: op, quantized: true, reason: `dynamic: ${type} weights ${perCh.length ? 'per channel' : 'per tensor'}, uint8 activations at run time` });
+    decisions.push({
+      node: name,
+      opType: op,
+      quantized: true,
+      reason: `dynamic: ${type} weights ${perCh.length ? 'per channel' : 'per tensor'}, uint8 activations at run time`,
+    });
   });
 
   graph.node = graph.node.flatMap((n, i) => replaced.get(i) ?? [n]);
@@ -192,7 +224,8 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
   for (const sub of index.subgraphs) for (const ref of sub.index.outerRefs) used.add(ref);
   graph.initializer = graph.initializer.filter((t) => used.has(t.name ?? ''));
   graph.node = graph.node.filter((n) => n.op_type !== 'Constant' || n.output.some((o) => used.has(o)));
-  if (convs) warnings.push(`${convs} Conv node(s) quantized dynamically (ConvInteger), as asked: it is slow on CPU; static quantization is the better choice for CNNs`);
+  if (convs)
+    warnings.push(`${convs} Conv node(s) quantized dynamically (ConvInteger), as asked: it is slow on CPU; static quantization is the better choice for CNNs`);
   if (!decisions.some((d) => d.quantized)) warnings.push('no MatMul or Gemm with a constant weight was found: nothing was quantized');
   return { tensors, decisions, unmatchedPatterns: exclude.filter((e) => !e.used).map((e) => e.p), warnings, quantizedNames };
 }

@@ -5,7 +5,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  QUANT_RESULT_FORMAT, QUANT_RESULT_VERSION, parseQuantResult, type QuantResult, type QuantSettings, type TensorQuantization,
+  QUANT_RESULT_FORMAT,
+  QUANT_RESULT_VERSION,
+  parseQuantResult,
+  type QuantResult,
+  type QuantSettings,
+  type TensorQuantization,
 } from '../../shared/quantResult';
 import { openDataSource, type DataSource } from '../data';
 import { errorMessage, OnnxCompressError } from '../errors';
@@ -118,7 +123,9 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   const warnings: string[] = ep.note ? [ep.note] : [];
   const asConstants = weightsAsConstants(model);
   if (asConstants.length) {
-    warnings.push(`${asConstants.length} initializers were also listed as graph inputs (as exporters before ONNX IR 4 wrote them); the quantized model holds them as constants and no longer takes them as inputs`);
+    warnings.push(
+      `${asConstants.length} initializers were also listed as graph inputs (as exporters before ONNX IR 4 wrote them); the quantized model holds them as constants and no longer takes them as inputs`,
+    );
   }
   let tensors: TensorQuantization[];
   let quantizedNames: Record<string, string>;
@@ -143,7 +150,9 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     if (opset < 10) {
       // onnxruntime fuses Q/DQ into QLinearConv & co. of the default domain, which start at opset 10.
       const up = upgradeOpsetTo10(model);
-      warnings.push(`the model's opset ${up.from} was upgraded to 10 (${up.converted.length} nodes rewritten exactly) so that onnxruntime can fuse the quantized ops`);
+      warnings.push(
+        `the model's opset ${up.from} was upgraded to 10 (${up.converted.length} nodes rewritten exactly) so that onnxruntime can fuse the quantized ops`,
+      );
     }
     const plan = planQuantization(model, settings);
     ({ decisions, unmatchedPatterns } = plan);
@@ -153,9 +162,13 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     const qoperator = settings.format === 'qoperator';
     const calibrated = qoperator ? restrictPlanToQOperator(plan) : calibrationTargets(plan);
     if (!plan.nodes.length) {
-      throw new QuantizeError(`no node to quantize: none of the op types ${settings.opTypes.join(', ')} has float32 data here${settings.exclude.length ? ' (or all were excluded)' : ''}${qoperator ? ' that the qoperator format can write (Conv, MatMul)' : ''}`, input);
+      throw new QuantizeError(
+        `no node to quantize: none of the op types ${settings.opTypes.join(', ')} has float32 data here${settings.exclude.length ? ' (or all were excluded)' : ''}${qoperator ? ' that the qoperator format can write (Conv, MatMul)' : ''}`,
+        input,
+      );
     }
-    if (settings.calibration.startsWith('synthetic')) warnings.push('calibrated on synthetic data (zero-shot): ranges reflect random inputs, not your data; give real samples with --calib for accuracy');
+    if (settings.calibration.startsWith('synthetic'))
+      warnings.push('calibrated on synthetic data (zero-shot): ranges reflect random inputs, not your data; give real samples with --calib for accuracy');
     let ranges: Map<string, CalibratedRange>;
     if (options.rangesFrom) {
       ranges = savedRanges(options.rangesFrom);
@@ -212,7 +225,10 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
       }
       v.note = named(v.note);
       if (!v.loads) {
-        throw new QuantizeError(`the quantized model does not load in onnxruntime, so nothing was written: ${v.note.replace(/^onnxruntime cannot load the model: /, '')}`, output);
+        throw new QuantizeError(
+          `the quantized model does not load in onnxruntime, so nothing was written: ${v.note.replace(/^onnxruntime cannot load the model: /, '')}`,
+          output,
+        );
       }
     },
   });

@@ -79,8 +79,13 @@ function reachesRecurrence(g: GraphIndex, name: string, outputReaches: (output: 
 }
 
 const DATA_INPUTS: Record<string, (n: NodeProto) => number[]> = {
-  Conv: () => [0], ConvTranspose: () => [0], Gemm: () => [0, 1], MatMul: () => [0, 1],
-  Add: (n) => n.input.map((_, i) => i), Mul: (n) => n.input.map((_, i) => i), Concat: (n) => n.input.map((_, i) => i),
+  Conv: () => [0],
+  ConvTranspose: () => [0],
+  Gemm: () => [0, 1],
+  MatMul: () => [0, 1],
+  Add: (n) => n.input.map((_, i) => i),
+  Mul: (n) => n.input.map((_, i) => i),
+  Concat: (n) => n.input.map((_, i) => i),
   Where: () => [1, 2],
 };
 const WEIGHT_OPS: Record<string, (n: NodeProto) => { weight: number; axis: number; bias?: number }> = {
@@ -103,7 +108,12 @@ export function patternMatcher(pattern: string): (name: string) => boolean {
     return (name) => r.test(name);
   }
   if (/[*?]/.test(pattern)) {
-    const r = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const r = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     return (name) => r.test(name);
   }
   return (name) => name === pattern;
@@ -145,7 +155,12 @@ export function planQuantization(model: OnnxModel, settings: QuantSettings): Qua
     // LSTM state's SQNR); it runs in float anyway, so the Q/DQ would buy no integer kernel for it.
     // Naming the node in the include list quantizes it all the same.
     if (!included.length && n.output.some((o) => o && reachesRecurrence(index, o))) {
-      decide(name, op, false, 'its output reaches a recurrent op (LSTM/GRU/RNN) unchanged: kept in float, since the recurrence accumulates the rounding of its input');
+      decide(
+        name,
+        op,
+        false,
+        'its output reaches a recurrent op (LSTM/GRU/RNN) unchanged: kept in float, since the recurrence accumulates the rounding of its input',
+      );
       beforeRecurrence.push(name);
       continue;
     }
@@ -176,14 +191,22 @@ export function planQuantization(model: OnnxModel, settings: QuantSettings): Qua
       continue;
     }
     nodes.push({ index: i, name, opType: op, inputs: [...n.input], activationInputs, weights, outputs: floatOutputs });
-    decide(name, op, true, weights.some((x) => x.kind === 'weight') ? `QDQ, weights ${weights.find((x) => x.kind === 'weight')!.axis === null ? 'per tensor' : 'per channel'}` : 'QDQ');
+    decide(
+      name,
+      op,
+      true,
+      weights.some((x) => x.kind === 'weight')
+        ? `QDQ, weights ${weights.find((x) => x.kind === 'weight')!.axis === null ? 'per tensor' : 'per channel'}`
+        : 'QDQ',
+    );
   }
 
   // Nodes in subgraphs are kept in float, and said so.
   for (const sub of index.subgraphs) {
     for (const g of sub.index.allIndexes()) {
       g.nodes.forEach((n, i) => {
-        if (opTypes.has(n.op_type ?? '')) decide(nodeLabel(n, i), n.op_type ?? '', false, `inside the subgraph ${g.path}: subgraphs stay in float in this version`);
+        if (opTypes.has(n.op_type ?? ''))
+          decide(nodeLabel(n, i), n.op_type ?? '', false, `inside the subgraph ${g.path}: subgraphs stay in float in this version`);
       });
     }
   }
@@ -211,9 +234,17 @@ export function planQuantization(model: OnnxModel, settings: QuantSettings): Qua
   }
 
   return {
-    index, nodes, decisions, activations, constants, sharedParams, fusedActivationRanges,
+    index,
+    nodes,
+    decisions,
+    activations,
+    constants,
+    sharedParams,
+    fusedActivationRanges,
     warnings: beforeRecurrence.length
-      ? [`kept in float because their output feeds a recurrent op, whose state accumulates input rounding: ${beforeRecurrence.join(', ')} (name them in --include to quantize them anyway)`]
+      ? [
+          `kept in float because their output feeds a recurrent op, whose state accumulates input rounding: ${beforeRecurrence.join(', ')} (name them in --include to quantize them anyway)`,
+        ]
       : [],
     unmatchedPatterns: [...exclude, ...include].filter((e) => !e.used).map((e) => e.p),
   };

@@ -17,9 +17,7 @@ import { AttributeType } from '../onnx/types';
 import { DataType } from '../onnx/dataTypes';
 import type { CalibratedRange } from './calibrate';
 import type { QuantPlan } from './plan';
-import {
-  perChannelParams, perTensorParams, quantizeBias, quantizePerChannel, quantizeValues, quantTypeInfo, scaleZeroPoint, type QuantType,
-} from './scheme';
+import { perChannelParams, perTensorParams, quantizeBias, quantizePerChannel, quantizeValues, quantTypeInfo, scaleZeroPoint, type QuantType } from './scheme';
 
 export interface QdqResult {
   tensors: TensorQuantization[];
@@ -70,7 +68,11 @@ export class QdqRewriter {
   private readonly quantizedNames: Record<string, string> = {};
   private readonly domain: string;
 
-  constructor(private readonly model: OnnxModel, private readonly plan: QuantPlan, private readonly settings: QuantSettings) {
+  constructor(
+    private readonly model: OnnxModel,
+    private readonly plan: QuantPlan,
+    private readonly settings: QuantSettings,
+  ) {
     this.graph = model.proto.graph!;
     this.index = new GraphIndex(this.graph);
     const opset = opsetOf(model, '');
@@ -84,7 +86,12 @@ export class QdqRewriter {
 
   private unique(base: string): string {
     let name = base;
-    for (let k = 1; this.index.producer.has(name) || this.index.initializers.has(name) || this.params.has(name) || this.newInitializers.some((t) => t.name === name); k++) name = `${base}_${k}`;
+    for (
+      let k = 1;
+      this.index.producer.has(name) || this.index.initializers.has(name) || this.params.has(name) || this.newInitializers.some((t) => t.name === name);
+      k++
+    )
+      name = `${base}_${k}`;
     return name;
   }
 
@@ -98,7 +105,9 @@ export class QdqRewriter {
   }
 
   private node(op: string, inputs: string[], outputs: string[], name: string, attrs: AttributeProto[] = []): void {
-    this.newNodes.push(createMessage<NodeProto>('NodeProto', { op_type: op, domain: this.domain || undefined, input: inputs, output: outputs, name, attribute: attrs }));
+    this.newNodes.push(
+      createMessage<NodeProto>('NodeProto', { op_type: op, domain: this.domain || undefined, input: inputs, output: outputs, name, attribute: attrs }),
+    );
   }
 
   /** Parameters of an activation from its calibrated range, after the range adjustments. */
@@ -113,17 +122,35 @@ export class QdqRewriter {
     const range = o?.range ? { rmin: o.range[0], rmax: o.range[1] } : calibrated;
     if (!range && o?.scale === undefined) return undefined;
     const type = o?.type ?? this.settings.activationType;
-    const source = o?.scale !== undefined ? 'override: fixed scale and zero point' : o?.range ? 'override: range'
-      : isSoftmax ? 'Softmax output: [0, 1]' : fusedWith ? `range of '${fusedWith}' (Relu/Clip fused)` : this.settings.method;
-    const { scale, zeroPoint } = o?.scale !== undefined
-      ? { scale: Math.fround(o.scale), zeroPoint: o.zeroPoint! }
-      : scaleZeroPoint(range!.rmin, range!.rmax, type, { symmetric: o?.symmetric ?? this.settings.symmetricActivations, reduceRange: false });
+    const source =
+      o?.scale !== undefined
+        ? 'override: fixed scale and zero point'
+        : o?.range
+          ? 'override: range'
+          : isSoftmax
+            ? 'Softmax output: [0, 1]'
+            : fusedWith
+              ? `range of '${fusedWith}' (Relu/Clip fused)`
+              : this.settings.method;
+    const { scale, zeroPoint } =
+      o?.scale !== undefined
+        ? { scale: Math.fround(o.scale), zeroPoint: o.zeroPoint! }
+        : scaleZeroPoint(range!.rmin, range!.rmax, type, { symmetric: o?.symmetric ?? this.settings.symmetricActivations, reduceRange: false });
     const p: Params = { type, scale: Float32Array.of(scale), zeroPoint: Int32Array.of(zeroPoint), axis: null };
     if (!range) {
       this.report.push({ tensor, kind: 'activation', type, range: null, rangeSource: source, scale: [scale], zeroPoint: [zeroPoint], axis: null });
       return p;
     }
-    this.report.push({ tensor, kind: 'activation', type, range: [range.rmin, range.rmax], rangeSource: source, scale: [scale], zeroPoint: [zeroPoint], axis: null });
+    this.report.push({
+      tensor,
+      kind: 'activation',
+      type,
+      range: [range.rmin, range.rmax],
+      rangeSource: source,
+      scale: [scale],
+      zeroPoint: [zeroPoint],
+      axis: null,
+    });
     if (range.note) this.warnings.push(`${tensor}: ${range.note}`);
     return p;
   }
@@ -163,7 +190,14 @@ export class QdqRewriter {
   }
 
   /** Integer weights + DequantizeLinear; returns the DQ output that replaces the weight. */
-  private addQuantizedConstant(tensor: string, q: ArrayLike<number>, dims: number[], p: Params, kind: TensorQuantization['kind'], range: [number, number] | null): string {
+  private addQuantizedConstant(
+    tensor: string,
+    q: ArrayLike<number>,
+    dims: number[],
+    p: Params,
+    kind: TensorQuantization['kind'],
+    range: [number, number] | null,
+  ): string {
     const existing = this.dequantized.get(tensor);
     if (existing) return existing;
     const qName = this.unique(`${tensor}_quantized`);
@@ -174,12 +208,25 @@ export class QdqRewriter {
     this.node('DequantizeLinear', [qName, scale, zp], [dq], `${tensor}_DequantizeLinear`, p.axis === null ? [] : [intAttr('axis', p.axis)]);
     this.dequantized.set(tensor, dq);
     this.params.set(tensor, p);
-    this.report.push({ tensor, kind, type: p.type, range, rangeSource: kind === 'bias' ? 'S_input * S_weight' : 'min/max of the values', scale: Array.from(p.scale.subarray(0, 64)), zeroPoint: Array.from(p.zeroPoint.subarray(0, 64)), axis: p.axis });
+    this.report.push({
+      tensor,
+      kind,
+      type: p.type,
+      range,
+      rangeSource: kind === 'bias' ? 'S_input * S_weight' : 'min/max of the values',
+      scale: Array.from(p.scale.subarray(0, 64)),
+      zeroPoint: Array.from(p.zeroPoint.subarray(0, 64)),
+      axis: p.axis,
+    });
     return dq;
   }
 
   /** Scale and zero point of a constant: per channel along `axis`, else per tensor. */
-  private constantParams(tensor: string, axis: number | null, kind: 'weight' | 'constant'): { p: Params; values: Float32Array; dims: number[]; range: [number, number] | null } {
+  private constantParams(
+    tensor: string,
+    axis: number | null,
+    kind: 'weight' | 'constant',
+  ): { p: Params; values: Float32Array; dims: number[]; range: [number, number] | null } {
     const { values, dims } = this.floatValues(tensor);
     const type: QuantType = kind === 'weight' ? this.settings.weightType : this.settings.activationType;
     const symmetric = this.settings.tensorOverrides[tensor]?.symmetric ?? (kind === 'weight' ? this.settings.symmetricWeights : false);
@@ -197,9 +244,7 @@ export class QdqRewriter {
     const { p, values, dims, range } = this.constantParams(tensor, axis, kind);
     if (scales) p.scale = scales;
     const type = p.type as QuantType;
-    const q = p.axis !== null
-      ? quantizePerChannel(values, dims, p.axis, p.scale, p.zeroPoint, type)
-      : quantizeValues(values, p.scale[0], p.zeroPoint[0], type);
+    const q = p.axis !== null ? quantizePerChannel(values, dims, p.axis, p.scale, p.zeroPoint, type) : quantizeValues(values, p.scale[0], p.zeroPoint[0], type);
     return this.addQuantizedConstant(tensor, q, dims, p, kind, range);
   }
 
@@ -210,7 +255,9 @@ export class QdqRewriter {
     const { p } = this.constantParams(weight, axis, 'weight');
     const r = quantizeBias(this.floatValues(bias).values, input.scale[0], p.scale, beta);
     if (!r.adjustWeightScale) return undefined;
-    this.warnings.push(`bias '${bias}' would overflow int32 on ${r.overflow.length} channel(s): the scale of weight '${weight}' was enlarged there so that it fits`);
+    this.warnings.push(
+      `bias '${bias}' would overflow int32 on ${r.overflow.length} channel(s): the scale of weight '${weight}' was enlarged there so that it fits`,
+    );
     return r.adjustWeightScale;
   }
 
@@ -238,7 +285,7 @@ export class QdqRewriter {
       const node = this.index.nodes[pn.index];
       const bias = pn.weights.find((x) => x.kind === 'bias');
       const weight = pn.weights.find((x) => x.kind === 'weight');
-      const beta = pn.opType === 'Gemm' ? node.attribute.find((a) => a.name === 'beta')?.f ?? 1 : 1;
+      const beta = pn.opType === 'Gemm' ? (node.attribute.find((a) => a.name === 'beta')?.f ?? 1) : 1;
       const safeScales = bias && weight ? this.biasSafeScales(bias.tensor, pn.inputs[0], weight.tensor, weight.axis, beta) : undefined;
       for (const w of pn.weights.filter((x) => x.kind !== 'bias')) {
         node.input[w.inputIndex] = this.quantizeWeight(w.tensor, w.axis, w.kind as 'weight' | 'constant', w === weight ? safeScales : undefined);

@@ -131,13 +131,22 @@ export function convertToQOperator(model: OnnxModel, planned: Map<NodeProto, Pla
       bias = b!.input[0];
     }
     const qs = consumersOf(y);
-    if (!qs.length || !qs.every((q) => isQdqOp(q, 'QuantizeLinear') && q.input[0] === y && q.input.length >= 3 && q.input[1] === qs[0].input[1] && q.input[2] === qs[0].input[2])) continue;
+    if (
+      !qs.length ||
+      !qs.every(
+        (q) => isQdqOp(q, 'QuantizeLinear') && q.input[0] === y && q.input.length >= 3 && q.input[1] === qs[0].input[1] && q.input[2] === qs[0].input[2],
+      )
+    )
+      continue;
     const out = qs[0];
     const outZp = initializers.get(out.input[2]);
     if (numel(initializers.get(out.input[1])) !== 1 || !outZp || outZp.data_type !== initializers.get(x.inputs[2])?.data_type) continue;
     const inputs = [...x.inputs, ...w.inputs, out.input[1], out.input[2], ...(bias ? [bias] : [])];
     const q = createMessage<NodeProto>('NodeProto', {
-      op_type: qop, input: inputs, output: [out.output[0]], name: node.name,
+      op_type: qop,
+      input: inputs,
+      output: [out.output[0]],
+      name: node.name,
       attribute: qop === 'QLinearConv' ? node.attribute : [],
     });
     replaced.set(node, q);
@@ -153,8 +162,11 @@ export function convertToQOperator(model: OnnxModel, planned: Map<NodeProto, Pla
   // QuantizeLinear of a tensor only those read) go, until none is left.
   for (;;) {
     const after = new GraphIndex(graph);
-    const unread = graph.node.filter((n) => (isQdqOp(n, 'DequantizeLinear') || isQdqOp(n, 'QuantizeLinear'))
-      && n.output.every((o) => !graphOutputs.has(o) && !(after.consumers.get(o) ?? []).length));
+    const unread = graph.node.filter(
+      (n) =>
+        (isQdqOp(n, 'DequantizeLinear') || isQdqOp(n, 'QuantizeLinear')) &&
+        n.output.every((o) => !graphOutputs.has(o) && !(after.consumers.get(o) ?? []).length),
+    );
     if (!unread.length) break;
     graph.node = graph.node.filter((n) => !unread.includes(n));
   }
@@ -204,8 +216,12 @@ function joinRegions(graph: GraphProto, graphOutputs: Set<string>, qlinearOps: S
     if (!dq || !isQdqOp(dq, 'DequantizeLinear') || dq.input.length < 3) continue;
     const [s1, s2] = [index.initializers.get(dq.input[1]), index.initializers.get(q.input[1])];
     const [z1, z2] = [index.initializers.get(dq.input[2]), index.initializers.get(q.input[2])];
-    const same = scalarValue(s1) !== undefined && scalarValue(s1) === scalarValue(s2) && z1?.data_type === z2?.data_type
-      && scalarValue(z1) !== undefined && scalarValue(z1) === scalarValue(z2);
+    const same =
+      scalarValue(s1) !== undefined &&
+      scalarValue(s1) === scalarValue(s2) &&
+      z1?.data_type === z2?.data_type &&
+      scalarValue(z1) !== undefined &&
+      scalarValue(z1) === scalarValue(z2);
     if (same) rename(q.output[0], dq.input[0]);
   }
 }
@@ -216,6 +232,7 @@ export function describeQOperator(decisions: NodeDecision[], converted: Map<stri
   for (const d of decisions) {
     const op = converted.get(d.node);
     if (op) d.reason = d.reason.replace(/^QDQ/, op);
-    else if (d.quantized && plannedNames.has(d.node)) d.reason = `${d.reason}; left in QDQ form: its inputs or output do not match the ${QOPERATOR_OPS[d.opType] ?? 'QLinear'} pattern`;
+    else if (d.quantized && plannedNames.has(d.node))
+      d.reason = `${d.reason}; left in QDQ form: its inputs or output do not match the ${QOPERATOR_OPS[d.opType] ?? 'QLinear'} pattern`;
   }
 }

@@ -42,10 +42,16 @@ export type QuantArray = Uint8Array | Int8Array | Uint16Array | Int16Array;
 
 function newQuantArray(t: QuantType, n: number): QuantArray {
   switch (t) {
-    case 'uint8': case 'uint4': return new Uint8Array(n);
-    case 'int8': case 'int4': return new Int8Array(n);
-    case 'uint16': return new Uint16Array(n);
-    case 'int16': return new Int16Array(n);
+    case 'uint8':
+    case 'uint4':
+      return new Uint8Array(n);
+    case 'int8':
+    case 'int4':
+      return new Int8Array(n);
+    case 'uint16':
+      return new Uint16Array(n);
+    case 'int16':
+      return new Int16Array(n);
   }
 }
 
@@ -84,10 +90,20 @@ export interface ScaleOptions extends RangeOptions {
 // The table of docs/quantization.md, section 1. Reduced range wins over symmetric, as in the
 // reference; 4-bit types have no separate symmetric range.
 const SYMMETRIC_RANGE: Record<QuantType, [number, number]> = {
-  uint8: [0, 254], int8: [-127, 127], uint16: [0, 65534], int16: [-32767, 32767], uint4: [0, 15], int4: [-8, 7],
+  uint8: [0, 254],
+  int8: [-127, 127],
+  uint16: [0, 65534],
+  int16: [-32767, 32767],
+  uint4: [0, 15],
+  int4: [-8, 7],
 };
 const REDUCED_RANGE: Record<QuantType, [number, number]> = {
-  uint8: [0, 127], int8: [-64, 64], uint16: [0, 32767], int16: [-16384, 16384], uint4: [0, 7], int4: [-4, 3],
+  uint8: [0, 127],
+  int8: [-64, 64],
+  uint16: [0, 32767],
+  int16: [-16384, 16384],
+  uint4: [0, 7],
+  int4: [-4, 3],
 };
 
 /** [qmin, qmax] used to pick S and Z (clamping always uses the full range). */
@@ -167,15 +183,24 @@ export function dequantizeValues(q: ArrayLike<number>, scale: number, zeroPoint:
 /** Channel axis of a weight, per op: where the output channels are. */
 export function weightAxis(opType: string, attrs: { transB?: boolean | number } = {}): number {
   switch (opType) {
-    case 'Conv': return 0; // [M, C/group, kH, kW]
-    case 'ConvTranspose': return 1; // [C, M/group, kH, kW]
-    case 'Gemm': return attrs.transB ? 0 : 1; // B is [N, K] when transposed, else [K, N]
-    case 'MatMul': return 1; // constant B [K, N]
-    default: throw new RangeError(`no per-channel weight axis is defined for ${opType}`);
+    case 'Conv':
+      return 0; // [M, C/group, kH, kW]
+    case 'ConvTranspose':
+      return 1; // [C, M/group, kH, kW]
+    case 'Gemm':
+      return attrs.transB ? 0 : 1; // B is [N, K] when transposed, else [K, N]
+    case 'MatMul':
+      return 1; // constant B [K, N]
+    default:
+      throw new RangeError(`no per-channel weight axis is defined for ${opType}`);
   }
 }
 
-interface Layout { outer: number; channels: number; inner: number }
+interface Layout {
+  outer: number;
+  channels: number;
+  inner: number;
+}
 
 function channelLayout(length: number, dims: readonly number[], axis: number): Layout {
   const rank = dims.length;
@@ -236,7 +261,12 @@ export function perChannelParams(weights: Float32Array, dims: readonly number[],
 
 /** Quantizes each slice along `axis` with its own scale and zero point. */
 export function quantizePerChannel(
-  weights: Float32Array, dims: readonly number[], axis: number, scales: ArrayLike<number>, zeroPoints: ArrayLike<number>, type: QuantType,
+  weights: Float32Array,
+  dims: readonly number[],
+  axis: number,
+  scales: ArrayLike<number>,
+  zeroPoints: ArrayLike<number>,
+  type: QuantType,
 ): QuantArray {
   const { outer, channels, inner } = channelLayout(weights.length, dims, axis);
   if (scales.length !== channels || zeroPoints.length !== channels) {

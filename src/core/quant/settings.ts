@@ -2,16 +2,45 @@
 // and recipes (the settings of a run, saved and replayed).
 import * as fs from 'fs';
 import { OnnxCompressError } from '../errors';
-import { QUANT_RECIPE_FORMAT, QUANT_RESULT_FORMAT, type QuantRecipe, type QuantResult, type QuantSettings, type TensorOverride } from '../../shared/quantResult';
+import {
+  QUANT_RECIPE_FORMAT,
+  QUANT_RESULT_FORMAT,
+  type QuantRecipe,
+  type QuantResult,
+  type QuantSettings,
+  type TensorOverride,
+} from '../../shared/quantResult';
 import { quantTypeInfo } from './scheme';
 
 export class QuantSettingsError extends OnnxCompressError {}
 
 /** Ops quantized by default in static mode (docs/quantization.md, section 5). */
 export const STATIC_OP_TYPES = [
-  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Add', 'Mul', 'Concat', 'Relu', 'Clip', 'MaxPool', 'AveragePool',
-  'GlobalAveragePool', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Slice', 'Resize', 'Sigmoid',
-  'Softmax', 'Gather', 'Pad', 'Split', 'Where',
+  'Conv',
+  'ConvTranspose',
+  'Gemm',
+  'MatMul',
+  'Add',
+  'Mul',
+  'Concat',
+  'Relu',
+  'Clip',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'Reshape',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'Flatten',
+  'Slice',
+  'Resize',
+  'Sigmoid',
+  'Softmax',
+  'Gather',
+  'Pad',
+  'Split',
+  'Where',
 ];
 export const DYNAMIC_OP_TYPES = ['MatMul', 'Gemm'];
 
@@ -61,8 +90,10 @@ export function resolveSettings(...layers: Array<Partial<QuantSettings> | undefi
     throw new QuantSettingsError('int8 activations with uint8 weights have no integer kernel in onnxruntime; use --weight-type int8');
   }
   if (s.format !== 'qdq' && s.format !== 'qoperator') throw new QuantSettingsError(`format '${s.format}' must be qdq or qoperator`);
-  if (s.format === 'qoperator' && s.mode === 'static' && (s.activationType.endsWith('16'))) {
-    throw new QuantSettingsError('the qoperator format writes QLinearConv/QLinearMatMul, which take 8-bit tensors only; use --activation-type uint8|int8 or --format qdq');
+  if (s.format === 'qoperator' && s.mode === 'static' && s.activationType.endsWith('16')) {
+    throw new QuantSettingsError(
+      'the qoperator format writes QLinearConv/QLinearMatMul, which take 8-bit tensors only; use --activation-type uint8|int8 or --format qdq',
+    );
   }
   for (const [tensor, o] of Object.entries(s.tensorOverrides)) checkOverride(tensor, o, s);
   if (!(s.percentile > 0 && s.percentile <= 100)) throw new QuantSettingsError(`percentile ${s.percentile} must be in (0, 100]`);
@@ -80,7 +111,8 @@ function checkOverride(tensor: string, o: TensorOverride, s: QuantSettings): voi
   if (o.scale !== undefined) {
     if (!(Number.isFinite(o.scale) && o.scale > 0)) throw bad('scale must be a positive number');
     const info = quantTypeInfo(o.type ?? s.activationType);
-    if (!Number.isInteger(o.zeroPoint) || o.zeroPoint! < info.fullMin || o.zeroPoint! > info.fullMax) throw bad(`zeroPoint must be an integer in [${info.fullMin}, ${info.fullMax}]`);
+    if (!Number.isInteger(o.zeroPoint) || o.zeroPoint! < info.fullMin || o.zeroPoint! > info.fullMax)
+      throw bad(`zeroPoint must be an integer in [${info.fullMin}, ${info.fullMax}]`);
     if (o.range) throw bad('a range and fixed parameters cannot both be given');
   }
 }

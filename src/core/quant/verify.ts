@@ -26,7 +26,13 @@ export interface Verification {
   note: string;
 }
 
-export async function verifyQuantized(file: string, candidates: Array<{ name: string; opType: string }>, feeds: Record<string, ort.Tensor> | undefined, ep: string, sixteenBit = false): Promise<Verification> {
+export async function verifyQuantized(
+  file: string,
+  candidates: Array<{ name: string; opType: string }>,
+  feeds: Record<string, ort.Tensor> | undefined,
+  ep: string,
+  sixteenBit = false,
+): Promise<Verification> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-compress-verify-'));
   const optimizedFile = path.join(dir, 'optimized.onnx');
   let model: OnnxModel;
@@ -37,7 +43,12 @@ export async function verifyQuantized(file: string, candidates: Array<{ name: st
   } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });
     // The reason, without the (staged) file name the caller knows better.
-    return { loads: false, ran: false, note: errorMessage(e).replace(`${file}: `, ''), fusion: { candidates: candidates.length, fused: 0, integerOps: {}, unfused: [] } };
+    return {
+      loads: false,
+      ran: false,
+      note: errorMessage(e).replace(`${file}: `, ''),
+      fusion: { candidates: candidates.length, fused: 0, integerOps: {}, unfused: [] },
+    };
   }
   let ran = false;
   let note = 'loads in onnxruntime';
@@ -67,6 +78,14 @@ export async function verifyQuantized(file: string, candidates: Array<{ name: st
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const unfused = candidates.filter((c) => floatNodes.has(c.name)).map((c) => ({ node: c.name, opType: c.opType, reason: sixteenBit ? 'onnxruntime fuses 8-bit Q/DQ only: with 16-bit activations it computes in float between Q/DQ (the accuracy-first mode)' : WHY[c.opType] ?? 'onnxruntime kept it in float' }));
+  const unfused = candidates
+    .filter((c) => floatNodes.has(c.name))
+    .map((c) => ({
+      node: c.name,
+      opType: c.opType,
+      reason: sixteenBit
+        ? 'onnxruntime fuses 8-bit Q/DQ only: with 16-bit activations it computes in float between Q/DQ (the accuracy-first mode)'
+        : (WHY[c.opType] ?? 'onnxruntime kept it in float'),
+    }));
   return { loads: true, ran, note, fusion: { candidates: candidates.length, fused: candidates.length - unfused.length, integerOps, unfused } };
 }

@@ -26,8 +26,9 @@ export function integerPathNote(vnni: boolean | undefined, s: Pick<QuantSettings
   if (vnni) {
     return s.reduceRange
       ? 'this CPU has VNNI: its uint8 x int8 kernels do not saturate, so 7-bit weights (reduce range) only cost accuracy here; keep them only for CPUs without VNNI'
-      : 'this CPU has VNNI: onnxruntime\'s uint8 x int8 kernels compute the Q/DQ model exactly here; a CPU with AVX2 alone saturates the 16-bit sums of these full-range int8 weights and gives other results, so quantize with --reduce-range for such CPUs';
+      : "this CPU has VNNI: onnxruntime's uint8 x int8 kernels compute the Q/DQ model exactly here; a CPU with AVX2 alone saturates the 16-bit sums of these full-range int8 weights and gives other results, so quantize with --reduce-range for such CPUs";
   }
-  return s.reduceRange ? null
+  return s.reduceRange
+    ? null
     : 'this CPU has no VNNI: onnxruntime multiplies uint8 activations by int8 weights with saturating 16-bit sums here, so the fused model does not compute what its Q/DQ pairs say; --reduce-range (7-bit weights) avoids it';
 }

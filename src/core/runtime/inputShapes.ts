@@ -39,7 +39,9 @@ export function parseInputShapes(specs: string | string[]): Record<string, numbe
 
 /** The text parseInputShapes reads back: `x=1,3,224,224; mask=1,128`. */
 export function formatInputShapes(shapes: Record<string, readonly number[]>): string {
-  return Object.entries(shapes).map(([name, dims]) => `${name}=${dims.join(',')}`).join('; ');
+  return Object.entries(shapes)
+    .map(([name, dims]) => `${name}=${dims.join(',')}`)
+    .join('; ');
 }
 
 /** A dim that was not declared as a size, and what the probe used for it. */
@@ -118,8 +120,7 @@ export interface FedInput {
 export function fedInputs(model: Pick<OnnxModel, 'proto'>): FedInput[] {
   const graph = model.proto.graph;
   const initializers = new Set(graph?.initializer.map((t) => t.name));
-  return (graph?.input ?? []).filter((v) => v.name && !initializers.has(v.name))
-    .map((v) => ({ name: v.name!, dims: shapeDims(v.type?.tensor_type?.shape) }));
+  return (graph?.input ?? []).filter((v) => v.name && !initializers.has(v.name)).map((v) => ({ name: v.name!, dims: shapeDims(v.type?.tensor_type?.shape) }));
 }
 
 /** Why `shapes` do not fit the model's inputs (an unknown name, a wrong rank or size), or undefined. */
@@ -139,7 +140,11 @@ export function inputShapesProblem(inputs: FedInput[], shapes: Record<string, nu
  * The sizes that apply to a model: general ones (by input name, for any model) where they fit
  * its inputs, then the ones given for this model. Those that do not fit are listed apart.
  */
-export function inputShapesFor(inputs: FedInput[], general: Record<string, number[]>, given: Record<string, number[]> = {}): { shapes: Record<string, number[]>; unfit: string[] } {
+export function inputShapesFor(
+  inputs: FedInput[],
+  general: Record<string, number[]>,
+  given: Record<string, number[]> = {},
+): { shapes: Record<string, number[]>; unfit: string[] } {
   const shapes: Record<string, number[]> = {};
   const unfit: string[] = [];
   for (const [name, dims] of Object.entries(general)) {

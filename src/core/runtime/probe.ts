@@ -30,10 +30,19 @@ export interface ProbeResult {
 }
 
 const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
-  [DataType.FLOAT]: 'float32', [DataType.DOUBLE]: 'float64', [DataType.FLOAT16]: 'float16',
-  [DataType.INT8]: 'int8', [DataType.UINT8]: 'uint8', [DataType.INT16]: 'int16', [DataType.UINT16]: 'uint16',
-  [DataType.INT32]: 'int32', [DataType.UINT32]: 'uint32', [DataType.INT64]: 'int64', [DataType.UINT64]: 'uint64',
-  [DataType.BOOL]: 'bool', [DataType.STRING]: 'string',
+  [DataType.FLOAT]: 'float32',
+  [DataType.DOUBLE]: 'float64',
+  [DataType.FLOAT16]: 'float16',
+  [DataType.INT8]: 'int8',
+  [DataType.UINT8]: 'uint8',
+  [DataType.INT16]: 'int16',
+  [DataType.UINT16]: 'uint16',
+  [DataType.INT32]: 'int32',
+  [DataType.UINT32]: 'uint32',
+  [DataType.INT64]: 'int64',
+  [DataType.UINT64]: 'uint64',
+  [DataType.BOOL]: 'bool',
+  [DataType.STRING]: 'string',
 };
 
 /**
@@ -41,7 +50,12 @@ const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
  * onnxruntime's words (the message has them); `sizes` says whether other input sizes may help.
  */
 export class ProbeError extends RuntimeError {
-  constructor(message: string, subject: string | undefined, readonly sentence: string, readonly sizes: boolean) {
+  constructor(
+    message: string,
+    subject: string | undefined,
+    readonly sentence: string,
+    readonly sizes: boolean,
+  ) {
     super(message, subject);
   }
 }
@@ -56,7 +70,12 @@ export function syntheticInput(v: ValueInfoProto, override?: number[], seed = 1,
   return syntheticFeed(v, override, seed, named).tensor;
 }
 
-function syntheticFeed(v: ValueInfoProto, override: number[] | undefined, seed: number, named?: Map<string, number>): { tensor: ort.Tensor; guessed: GuessedDim[] } {
+function syntheticFeed(
+  v: ValueInfoProto,
+  override: number[] | undefined,
+  seed: number,
+  named?: Map<string, number>,
+): { tensor: ort.Tensor; guessed: GuessedDim[] } {
   const name = v.name ?? '';
   const elemType = tensorElemType(v.type);
   const type = elemType === undefined ? undefined : ORT_TYPES[elemType];
@@ -73,16 +92,29 @@ function tensorOf(type: ort.Tensor.Type, dims: number[], seed: number): ort.Tens
   const count = dims.reduce((a, b) => a * b, 1);
   const random = seededRandom(seed);
   switch (type) {
-    case 'float32': return new ort.Tensor(type, Float32Array.from({ length: count }, random), dims);
-    case 'float64': return new ort.Tensor(type, Float64Array.from({ length: count }, random), dims);
-    case 'string': return new ort.Tensor(type, new Array<string>(count).fill(''), dims);
-    case 'bool': return new ort.Tensor(type, new Uint8Array(count), dims);
-    case 'int64': return new ort.Tensor(type, new BigInt64Array(count), dims);
-    case 'uint64': return new ort.Tensor(type, new BigUint64Array(count), dims);
-    case 'float16': return new ort.Tensor(type, new Uint16Array(count), dims);
+    case 'float32':
+      return new ort.Tensor(type, Float32Array.from({ length: count }, random), dims);
+    case 'float64':
+      return new ort.Tensor(type, Float64Array.from({ length: count }, random), dims);
+    case 'string':
+      return new ort.Tensor(type, new Array<string>(count).fill(''), dims);
+    case 'bool':
+      return new ort.Tensor(type, new Uint8Array(count), dims);
+    case 'int64':
+      return new ort.Tensor(type, new BigInt64Array(count), dims);
+    case 'uint64':
+      return new ort.Tensor(type, new BigUint64Array(count), dims);
+    case 'float16':
+      return new ort.Tensor(type, new Uint16Array(count), dims);
     default: {
-      const ctors: Record<string, new (n: number) => Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array> =
-        { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array };
+      const ctors: Record<string, new (n: number) => Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array> = {
+        int8: Int8Array,
+        uint8: Uint8Array,
+        int16: Int16Array,
+        uint16: Uint16Array,
+        int32: Int32Array,
+        uint32: Uint32Array,
+      };
       return new ort.Tensor(type as 'int8', new ctors[type](count) as Int8Array, dims);
     }
   }
@@ -133,10 +165,16 @@ export async function probeRun(model: OnnxModel, wanted: string[], options: Prob
     try {
       results = await session.run(feeds);
     } catch (e) {
-      const given = Object.entries(inputShapes).map(([k, d]) => `${k}=[${d.join(',')}]`).join(' ');
+      const given = Object.entries(inputShapes)
+        .map(([k, d]) => `${k}=[${d.join(',')}]`)
+        .join(' ');
       const cause = errorMessage(e);
-      throw new ProbeError(`the probe run failed with inputs ${given}: ${cause}; give real input sizes (--input-shape NAME=D1,D2,...)`,
-        model.file ?? 'model', probeFailureSentence(cause, inputShapes, guessed), true);
+      throw new ProbeError(
+        `the probe run failed with inputs ${given}: ${cause}; give real input sizes (--input-shape NAME=D1,D2,...)`,
+        model.file ?? 'model',
+        probeFailureSentence(cause, inputShapes, guessed),
+        true,
+      );
     }
     const shapes = new Map<string, number[]>();
     const types = new Map<string, number>();

@@ -15,11 +15,19 @@ export interface ProviderChoice {
 
 function identityModel(): Uint8Array {
   const io = (name: string) => ({ name, type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: [{ dim_value: 1 }] } } } });
-  return encodeMessage('ModelProto', createMessage<ModelProto>('ModelProto', {
-    ir_version: 8,
-    opset_import: [{ domain: '', version: 13 }],
-    graph: { name: 'probe', node: [{ op_type: 'Identity', input: ['x'], output: ['y'] }], input: [io('x')], output: [io('y')] } as unknown as ModelProto['graph'],
-  }));
+  return encodeMessage(
+    'ModelProto',
+    createMessage<ModelProto>('ModelProto', {
+      ir_version: 8,
+      opset_import: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'probe',
+        node: [{ op_type: 'Identity', input: ['x'], output: ['y'] }],
+        input: [io('x')],
+        output: [io('y')],
+      } as unknown as ModelProto['graph'],
+    }),
+  );
 }
 
 const checked = new Map<string, Promise<ProviderChoice>>();
@@ -36,7 +44,9 @@ export function chooseProvider(requested: string): Promise<ProviderChoice> {
       },
       (e) => {
         const known = ort.listSupportedBackends().map((b) => b.name);
-        const why = known.includes(wanted) ? `the '${wanted}' execution provider cannot start here (${errorMessage(e)})` : `onnxruntime-node has no '${wanted}' execution provider (it has ${known.join(', ')})`;
+        const why = known.includes(wanted)
+          ? `the '${wanted}' execution provider cannot start here (${errorMessage(e)})`
+          : `onnxruntime-node has no '${wanted}' execution provider (it has ${known.join(', ')})`;
         return { provider: 'cpu', note: `${why}; running on the CPU instead` };
       },
     );

@@ -52,7 +52,10 @@ export { ort };
  * `elemType` declares the outputs' element type; left out, onnxruntime infers it.
  */
 export async function sessionWithOutputs(
-  model: OnnxModel, names: string[], executionProvider: string, extra: { nodes?: NodeProto[]; elemType?: number } = {},
+  model: OnnxModel,
+  names: string[],
+  executionProvider: string,
+  extra: { nodes?: NodeProto[]; elemType?: number } = {},
 ): Promise<ort.InferenceSession> {
   const graph = model.proto.graph!;
   const [outputs, nodes] = [graph.output.length, graph.node.length];
@@ -61,7 +64,9 @@ export async function sessionWithOutputs(
   for (const name of names) {
     if (existing.has(name)) continue;
     existing.add(name);
-    graph.output.push(createMessage<ValueInfoProto>('ValueInfoProto', extra.elemType === undefined ? { name } : { name, type: { tensor_type: { elem_type: extra.elemType } } }));
+    graph.output.push(
+      createMessage<ValueInfoProto>('ValueInfoProto', extra.elemType === undefined ? { name } : { name, type: { tensor_type: { elem_type: extra.elemType } } }),
+    );
   }
   try {
     return await createSession(model, { executionProviders: [executionProvider] });

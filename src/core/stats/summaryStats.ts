@@ -69,7 +69,8 @@ export class StatsCollector {
       if (v < min) min = v;
       if (v > max) max = v;
       if (v === 0) zeros++;
-      if (!(v >= start && v < end)) { // also true while no range is set (start NaN)
+      if (!(v >= start && v < end)) {
+        // also true while no range is set (start NaN)
         if (Number.isNaN(start)) this.startAt(v);
         while (v < this.start || v >= this.start + this.width * this.bins) this.widen(v < this.start);
         start = this.start;

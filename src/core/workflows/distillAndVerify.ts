@@ -43,7 +43,12 @@ export async function distillAndVerify(specFile: string, options: DistillOptions
     run.emit({ event: 'phase', phase: 'validate', message: `validating ${spec}` });
     const validation = await validateSpec(spec);
     for (const line of problemLines(validation)) run.log(line);
-    if (!validation.ok || !validation.spec) throw new RunFailure(`the spec has problems:\n  ${problemLines(validation).filter((l) => l.startsWith('error')).join('\n  ')}`);
+    if (!validation.ok || !validation.spec)
+      throw new RunFailure(
+        `the spec has problems:\n  ${problemLines(validation)
+          .filter((l) => l.startsWith('error'))
+          .join('\n  ')}`,
+      );
     const settings = validation.spec;
     report.settings = settings;
     report.knowledgeTypes = settings.knowledge.map((k) => k.type);
@@ -53,7 +58,12 @@ export async function distillAndVerify(specFile: string, options: DistillOptions
     const probe = await probePython(options.python, { needCuda: settings.device === 'cuda', signal: options.signal });
     run.log(probe.message);
     // Naming both: the user may expect python3 on PATH (a venv, pyenv) to run the trainer.
-    if (probe.fallbackFrom) run.warn(report, { event: 'warning', message: `${probe.fallbackFrom}; the trainer runs with ${probe.python} (torch ${probe.torch})`, hint: `to choose the interpreter, set onnxCompress.distill.pythonPath, --python or ${PYTHON_ENV}` });
+    if (probe.fallbackFrom)
+      run.warn(report, {
+        event: 'warning',
+        message: `${probe.fallbackFrom}; the trainer runs with ${probe.python} (torch ${probe.torch})`,
+        hint: `to choose the interpreter, set onnxCompress.distill.pythonPath, --python or ${PYTHON_ENV}`,
+      });
     report.trainer.python = probe.python;
     report.trainer.torch = probe.torch;
     if (!probe.ok) throw new RunFailure(probe.message);
@@ -70,7 +80,17 @@ export async function distillAndVerify(specFile: string, options: DistillOptions
         result = { student: done, verification: null };
       } else {
         // Every step's student is verified against the spec's teacher: that is the comparison that matters.
-        result = await runStep(run, step.spec, stepDir, validation, probe, report, options, steps.length > 1 ? { index: i + 1, count: steps.length } : undefined, settings.teacher);
+        result = await runStep(
+          run,
+          step.spec,
+          stepDir,
+          validation,
+          probe,
+          report,
+          options,
+          steps.length > 1 ? { index: i + 1, count: steps.length } : undefined,
+          settings.teacher,
+        );
       }
       if (steps.length > 1 && i < steps.length - 1) {
         report.chain.push({ step: i + 1, model: step.studentLabel, student: result.student, status: 'completed' });
@@ -94,4 +114,3 @@ export async function distillAndVerify(specFile: string, options: DistillOptions
   }
   return report;
 }
-

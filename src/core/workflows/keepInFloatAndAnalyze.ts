@@ -14,7 +14,10 @@ import { writeKeptInFloat } from '../analysis/keptInFloatModel';
 import { defaultQuantResultFile, defaultReportFile } from '../analysis/quantResultFile';
 import { progressTo, type OnWorkflowEvent } from './events';
 
-export type Evaluation = Pick<AnalysisOptions, 'data' | 'labels' | 'samples' | 'batchSize' | 'ep' | 'latencyRuns' | 'histogramBins' | 'sensitivity' | 'sensitivitySamples'>;
+export type Evaluation = Pick<
+  AnalysisOptions,
+  'data' | 'labels' | 'samples' | 'batchSize' | 'ep' | 'latencyRuns' | 'histogramBins' | 'sensitivity' | 'sensitivitySamples'
+>;
 
 export interface KeepInFloatAndAnalyzeOptions {
   floatFile: string;
@@ -55,7 +58,11 @@ interface Choice {
 
 export async function keepInFloatAndAnalyze(o: KeepInFloatAndAnalyzeOptions): Promise<KeepInFloatAndAnalyzeResult> {
   const { previous, signal } = o;
-  if (previous.settings.mode !== 'static') throw new KeepInFloatError('keep-in-float re-quantizes with saved calibration ranges: it needs a static quantization (dynamic mode is already quick to re-run with --exclude)', previous.output);
+  if (previous.settings.mode !== 'static')
+    throw new KeepInFloatError(
+      'keep-in-float re-quantizes with saved calibration ranges: it needs a static quantization (dynamic mode is already quick to re-run with --exclude)',
+      previous.output,
+    );
   const output = path.resolve(o.output ?? defaultKeepOutput(previous));
   // Files this run creates; a cancelled run takes them away again.
   const created = [output, `${output}.data`, defaultQuantResultFile(output)].filter((f) => !fs.existsSync(f));
@@ -99,9 +106,11 @@ async function choose(o: KeepInFloatAndAnalyzeOptions, output: string): Promise<
     // A search starts from the model's numbers; a request by name is refused before any scoring when it changes nothing.
     let before = target ? await scoreBefore() : undefined;
     if (target) {
-      if (target.kind === 'agreement' && before!.top1Agreement === null) throw new KeepInFloatError('an agreement target needs a classifier (first output shaped [N, classes])');
+      if (target.kind === 'agreement' && before!.top1Agreement === null)
+        throw new KeepInFloatError('an agreement target needs a classifier (first output shaped [N, classes])');
       const start = valueOf(before!, target.kind);
-      if (start === null || start < target.value) ({ kept, steps } = await scoring!.search(target, o.shown?.sensitivity ?? await scoring!.sensitivity(progress), output, progress));
+      if (start === null || start < target.value)
+        ({ kept, steps } = await scoring!.search(target, o.shown?.sensitivity ?? (await scoring!.sensitivity(progress)), output, progress));
       if (!kept.length) {
         if (o.shown) throw nothingChanged([`${target.kind} is already ${start} (target ${target.value}) in ${path.basename(previous.output)}`]);
         return { kept, target, before: before!, steps, warnings: [], analyzed: previous.output, resultFile: o.previousFile };

@@ -35,13 +35,14 @@ export type CommandRegistrar = <A extends unknown[], R>(id: string, handler: (..
 
 /** The registrar every feature registers its commands with, logging to `log`. */
 export function commandRegistrar(log: vscode.LogOutputChannel): CommandRegistrar {
-  return (id, handler) => vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-    try {
-      return await handler(...(ownArguments(args) as Parameters<typeof handler>));
-    } catch (e) {
-      log.error(`${id}: ${errorMessage(e)}`);
-      void vscode.window.showErrorMessage(errorMessage(e));
-      return undefined;
-    }
-  });
+  return (id, handler) =>
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        return await handler(...(ownArguments(args) as Parameters<typeof handler>));
+      } catch (e) {
+        log.error(`${id}: ${errorMessage(e)}`);
+        void vscode.window.showErrorMessage(errorMessage(e));
+        return undefined;
+      }
+    });
 }

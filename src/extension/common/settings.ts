@@ -30,8 +30,11 @@ export function settings(): Settings {
   const c = vscode.workspace.getConfiguration(SETTINGS_SECTION);
   return {
     probeShapes: read(c, 'probeShapes'),
-    inputShapes: Object.fromEntries(Object.entries(read(c, 'inputShapes'))
-      .filter((e): e is [string, number[]] => Array.isArray(e[1]) && e[1].every((d) => Number.isSafeInteger(d) && d >= 0))),
+    inputShapes: Object.fromEntries(
+      Object.entries(read(c, 'inputShapes')).filter(
+        (e): e is [string, number[]] => Array.isArray(e[1]) && e[1].every((d) => Number.isSafeInteger(d) && d >= 0),
+      ),
+    ),
     histogramBins: read(c, 'histogramBins'),
     pageSize: read(c, 'pageSize'),
     distillPython: read(c, 'distillPython').trim() || undefined,

@@ -52,10 +52,14 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
 
 function fits(type: SettingType, v: unknown): boolean {
   switch (type) {
-    case 'boolean': return typeof v === 'boolean';
-    case 'integer': return typeof v === 'number' && Number.isFinite(v);
-    case 'string': return typeof v === 'string';
-    case 'object': return isPlainObject(v);
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'integer':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'string':
+      return typeof v === 'string';
+    case 'object':
+      return isPlainObject(v);
   }
 }
 

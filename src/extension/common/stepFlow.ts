@@ -26,7 +26,10 @@ export class StepFlow<S, U> {
   private readonly history: number[] = [];
   private index = 0;
 
-  constructor(private readonly steps: ReadonlyArray<StepDecl<S, U>>, private readonly state: S) {}
+  constructor(
+    private readonly steps: ReadonlyArray<StepDecl<S, U>>,
+    private readonly state: S,
+  ) {}
 
   /** The current step's number, counting from 1. */
   get step(): number {

@@ -42,7 +42,10 @@ interface Position {
 export class StepInputs {
   private current?: LiveInput;
 
-  constructor(private readonly position: () => Position, private readonly publish: (input: LiveInput | undefined) => void) {}
+  constructor(
+    private readonly position: () => Position,
+    private readonly publish: (input: LiveInput | undefined) => void,
+  ) {}
 
   async pick<T extends vscode.QuickPickItem>(o: PickOptions<T> & { canSelectMany: true }): Promise<T[]>;
   async pick<T extends vscode.QuickPickItem>(o: PickOptions<T>): Promise<T>;
@@ -71,7 +74,9 @@ export class StepInputs {
   }
 
   /** A single-select pick whose box also takes a typed path (offered as a "Use the typed path" row). */
-  async pickOrType<T extends vscode.QuickPickItem>(o: Omit<PickOptions<T>, 'canSelectMany' | 'validateMany'> & { typedDetail: string }): Promise<PickedOrTyped<T>> {
+  async pickOrType<T extends vscode.QuickPickItem>(
+    o: Omit<PickOptions<T>, 'canSelectMany' | 'validateMany'> & { typedDetail: string },
+  ): Promise<PickedOrTyped<T>> {
     const typedRow = { label: TYPED_LABEL, alwaysShow: true, detail: o.typedDetail };
     const withTyped = (value: string): vscode.QuickPickItem[] => (value.trim() ? [...o.items, { ...typedRow, description: value.trim() }] : [...o.items]);
     const qp = this.quickPick<vscode.QuickPickItem>(o);

@@ -43,12 +43,17 @@ export function registerDistill(context: vscode.ExtensionContext, log: vscode.Lo
     const dir = runDirOf(arg);
     if (dir) return dir;
     const candidates = (await runs.runs()).filter((r) => filter(r.status));
-    const pick = await vscode.window.showQuickPick(candidates.map((r) => ({ label: r.name, description: r.status, detail: r.runDir })), { title: what, placeHolder: 'Which run?' });
+    const pick = await vscode.window.showQuickPick(
+      candidates.map((r) => ({ label: r.name, description: r.status, detail: r.runDir })),
+      { title: what, placeHolder: 'Which run?' },
+    );
     return pick?.detail;
   };
 
   const disposables: vscode.Disposable[] = [
-    checker, controller, view,
+    checker,
+    controller,
+    view,
     command('onnxCompress.setUpDistillation', async () => {
       const folder = vscode.workspace.workspaceFolders?.[0];
       if (!folder) throw new Error('Open a folder first: the wizard writes the run spec (NAME.distill.json) into the workspace folder.');

@@ -4,8 +4,13 @@
 // pairs again). The self scheme's deep-to-shallow pairs are added with the same two steps.
 import { chooseAdapter, proposePairs, type TensorInfo } from '../../core/distill';
 import {
-  DISTILL_DEFAULTS, KNOWLEDGE_FORMULAS,
-  type FeatureSimilarity, type KnowledgeSpec, type KnowledgeType, type ResponseTarget, type TensorPairSpec,
+  DISTILL_DEFAULTS,
+  KNOWLEDGE_FORMULAS,
+  type FeatureSimilarity,
+  type KnowledgeSpec,
+  type KnowledgeType,
+  type ResponseTarget,
+  type TensorPairSpec,
 } from '../../shared/distillSpec';
 import { formatShape } from '../../shared/format';
 import { item, loadTensors, numberCheck, numberStep, type Item, type PairKind, type State, type Step } from './wizardAnswers';
@@ -16,8 +21,8 @@ const BLURB: Record<KnowledgeType, string> = {
   response: 'Hinton KD on the logits (soft targets, logit MSE or hard targets)',
   feature: 'FitNets hints between intermediate tensors, adapters where shapes differ',
   attention: 'attention transfer between feature maps',
-  relation: 'RKD: distances and angles between samples\' embeddings',
-  similarity: 'similarity-preserving: the batch\'s Gram matrices',
+  relation: "RKD: distances and angles between samples' embeddings",
+  similarity: "similarity-preserving: the batch's Gram matrices",
 };
 
 const shapeText = (t: TensorInfo) => `${t.dtype ?? '?'} ${formatShape(t.shape)}`;
@@ -27,10 +32,20 @@ const kindsStep: Step = {
   id: 'knowledge',
   ask: async (ui, s) => {
     const factory = s.student && 'factory' in s.student;
-    const items = KINDS.map((t) => item(t, t, BLURB[t] + (factory && NEEDS_TENSORS.includes(t) ? ' (needs an ONNX student)' : ''), KNOWLEDGE_FORMULAS[t], s.types.length ? s.types.includes(t) : t === 'response'));
+    const items = KINDS.map((t) =>
+      item(
+        t,
+        t,
+        BLURB[t] + (factory && NEEDS_TENSORS.includes(t) ? ' (needs an ONNX student)' : ''),
+        KNOWLEDGE_FORMULAS[t],
+        s.types.length ? s.types.includes(t) : t === 'response',
+      ),
+    );
     const picked = await ui.pick<Item<KnowledgeType>>({
       placeholder: 'Knowledge to transfer (pick one or more; each line shows its loss)',
-      items, canSelectMany: true, matchOnDetail: true,
+      items,
+      canSelectMany: true,
+      matchOnDetail: true,
       selected: items.filter((i) => i.picked),
       validateMany: (sel) => {
         if (!sel.length) return 'pick at least one kind of knowledge';
@@ -43,8 +58,15 @@ const kindsStep: Step = {
 };
 
 function weightStep(type: KnowledgeType): Step {
-  return numberStep(`${type}.weight`, () => `Weight of the ${type} term in the total loss`, (s) => knowledgeOf(s, type).weight ?? DISTILL_DEFAULTS[type].weight,
-    numberCheck(0, 1e9, false, true), (s, n) => { knowledgeOf(s, type).weight = n; });
+  return numberStep(
+    `${type}.weight`,
+    () => `Weight of the ${type} term in the total loss`,
+    (s) => knowledgeOf(s, type).weight ?? DISTILL_DEFAULTS[type].weight,
+    numberCheck(0, 1e9, false, true),
+    (s, n) => {
+      knowledgeOf(s, type).weight = n;
+    },
+  );
 }
 
 function responseSteps(): Step[] {
@@ -59,7 +81,7 @@ function responseSteps(): Step[] {
         const targets = [
           item('soft', 'soft' as ResponseTarget, 'KL on softened distributions (Hinton KD, T^2 applied)', KNOWLEDGE_FORMULAS.response),
           item('logits', 'logits' as ResponseTarget, 'MSE between the logits'),
-          item('hard', 'hard' as ResponseTarget, 'CE with the teacher\'s argmax as the label'),
+          item('hard', 'hard' as ResponseTarget, "CE with the teacher's argmax as the label"),
         ];
         const target = await ui.pick<Item<ResponseTarget>>({
           placeholder: 'Response knowledge: what the student matches',
@@ -69,17 +91,29 @@ function responseSteps(): Step[] {
         k(s).target = target.value;
       },
     },
-    numberStep('response.temperature', () => 'Temperature T (softens both distributions; the KL term is scaled by T^2)', (s) => k(s).temperature ?? d.temperature,
-      numberCheck(0, 100, false, true), (s, n) => { k(s).temperature = n; }, (s) => ((s.knowledge.response ? k(s).target : undefined) ?? d.target) === 'soft'),
+    numberStep(
+      'response.temperature',
+      () => 'Temperature T (softens both distributions; the KL term is scaled by T^2)',
+      (s) => k(s).temperature ?? d.temperature,
+      numberCheck(0, 100, false, true),
+      (s, n) => {
+        k(s).temperature = n;
+      },
+      (s) => ((s.knowledge.response ? k(s).target : undefined) ?? d.target) === 'soft',
+    ),
     {
       id: 'response.alpha',
       ask: async (ui, s) => {
         const given = labels(s);
-        k(s).alpha = Number(await ui.input({
-          prompt: given ? 'alpha: weight of the hard-label CE term (1 - alpha weighs the teacher term)' : 'alpha must be 0 without labels (the teacher term alone)',
-          value: String(given ? k(s).alpha ?? d.alpha : 0),
-          validate: (v) => numberCheck(0, 1)(v) ?? (!given && Number(v) > 0 ? 'No training labels were given: alpha must be 0.' : undefined),
-        }));
+        k(s).alpha = Number(
+          await ui.input({
+            prompt: given
+              ? 'alpha: weight of the hard-label CE term (1 - alpha weighs the teacher term)'
+              : 'alpha must be 0 without labels (the teacher term alone)',
+            value: String(given ? (k(s).alpha ?? d.alpha) : 0),
+            validate: (v) => numberCheck(0, 1)(v) ?? (!given && Number(v) > 0 ? 'No training labels were given: alpha must be 0.' : undefined),
+          }),
+        );
       },
     },
     weightStep('response'),
@@ -93,8 +127,24 @@ function relationSteps(): Step[] {
     return knowledgeOf(s, 'relation');
   };
   return [
-    numberStep('relation.distance', () => 'RKD lambda_D: weight of the distance term', (s) => k(s).distance ?? d.distance, numberCheck(0, 1e9), (s, n) => { k(s).distance = n; }),
-    numberStep('relation.angle', (s) => `RKD lambda_A: weight of the angle term (costs B^2 x D per batch; batch ${s.batchSize})`, (s) => k(s).angle ?? d.angle, numberCheck(0, 1e9), (s, n) => { k(s).angle = n; }),
+    numberStep(
+      'relation.distance',
+      () => 'RKD lambda_D: weight of the distance term',
+      (s) => k(s).distance ?? d.distance,
+      numberCheck(0, 1e9),
+      (s, n) => {
+        k(s).distance = n;
+      },
+    ),
+    numberStep(
+      'relation.angle',
+      (s) => `RKD lambda_A: weight of the angle term (costs B^2 x D per batch; batch ${s.batchSize})`,
+      (s) => k(s).angle ?? d.angle,
+      numberCheck(0, 1e9),
+      (s, n) => {
+        k(s).angle = n;
+      },
+    ),
     weightStep('relation'),
   ];
 }
@@ -119,15 +169,20 @@ function pairsStep(type: 'feature' | 'attention' | 'similarity'): Step {
         const st = student.find((x) => x.name === p.student);
         const choice = chooseAdapter(t?.shape ?? null, st?.shape ?? null, type === 'attention' ? 'attention' : 'feature');
         const isProposed = proposed.some((q) => key(q) === key(p));
-        return item(`${p.teacher} → ${p.student}`, p as TensorPairSpec | null,
+        return item(
+          `${p.teacher} → ${p.student}`,
+          p as TensorPairSpec | null,
           `${formatShape(t?.shape ?? null)} ← ${formatShape(st?.shape ?? null)}${isProposed ? ' (proposed)' : ''}`,
           `adapter: ${choice.adapter ?? 'none fits'} (${choice.reason})`,
-          chosen ? chosen.some((c) => key(c) === key(p)) : isProposed);
+          chosen ? chosen.some((c) => key(c) === key(p)) : isProposed,
+        );
       });
       const add = item('$(add) Add a pair of my choice...', null, 'pick a teacher tensor, then a student tensor');
       const picked = await ui.pick<Item<TensorPairSpec | null>>({
         placeholder: `${type} knowledge: tensor pairs (teacher → student), proposed by matching resolution`,
-        items: [...items, add], canSelectMany: true, matchOnDetail: true,
+        items: [...items, add],
+        canSelectMany: true,
+        matchOnDetail: true,
         selected: items.filter((i) => i.picked),
         validateMany: (sel) => (sel.length ? undefined : 'pick at least one pair, or "Add a pair of my choice..."'),
       });
@@ -148,11 +203,14 @@ export function addPairSteps(type: PairKind, when: (s: State) => boolean, after:
   const fromStudent = type === 'auxiliary';
   return [
     {
-      id: `${type}.addFirst`, when,
+      id: `${type}.addFirst`,
+      when,
       ask: async (ui, s) => {
         const t = await ui.pick<Item<TensorInfo>>({
           placeholder: fromStudent ? 'Deep tensor of the student (the teacher side)' : 'Teacher tensor',
-          items: usable(fromStudent ? s.studentTensors! : s.teacherTensors!).map((x) => item(x.name, x, shapeText(x), `${x.opType ?? ''} ${x.producer ?? ''}`.trim())),
+          items: usable(fromStudent ? s.studentTensors! : s.teacherTensors!).map((x) =>
+            item(x.name, x, shapeText(x), `${x.opType ?? ''} ${x.producer ?? ''}`.trim()),
+          ),
           matchOnDetail: true,
         });
         s.pairFirst = t.value;
@@ -160,15 +218,18 @@ export function addPairSteps(type: PairKind, when: (s: State) => boolean, after:
       },
     },
     {
-      id: `${type}.addSecond`, when,
+      id: `${type}.addSecond`,
+      when,
       ask: async (ui, s) => {
         const first = s.pairFirst!;
         const st = await ui.pick<Item<TensorInfo>>({
           placeholder: `Student tensor paired with ${first.name} ${formatShape(first.shape)}`,
-          items: usable(s.studentTensors!).filter((x) => !fromStudent || x.name !== first.name).map((x) => {
-            const choice = chooseAdapter(first.shape, x.shape, type === 'attention' ? 'attention' : 'feature');
-            return item(x.name, x, `${shapeText(x)} · adapter ${choice.adapter ?? 'none fits'}`, choice.reason);
-          }),
+          items: usable(s.studentTensors!)
+            .filter((x) => !fromStudent || x.name !== first.name)
+            .map((x) => {
+              const choice = chooseAdapter(first.shape, x.shape, type === 'attention' ? 'attention' : 'feature');
+              return item(x.name, x, `${shapeText(x)} · adapter ${choice.adapter ?? 'none fits'}`, choice.reason);
+            }),
           matchOnDetail: true,
         });
         const pair: TensorPairSpec = { teacher: first.name, student: st.value.name, adapter: 'auto' };
@@ -186,17 +247,26 @@ function pairedSteps(type: 'feature' | 'attention' | 'similarity'): Step[] {
     id: 'feature.similarity',
     ask: async (ui, s) => {
       const k = knowledgeOf(s, 'feature');
-      const kinds = [item('mse', 'mse' as FeatureSimilarity, 'squared error (FitNets)'), item('l1', 'l1' as FeatureSimilarity, 'absolute error'), item('cosine', 'cosine' as FeatureSimilarity, '1 - cosine similarity')];
+      const kinds = [
+        item('mse', 'mse' as FeatureSimilarity, 'squared error (FitNets)'),
+        item('l1', 'l1' as FeatureSimilarity, 'absolute error'),
+        item('cosine', 'cosine' as FeatureSimilarity, '1 - cosine similarity'),
+      ];
       const sim = await ui.pick<Item<FeatureSimilarity>>({
         placeholder: 'Feature knowledge: how the paired tensors are compared',
-        items: kinds, selected: kinds.filter((x) => x.value === (k.similarity ?? DISTILL_DEFAULTS.feature.similarity)),
+        items: kinds,
+        selected: kinds.filter((x) => x.value === (k.similarity ?? DISTILL_DEFAULTS.feature.similarity)),
       });
       k.similarity = sim.value;
     },
   };
   return [
     pairsStep(type),
-    ...addPairSteps(type, (s) => s.adding === type, () => ({ goto: `${type}.pairs` })),
+    ...addPairSteps(
+      type,
+      (s) => s.adding === type,
+      () => ({ goto: `${type}.pairs` }),
+    ),
     ...(type === 'feature' ? [similarity] : []),
     weightStep(type),
   ];
@@ -214,9 +284,11 @@ const STEPS_OF: Record<KnowledgeType, () => Step[]> = {
 export function knowledgeSteps(): Step[] {
   return [
     kindsStep,
-    ...KINDS.flatMap((type) => STEPS_OF[type]().map((step): Step => ({
-      ...step,
-      when: (s) => s.types.includes(type) && (!step.when || step.when(s)),
-    }))),
+    ...KINDS.flatMap((type) =>
+      STEPS_OF[type]().map((step): Step => ({
+        ...step,
+        when: (s) => s.types.includes(type) && (!step.when || step.when(s)),
+      })),
+    ),
   ];
 }

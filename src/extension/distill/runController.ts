@@ -54,14 +54,20 @@ export function verificationLine(v: StudentVerification): string {
 export function settingsRows(spec: ResolvedDistillSpec, cache: string, python: string): Array<[string, string]> {
   const student = spec.student.kind === 'onnx' ? spec.student.model : spec.student.factory;
   const knowledge = spec.knowledge.map((k) => {
-    const params = Object.entries(k).filter(([key]) => key !== 'type' && key !== 'pairs' && key !== 'pair').map(([key, v]) => `${key} ${v}`).join(', ');
+    const params = Object.entries(k)
+      .filter(([key]) => key !== 'type' && key !== 'pairs' && key !== 'pair')
+      .map(([key, v]) => `${key} ${v}`)
+      .join(', ');
     const pairs = 'pairs' in k ? `; ${k.pairs.map((p) => `${p.teacher} <- ${p.student} (${p.adapter})`).join('; ')}` : '';
     return `${k.type}: ${params}${pairs}`;
   });
   return [
     ['teacher', spec.teacher.model],
     ['student', student],
-    ['train data', `${spec.data.train.source}${spec.data.train.labels ? ` + ${spec.data.train.labels}` : ''}${spec.data.train.samples ? ` (${spec.data.train.samples} samples)` : ''}`],
+    [
+      'train data',
+      `${spec.data.train.source}${spec.data.train.labels ? ` + ${spec.data.train.labels}` : ''}${spec.data.train.samples ? ` (${spec.data.train.samples} samples)` : ''}`,
+    ],
     ['eval data', spec.data.eval ? spec.data.eval.source : 'none'],
     ['knowledge', knowledge.join(' | ')],
     ['scheme', spec.scheme.kind + (spec.scheme.mode ? ` (${spec.scheme.mode})` : '')],
@@ -99,7 +105,10 @@ export class RunController implements vscode.Disposable {
     if (active?.fsPath.endsWith(DISTILL_SPEC_SUFFIX)) return active.fsPath;
     const specs = await vscode.workspace.findFiles(`**/*${DISTILL_SPEC_SUFFIX}`, '**/{node_modules,distill-runs}/**', 200);
     if (specs.length === 1) return specs[0].fsPath;
-    const pick = await vscode.window.showQuickPick(specs.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u })), { title: 'Start Distillation Run', placeHolder: 'Which run spec?' });
+    const pick = await vscode.window.showQuickPick(
+      specs.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u })),
+      { title: 'Start Distillation Run', placeHolder: 'Which run spec?' },
+    );
     return pick?.uri.fsPath;
   }
 
@@ -113,29 +122,46 @@ export class RunController implements vscode.Disposable {
   /** Starts a run of `specArg`, or resumes the run in `resume` (its folder); resolves when it ends. */
   async start(specArg: unknown, resume?: string): Promise<StartOutcome | undefined> {
     if (!vscode.workspace.isTrusted) {
-      return this.refuse('untrusted', 'Distillation runs execute Python (the trainer and any PyTorch factory the spec names), so they are disabled in an untrusted workspace. Trust this workspace to run them.',
-        ['Manage Workspace Trust', () => vscode.commands.executeCommand('workbench.trust.manage')]);
+      return this.refuse(
+        'untrusted',
+        'Distillation runs execute Python (the trainer and any PyTorch factory the spec names), so they are disabled in an untrusted workspace. Trust this workspace to run them.',
+        ['Manage Workspace Trust', () => vscode.commands.executeCommand('workbench.trust.manage')],
+      );
     }
     const specFile = resume ? specOfRun(resume) : await this.specFile(specArg);
     if (!specFile) return undefined;
-    if (!fs.existsSync(specFile)) return this.refuse('no-spec', `${specFile} does not exist. Create a spec with "ONNX: Set Up Distillation...".`, ['Set Up Distillation...', () => vscode.commands.executeCommand('onnxCompress.setUpDistillation')]);
+    if (!fs.existsSync(specFile))
+      return this.refuse('no-spec', `${specFile} does not exist. Create a spec with "ONNX: Set Up Distillation...".`, [
+        'Set Up Distillation...',
+        () => vscode.commands.executeCommand('onnxCompress.setUpDistillation'),
+      ]);
     if (resume && this.active.has(path.resolve(resume))) return this.refuse('busy', `${resume} is running already.`);
 
-    const validation = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Checking ${path.basename(specFile)}` }, () => this.checker.check(specFile));
+    const validation = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Checking ${path.basename(specFile)}` }, () =>
+      this.checker.check(specFile),
+    );
     if (!validation.ok || !validation.spec) {
       const errors = validation.problems.filter((p) => p.severity === 'error');
       const first = errors[0];
-      return this.refuse('spec', `${path.basename(specFile)} has ${errors.length} problem${errors.length === 1 ? '' : 's'}${first ? `; first: ${first.path ? `${first.path}: ` : ''}${first.message}` : ''}. They are marked in the spec and listed in the Problems panel.`,
+      return this.refuse(
+        'spec',
+        `${path.basename(specFile)} has ${errors.length} problem${errors.length === 1 ? '' : 's'}${first ? `; first: ${first.path ? `${first.path}: ` : ''}${first.message}` : ''}. They are marked in the spec and listed in the Problems panel.`,
         ['Open Spec', () => vscode.window.showTextDocument(vscode.Uri.file(specFile))],
-        ['Show Problems', () => vscode.commands.executeCommand('workbench.actions.view.problems')]);
+        ['Show Problems', () => vscode.commands.executeCommand('workbench.actions.view.problems')],
+      );
     }
     const spec = validation.spec;
     const configured = settings().distillPython;
-    const probe = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Checking the Python interpreter' }, () => probePython(configured, { needCuda: spec.device === 'cuda' }));
+    const probe = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Checking the Python interpreter' }, () =>
+      probePython(configured, { needCuda: spec.device === 'cuda' }),
+    );
     this.log.info(probe.message);
     if (!probe.ok) {
-      return this.refuse('python', `Cannot start the run: ${probe.message}. The interpreter comes from the setting ${PYTHON_SETTING}${configured ? '' : ' (empty: ONNX_COMPRESS_PYTHON, then python3)'}.`,
-        ['Open Setting', () => vscode.commands.executeCommand('workbench.action.openSettings', PYTHON_SETTING)]);
+      return this.refuse(
+        'python',
+        `Cannot start the run: ${probe.message}. The interpreter comes from the setting ${PYTHON_SETTING}${configured ? '' : ' (empty: ONNX_COMPRESS_PYTHON, then python3)'}.`,
+        ['Open Setting', () => vscode.commands.executeCommand('workbench.action.openSettings', PYTHON_SETTING)],
+      );
     }
     const cache = this.cacheText(spec, validation);
     this.log.info(`${specFile}: teacher cache ${cache}`);
@@ -146,23 +172,40 @@ export class RunController implements vscode.Disposable {
 
   private cacheText(spec: ResolvedDistillSpec, v: SpecValidation): string {
     if (spec.scheme.kind !== 'offline' && spec.scheme.kind !== 'assistant') return `none (${spec.scheme.kind} scheme runs the teacher live)`;
-    const estimates = estimateCacheBytes(spec, v.teacherTensors, v.data.map((d) => ({ split: d.split, samples: d.samples, labels: d.labels !== null })));
+    const estimates = estimateCacheBytes(
+      spec,
+      v.teacherTensors,
+      v.data.map((d) => ({ split: d.split, samples: d.samples, labels: d.labels !== null })),
+    );
     const parts = estimates.map((e) => `${e.split} ${e.bytes === null ? 'size unknown until the teacher runs' : formatBytes(e.bytes)} (${e.samples} samples)`);
     return `${parts.join(', ')}, ${spec.cache.dtype}${spec.cache.topK ? `, top ${spec.cache.topK} logits` : ''} in ${spec.cache.dir}`;
   }
 
-  private async run(specFile: string, spec: ResolvedDistillSpec, python: { shown: string; named?: string }, cache: string, resume?: string): Promise<DistillRunReport> {
+  private async run(
+    specFile: string,
+    spec: ResolvedDistillSpec,
+    python: { shown: string; named?: string },
+    cache: string,
+    resume?: string,
+  ): Promise<DistillRunReport> {
     // The folder is chosen here so the view can open before the engine's first event.
     const runDir = path.resolve(resume ?? newRunDir(specFile));
     const abort = new AbortController();
     const entry: ActiveRun = { runDir, specFile, abort };
     this.active.set(runDir, entry);
     this.last = { runDir, report: null };
-    const view = RunView.show(this.extensionUri, {
-      name: path.basename(runDir), runDir, specFile,
-      settings: settingsRows(spec, cache, python.shown),
-      formulas: Object.fromEntries(spec.knowledge.map((k) => [k.type, KNOWLEDGE_FORMULAS[k.type]])),
-    }, (a) => void this.act(a, runDir), this.log);
+    const view = RunView.show(
+      this.extensionUri,
+      {
+        name: path.basename(runDir),
+        runDir,
+        specFile,
+        settings: settingsRows(spec, cache, python.shown),
+        formulas: Object.fromEntries(spec.knowledge.map((k) => [k.type, KNOWLEDGE_FORMULAS[k.type]])),
+      },
+      (a) => void this.act(a, runDir),
+      this.log,
+    );
     // A resumed run draws its earlier epochs first.
     view.reset(resume ? readMetrics(runDir) : []);
     view.setState('running', `${resume ? 'Resuming' : 'Running'} ${path.basename(specFile)}`, null, ['cancel']);
@@ -176,37 +219,50 @@ export class RunController implements vscode.Disposable {
       RunView.get(runDir)?.addEvents(pending);
       pending = [];
     };
-    const report = await Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Distilling ${path.basename(specFile)}`, cancellable: true }, async (progress, token) => {
-      token.onCancellationRequested(() => abort.abort());
-      let stepsPerEpoch = 0;
-      let epochs = spec.epochs;
-      let reported = 0;
-      const onEvent = (e: DistillEvent) => {
-        if (e.event === 'phase') progress.report({ message: e.message });
-        else if (e.event === 'cache' && e.state === 'estimate') this.log.info(`${e.split} cache: ${formatBytes(e.bytes)} for ${e.samples} samples in ${e.dir}`);
-        else if (e.event === 'start') {
-          stepsPerEpoch = e.stepsPerEpoch;
-          epochs = e.epochs;
-        } else if (e.event === 'step' && stepsPerEpoch) {
-          const percent = (100 * ((e.epoch - 1) * stepsPerEpoch + e.step)) / (epochs * stepsPerEpoch);
-          progress.report({ increment: Math.max(0, percent - reported), message: `epoch ${e.epoch}/${epochs}, step ${e.step}/${stepsPerEpoch}, loss ${e.loss.toPrecision(4)}` });
-          reported = Math.max(reported, percent);
-        } else if (e.event === 'error') {
-          this.log.error(`${e.message}${e.where ? ` (${e.where})` : ''}${e.hint ? `: ${e.hint}` : ''}`);
-        }
-        pending.push(e);
-        timer ??= setTimeout(flush, 100);
-      };
-      try {
-        return await distillAndVerify(specFile, {
-          runDir: resume ? undefined : runDir, resume, python: python.named, signal: abort.signal,
-          onEvent, onLog: (line) => this.log.info(`[${path.basename(runDir)}] ${line}`),
-        });
-      } finally {
-        if (timer) clearTimeout(timer);
-        flush();
-      }
-    })).finally(() => {
+    const report = await Promise.resolve(
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Distilling ${path.basename(specFile)}`, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => abort.abort());
+          let stepsPerEpoch = 0;
+          let epochs = spec.epochs;
+          let reported = 0;
+          const onEvent = (e: DistillEvent) => {
+            if (e.event === 'phase') progress.report({ message: e.message });
+            else if (e.event === 'cache' && e.state === 'estimate')
+              this.log.info(`${e.split} cache: ${formatBytes(e.bytes)} for ${e.samples} samples in ${e.dir}`);
+            else if (e.event === 'start') {
+              stepsPerEpoch = e.stepsPerEpoch;
+              epochs = e.epochs;
+            } else if (e.event === 'step' && stepsPerEpoch) {
+              const percent = (100 * ((e.epoch - 1) * stepsPerEpoch + e.step)) / (epochs * stepsPerEpoch);
+              progress.report({
+                increment: Math.max(0, percent - reported),
+                message: `epoch ${e.epoch}/${epochs}, step ${e.step}/${stepsPerEpoch}, loss ${e.loss.toPrecision(4)}`,
+              });
+              reported = Math.max(reported, percent);
+            } else if (e.event === 'error') {
+              this.log.error(`${e.message}${e.where ? ` (${e.where})` : ''}${e.hint ? `: ${e.hint}` : ''}`);
+            }
+            pending.push(e);
+            timer ??= setTimeout(flush, 100);
+          };
+          try {
+            return await distillAndVerify(specFile, {
+              runDir: resume ? undefined : runDir,
+              resume,
+              python: python.named,
+              signal: abort.signal,
+              onEvent,
+              onLog: (line) => this.log.info(`[${path.basename(runDir)}] ${line}`),
+            });
+          } finally {
+            if (timer) clearTimeout(timer);
+            flush();
+          }
+        },
+      ),
+    ).finally(() => {
       this.active.delete(runDir);
       this.onRunsChanged();
     });
@@ -230,9 +286,10 @@ export class RunController implements vscode.Disposable {
       return;
     }
     const actions: RunViewAction[] = [...(resumable ? ['resume' as const] : []), 'openFolder', 'openReport'];
-    const message = report.status === 'cancelled'
-      ? `Distillation ${name} was cancelled${resumable ? `; its checkpoint ${path.basename(report.checkpoint!)} lets it resume` : ' before a checkpoint was written'}.`
-      : `Distillation ${name} failed: ${report.message}${resumable ? ` (the last checkpoint is kept: ${path.basename(report.checkpoint!)})` : ''}`;
+    const message =
+      report.status === 'cancelled'
+        ? `Distillation ${name} was cancelled${resumable ? `; its checkpoint ${path.basename(report.checkpoint!)} lets it resume` : ' before a checkpoint was written'}.`
+        : `Distillation ${name} failed: ${report.message}${resumable ? ` (the last checkpoint is kept: ${path.basename(report.checkpoint!)})` : ''}`;
     this.lastMessage = message;
     view.setState(report.status, message, report.verification, actions);
     const buttons = [...(resumable ? ['Resume'] : []), 'Open Log', 'Open Run Folder'];
@@ -281,18 +338,31 @@ export class RunController implements vscode.Disposable {
       // A run killed before it wrote its report: its metrics still draw.
     }
     const settings = report?.settings;
-    const view = RunView.show(this.extensionUri, {
-      name: path.basename(dir), runDir: dir, specFile: report?.specFile ?? path.join(dir, RUN_LAYOUT.spec),
-      settings: settings ? settingsRows(settings, report!.caches.map((c) => `${c.split} ${formatBytes(c.bytes)} (${c.state})`).join(', ') || 'none', report!.trainer.python) : [],
-      formulas: report?.losses ?? {},
-    }, (a) => void this.act(a, dir), this.log);
+    const view = RunView.show(
+      this.extensionUri,
+      {
+        name: path.basename(dir),
+        runDir: dir,
+        specFile: report?.specFile ?? path.join(dir, RUN_LAYOUT.spec),
+        settings: settings
+          ? settingsRows(settings, report!.caches.map((c) => `${c.split} ${formatBytes(c.bytes)} (${c.state})`).join(', ') || 'none', report!.trainer.python)
+          : [],
+        formulas: report?.losses ?? {},
+      },
+      (a) => void this.act(a, dir),
+      this.log,
+    );
     view.reset(readMetrics(dir));
     if (this.active.has(dir)) {
       view.setState('running', 'Running', null, ['cancel']);
     } else if (report) {
       const resumable = report.status !== 'completed' && report.checkpoint !== null;
-      view.setState(report.status, report.status === 'completed' ? `Completed: ${report.paths.student}` : report.message ?? report.status, report.verification,
-        report.status === 'completed' ? ['quantize', 'openFolder', 'openReport'] : [...(resumable ? ['resume' as const] : []), 'openFolder', 'openReport']);
+      view.setState(
+        report.status,
+        report.status === 'completed' ? `Completed: ${report.paths.student}` : (report.message ?? report.status),
+        report.verification,
+        report.status === 'completed' ? ['quantize', 'openFolder', 'openReport'] : [...(resumable ? ['resume' as const] : []), 'openFolder', 'openReport'],
+      );
     } else {
       view.setState('failed', 'No report: the run was stopped before it could write one.', null, ['openFolder']);
     }

@@ -5,7 +5,12 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { DistillEvent, StudentVerification } from '../../shared/distillRun';
 import {
-  RUN_VIEW_PROTOCOL, type FromRunViewMessages, type RunViewAction, type RunViewHeader, type RunViewState, type ToRunViewMessages,
+  RUN_VIEW_PROTOCOL,
+  type FromRunViewMessages,
+  type RunViewAction,
+  type RunViewHeader,
+  type RunViewState,
+  type ToRunViewMessages,
 } from '../../shared/runViewProtocol';
 import { WebviewCollection } from '../webview/collection';
 import { WebviewHost } from '../webview/host';
@@ -45,7 +50,12 @@ export class RunView implements vscode.Disposable {
   static show(extensionUri: vscode.Uri, header: RunViewHeader, onAction: (a: RunViewAction) => void, log: vscode.LogOutputChannel): RunView {
     let view = RunView.get(header.runDir);
     if (!view) {
-      const panel = vscode.window.createWebviewPanel(RUN_VIEW_TYPE, `Distill: ${header.name}`, { viewColumn: vscode.ViewColumn.Active, preserveFocus: true }, webviewOptions(extensionUri));
+      const panel = vscode.window.createWebviewPanel(
+        RUN_VIEW_TYPE,
+        `Distill: ${header.name}`,
+        { viewColumn: vscode.ViewColumn.Active, preserveFocus: true },
+        webviewOptions(extensionUri),
+      );
       view = new RunView(panel, extensionUri, header, log);
     } else {
       view.panel.reveal(undefined, true);
@@ -55,10 +65,17 @@ export class RunView implements vscode.Disposable {
     return view;
   }
 
-  private constructor(readonly panel: vscode.WebviewPanel, extensionUri: vscode.Uri, header: RunViewHeader, log: vscode.LogOutputChannel) {
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    header: RunViewHeader,
+    log: vscode.LogOutputChannel,
+  ) {
     this.header = header;
     this.host = new WebviewHost(panel, {
-      protocol: RUN_VIEW_PROTOCOL, log, beforeReady: 'replay',
+      protocol: RUN_VIEW_PROTOCOL,
+      log,
+      beforeReady: 'replay',
       onReady: () => {
         this.host.notify('header', { header: this.header });
         if (this.events.length) this.host.notify('events', { events: this.events });
@@ -81,7 +98,10 @@ export class RunView implements vscode.Disposable {
 
   get status(): RunViewStatus {
     return {
-      ready: this.host.ready, posted: this.events.length, drawn: this.drawn, state: this.stateMessage.state,
+      ready: this.host.ready,
+      posted: this.events.length,
+      drawn: this.drawn,
+      state: this.stateMessage.state,
       lastRejected: this.rejectedAction ?? this.host.lastRejected,
     };
   }

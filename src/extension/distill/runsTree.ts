@@ -7,12 +7,14 @@ import * as vscode from 'vscode';
 import { listRuns } from '../../core/distill';
 import { RUN_LAYOUT, RUNS_FOLDER, type RunSummary } from '../../shared/distillRun';
 
-export type RunsItem =
-  | { kind: 'run'; run: RunSummary }
-  | { kind: 'file'; run: RunSummary; label: string; file: string };
+export type RunsItem = { kind: 'run'; run: RunSummary } | { kind: 'file'; run: RunSummary; label: string; file: string };
 
 const STATUS_ICON: Record<RunSummary['status'], string> = {
-  completed: 'pass', cancelled: 'debug-pause', failed: 'error', running: 'sync~spin', unknown: 'question',
+  completed: 'pass',
+  cancelled: 'debug-pause',
+  failed: 'error',
+  running: 'sync~spin',
+  unknown: 'question',
 };
 
 export class RunsTree implements vscode.TreeDataProvider<RunsItem> {
@@ -64,16 +66,24 @@ export class RunsTree implements vscode.TreeDataProvider<RunsItem> {
     const accuracy = r.accuracy !== null ? `${(r.accuracy * 100).toFixed(2)}%` : null;
     const date = r.started ? new Date(r.started).toLocaleString() : null;
     t.description = [status, accuracy, date].filter(Boolean).join(' · ');
-    t.tooltip = new vscode.MarkdownString([
-      `**${r.name}** — ${status}`,
-      accuracy ? `accuracy ${accuracy}${r.agreement !== null ? `, agreement with the teacher ${(r.agreement * 100).toFixed(2)}%` : ''}` : 'no accuracy (not verified or no labels)',
-      date ? `started ${date}` : '',
-      `\`${r.runDir}\``,
-    ].filter(Boolean).join('\n\n'));
+    t.tooltip = new vscode.MarkdownString(
+      [
+        `**${r.name}** — ${status}`,
+        accuracy
+          ? `accuracy ${accuracy}${r.agreement !== null ? `, agreement with the teacher ${(r.agreement * 100).toFixed(2)}%` : ''}`
+          : 'no accuracy (not verified or no labels)',
+        date ? `started ${date}` : '',
+        `\`${r.runDir}\``,
+      ]
+        .filter(Boolean)
+        .join('\n\n'),
+    );
     t.iconPath = new vscode.ThemeIcon(STATUS_ICON[status]);
     // Which actions the item's menu offers: resume only a run that stopped with a checkpoint.
-    const resumable = (status === 'cancelled' || status === 'failed') && fs.existsSync(path.join(r.runDir, RUN_LAYOUT.checkpoints))
-      && fs.readdirSync(path.join(r.runDir, RUN_LAYOUT.checkpoints)).some((f) => f.endsWith('.pt'));
+    const resumable =
+      (status === 'cancelled' || status === 'failed') &&
+      fs.existsSync(path.join(r.runDir, RUN_LAYOUT.checkpoints)) &&
+      fs.readdirSync(path.join(r.runDir, RUN_LAYOUT.checkpoints)).some((f) => f.endsWith('.pt'));
     t.contextValue = `distillRun.${status}${resumable ? '.resumable' : ''}`;
     t.command = { command: 'onnxCompress.openDistillRun', title: 'Open Run', arguments: [r.runDir] };
     return t;

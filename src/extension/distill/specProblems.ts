@@ -15,13 +15,20 @@ export class SpecChecker implements vscode.Disposable {
     const validation = await validateSpec(file);
     const doc = await vscode.workspace.openTextDocument(uri);
     const spans = jsonValueSpans(doc.getText());
-    this.diagnostics.set(uri, validation.problems.map((p) => {
-      const span = spanOf(spans, p.path) ?? { start: 0, end: 0 };
-      const range = new vscode.Range(doc.positionAt(span.start), doc.positionAt(span.end));
-      const d = new vscode.Diagnostic(range, `${p.path ? `${p.path}: ` : ''}${p.message}`, p.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
-      d.source = 'ONNX distill';
-      return d;
-    }));
+    this.diagnostics.set(
+      uri,
+      validation.problems.map((p) => {
+        const span = spanOf(spans, p.path) ?? { start: 0, end: 0 };
+        const range = new vscode.Range(doc.positionAt(span.start), doc.positionAt(span.end));
+        const d = new vscode.Diagnostic(
+          range,
+          `${p.path ? `${p.path}: ` : ''}${p.message}`,
+          p.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning,
+        );
+        d.source = 'ONNX distill';
+        return d;
+      }),
+    );
     for (const a of validation.adapters) this.log.info(`${file}: ${a.path}: ${a.teacher} <- ${a.student}: adapter ${a.adapter} (${a.reason})`);
     return validation;
   }

@@ -18,19 +18,28 @@ export class DistillWizard {
   /** The QuickPick or InputBox the wizard shows now (published for the extension's tests). */
   live: LiveInput | undefined;
 
-  constructor(private readonly log: vscode.LogOutputChannel, private readonly checker: SpecChecker) {}
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly checker: SpecChecker,
+  ) {}
 
   /** Runs the wizard; resolves to the spec file written, or undefined when the user closed it. */
   async run(folder: string): Promise<string | undefined> {
     const state = initialState(folder);
-    const done = await runWizard(WIZARD, state, { onShow: (input) => { this.live = input; } });
+    const done = await runWizard(WIZARD, state, {
+      onShow: (input) => {
+        this.live = input;
+      },
+    });
     return done ? this.write(state) : undefined;
   }
 
   /** The spec the answers describe (paths relative to the spec's folder where inside it). */
   specOf(s: State): DistillSpec {
     const split = (source: string, labels: string | null | undefined, samples?: number | null): DataSplitSpec => ({
-      source: rel(s, source), labels: labels ? rel(s, labels) : null, ...(samples ? { samples } : {}),
+      source: rel(s, source),
+      labels: labels ? rel(s, labels) : null,
+      ...(samples ? { samples } : {}),
     });
     const knowledge = s.types.map((t) => s.knowledge[t] ?? ({ type: t, ...DISTILL_DEFAULTS[t] } as KnowledgeSpec));
     return {

@@ -5,7 +5,13 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { listTensors, type TensorInfo } from '../../core/distill';
 import {
-  DISTILL_DEFAULTS, type DeviceName, type KnowledgeSpec, type KnowledgeType, type SchemeSpec, type StudentSpec, type TensorPairSpec,
+  DISTILL_DEFAULTS,
+  type DeviceName,
+  type KnowledgeSpec,
+  type KnowledgeType,
+  type SchemeSpec,
+  type StudentSpec,
+  type TensorPairSpec,
 } from '../../shared/distillSpec';
 import { RUNS_FOLDER } from '../../shared/distillRun';
 import type { StepDecl } from '../common/stepFlow';
@@ -45,14 +51,30 @@ export type Step = StepDecl<State, StepInputs>;
 
 export function initialState(folder: string): State {
   return {
-    folder, types: [], knowledge: {}, pairs: {}, extraPairs: {}, scheme: { kind: 'offline' },
-    epochs: DISTILL_DEFAULTS.epochs, batchSize: DISTILL_DEFAULTS.batchSize, lr: DISTILL_DEFAULTS.optimizer.lr, device: DISTILL_DEFAULTS.device,
+    folder,
+    types: [],
+    knowledge: {},
+    pairs: {},
+    extraPairs: {},
+    scheme: { kind: 'offline' },
+    epochs: DISTILL_DEFAULTS.epochs,
+    batchSize: DISTILL_DEFAULTS.batchSize,
+    lr: DISTILL_DEFAULTS.optimizer.lr,
+    device: DISTILL_DEFAULTS.device,
   };
 }
 
-export interface Item<V> extends vscode.QuickPickItem { value: V }
+export interface Item<V> extends vscode.QuickPickItem {
+  value: V;
+}
 
-export const item = <V>(label: string, value: V, description?: string, detail?: string, picked?: boolean): Item<V> => ({ label, value, description, detail, picked });
+export const item = <V>(label: string, value: V, description?: string, detail?: string, picked?: boolean): Item<V> => ({
+  label,
+  value,
+  description,
+  detail,
+  picked,
+});
 
 /** A number in [min, max] typed in a box, with the reason it is refused. */
 export function numberCheck(min: number, max: number, integer = false, exclusiveMin = false) {
@@ -93,7 +115,14 @@ export function existingFile(s: State, v: string, ext?: string): string | undefi
 }
 
 /** A model from the workspace's .onnx files, a browse dialog or a typed path. */
-export async function pickModel(ui: StepInputs, s: State, placeholder: string, exclude: string[], extra: Array<Item<string>> = [], example = 'models/teacher.onnx'): Promise<string> {
+export async function pickModel(
+  ui: StepInputs,
+  s: State,
+  placeholder: string,
+  exclude: string[],
+  extra: Array<Item<string>> = [],
+  example = 'models/teacher.onnx',
+): Promise<string> {
   const models = (await workspaceFiles(s, '**/*.onnx')).filter((m) => !exclude.includes(m));
   const picked = await ui.pick<Item<string>>({
     placeholder,
@@ -131,7 +160,9 @@ export async function pickData(ui: StepInputs, s: State, placeholder: string, op
     ],
   });
   if (picked.value === '#browse') {
-    const uri = await ui.dialog(() => vscode.window.showOpenDialog({ canSelectMany: false, canSelectFolders: !options.labels, canSelectFiles: true, title: placeholder }));
+    const uri = await ui.dialog(() =>
+      vscode.window.showOpenDialog({ canSelectMany: false, canSelectFolders: !options.labels, canSelectFiles: true, title: placeholder }),
+    );
     return uri?.[0] ? uri[0].fsPath : pickData(ui, s, placeholder, options);
   }
   if (picked.value === '#type') {
@@ -142,9 +173,17 @@ export async function pickData(ui: StepInputs, s: State, placeholder: string, op
 }
 
 /** A step that asks for a number in a box and records it. */
-export function numberStep(id: string, prompt: (s: State) => string, value: (s: State) => number | undefined, check: (v: string) => string | undefined, apply: (s: State, n: number) => void, when?: (s: State) => boolean): Step {
+export function numberStep(
+  id: string,
+  prompt: (s: State) => string,
+  value: (s: State) => number | undefined,
+  check: (v: string) => string | undefined,
+  apply: (s: State, n: number) => void,
+  when?: (s: State) => boolean,
+): Step {
   return {
-    id, when,
+    id,
+    when,
     ask: async (ui, s) => {
       apply(s, Number(await ui.input({ prompt: prompt(s), value: String(value(s)), validate: check })));
     },
@@ -152,7 +191,9 @@ export function numberStep(id: string, prompt: (s: State) => string, value: (s: 
 }
 
 async function tensorsOf(model: string): Promise<TensorInfo[]> {
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Reading the tensors of ${path.basename(model)}` }, () => listTensors(model));
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Reading the tensors of ${path.basename(model)}` }, () =>
+    listTensors(model),
+  );
 }
 
 /** The tensors of both models, read once (a PyTorch student has none to offer). */

@@ -7,7 +7,19 @@ import { readModel } from '../../core/onnx/model';
 import { isQuantizedModel } from '../../core/quant/detect';
 import { addPairSteps } from './knowledgeSteps';
 import {
-  abs, existingFile, item, loadTensors, numberCheck, numberStep, pickData, pickModel, rel, workspaceFiles, type Item, type State, type Step,
+  abs,
+  existingFile,
+  item,
+  loadTensors,
+  numberCheck,
+  numberStep,
+  pickData,
+  pickModel,
+  rel,
+  workspaceFiles,
+  type Item,
+  type State,
+  type Step,
 } from './wizardAnswers';
 
 /** Models of the workspace that are quantized already: they have no float weights to train. */
@@ -28,9 +40,14 @@ const teacherStep: Step = {
 const studentStep: Step = {
   id: 'student',
   ask: async (ui, s) => {
-    const model = await pickModel(ui, s, 'Student: the smaller model that learns (ONNX, or a PyTorch factory)', [s.teacher!, ...(await quantizedModels(s))], [
-      item('$(symbol-method) PyTorch factory (file.py:function)...', '#factory', 'a Python function returning a torch.nn.Module'),
-    ], 'models/student.onnx');
+    const model = await pickModel(
+      ui,
+      s,
+      'Student: the smaller model that learns (ONNX, or a PyTorch factory)',
+      [s.teacher!, ...(await quantizedModels(s))],
+      [item('$(symbol-method) PyTorch factory (file.py:function)...', '#factory', 'a Python function returning a torch.nn.Module')],
+      'models/student.onnx',
+    );
     if (model !== '#factory') {
       s.student = { model: rel(s, model) };
       s.studentTensors = undefined;
@@ -38,7 +55,8 @@ const studentStep: Step = {
     }
     const typed = await ui.input({
       prompt: 'PyTorch factory: path/to/file.py:function (the function returns a torch.nn.Module)',
-      value: '', placeholder: 'student.py:build',
+      value: '',
+      placeholder: 'student.py:build',
       validate: (v) => {
         const m = /^(.+\.py):([A-Za-z_][A-Za-z0-9_]*)$/.exec(v.trim());
         if (!m) return 'Write it as file.py:function, e.g. models/student.py:build.';
@@ -54,7 +72,7 @@ const studentStep: Step = {
   },
 };
 
-const NO_LABELS = 'No labels (the teacher\'s outputs are the only targets)';
+const NO_LABELS = "No labels (the teacher's outputs are the only targets)";
 
 const dataSteps: Step[] = [
   {
@@ -73,7 +91,8 @@ const dataSteps: Step[] = [
     id: 'trainSamples',
     ask: async (ui, s) => {
       const v = await ui.input({
-        prompt: 'Training samples to use (empty: all of them)', value: s.trainSamples ? String(s.trainSamples) : '',
+        prompt: 'Training samples to use (empty: all of them)',
+        value: s.trainSamples ? String(s.trainSamples) : '',
         validate: (x) => (x.trim() === '' ? undefined : numberCheck(1, Number.MAX_SAFE_INTEGER, true)(x)),
       });
       s.trainSamples = v.trim() === '' ? null : Number(v);
@@ -87,7 +106,8 @@ const dataSteps: Step[] = [
     },
   },
   {
-    id: 'evalLabels', when: (s) => s.eval !== null,
+    id: 'evalLabels',
+    when: (s) => s.eval !== null,
     ask: async (ui, s) => {
       s.evalLabels = await pickData(ui, s, 'Evaluation labels: integer classes, one per sample', { none: NO_LABELS, labels: true });
     },
@@ -113,14 +133,16 @@ const schemeSteps: Step[] = [
     },
   },
   {
-    id: 'assistant', when: (s) => s.scheme.kind === 'assistant',
+    id: 'assistant',
+    when: (s) => s.scheme.kind === 'assistant',
     ask: async (ui, s) => {
       const model = await pickModel(ui, s, 'Teacher assistant: an intermediate-size ONNX model', [s.teacher!]);
       s.scheme = { kind: 'assistant', assistants: [{ model: rel(s, model) }] };
     },
   },
   {
-    id: 'self', when: (s) => s.scheme.kind === 'self',
+    id: 'self',
+    when: (s) => s.scheme.kind === 'self',
     ask: async (ui, s) => {
       const mode = await ui.pick<Item<'snapshot' | 'auxiliary'>>({
         placeholder: 'Self distillation: who teaches',
@@ -133,17 +155,49 @@ const schemeSteps: Step[] = [
       if (mode.value === 'auxiliary') await loadTensors(s);
     },
   },
-  numberStep('self.every', () => 'Refresh the snapshot every N epochs', () => DISTILL_DEFAULTS.snapshotEvery, numberCheck(1, 10000, true),
-    (s, every) => { s.scheme = { kind: 'self', mode: 'snapshot', every }; }, isSelf('snapshot')),
+  numberStep(
+    'self.every',
+    () => 'Refresh the snapshot every N epochs',
+    () => DISTILL_DEFAULTS.snapshotEvery,
+    numberCheck(1, 10000, true),
+    (s, every) => {
+      s.scheme = { kind: 'self', mode: 'snapshot', every };
+    },
+    isSelf('snapshot'),
+  ),
   ...addPairSteps('auxiliary', isSelf('auxiliary'), (s) => {
     s.scheme = { kind: 'self', mode: 'auxiliary', pairs: s.pairs.auxiliary ?? [] };
   }),
 ];
 
 const trainingSteps: Step[] = [
-  numberStep('epochs', () => 'Epochs', (s) => s.epochs, numberCheck(1, 100000, true), (s, n) => { s.epochs = n; }),
-  numberStep('batchSize', () => 'Batch size', (s) => s.batchSize, numberCheck(1, 1 << 20, true), (s, n) => { s.batchSize = n; }),
-  numberStep('lr', () => `Learning rate (${DISTILL_DEFAULTS.optimizer.name}, ${DISTILL_DEFAULTS.schedule.name} schedule)`, (s) => s.lr, numberCheck(0, 10, false, true), (s, n) => { s.lr = n; }),
+  numberStep(
+    'epochs',
+    () => 'Epochs',
+    (s) => s.epochs,
+    numberCheck(1, 100000, true),
+    (s, n) => {
+      s.epochs = n;
+    },
+  ),
+  numberStep(
+    'batchSize',
+    () => 'Batch size',
+    (s) => s.batchSize,
+    numberCheck(1, 1 << 20, true),
+    (s, n) => {
+      s.batchSize = n;
+    },
+  ),
+  numberStep(
+    'lr',
+    () => `Learning rate (${DISTILL_DEFAULTS.optimizer.name}, ${DISTILL_DEFAULTS.schedule.name} schedule)`,
+    (s) => s.lr,
+    numberCheck(0, 10, false, true),
+    (s, n) => {
+      s.lr = n;
+    },
+  ),
   {
     id: 'device',
     ask: async (ui, s) => {
@@ -152,7 +206,9 @@ const trainingSteps: Step[] = [
         item('cpu', 'cpu' as DeviceName, 'the CPU'),
         item('cuda', 'cuda' as DeviceName, 'an NVIDIA GPU (the run refuses to start without one)'),
       ];
-      s.device = (await ui.pick<Item<DeviceName>>({ placeholder: 'Device the trainer uses', items: devices, selected: devices.filter((x) => x.value === s.device) })).value;
+      s.device = (
+        await ui.pick<Item<DeviceName>>({ placeholder: 'Device the trainer uses', items: devices, selected: devices.filter((x) => x.value === s.device) })
+      ).value;
     },
   },
 ];

@@ -10,10 +10,34 @@ export type PresetId = 'static' | 'dynamic' | 'custom';
 
 /** Activation and weight types offered for Custom (the combinations onnxruntime has kernels for). */
 export const TYPE_CHOICES = {
-  u8s8: { label: 'uint8 activations, int8 weights', detail: 'The usual choice; fused into integer kernels on CPU.', activationType: 'uint8', weightType: 'int8', reduceRange: false },
-  'u8s8-reduce': { label: 'uint8 activations, 7-bit int8 weights (reduce range)', detail: 'For CPUs without VNNI, where full-range int8 weights can saturate.', activationType: 'uint8', weightType: 'int8', reduceRange: true },
-  s8s8: { label: 'int8 activations, int8 weights', detail: 'Symmetric-friendly; what many GPU and NPU runtimes expect.', activationType: 'int8', weightType: 'int8', reduceRange: false },
-  u16s8: { label: 'uint16 activations, int8 weights', detail: 'More accurate activations; runs as Q/DQ in float (no 16-bit integer kernels).', activationType: 'uint16', weightType: 'int8', reduceRange: false },
+  u8s8: {
+    label: 'uint8 activations, int8 weights',
+    detail: 'The usual choice; fused into integer kernels on CPU.',
+    activationType: 'uint8',
+    weightType: 'int8',
+    reduceRange: false,
+  },
+  'u8s8-reduce': {
+    label: 'uint8 activations, 7-bit int8 weights (reduce range)',
+    detail: 'For CPUs without VNNI, where full-range int8 weights can saturate.',
+    activationType: 'uint8',
+    weightType: 'int8',
+    reduceRange: true,
+  },
+  s8s8: {
+    label: 'int8 activations, int8 weights',
+    detail: 'Symmetric-friendly; what many GPU and NPU runtimes expect.',
+    activationType: 'int8',
+    weightType: 'int8',
+    reduceRange: false,
+  },
+  u16s8: {
+    label: 'uint16 activations, int8 weights',
+    detail: 'More accurate activations; runs as Q/DQ in float (no 16-bit integer kernels).',
+    activationType: 'uint16',
+    weightType: 'int8',
+    reduceRange: false,
+  },
 } as const satisfies Record<string, { label: string; detail: string; activationType: ActivationTypeName; weightType: WeightTypeName; reduceRange: boolean }>;
 export type TypeChoice = keyof typeof TYPE_CHOICES;
 
@@ -52,8 +76,17 @@ export interface QuantizeChoices {
 export const SYNTHETIC_DATA = 'synthetic:64';
 
 export const PRESETS: ReadonlyArray<{ id: PresetId; label: string; description?: string; detail: string }> = [
-  { id: 'static', label: 'Static INT8 for CNNs', description: 'recommended', detail: 'Calibrates activation ranges on your data; int8 weights per channel (7-bit on CPUs without VNNI), uint8 activations, fused Q/DQ.' },
-  { id: 'dynamic', label: 'Dynamic INT8 for transformers and RNNs', detail: 'int8 MatMul/Gemm weights; activation ranges computed at run time, no calibration.' },
+  {
+    id: 'static',
+    label: 'Static INT8 for CNNs',
+    description: 'recommended',
+    detail: 'Calibrates activation ranges on your data; int8 weights per channel (7-bit on CPUs without VNNI), uint8 activations, fused Q/DQ.',
+  },
+  {
+    id: 'dynamic',
+    label: 'Dynamic INT8 for transformers and RNNs',
+    detail: 'int8 MatMul/Gemm weights; activation ranges computed at run time, no calibration.',
+  },
   { id: 'custom', label: 'Custom', detail: 'Static quantization with your choice of calibration method, per-channel weights and types.' },
 ];
 

@@ -38,7 +38,10 @@ export function dataBeside(model: string, limit = 20): string[] {
 /** Labels files that belong to `data`: its IDX twin first, then other labels files beside it. */
 export function labelsBeside(data: string): string[] {
   const dir = fs.existsSync(data) && fs.statSync(data).isDirectory() ? data : path.dirname(data);
-  const twin = path.basename(data).replace(/images?/i, (m) => (m[0] === 'I' ? 'Labels' : 'labels')).replace('idx3', 'idx1');
+  const twin = path
+    .basename(data)
+    .replace(/images?/i, (m) => (m[0] === 'I' ? 'Labels' : 'labels'))
+    .replace('idx3', 'idx1');
   const others = entries(dir)
     .filter((e) => e.isFile() && LABELS_FILE.test(e.name) && /\.(npy|gz)$|idx1-ubyte$/i.test(e.name))
     .map((e) => path.join(dir, e.name))

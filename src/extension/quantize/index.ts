@@ -45,7 +45,11 @@ export function registerQuantize(ctx: CommandContext, context: vscode.ExtensionC
       command('onnxCompress.openQuantReport', async (arg?: unknown): Promise<string | undefined> => {
         let uri = asUri(arg);
         if (!uri) {
-          const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Quantization reports': ['json'] }, title: 'Open a quantization report (NAME.report.json)' });
+          const picked = await vscode.window.showOpenDialog({
+            canSelectMany: false,
+            filters: { 'Quantization reports': ['json'] },
+            title: 'Open a quantization report (NAME.report.json)',
+          });
           uri = picked?.[0];
         }
         if (!uri) return undefined;

@@ -18,14 +18,23 @@ const AUTO = '$(wand) Automatically, until a target is met...';
 /** Layers worst first (accumulated SQNR), or a target; undefined when the user dismissed the pick. */
 async function askWhat(report: QuantReport): Promise<string[] | KeepInFloatTarget | undefined> {
   const ranked = [...report.layers].filter((l) => l.node).sort((a, b) => (a.accumulated.sqnr ?? Infinity) - (b.accumulated.sqnr ?? Infinity));
-  const layers = [...new Map(ranked.map((l) => [l.node, { label: l.node, description: `${l.opType} · accumulated SQNR ${l.accumulated.sqnr?.toFixed(1) ?? '-'} dB` }])).values()];
+  const layers = [
+    ...new Map(
+      ranked.map((l) => [l.node, { label: l.node, description: `${l.opType} · accumulated SQNR ${l.accumulated.sqnr?.toFixed(1) ?? '-'} dB` }]),
+    ).values(),
+  ];
   const picked = await vscode.window.showQuickPick([{ label: AUTO, description: 'keeps the most sensitive layers in float' }, ...layers], {
-    canPickMany: true, title: `Keep in float (${path.basename(report.quantizedModel)})`, placeHolder: 'Layers to keep in float, worst first', matchOnDescription: true,
+    canPickMany: true,
+    title: `Keep in float (${path.basename(report.quantizedModel)})`,
+    placeHolder: 'Layers to keep in float, worst first',
+    matchOnDescription: true,
   });
   if (!picked?.length) return undefined;
   if (!picked.some((p) => p.label === AUTO)) return picked.map((p) => p.label);
   const text = await vscode.window.showInputBox({
-    title: 'Keep layers in float until', value: 'sqnr:30', prompt: 'sqnr:DB (output SQNR) or agreement:0-1 (top-1 agreement with the float model)',
+    title: 'Keep layers in float until',
+    value: 'sqnr:30',
+    prompt: 'sqnr:DB (output SQNR) or agreement:0-1 (top-1 agreement with the float model)',
     validateInput: (v) => {
       try {
         parseTarget(v);
@@ -39,7 +48,10 @@ async function askWhat(report: QuantReport): Promise<string[] | KeepInFloatTarge
 }
 
 export async function keepLayersInFloat(
-  show: (r: QuantReport) => ReportPanel, actionsFor: (r: QuantReport) => QuantReportActions, arg: unknown, given?: string[] | KeepInFloatTarget,
+  show: (r: QuantReport) => ReportPanel,
+  actionsFor: (r: QuantReport) => QuantReportActions,
+  arg: unknown,
+  given?: string[] | KeepInFloatTarget,
 ): Promise<string | undefined> {
   const shown = ReportPanel.current?.status.lastPosted?.report.quantizedModel;
   const file = asUri(arg)?.fsPath ?? (shown && defaultReportFile(shown));

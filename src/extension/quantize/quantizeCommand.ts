@@ -91,7 +91,10 @@ export class QuantizeFlow implements vscode.Disposable {
   private async wizardModel(uri: vscode.Uri): Promise<WizardModel> {
     const view = await this.store.get(uri);
     const { rows } = await view.nodes(false);
-    const inputs = view.overview().summary.inputs.map((i) => `'${i.name}' ${i.elemType} ${formatShape(i.shape)}`).join(', ');
+    const inputs = view
+      .overview()
+      .summary.inputs.map((i) => `'${i.name}' ${i.elemType} ${formatShape(i.shape)}`)
+      .join(', ');
     return {
       file: uri.fsPath,
       nodes: rows.filter((r) => r.graph === 'main').map((r) => ({ name: r.name, op: r.op })),
@@ -170,53 +173,69 @@ export class QuantizeFlow implements vscode.Disposable {
       const settings = settingsOf(choices);
       this.log.info(`quantizing ${model} -> ${choices.output}: ${JSON.stringify(settings)}`);
       if (settings.calibration.startsWith('synthetic')) {
-        void vscode.window.showWarningMessage(`${name}: ${settings.mode === 'static' ? 'calibrating' : 'evaluating'} on synthetic data (random inputs). Ranges and errors will not reflect your data; pick real samples for a model you will ship.`);
+        void vscode.window.showWarningMessage(
+          `${name}: ${settings.mode === 'static' ? 'calibrating' : 'evaluating'} on synthetic data (random inputs). Ranges and errors will not reflect your data; pick real samples for a model you will ship.`,
+        );
       }
-      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Quantizing ${name}`, cancellable: true }, async (progress, token) => {
-        token.onCancellationRequested(() => controller.abort());
-        // The bar: calibration fills the first 60%, the analysis the rest; it never moves back.
-        const stage = (s: string, detail = s, at?: number) => {
-          if (s !== run.stage) this.log.info(`${name}: ${s}`);
-          run.stage = s;
-          run.detail = detail;
-          const increment = at !== undefined && at > run.percent ? at - run.percent : undefined;
-          if (increment) run.percent = at!;
-          progress.report({ message: detail, increment });
-        };
-        // The data is checked against the model's inputs (headers only) before anything runs, so
-        // that data for another model is refused at once, in every mode.
-        stage('checking the data');
-        // An output typed into a new folder gets its folder.
-        await fs.promises.mkdir(path.dirname(choices.output), { recursive: true });
-        const data = await openDataSource(settings.calibration, (await this.store.get(uri)).model);
-        const samples = Math.min(data.samples ?? Infinity, settings.samples ?? Infinity);
-        const recipe: { file?: string } = {};
-        const { result, resultFile, report, reportFile: file } = await quantizeAndAnalyze(model, settings, {
-          output: choices.output,
-          analysis: { ...analysisChoices(), labels: choices.labels ?? undefined },
-          signal: controller.signal,
-          onEvent: (e) => {
-            if (e.type === 'quantize') {
-              const p = e.calibration;
-              stage(e.stage, p ? `${e.stage}: pass ${p.pass + 1}/${p.passes}, batch ${p.batch}, ${p.samples} samples` : e.stage, p && Number.isFinite(samples) ? (60 * (p.pass + Math.min(1, p.samples / samples))) / p.passes : undefined);
-            } else if (e.type === 'quantized') {
-              written.push(e.result.output, e.resultFile);
-              recipe.file = writeRecipe(e.result.output, e.result.settings);
-              written.push(recipe.file);
-              for (const w of e.result.warnings) this.log.warn(`${name}: ${w}`);
-              this.log.info(`wrote ${e.result.output} (${formatBytes(e.result.sizes.outputBytes)}, ${(e.result.sizes.ratio * 100).toFixed(1)}% of ${formatBytes(e.result.sizes.inputBytes)}), ${e.resultFile}, ${recipe.file}`);
-              stage('analyzing', 'analyzing', 60);
-            } else if (e.type === 'progress') {
-              const [m, fraction] = progressLine(e);
-              stage('analyzing', `analyzing: ${m}`, fraction === undefined ? undefined : 60 + 40 * fraction);
-            }
-          },
-        });
-        const recipeFile = recipe.file!;
-        this.log.info(`wrote the report ${file}`);
-        this.after.show(report);
-        return { status: 'done' as const, output: result.output, resultFile, recipeFile, reportFile: file, report, warnings: result.warnings };
-      });
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Quantizing ${name}`, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => controller.abort());
+          // The bar: calibration fills the first 60%, the analysis the rest; it never moves back.
+          const stage = (s: string, detail = s, at?: number) => {
+            if (s !== run.stage) this.log.info(`${name}: ${s}`);
+            run.stage = s;
+            run.detail = detail;
+            const increment = at !== undefined && at > run.percent ? at - run.percent : undefined;
+            if (increment) run.percent = at!;
+            progress.report({ message: detail, increment });
+          };
+          // The data is checked against the model's inputs (headers only) before anything runs, so
+          // that data for another model is refused at once, in every mode.
+          stage('checking the data');
+          // An output typed into a new folder gets its folder.
+          await fs.promises.mkdir(path.dirname(choices.output), { recursive: true });
+          const data = await openDataSource(settings.calibration, (await this.store.get(uri)).model);
+          const samples = Math.min(data.samples ?? Infinity, settings.samples ?? Infinity);
+          const recipe: { file?: string } = {};
+          const {
+            result,
+            resultFile,
+            report,
+            reportFile: file,
+          } = await quantizeAndAnalyze(model, settings, {
+            output: choices.output,
+            analysis: { ...analysisChoices(), labels: choices.labels ?? undefined },
+            signal: controller.signal,
+            onEvent: (e) => {
+              if (e.type === 'quantize') {
+                const p = e.calibration;
+                stage(
+                  e.stage,
+                  p ? `${e.stage}: pass ${p.pass + 1}/${p.passes}, batch ${p.batch}, ${p.samples} samples` : e.stage,
+                  p && Number.isFinite(samples) ? (60 * (p.pass + Math.min(1, p.samples / samples))) / p.passes : undefined,
+                );
+              } else if (e.type === 'quantized') {
+                written.push(e.result.output, e.resultFile);
+                recipe.file = writeRecipe(e.result.output, e.result.settings);
+                written.push(recipe.file);
+                for (const w of e.result.warnings) this.log.warn(`${name}: ${w}`);
+                this.log.info(
+                  `wrote ${e.result.output} (${formatBytes(e.result.sizes.outputBytes)}, ${(e.result.sizes.ratio * 100).toFixed(1)}% of ${formatBytes(e.result.sizes.inputBytes)}), ${e.resultFile}, ${recipe.file}`,
+                );
+                stage('analyzing', 'analyzing', 60);
+              } else if (e.type === 'progress') {
+                const [m, fraction] = progressLine(e);
+                stage('analyzing', `analyzing: ${m}`, fraction === undefined ? undefined : 60 + 40 * fraction);
+              }
+            },
+          });
+          const recipeFile = recipe.file!;
+          this.log.info(`wrote the report ${file}`);
+          this.after.show(report);
+          return { status: 'done' as const, output: result.output, resultFile, recipeFile, reportFile: file, report, warnings: result.warnings };
+        },
+      );
     } catch (e) {
       return this.failed(uri, choices, run.stage, e, controller.signal.aborted, written);
     } finally {

@@ -9,9 +9,7 @@ import { defaultOutput } from '../../core/quant/pipeline';
 import type { Next, StepDecl } from '../common/stepFlow';
 import { runWizard, type LiveInput, type PickedOrTyped, type StepInputs } from '../common/stepInputs';
 import { dataBeside, labelsBeside } from './dataCandidates';
-import {
-  METHOD_CHOICES, PRESETS, settingsOf, SYNTHETIC_DATA, TYPE_CHOICES, type PresetId, type QuantizeChoices, type TypeChoice,
-} from './choices';
+import { METHOD_CHOICES, PRESETS, settingsOf, SYNTHETIC_DATA, TYPE_CHOICES, type PresetId, type QuantizeChoices, type TypeChoice } from './choices';
 
 export type StepId = 'preset' | 'data' | 'samples' | 'labels' | 'method' | 'perChannel' | 'types' | 'exclude' | 'output';
 
@@ -70,9 +68,18 @@ const realData = (s: State) => !s.c.data.startsWith('synthetic');
 const custom = (s: State) => s.c.preset === 'custom';
 
 /** A step of Custom only: one choice among fixed options, the current answer active. */
-function customStep(id: StepId, title: string, placeholder: string, items: (s: State) => Item[], current: (s: State, i: Item) => boolean, apply: (s: State, value: string) => void): StepDecl<State, StepInputs> {
+function customStep(
+  id: StepId,
+  title: string,
+  placeholder: string,
+  items: (s: State) => Item[],
+  current: (s: State, i: Item) => boolean,
+  apply: (s: State, value: string) => void,
+): StepDecl<State, StepInputs> {
   return {
-    id, title, when: custom,
+    id,
+    title,
+    when: custom,
     ask: async (ui, s) => {
       const offered = items(s);
       const picked = await ui.pick({ placeholder, items: offered, matchOnDetail: true, selected: offered.filter((x) => current(s, x)) });
@@ -102,12 +109,20 @@ async function dataStep(ui: StepInputs, s: State): Promise<Next> {
   items.push(
     { label: '$(file) Choose a file...', detail: '.npz (one array per input), .npy, .pb tensors, IDX (.gz)', value: 'file' },
     { label: '$(folder-opened) Choose a folder...', detail: 'images (PNG/JPEG), .npz/.npy/.pb files, test_data_set_N folders', value: 'folder' },
-    { label: '$(beaker) Synthetic data (no samples)', detail: `$(warning) Random inputs, not your data: ${dynamic ? 'the report will not say how your data fares' : 'ranges will not fit real inputs and accuracy will suffer'}. Use it to try the flow.`, value: SYNTHETIC_DATA },
+    {
+      label: '$(beaker) Synthetic data (no samples)',
+      detail: `$(warning) Random inputs, not your data: ${dynamic ? 'the report will not say how your data fares' : 'ranges will not fit real inputs and accuracy will suffer'}. Use it to try the flow.`,
+      value: SYNTHETIC_DATA,
+    },
   );
   // The last choice is active; otherwise the first real option, never Synthetic.
   const active = items.filter((x) => x.value === c.data || (x.value === SYNTHETIC_DATA && c.data.startsWith('synthetic')));
   const answer = await ui.pickOrType({
-    placeholder: takeNotice(s, `Data for ${model.inputs}, or paste a path`), items, matchOnDetail: true, typedDetail: TYPED_DETAIL, selected: active.length ? active : [items[0]],
+    placeholder: takeNotice(s, `Data for ${model.inputs}, or paste a path`),
+    items,
+    matchOnDetail: true,
+    typedDetail: TYPED_DETAIL,
+    selected: active.length ? active : [items[0]],
   });
   let spec: string;
   if ('typed' in answer) {
@@ -118,10 +133,15 @@ async function dataStep(ui: StepInputs, s: State): Promise<Next> {
     }
   } else if (answer.item.value === 'file' || answer.item.value === 'folder') {
     const v = answer.item.value;
-    const got = await ui.dialog(() => vscode.window.showOpenDialog({
-      canSelectFiles: v === 'file', canSelectFolders: v === 'folder', canSelectMany: false,
-      defaultUri: vscode.Uri.file(path.dirname(model.file)), title: `${dynamic ? 'Evaluation' : 'Calibration'} data for ${path.basename(model.file)}`,
-    }));
+    const got = await ui.dialog(() =>
+      vscode.window.showOpenDialog({
+        canSelectFiles: v === 'file',
+        canSelectFolders: v === 'folder',
+        canSelectMany: false,
+        defaultUri: vscode.Uri.file(path.dirname(model.file)),
+        title: `${dynamic ? 'Evaluation' : 'Calibration'} data for ${path.basename(model.file)}`,
+      }),
+    );
     if (!got?.length) return 'again';
     spec = got[0].fsPath;
   } else spec = answer.item.value!;
@@ -151,7 +171,10 @@ async function samplesStep(ui: StepInputs, s: State): Promise<Next> {
   const preferred = items.find((x) => x.value === current) ?? items.find((x) => x.description === 'recommended') ?? items[0];
   const answer: PickedOrTyped<Item> = await ui.pickOrType({
     placeholder: takeNotice(s, `How many samples to ${c.preset === 'dynamic' ? 'evaluate on' : 'calibrate on'}, or type a number`),
-    items, matchOnDetail: true, typedDetail: TYPED_DETAIL, selected: [preferred],
+    items,
+    matchOnDetail: true,
+    typedDetail: TYPED_DETAIL,
+    selected: [preferred],
   });
   if ('item' in answer) {
     c.samples = answer.item.value === 'all' ? null : Number(answer.item.value);
@@ -174,12 +197,24 @@ async function labelsStep(ui: StepInputs, s: State): Promise<Next> {
     { label: '$(file) Choose a labels file...', detail: 'IDX labels (.gz) or .npy of integer classes, one per sample', value: 'file' },
   ];
   const active = items.find((x) => x.value === (c.labels ?? '')) ?? items[0];
-  const picked = await ui.pick({ placeholder: 'Class labels of the data, for the accuracy in the report', items, matchOnDetail: true, selected: [c.labels === null && found.length ? items[0] : active] });
+  const picked = await ui.pick({
+    placeholder: 'Class labels of the data, for the accuracy in the report',
+    items,
+    matchOnDetail: true,
+    selected: [c.labels === null && found.length ? items[0] : active],
+  });
   if (picked.value !== 'file') {
     c.labels = picked.value || null;
     return;
   }
-  const got = await ui.dialog(() => vscode.window.showOpenDialog({ canSelectFiles: true, canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(c.data)), title: `Labels for ${path.basename(c.data)}` }));
+  const got = await ui.dialog(() =>
+    vscode.window.showOpenDialog({
+      canSelectFiles: true,
+      canSelectMany: false,
+      defaultUri: vscode.Uri.file(path.dirname(c.data)),
+      title: `Labels for ${path.basename(c.data)}`,
+    }),
+  );
   if (!got?.length) return 'again';
   c.labels = got[0].fsPath;
 }
@@ -189,7 +224,10 @@ async function excludeStep(ui: StepInputs, s: State): Promise<Next> {
   const items: Item[] = s.model.nodes.filter((n) => ops.has(n.op)).map((n) => ({ label: n.name, description: n.op, value: n.name }));
   const keep = new Set(s.c.exclude);
   const picked = await ui.pick({
-    placeholder: `Nodes to keep in float (${items.length} quantizable; none selected = quantize all)`, items, canSelectMany: true, matchOnDetail: true,
+    placeholder: `Nodes to keep in float (${items.length} quantizable; none selected = quantize all)`,
+    items,
+    canSelectMany: true,
+    matchOnDetail: true,
     selected: items.filter((x) => keep.has(x.value!)),
   });
   s.c.exclude = picked.map((x) => x.value!);
@@ -203,12 +241,21 @@ async function outputStep(ui: StepInputs, s: State): Promise<Next> {
   ];
   const answer = await ui.pickOrType({
     placeholder: takeNotice(s, 'The quantized model (a recipe, the result and the report go beside it), or paste a path'),
-    items, matchOnDetail: true, typedDetail: TYPED_DETAIL, selected: [items[0]],
+    items,
+    matchOnDetail: true,
+    typedDetail: TYPED_DETAIL,
+    selected: [items[0]],
   });
   let out: string;
   if ('typed' in answer) out = path.resolve(path.dirname(model.file), answer.typed.replace(/^["']|["']$/g, ''));
   else if (answer.item.value === 'dialog') {
-    const got = await ui.dialog(() => vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(c.output), filters: { 'ONNX models': ['onnx'] }, title: `Save the quantized ${path.basename(model.file)}` }));
+    const got = await ui.dialog(() =>
+      vscode.window.showSaveDialog({
+        defaultUri: vscode.Uri.file(c.output),
+        filters: { 'ONNX models': ['onnx'] },
+        title: `Save the quantized ${path.basename(model.file)}`,
+      }),
+    );
     if (!got) return 'again';
     out = got.fsPath;
   } else out = answer.item.value!;
@@ -229,16 +276,39 @@ const STEPS: ReadonlyArray<StepDecl<State, StepInputs>> = [
   // Synthetic data has no sample count or labels to ask.
   { id: 'samples', title: 'samples', when: realData, ask: samplesStep },
   { id: 'labels', title: 'labels', when: realData, ask: labelsStep },
-  customStep('method', 'calibration method', 'How activation ranges are chosen from the data',
-    () => METHOD_CHOICES.map((m) => ({ label: m.label, detail: m.detail, value: m.id })), (s, x) => x.value === s.c.method,
-    (s, v) => { s.c.method = v as QuantizeChoices['method']; }),
-  customStep('perChannel', 'weight granularity', 'Weight scales', () => [
-    { label: 'Per channel', detail: 'One scale per output channel of each weight: more accurate, same speed.', value: 'yes' },
-    { label: 'Per tensor', detail: 'One scale per weight: what some older runtimes require.', value: 'no' },
-  ], (s, x) => (x.value === 'yes') === s.c.perChannel, (s, v) => { s.c.perChannel = v === 'yes'; }),
-  customStep('types', 'types', 'Integer types',
+  customStep(
+    'method',
+    'calibration method',
+    'How activation ranges are chosen from the data',
+    () => METHOD_CHOICES.map((m) => ({ label: m.label, detail: m.detail, value: m.id })),
+    (s, x) => x.value === s.c.method,
+    (s, v) => {
+      s.c.method = v as QuantizeChoices['method'];
+    },
+  ),
+  customStep(
+    'perChannel',
+    'weight granularity',
+    'Weight scales',
+    () => [
+      { label: 'Per channel', detail: 'One scale per output channel of each weight: more accurate, same speed.', value: 'yes' },
+      { label: 'Per tensor', detail: 'One scale per weight: what some older runtimes require.', value: 'no' },
+    ],
+    (s, x) => (x.value === 'yes') === s.c.perChannel,
+    (s, v) => {
+      s.c.perChannel = v === 'yes';
+    },
+  ),
+  customStep(
+    'types',
+    'types',
+    'Integer types',
     () => (Object.keys(TYPE_CHOICES) as TypeChoice[]).map((k) => ({ label: TYPE_CHOICES[k].label, detail: TYPE_CHOICES[k].detail, value: k })),
-    (s, x) => x.value === s.c.types, (s, v) => { s.c.types = v as TypeChoice; }),
+    (s, x) => x.value === s.c.types,
+    (s, v) => {
+      s.c.types = v as TypeChoice;
+    },
+  ),
   { id: 'exclude', title: 'keep in float', ask: excludeStep },
   { id: 'output', title: 'output', ask: outputStep },
 ];

@@ -13,7 +13,10 @@ const KEY = 'onnxCompress.quantize.choices';
 type Remembered = Record<string, QuantizeChoices>;
 
 export class RememberedChoices {
-  constructor(private readonly state: vscode.Memento, private readonly log: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly state: vscode.Memento,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
 
   /** The last choices for `model`, else those of a recipe beside its default output, else defaults. */
   get(model: string): QuantizeChoices {

@@ -36,7 +36,11 @@ export function nextKeepOutput(previousOutput: string): string {
 }
 
 export class QuantReportActions implements ReportActions {
-  constructor(private readonly ctx: CommandContext, private readonly report: QuantReport, private readonly extensionRoot: string) {}
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly report: QuantReport,
+    private readonly extensionRoot: string,
+  ) {}
 
   /** Reveals the node in the quantized model, or in the float one when the rewrite renamed it. */
   async reveal(layer: LayerRef): Promise<void> {
@@ -60,7 +64,9 @@ export class QuantReportActions implements ReportActions {
   async autoKeepInFloat(target: KeepInFloatTarget, o: ActionOptions): Promise<QuantReport> {
     // The search measures accuracy with the labels the report was made with (the wizard's labels step).
     if (target.kind === 'accuracy' && !this.report.settings.labels) {
-      throw new Error('An accuracy target needs class labels, and this report was made without them: quantize again with labels (the wizard\'s labels step), or choose an agreement target (top-1 agreement with the float model) or an output SQNR.');
+      throw new Error(
+        "An accuracy target needs class labels, and this report was made without them: quantize again with labels (the wizard's labels step), or choose an agreement target (top-1 agreement with the float model) or an output SQNR.",
+      );
     }
     this.ctx.log.info(`keeping layers in float until ${target.kind} >= ${target.value}`);
     const report = await this.keep(target, o);
@@ -75,8 +81,17 @@ export class QuantReportActions implements ReportActions {
     const previousFile = shown.quantResultFile ?? undefined;
     const previous = previousQuantResult(shown.quantizedModel, previousFile);
     const { report, reportFile } = await keepInFloatAndAnalyze({
-      floatFile: shown.floatModel, previous, previousFile: previousFile ?? defaultQuantResultFile(shown.quantizedModel), what, shown,
-      evaluation: { ...analysisChoices(), data: previous.settings.calibration, labels: shown.settings.labels ?? undefined, ep: previous.settings.executionProvider },
+      floatFile: shown.floatModel,
+      previous,
+      previousFile: previousFile ?? defaultQuantResultFile(shown.quantizedModel),
+      what,
+      shown,
+      evaluation: {
+        ...analysisChoices(),
+        data: previous.settings.calibration,
+        labels: shown.settings.labels ?? undefined,
+        ep: previous.settings.executionProvider,
+      },
       output: nextKeepOutput(shown.quantizedModel),
       signal: o.signal,
       onEvent: (e) => e.type === 'progress' && o.onProgress(...progressLine(e)),
@@ -93,7 +108,8 @@ export class QuantReportActions implements ReportActions {
   async exportHtml(report: QuantReport): Promise<string | undefined> {
     const target = await vscode.window.showSaveDialog({
       defaultUri: vscode.Uri.file(defaultReportFile(report.quantizedModel).replace(/\.json$/i, '.html')),
-      filters: { HTML: ['html'] }, title: 'Export the report as one offline HTML file',
+      filters: { HTML: ['html'] },
+      title: 'Export the report as one offline HTML file',
     });
     if (!target) return undefined;
     // The extension's own folder holds the report app (dist/report.js, media/) the page inlines.

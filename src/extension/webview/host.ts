@@ -3,9 +3,7 @@
 // against its protocol before a handler sees it, requests answered with their id, disposal.
 // Only VS Code's types are used, so unit tests drive it with a fake panel.
 import type * as vscode from 'vscode';
-import {
-  MessageRejected, parseFromView, type ParamsOf, type Protocol, type RequestMap, type ResultOf, type ToView,
-} from '../../shared/ipc';
+import { MessageRejected, parseFromView, type ParamsOf, type Protocol, type RequestMap, type ResultOf, type ToView } from '../../shared/ipc';
 
 export type RequestHandlers<Rq> = {
   [M in keyof Rq & string]: (params: ParamsOf<Rq, M>) => Promise<ResultOf<Rq, M>> | ResultOf<Rq, M>;
@@ -43,7 +41,10 @@ export class WebviewHost<Rq extends RequestMap<Rq>, Up, Down> {
   /** The last message from the view that was refused, and why (read by tests). */
   lastRejected: string | null = null;
 
-  constructor(private readonly panel: HostPanel, private readonly options: WebviewHostOptions<Rq, Up, Down>) {
+  constructor(
+    private readonly panel: HostPanel,
+    private readonly options: WebviewHostOptions<Rq, Up, Down>,
+  ) {
     this.subscriptions = [
       panel.webview.onDidReceiveMessage((raw) => void this.receive(raw)),
       panel.onDidChangeViewState(() => {

@@ -84,8 +84,10 @@ function jpegWithSize(bytes: Uint8Array, width: number, height: number): Uint8Ar
 const side = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(65535, 2 ** 31 - 1, 2 ** 32 - 1));
 
 const npySeeds = () => [
-  npyBytes('<f4', [2, 2, 3], ramp(12)), npyBytes('|u1', [3, 28, 28], bytesRamp(3 * 784)),
-  npyBytes('<i8', [2, 3], new BigInt64Array(6)), npyBytes('<f2', [4, 3], new Uint16Array(12), { version: 2 }),
+  npyBytes('<f4', [2, 2, 3], ramp(12)),
+  npyBytes('|u1', [3, 28, 28], bytesRamp(3 * 784)),
+  npyBytes('<i8', [2, 3], new BigInt64Array(6)),
+  npyBytes('<f2', [4, 3], new Uint16Array(12), { version: 2 }),
 ];
 
 const KINDS: Record<string, Kind> = {
@@ -93,8 +95,14 @@ const KINDS: Record<string, Kind> = {
     file: 'data.npy',
     seeds: npySeeds,
     magic: Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0),
-    structured: () => fc.tuple(fc.constantFrom('<f4', '|u1', '<i8', '>f4', '<c8', '|O', '<U3', '<f4\'', "'"), fc.array(fc.oneof(fc.nat({ max: 4 }), fc.constantFrom(2 ** 31, 2 ** 53, 2 ** 60)), { maxLength: 5 }), fc.uint8Array({ maxLength: 64 }))
-      .map(([descr, shape, data]) => npyBytes(descr, shape, data)),
+    structured: () =>
+      fc
+        .tuple(
+          fc.constantFrom('<f4', '|u1', '<i8', '>f4', '<c8', '|O', '<U3', "<f4'", "'"),
+          fc.array(fc.oneof(fc.nat({ max: 4 }), fc.constantFrom(2 ** 31, 2 ** 53, 2 ** 60)), { maxLength: 5 }),
+          fc.uint8Array({ maxLength: 64 }),
+        )
+        .map(([descr, shape, data]) => npyBytes(descr, shape, data)),
   },
   npz: {
     file: 'data.npz',
@@ -105,16 +113,17 @@ const KINDS: Record<string, Kind> = {
       zip64StoredBytes({ 'x.npy': npySeeds()[0] }),
     ],
     magic: Uint8Array.of(0x50, 0x4b, 0x03, 0x04),
-    structured: () => fc.tuple(mutated(npySeeds()), fc.boolean(), fc.constantFrom('x', 'arr_0', 'y'))
-      .map(([npy, compressed, name]) => npzBytes({ [name]: npy }, compressed)),
+    structured: () =>
+      fc.tuple(mutated(npySeeds()), fc.boolean(), fc.constantFrom('x', 'arr_0', 'y')).map(([npy, compressed, name]) => npzBytes({ [name]: npy }, compressed)),
   },
   pb: {
     file: 'input_0.pb',
-    seeds: () => [
-      makeTensor({ name: 'x', dataType: DataType.FLOAT, dims: [2, 2, 3], values: ramp(12) }),
-      makeTensor({ name: 'x', dataType: DataType.UINT8, dims: [1, 28, 28], values: bytesRamp(784) }),
-      makeTensor({ name: '', dataType: DataType.INT64, dims: [2, 3], values: new BigInt64Array(6) }),
-    ].map((t) => encodeMessage('TensorProto', t)),
+    seeds: () =>
+      [
+        makeTensor({ name: 'x', dataType: DataType.FLOAT, dims: [2, 2, 3], values: ramp(12) }),
+        makeTensor({ name: 'x', dataType: DataType.UINT8, dims: [1, 28, 28], values: bytesRamp(784) }),
+        makeTensor({ name: '', dataType: DataType.INT64, dims: [2, 3], values: new BigInt64Array(6) }),
+      ].map((t) => encodeMessage('TensorProto', t)),
   },
   idx: {
     file: 'train-images-idx3-ubyte',
@@ -153,13 +162,21 @@ function modelWithInput(type: DataType, shape: Dim[] | null): OnnxModel {
   return decodeModel(modelBytes(b, { opset: 13 }));
 }
 
-export interface DataCase { bytes: Uint8Array; type: DataType; shape: Dim[] | null; batchSize: number; shuffle: boolean }
+export interface DataCase {
+  bytes: Uint8Array;
+  type: DataType;
+  shape: Dim[] | null;
+  batchSize: number;
+  shuffle: boolean;
+}
 
 function dataTarget(kind: Kind): FuzzTarget<DataCase> {
   const models = new Map<string, OnnxModel>();
   return {
     arbitrary: fc.record({
-      bytes: kind.structured ? fc.oneof({ weight: 3, arbitrary: bytesLike(kind.seeds(), kind.magic) }, { weight: 1, arbitrary: kind.structured() }) : bytesLike(kind.seeds(), kind.magic),
+      bytes: kind.structured
+        ? fc.oneof({ weight: 3, arbitrary: bytesLike(kind.seeds(), kind.magic) }, { weight: 1, arbitrary: kind.structured() })
+        : bytesLike(kind.seeds(), kind.magic),
       type: fc.constantFrom(...TYPES),
       shape: fc.constantFrom(...SHAPES),
       batchSize: fc.integer({ min: 1, max: 4 }),

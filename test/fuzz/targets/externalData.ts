@@ -20,11 +20,37 @@ import { InvariantViolation, expectClean, type FuzzTarget } from '../target';
 const SECRET = Buffer.from('SECRET-OUTSIDE-THE-MODEL-FOLDER!');
 const ABS = '<abs>';
 
-interface Ref { location: string; offset?: string; length?: string; dataType: number; dims: number[] }
+interface Ref {
+  location: string;
+  offset?: string;
+  length?: string;
+  dataType: number;
+  dims: number[];
+}
 
 const location = fc.oneof(
-  fc.constantFrom('w.bin', './w.bin', 'sub/../w.bin', '../secret.bin', '../../secret.bin', 'link-out', 'link-in', 'link-dir/x.bin',
-    'sub', 'sub/', 'missing.bin', '', '.', '..', 'w.bin\0', `${ABS}/secret.bin`, `${ABS}/model/w.bin`, 'w.bin/..', '%2e%2e/secret.bin', '..\\secret.bin'),
+  fc.constantFrom(
+    'w.bin',
+    './w.bin',
+    'sub/../w.bin',
+    '../secret.bin',
+    '../../secret.bin',
+    'link-out',
+    'link-in',
+    'link-dir/x.bin',
+    'sub',
+    'sub/',
+    'missing.bin',
+    '',
+    '.',
+    '..',
+    'w.bin\0',
+    `${ABS}/secret.bin`,
+    `${ABS}/model/w.bin`,
+    'w.bin/..',
+    '%2e%2e/secret.bin',
+    '..\\secret.bin',
+  ),
   fc.string({ maxLength: 12 }),
 );
 const count = fc.oneof(
@@ -40,12 +66,26 @@ const ref: fc.Arbitrary<Ref> = fc.record({
   dims: fc.array(fc.oneof(fc.nat({ max: 6 }), fc.constant(2 ** 40)), { maxLength: 3 }),
 });
 
-interface Case { refs: Ref[]; dataBytes: number }
+interface Case {
+  refs: Ref[];
+  dataBytes: number;
+}
 
 function externalTensor(r: Ref, i: number, abs: string): TensorProto {
-  const kv = [['location', r.location.replace(ABS, abs)], ['offset', r.offset], ['length', r.length]]
-    .filter((e): e is [string, string] => e[1] !== undefined).map(([key, value]) => ({ key, value }));
-  return createMessage<TensorProto>('TensorProto', { name: `t${i}`, data_type: r.dataType, dims: r.dims, data_location: DATA_LOCATION_EXTERNAL, external_data: kv });
+  const kv = [
+    ['location', r.location.replace(ABS, abs)],
+    ['offset', r.offset],
+    ['length', r.length],
+  ]
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([key, value]) => ({ key, value }));
+  return createMessage<TensorProto>('TensorProto', {
+    name: `t${i}`,
+    data_type: r.dataType,
+    dims: r.dims,
+    data_location: DATA_LOCATION_EXTERNAL,
+    external_data: kv,
+  });
 }
 
 /** case/secret.bin outside; case/model/ holds m.onnx, w.bin, links in and out, a subfolder. */

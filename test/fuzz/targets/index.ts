@@ -1,9 +1,12 @@
 // The fuzz targets by name, loaded lazily: a worker imports only the code its target feeds.
 import type { FuzzTarget } from '../target';
 
-type Loader = () => Promise<FuzzTarget<any>>;
+type Loader = () => Promise<FuzzTarget<unknown>>;
 
-const data = (kind: string): Loader => async () => (await import('./dataFiles')).dataTargets[`data-${kind}`]();
+const data =
+  (kind: string): Loader =>
+  async () =>
+    (await import('./dataFiles')).dataTargets[`data-${kind}`]();
 
 const TARGETS: Record<string, Loader> = {
   'onnx-model': async () => (await import('./onnxModel')).default(),
@@ -23,7 +26,7 @@ const SELF_TESTS: Record<string, Loader> = {
   'selftest-throw': async () => (await import('./selfTest')).throws,
 };
 
-export async function loadTarget(name: string): Promise<FuzzTarget<any>> {
+export async function loadTarget(name: string): Promise<FuzzTarget<unknown>> {
   const load = TARGETS[name] ?? SELF_TESTS[name];
   if (!load) throw new Error(`no fuzz target '${name}' (known: ${TARGET_NAMES.join(', ')})`);
   return load();

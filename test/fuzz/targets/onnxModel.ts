@@ -43,41 +43,59 @@ const int64 = fc.oneof(
 const name = fc.string({ maxLength: 6 });
 const bytes = fc.uint8Array({ maxLength: 48 });
 
-const tensor = fc.record({
-  name,
-  dims: fc.array(int64, { maxLength: 9 }),
-  data_type: fc.integer({ min: -1, max: 27 }),
-  raw_data: fc.option(bytes, { nil: undefined }),
-  float_data: fc.array(fc.float({ noDefaultInfinity: false }), { maxLength: 8 }),
-  int32_data: fc.array(fc.integer(), { maxLength: 8 }),
-  int64_data: fc.array(int64, { maxLength: 4 }),
-  string_data: fc.array(bytes, { maxLength: 3 }),
-  data_location: fc.constantFrom(undefined, 0, 1, 7),
-  external_data: fc.array(fc.record({ key: fc.constantFrom('location', 'offset', 'length', 'x'), value: fc.string({ maxLength: 8 }) }), { maxLength: 3 }),
-}, { requiredKeys: ['dims'] });
+const tensor = fc.record(
+  {
+    name,
+    dims: fc.array(int64, { maxLength: 9 }),
+    data_type: fc.integer({ min: -1, max: 27 }),
+    raw_data: fc.option(bytes, { nil: undefined }),
+    float_data: fc.array(fc.float({ noDefaultInfinity: false }), { maxLength: 8 }),
+    int32_data: fc.array(fc.integer(), { maxLength: 8 }),
+    int64_data: fc.array(int64, { maxLength: 4 }),
+    string_data: fc.array(bytes, { maxLength: 3 }),
+    data_location: fc.constantFrom(undefined, 0, 1, 7),
+    external_data: fc.array(fc.record({ key: fc.constantFrom('location', 'offset', 'length', 'x'), value: fc.string({ maxLength: 8 }) }), { maxLength: 3 }),
+  },
+  { requiredKeys: ['dims'] },
+);
 
 function graphOf(depth: number): fc.Arbitrary<object> {
-  const sub = depth > 0 ? fc.option(fc.constant(null).chain(() => graphOf(depth - 1)), { nil: undefined, freq: 2 }) : fc.constant(undefined);
-  const attribute = fc.record({
-    name,
-    type: fc.integer({ min: 0, max: 14 }),
-    i: fc.option(int64, { nil: undefined }),
-    f: fc.option(fc.float(), { nil: undefined }),
-    s: fc.option(bytes, { nil: undefined }),
-    ints: fc.array(int64, { maxLength: 4 }),
-    t: fc.option(tensor, { nil: undefined }),
-    g: sub,
-  }, { requiredKeys: [] });
-  const node = fc.record({
-    op_type: fc.constantFrom('Constant', 'If', 'Loop', 'Conv', 'Add', '', 'QuantizeLinear'),
-    name,
-    domain: fc.constantFrom(undefined, '', 'ai.onnx', 'com.microsoft'),
-    input: fc.array(name, { maxLength: 3 }),
-    output: fc.array(name, { maxLength: 2 }),
-    attribute: fc.array(attribute, { maxLength: 2 }),
-  }, { requiredKeys: ['op_type'] });
+  const sub =
+    depth > 0
+      ? fc.option(
+          fc.constant(null).chain(() => graphOf(depth - 1)),
+          { nil: undefined, freq: 2 },
+        )
+      : fc.constant(undefined);
+  const attribute = fc.record(
+    {
+      name,
+      type: fc.integer({ min: 0, max: 14 }),
+      i: fc.option(int64, { nil: undefined }),
+      f: fc.option(fc.float(), { nil: undefined }),
+      s: fc.option(bytes, { nil: undefined }),
+      ints: fc.array(int64, { maxLength: 4 }),
+      t: fc.option(tensor, { nil: undefined }),
+      g: sub,
+    },
+    { requiredKeys: [] },
+  );
+  const node = fc.record(
+    {
+      op_type: fc.constantFrom('Constant', 'If', 'Loop', 'Conv', 'Add', '', 'QuantizeLinear'),
+      name,
+      domain: fc.constantFrom(undefined, '', 'ai.onnx', 'com.microsoft'),
+      input: fc.array(name, { maxLength: 3 }),
+      output: fc.array(name, { maxLength: 2 }),
+      attribute: fc.array(attribute, { maxLength: 2 }),
+    },
+    { requiredKeys: ['op_type'] },
+  );
   const dim = fc.oneof(fc.record({ dim_value: int64 }), fc.record({ dim_param: name }), fc.constant({}));
-  const valueInfo = fc.record({ name, type: fc.record({ tensor_type: fc.record({ elem_type: fc.integer({ min: 0, max: 26 }), shape: fc.record({ dim: fc.array(dim, { maxLength: 5 }) }) }) }) });
+  const valueInfo = fc.record({
+    name,
+    type: fc.record({ tensor_type: fc.record({ elem_type: fc.integer({ min: 0, max: 26 }), shape: fc.record({ dim: fc.array(dim, { maxLength: 5 }) }) }) }),
+  });
   return fc.record({
     name,
     node: fc.array(node, { maxLength: 3 }),
@@ -94,14 +112,22 @@ function deepModel(depth: number): object {
   return { ir_version: 8, opset_import: [{ domain: '', version: 13 }], graph: g };
 }
 
-const generatedModel = fc.oneof(
-  { weight: 4, arbitrary: fc.record({
-    ir_version: fc.oneof(fc.integer({ min: 0, max: 12 }), int64),
-    opset_import: fc.array(fc.record({ domain: fc.constantFrom('', 'ai.onnx', 'com.microsoft'), version: int64 }), { maxLength: 2 }),
-    graph: fc.option(graphOf(3), { nil: undefined, freq: 8 }),
-  }, { requiredKeys: [] }) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 160 }).map(deepModel) },
-).map((m) => encodeMessage('ModelProto', m));
+const generatedModel = fc
+  .oneof(
+    {
+      weight: 4,
+      arbitrary: fc.record(
+        {
+          ir_version: fc.oneof(fc.integer({ min: 0, max: 12 }), int64),
+          opset_import: fc.array(fc.record({ domain: fc.constantFrom('', 'ai.onnx', 'com.microsoft'), version: int64 }), { maxLength: 2 }),
+          graph: fc.option(graphOf(3), { nil: undefined, freq: 8 }),
+        },
+        { requiredKeys: [] },
+      ),
+    },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 160 }).map(deepModel) },
+  )
+  .map((m) => encodeMessage('ModelProto', m));
 
 // ---- the target -------------------------------------------------------------------------
 

@@ -32,8 +32,12 @@ const cyclic = fc.constant(null).map(() => {
 });
 
 /** A valid message with one of its fields holding any value at all (bigints, cycles, typed arrays). */
-const oddField = fc.tuple(fc.constantFrom(...SEEDS), fc.constantFrom('type', 'id', 'method', 'params'),
-  fc.oneof(fc.anything({ withBigInt: true, withTypedArray: true, withBoxedValues: true, withNullPrototype: true }), cyclic))
+const oddField = fc
+  .tuple(
+    fc.constantFrom(...SEEDS),
+    fc.constantFrom('type', 'id', 'method', 'params'),
+    fc.oneof(fc.anything({ withBigInt: true, withTypedArray: true, withBoxedValues: true, withNullPrototype: true }), cyclic),
+  )
   .map(([seed, key, value]) => ({ ...seed, [key]: value }));
 
 const target: FuzzTarget<{ parser: number; raw: unknown }> = {

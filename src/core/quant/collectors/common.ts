@@ -29,7 +29,8 @@ export function finiteRange(values: Float32Array, skipped: NonFinite): [number, 
   let hi = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v - v !== 0) { // NaN or ±Inf
+    if (v - v !== 0) {
+      // NaN or ±Inf
       skipped.count(v);
       continue;
     }
@@ -154,7 +155,8 @@ export abstract class HistogramCollector implements Collector {
     let { min, max, absMin } = this;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      if (v - v !== 0) { // NaN or ±Inf
+      if (v - v !== 0) {
+        // NaN or ±Inf
         this.skipped.count(v);
         continue;
       }

@@ -32,7 +32,11 @@ const EPS = 1e-4;
 export class EntropyCollector extends HistogramCollector {
   readonly label: string;
 
-  constructor(bins: number, private readonly levels: number, symmetric: boolean) {
+  constructor(
+    bins: number,
+    private readonly levels: number,
+    symmetric: boolean,
+  ) {
     super(bins, symmetric);
     this.label = `entropy (KL, ${symmetric ? 'symmetric |x|, ' : ''}${bins} bins, ${levels} levels)`;
   }
@@ -61,7 +65,8 @@ export class EntropyCollector extends HistogramCollector {
       const start = this.absolute ? 0 : half - i;
       const end = this.absolute ? i : half + i;
       const kl = klDivergence(h, pre, start, end, prefix[start], prefix[n] - prefix[end], Q, shares);
-      if (kl <= best) { // ties: the wider window
+      if (kl <= best) {
+        // ties: the wider window
         best = kl;
         bestT = i === last ? a : i * width;
       }
@@ -181,7 +186,10 @@ export class EntropyParityCollector implements Collector {
   private max = -Infinity;
   private readonly skipped = new NonFinite();
 
-  constructor(private readonly bins: number, private readonly levels: number) {
+  constructor(
+    private readonly bins: number,
+    private readonly levels: number,
+  ) {
     this.label = `entropy (ORT parity: ${bins} bins, ${levels} quantized bins, widening merge)`;
   }
 
@@ -219,7 +227,9 @@ export class EntropyParityCollector implements Collector {
       const extra = Math.floor((t - this.threshold) / stride) + 1;
       const size = old.length + 2 * extra;
       if (size > PARITY_MAX_BINS) {
-        throw new RangeError(`${this.label}: the reference's widening rule needs ${size} bins for range ±${fmt(t)} after ±${fmt(this.threshold)}; use the default entropy mode (two passes)`);
+        throw new RangeError(
+          `${this.label}: the reference's widening rule needs ${size} bins for range ±${fmt(t)} after ±${fmt(this.threshold)}; use the default entropy mode (two passes)`,
+        );
       }
       const next = new Float64Array(size);
       this.threshold = extra * stride + this.threshold;
@@ -254,7 +264,8 @@ export class EntropyParityCollector implements Collector {
         refused++;
         kl = Infinity;
       }
-      if (i === halfQ || kl < best) { // np.argmin: the first minimum (the first candidate if all are inf)
+      if (i === halfQ || kl < best) {
+        // np.argmin: the first minimum (the first candidate if all are inf)
         best = kl;
         bestRange = [edge(start), edge(end)];
       }

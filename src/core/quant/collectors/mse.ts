@@ -18,7 +18,11 @@ import { checkInteger, HistogramCollector } from './common';
 export class MseCollector extends HistogramCollector {
   readonly label: string;
 
-  constructor(private readonly bitsOfTarget: number, symmetric: boolean, bins: number) {
+  constructor(
+    private readonly bitsOfTarget: number,
+    symmetric: boolean,
+    bins: number,
+  ) {
     super(bins, symmetric, false);
     this.label = `mse (${bitsOfTarget}-bit, ${symmetric ? 'symmetric' : 'asymmetric'}, ${bins} bins)`;
   }
@@ -44,18 +48,18 @@ export class MseCollector extends HistogramCollector {
       S2[j + 1] = S2[j] + h[j] * c * c;
     }
     // Squared distance to `x` of the values in bins [a, b).
-    const clip = (a: number, b: number, x: number) =>
-      b > a ? S2[b] - S2[a] - 2 * x * (S1[b] - S1[a]) + x * x * (N[b] - N[a]) : 0;
+    const clip = (a: number, b: number, x: number) => (b > a ? S2[b] - S2[a] - 2 * x * (S1[b] - S1[a]) + x * x * (N[b] - N[a]) : 0);
     const levels = 2 ** this.bitsOfTarget;
 
     if (this.absolute) {
       const steps = levels - 2;
       let best = Infinity;
       let bestT = this.hi;
-      for (let k = n; k >= 1; k--) { // widest first: ties keep the wider range
+      for (let k = n; k >= 1; k--) {
+        // widest first: ties keep the wider range
         const T = k === n ? this.hi : k * w;
         const s = (2 * T) / steps;
-        const err = N[k] * (s * s) / 12 + clip(k, n, T);
+        const err = (N[k] * (s * s)) / 12 + clip(k, n, T);
         if (err < best) {
           best = err;
           bestT = T;
@@ -88,7 +92,7 @@ export class MseCollector extends HistogramCollector {
         if (H <= L) continue;
         const jR = Math.max(iL, upTo(H));
         const s = (H - L) / steps;
-        const err = (N[jR] - N[iL]) * (s * s) / 12 + clipLow + clip(jR, n, H);
+        const err = ((N[jR] - N[iL]) * (s * s)) / 12 + clipLow + clip(jR, n, H);
         if (err < best) {
           best = err;
           bestLo = L;

@@ -11,7 +11,11 @@ import { fmt, HistogramCollector, rangeWarnings } from './common';
 export class PercentileCollector extends HistogramCollector {
   readonly label: string;
 
-  constructor(private readonly percentile: number, symmetric: boolean, bins: number) {
+  constructor(
+    private readonly percentile: number,
+    symmetric: boolean,
+    bins: number,
+  ) {
     super(bins, symmetric);
     if (!(percentile >= 0 && percentile <= 100)) throw new RangeError(`percentile must be in [0, 100], got ${percentile}`);
     this.label = `percentile ${fmt(percentile)} (${symmetric ? 'symmetric |x|' : 'asymmetric'}, ${bins} bins)`;
