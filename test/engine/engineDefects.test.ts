@@ -10,7 +10,7 @@ import { analyzeQuantization } from '../../src/core/analysis/analyze';
 import { sqnr } from '../../src/core/analysis/metrics';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { writeFileAtomic, writeFileAtomicSync } from '../../src/core/files';
-import { readModelSync } from '../../src/core/onnx/model';
+import { readModelSync } from '../support/helpers';
 import { describeQuantizedOps, isQuantizedModel, quantizedOpsIn } from '../../src/core/quant/detect';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';

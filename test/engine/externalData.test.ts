@@ -5,7 +5,7 @@ import { ModelReadError, ModelWriteError } from '../../src/core/errors';
 import { createMessage } from '../../src/core/onnx/codec';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { externalDataRef, isExternal } from '../../src/core/onnx/externalData';
-import { decodeModel, readModel, readModelSync, type OnnxModel } from '../../src/core/onnx/model';
+import { decodeModel, readModel, type OnnxModel } from '../../src/core/onnx/model';
 import { readTensor } from '../../src/core/onnx/tensor';
 import type { TensorProto } from '../../src/core/onnx/types';
 import { allTensors } from '../../src/core/onnx/walk';
@@ -157,11 +157,11 @@ describe('external data', () => {
       assert.strictEqual(again[1], seededFloats(1, 2)[1]);
     });
 
-    it('readModelSync and decodeModel with baseDir resolve the same data', async () => {
+    it('readModel and decodeModel with baseDir resolve the same data', async () => {
       const { dir, file } = await writeExternal();
-      const viaSync = readModelSync(file);
+      const viaFile = await readModel(file);
       const viaBytes = decodeModel(fs.readFileSync(file), { baseDir: dir, label: 'in memory' });
-      for (const m of [viaSync, viaBytes]) {
+      for (const m of [viaFile, viaBytes]) {
         const w2 = m.proto.graph!.initializer.find((t) => t.name === 'w2')!;
         assert.deepStrictEqual(readTensor(w2, m.external).values, seededFloats(3, 32 * 16));
       }
@@ -190,7 +190,6 @@ describe('external data', () => {
 
     async function expectBoth(dir: string, file: string, ...patterns: RegExp[]): Promise<void> {
       await assert.rejects(readModel(file), expectReadError(file, ...patterns));
-      assert.throws(() => readModelSync(file), expectReadError(file, ...patterns));
       assert.throws(() => decodeModel(fs.readFileSync(file), { baseDir: dir, label: file }), expectReadError(file, ...patterns));
     }
 

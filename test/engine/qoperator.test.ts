@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { sqnr } from '../../src/core/analysis/metrics';
 import { DataType } from '../../src/core/onnx/dataTypes';
-import { readModelSync } from '../../src/core/onnx/model';
+import { readModelSync } from '../support/helpers';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import { seededRandom } from '../../src/core/random';

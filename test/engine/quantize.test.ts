@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { sqnr } from '../../src/core/analysis/metrics';
-import { readModelSync } from '../../src/core/onnx/model';
+import { readModelSync } from '../support/helpers';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import { createSession, ort } from '../../src/core/runtime/session';

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { sqnr } from '../../src/core/analysis/metrics';
 import { openDataSource } from '../../src/core/data';
-import { readModelSync } from '../../src/core/onnx/model';
+import { readModelSync } from '../support/helpers';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import { cpuHasVnni } from '../../src/core/runtime/cpu';

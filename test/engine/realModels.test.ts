@@ -16,7 +16,8 @@ import * as path from 'path';
 import { createMessage, encodeMessage } from '../../src/core/onnx/codec';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { isExternal } from '../../src/core/onnx/externalData';
-import { readModelSync, type OnnxModel } from '../../src/core/onnx/model';
+import { type OnnxModel } from '../../src/core/onnx/model';
+import { readModelSync } from '../support/helpers';
 import { summarizeModel, shapeDims } from '../../src/core/onnx/summary';
 import { tensorByteSize } from '../../src/core/onnx/tensor';
 import {

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { readModelSync } from '../../src/core/onnx/model';
+import { readModelSync } from './helpers';
 import { createSession, ort } from '../../src/core/runtime/session';
 
 export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
+import { decodeModel, type OnnxModel } from '../../src/core/onnx/model';
 
 /** Temporary folders under os.tmpdir(); call `cleanup()` in an `after`/`afterEach` hook. */
 export class TempDirs {
@@ -95,3 +96,9 @@ export function listFiles(dir: string): string[] {
 }
 
 export { ort };
+
+/** A model read synchronously (tests only; the product reads with readModel). */
+export function readModelSync(file: string): OnnxModel {
+  const abs = path.resolve(file);
+  return decodeModel(fs.readFileSync(abs), { file: abs, label: file });
+}

@@ -3,7 +3,7 @@
 // quantized with the layer's uint8 grid and measured with the engine's own metrics, so errors,
 // clipping, range use and histograms are computed, not typed in. A few layers are damaged (a clip
 // range far narrower than the data) and stand out; some tensors are unmatched, some ops unfused.
-import { sqnr, maxAbsError } from '../../src/core/analysis/metrics';
+import { sqnr } from '../../src/core/analysis/metrics';
 import { defaultSettings } from '../../src/core/quant/settings';
 import { seededRandom } from '../../src/core/random';
 import {
@@ -41,7 +41,12 @@ function metrics(x: Float64Array, y: Float64Array): ErrorMetrics {
     nx += x[i] * x[i];
     ny += y[i] * y[i];
   }
-  return { sqnr: sqnr(x, y), mse: mse / x.length, cosine: nx && ny ? dot / Math.sqrt(nx * ny) : 1, maxAbs: maxAbsError(x, y) };
+  return {
+    sqnr: sqnr(x, y),
+    mse: mse / x.length,
+    cosine: nx && ny ? dot / Math.sqrt(nx * ny) : 1,
+    maxAbs: Array.from(x).reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0),
+  };
 }
 
 function gaussian(rand: () => number): number {

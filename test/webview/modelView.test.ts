@@ -6,7 +6,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { readModelSync } from '../../src/core/onnx/model';
+import { readModelSync } from '../support/helpers';
 import { ModelView } from '../../src/core/onnx/modelView';
 import { parseFromView } from '../../src/shared/ipc';
 import { MODEL_VIEW_PROTOCOL, type LayerErrors, type ToModelView } from '../../src/shared/modelViewProtocol';

@@ -13,12 +13,6 @@ export function sqnr(x: ArrayLike<number>, y: ArrayLike<number>): number {
   return 20 * Math.log10(Math.max(Math.sqrt(signal), EPS) / Math.max(Math.sqrt(noise), EPS));
 }
 
-export function maxAbsError(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
-  return m;
-}
-
 /**
  * The metrics of many (x, y) pairs seen one batch at a time: only running sums are kept (signal
  * and noise energy, dot products, the largest difference), so memory never grows with samples.

@@ -151,15 +151,3 @@ export async function readModel(file: string, options: Omit<DecodeOptions, 'file
   }
   return decodeModel(bytes, { ...options, file: abs, label: options.label ?? file });
 }
-
-/** Reads a model from a file, synchronously (for tests and scripts). */
-export function readModelSync(file: string, options: Omit<DecodeOptions, 'file'> = {}): OnnxModel {
-  const abs = path.resolve(file);
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(abs);
-  } catch (e) {
-    throw new ModelReadError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e), file);
-  }
-  return decodeModel(bytes, { ...options, file: abs, label: options.label ?? file });
-}
