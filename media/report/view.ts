@@ -9,12 +9,14 @@ import type { KeepInFloatTargetKind, LayerReport, QuantReport } from '../../src/
 import { nodesToKeepInFloat, targetProblem, type FromReportViewMessages } from '../../src/shared/reportViewProtocol';
 import { h } from '../common/dom';
 import { VirtualTable } from '../virtualTable';
-import { ChartTabs, sortNumber, type Tab, type TabHost } from './chartTabs';
+import { ChartTabs } from './chartTabs';
+import { nullableNumberColumn } from './columns';
 import { fmtDb, fmtRange, fmtShare } from './format';
 import type { WindowControl } from './layerWindow';
 import { Selection, type Origin } from './selection';
 import type { StatusLine } from './status';
 import { summaryPanel, syntheticBanner } from './summary';
+import type { Tab, TabHost } from './tabHost';
 import type { ViewState } from './viewState';
 
 export { viewState, type ViewState } from './viewState';
@@ -238,22 +240,8 @@ export class ReportView implements TabHost {
         { key: 'node', title: 'node', width: 'minmax(120px, 2fr)', text: (r) => r.layer.node },
         { key: 'op', title: 'op', width: 'minmax(70px, 1fr)', text: (r) => r.layer.opType },
         { key: 'type', title: 'type', width: '60px', text: (r) => r.layer.quantizedType },
-        {
-          key: 'local',
-          title: 'local SQNR',
-          width: '92px',
-          text: (r) => fmtDb(r.layer.local.sqnr),
-          sort: (r) => sortNumber(r.layer.local.sqnr),
-          className: 'num',
-        },
-        {
-          key: 'accumulated',
-          title: 'accum. SQNR',
-          width: '100px',
-          text: (r) => fmtDb(r.layer.accumulated.sqnr),
-          sort: (r) => sortNumber(r.layer.accumulated.sqnr),
-          className: 'num',
-        },
+        nullableNumberColumn<Row>('local', 'local SQNR', '92px', (r) => r.layer.local.sqnr, fmtDb),
+        nullableNumberColumn<Row>('accumulated', 'accum. SQNR', '100px', (r) => r.layer.accumulated.sqnr, fmtDb),
         {
           key: 'clipping',
           title: 'clipped',
@@ -280,14 +268,13 @@ export class ReportView implements TabHost {
         },
         ...(hasRank
           ? [
-              {
-                key: 'rank',
-                title: 'sens. rank',
-                width: '80px',
-                text: (r: Row) => (r.rank === null ? '–' : String(r.rank)),
-                sort: (r: Row) => sortNumber(r.rank),
-                className: 'num',
-              },
+              nullableNumberColumn<Row>(
+                'rank',
+                'sens. rank',
+                '80px',
+                (r) => r.rank,
+                (x) => (x === null ? '–' : String(x)),
+              ),
             ]
           : []),
       ],
