@@ -319,41 +319,22 @@ interface Fusion {
 
 function latency(): void {
   console.log('\n### 3. int8 vs float latency\n');
-  const fx = (n: string) => path.join(FIXTURES, `${n}.onnx`);
+  // The 28x28 fixtures: per tensor, fed from the t10k images, timed alike.
+  const fixture = (model: string, mode: LatencyCase['mode'], samples: number, note: string): LatencyCase => ({
+    model,
+    file: path.join(FIXTURES, `${model}.onnx`),
+    mode,
+    data: TEST_IDX,
+    samples,
+    perChannel: false,
+    shape: '1,28,28',
+    runs: '1:60,32:30',
+    note,
+  });
   const cases: LatencyCase[] = [
-    {
-      model: 'fashion_cnn',
-      file: fx('fashion_cnn'),
-      mode: 'static',
-      data: TEST_IDX,
-      samples: 256,
-      perChannel: false,
-      shape: '1,28,28',
-      runs: '1:60,32:30',
-      note: 'static, per tensor, minmax on 256 t10k images',
-    },
-    {
-      model: 'mnist_cnn',
-      file: fx('mnist_cnn'),
-      mode: 'static',
-      data: TEST_IDX,
-      samples: 256,
-      perChannel: false,
-      shape: '1,28,28',
-      runs: '1:60,32:30',
-      note: 'static, per tensor, minmax on 256 Fashion-MNIST t10k images (speed does not depend on the ranges)',
-    },
-    {
-      model: 'tiny_transformer',
-      file: fx('tiny_transformer'),
-      mode: 'dynamic',
-      data: TEST_IDX,
-      samples: 8,
-      perChannel: false,
-      shape: '1,28,28',
-      runs: '1:60,32:30',
-      note: 'dynamic (MatMul, Gemm)',
-    },
+    fixture('fashion_cnn', 'static', 256, 'static, per tensor, minmax on 256 t10k images'),
+    fixture('mnist_cnn', 'static', 256, 'static, per tensor, minmax on 256 Fashion-MNIST t10k images (speed does not depend on the ranges)'),
+    fixture('tiny_transformer', 'dynamic', 8, 'dynamic (MatMul, Gemm)'),
     {
       model: 'PP-OCRv4 det',
       file: PPOCR_DET,

@@ -21,20 +21,19 @@ OPS = {}
 CHECKS = {}
 
 
-def op(*names):
-    def register(fn):
-        for name in names:
-            OPS[name] = fn
-        return fn
-    return register
+def _registrar(table):
+    """`deco(*names)`: a decorator that enters the function in `table` under each name."""
+    def deco(*names):
+        def register(fn):
+            for name in names:
+                table[name] = fn
+            return fn
+        return register
+    return deco
 
 
-def check(*names):
-    def register(fn):
-        for name in names:
-            CHECKS[name] = fn
-        return fn
-    return register
+op = _registrar(OPS)
+check = _registrar(CHECKS)
 
 
 def ints(t):

@@ -37,6 +37,14 @@ export const QUANTIZE_OPTIONS: ParseArgsConfig['options'] = {
 /** The settings the flags ask for (undefined where a flag was not given). */
 export function settingsFromFlags(v: Values, usage: Usage): Partial<QuantSettings> {
   const list = (x: unknown) => (x as string[] | undefined) ?? undefined;
+  // `--op-types Conv, MatMul`: the names, trimmed, empty ones dropped.
+  const commaList = (x: unknown) =>
+    typeof x === 'string'
+      ? x
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   return {
     mode: oneOf('mode', v.mode, ['static', 'dynamic'] as const, usage),
     calibration: v.calib as string | undefined,
@@ -45,26 +53,14 @@ export function settingsFromFlags(v: Values, usage: Usage): Partial<QuantSetting
     movingAverage: num('moving-average', v['moving-average'], usage),
     entropyParity: v['entropy-parity'] as boolean | undefined,
     perChannel: v['per-channel'] as boolean | undefined,
-    perChannelOpTypes:
-      typeof v['per-channel-ops'] === 'string'
-        ? v['per-channel-ops']
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : undefined,
+    perChannelOpTypes: commaList(v['per-channel-ops']),
     activationType: oneOf('activation-type', v['activation-type'], ['uint8', 'int8', 'uint16', 'int16'] as const, usage),
     weightType: oneOf('weight-type', v['weight-type'], ['int8', 'uint8'] as const, usage),
     symmetricActivations: v['symmetric-activations'] as boolean | undefined,
     reduceRange: v['reduce-range'] as boolean | undefined,
     exclude: list(v.exclude),
     include: list(v.include),
-    opTypes:
-      typeof v['op-types'] === 'string'
-        ? v['op-types']
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : undefined,
+    opTypes: commaList(v['op-types']),
     samples: num('samples', v.samples, usage, true),
     batchSize: num('batch', v.batch, usage, true),
     shuffleSeed: num('seed', v.seed, usage, true),

@@ -1,6 +1,6 @@
 // The checks parseQuantReport applies to each part of a report read from disk or posted to a
 // webview: a clean copy holding only the known fields, or a JsonFieldError naming the first bad one.
-import { Fields, fail, nums, oneOf, pair, share, str, num, bool } from './jsonFields';
+import { Fields, fail, list, nums, oneOf, opt, pair, share, str, num, bool, type Check } from './jsonFields';
 import type {
   AnalysisSettings,
   ErrorMetrics,
@@ -11,15 +11,34 @@ import type {
   LayerReport,
   ModelReport,
   ModelSummary,
+  OutputReport,
+  SensitivityEntry,
   SensitivityReport,
   WeightReport,
 } from './quantReport';
 import type { FusionReport } from './quantResult';
 
-export function metrics(v: unknown, where: string): ErrorMetrics {
-  const f = new Fields(v, where);
-  return { sqnr: f.opt('sqnr', num), mse: f.opt('mse', num), cosine: f.opt('cosine', num), maxAbs: f.opt('maxAbs', num) };
+/**
+ * The check of an object whose fields are each checked by the entry of that name in `checks`,
+ * in the table's order (so the first bad field is the one named); other fields are dropped.
+ */
+function record<T>(checks: { [K in keyof T]: Check<T[K]> }): Check<T> {
+  return (v, where) => {
+    const f = new Fields(v, where);
+    const out = {} as T;
+    for (const key of Object.keys(checks) as Array<keyof T & string>) out[key] = f.get(key, checks[key]);
+    return out;
+  };
 }
+
+/** `check`, or null where the field is null or absent. */
+function optional<T>(check: Check<T>): Check<T | null> {
+  return (v, where) => opt(v, where, check);
+}
+
+const optNum = optional(num);
+
+export const metrics = record<ErrorMetrics>({ sqnr: optNum, mse: optNum, cosine: optNum, maxAbs: optNum });
 
 function histogram(v: unknown, where: string): Histogram {
   const f = new Fields(v, where);
@@ -33,59 +52,44 @@ function histogram(v: unknown, where: string): Histogram {
   return { edges, counts, below: f.num('below'), above: f.num('above') };
 }
 
-export function layer(v: unknown, where: string): LayerReport {
-  const f = new Fields(v, where);
-  return {
-    tensor: f.str('tensor'),
-    node: f.str('node'),
-    opType: f.str('opType'),
-    order: f.num('order'),
-    quantizedType: f.str('quantizedType'),
-    scale: f.num('scale'),
-    zeroPoint: f.num('zeroPoint'),
-    step: f.num('step'),
-    calibratedRange: f.opt('calibratedRange', pair),
-    clipRange: f.get('clipRange', pair),
-    observed: f.opt('observed', pair),
-    local: f.get('local', metrics),
-    accumulated: f.get('accumulated', metrics),
-    clippingRate: f.opt('clippingRate', share),
-    rangeUse: f.opt('rangeUse', share),
-    histogram: f.opt('histogram', histogram),
-    elements: f.num('elements'),
-    fusedActivation: f.opt('fusedActivation', str),
-    // Reports written before consumers were recorded have none.
-    consumers: f.o.consumers === undefined ? [] : f.list('consumers', str),
-  };
-}
+export const layer = record<LayerReport>({
+  tensor: str,
+  node: str,
+  opType: str,
+  order: num,
+  quantizedType: str,
+  scale: num,
+  zeroPoint: num,
+  step: num,
+  calibratedRange: optional(pair),
+  clipRange: pair,
+  observed: optional(pair),
+  local: metrics,
+  accumulated: metrics,
+  clippingRate: optional(share),
+  rangeUse: optional(share),
+  histogram: optional(histogram),
+  elements: num,
+  fusedActivation: optional(str),
+  // Reports written before consumers were recorded have none.
+  consumers: (v, where) => (v === undefined ? [] : list(v, where, str)),
+});
 
-export function weight(v: unknown, where: string): WeightReport {
-  const f = new Fields(v, where);
-  return {
-    tensor: f.str('tensor'),
-    nodes: f.list('nodes', str),
-    type: f.str('type'),
-    axis: f.opt('axis', num),
-    channelMin: f.get('channelMin', nums),
-    channelMax: f.get('channelMax', nums),
-    scales: f.get('scales', nums),
-    zeroPoints: f.get('zeroPoints', nums),
-    error: f.get('error', metrics),
-    rmseOverStep: f.opt('rmseOverStep', num),
-    elements: f.num('elements'),
-  };
-}
+export const weight = record<WeightReport>({
+  tensor: str,
+  nodes: (v, where) => list(v, where, str),
+  type: str,
+  axis: optNum,
+  channelMin: nums,
+  channelMax: nums,
+  scales: nums,
+  zeroPoints: nums,
+  error: metrics,
+  rmseOverStep: optNum,
+  elements: num,
+});
 
-function latency(v: unknown, where: string): LatencyReport {
-  const f = new Fields(v, where);
-  return {
-    medianMs: f.num('medianMs'),
-    p95Ms: f.num('p95Ms'),
-    runs: f.num('runs'),
-    batchSize: f.num('batchSize'),
-    executionProvider: f.str('executionProvider'),
-  };
-}
+const latency = record<LatencyReport>({ medianMs: num, p95Ms: num, runs: num, batchSize: num, executionProvider: str });
 
 export function fusion(v: unknown, where: string): FusionReport {
   const f = new Fields(v, where);
@@ -94,29 +98,20 @@ export function fusion(v: unknown, where: string): FusionReport {
     candidates: f.num('candidates'),
     fused: f.num('fused'),
     integerOps: Object.fromEntries(Object.keys(ops.o).map((k) => [k, ops.num(k)])),
-    unfused: f.list('unfused', (u, w) => {
-      const x = new Fields(u, w);
-      return { node: x.str('node'), opType: x.str('opType'), reason: x.str('reason') };
-    }),
+    unfused: f.list('unfused', record<FusionReport['unfused'][number]>({ node: str, opType: str, reason: str })),
   };
 }
 
 /** `{ float, quantized }`, each checked by `check`. */
-function floatAndQuantized<T>(check: (v: unknown, where: string) => T) {
-  return (v: unknown, where: string): { float: T; quantized: T } => {
-    const f = new Fields(v, where);
-    return { float: f.get('float', check), quantized: f.get('quantized', check) };
-  };
+function floatAndQuantized<T>(check: Check<T>): Check<{ float: T; quantized: T }> {
+  return record({ float: check, quantized: check });
 }
 
 export function model(v: unknown, where: string): ModelReport {
   const f = new Fields(v, where);
   const sizes = new Fields(f.o.sizes, f.at('sizes'));
   return {
-    outputs: f.list('outputs', (x, w) => {
-      const p = new Fields(x, w);
-      return { name: p.str('name'), error: p.get('error', metrics) };
-    }),
+    outputs: f.list('outputs', record<OutputReport>({ name: str, error: metrics })),
     top1Agreement: f.opt('top1Agreement', share),
     accuracy: f.opt('accuracy', floatAndQuantized(share)),
     sizes: { floatBytes: sizes.num('floatBytes'), quantizedBytes: sizes.num('quantizedBytes'), ratio: sizes.num('ratio') },
@@ -125,30 +120,15 @@ export function model(v: unknown, where: string): ModelReport {
   };
 }
 
-export function sensitivity(v: unknown, where: string): SensitivityReport {
-  const f = new Fields(v, where);
-  return {
-    samples: f.num('samples'),
-    allQuantizedSqnr: f.opt('allQuantizedSqnr', num),
-    entries: f.list('entries', (x, w) => {
-      const e = new Fields(x, w);
-      return {
-        tensor: e.str('tensor'),
-        node: e.str('node'),
-        onlyThisSqnr: e.opt('onlyThisSqnr', num),
-        allButThisSqnr: e.opt('allButThisSqnr', num),
-        rank: e.num('rank'),
-      };
-    }),
-  };
-}
+export const sensitivity = record<SensitivityReport>({
+  samples: num,
+  allQuantizedSqnr: optNum,
+  entries: (v, where) => list(v, where, record<SensitivityEntry>({ tensor: str, node: str, onlyThisSqnr: optNum, allButThisSqnr: optNum, rank: num })),
+});
 
 const TARGET_KINDS: readonly KeepInFloatTargetKind[] = ['sqnr', 'agreement', 'accuracy'];
 
-function target(v: unknown, where: string): { kind: KeepInFloatTargetKind; value: number } {
-  const f = new Fields(v, where);
-  return { kind: f.get('kind', oneOf(TARGET_KINDS)), value: f.num('value') };
-}
+const target = record<{ kind: KeepInFloatTargetKind; value: number }>({ kind: oneOf(TARGET_KINDS), value: num });
 
 export function keepInFloat(v: unknown, where: string): KeepInFloatReport {
   const f = new Fields(v, where);
@@ -160,44 +140,32 @@ export function keepInFloat(v: unknown, where: string): KeepInFloatReport {
     met: f.opt('met', bool),
     output: f.str('output'),
     cost: { sizeBytes: cost.num('sizeBytes'), latencyMs: cost.opt('latencyMs', num) },
-    steps: f.list('steps', (x, w) => {
-      const s = new Fields(x, w);
-      return { node: s.str('node'), achieved: s.opt('achieved', num) };
-    }),
+    steps: f.list('steps', record<KeepInFloatReport['steps'][number]>({ node: str, achieved: optNum })),
     before: f.get('before', modelSummary),
     after: f.get('after', modelSummary),
   };
 }
 
-function modelSummary(v: unknown, where: string): ModelSummary {
-  const f = new Fields(v, where);
-  return {
-    file: f.str('file'),
-    outputSqnr: f.opt('outputSqnr', num),
-    top1Agreement: f.opt('top1Agreement', share),
-    accuracy: f.opt('accuracy', share),
-    bytes: f.num('bytes'),
-    medianMs: f.opt('medianMs', num),
-  };
-}
+const modelSummary = record<ModelSummary>({
+  file: str,
+  outputSqnr: optNum,
+  top1Agreement: optional(share),
+  accuracy: optional(share),
+  bytes: num,
+  medianMs: optNum,
+});
 
-export function analysisSettings(v: unknown, where: string): AnalysisSettings {
-  const f = new Fields(v, where);
-  return {
-    data: f.str('data'),
-    labels: f.opt('labels', str),
-    samples: f.opt('samples', num),
-    samplesUsed: f.num('samplesUsed'),
-    batchSize: f.num('batchSize'),
-    latencyRuns: f.num('latencyRuns'),
-    histogramBins: f.num('histogramBins'),
-    executionProvider: f.str('executionProvider'),
-    sensitivity: f.bool('sensitivity'),
-    sensitivitySamples: f.num('sensitivitySamples'),
-  };
-}
+export const analysisSettings = record<AnalysisSettings>({
+  data: str,
+  labels: optional(str),
+  samples: optNum,
+  samplesUsed: num,
+  batchSize: num,
+  latencyRuns: num,
+  histogramBins: num,
+  executionProvider: str,
+  sensitivity: bool,
+  sensitivitySamples: num,
+});
 
-export function unmatched(v: unknown, where: string): { tensor: string; reason: string } {
-  const f = new Fields(v, where);
-  return { tensor: f.str('tensor'), reason: f.str('reason') };
-}
+export const unmatched = record<{ tensor: string; reason: string }>({ tensor: str, reason: str });

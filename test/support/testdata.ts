@@ -15,6 +15,7 @@ import { float16BitsToFloat32 } from '../../src/core/onnx/floatFormats';
 import { readTensor, tensorRawBytes, type TensorData } from '../../src/core/onnx/tensor';
 import type { GraphProto, ModelProto, TensorProto, TypeProto } from '../../src/core/onnx/types';
 import { ort } from '../../src/core/runtime/session';
+import { ORT_TYPES as PROBE_ORT_TYPES } from '../../src/core/runtime/probe';
 import { errorMessage } from '../../src/core/errors';
 
 /** Where libonnx-testdata puts the backend test data (ONNX_TESTDATA_DIR names another copy). */
@@ -68,21 +69,10 @@ function protoKindOf(type: TypeProto | undefined): string {
   return 'an unknown value type';
 }
 
-/** onnxruntime-node's name of each element type it has a tensor for. */
+/** onnxruntime-node's name of each element type it has a tensor for: the probe's, and the packed
+ *  4-bit types, which the data sets feed but a probe run cannot return. */
 const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
-  [DataType.FLOAT]: 'float32',
-  [DataType.UINT8]: 'uint8',
-  [DataType.INT8]: 'int8',
-  [DataType.UINT16]: 'uint16',
-  [DataType.INT16]: 'int16',
-  [DataType.INT32]: 'int32',
-  [DataType.INT64]: 'int64',
-  [DataType.STRING]: 'string',
-  [DataType.BOOL]: 'bool',
-  [DataType.FLOAT16]: 'float16',
-  [DataType.DOUBLE]: 'float64',
-  [DataType.UINT32]: 'uint32',
-  [DataType.UINT64]: 'uint64',
+  ...PROBE_ORT_TYPES,
   [DataType.INT4]: 'int4',
   [DataType.UINT4]: 'uint4',
 };

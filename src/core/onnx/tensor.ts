@@ -39,34 +39,27 @@ type ArrayCtor = {
   BYTES_PER_ELEMENT: number;
 };
 
+// Complex types interleave their parts in the float array; every type not listed (uint8, bool,
+// uint4, float4, float8) is bytes.
+const ARRAY_TYPES: Partial<Record<DataType, ArrayCtor>> = {
+  [DataType.FLOAT]: Float32Array,
+  [DataType.COMPLEX64]: Float32Array,
+  [DataType.DOUBLE]: Float64Array,
+  [DataType.COMPLEX128]: Float64Array,
+  [DataType.INT8]: Int8Array,
+  [DataType.INT4]: Int8Array,
+  [DataType.INT16]: Int16Array,
+  [DataType.UINT16]: Uint16Array,
+  [DataType.FLOAT16]: Uint16Array,
+  [DataType.BFLOAT16]: Uint16Array,
+  [DataType.INT32]: Int32Array,
+  [DataType.UINT32]: Uint32Array,
+  [DataType.INT64]: BigInt64Array,
+  [DataType.UINT64]: BigUint64Array,
+};
+
 function arrayType(t: DataType): ArrayCtor {
-  switch (t) {
-    case DataType.FLOAT:
-    case DataType.COMPLEX64:
-      return Float32Array;
-    case DataType.DOUBLE:
-    case DataType.COMPLEX128:
-      return Float64Array;
-    case DataType.INT8:
-    case DataType.INT4:
-      return Int8Array;
-    case DataType.INT16:
-      return Int16Array;
-    case DataType.UINT16:
-    case DataType.FLOAT16:
-    case DataType.BFLOAT16:
-      return Uint16Array;
-    case DataType.INT32:
-      return Int32Array;
-    case DataType.UINT32:
-      return Uint32Array;
-    case DataType.INT64:
-      return BigInt64Array;
-    case DataType.UINT64:
-      return BigUint64Array;
-    default:
-      return Uint8Array; // uint8, bool, uint4, float4, float8
-  }
+  return ARRAY_TYPES[t] ?? Uint8Array;
 }
 
 /** Elements per stored element of the typed array (complex numbers are two floats). */

@@ -87,30 +87,22 @@ export interface ScaleOptions extends RangeOptions {
   minRealRange?: number;
 }
 
-// The table of docs/quantization.md, section 1. Reduced range wins over symmetric, as in the
-// reference; 4-bit types have no separate symmetric range.
-const SYMMETRIC_RANGE: Record<QuantType, [number, number]> = {
-  uint8: [0, 254],
-  int8: [-127, 127],
-  uint16: [0, 65534],
-  int16: [-32767, 32767],
-  uint4: [0, 15],
-  int4: [-8, 7],
-};
-const REDUCED_RANGE: Record<QuantType, [number, number]> = {
-  uint8: [0, 127],
-  int8: [-64, 64],
-  uint16: [0, 32767],
-  int16: [-16384, 16384],
-  uint4: [0, 7],
-  int4: [-4, 3],
+// The table of docs/quantization.md, section 1, one row a type. Reduced range wins over symmetric,
+// as in the reference; 4-bit types have no separate symmetric range.
+const RANGES: Record<QuantType, { symmetric: [number, number]; reduced: [number, number] }> = {
+  uint8: { symmetric: [0, 254], reduced: [0, 127] },
+  int8: { symmetric: [-127, 127], reduced: [-64, 64] },
+  uint16: { symmetric: [0, 65534], reduced: [0, 32767] },
+  int16: { symmetric: [-32767, 32767], reduced: [-16384, 16384] },
+  uint4: { symmetric: [0, 15], reduced: [0, 7] },
+  int4: { symmetric: [-8, 7], reduced: [-4, 3] },
 };
 
 /** [qmin, qmax] used to pick S and Z (clamping always uses the full range). */
 export function integerRange(type: QuantType, opts: RangeOptions = {}): [number, number] {
   const info = quantTypeInfo(type);
-  if (opts.reduceRange) return [...REDUCED_RANGE[type]];
-  if (opts.symmetric) return [...SYMMETRIC_RANGE[type]];
+  if (opts.reduceRange) return [...RANGES[type].reduced];
+  if (opts.symmetric) return [...RANGES[type].symmetric];
   return [info.fullMin, info.fullMax];
 }
 

@@ -29,21 +29,24 @@ export interface ProbeResult {
   notExposed: Map<string, string>;
 }
 
-const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
-  [DataType.FLOAT]: 'float32',
-  [DataType.DOUBLE]: 'float64',
-  [DataType.FLOAT16]: 'float16',
-  [DataType.INT8]: 'int8',
-  [DataType.UINT8]: 'uint8',
-  [DataType.INT16]: 'int16',
-  [DataType.UINT16]: 'uint16',
-  [DataType.INT32]: 'int32',
-  [DataType.UINT32]: 'uint32',
-  [DataType.INT64]: 'int64',
-  [DataType.UINT64]: 'uint64',
-  [DataType.BOOL]: 'bool',
-  [DataType.STRING]: 'string',
-};
+/** The element types a probe run can feed and return, by onnxruntime-node's name (dataTypeName's). */
+export const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = Object.fromEntries(
+  [
+    DataType.FLOAT,
+    DataType.DOUBLE,
+    DataType.FLOAT16,
+    DataType.INT8,
+    DataType.UINT8,
+    DataType.INT16,
+    DataType.UINT16,
+    DataType.INT32,
+    DataType.UINT32,
+    DataType.INT64,
+    DataType.UINT64,
+    DataType.BOOL,
+    DataType.STRING,
+  ].map((t) => [t, dataTypeName(t) as ort.Tensor.Type]),
+);
 
 /**
  * A probe run that could not be made: `sentence` says what failed in one line, without
