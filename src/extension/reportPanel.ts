@@ -16,10 +16,11 @@ import {
   type ToReportViewMessages,
 } from '../shared/reportViewProtocol';
 import { WebviewCollection } from './webview/collection';
-import { WebviewHost } from './webview/host';
-import { showPage, webviewOptions } from './webview/page';
+import type { WebviewHost } from './webview/host';
+import { createPanel, hostPanel } from './webview/panel';
 
 export const REPORT_VIEW_TYPE = 'onnxCompress.quantReport';
+const REPORT_PANEL = { viewType: REPORT_VIEW_TYPE, page: { script: REPORT_SCRIPT, styles: REPORT_STYLESHEETS }, protocol: REPORT_VIEW_PROTOCOL };
 
 /** What an action gets: cancellation (the panel's Cancel) and a progress sink shown in the panel. */
 export interface ActionOptions {
@@ -76,12 +77,7 @@ export class ReportPanel implements vscode.Disposable {
       ReportPanel.current = existing;
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(
-      REPORT_VIEW_TYPE,
-      `Quantization: ${basename(report.quantizedModel)}`,
-      vscode.ViewColumn.Active,
-      webviewOptions(context.extensionUri),
-    );
+    const panel = createPanel(REPORT_PANEL, `Quantization: ${basename(report.quantizedModel)}`, vscode.ViewColumn.Active, context.extensionUri);
     const created = new ReportPanel(panel, context.extensionUri, report, actions, log);
     created.removeFromPanels = ReportPanel.panels.add(report.floatModel, created);
     ReportPanel.current = created;
@@ -96,36 +92,26 @@ export class ReportPanel implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.report = report;
-    this.host = new WebviewHost(panel, {
-      protocol: REPORT_VIEW_PROTOCOL,
-      log,
-      beforeReady: 'replay',
-      onReady: () => {
-        this.postReport();
-        if (this.running) this.host.notify('busy', this.running.busy);
+    this.host = hostPanel(panel, REPORT_PANEL, extensionUri, log, () => this.replay(), {
+      cancel: () => this.running?.abort.abort(),
+      reveal: async ({ layer }) => {
+        try {
+          await this.actions.reveal(layer);
+          // The user goes on clicking layers here: the report stays the active editor.
+          this.panel.reveal(this.panel.viewColumn, false);
+        } catch (e) {
+          this.fail(null, e);
+        }
       },
-      notifications: {
-        cancel: () => this.running?.abort.abort(),
-        reveal: async ({ layer }) => {
-          try {
-            await this.actions.reveal(layer);
-            // The user goes on clicking layers here: the report stays the active editor.
-            this.panel.reveal(this.panel.viewColumn, false);
-          } catch (e) {
-            this.fail(null, e);
-          }
-        },
-        keepInFloat: ({ nodes }) => this.run('keepInFloat', `Keeping ${nodes.length} layer(s) in float`, (o) => this.actions.keepInFloat(nodes, o)),
-        autoKeepInFloat: ({ target }) =>
-          this.run('autoKeepInFloat', `Keeping layers in float until ${target.kind} ${target.value}`, (o) => this.actions.autoKeepInFloat(target, o)),
-        exportHtml: () =>
-          this.run('exportHtml', 'Exporting the report as HTML', async () => {
-            const file = await this.actions.exportHtml(this.report);
-            return file ? `Saved ${file}` : 'Export cancelled';
-          }),
-      },
+      keepInFloat: ({ nodes }) => this.run('keepInFloat', `Keeping ${nodes.length} layer(s) in float`, (o) => this.actions.keepInFloat(nodes, o)),
+      autoKeepInFloat: ({ target }) =>
+        this.run('autoKeepInFloat', `Keeping layers in float until ${target.kind} ${target.value}`, (o) => this.actions.autoKeepInFloat(target, o)),
+      exportHtml: () =>
+        this.run('exportHtml', 'Exporting the report as HTML', async () => {
+          const file = await this.actions.exportHtml(this.report);
+          return file ? `Saved ${file}` : 'Export cancelled';
+        }),
     });
-    showPage(panel.webview, extensionUri, { script: REPORT_SCRIPT, styles: REPORT_STYLESHEETS }, panel.title);
     this.disposables.push(
       panel.onDidChangeViewState(() => {
         if (panel.active) ReportPanel.current = this;
@@ -144,6 +130,12 @@ export class ReportPanel implements vscode.Disposable {
     this.previous = previous;
     this.panel.title = `Quantization: ${basename(report.quantizedModel)}`;
     this.postReport();
+  }
+
+  /** The report and the action running, posted each time the view says ready. */
+  private replay(): void {
+    this.postReport();
+    if (this.running) this.host.notify('busy', this.running.busy);
   }
 
   private postReport(): void {

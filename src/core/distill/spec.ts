@@ -61,30 +61,21 @@ export function resolveSpec(spec: DistillSpec, specDir: string, outputs: { teach
     augmentation: s.augmentation ?? 'none',
   });
   const unsettled = (p: TensorPairSpec) => ({ ...resolvePair(p), teacherShape: null, studentShape: null, adapter: (p.adapter ?? 'auto') as never });
+  // Each kind's settings default from its entry in DISTILL_DEFAULTS (kept in that entry's key order);
+  // only the tensor pairs need more than a default.
+  const withDefaults = (k: object, defaults: object) => {
+    const given = k as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key, given[key] ?? value]));
+  };
   const knowledge = (spec.knowledge ?? D.knowledge).map((k) => {
+    const settings = { type: k.type, ...withDefaults(k, D[k.type]) };
     switch (k.type) {
       case 'response':
-        return {
-          type: k.type,
-          weight: k.weight ?? D.response.weight,
-          temperature: k.temperature ?? D.response.temperature,
-          alpha: k.alpha ?? D.response.alpha,
-          target: k.target ?? D.response.target,
-        };
-      case 'feature':
-        return { type: k.type, weight: k.weight ?? D.feature.weight, similarity: k.similarity ?? D.feature.similarity, pairs: k.pairs.map(unsettled) };
-      case 'attention':
-        return { type: k.type, weight: k.weight ?? D.attention.weight, p: k.p ?? D.attention.p, pairs: k.pairs.map(unsettled) };
+        return settings;
       case 'relation':
-        return {
-          type: k.type,
-          weight: k.weight ?? D.relation.weight,
-          distance: k.distance ?? D.relation.distance,
-          angle: k.angle ?? D.relation.angle,
-          pair: unsettled(k.pair ?? { teacher: outputs.teacher, student: outputs.student, adapter: 'auto' }),
-        };
-      case 'similarity':
-        return { type: k.type, weight: k.weight ?? D.similarity.weight, pairs: k.pairs.map(unsettled) };
+        return { ...settings, pair: unsettled(k.pair ?? { teacher: outputs.teacher, student: outputs.student, adapter: 'auto' }) };
+      default:
+        return { ...settings, pairs: k.pairs.map(unsettled) };
     }
   });
   const student: ResolvedDistillSpec['student'] = isFactoryStudent(spec.student)

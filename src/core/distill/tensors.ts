@@ -141,6 +141,19 @@ export function proposePairs(teacher: readonly TensorInfo[], student: readonly T
   const t = usable(teacher);
   const s = usable(student);
   const out: ProposedPair[] = [];
+  // Proposed only where an adapter maps the student's shape onto the teacher's.
+  const propose = (a: TensorInfo, b: TensorInfo, why: string) => {
+    const choice = chooseAdapter(a.shape, b.shape);
+    if (choice.adapter)
+      out.push({
+        teacher: a.name,
+        student: b.name,
+        teacherShape: a.shape!,
+        studentShape: b.shape!,
+        adapter: choice.adapter,
+        reason: `${why}: ${choice.reason}`,
+      });
+  };
   const deepestAt = (list: TensorInfo[], key: string) => [...list].reverse().find((x) => spatialKey(x) === key);
   const spatialKey = (x: TensorInfo) => {
     const d = sampleDims(x.shape)!;
@@ -150,33 +163,12 @@ export function proposePairs(teacher: readonly TensorInfo[], student: readonly T
   for (const key of keys) {
     const a = deepestAt(t, key);
     const b = deepestAt(s, key);
-    if (!a || !b) continue;
-    const choice = chooseAdapter(a.shape, b.shape);
-    if (choice.adapter)
-      out.push({
-        teacher: a.name,
-        student: b.name,
-        teacherShape: a.shape!,
-        studentShape: b.shape!,
-        adapter: choice.adapter,
-        reason: `both ${key}: ${choice.reason}`,
-      });
+    if (a && b) propose(a, b, `both ${key}`);
   }
   // Hidden vectors: the last non-spatial tensor of each model before its output, same rank.
   const lastVector = (list: TensorInfo[]) => [...list].reverse().find((x) => sampleDims(x.shape)!.length !== 3 && VECTOR_OPS.has(x.opType ?? ''));
   const a = lastVector(t);
   const b = a && [...s].reverse().find((x) => sampleDims(x.shape)!.length === sampleDims(a.shape)!.length && VECTOR_OPS.has(x.opType ?? ''));
-  if (a && b) {
-    const choice = chooseAdapter(a.shape, b.shape);
-    if (choice.adapter)
-      out.push({
-        teacher: a.name,
-        student: b.name,
-        teacherShape: a.shape!,
-        studentShape: b.shape!,
-        adapter: choice.adapter,
-        reason: `last hidden ${sampleDims(a.shape)!.length === 1 ? 'vectors' : 'sequences'} before the logits: ${choice.reason}`,
-      });
-  }
+  if (a && b) propose(a, b, `last hidden ${sampleDims(a.shape)!.length === 1 ? 'vectors' : 'sequences'} before the logits`);
   return out;
 }

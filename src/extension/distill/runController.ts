@@ -9,12 +9,14 @@ import * as vscode from 'vscode';
 import { estimateCacheBytes, newRunDir, probePython, type SpecValidation } from '../../core/distill';
 import { distillAndVerify } from '../../core/workflows/distillAndVerify';
 import { errorMessage } from '../../core/errors';
-import { RUN_LAYOUT, type DistillEvent, type DistillRunReport, type StudentVerification } from '../../shared/distillRun';
+import { RUN_LAYOUT, type DistillEvent, type DistillRunReport } from '../../shared/distillRun';
 import { DISTILL_SPEC_SUFFIX, KNOWLEDGE_FORMULAS, type ResolvedDistillSpec } from '../../shared/distillSpec';
 import { formatBytes } from '../../shared/format';
 import type { RunViewAction } from '../../shared/runViewProtocol';
 import { settings } from '../common/settings';
 import { RunView } from './runView';
+import { readMetrics, readRunReport, specOfRun } from './recordedRun';
+import { settingsRows, verificationLine } from './runSummary';
 import type { SpecChecker } from './specProblems';
 
 export const PYTHON_SETTING = 'onnxCompress.distill.pythonPath';
@@ -35,48 +37,6 @@ interface ActiveRun {
   runDir: string;
   specFile: string;
   abort: AbortController;
-}
-
-const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(2)}%`);
-
-/** One line saying how the student did, for the completion message and the log. */
-export function verificationLine(v: StudentVerification): string {
-  const parts = [
-    v.accuracy !== null ? `accuracy ${pct(v.accuracy)} (teacher ${pct(v.teacherAccuracy)})` : null,
-    v.agreement !== null ? `agreement with the teacher ${pct(v.agreement)}` : null,
-    `${formatBytes(v.studentBytes)} vs ${formatBytes(v.teacherBytes)}`,
-    v.latencyMs !== null ? `${v.latencyMs.toFixed(3)} ms vs ${v.teacherLatencyMs?.toFixed(3) ?? '?'} ms per sample` : null,
-  ];
-  return `${parts.filter(Boolean).join(', ')} on ${v.samples} samples of ${v.data}`;
-}
-
-/** The run's effective settings, echoed in the run view's header. */
-export function settingsRows(spec: ResolvedDistillSpec, cache: string, python: string): Array<[string, string]> {
-  const student = spec.student.kind === 'onnx' ? spec.student.model : spec.student.factory;
-  const knowledge = spec.knowledge.map((k) => {
-    const params = Object.entries(k)
-      .filter(([key]) => key !== 'type' && key !== 'pairs' && key !== 'pair')
-      .map(([key, v]) => `${key} ${v}`)
-      .join(', ');
-    const pairs = 'pairs' in k ? `; ${k.pairs.map((p) => `${p.teacher} <- ${p.student} (${p.adapter})`).join('; ')}` : '';
-    return `${k.type}: ${params}${pairs}`;
-  });
-  return [
-    ['teacher', spec.teacher.model],
-    ['student', student],
-    [
-      'train data',
-      `${spec.data.train.source}${spec.data.train.labels ? ` + ${spec.data.train.labels}` : ''}${spec.data.train.samples ? ` (${spec.data.train.samples} samples)` : ''}`,
-    ],
-    ['eval data', spec.data.eval ? spec.data.eval.source : 'none'],
-    ['knowledge', knowledge.join(' | ')],
-    ['scheme', spec.scheme.kind + (spec.scheme.mode ? ` (${spec.scheme.mode})` : '')],
-    ['optimizer', `${spec.optimizer.name}, lr ${spec.optimizer.lr}, weight decay ${spec.optimizer.weightDecay}; ${spec.schedule.name} schedule`],
-    ['epochs / batch', `${spec.epochs} / ${spec.batchSize}`],
-    ['device', `${spec.device}${spec.threads ? `, ${spec.threads} threads` : ''}`],
-    ['cache', cache],
-    ['python', python],
-  ];
 }
 
 export class RunController implements vscode.Disposable {
@@ -331,12 +291,8 @@ export class RunController implements vscode.Disposable {
       existing.panel.reveal();
       return existing;
     }
-    let report: DistillRunReport | null = null;
-    try {
-      report = JSON.parse(fs.readFileSync(path.join(dir, RUN_LAYOUT.report), 'utf8')) as DistillRunReport;
-    } catch {
-      // A run killed before it wrote its report: its metrics still draw.
-    }
+    // A run killed before it wrote its report has none, but its metrics still draw.
+    const report = readRunReport(dir);
     const settings = report?.settings;
     const view = RunView.show(
       this.extensionUri,
@@ -383,36 +339,4 @@ export class RunController implements vscode.Disposable {
   dispose(): void {
     this.cancel();
   }
-}
-
-/** The spec a run was started from (its report says; relative paths resolve from there), else the run's copy. */
-function specOfRun(runDir: string): string {
-  try {
-    const report = JSON.parse(fs.readFileSync(path.join(runDir, RUN_LAYOUT.report), 'utf8')) as DistillRunReport;
-    if (report.specFile && fs.existsSync(report.specFile)) return report.specFile;
-  } catch {
-    // No report (a killed run): the copy is all there is.
-  }
-  return path.join(runDir, RUN_LAYOUT.spec);
-}
-
-/** `<spec folder>/distill-runs/<spec name>-<time>`, as the engine and the CLI name run folders. */
-/** The events a run folder recorded (metrics.jsonl), skipping lines that are not events. */
-export function readMetrics(runDir: string): DistillEvent[] {
-  let text = '';
-  try {
-    text = fs.readFileSync(path.join(runDir, RUN_LAYOUT.metrics), 'utf8');
-  } catch {
-    return [];
-  }
-  const out: DistillEvent[] = [];
-  for (const line of text.split('\n')) {
-    try {
-      const e = JSON.parse(line);
-      if (e && typeof e.event === 'string') out.push(e);
-    } catch {
-      // A line cut short by a killed run.
-    }
-  }
-  return out;
 }

@@ -13,11 +13,12 @@ import {
   type ToRunViewMessages,
 } from '../../shared/runViewProtocol';
 import { WebviewCollection } from '../webview/collection';
-import { WebviewHost } from '../webview/host';
-import { showPage, webviewOptions } from '../webview/page';
+import type { WebviewHost } from '../webview/host';
+import { createPanel, hostPanel } from '../webview/panel';
 
 export const RUN_VIEW_TYPE = 'onnxCompress.distillRun';
 const RUN_VIEW_PAGE = { script: 'dist/run.js', styles: ['media/common/base.css', 'media/run/run.css'] };
+const RUN_VIEW = { viewType: RUN_VIEW_TYPE, page: RUN_VIEW_PAGE, protocol: RUN_VIEW_PROTOCOL };
 
 /** What the view last reported (read by the extension's tests through its API). */
 export interface RunViewStatus {
@@ -50,12 +51,7 @@ export class RunView implements vscode.Disposable {
   static show(extensionUri: vscode.Uri, header: RunViewHeader, onAction: (a: RunViewAction) => void, log: vscode.LogOutputChannel): RunView {
     let view = RunView.get(header.runDir);
     if (!view) {
-      const panel = vscode.window.createWebviewPanel(
-        RUN_VIEW_TYPE,
-        `Distill: ${header.name}`,
-        { viewColumn: vscode.ViewColumn.Active, preserveFocus: true },
-        webviewOptions(extensionUri),
-      );
+      const panel = createPanel(RUN_VIEW, `Distill: ${header.name}`, { viewColumn: vscode.ViewColumn.Active, preserveFocus: true }, extensionUri);
       view = new RunView(panel, extensionUri, header, log);
     } else {
       view.panel.reveal(undefined, true);
@@ -72,28 +68,24 @@ export class RunView implements vscode.Disposable {
     log: vscode.LogOutputChannel,
   ) {
     this.header = header;
-    this.host = new WebviewHost(panel, {
-      protocol: RUN_VIEW_PROTOCOL,
-      log,
-      beforeReady: 'replay',
-      onReady: () => {
-        this.host.notify('header', { header: this.header });
-        if (this.events.length) this.host.notify('events', { events: this.events });
-        this.host.notify('state', this.stateMessage);
+    this.host = hostPanel(panel, RUN_VIEW, extensionUri, log, () => this.replay(), {
+      drawn: (drawn) => {
+        this.drawn = drawn;
       },
-      notifications: {
-        drawn: (drawn) => {
-          this.drawn = drawn;
-        },
-        action: ({ action }) => {
-          if (this.stateMessage.actions.includes(action)) this.onAction(action);
-          else this.rejectedAction = `action ${action} is not offered now`;
-        },
+      action: ({ action }) => {
+        if (this.stateMessage.actions.includes(action)) this.onAction(action);
+        else this.rejectedAction = `action ${action} is not offered now`;
       },
     });
-    showPage(panel.webview, extensionUri, RUN_VIEW_PAGE, panel.title);
     this.removeFromViews = RunView.views.add(path.resolve(header.runDir), this);
     panel.onDidDispose(() => this.dispose());
+  }
+
+  /** The whole run, posted each time the view says ready. */
+  private replay(): void {
+    this.host.notify('header', { header: this.header });
+    if (this.events.length) this.host.notify('events', { events: this.events });
+    this.host.notify('state', this.stateMessage);
   }
 
   get status(): RunViewStatus {
