@@ -35,7 +35,7 @@ export const QUANTIZE_OPTIONS: ParseArgsConfig['options'] = {
 };
 
 /** The settings the flags ask for (undefined where a flag was not given). */
-export function settingsFromFlags(v: Values, usage: Usage): Partial<QuantSettings> {
+function settingsFromFlags(v: Values, usage: Usage): Partial<QuantSettings> {
   const list = (x: unknown) => (x as string[] | undefined) ?? undefined;
   // `--op-types Conv, MatMul`: the names, trimmed, empty ones dropped.
   const commaList = (x: unknown) =>

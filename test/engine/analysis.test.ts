@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { analyzeQuantization, rankLayers, type AnalysisOptions } from '../../src/core/analysis/analyze';
-import { reportHtml, writeReportHtml } from '../../src/core/analysis/htmlReport';
+import { writeReportHtml } from '../../src/core/analysis/htmlReport';
 import { defaultQuantResultFile } from '../../src/core/analysis/quantResultFile';
 import { keepInFloatAndAnalyze, type Evaluation } from '../../src/core/workflows/keepInFloatAndAnalyze';
 import type { OnWorkflowEvent } from '../../src/core/workflows/events';
@@ -396,7 +396,8 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     assert.deepStrictEqual(JSON.parse(data[1]), JSON.parse(JSON.stringify(saved)));
     assert.match(page, /Content-Security-Policy" content="default-src 'none'/);
     // A report string cannot close the data element.
-    const hostile = reportHtml({ ...saved, warnings: ['</script><script>alert(1)</script>'] });
+    writeReportHtml({ ...saved, warnings: ['</script><script>alert(1)</script>'] }, path.join(dir, 'hostile.html'));
+    const hostile = fs.readFileSync(path.join(dir, 'hostile.html'), 'utf8');
     assert.ok(!hostile.includes('</script><script>alert(1)'));
     assert.throws(() => writeReportHtml(saved, path.join(dir, 'x.html'), dir), /dist\/report\.js is missing/);
     // Bad flags: exit code 2 with the reason.

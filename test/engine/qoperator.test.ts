@@ -118,9 +118,10 @@ describe('QOperator format', function () {
   it('refuses 16-bit activations in the qoperator format and reads --format from the command line', async () => {
     assert.throws(() => resolveSettings({ format: 'qoperator', activationType: 'uint16' }), /8-bit/);
     assert.strictEqual(resolveSettings({}).format, 'qdq');
-    const { settingsFromFlags } = await import('../../src/cli/quantize');
-    const usage = (m: string) => new Error(m);
-    assert.strictEqual(settingsFromFlags({ format: 'qoperator' }, usage).format, 'qoperator');
-    assert.throws(() => settingsFromFlags({ format: 'qlinear' }, usage), /--format must be one of qdq, qoperator/);
+    const { run } = await import('../../src/cli/main');
+    const errors: string[] = [];
+    const code = await run(['quantize', 'model.onnx', '--format', 'qlinear'], { log: () => undefined, error: (m: string) => errors.push(m) });
+    assert.strictEqual(code, 2);
+    assert.match(errors.join('\n'), /--format must be one of qdq, qoperator/);
   });
 });

@@ -4,7 +4,7 @@
 // clipping, range use and histograms are computed, not typed in. A few layers are damaged (a clip
 // range far narrower than the data) and stand out; some tensors are unmatched, some ops unfused.
 import { sqnr } from '../../src/core/analysis/metrics';
-import { defaultSettings } from '../../src/core/quant/settings';
+import { resolveSettings } from '../../src/core/quant/settings';
 import { seededRandom } from '../../src/core/random';
 import {
   QUANT_REPORT_FORMAT,
@@ -222,7 +222,7 @@ export function reportFixture(o: ReportFixtureOptions = {}): QuantReport {
     sensitivity = { samples: 32, allQuantizedSqnr: 18.2, entries: entries.map((e, r) => ({ ...e, rank: r + 1 })) };
   }
   const last = layers[layers.length - 1];
-  const settings = defaultSettings('static');
+  const settings = resolveSettings({ mode: 'static' });
   settings.calibration = '/data/imagenet-val-subset';
   settings.perChannel = true;
   return {

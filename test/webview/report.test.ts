@@ -8,7 +8,7 @@ import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import * as os from 'os';
 import { analyzeQuantization } from '../../src/core/analysis/analyze';
-import { reportHtml } from '../../src/core/analysis/htmlReport';
+import { writeReportHtml } from '../../src/core/analysis/htmlReport';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import { formatBytes } from '../../src/shared/format';
@@ -126,7 +126,10 @@ async function openStandalone(browser: Browser, report: unknown): Promise<{ page
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const problems: string[] = [];
   pageErrors(page, problems);
-  const html = reportHtml(report as QuantReport, ROOT);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-compress-report-')), 'report.html');
+  writeReportHtml(report as QuantReport, file, ROOT);
+  const html = fs.readFileSync(file, 'utf8');
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
   await page.route('**/*', (route) =>
     route.request().url() === `${ORIGIN}/report.html` ? route.fulfill({ contentType: 'text/html', body: html }) : route.abort(),
   );

@@ -30,7 +30,7 @@ function inert(text: string, tag: 'script' | 'style'): string {
   return text.replace(new RegExp(`</(${tag})`, 'gi'), '<\\/$1');
 }
 
-export function reportHtml(report: QuantReport, assets = findReportAssets()): string {
+function reportHtml(report: QuantReport, assets = findReportAssets()): string {
   const read = (rel: string) => {
     const file = path.join(assets, rel);
     if (!fs.existsSync(file))

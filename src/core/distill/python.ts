@@ -11,7 +11,7 @@ export const PYTHON_ENV = 'ONNX_COMPRESS_PYTHON';
 export const TRAINER_MODULE = 'onnx_compress_trainer';
 const DEFAULT_PYTHON = 'python3';
 /** Tried after python3 on PATH when the user named no interpreter. */
-export const FALLBACK_PYTHONS: readonly string[] = process.platform === 'win32' ? ['python'] : ['/usr/bin/python3'];
+const FALLBACK_PYTHONS: readonly string[] = process.platform === 'win32' ? ['python'] : ['/usr/bin/python3'];
 const NAME_ONE = `name one that has them (setting onnxCompress.distill.pythonPath, --python, or ${PYTHON_ENV})`;
 const INSTALL: Record<string, string> = {
   torch: 'apt-get install python3-torch libopenblas0-pthread, or pip install torch',

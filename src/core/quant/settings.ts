@@ -44,7 +44,7 @@ export const STATIC_OP_TYPES = [
 ];
 export const DYNAMIC_OP_TYPES = ['MatMul', 'Gemm'];
 
-export function defaultSettings(mode: QuantSettings['mode'] = 'static'): QuantSettings {
+function defaultSettings(mode: QuantSettings['mode'] = 'static'): QuantSettings {
   return {
     mode,
     calibration: 'synthetic:64',
