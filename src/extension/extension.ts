@@ -1,6 +1,7 @@
 // The VS Code face: the .onnx model view, the Model Inspector sidebar and the ONNX commands.
 // It turns gestures into engine calls and shows results; the computing lives in src/core.
 import * as vscode from 'vscode';
+import { useManifest } from './common/settings';
 import { registerCommands, revealInInspector, type CommandContext } from './commands';
 import { registerDistill, type DistillApi } from './distill';
 import { InspectorTree, type InspectorItem } from './inspectorTree';
@@ -23,6 +24,7 @@ export interface OnnxCompressApi {
 }
 
 export function activate(context: vscode.ExtensionContext): OnnxCompressApi {
+  useManifest(context.extension.packageJSON);
   const log = vscode.window.createOutputChannel('ONNX Compress', { log: true });
   const store = new ModelStore(log);
   const tree = new InspectorTree(store);

@@ -17,11 +17,14 @@ export interface Settings {
   sensitivity: boolean;
 }
 
-const EXTENSION_ID = 'onnx-compress.onnx-compress';
-let declared: Record<string, DeclaredSetting> | undefined;
+let declared: Record<string, DeclaredSetting> = {};
+
+/** Reads the declared defaults and bounds from the running extension's own manifest (at activation). */
+export function useManifest(packageJSON: unknown): void {
+  declared = declaredSettings(packageJSON);
+}
 
 function read<N extends SettingName>(c: vscode.WorkspaceConfiguration, name: N): SettingValue<N> {
-  declared ??= declaredSettings(vscode.extensions.getExtension(EXTENSION_ID)?.packageJSON);
   const key = SETTINGS[name].key;
   return settingValue(name, declared[`${SETTINGS_SECTION}.${key}`], c.get(key));
 }
