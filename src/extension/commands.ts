@@ -158,6 +158,12 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       return out.fsPath;
     }),
 
-    run('onnxCompress.refreshInspector', async () => ctx.tree.refresh()),
+    run('onnxCompress.refreshInspector', async () => {
+      const uri = ctx.store.active;
+      if (!uri) return ctx.tree.refresh();
+      // An unchanged file keeps the tree as it is: rebuilding it would collapse the open branches
+      // and make the rows on screen point at elements that no longer exist until it is redrawn.
+      if (!ctx.store.reloadIfChanged(uri)) vscode.window.setStatusBarMessage(`Model Inspector: ${path.basename(uri.fsPath)} has not changed on disk`, 4000);
+    }),
   ];
 }

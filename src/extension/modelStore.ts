@@ -1,6 +1,7 @@
 // Loaded models, one per file, shared by the model view, the inspector and the commands. A model
 // is read once, dropped when its file changes, and released when its last editor closes unless
 // it is the "active" model, the one the inspector shows (see ModelCache).
+import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { readModel } from '../core/onnx/model';
 import { ModelView } from '../core/onnx/modelView';
@@ -14,6 +15,8 @@ export class ModelStore implements vscode.Disposable {
   /** Fires with the active model's URI when it changes (or undefined when none is left). */
   readonly onDidChangeActive = this.changed.event;
   private readonly watcher = vscode.workspace.createFileSystemWatcher('**/*.onnx');
+  /** Size and modification time of each file when it was read, to tell whether it changed since. */
+  private readonly readAs = new Map<string, string>();
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.loaded = new ModelCache((key) => this.log.info(`released ${vscode.Uri.parse(key).fsPath}: no editor shows it`));
@@ -28,6 +31,7 @@ export class ModelStore implements vscode.Disposable {
   get(uri: vscode.Uri): Promise<ModelView> {
     return this.loaded.get(uri.toString(), () => {
       const started = Date.now();
+      this.readAs.set(uri.toString(), fingerprint(uri));
       const view = readModel(uri.fsPath).then((model) => {
         this.log.info(`read ${uri.fsPath} in ${Date.now() - started} ms`);
         return new ModelView(model, settings().histogramBins, (detail) => this.log.warn(`shape probe of ${uri.fsPath} failed: ${detail}`));
@@ -35,6 +39,19 @@ export class ModelStore implements vscode.Disposable {
       view.catch((e) => this.log.error(`cannot read ${uri.fsPath}: ${e instanceof Error ? e.message : e}`));
       return view;
     });
+  }
+
+  /**
+   * Reads the model of `uri` again when its file changed since it was read, firing the change
+   * when it is the active model. Returns whether it changed: an unchanged file keeps its loaded
+   * model, so a refresh does not rebuild views (and their expanded branches) for nothing.
+   */
+  reloadIfChanged(uri: vscode.Uri): boolean {
+    const key = uri.toString();
+    if (this.loaded.isLoaded(key) && this.readAs.get(key) === fingerprint(uri)) return false;
+    this.loaded.drop(key);
+    if (this.activeUri?.toString() === key) this.changed.fire(this.activeUri);
+    return true;
   }
 
   /** Keeps the model of `uri` loaded until the returned function is called (one per editor). */
@@ -68,5 +85,14 @@ export class ModelStore implements vscode.Disposable {
   dispose(): void {
     this.watcher.dispose();
     this.changed.dispose();
+  }
+}
+
+function fingerprint(uri: vscode.Uri): string {
+  try {
+    const st = fs.statSync(uri.fsPath);
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return 'missing';
   }
 }
