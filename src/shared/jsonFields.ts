@@ -57,7 +57,7 @@ export function share(v: unknown, where: string): number {
   if (x < 0 || x > 1) fail(where, `must be between 0 and 1 (got ${x})`);
   return x;
 }
-export function oneOf<T extends string>(allowed: readonly T[]): Check<T> {
+export function oneOf<T extends string | number>(allowed: readonly T[]): Check<T> {
   return (v, where) => {
     if (!allowed.includes(v as T)) fail(where, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
     return v as T;

@@ -8,7 +8,20 @@ export const QUANT_RESULT_FORMAT = 'onnx-compress/quant-result';
 export const QUANT_RESULT_VERSION = 1;
 export const QUANT_RECIPE_FORMAT = 'onnx-compress/quant-recipe';
 
-export type QuantMode = 'static' | 'dynamic';
+/**
+ * static/dynamic: 8- or 16-bit integer activations and weights. weight-only: 4- or 8-bit block-wise
+ * weights with float activations (MatMulNBits). fp16/bf16: weights and compute in half precision.
+ */
+export type QuantMode = 'static' | 'dynamic' | 'weight-only' | 'fp16' | 'bf16';
+/** Weight-only: how each block's scale and zero point are found. rtn and hqq need no data. */
+export type WeightOnlyAlgorithm = 'rtn' | 'hqq' | 'gptq' | 'awq';
+/** Weight-only: com.microsoft MatMulNBits/GatherBlockQuantized, or opset-21 blocked DequantizeLinear + MatMul. */
+export type WeightOnlyFormat = 'matmulnbits' | 'dequantize-linear';
+/** Weight-only, per node: its own bits and block size (keeping a node in float is `exclude`). */
+export interface LayerOverride {
+  bits?: 4 | 8;
+  blockSize?: number;
+}
 export type CalibrationMethodName = 'minmax' | 'percentile' | 'entropy' | 'mse';
 export type ActivationTypeName = 'uint8' | 'int8' | 'uint16' | 'int16';
 export type WeightTypeName = 'int8' | 'uint8';
@@ -51,6 +64,19 @@ export interface QuantSettings {
   dedicatedQdqPerConsumer: boolean;
   /** Static mode: 'qdq' (Q/DQ pairs, fused by the runtime) or 'qoperator' (QLinearConv/QLinearMatMul written out). */
   format: QuantFormatName;
+  /** Weight-only: bits per weight. */
+  bits: 4 | 8;
+  /** Weight-only: weights per block along the reduced axis (a power of two, 16 to 256). */
+  blockSize: number;
+  algorithm: WeightOnlyAlgorithm;
+  /** Weight-only: MatMulNBits' accuracy_level, the least precision its kernel may compute in
+   *  (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 activations). */
+  accuracyLevel: 0 | 1 | 2 | 3 | 4;
+  weightOnlyFormat: WeightOnlyFormat;
+  /** Weight-only: per-node bits and block size. */
+  layerOverrides: Record<string, LayerOverride>;
+  /** fp16/bf16: graph inputs and outputs keep their float32 type (a Cast at the boundary). */
+  keepIoTypes: boolean;
 }
 
 export interface TensorOverride {
@@ -126,7 +152,7 @@ export interface QuantResult {
 
 export class QuantResultError extends Error {}
 
-const MODES = ['static', 'dynamic'] as const;
+const MODES = ['static', 'dynamic', 'weight-only', 'fp16', 'bf16'] as const;
 const METHODS = ['minmax', 'percentile', 'entropy', 'mse'] as const;
 const ACTIVATION_TYPES = ['uint8', 'int8', 'uint16', 'int16'] as const;
 const WEIGHT_TYPES = ['int8', 'uint8'] as const;
@@ -142,6 +168,18 @@ function override(v: unknown, where: string): TensorOverride {
   if (f.o.scale !== undefined) o.scale = f.num('scale');
   if (f.o.zeroPoint !== undefined) o.zeroPoint = f.num('zeroPoint');
   return o;
+}
+
+function layerOverrides(o: Record<string, unknown>, where: string): Record<string, LayerOverride> {
+  return Object.fromEntries(
+    Object.entries(o).map(([node, x]) => {
+      const f = new Fields(x, `${where}.${node}`);
+      const lo: LayerOverride = {};
+      if (f.o.bits !== undefined) lo.bits = f.get('bits', oneOf([4, 8] as const));
+      if (f.o.blockSize !== undefined) lo.blockSize = f.num('blockSize');
+      return [node, lo];
+    }),
+  );
 }
 
 function settings(v: unknown, where: string): QuantSettings {
@@ -172,6 +210,14 @@ function settings(v: unknown, where: string): QuantSettings {
     executionProvider: f.str('executionProvider'),
     dedicatedQdqPerConsumer: f.bool('dedicatedQdqPerConsumer'),
     format: f.o.format === undefined ? 'qdq' : f.get('format', oneOf(['qdq', 'qoperator'] as const)),
+    // Results written before weight-only and half-precision modes lack these: their defaults.
+    bits: f.o.bits === undefined ? 4 : f.get('bits', oneOf([4, 8] as const)),
+    blockSize: f.o.blockSize === undefined ? 32 : f.num('blockSize'),
+    algorithm: f.o.algorithm === undefined ? 'rtn' : f.get('algorithm', oneOf(['rtn', 'hqq', 'gptq', 'awq'] as const)),
+    accuracyLevel: f.o.accuracyLevel === undefined ? 0 : f.get('accuracyLevel', oneOf([0, 1, 2, 3, 4] as const)),
+    weightOnlyFormat: f.o.weightOnlyFormat === undefined ? 'matmulnbits' : f.get('weightOnlyFormat', oneOf(['matmulnbits', 'dequantize-linear'] as const)),
+    layerOverrides: f.o.layerOverrides === undefined ? {} : layerOverrides(f.get('layerOverrides', obj), f.at('layerOverrides')),
+    keepIoTypes: f.o.keepIoTypes === undefined ? true : f.bool('keepIoTypes'),
   };
 }
 

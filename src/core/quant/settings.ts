@@ -43,6 +43,22 @@ export const STATIC_OP_TYPES = [
   'Where',
 ];
 export const DYNAMIC_OP_TYPES = ['MatMul', 'Gemm'];
+/** Weight-only: MatMul/Gemm with a constant B, and embedding Gathers. */
+export const WEIGHT_ONLY_OP_TYPES = ['MatMul', 'Gemm', 'Gather'];
+
+function defaultOpTypes(mode: QuantSettings['mode']): string[] {
+  switch (mode) {
+    case 'static':
+      return STATIC_OP_TYPES;
+    case 'dynamic':
+      return DYNAMIC_OP_TYPES;
+    case 'weight-only':
+      return WEIGHT_ONLY_OP_TYPES;
+    default:
+      // fp16/bf16 convert every node they can; exclude keeps one in float32.
+      return [];
+  }
+}
 
 function defaultSettings(mode: QuantSettings['mode'] = 'static'): QuantSettings {
   return {
@@ -60,7 +76,7 @@ function defaultSettings(mode: QuantSettings['mode'] = 'static'): QuantSettings 
     symmetricActivations: false,
     symmetricWeights: true,
     reduceRange: false,
-    opTypes: mode === 'static' ? STATIC_OP_TYPES : DYNAMIC_OP_TYPES,
+    opTypes: defaultOpTypes(mode),
     exclude: [],
     include: [],
     samples: null,
@@ -69,6 +85,13 @@ function defaultSettings(mode: QuantSettings['mode'] = 'static'): QuantSettings 
     executionProvider: 'cpu',
     dedicatedQdqPerConsumer: false,
     format: 'qdq',
+    bits: 4,
+    blockSize: 32,
+    algorithm: 'rtn',
+    accuracyLevel: 0,
+    weightOnlyFormat: 'matmulnbits',
+    layerOverrides: {},
+    keepIoTypes: true,
   };
 }
 
@@ -84,8 +107,9 @@ export function resolveSettings(...layers: Array<Partial<QuantSettings> | undefi
       if (v !== undefined) (s as unknown as Record<string, unknown>)[k] = v;
     }
   }
-  // Signed weights are symmetric unless asked otherwise (the reference's default).
-  if (!layers.some((l) => l?.symmetricWeights !== undefined)) s.symmetricWeights = s.weightType === 'int8';
+  // Signed weights are symmetric unless asked otherwise (the reference's default); block-wise
+  // weights are asymmetric by default, as the reference's MatMulNBits quantizer writes them.
+  if (!layers.some((l) => l?.symmetricWeights !== undefined)) s.symmetricWeights = s.mode !== 'weight-only' && s.weightType === 'int8';
   if (s.activationType === 'int8' && s.weightType === 'uint8') {
     throw new QuantSettingsError('int8 activations with uint8 weights have no integer kernel in onnxruntime; use --weight-type int8');
   }
