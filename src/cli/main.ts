@@ -21,12 +21,15 @@ const USAGE = `usage:
   onnx-compress save MODEL OUT [--external-data [--threshold BYTES] [--location FILE]] [--inline]
       write the model again: --external-data moves tensors of at least BYTES (default 1024) to a
       data file beside OUT; --inline pulls external tensors back into OUT
-  onnx-compress quantize MODEL --calib DATA|synthetic[:N] [--mode static|dynamic]
+  onnx-compress quantize MODEL --calib DATA|synthetic[:N] [--mode static|dynamic|weight-only|fp16|bf16]
       [--method minmax|percentile|entropy|mse] [--percentile P] [--entropy-parity] [--moving-average C]
       [--per-channel | --per-channel-ops T,...] [--activation-type uint8|int8|uint16|int16] [--weight-type int8|uint8]
       [--symmetric-activations] [--reduce-range] [--exclude PATTERN ...] [--include PATTERN ...]
       [--op-types T,...] [--samples N] [--batch N] [--seed N] [--ep cpu|cuda|webgpu] [--dedicated-qdq]
       [--format qdq|qoperator] [--recipe FILE] [-o OUT] [--result FILE]
+      weight-only: [--bits 4|8] [--block-size 16|32|64|128|256] [--algorithm rtn|hqq|gptq|awq]
+      [--symmetric-weights] [--accuracy-level 0-4] [--weight-only-format matmulnbits|dequantize-linear]
+      fp16|bf16: [--keep-io-types | --no-keep-io-types] [--calib DATA]
       quantize with calibration streamed through onnxruntime; writes OUT (default NAME.int8.onnx)
       and a result JSON with every setting and parameter (a recipe to replay with --recipe)
   onnx-compress analyze FLOAT QUANT --data DATA [--labels FILE] [--samples N|all] [--batch N] [--ep EP]

@@ -23,6 +23,14 @@ export function oneOf<T extends string>(flag: string, value: unknown, allowed: r
   return value as T;
 }
 
+/** A flag that takes one of a few numbers (`--bits 4|8`). */
+export function numberOf<T extends number>(flag: string, value: unknown, allowed: readonly T[], usage: Usage): T | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!allowed.includes(n as T)) throw usage(`--${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
+  return n as T;
+}
+
 export function num(flag: string, value: unknown, usage: Usage, integer = false): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);

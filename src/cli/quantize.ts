@@ -7,7 +7,7 @@ import { quantizeModel } from '../core/quant/pipeline';
 import { readRecipe, resolveSettings } from '../core/quant/settings';
 import type { CalibrationProgress } from '../core/quant/calibrate';
 import { table } from './format';
-import { booleanOptions, num, oneOf, stringOptions, untilSigint, type Out, type Usage, type Values } from './options';
+import { booleanOptions, num, numberOf, oneOf, stringOptions, untilSigint, type Out, type Usage, type Values } from './options';
 
 export const QUANTIZE_OPTIONS: ParseArgsConfig['options'] = {
   ...stringOptions(
@@ -27,8 +27,22 @@ export const QUANTIZE_OPTIONS: ParseArgsConfig['options'] = {
     'format',
     'recipe',
     'result',
+    'bits',
+    'block-size',
+    'algorithm',
+    'accuracy-level',
+    'weight-only-format',
   ),
-  ...booleanOptions('entropy-parity', 'per-channel', 'symmetric-activations', 'reduce-range', 'dedicated-qdq'),
+  ...booleanOptions(
+    'entropy-parity',
+    'per-channel',
+    'symmetric-activations',
+    'symmetric-weights',
+    'reduce-range',
+    'dedicated-qdq',
+    'keep-io-types',
+    'no-keep-io-types',
+  ),
   exclude: { type: 'string', multiple: true },
   include: { type: 'string', multiple: true },
   output: { type: 'string', short: 'o' },
@@ -46,7 +60,7 @@ function settingsFromFlags(v: Values, usage: Usage): Partial<QuantSettings> {
           .filter(Boolean)
       : undefined;
   return {
-    mode: oneOf('mode', v.mode, ['static', 'dynamic'] as const, usage),
+    mode: oneOf('mode', v.mode, ['static', 'dynamic', 'weight-only', 'fp16', 'bf16'] as const, usage),
     calibration: v.calib as string | undefined,
     method: oneOf('method', v.method, ['minmax', 'percentile', 'entropy', 'mse'] as const, usage),
     percentile: num('percentile', v.percentile, usage),
@@ -67,7 +81,32 @@ function settingsFromFlags(v: Values, usage: Usage): Partial<QuantSettings> {
     executionProvider: v.ep as string | undefined,
     dedicatedQdqPerConsumer: v['dedicated-qdq'] as boolean | undefined,
     format: oneOf('format', v.format, ['qdq', 'qoperator'] as const, usage),
+    symmetricWeights: v['symmetric-weights'] as boolean | undefined,
+    bits: numberOf('bits', v.bits, [4, 8] as const, usage),
+    blockSize: num('block-size', v['block-size'], usage, true),
+    algorithm: oneOf('algorithm', v.algorithm, ['rtn', 'hqq', 'gptq', 'awq'] as const, usage),
+    accuracyLevel: numberOf('accuracy-level', v['accuracy-level'], [0, 1, 2, 3, 4] as const, usage),
+    weightOnlyFormat: oneOf('weight-only-format', v['weight-only-format'], ['matmulnbits', 'dequantize-linear'] as const, usage),
+    keepIoTypes: keepIoTypes(v, usage),
   };
+}
+
+/** `--keep-io-types` (the default) or `--no-keep-io-types`, not both. */
+function keepIoTypes(v: Values, usage: Usage): boolean | undefined {
+  if (v['keep-io-types'] && v['no-keep-io-types']) throw usage('give --keep-io-types or --no-keep-io-types, not both');
+  return v['no-keep-io-types'] ? false : v['keep-io-types'] ? true : undefined;
+}
+
+/** What the data-aware weight-only algorithms need that the others do not. */
+function needsData(flags: Partial<QuantSettings>): string | undefined {
+  const mode = flags.mode ?? 'static';
+  if (mode === 'static') {
+    return '--calib DATA is required for static quantization (a .npz/.npy file or folder, images, .pb files, IDX, or synthetic[:N] for data-free calibration)';
+  }
+  if (mode === 'weight-only' && (flags.algorithm === 'gptq' || flags.algorithm === 'awq')) {
+    return `--algorithm ${flags.algorithm} needs calibration data: give --calib DATA (the inputs the model sees in use), or use --algorithm rtn or hqq, which need none`;
+  }
+  return undefined;
 }
 
 function progressPrinter(write: (s: string) => void, tty: boolean): (stage: string, p?: CalibrationProgress) => void {
@@ -89,11 +128,8 @@ function progressPrinter(write: (s: string) => void, tty: boolean): (stage: stri
 
 export async function quantizeCommand(model: string, v: Values, usage: Usage, out: Out): Promise<void> {
   const flags = settingsFromFlags(v, usage);
-  if (!v.recipe && flags.mode !== 'dynamic' && flags.calibration === undefined) {
-    throw usage(
-      '--calib DATA is required for static quantization (a .npz/.npy file or folder, images, .pb files, IDX, or synthetic[:N] for data-free calibration)',
-    );
-  }
+  const missing = needsData(flags);
+  if (!v.recipe && missing && flags.calibration === undefined) throw usage(missing);
   const settings = resolveSettings(v.recipe ? readRecipe(v.recipe as string) : undefined, flags);
   await untilSigint(async (signal) => {
     const r = await quantizeModel(model, settings, {

@@ -110,6 +110,7 @@ async function firstBatch(data: DataSource | undefined, settings: QuantSettings)
 
 export async function quantizeModel(input: string, asked: QuantSettings, options: QuantizeOptions = {}): Promise<QuantResult> {
   const progress = options.onProgress ?? (() => undefined);
+  if (asked.mode !== 'static' && asked.mode !== 'dynamic') throw new QuantizeError(`mode '${asked.mode}' is not available in this build`, input);
   const ep = await chooseProvider(asked.executionProvider);
   // The result echoes the provider that ran; the warning says why it differs from the one asked.
   const settings: QuantSettings = { ...asked, executionProvider: ep.provider };

@@ -120,11 +120,22 @@ export function resolveSettings(...layers: Array<Partial<QuantSettings> | undefi
     );
   }
   for (const [tensor, o] of Object.entries(s.tensorOverrides)) checkOverride(tensor, o, s);
+  checkBlockSize(s.blockSize, '');
+  for (const [node, o] of Object.entries(s.layerOverrides)) {
+    if (o.bits !== undefined && o.bits !== 4 && o.bits !== 8) throw new QuantSettingsError(`override of node '${node}': bits must be 4 or 8 (got ${o.bits})`);
+    if (o.blockSize !== undefined) checkBlockSize(o.blockSize, ` of node '${node}'`);
+  }
   if (!(s.percentile > 0 && s.percentile <= 100)) throw new QuantSettingsError(`percentile ${s.percentile} must be in (0, 100]`);
   if (s.movingAverage !== null && !(s.movingAverage > 0 && s.movingAverage < 1)) throw new QuantSettingsError('the moving-average constant must be in (0, 1)');
   if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) throw new QuantSettingsError('the batch size must be a positive integer');
   if (s.samples !== null && !(Number.isInteger(s.samples) && s.samples >= 1)) throw new QuantSettingsError('the sample count must be a positive integer');
   return s;
+}
+
+function checkBlockSize(b: number, of: string): void {
+  if (!(Number.isInteger(b) && b >= 16 && b <= 256 && (b & (b - 1)) === 0)) {
+    throw new QuantSettingsError(`the block size${of} must be a power of two from 16 to 256 (16, 32, 64, 128 or 256), not ${b}`);
+  }
 }
 
 function checkOverride(tensor: string, o: TensorOverride, s: QuantSettings): void {
