@@ -37,6 +37,9 @@ const Q_OPS = new Set(['QuantizeLinear']);
 const DQ_OPS = new Set(['DequantizeLinear']);
 /** Per op: [input index of the quantized weight, of its scale, of its zero point]. */
 const QLINEAR_WEIGHTS: Record<string, [number, number, number]> = { QLinearConv: [3, 4, 5], QLinearMatMul: [3, 4, 5] };
+/** Block-quantized weights (com.microsoft): per op, input index of the packed weight, of its scales,
+ *  of its zero points, and the axis the blocks run along in the float weight's layout. */
+const BLOCK_WEIGHTS: Record<string, [number, number, number]> = { MatMulNBits: [1, 2, 3], GatherBlockQuantized: [0, 2, 3] };
 /** How many values of scale and zero point a summary keeps. */
 const SHOWN_VALUES = 8;
 
@@ -103,6 +106,23 @@ export function quantizationInfo(model: OnnxModel, nodeKey: (n: NodeProto, i: nu
           count: count(node.input[w[1]]),
           axis: count(node.input[w[1]]) > 1 ? 0 : null,
           blockSize: null,
+        });
+      }
+      const b = BLOCK_WEIGHTS[opType];
+      if (b) {
+        // MatMulNBits stores `bits` per weight (default 4) in uint8 bytes, its zero points packed the
+        // same way; GatherBlockQuantized's weight has the 4-bit type itself. Shown unpacked: the type
+        // and block, the scales; the packed zero points are not decoded here.
+        const bits = opType === 'MatMulNBits' ? (attrInt(node, 'bits') ?? 4) : null;
+        params.push({
+          tensor: node.input[b[0]],
+          node: key,
+          type: bits !== null ? `${node.input[b[2]] ? 'uint' : 'int'}${bits} (packed)` : (typeOf(node.input[b[0]]) ?? 'int4'),
+          scale: values(node.input[b[1]]),
+          zeroPoint: bits !== null ? [] : values(node.input[b[2]]),
+          count: count(node.input[b[1]]),
+          axis: opType === 'MatMulNBits' ? 0 : attrInt(node, 'quantize_axis'),
+          blockSize: attrInt(node, 'block_size'),
         });
       }
       if (INTEGER_OPS.has(opType)) {

@@ -4,9 +4,9 @@ import * as path from 'path';
 import { defaultOutput } from '../../core/quant/pipeline';
 import { resolveSettings } from '../../core/quant/settings';
 import { cpuHasVnni } from '../../core/runtime/cpu';
-import type { ActivationTypeName, CalibrationMethodName, QuantSettings, WeightTypeName } from '../../shared/quantResult';
+import type { ActivationTypeName, CalibrationMethodName, QuantSettings, WeightOnlyAlgorithm, WeightTypeName } from '../../shared/quantResult';
 
-export type PresetId = 'static' | 'dynamic' | 'custom';
+export type PresetId = 'static' | 'dynamic' | 'int4' | 'fp16' | 'custom';
 
 /** Activation and weight types offered for Custom (the combinations onnxruntime has kernels for). */
 export const TYPE_CHOICES = {
@@ -56,8 +56,43 @@ export const METHOD_CHOICES: ReadonlyArray<{ id: CalibrationMethodName; label: s
   { id: 'mse', label: 'MSE', detail: 'Balances rounding against clipping error; two passes.' },
 ];
 
+/** Weight-only INT4: how block parameters are chosen. GPTQ and AWQ read the data; RTN and HQQ do not. */
+export const ALGORITHM_CHOICES: ReadonlyArray<{ id: WeightOnlyAlgorithm; label: string; description: string; detail: string }> = [
+  { id: 'rtn', label: 'RTN', description: 'no data needed', detail: 'Rounds each block to its nearest levels: fast, the reference for every other method.' },
+  {
+    id: 'hqq',
+    label: 'HQQ',
+    description: 'no data needed',
+    detail: "Optimises each block's zero point and scale against its rounding error; slower, more accurate.",
+  },
+  {
+    id: 'gptq',
+    label: 'GPTQ',
+    description: 'reads your data',
+    detail: 'Corrects rounding errors column by column using the layer inputs of your data: the most accurate.',
+  },
+  {
+    id: 'awq',
+    label: 'AWQ',
+    description: 'reads your data',
+    detail: 'Scales the weights that meet large activations in your data before rounding, and clips each block.',
+  },
+];
+
+/** Whether a choice of algorithm needs real data (synthetic inputs would steer it wrongly). */
+export function needsRealData(c: Pick<QuantizeChoices, 'preset' | 'algorithm'>): boolean {
+  return c.preset === 'int4' && (c.algorithm === 'gptq' || c.algorithm === 'awq');
+}
+
+/** Whether the data is only evaluated on (the report), not calibrated on. */
+export function dataForEvaluationOnly(c: Pick<QuantizeChoices, 'preset' | 'algorithm'>): boolean {
+  return c.preset === 'dynamic' || (c.preset === 'int4' && !needsRealData(c));
+}
+
 export interface QuantizeChoices {
   preset: PresetId;
+  /** Weight-only INT4: the algorithm. */
+  algorithm: WeightOnlyAlgorithm;
   /** Calibration (static) or evaluation (dynamic) data: a path, or `synthetic:N`; '' until chosen. */
   data: string;
   /** How many samples of the data to use; null: all of them. */
@@ -84,8 +119,19 @@ export const PRESETS: ReadonlyArray<{ id: PresetId; label: string; description?:
   },
   {
     id: 'dynamic',
-    label: 'Dynamic INT8 for transformers and RNNs',
+    label: 'Dynamic INT8 for CPU',
+    description: 'transformers, RNNs',
     detail: 'int8 MatMul/Gemm weights; activation ranges computed at run time, no calibration.',
+  },
+  {
+    id: 'int4',
+    label: 'Weight-only INT4 for LLMs and transformers',
+    detail: '4-bit MatMul and embedding weights in blocks of 32 (MatMulNBits); activations stay float. About 7x smaller weights.',
+  },
+  {
+    id: 'fp16',
+    label: 'Float16 (GPU)',
+    detail: 'Weights and compute in half precision, inputs and outputs kept float32; layers whose values leave the fp16 range stay float32.',
   },
   { id: 'custom', label: 'Custom', detail: 'Static quantization with your choice of calibration method, per-channel weights and types.' },
 ];
@@ -93,6 +139,18 @@ export const PRESETS: ReadonlyArray<{ id: PresetId; label: string; description?:
 /** The engine settings the choices stand for; resolveSettings refuses impossible combinations. */
 export function settingsOf(c: QuantizeChoices): QuantSettings {
   if (c.preset === 'dynamic') return resolveSettings({ mode: 'dynamic', calibration: c.data, samples: c.samples, exclude: c.exclude });
+  if (c.preset === 'int4') {
+    return resolveSettings({
+      mode: 'weight-only',
+      bits: 4,
+      blockSize: 32,
+      algorithm: c.algorithm,
+      calibration: c.data,
+      samples: c.samples,
+      exclude: c.exclude,
+    });
+  }
+  if (c.preset === 'fp16') return resolveSettings({ mode: 'fp16', keepIoTypes: true, calibration: c.data, samples: c.samples, exclude: c.exclude });
   const t = TYPE_CHOICES[c.preset === 'custom' ? c.types : staticPresetTypes()];
   return resolveSettings({
     mode: 'static',
@@ -118,9 +176,20 @@ function typeChoiceOf(s: Partial<QuantSettings>): TypeChoice {
 /** Choices that reproduce a recipe's settings as closely as the wizard can express them. */
 export function choicesFromSettings(s: Partial<QuantSettings>, output: string): QuantizeChoices {
   const types = typeChoiceOf(s);
-  const isPresetStatic = s.mode !== 'dynamic' && (s.method ?? 'minmax') === 'minmax' && s.perChannel === true && types === staticPresetTypes();
+  const isPresetStatic = (s.mode ?? 'static') === 'static' && (s.method ?? 'minmax') === 'minmax' && s.perChannel === true && types === staticPresetTypes();
+  const preset: PresetId =
+    s.mode === 'dynamic'
+      ? 'dynamic'
+      : s.mode === 'weight-only'
+        ? 'int4'
+        : s.mode === 'fp16' || s.mode === 'bf16'
+          ? 'fp16'
+          : isPresetStatic
+            ? 'static'
+            : 'custom';
   return {
-    preset: s.mode === 'dynamic' ? 'dynamic' : isPresetStatic ? 'static' : 'custom',
+    preset,
+    algorithm: s.algorithm ?? 'rtn',
     data: s.calibration ?? '',
     samples: s.samples ?? null,
     labels: null,
@@ -137,7 +206,18 @@ export function choicesFromSettings(s: Partial<QuantSettings>, output: string): 
  * no data: the user picks it (synthetic data is offered, never chosen for them).
  */
 export function defaultChoices(model: string, preset: PresetId = 'static'): QuantizeChoices {
-  const c: QuantizeChoices = { preset, data: '', samples: null, labels: null, method: 'minmax', perChannel: true, types: 'u8s8', exclude: [], output: '' };
+  const c: QuantizeChoices = {
+    preset,
+    algorithm: 'rtn',
+    data: '',
+    samples: null,
+    labels: null,
+    method: 'minmax',
+    perChannel: true,
+    types: 'u8s8',
+    exclude: [],
+    output: '',
+  };
   c.output = defaultOutput(model, settingsOf(c));
   return c;
 }

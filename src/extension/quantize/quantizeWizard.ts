@@ -9,9 +9,21 @@ import { defaultOutput } from '../../core/quant/pipeline';
 import type { Next, StepDecl } from '../common/stepFlow';
 import { runWizard, type LiveInput, type PickedOrTyped, type StepInputs } from '../common/stepInputs';
 import { dataBeside, labelsBeside } from './dataCandidates';
-import { METHOD_CHOICES, PRESETS, settingsOf, SYNTHETIC_DATA, TYPE_CHOICES, type PresetId, type QuantizeChoices, type TypeChoice } from './choices';
+import {
+  ALGORITHM_CHOICES,
+  dataForEvaluationOnly,
+  METHOD_CHOICES,
+  needsRealData,
+  PRESETS,
+  settingsOf,
+  SYNTHETIC_DATA,
+  TYPE_CHOICES,
+  type PresetId,
+  type QuantizeChoices,
+  type TypeChoice,
+} from './choices';
 
-export type StepId = 'preset' | 'data' | 'samples' | 'labels' | 'method' | 'perChannel' | 'types' | 'exclude' | 'output';
+export type StepId = 'preset' | 'algorithm' | 'data' | 'samples' | 'labels' | 'method' | 'perChannel' | 'types' | 'exclude' | 'output';
 
 /** What checking a data spec against the model found: its sample count, or the problem. */
 export type DataCheck = { samples: number | null } | { problem: string };
@@ -97,9 +109,22 @@ async function presetStep(ui: StepInputs, s: State): Promise<Next> {
   if (wasDefault) s.c.output = defaultOutput(s.model.file, settingsOf(s.c));
 }
 
+async function algorithmStep(ui: StepInputs, s: State): Promise<Next> {
+  const items: Item[] = ALGORITHM_CHOICES.map((a) => ({ label: a.label, description: a.description, detail: a.detail, value: a.id }));
+  const picked = await ui.pick({
+    placeholder: 'How each block of 32 weights is rounded to 4 bits',
+    items,
+    matchOnDetail: true,
+    selected: items.filter((x) => x.value === s.c.algorithm),
+  });
+  s.c.algorithm = picked.value as QuantizeChoices['algorithm'];
+  // Synthetic inputs would steer GPTQ/AWQ to fit random numbers: the data step asks for real data.
+  if (needsRealData(s.c) && s.c.data.startsWith('synthetic')) s.c.data = '';
+}
+
 async function dataStep(ui: StepInputs, s: State): Promise<Next> {
   const { model, c } = s;
-  const dynamic = c.preset === 'dynamic';
+  const dynamic = dataForEvaluationOnly(c);
   const items: Item[] = [];
   const real = c.data && !c.data.startsWith('synthetic') && fs.existsSync(c.data) ? c.data : undefined;
   if (real) items.push({ label: `$(history) ${path.basename(real)}`, description: 'last used', detail: real, value: real });
@@ -109,12 +134,14 @@ async function dataStep(ui: StepInputs, s: State): Promise<Next> {
   items.push(
     { label: '$(file) Choose a file...', detail: '.npz (one array per input), .npy, .pb tensors, IDX (.gz)', value: 'file' },
     { label: '$(folder-opened) Choose a folder...', detail: 'images (PNG/JPEG), .npz/.npy/.pb files, test_data_set_N folders', value: 'folder' },
-    {
+  );
+  if (!needsRealData(c)) {
+    items.push({
       label: '$(beaker) Synthetic data (no samples)',
       detail: `$(warning) Random inputs, not your data: ${dynamic ? 'the report will not say how your data fares' : 'ranges will not fit real inputs and accuracy will suffer'}. Use it to try the flow.`,
       value: SYNTHETIC_DATA,
-    },
-  );
+    });
+  }
   // The last choice is active; otherwise the first real option, never Synthetic.
   const active = items.filter((x) => x.value === c.data || (x.value === SYNTHETIC_DATA && c.data.startsWith('synthetic')));
   const answer = await ui.pickOrType({
@@ -127,6 +154,10 @@ async function dataStep(ui: StepInputs, s: State): Promise<Next> {
   let spec: string;
   if ('typed' in answer) {
     spec = typedData(answer.typed, model.file);
+    if (spec.startsWith('synthetic') && needsRealData(c)) {
+      s.notice = `${c.algorithm.toUpperCase()} fits the weights to the layer inputs of your data; random inputs would mislead it. Pick your data, or go back and choose RTN or HQQ`;
+      return 'again';
+    }
     if (!spec.startsWith('synthetic') && !fs.existsSync(spec)) {
       s.notice = `No file or folder at ${spec}: pick one, or paste another path`;
       return 'again';
@@ -170,7 +201,7 @@ async function samplesStep(ui: StepInputs, s: State): Promise<Next> {
   const current = c.samples === null ? 'all' : String(c.samples);
   const preferred = items.find((x) => x.value === current) ?? items.find((x) => x.description === 'recommended') ?? items[0];
   const answer: PickedOrTyped<Item> = await ui.pickOrType({
-    placeholder: takeNotice(s, `How many samples to ${c.preset === 'dynamic' ? 'evaluate on' : 'calibrate on'}, or type a number`),
+    placeholder: takeNotice(s, `How many samples to ${dataForEvaluationOnly(c) ? 'evaluate on' : 'calibrate on'}, or type a number`),
     items,
     matchOnDetail: true,
     typedDetail: TYPED_DETAIL,
@@ -221,7 +252,8 @@ async function labelsStep(ui: StepInputs, s: State): Promise<Next> {
 
 async function excludeStep(ui: StepInputs, s: State): Promise<Next> {
   const ops = new Set(settingsOf({ ...s.c, exclude: [] }).opTypes);
-  const items: Item[] = s.model.nodes.filter((n) => ops.has(n.op)).map((n) => ({ label: n.name, description: n.op, value: n.name }));
+  // Half precision converts every node (no op list): any can be kept in float32.
+  const items: Item[] = s.model.nodes.filter((n) => !ops.size || ops.has(n.op)).map((n) => ({ label: n.name, description: n.op, value: n.name }));
   const keep = new Set(s.c.exclude);
   const picked = await ui.pick({
     placeholder: `Nodes to keep in float (${items.length} quantizable; none selected = quantize all)`,
@@ -270,9 +302,20 @@ async function outputStep(ui: StepInputs, s: State): Promise<Next> {
   c.output = out;
 }
 
+function dataTitle(s: State): string {
+  if (s.c.preset === 'dynamic') return 'evaluation data (dynamic mode needs no calibration)';
+  if (s.c.preset === 'int4')
+    return needsRealData(s.c)
+      ? `calibration data (${s.c.algorithm.toUpperCase()} reads the layer inputs)`
+      : `evaluation data (${s.c.algorithm.toUpperCase()} needs none)`;
+  if (s.c.preset === 'fp16') return 'data (layers whose values leave the float16 range stay float32)';
+  return 'calibration data';
+}
+
 const STEPS: ReadonlyArray<StepDecl<State, StepInputs>> = [
   { id: 'preset', title: 'preset', ask: presetStep },
-  { id: 'data', title: (s) => (s.c.preset === 'dynamic' ? 'evaluation data (dynamic mode needs no calibration)' : 'calibration data'), ask: dataStep },
+  { id: 'algorithm', title: 'algorithm', when: (s) => s.c.preset === 'int4', ask: algorithmStep },
+  { id: 'data', title: dataTitle, ask: dataStep },
   // Synthetic data has no sample count or labels to ask.
   { id: 'samples', title: 'samples', when: realData, ask: samplesStep },
   { id: 'labels', title: 'labels', when: realData, ask: labelsStep },
