@@ -204,6 +204,8 @@ describe('half precision: fp16 conversion of the repository models', function ()
     assert.strictEqual(r.code, 0, r.stderr);
     assert.ok(fs.existsSync(path.join(dir, 'cli_cnn.fp16.onnx')));
     assert.match(r.stdout, /output SQNR vs the float model: logits \d+\.\d dB/);
+    assert.match(r.stdout, /mode fp16, IO types kept float32, provider cpu/);
+    assert.match(r.stdout, /converted 10 nodes to fp16, kept 0 in float32/);
     assert.match(r.stderr, /activations were not observed/);
     const bad = await cli('quantize', src, '--mode', 'fp16', '--keep-io-types', '--no-keep-io-types');
     assert.strictEqual(bad.code, 2);

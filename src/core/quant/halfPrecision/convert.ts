@@ -1,4 +1,4 @@
-// The half-precision rewrite of a model in memory (docs/quantization.md, section 13). Every node
+// The half-precision rewrite of a model in memory (docs/quantization.md, section 9). Every node
 // that handles float32 values is classified: it computes in half, or it stays in float32 with a
 // reason. Each float value then gets one precision: what its producer computes in (graph inputs:
 // float32 while the IO types are kept; initializers and Constants: float32 only when a float32

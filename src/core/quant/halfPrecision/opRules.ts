@@ -1,4 +1,4 @@
-// Which ops take part in a half-precision conversion, and how (docs/quantization.md, section 13).
+// Which ops take part in a half-precision conversion, and how (docs/quantization.md, section 9).
 // The list of ops left in float32 follows what float16 converters in practice leave alone
 // (onnxconverter-common's block list, onnxruntime's transformers tooling): ops with no half
 // meaning (classical ML, string maps), ops whose float inputs are index or coordinate

@@ -1,5 +1,5 @@
 // The numeric limits of the half formats and the checks that keep a node in float32 because its
-// values do not fit (docs/quantization.md, section 13): weights mostly under fp16's normal range,
+// values do not fit (docs/quantization.md, section 9): weights mostly under fp16's normal range,
 // activations observed near or past its largest value. Encoding clamps what is left past the
 // largest finite value, so a conversion never turns a finite weight into Inf.
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../../onnx/floatFormats';
