@@ -8,6 +8,7 @@ import * as path from 'path';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../../src/core/onnx/floatFormats';
 import { readTensor, toFloat32 } from '../../src/core/onnx/tensor';
+import { castChains } from '../../src/core/quant/halfPrecision/casts';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import type { QuantResult, QuantSettings } from '../../src/shared/quantResult';
@@ -33,9 +34,9 @@ function overflowModel(): GraphBuilder {
     .output('y', DataType.FLOAT, ['N', 4]);
 }
 
-function write(dir: string, name: string, g: GraphBuilder, opset = 13): string {
+function write(dir: string, name: string, g: GraphBuilder, opset = 13, irVersion = 8): string {
   const file = path.join(dir, name);
-  fs.writeFileSync(file, modelBytes(g, { opset }));
+  fs.writeFileSync(file, modelBytes(g, { opset, irVersion }));
   return file;
 }
 
@@ -169,6 +170,56 @@ describe('half precision: float16 range checks', function () {
     const r = await quantizeModel(write(dir, 'bn.onnx', g), fp16());
     assert.match(decision(r, 'conv').reason, /running statistics of BatchNormalization 'bn' put its input 'h' at ±4\.0e\+4 \(\|mean\| \+ 4 std\)/);
     assert.match(decision(r, 'bn').reason, /1 of 2 values of 'var' exceed float16's largest 65504/);
+  });
+
+  it('Loop body: carried float state in half, an outer weight read inside, a float32 op inside with its Casts', async () => {
+    const body = new GraphBuilder('body')
+      .input('i', DataType.INT64, [])
+      .input('cond_in', DataType.BOOL, [])
+      .input('h', DataType.FLOAT, ['N', 4])
+      .initializer('axis', DataType.INT64, [], BigInt64Array.of(1n))
+      .node('MatMul', ['h', 'W'], ['hw'], {}, { name: 'step_mm' })
+      .node('CumSum', ['hw', 'axis'], ['hc'], {}, { name: 'step_cumsum' })
+      .node('Tanh', ['hc'], ['h_out'], {}, { name: 'step_tanh' })
+      .node('Identity', ['cond_in'], ['cond_out'], {}, { name: 'keep_going' })
+      .output('cond_out', DataType.BOOL, [])
+      .output('h_out', DataType.FLOAT, ['N', 4]);
+    const g = new GraphBuilder('loop')
+      .input('x', DataType.FLOAT, ['N', 4])
+      .initializer(
+        'W',
+        DataType.FLOAT,
+        [4, 4],
+        Float32Array.from({ length: 16 }, (_, k) => ((k % 5) - 2) * 0.3),
+      )
+      .initializer('trips', DataType.INT64, [], BigInt64Array.of(3n))
+      .initializer('go', DataType.BOOL, [], Uint8Array.of(1))
+      .node('Loop', ['trips', 'go', 'x'], ['y'], { body }, { name: 'loop' })
+      .output('y', DataType.FLOAT, ['N', 4]);
+    const r = await quantizeModel(write(dir, 'loop.onnx', g), fp16());
+    assert.ok(r.verification.ran, r.verification.note);
+    assert.ok(r.verification.outputSqnrDb!.y >= 45, r.verification.note);
+    assert.strictEqual(decision(r, 'loop').quantized, true);
+    assert.strictEqual(decision(r, 'main/loop.body/step_cumsum').quantized, false);
+    assert.strictEqual(decision(r, 'main/loop.body/step_mm').quantized, true);
+    const out = readModelSync(r.output).proto.graph!;
+    const inner = out.node.find((n) => n.op_type === 'Loop')!.attribute[0].g!;
+    assert.strictEqual(inner.input[2].type!.tensor_type!.elem_type, DataType.FLOAT16);
+    assert.strictEqual(inner.node.filter((n) => n.op_type === 'Cast').length, 2, 'one Cast into CumSum, one out');
+    assert.deepStrictEqual(castChains(out), []);
+  });
+
+  it('an initializer also listed as a graph input (IR 3) becomes a plain stored weight in half', async () => {
+    const g = overflowModel().input('V', DataType.FLOAT, [4, 4]);
+    const r = await quantizeModel(write(dir, 'ir3.onnx', g, 9, 3), fp16({ calibration: data }));
+    assert.ok(r.warnings.some((w) => /1 initializers were also listed as graph inputs/.test(w)));
+    const out = readModelSync(r.output).proto;
+    assert.deepStrictEqual(
+      out.graph!.input.map((v) => v.name),
+      ['x'],
+    );
+    assert.strictEqual(Number(out.ir_version), 4);
+    assert.strictEqual(out.graph!.initializer.find((t) => t.name === 'V')!.data_type, DataType.FLOAT16);
   });
 
   it('bf16: the range checks keep nothing, and say why', async () => {

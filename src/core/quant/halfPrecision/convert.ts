@@ -190,9 +190,10 @@ export function convertGraphToHalf(model: OnnxModel, settings: QuantSettings, ov
   for (const g of indexes) {
     const owner = owners.get(g);
     const inputs: Precision = owner ? (info.get(owner)?.half ? 'half' : 'float32') : settings.keepIoTypes ? 'float32' : 'half';
-    for (const v of g.graph.input) if (isFloat(v.name)) precision.set(v.name!, inputs);
+    // An initializer also listed as an input (IR < 4 exports) is a stored value like the others.
+    for (const v of g.graph.input) if (isFloat(v.name) && !g.initializers.has(v.name!)) precision.set(v.name!, inputs);
     for (const name of g.initializers.keys()) {
-      if (isFloat(name) && !g.inputs.has(name)) precision.set(name, readAsFloat32.has(name) || sparse.has(name) ? 'float32' : 'half');
+      if (isFloat(name)) precision.set(name, readAsFloat32.has(name) || sparse.has(name) ? 'float32' : 'half');
     }
     for (const n of g.nodes) {
       const ni = info.get(n);
@@ -208,8 +209,10 @@ export function convertGraphToHalf(model: OnnxModel, settings: QuantSettings, ov
 
   // Names must stay unique across every graph.
   const taken = new Set<string>();
+  const nodeNames = new Set<string>();
   for (const g of indexes) {
     for (const n of g.nodes) for (const x of [...n.input, ...n.output, n.name ?? '']) taken.add(x);
+    for (const n of g.nodes) nodeNames.add(n.name ?? '');
     for (const v of [...g.graph.input, ...g.graph.output, ...g.graph.value_info]) taken.add(v.name ?? '');
     for (const t of g.graph.initializer) taken.add(t.name ?? '');
   }
@@ -222,7 +225,8 @@ export function convertGraphToHalf(model: OnnxModel, settings: QuantSettings, ov
   const castNode = (from: string, to: string, type: number) =>
     createMessage<NodeProto>('NodeProto', {
       op_type: 'Cast',
-      name: to,
+      // Named after the value it writes; node names must stay unique too.
+      name: nodeNames.has(to) ? fresh(`${to}_cast`) : to,
       input: [from],
       output: [to],
       attribute: [createMessage<AttributeProto>('AttributeProto', { name: 'to', type: AttributeType.INT, i: type })],

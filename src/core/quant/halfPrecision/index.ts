@@ -65,6 +65,18 @@ export function refuseHalf(model: OnnxModel, input: string, floatOrigin: Pipelin
   );
 }
 
+/** Initializers listed as graph inputs too (IR < 4) become plain initializers, as the static mode
+ *  does: a weight the caller could override cannot be stored in half. Returns their names. */
+function weightsAsConstants(model: OnnxModel): string[] {
+  const graph = model.proto.graph!;
+  const stored = new Set(graph.initializer.map((t) => t.name ?? ''));
+  const dropped = graph.input.filter((v) => stored.has(v.name ?? '')).map((v) => v.name ?? '');
+  if (!dropped.length) return dropped;
+  graph.input = graph.input.filter((v) => !stored.has(v.name ?? ''));
+  if (int64ToNumber(model.proto.ir_version) < 4) model.proto.ir_version = 4;
+  return dropped;
+}
+
 /** The main graph's float activations (graph inputs and node outputs) the data check observes. */
 function floatActivations(model: OnnxModel): { observed: string[]; nested: number } {
   const index = new GraphIndex(model.proto.graph!);
@@ -101,6 +113,12 @@ export async function convertToHalf(input: string, asked: QuantSettings, options
   refuseHalf(source, input, hooks.floatOrigin);
   const model = decodeModel(encodeMessage('ModelProto', source.proto), { file: source.file, baseDir: source.external.baseDir });
   const warnings: string[] = ep.note ? [ep.note] : [];
+  const asConstants = weightsAsConstants(model);
+  if (asConstants.length) {
+    warnings.push(
+      `${asConstants.length} initializers were also listed as graph inputs (as exporters before ONNX IR 4 wrote them); the converted model holds them as constants and no longer takes them as inputs`,
+    );
+  }
   const opset = int64ToNumber(source.proto.opset_import.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
 
   // The data check: only float16 has a range to leave; bfloat16 has float32's.
