@@ -132,7 +132,9 @@ export function convertGraphToHalf(model: OnnxModel, settings: QuantSettings, ov
       const label = nodeLabel(n, i);
       const keep = (reason: string) => info.set(n, { half: false, reason, graph: g, label });
       const domain = n.domain ?? '';
-      const excluded = excludes.find((e) => e.match(label));
+      // A body node answers to its own name and to the path the decisions show.
+      const qualified = g.path === 'main' ? label : `${g.path}/${label}`;
+      const excluded = excludes.find((e) => e.match(label) || e.match(qualified));
       if (excluded) excluded.used = true;
       if (ownerInfo && !ownerInfo.half) keep(`inside ${ownerInfo.label}, which stays float32`);
       else if (excluded) keep(`excluded (${excluded.p})`);
