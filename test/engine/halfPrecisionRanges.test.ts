@@ -222,6 +222,25 @@ describe('half precision: float16 range checks', function () {
     assert.strictEqual(out.graph!.initializer.find((t) => t.name === 'V')!.data_type, DataType.FLOAT16);
   });
 
+  it('folds the Cast chains an exported float16 round trip leaves, and drops Casts to the type a value has', async () => {
+    const g = new GraphBuilder('round_trip')
+      .input('x', DataType.FLOAT, ['N', 4])
+      .node('Cast', ['x'], ['xh'], { to: DataType.FLOAT16 }, { name: 'down' })
+      .node('Cast', ['xh'], ['xf'], { to: DataType.FLOAT }, { name: 'up' })
+      .node('Cast', ['xf'], ['xs'], { to: DataType.FLOAT }, { name: 'same' })
+      .node('Relu', ['xs'], ['y'], {}, { name: 'act' })
+      .output('y', DataType.FLOAT, ['N', 4]);
+    const r = await quantizeModel(write(dir, 'round_trip.onnx', g), fp16());
+    const out = readModelSync(r.output).proto.graph!;
+    assert.deepStrictEqual(castChains(out), []);
+    // x -> Cast(float16) -> Relu -> Cast(float) -> y: one Cast in, one out.
+    assert.deepStrictEqual(
+      out.node.map((n) => n.op_type),
+      ['Cast', 'Relu', 'Cast'],
+    );
+    assert.ok(r.verification.outputSqnrDb!.y >= 45, r.verification.note);
+  });
+
   it('bf16: the range checks keep nothing, and say why', async () => {
     const r = await quantizeModel(write(dir, 'overflow_bf16.onnx', overflowModel()), resolveSettings({ mode: 'bf16', calibration: data }));
     assert.ok(r.nodes.every((n) => n.quantized));

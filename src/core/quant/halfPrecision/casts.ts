@@ -40,53 +40,60 @@ function* graphsOf(graph: GraphProto): Generator<GraphProto> {
   for (const n of graph.node) for (const a of n.attribute) for (const g of attributeGraphs(a)) yield* graphsOf(g);
 }
 
-/** Folds Cast chains and drops no-op Casts in `main` and its subgraphs; returns the Casts left. */
+/** Folds Cast chains and drops no-op Casts in `main` and its subgraphs; returns the Casts left.
+ *  Each pass handles every Cast once (O(nodes)); passes repeat until nothing changes. */
 export function foldCasts(main: GraphProto): number {
   const types = inferElementTypes(new GraphIndex(main)).types;
   for (;;) {
     const graphs = [...graphsOf(main)];
     const producers = new Map<string, Located>();
-    const reads = new Map<string, number>();
     const outputs = new Set<string>();
     for (const graph of graphs) {
-      for (const node of graph.node) {
-        for (const o of node.output) if (o) producers.set(o, { node, graph });
-        for (const i of node.input) if (i) reads.set(i, (reads.get(i) ?? 0) + 1);
-      }
-      for (const o of graph.output) {
-        outputs.add(o.name ?? '');
-        reads.set(o.name ?? '', (reads.get(o.name ?? '') ?? 0) + 1);
-      }
+      for (const node of graph.node) for (const o of node.output) if (o) producers.set(o, { node, graph });
+      for (const o of graph.output) outputs.add(o.name ?? '');
     }
-    let changed = false;
+    const dropped = new Set<NodeProto>();
+    const maybeDead = new Set<NodeProto>();
+    // Values whose readers read another value instead (a dropped no-op Cast's output -> its input).
+    const alias = new Map<string, string>();
+    const resolve = (x: string) => {
+      while (alias.has(x)) x = alias.get(x)!;
+      return x;
+    };
     for (const graph of graphs) {
       for (const c of graph.node) {
-        if (c.op_type !== 'Cast' || (c.domain ?? '') !== '') continue;
-        const before = producers.get(c.input[0]);
+        if (c.op_type !== 'Cast' || (c.domain ?? '') !== '' || dropped.has(c)) continue;
+        c.input[0] = resolve(c.input[0]);
+        const before = producers.get(c.input[0])?.node;
         // Only a float-to-float Cast in front is skipped: float -> int64 -> float truncates on purpose.
         if (
           before &&
-          before.node.op_type === 'Cast' &&
-          (before.node.domain ?? '') === '' &&
-          FLOATS.has(types.get(before.node.input[0]) ?? 0) &&
-          FLOATS.has(castTarget(before.node))
+          !dropped.has(before) &&
+          before.op_type === 'Cast' &&
+          (before.domain ?? '') === '' &&
+          FLOATS.has(types.get(before.input[0]) ?? 0) &&
+          FLOATS.has(castTarget(before))
         ) {
-          c.input[0] = before.node.input[0];
-          if ((reads.get(before.node.output[0]) ?? 0) <= 1 && !outputs.has(before.node.output[0])) {
-            before.graph.node = before.graph.node.filter((n) => n !== before.node);
-          }
-          changed = true;
-          break;
+          c.input[0] = before.input[0];
+          maybeDead.add(before);
         }
         if (types.get(c.input[0]) === castTarget(c) && !outputs.has(c.output[0])) {
-          renameReads(graph, c.output[0], c.input[0]);
-          graph.node = graph.node.filter((n) => n !== c);
-          changed = true;
-          break;
+          alias.set(c.output[0], c.input[0]);
+          dropped.add(c);
         }
       }
-      if (changed) break;
     }
+    const reads = new Set<string>(outputs);
+    for (const graph of graphs) {
+      for (const n of graph.node) {
+        n.input = n.input.map((x) => (x ? resolve(x) : x));
+        for (const x of n.input) reads.add(x);
+      }
+      for (const o of graph.output) if (o.name) o.name = resolve(o.name);
+    }
+    for (const b of maybeDead) if (!reads.has(b.output[0])) dropped.add(b);
+    for (const graph of graphs) if (graph.node.some((n) => dropped.has(n))) graph.node = graph.node.filter((n) => !dropped.has(n));
+    const changed = dropped.size > 0 || maybeDead.size > 0;
     if (!changed) return graphs.reduce((k, g) => k + g.node.filter((n) => n.op_type === 'Cast').length, 0);
   }
 }
