@@ -62,7 +62,7 @@ export function defaultOutput(input: string, settings: QuantSettings): string {
 }
 
 /** The float model a quantized file came from, when it can be told: its result file's input, or
- *  the name without the .int8 (.dynamic.int8, .int16) that quantize adds, if that file exists. */
+ *  the name without the .int8 (.dynamic.int8, .int16, .fp16, .bf16) that quantize adds, if that file exists. */
 export function floatOrigin(file: string): string | undefined {
   try {
     const result = parseQuantResult(JSON.parse(fs.readFileSync(file.replace(/\.onnx$/i, '.quant.json'), 'utf8')));
