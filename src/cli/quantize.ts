@@ -142,14 +142,19 @@ export async function quantizeCommand(model: string, v: Values, usage: Usage, ou
     out.log(
       `\nwrote ${r.output} (${formatBytes(r.sizes.inputBytes)} -> ${formatBytes(r.sizes.outputBytes)}, ${fmtSizeChange(r.sizes.inputBytes, r.sizes.outputBytes)})`,
     );
-    out.log(
-      `mode ${r.settings.mode}, method ${r.settings.method}, activations ${r.settings.activationType}, weights ${r.settings.weightType}${r.settings.perChannel ? ' per channel' : ''}${r.settings.mode === 'static' ? `, format ${r.settings.format}` : ''}, provider ${r.settings.executionProvider}`,
-    );
+    const half = r.settings.mode === 'fp16' || r.settings.mode === 'bf16';
+    if (half)
+      out.log(`mode ${r.settings.mode}, IO types ${r.settings.keepIoTypes ? 'kept float32' : r.settings.mode}, provider ${r.settings.executionProvider}`);
+    else
+      out.log(
+        `mode ${r.settings.mode}, method ${r.settings.method}, activations ${r.settings.activationType}, weights ${r.settings.weightType}${r.settings.perChannel ? ' per channel' : ''}${r.settings.mode === 'static' ? `, format ${r.settings.format}` : ''}, provider ${r.settings.executionProvider}`,
+      );
     if (r.calibration)
       out.log(
         `calibration: ${r.calibration.samples} samples in ${r.calibration.batches} batches, ${r.calibration.seconds.toFixed(1)} s (${r.calibration.source})`,
       );
-    out.log(`quantized ${quantized} nodes, kept ${r.nodes.length - quantized} in float; ${r.tensors.length} tensors with parameters`);
+    if (half) out.log(`converted ${quantized} nodes to ${r.settings.mode}, kept ${r.nodes.length - quantized} in float32`);
+    else out.log(`quantized ${quantized} nodes, kept ${r.nodes.length - quantized} in float; ${r.tensors.length} tensors with parameters`);
     if (r.fusion)
       out.log(
         `fusion: ${r.fusion.fused} of ${r.fusion.candidates} Conv/MatMul/Gemm run as integer kernels (${

@@ -139,7 +139,8 @@ export interface QuantResult {
   unmatchedPatterns: string[];
   sizes: { inputBytes: number; outputBytes: number; ratio: number };
   fusion: FusionReport | null;
-  verification: { loads: boolean; ran: boolean; note: string };
+  /** fp16/bf16 also record each float output's SQNR (dB) against the float model. */
+  verification: { loads: boolean; ran: boolean; note: string; outputSqnrDb?: Record<string, number> };
   warnings: string[];
   /**
    * Which float tensor each integer initializer of the output was made from (`W_quantized` ->
@@ -264,6 +265,10 @@ function quantResult(v: unknown): QuantResult {
     verification: { loads: verification.bool('loads'), ran: verification.bool('ran'), note: verification.str('note') },
     warnings: f.get('warnings', strings),
   };
+  if (verification.o.outputSqnrDb !== undefined) {
+    const db = verification.get('outputSqnrDb', obj);
+    result.verification.outputSqnrDb = Object.fromEntries(Object.entries(db).map(([k, x]) => [k, num(x, `verification.outputSqnrDb.${k}`)]));
+  }
   if (f.o.quantizedNames !== undefined) {
     const names = f.get('quantizedNames', obj);
     result.quantizedNames = Object.fromEntries(Object.entries(names).map(([k, x]) => [k, str(x, `quantizedNames.${k}`)]));

@@ -29,6 +29,7 @@ import { QdqRewriter } from './qdq';
 import { describeQuantizedOps, quantizedOpsIn } from './detect';
 import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from './qoperator';
 import { verifyQuantized, type Verification } from './verify';
+import { convertToHalf } from './halfPrecision';
 import { jsonText, writeFileAtomicSync } from '../files';
 import { modelBytes } from '../onnx/write';
 
@@ -55,20 +56,21 @@ export function savedRanges(previous: QuantResult): Map<string, CalibratedRange>
 }
 
 export function defaultOutput(input: string, settings: QuantSettings): string {
+  if (settings.mode === 'fp16' || settings.mode === 'bf16') return input.replace(/(\.onnx)?$/i, `.${settings.mode}.onnx`);
   const bits = settings.mode === 'dynamic' ? 'dynamic.int8' : settings.activationType.endsWith('16') ? 'int16' : 'int8';
   return input.replace(/(\.onnx)?$/i, `.${bits}.onnx`);
 }
 
 /** The float model a quantized file came from, when it can be told: its result file's input, or
- *  the name without the .int8 (.dynamic.int8, .int16) that quantize adds, if that file exists. */
-function floatOrigin(file: string): string | undefined {
+ *  the name without the .int8 (.dynamic.int8, .int16, .fp16, .bf16) that quantize adds, if that file exists. */
+export function floatOrigin(file: string): string | undefined {
   try {
     const result = parseQuantResult(JSON.parse(fs.readFileSync(file.replace(/\.onnx$/i, '.quant.json'), 'utf8')));
     if (fs.existsSync(result.input)) return result.input;
   } catch {
     // no result file beside it, or not one: try the name
   }
-  const named = file.replace(/\.(dynamic\.int8|int8|int16)(\.onnx)$/i, '$2');
+  const named = file.replace(/\.(dynamic\.int8|int8|int16|fp16|bf16)(\.onnx)$/i, '$2');
   return named !== file && fs.existsSync(named) ? named : undefined;
 }
 
@@ -110,6 +112,7 @@ async function firstBatch(data: DataSource | undefined, settings: QuantSettings)
 
 export async function quantizeModel(input: string, asked: QuantSettings, options: QuantizeOptions = {}): Promise<QuantResult> {
   const progress = options.onProgress ?? (() => undefined);
+  if (asked.mode === 'fp16' || asked.mode === 'bf16') return convertToHalf(input, asked, options, { defaultOutput, refuseQuantized, floatOrigin });
   if (asked.mode !== 'static' && asked.mode !== 'dynamic') throw new QuantizeError(`mode '${asked.mode}' is not available in this build`, input);
   const ep = await chooseProvider(asked.executionProvider);
   // The result echoes the provider that ran; the warning says why it differs from the one asked.
