@@ -1,7 +1,7 @@
 // `onnx-compress quantize`: options -> settings (recipe, then flags), a progress bar on a terminal
 // (plain lines otherwise), and a summary of the QuantResult.
 import type { ParseArgsConfig } from 'util';
-import type { QuantSettings } from '../shared/quantResult';
+import { describeWeightOnly, type QuantSettings } from '../shared/quantResult';
 import { fmtSizeChange, formatBytes } from '../shared/format';
 import { quantizeModel } from '../core/quant/pipeline';
 import { readRecipe, resolveSettings } from '../core/quant/settings';
@@ -143,7 +143,9 @@ export async function quantizeCommand(model: string, v: Values, usage: Usage, ou
       `\nwrote ${r.output} (${formatBytes(r.sizes.inputBytes)} -> ${formatBytes(r.sizes.outputBytes)}, ${fmtSizeChange(r.sizes.inputBytes, r.sizes.outputBytes)})`,
     );
     out.log(
-      `mode ${r.settings.mode}, method ${r.settings.method}, activations ${r.settings.activationType}, weights ${r.settings.weightType}${r.settings.perChannel ? ' per channel' : ''}${r.settings.mode === 'static' ? `, format ${r.settings.format}` : ''}, provider ${r.settings.executionProvider}`,
+      r.settings.mode === 'weight-only'
+        ? `mode weight-only, ${describeWeightOnly(r.settings)}, provider ${r.settings.executionProvider}`
+        : `mode ${r.settings.mode}, method ${r.settings.method}, activations ${r.settings.activationType}, weights ${r.settings.weightType}${r.settings.perChannel ? ' per channel' : ''}${r.settings.mode === 'static' ? `, format ${r.settings.format}` : ''}, provider ${r.settings.executionProvider}`,
     );
     if (r.calibration)
       out.log(

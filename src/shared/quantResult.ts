@@ -163,6 +163,11 @@ export interface QuantResult {
   weightErrors?: WeightBlockError[];
 }
 
+/** "4-bit asymmetric weights in blocks of 32, rtn, matmulnbits, accuracy level 0": what a weight-only run did. */
+export function describeWeightOnly(s: QuantSettings): string {
+  return `${s.bits}-bit ${s.symmetricWeights ? 'symmetric' : 'asymmetric'} weights in blocks of ${s.blockSize}, ${s.algorithm}, ${s.weightOnlyFormat}, accuracy level ${s.accuracyLevel}`;
+}
+
 // ---- validation ---------------------------------------------------------------------------------
 
 export class QuantResultError extends Error {}

@@ -123,7 +123,8 @@ describe('weight-only quantization of a trained transformer', function () {
       path.join(dir, 'cli.int4.onnx'),
     );
     assert.strictEqual(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /quantized \d+ nodes/);
+    assert.match(ok.stdout, /mode weight-only, 4-bit asymmetric weights in blocks of 64, hqq, matmulnbits, accuracy level 4, provider cpu/);
+    assert.match(ok.stdout, /quantized 14 nodes, kept 4 in float/);
     const saved = JSON.parse(fs.readFileSync(path.join(dir, 'cli.int4.quant.json'), 'utf8')) as { settings: Record<string, unknown> };
     assert.deepStrictEqual([saved.settings.algorithm, saved.settings.blockSize, saved.settings.accuracyLevel], ['hqq', 64, 4]);
     const bits = await cli('quantize', model, '--mode', 'weight-only', '--bits', '3');
