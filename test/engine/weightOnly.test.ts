@@ -146,8 +146,11 @@ describe('weight-only block quantization', function () {
             assert.strictEqual(q.data_type, { int4: DataType.INT4, uint4: DataType.UINT4, int8: DataType.INT8, uint8: DataType.UINT8 }[type]);
             assert.deepStrictEqual(tensorDims(q), [K, N]);
           }
-          const saved = parseQuantResult(JSON.parse(fs.readFileSync(out.replace(/\.onnx$/, '.quant.json'), 'utf8')));
+          const json = JSON.parse(fs.readFileSync(out.replace(/\.onnx$/, '.quant.json'), 'utf8')) as { weightErrors: Array<Record<string, unknown>> };
+          const saved = parseQuantResult(json);
           assert.deepStrictEqual(saved.weightErrors, r.weightErrors);
+          json.weightErrors[0].maxRelative = 'big';
+          assert.throws(() => parseQuantResult(json, 'r.json'), /r\.json: invalid quant result: .*weightErrors\[0\]\.maxRelative/);
           assert.deepStrictEqual(saved.settings, { ...s, executionProvider: 'cpu' });
         });
       }

@@ -150,11 +150,14 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   let weightErrors: QuantResult['weightErrors'];
 
   if (settings.mode === 'weight-only') {
-    // Data-free (rtn, hqq): the samples only feed the verification run.
-    data = await openDataSource(settings.calibration, source).catch((e: Error) => {
-      warnings.push(`no sample to run the quantized model on (${e.message})`);
-      return undefined;
-    });
+    // rtn and hqq are data-free: the samples only feed the verification run. gptq and awq need them.
+    const dataAware = settings.algorithm === 'gptq' || settings.algorithm === 'awq';
+    data = dataAware
+      ? await openDataSource(settings.calibration, source)
+      : await openDataSource(settings.calibration, source).catch((e: Error) => {
+          warnings.push(`no sample to run the quantized model on (${e.message})`);
+          return undefined;
+        });
     progress('quantizing weights');
     const r = await runWeightOnly(
       model,

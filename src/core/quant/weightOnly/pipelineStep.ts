@@ -28,8 +28,9 @@ export async function runWeightOnly(
   }
   let choicesFor: ChoicesFor | undefined;
   if (settings.algorithm === 'gptq' || settings.algorithm === 'awq') {
+    if (!data) throw fail(`${settings.algorithm} needs calibration data: give samples with --calib`);
     try {
-      choicesFor = dataAwareChoicesFor(input, settings, data!, signal, onProgress);
+      choicesFor = dataAwareChoicesFor(input, settings, data, signal, onProgress);
     } catch (e) {
       if (e instanceof DataAwareUnavailable) throw fail(e.message);
       throw e;
