@@ -17,8 +17,15 @@ const ITERATIONS = 20;
 /** The inverse scale's cap, as the reference clamps it. */
 const MAX_INVERSE_SCALE = 2e4;
 
-function shrink(x: number, beta: number): number {
+/** Below this |x| (for the current beta) the shrinkage is exactly 0: (a + 1e-8)^(2-p) < 1 / beta
+ *  implies a - (a + 1e-8)^(p-1) / beta < 0. Checking it first skips most powers (the slow part). */
+function shrinkThreshold(beta: number): number {
+  return 0.999 * Math.pow(beta, -1 / (2 - LP_NORM));
+}
+
+function shrink(x: number, beta: number, threshold: number): number {
   const a = Math.abs(x);
+  if (a + 1e-8 <= threshold) return 0;
   const t = a - (1 / beta) * Math.pow(a + 1e-8, LP_NORM - 1);
   return t > 0 ? Math.sign(x) * t : 0;
 }
@@ -29,13 +36,14 @@ export function hqqZeroPoint(values: Float64Array, inverseScale: number, zero: n
   let best = Infinity;
   const len = values.length;
   for (let it = 0; it < ITERATIONS; it++) {
+    const threshold = shrinkThreshold(beta);
     let sum = 0;
     let err = 0;
     for (let j = 0; j < len; j++) {
       const w = values[j];
       const q = Math.min(qmax, Math.max(0, Math.round(w * inverseScale + zero)));
       const r = (q - zero) / inverseScale;
-      const e = shrink(w - r, beta);
+      const e = shrink(w - r, beta, threshold);
       sum += q - (w - e) * inverseScale;
       err += Math.abs(w - r);
     }
