@@ -257,6 +257,35 @@ describe('weight-only block quantization', function () {
     }
   });
 
+  it('a weight read by two MatMuls is quantized once and shared', async () => {
+    const g = new GraphBuilder('shared')
+      .input('x', DataType.FLOAT, [M, K])
+      .input('x2', DataType.FLOAT, [M, K])
+      .initializer('W', DataType.FLOAT, [K, N], W)
+      .node('MatMul', ['x', 'W'], ['y'], {}, { name: 'first' })
+      .node('MatMul', ['x2', 'W'], ['y2'], {}, { name: 'second' })
+      .output('y', DataType.FLOAT, [M, N])
+      .output('y2', DataType.FLOAT, [M, N]);
+    const file = path.join(dir, 'shared.onnx');
+    fs.writeFileSync(file, modelBytes(g, { opset: 13 }));
+    for (const format of ['matmulnbits', 'dequantize-linear'] as const) {
+      const r = await quantizeModel(file, settings({ weightOnlyFormat: format }), { output: path.join(dir, `shared.${format}.onnx`) });
+      const model = readModelSync(r.output);
+      const initializers = model.proto.graph!.initializer.map((t) => t.name);
+      assert.strictEqual(initializers.length, 3, initializers.join(', '));
+      assert.strictEqual(r.tensors.length, 1);
+      assert.strictEqual(r.weightErrors!.length, 1);
+      assert.match(r.nodes.find((d) => d.node === 'second')!.reason, /sharing the quantized weight of 'first'/);
+      const x2 = randomValues(12, M * K);
+      const out = await ort.InferenceSession.create(r.output, { graphOptimizationLevel: 'disabled' });
+      const y = await out.run({ x: new ort.Tensor('float32', x, [M, K]), x2: new ort.Tensor('float32', x2, [M, K]) });
+      await out.release();
+      const deq = blockDequantize(blockQuantize(W, K, N, { bits: 4, blockSize: 32, symmetric: false }));
+      assertClose(y.y.data as Float32Array, matmul(x, deq, M, K, N), `${format} y`);
+      assertClose(y.y2.data as Float32Array, matmul(x2, deq, M, K, N), `${format} y2`);
+    }
+  });
+
   it('layer overrides change one node, exclude keeps one in float', async () => {
     const g = new GraphBuilder('two')
       .input('x', DataType.FLOAT, [M, K])

@@ -118,7 +118,28 @@ export async function quantizeWeightOnly(model: OnnxModel, settings: QuantSettin
   }
 
   const replaced = new Map<number, Rewrite>();
+  // A weight read by several nodes the same way is quantized once and its initializers shared.
+  const done = new Map<string, { node: string; names: string[]; choice: WeightOnlyChoice; algorithm: string }>();
+  const write = (t: WeightNode, choice: WeightOnlyChoice, reuse?: string[]) =>
+    t.opType === 'Gather'
+      ? writeGatherBlockQuantized(t, choice, ctx, reuse)
+      : settings.weightOnlyFormat === 'dequantize-linear'
+        ? writeDequantizeLinear(t, choice, ctx, reuse)
+        : writeMatMulNBits(t, choice, ctx, reuse);
   for (const t of eligible) {
+    const key = [t.weight, t.opType === 'Gather', t.layout, t.options.bits, t.options.blockSize, t.options.symmetric, t.alpha].join('|');
+    const same = dataAware ? undefined : done.get(key);
+    if (same) {
+      const rewrite = write(t, same.choice, same.names);
+      replaced.set(t.index, rewrite);
+      decisions.push({
+        node: t.name,
+        opType: t.opType,
+        quantized: true,
+        reason: `${describe(t, same.choice, same.algorithm, rewrite)}, sharing the quantized weight of '${same.node}'`,
+      });
+      continue;
+    }
     const stored = byName.get(t.weight)!;
     let values: Float32Array | undefined = floatWeight(model, stored);
     let choice = dataAware?.get(t.name);
@@ -138,23 +159,14 @@ export async function quantizeWeightOnly(model: OnnxModel, settings: QuantSettin
     const reference = choice.inputScale ? scaleRows(values, t, choice.inputScale) : values;
     const err = blockErrorStats(reference, w, choice.inputScale ? 'KN' : t.layout);
     values = undefined; // the float copy goes before the next weight is read
-    const rewrite =
-      t.opType === 'Gather'
-        ? writeGatherBlockQuantized(t, choice, ctx)
-        : settings.weightOnlyFormat === 'dequantize-linear'
-          ? writeDequantizeLinear(t, choice, ctx)
-          : writeMatMulNBits(t, choice, ctx);
+    const rewrite = write(t, choice);
     replaced.set(t.index, rewrite);
+    // Only the shape is kept for a sharer: the integers are in the initializers already.
+    const shape = { ...w, q: new Uint8Array(0), scales: new Float32Array(0), zeroPoints: new Uint8Array(0) };
+    done.set(key, { node: t.name, names: rewrite.weightInputs, choice: { weight: shape }, algorithm });
     quantizedNames[rewrite.quantizedName] = t.weight;
     weightErrors.push({ tensor: t.weight, node: t.name, ...err, sqnrDb: Number.isFinite(err.sqnrDb) ? err.sqnrDb : err.sqnrDb > 0 ? 999 : -999 });
-    const padded = t.K % w.blockSize ? `, K = ${t.K} padded to ${w.kBlocks * w.blockSize}` : '';
-    const op = rewrite.nodes.find((n) => n.op_type === 'MatMulNBits' || n.op_type === 'GatherBlockQuantized' || n.op_type === 'DequantizeLinear')!.op_type;
-    decisions.push({
-      node: t.name,
-      opType: t.opType,
-      quantized: true,
-      reason: `${op}: ${w.bits} bits, blocks of ${w.blockSize}, ${w.symmetric ? 'symmetric' : 'asymmetric'}, ${algorithm}${padded}${t.alpha !== 1 ? ', alpha folded into the scales' : ''}${choice.inputScale ? ', input divided by the AWQ scale' : ''}`,
-    });
+    decisions.push({ node: t.name, opType: t.opType, quantized: true, reason: describe(t, choice, algorithm, rewrite) });
     tensors.push({
       tensor: t.weight,
       kind: 'weight',
@@ -187,6 +199,16 @@ export async function quantizeWeightOnly(model: OnnxModel, settings: QuantSettin
     if (!found.nodes.some((t) => t.name === node)) warnings.push(`the layer override of '${node}' applies to no quantized node`);
   }
   return { tensors, decisions, unmatchedPatterns: found.unmatchedPatterns, warnings, quantizedNames, weightErrors, quantizedCount: replaced.size };
+}
+
+/** "MatMulNBits: 4 bits, blocks of 32, asymmetric, rtn, K = 80 padded to 96". */
+function describe(t: WeightNode, choice: WeightOnlyChoice, algorithm: string, rewrite: Rewrite): string {
+  const w = choice.weight;
+  const padded = t.K % w.blockSize ? `, K = ${t.K} padded to ${w.kBlocks * w.blockSize}` : '';
+  const op = rewrite.nodes.find((n) => n.op_type === 'MatMulNBits' || n.op_type === 'GatherBlockQuantized' || n.op_type === 'DequantizeLinear')!.op_type;
+  const alpha = t.alpha !== 1 ? ', alpha folded into the scales' : '';
+  const awq = choice.inputScale ? ', input divided by the AWQ scale' : '';
+  return `${op}: ${w.bits} bits, blocks of ${w.blockSize}, ${w.symmetric ? 'symmetric' : 'asymmetric'}, ${algorithm}${padded}${alpha}${awq}`;
 }
 
 /** W * s per row k (AWQ's scaled weight), [K, N] row-major. */

@@ -18,6 +18,9 @@ export interface Rewrite {
   initializers: TensorProto[];
   /** The quantized initializer holding the weight's integers. */
   quantizedName: string;
+  /** The weight's initializers as the node reads them: [integers, scales, zero points?]. Another
+   *  node with the same weight and options reads these instead of new copies (`reuse`). */
+  weightInputs: string[];
   /** Its element type as the result reports it (uint4, int4, uint8, int8). */
   type: string;
 }
@@ -76,21 +79,12 @@ function biasAdd(t: WeightNode, y: string, ctx: WriteContext, out: Rewrite): voi
   out.nodes.push(makeNode('Add', [y, c], [t.node.output[0]], ctx.unique(`${t.name}_bias_Add`)));
 }
 
-export function writeMatMulNBits(t: WeightNode, choice: WeightOnlyChoice, ctx: WriteContext): Rewrite {
+export function writeMatMulNBits(t: WeightNode, choice: WeightOnlyChoice, ctx: WriteContext, reuse?: string[]): Rewrite {
   const w = choice.weight;
-  const out: Rewrite = { nodes: [], initializers: [], quantizedName: '', type: w.symmetric ? `int${w.bits}` : `uint${w.bits}` };
+  const out: Rewrite = { nodes: [], initializers: [], quantizedName: '', weightInputs: [], type: w.symmetric ? `int${w.bits}` : `uint${w.bits}` };
   const a = activation(t, choice, ctx, out);
-  const p = packMatMulNBits(w);
-  const qName = ctx.unique(`${t.weight}_Q${w.bits}`);
-  const data = makeTensor({ name: qName, dataType: DataType.UINT8, dims: p.dims, values: p.data });
-  const scales = makeTensor({ name: ctx.unique(`${t.weight}_scales`), dataType: DataType.FLOAT, dims: [w.N * w.kBlocks], values: scaledScales(w, t.alpha) });
-  out.initializers.push(data, scales);
-  const inputs = [a, qName, scales.name!];
-  if (p.zeroPoints) {
-    const zp = makeTensor({ name: ctx.unique(`${t.weight}_zero_points`), dataType: DataType.UINT8, dims: [p.zeroPoints.length], values: p.zeroPoints });
-    out.initializers.push(zp);
-    inputs.push(zp.name!);
-  }
+  out.weightInputs = reuse ?? matMulNBitsTensors(t, w, ctx, out);
+  const inputs = [a, ...out.weightInputs];
   const biasInput = biasInitializer(t, ctx, out);
   if (biasInput) inputs.push(...Array<string>(5 - inputs.length).fill(''), biasInput);
   const y = t.bias && !biasInput ? ctx.unique(`${t.node.output[0]}_before_bias`) : t.node.output[0];
@@ -99,8 +93,19 @@ export function writeMatMulNBits(t: WeightNode, choice: WeightOnlyChoice, ctx: W
   if (ctx.accuracyLevel) attrs.push(intAttr('accuracy_level', ctx.accuracyLevel));
   out.nodes.push(makeNode('MatMulNBits', inputs, [y], ctx.unique(`${t.name}_Q${w.bits}`), attrs, 'com.microsoft'));
   if (t.bias && !biasInput) biasAdd(t, y, ctx, out);
-  out.quantizedName = qName;
+  out.quantizedName = out.weightInputs[0];
   return out;
+}
+
+function matMulNBitsTensors(t: WeightNode, w: BlockQuantizedWeight, ctx: WriteContext, out: Rewrite): string[] {
+  const p = packMatMulNBits(w);
+  const data = makeTensor({ name: ctx.unique(`${t.weight}_Q${w.bits}`), dataType: DataType.UINT8, dims: p.dims, values: p.data });
+  const scales = makeTensor({ name: ctx.unique(`${t.weight}_scales`), dataType: DataType.FLOAT, dims: [w.N * w.kBlocks], values: scaledScales(w, t.alpha) });
+  out.initializers.push(data, scales);
+  if (!p.zeroPoints) return [data.name!, scales.name!];
+  const zp = makeTensor({ name: ctx.unique(`${t.weight}_zero_points`), dataType: DataType.UINT8, dims: [p.zeroPoints.length], values: p.zeroPoints });
+  out.initializers.push(zp);
+  return [data.name!, scales.name!, zp.name!];
 }
 
 /** W_q as DequantizeLinear reads it: [K, N] row-major, signed (q - 2^(bits-1)) when symmetric. */
@@ -119,64 +124,68 @@ function blocksByRow<T extends Float32Array | Uint8Array>(v: T, w: BlockQuantize
   return out;
 }
 
-export function writeDequantizeLinear(t: WeightNode, choice: WeightOnlyChoice, ctx: WriteContext): Rewrite {
+const DQ_TYPES = { int4: DataType.INT4, uint4: DataType.UINT4, int8: DataType.INT8, uint8: DataType.UINT8 };
+
+export function writeDequantizeLinear(t: WeightNode, choice: WeightOnlyChoice, ctx: WriteContext, reuse?: string[]): Rewrite {
   const w = choice.weight;
   const type = w.symmetric ? `int${w.bits}` : `uint${w.bits}`;
-  const dataType = { int4: DataType.INT4, uint4: DataType.UINT4, int8: DataType.INT8, uint8: DataType.UINT8 }[type]!;
-  const out: Rewrite = { nodes: [], initializers: [], quantizedName: '', type };
+  const out: Rewrite = { nodes: [], initializers: [], quantizedName: '', weightInputs: [], type };
   const a = activation(t, choice, ctx, out);
-  const qName = ctx.unique(`${t.weight}_DQ_Q${w.bits}`);
-  const scales = blocksByRow(scaledScales(w, t.alpha), w, (n) => new Float32Array(n));
-  out.initializers.push(
-    makeTensor({ name: qName, dataType, dims: [w.K, w.N], values: rowMajorValues(w) }),
-    makeTensor({ name: ctx.unique(`${t.weight}_DQ_scales`), dataType: DataType.FLOAT, dims: [w.kBlocks, w.N], values: scales }),
-  );
-  const dqInputs = [qName, out.initializers[out.initializers.length - 1].name!];
-  if (!w.symmetric) {
-    const zp = makeTensor({
-      name: ctx.unique(`${t.weight}_DQ_zero_points`),
-      dataType,
-      dims: [w.kBlocks, w.N],
-      values: blocksByRow(w.zeroPoints, w, (n) => new Uint8Array(n)),
-    });
-    out.initializers.push(zp);
-    dqInputs.push(zp.name!);
-  }
+  out.weightInputs = reuse ?? dequantizeLinearTensors(t, w, DQ_TYPES[type as keyof typeof DQ_TYPES], ctx, out);
   const deq = ctx.unique(`${t.weight}_dequantized`);
   out.nodes.push(
-    makeNode('DequantizeLinear', dqInputs, [deq], ctx.unique(`${t.name}_DQ_Q${w.bits}`), [intAttr('axis', 0), intAttr('block_size', w.blockSize)]),
+    makeNode('DequantizeLinear', out.weightInputs, [deq], ctx.unique(`${t.name}_DQ_Q${w.bits}`), [intAttr('axis', 0), intAttr('block_size', w.blockSize)]),
   );
   const y = t.bias ? ctx.unique(`${t.node.output[0]}_before_bias`) : t.node.output[0];
   out.nodes.push(makeNode('MatMul', [a, deq], [y], ctx.unique(`${t.name}_MatMul_Q${w.bits}`)));
   if (t.bias) biasAdd(t, y, ctx, out);
-  out.quantizedName = qName;
+  out.quantizedName = out.weightInputs[0];
   return out;
+}
+
+function dequantizeLinearTensors(t: WeightNode, w: BlockQuantizedWeight, dataType: DataType, ctx: WriteContext, out: Rewrite): string[] {
+  const q = makeTensor({ name: ctx.unique(`${t.weight}_DQ_Q${w.bits}`), dataType, dims: [w.K, w.N], values: rowMajorValues(w) });
+  const scales = blocksByRow(scaledScales(w, t.alpha), w, (n) => new Float32Array(n));
+  const s = makeTensor({ name: ctx.unique(`${t.weight}_DQ_scales`), dataType: DataType.FLOAT, dims: [w.kBlocks, w.N], values: scales });
+  out.initializers.push(q, s);
+  if (w.symmetric) return [q.name!, s.name!];
+  const zp = makeTensor({
+    name: ctx.unique(`${t.weight}_DQ_zero_points`),
+    dataType,
+    dims: [w.kBlocks, w.N],
+    values: blocksByRow(w.zeroPoints, w, (n) => new Uint8Array(n)),
+  });
+  out.initializers.push(zp);
+  return [q.name!, s.name!, zp.name!];
 }
 
 /** An embedding table [vocab, dim] quantized in blocks along dim (the weight's K), rows packed
  *  like MatMulNBits' columns: uint8 [vocab, dim * bits / 8]; needs dim to be a multiple of the block. */
-export function writeGatherBlockQuantized(t: WeightNode, choice: WeightOnlyChoice, ctx: WriteContext): Rewrite {
+export function writeGatherBlockQuantized(t: WeightNode, choice: WeightOnlyChoice, ctx: WriteContext, reuse?: string[]): Rewrite {
   const w = choice.weight;
-  const out: Rewrite = { nodes: [], initializers: [], quantizedName: '', type: w.symmetric ? `int${w.bits}` : `uint${w.bits}` };
-  const p = packMatMulNBits(w);
-  const qName = ctx.unique(`${t.weight}_Q${w.bits}`);
-  out.initializers.push(
-    makeTensor({ name: qName, dataType: DataType.UINT8, dims: [w.N, (w.K * w.bits) / 8], values: p.data }),
-    makeTensor({ name: ctx.unique(`${t.weight}_scales`), dataType: DataType.FLOAT, dims: [w.N, w.kBlocks], values: w.scales }),
-  );
-  const inputs = [qName, t.node.input[1], out.initializers[1].name!];
-  if (p.zeroPoints) {
-    const zp = makeTensor({
-      name: ctx.unique(`${t.weight}_zero_points`),
-      dataType: DataType.UINT8,
-      dims: [w.N, p.zeroPoints.length / w.N],
-      values: p.zeroPoints,
-    });
-    out.initializers.push(zp);
-    inputs.push(zp.name!);
-  }
+  const out: Rewrite = { nodes: [], initializers: [], quantizedName: '', weightInputs: [], type: w.symmetric ? `int${w.bits}` : `uint${w.bits}` };
+  out.weightInputs = reuse ?? gatherTensors(t, w, ctx, out);
+  const [data, ...params] = out.weightInputs;
   const attrs = [intAttr('gather_axis', 0), intAttr('quantize_axis', 1), intAttr('block_size', w.blockSize), intAttr('bits', w.bits)];
-  out.nodes.push(makeNode('GatherBlockQuantized', inputs, [t.node.output[0]], ctx.unique(`${t.name}_Q${w.bits}`), attrs, 'com.microsoft'));
-  out.quantizedName = qName;
+  out.nodes.push(
+    makeNode('GatherBlockQuantized', [data, t.node.input[1], ...params], [t.node.output[0]], ctx.unique(`${t.name}_Q${w.bits}`), attrs, 'com.microsoft'),
+  );
+  out.quantizedName = data;
   return out;
+}
+
+function gatherTensors(t: WeightNode, w: BlockQuantizedWeight, ctx: WriteContext, out: Rewrite): string[] {
+  const p = packMatMulNBits(w);
+  const data = makeTensor({ name: ctx.unique(`${t.weight}_Q${w.bits}`), dataType: DataType.UINT8, dims: [w.N, (w.K * w.bits) / 8], values: p.data });
+  const scales = makeTensor({ name: ctx.unique(`${t.weight}_scales`), dataType: DataType.FLOAT, dims: [w.N, w.kBlocks], values: w.scales });
+  out.initializers.push(data, scales);
+  if (!p.zeroPoints) return [data.name!, scales.name!];
+  const zp = makeTensor({
+    name: ctx.unique(`${t.weight}_zero_points`),
+    dataType: DataType.UINT8,
+    dims: [w.N, p.zeroPoints.length / w.N],
+    values: p.zeroPoints,
+  });
+  out.initializers.push(zp);
+  return [data.name!, scales.name!, zp.name!];
 }
