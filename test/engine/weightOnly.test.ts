@@ -142,6 +142,10 @@ describe('weight-only block quantization', function () {
               r.warnings.some((m) => /opset 13 was raised to 21/.test(m)),
               r.warnings.join('; '),
             );
+            assert.ok(
+              r.warnings.some((m) => /fuses each blocked DequantizeLinear \+ MatMul into MatMulNBits/.test(m)),
+              r.warnings.join('; '),
+            );
             const q = init(`W_DQ_Q${bits}`);
             assert.strictEqual(q.data_type, { int4: DataType.INT4, uint4: DataType.UINT4, int8: DataType.INT8, uint8: DataType.UINT8 }[type]);
             assert.deepStrictEqual(tensorDims(q), [K, N]);

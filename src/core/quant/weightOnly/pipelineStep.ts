@@ -48,6 +48,11 @@ export async function runWeightOnly(
       `no weight to quantize: no MatMul or Gemm with a constant float32 2-D B, nor Gather on a constant table, can be block-quantized here${excluded}`,
     );
   }
+  if (settings.weightOnlyFormat === 'dequantize-linear' && r.decisions.some((d) => d.quantized && d.opType !== 'Gather')) {
+    r.warnings.push(
+      `onnxruntime's optimizer fuses each blocked DequantizeLinear + MatMul into MatMulNBits computing with int8 activations (session option session.qdq_matmulnbits_accuracy_level, default 4)${settings.accuracyLevel ? `; --accuracy-level ${settings.accuracyLevel} is written only by the matmulnbits format` : ''}`,
+    );
+  }
   if (raisedFrom !== undefined)
     r.warnings.push(`the model's opset ${raisedFrom} was raised to 21 for blocked DequantizeLinear (no operator it uses changed meaning)`);
   return { ...r, raisedFrom };
