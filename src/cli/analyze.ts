@@ -8,6 +8,7 @@ import { analyzeQuantization, rankLayers, type AnalysisProgress } from '../core/
 import { writeReportHtml } from '../core/analysis/htmlReport';
 import { parseTarget } from '../core/analysis/keepReport';
 import { defaultQuantResultFile, defaultReportFile, previousQuantResult } from '../core/analysis/quantResultFile';
+import { describeWeightOnly } from '../shared/quantResult';
 import { keepInFloatAndAnalyze } from '../core/workflows/keepInFloatAndAnalyze';
 import { errorMessage } from '../core/errors';
 import { table } from './format';
@@ -65,7 +66,13 @@ export function formatReport(r: QuantReport, sort: 'local' | 'accumulated', top:
   const lines: string[] = [];
   lines.push(
     `Float      ${r.floatModel}`,
-    `Quantized  ${r.quantizedModel}${r.quantSettings ? `  (${r.quantSettings.mode}, ${r.quantSettings.method}, activations ${r.quantSettings.activationType}, weights ${r.quantSettings.weightType}${r.quantSettings.perChannel ? ' per channel' : ''})` : ''}`,
+    `Quantized  ${r.quantizedModel}${
+      r.quantSettings
+        ? r.quantSettings.mode === 'weight-only'
+          ? `  (weight-only, ${describeWeightOnly(r.quantSettings)})`
+          : `  (${r.quantSettings.mode}, ${r.quantSettings.method}, activations ${r.quantSettings.activationType}, weights ${r.quantSettings.weightType}${r.quantSettings.perChannel ? ' per channel' : ''})`
+        : ''
+    }`,
   );
   const s = r.settings;
   lines.push(

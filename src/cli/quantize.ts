@@ -1,7 +1,7 @@
 // `onnx-compress quantize`: options -> settings (recipe, then flags), a progress bar on a terminal
 // (plain lines otherwise), and a summary of the QuantResult.
 import type { ParseArgsConfig } from 'util';
-import type { QuantSettings } from '../shared/quantResult';
+import { describeWeightOnly, type QuantSettings } from '../shared/quantResult';
 import { fmtSizeChange, formatBytes } from '../shared/format';
 import { quantizeModel } from '../core/quant/pipeline';
 import { readRecipe, resolveSettings } from '../core/quant/settings';
@@ -143,12 +143,13 @@ export async function quantizeCommand(model: string, v: Values, usage: Usage, ou
       `\nwrote ${r.output} (${formatBytes(r.sizes.inputBytes)} -> ${formatBytes(r.sizes.outputBytes)}, ${fmtSizeChange(r.sizes.inputBytes, r.sizes.outputBytes)})`,
     );
     const half = r.settings.mode === 'fp16' || r.settings.mode === 'bf16';
-    if (half)
-      out.log(`mode ${r.settings.mode}, IO types ${r.settings.keepIoTypes ? 'kept float32' : r.settings.mode}, provider ${r.settings.executionProvider}`);
-    else
-      out.log(
-        `mode ${r.settings.mode}, method ${r.settings.method}, activations ${r.settings.activationType}, weights ${r.settings.weightType}${r.settings.perChannel ? ' per channel' : ''}${r.settings.mode === 'static' ? `, format ${r.settings.format}` : ''}, provider ${r.settings.executionProvider}`,
-      );
+    out.log(
+      half
+        ? `mode ${r.settings.mode}, IO types ${r.settings.keepIoTypes ? 'kept float32' : r.settings.mode}, provider ${r.settings.executionProvider}`
+        : r.settings.mode === 'weight-only'
+          ? `mode weight-only, ${describeWeightOnly(r.settings)}, provider ${r.settings.executionProvider}`
+          : `mode ${r.settings.mode}, method ${r.settings.method}, activations ${r.settings.activationType}, weights ${r.settings.weightType}${r.settings.perChannel ? ' per channel' : ''}${r.settings.mode === 'static' ? `, format ${r.settings.format}` : ''}, provider ${r.settings.executionProvider}`,
+    );
     if (r.calibration)
       out.log(
         `calibration: ${r.calibration.samples} samples in ${r.calibration.batches} batches, ${r.calibration.seconds.toFixed(1)} s (${r.calibration.source})`,

@@ -126,6 +126,19 @@ export interface FusionReport {
   unfused: Array<{ node: string; opType: string; reason: string }>;
 }
 
+/** Weight-only: how far one quantized weight is from its float values, block by block. */
+export interface WeightBlockError {
+  /** The float weight (initializer) name. */
+  tensor: string;
+  node: string;
+  blocks: number;
+  /** Over blocks, ||w - w~|| / ||w|| of each block (0 for an all-zero block): the mean and the worst. */
+  meanRelative: number;
+  maxRelative: number;
+  /** 10 log10(sum w^2 / sum (w - w~)^2) over the whole weight (999 when exact). */
+  sqnrDb: number;
+}
+
 export interface QuantResult {
   format: typeof QUANT_RESULT_FORMAT;
   version: typeof QUANT_RESULT_VERSION;
@@ -147,6 +160,13 @@ export interface QuantResult {
    * `W`), as the rewrite named them. Absent in results written before it was recorded.
    */
   quantizedNames?: Record<string, string>;
+  /** Weight-only: the reconstruction error of each quantized weight. Absent in other modes. */
+  weightErrors?: WeightBlockError[];
+}
+
+/** "4-bit asymmetric weights in blocks of 32, rtn, matmulnbits, accuracy level 0": what a weight-only run did. */
+export function describeWeightOnly(s: QuantSettings): string {
+  return `${s.bits}-bit ${s.symmetricWeights ? 'symmetric' : 'asymmetric'} weights in blocks of ${s.blockSize}, ${s.algorithm}, ${s.weightOnlyFormat}, accuracy level ${s.accuracyLevel}`;
 }
 
 // ---- validation ---------------------------------------------------------------------------------
@@ -273,7 +293,20 @@ function quantResult(v: unknown): QuantResult {
     const names = f.get('quantizedNames', obj);
     result.quantizedNames = Object.fromEntries(Object.entries(names).map(([k, x]) => [k, str(x, `quantizedNames.${k}`)]));
   }
+  if (f.o.weightErrors !== undefined) result.weightErrors = f.list('weightErrors', weightError);
   return result;
+}
+
+function weightError(v: unknown, where: string): WeightBlockError {
+  const f = new Fields(v, where);
+  return {
+    tensor: f.str('tensor'),
+    node: f.str('node'),
+    blocks: f.num('blocks'),
+    meanRelative: f.num('meanRelative'),
+    maxRelative: f.num('maxRelative'),
+    sqnrDb: f.num('sqnrDb'),
+  };
 }
 
 /**

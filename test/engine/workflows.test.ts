@@ -85,7 +85,7 @@ describe('workflows (Fashion-MNIST CNN)', function () {
     );
     assert.throws(
       () => parseQuantResult({ ...json, settings: { ...json.settings, mode: 'fast' } }, 'q.quant.json'),
-      /settings\.mode must be one of static, dynamic \(got "fast"\)/,
+      /settings\.mode must be one of static, dynamic, weight-only, fp16, bf16 \(got "fast"\)/,
     );
     assert.throws(
       () => parseQuantResult([], 'q.quant.json'),

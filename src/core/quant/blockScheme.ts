@@ -1,101 +1,204 @@
-// Per block, 4-bit weight-only quantization of MatMul B[K, N] (docs/quantization.md, section 6), in the layout
-// of com.microsoft::MatMulNBits. Pure arithmetic on top of the scheme's rounding and parameters.
-import { FLOAT32_TINY, quantizeOne, scaleZeroPoint } from './scheme';
+// The arithmetic of block-wise weight quantization (docs/quantization.md, section 10): scale and
+// zero point of a block, the rounding of a value, dequantization, and the packing of
+// com.microsoft::MatMulNBits. It follows onnxruntime's own quantizer (MLAS's blockwise quantizer,
+// which its MatMulNBits quantizer calls) bit for bit: a value is q = clamp(roundf(x * (1 / S) + Z))
+// in float32, rounding ties away from zero. The one home of this math: RTN is these functions,
+// HQQ and the data-aware algorithms choose S and Z and quantize with quantizeBlockValue.
+import type { BlockOptions, BlockQuantizedWeight } from './weightOnly/types';
 
-export interface BlockQuantized {
-  /** uint8 [N, kBlocks, blockSize / 2]: element 2i of a block in the low nibble, 2i+1 in the high. */
-  packed: Uint8Array;
-  /** float32 [N * kBlocks], block b of column n at n * kBlocks + b. */
-  scales: Float32Array;
-  /** Asymmetric only: uint8 [N * ceil(kBlocks / 2)], each column's zero points packed like the
-   *  values and padded to a whole byte. Absent means MatMulNBits' implicit zero point 8. */
-  zeroPoints?: Uint8Array;
-  kBlocks: number;
-  blockSize: number;
+/** How B is stored: [K, N] (a MatMul's B) or [N, K] (a Gemm's B with transB, an embedding table
+ *  read per row): blocks always run along K. */
+export type WeightLayout = 'KN' | 'NK';
+
+export function checkBlockOptions(o: BlockOptions): void {
+  const b = o.blockSize;
+  if (!Number.isInteger(b) || b < 16 || b > 256 || (b & (b - 1)) !== 0) throw new RangeError(`block size ${b} is not a power of two from 16 to 256`);
+  if (o.bits !== 4 && o.bits !== 8) throw new RangeError(`${o.bits} bits: only 4 and 8 are supported`);
 }
 
-function checkBlockSize(blockSize: number): void {
-  if (!Number.isInteger(blockSize) || blockSize < 16 || blockSize > 256 || (blockSize & (blockSize - 1)) !== 0) {
-    throw new RangeError(`block size ${blockSize} is not a power of two from 16 to 256`);
-  }
+/** 2^bits - 1. */
+export function maxLevel(bits: 4 | 8): number {
+  return (1 << bits) - 1;
+}
+
+/** C's roundf: ties away from zero. */
+export function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
+}
+
+/** The reciprocal the quantizer multiplies by (0 for a block without range). */
+export function reciprocalScale(s: number): number {
+  return s ? Math.fround(1 / s) : 0;
+}
+
+/** One value of a block: clamp(roundf(fround(fround(x * r) + z)), 0, 2^bits - 1). */
+export function quantizeBlockValue(x: number, r: number, z: number, qmax: number): number {
+  const v = roundHalfAway(Math.fround(Math.fround(x * r) + z));
+  return v < 0 ? 0 : v > qmax ? qmax : Number.isNaN(v) ? z : v;
 }
 
 /**
- * Quantizes B[K, N] (row-major) in blocks of `blockSize` along K; K is padded with zeros to a
- * multiple of blockSize.
- *
- * Symmetric: m = the block's value of largest magnitude, S = m / -8 (a negative S maps m itself
- * to -8, using the whole of [-8, 7]), q = clamp(roundHalfEven(x / S), -8, 7) stored as q + 8.
- * Asymmetric: S and Z as scaleZeroPoint(min, max, 'uint4') gives them: the range includes 0
- * (else Z could not lie in [0, 15] and blocks away from 0 would clamp), S = (max - min) / 15.
- * A block without range (|S| below the smallest normal float32) gets S = 1 and the zero point,
- * so it dequantizes to exact zeros.
+ * Scale and zero point of a block from its values' range (padding excluded), as MLAS computes them.
+ * Asymmetric: the range is widened to include 0, S = (max - min) / (2^bits - 1), Z = roundf(-min / S)
+ * clamped (Z = 0 when S = 0). Symmetric: m = the endpoint of larger magnitude (min on a tie),
+ * S = -m / 2^(bits-1), Z = 2^(bits-1): a negative S maps m to level 0, so the whole range is used.
  */
-export function blockQuantize4bit(B: Float32Array, K: number, N: number, blockSize: number, symmetric: boolean): BlockQuantized {
-  checkBlockSize(blockSize);
-  if (!(Number.isInteger(K) && K > 0 && Number.isInteger(N) && N > 0)) throw new RangeError(`bad matrix size K=${K}, N=${N}`);
-  if (B.length !== K * N) throw new RangeError(`${B.length} values given for B[${K}, ${N}]`);
-  const kBlocks = Math.ceil(K / blockSize);
-  const blob = blockSize / 2;
-  const packed = new Uint8Array(N * kBlocks * blob);
-  const scales = new Float32Array(N * kBlocks);
-  const zpBytes = Math.ceil(kBlocks / 2);
-  const zeroPoints = symmetric ? undefined : new Uint8Array(N * zpBytes);
-  const block = new Float32Array(blockSize);
-  for (let n = 0; n < N; n++) {
-    for (let b = 0; b < kBlocks; b++) {
-      const k0 = b * blockSize;
-      const len = Math.min(blockSize, K - k0);
-      block.fill(0);
-      for (let j = 0; j < len; j++) block[j] = B[(k0 + j) * N + n];
-      let s: number;
-      let z: number;
-      if (symmetric) {
-        let m = 0;
-        for (let j = 0; j < len; j++) {
-          const v = block[j];
-          // On equal magnitudes the negative one, as the reference (MLAS) picks.
-          if (Math.abs(v) > Math.abs(m) || (Math.abs(v) === Math.abs(m) && v < m)) m = v;
-        }
-        s = Math.fround(m / -8);
-        z = 8;
-        if (!(Math.abs(s) >= FLOAT32_TINY)) s = 1;
-      } else {
-        let lo = Infinity;
-        let hi = -Infinity;
-        for (let j = 0; j < len; j++) {
-          if (block[j] < lo) lo = block[j];
-          if (block[j] > hi) hi = block[j];
-        }
-        ({ scale: s, zeroPoint: z } = scaleZeroPoint(Math.min(lo, 0), Math.max(hi, 0), 'uint4'));
-      }
-      scales[n * kBlocks + b] = s;
-      if (zeroPoints) zeroPoints[n * zpBytes + (b >> 1)] |= z << ((b & 1) * 4);
-      const base = (n * kBlocks + b) * blob;
-      // Padding (j >= len) is 0 and quantizes to the zero point.
-      for (let j = 0; j < blockSize; j++) packed[base + (j >> 1)] |= quantizeOne(block[j], s, z, 0, 15) << ((j & 1) * 4);
-    }
+export function blockParams(min: number, max: number, bits: 4 | 8, symmetric: boolean): { scale: number; zeroPoint: number } {
+  const f = Math.fround;
+  const qmax = maxLevel(bits);
+  const mid = 1 << (bits - 1);
+  if (symmetric) {
+    const m = Math.abs(max) > Math.abs(min) ? max : min;
+    // -0 for an all-zero block, as MLAS stores it.
+    return { scale: f(-m / mid), zeroPoint: mid };
   }
-  return { packed, scales, zeroPoints, kBlocks, blockSize };
+  const lo = Math.min(min, 0);
+  const hi = Math.max(max, 0);
+  const scale = f(f(hi - lo) / qmax);
+  const zf = scale !== 0 ? f(0 - f(lo / scale)) : lo;
+  const zeroPoint = zf < 0 ? 0 : zf > qmax ? qmax : roundHalfAway(zf);
+  return { scale, zeroPoint };
 }
 
-/** B~[K, N] from a blockQuantize4bit result: (q - Z) * S in float32, as MatMulNBits sees it. */
-export function blockDequantize4bit(q: BlockQuantized, K: number, N: number): Float32Array {
-  const { packed, scales, zeroPoints, kBlocks, blockSize } = q;
-  const blob = blockSize / 2;
-  const zpBytes = Math.ceil(kBlocks / 2);
-  const out = new Float32Array(K * N);
+/** Reads B's values block by block without copying the whole tensor. */
+export function blockReader(B: Float32Array, K: number, N: number, layout: WeightLayout): (n: number, k: number) => number {
+  if (B.length !== K * N) throw new RangeError(`${B.length} values given for B[${K}, ${N}]`);
+  return layout === 'KN' ? (n, k) => B[k * N + n] : (n, k) => B[n * K + k];
+}
+
+/** An empty weight of the given shape, with padding at the zero point once filled. */
+export function emptyBlockWeight(K: number, N: number, o: BlockOptions): BlockQuantizedWeight {
+  checkBlockOptions(o);
+  if (!(Number.isInteger(K) && K > 0 && Number.isInteger(N) && N > 0)) throw new RangeError(`bad matrix size K=${K}, N=${N}`);
+  const kBlocks = Math.ceil(K / o.blockSize);
+  return {
+    bits: o.bits,
+    blockSize: o.blockSize,
+    symmetric: o.symmetric,
+    K,
+    N,
+    kBlocks,
+    q: new Uint8Array(N * kBlocks * o.blockSize),
+    scales: new Float32Array(N * kBlocks),
+    zeroPoints: new Uint8Array(N * kBlocks),
+  };
+}
+
+/** Quantizes block b of column n with the given S and Z into w (values past K get Z). */
+export function quantizeBlock(w: BlockQuantizedWeight, at: (n: number, k: number) => number, n: number, b: number, scale: number, zeroPoint: number): void {
+  const { blockSize, kBlocks, K } = w;
+  const qmax = maxLevel(w.bits);
+  const r = reciprocalScale(scale);
+  w.scales[n * kBlocks + b] = scale;
+  w.zeroPoints[n * kBlocks + b] = zeroPoint;
+  const base = (n * kBlocks + b) * blockSize;
+  const k0 = b * blockSize;
+  for (let j = 0; j < blockSize; j++) w.q[base + j] = k0 + j < K ? quantizeBlockValue(at(n, k0 + j), r, zeroPoint, qmax) : zeroPoint;
+}
+
+/** Round to nearest with MLAS's parameters: onnxruntime's MatMulNBits quantizer, bit for bit. */
+export function blockQuantize(B: Float32Array, K: number, N: number, o: BlockOptions, layout: WeightLayout = 'KN'): BlockQuantizedWeight {
+  const at = blockReader(B, K, N, layout);
+  const w = emptyBlockWeight(K, N, o);
   for (let n = 0; n < N; n++) {
-    for (let b = 0; b < kBlocks; b++) {
-      const s = scales[n * kBlocks + b];
-      const z = zeroPoints ? (zeroPoints[n * zpBytes + (b >> 1)] >> ((b & 1) * 4)) & 0xf : 8;
-      const base = (n * kBlocks + b) * blob;
-      for (let j = 0; j < blockSize && b * blockSize + j < K; j++) {
-        const v = (packed[base + (j >> 1)] >> ((j & 1) * 4)) & 0xf;
-        // + 0: a negative scale would make -0 of the zero point; a sum in MatMul gives +0 anyway.
-        out[(b * blockSize + j) * N + n] = (v - z) * s + 0;
+    for (let b = 0; b < w.kBlocks; b++) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let k = b * o.blockSize; k < Math.min(K, (b + 1) * o.blockSize); k++) {
+        const v = at(n, k);
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
       }
+      const { scale, zeroPoint } = blockParams(lo, hi, o.bits, o.symmetric);
+      quantizeBlock(w, at, n, b, scale, zeroPoint);
     }
   }
+  return w;
+}
+
+/** One dequantized value, (q - Z) * S in float32, as the kernels compute it. */
+export function dequantizedValue(w: BlockQuantizedWeight, n: number, k: number): number {
+  const i = n * w.kBlocks + Math.floor(k / w.blockSize);
+  return Math.fround((w.q[n * w.kBlocks * w.blockSize + k] - w.zeroPoints[i]) * w.scales[i]) + 0;
+}
+
+/** B~[K, N] row-major, what MatMulNBits multiplies by. */
+export function blockDequantize(w: BlockQuantizedWeight): Float32Array {
+  const out = new Float32Array(w.K * w.N);
+  for (let n = 0; n < w.N; n++) for (let k = 0; k < w.K; k++) out[k * w.N + n] = dequantizedValue(w, n, k);
   return out;
+}
+
+/** The inputs of MatMulNBits: B uint8 [N, kBlocks, blockSize * bits / 8], scales float32
+ *  [N * kBlocks], and (asymmetric only) zero points uint8 [N * ceil(kBlocks * bits / 8)]. */
+export interface MatMulNBitsPacked {
+  data: Uint8Array;
+  scales: Float32Array;
+  zeroPoints?: Uint8Array;
+  dims: [number, number, number];
+}
+
+/**
+ * Packs as onnxruntime's quantizer does: 4 bits two per byte, element 2i in the low nibble; 8 bits
+ * one per byte; the padding past K is 0 (MatMulNBits never reads it). Each column's zero points
+ * are packed the same way, a column starting on a whole byte. Symmetric weights leave the zero
+ * points out: the kernel's implicit one is 2^(bits-1), the value they hold.
+ */
+export function packMatMulNBits(w: BlockQuantizedWeight): MatMulNBitsPacked {
+  const { K, N, kBlocks, blockSize, bits } = w;
+  const blob = (blockSize * bits) / 8;
+  const data = new Uint8Array(N * kBlocks * blob);
+  const perByte = 8 / bits;
+  const kPadded = kBlocks * blockSize;
+  for (let n = 0; n < N; n++) {
+    const src = n * kPadded;
+    const dst = n * kBlocks * blob;
+    for (let k = 0; k < K; k++) data[dst + Math.floor(k / perByte)] |= w.q[src + k] << ((k % perByte) * bits);
+  }
+  let zeroPoints: Uint8Array | undefined;
+  if (!w.symmetric) {
+    const zpBytes = Math.ceil(kBlocks / perByte);
+    zeroPoints = new Uint8Array(N * zpBytes);
+    for (let n = 0; n < N; n++) {
+      for (let b = 0; b < kBlocks; b++) zeroPoints[n * zpBytes + Math.floor(b / perByte)] |= w.zeroPoints[n * kBlocks + b] << ((b % perByte) * bits);
+    }
+  }
+  return { data, scales: w.scales, zeroPoints, dims: [N, kBlocks, blob] };
+}
+
+/** How far a weight's blocks are from the float values: per block ||w - w~|| / ||w|| (0 for an
+ *  all-zero block), averaged and at worst, and the weight's SQNR in dB. */
+export interface BlockErrorStats {
+  blocks: number;
+  meanRelative: number;
+  maxRelative: number;
+  sqnrDb: number;
+}
+
+export function blockErrorStats(B: Float32Array, w: BlockQuantizedWeight, layout: WeightLayout = 'KN'): BlockErrorStats {
+  const at = blockReader(B, w.K, w.N, layout);
+  let sum = 0;
+  let max = 0;
+  let signal = 0;
+  let noise = 0;
+  for (let n = 0; n < w.N; n++) {
+    for (let b = 0; b < w.kBlocks; b++) {
+      let s = 0;
+      let e = 0;
+      for (let k = b * w.blockSize; k < Math.min(w.K, (b + 1) * w.blockSize); k++) {
+        const v = at(n, k);
+        const d = v - dequantizedValue(w, n, k);
+        s += v * v;
+        e += d * d;
+      }
+      const rel = s > 0 ? Math.sqrt(e / s) : 0;
+      sum += rel;
+      if (rel > max) max = rel;
+      signal += s;
+      noise += e;
+    }
+  }
+  const blocks = w.N * w.kBlocks;
+  const sqnrDb = noise === 0 ? Infinity : signal === 0 ? -Infinity : 10 * Math.log10(signal / noise);
+  return { blocks, meanRelative: sum / blocks, maxRelative: max, sqnrDb };
 }

@@ -1,5 +1,5 @@
 // Whether a model is quantized already: Q/DQ pairs (QDQ format, or a QAT export), QLinear* ops
-// (QOperator format), integer-kernel ops (ConvInteger, MatMulInteger, MatMulNBits...) and the
+// (QOperator format), integer-kernel ops (ConvInteger, MatMulInteger, MatMulNBits, GatherBlockQuantized...) and the
 // DynamicQuantizeLinear of dynamic quantization. Quantizing such a model again stacks a second set
 // of Q/DQ on the first (onnxruntime then refuses the duplicate node names), so the engine refuses
 // it, and the faces can leave such models out of their pickers.
@@ -9,7 +9,7 @@ import type { NodeProto } from '../onnx/types';
 import { allGraphs } from '../onnx/walk';
 
 const QDQ_OPS = new Set(['QuantizeLinear', 'DequantizeLinear']);
-const QUANTIZED_OPS = new Set([...INTEGER_OPS, ...QDQ_OPS, 'DynamicQuantizeLinear', 'ConvInteger', 'MatMulInteger', 'MatMulNBits']);
+const QUANTIZED_OPS = new Set([...INTEGER_OPS, ...QDQ_OPS, 'DynamicQuantizeLinear', 'ConvInteger', 'MatMulInteger', 'MatMulNBits', 'GatherBlockQuantized']);
 
 function isQuantizedOp(op: string): boolean {
   return QUANTIZED_OPS.has(op) || op.startsWith('QLinear');

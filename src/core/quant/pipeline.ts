@@ -31,7 +31,9 @@ import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from '
 import { verifyQuantized, type Verification } from './verify';
 import { convertToHalf } from './halfPrecision';
 import { jsonText, writeFileAtomicSync } from '../files';
-import { modelBytes } from '../onnx/write';
+import { modelBytes, PROTOBUF_LIMIT } from '../onnx/write';
+import { runWeightOnly } from './weightOnly/pipelineStep';
+import { outputSqnrNote } from './weightOnly/outputCheck';
 
 export class QuantizeError extends OnnxCompressError {}
 
@@ -57,12 +59,14 @@ export function savedRanges(previous: QuantResult): Map<string, CalibratedRange>
 
 export function defaultOutput(input: string, settings: QuantSettings): string {
   if (settings.mode === 'fp16' || settings.mode === 'bf16') return input.replace(/(\.onnx)?$/i, `.${settings.mode}.onnx`);
-  const bits = settings.mode === 'dynamic' ? 'dynamic.int8' : settings.activationType.endsWith('16') ? 'int16' : 'int8';
+  const weightOnly = settings.bits === 4 ? 'int4' : 'int8w';
+  const bits =
+    settings.mode === 'weight-only' ? weightOnly : settings.mode === 'dynamic' ? 'dynamic.int8' : settings.activationType.endsWith('16') ? 'int16' : 'int8';
   return input.replace(/(\.onnx)?$/i, `.${bits}.onnx`);
 }
 
 /** The float model a quantized file came from, when it can be told: its result file's input, or
- *  the name without the .int8 (.dynamic.int8, .int16, .fp16, .bf16) that quantize adds, if that file exists. */
+ *  the name without the suffix that quantize adds (.int8, .dynamic.int8, .int16, .int4, .int8w, .fp16, .bf16), if that file exists. */
 export function floatOrigin(file: string): string | undefined {
   try {
     const result = parseQuantResult(JSON.parse(fs.readFileSync(file.replace(/\.onnx$/i, '.quant.json'), 'utf8')));
@@ -70,7 +74,7 @@ export function floatOrigin(file: string): string | undefined {
   } catch {
     // no result file beside it, or not one: try the name
   }
-  const named = file.replace(/\.(dynamic\.int8|int8|int16|fp16|bf16)(\.onnx)$/i, '$2');
+  const named = file.replace(/\.(dynamic\.int8|int8w|int8|int16|int4|fp16|bf16)(\.onnx)$/i, '$2');
   return named !== file && fs.existsSync(named) ? named : undefined;
 }
 
@@ -81,6 +85,13 @@ export function refuseQuantized(model: Pick<OnnxModel, 'proto'>, input: string):
   const origin = floatOrigin(path.resolve(input));
   const from = origin ? ` (${path.dirname(origin) === path.dirname(path.resolve(input)) ? path.basename(origin) : origin})` : '';
   throw new QuantizeError(`already quantized (${describeQuantizedOps(ops)}): quantize the float model it came from${from}`, input);
+}
+
+/** Bytes of the tensors held inside the model file (external ones excluded). */
+function inlineBytes(model: OnnxModel): number {
+  let total = 0;
+  for (const t of model.proto.graph!.initializer) total += t.raw_data?.length ?? 0;
+  return total;
 }
 
 function copyOf(model: OnnxModel): OnnxModel {
@@ -113,7 +124,6 @@ async function firstBatch(data: DataSource | undefined, settings: QuantSettings)
 export async function quantizeModel(input: string, asked: QuantSettings, options: QuantizeOptions = {}): Promise<QuantResult> {
   const progress = options.onProgress ?? (() => undefined);
   if (asked.mode === 'fp16' || asked.mode === 'bf16') return convertToHalf(input, asked, options, { defaultOutput, refuseQuantized, floatOrigin });
-  if (asked.mode !== 'static' && asked.mode !== 'dynamic') throw new QuantizeError(`mode '${asked.mode}' is not available in this build`, input);
   const ep = await chooseProvider(asked.executionProvider);
   // The result echoes the provider that ran; the warning says why it differs from the one asked.
   const settings: QuantSettings = { ...asked, executionProvider: ep.provider };
@@ -138,8 +148,31 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   let calibration: QuantResult['calibration'] = null;
   let data: DataSource | undefined;
   let candidates: Array<{ name: string; opType: string }>;
+  let weightErrors: QuantResult['weightErrors'];
 
-  if (settings.mode === 'dynamic') {
+  if (settings.mode === 'weight-only') {
+    // rtn and hqq are data-free: the samples only feed the verification run. gptq and awq need them.
+    const dataAware = settings.algorithm === 'gptq' || settings.algorithm === 'awq';
+    data = dataAware
+      ? await openDataSource(settings.calibration, source)
+      : await openDataSource(settings.calibration, source).catch((e: Error) => {
+          warnings.push(`no sample to run the quantized model on (${e.message})`);
+          return undefined;
+        });
+    progress('quantizing weights');
+    const r = await runWeightOnly(
+      model,
+      settings,
+      input,
+      (m) => new QuantizeError(m, input),
+      data,
+      options.signal,
+      (s) => progress(s),
+    );
+    ({ tensors, decisions, unmatchedPatterns, quantizedNames, weightErrors } = r);
+    warnings.push(...r.warnings);
+    candidates = [];
+  } else if (settings.mode === 'dynamic') {
     if (opset < 11) throw new QuantizeError(`dynamic quantization needs opset 11 or newer (DynamicQuantizeLinear); this model uses opset ${opset}`, input);
     const r = quantizeDynamic(model, settings);
     ({ tensors, decisions, unmatchedPatterns, quantizedNames } = r);
@@ -217,8 +250,11 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   let v: Verification | undefined;
   // Verified while staged: a model onnxruntime cannot load, or a check that cannot run, never
   // takes the output's name.
+  let sqnrNote: string | undefined;
   const written = await writeModel(model, output, {
     signal: options.signal,
+    // Weight-only output of a large model: its tensors go to external data past the protobuf limit.
+    placement: settings.mode === 'weight-only' && inlineBytes(model) > PROTOBUF_LIMIT - 2 ** 24 ? 'external' : 'keep',
     check: async (staged) => {
       progress('verifying');
       const named = (s: string) => s.split(staged).join(output);
@@ -228,6 +264,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
         throw new QuantizeError(`the quantized model could not be verified, so nothing was written: ${named(errorMessage(e))}`, output);
       }
       v.note = named(v.note);
+      if (settings.mode === 'weight-only' && feeds && v.ran) sqnrNote = await outputSqnrNote(source, staged, feeds, settings.executionProvider);
       if (!v.loads) {
         throw new QuantizeError(
           `the quantized model does not load in onnxruntime, so nothing was written: ${v.note.replace(/^onnxruntime cannot load the model: /, '')}`,
@@ -237,6 +274,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     },
   });
   if (!v) throw new QuantizeError('the quantized model was not verified', output);
+  if (sqnrNote) v.note = `${v.note}; ${sqnrNote}`;
   for (const u of v.fusion.unfused) warnings.push(`${u.opType} '${u.node}' was not fused into an integer kernel: ${u.reason}`);
   const inputBytes = modelBytes(source.file!);
   const outputBytes = modelBytes(written.file);
@@ -251,10 +289,11 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     nodes: decisions,
     unmatchedPatterns,
     sizes: { inputBytes, outputBytes, ratio: outputBytes / inputBytes },
-    fusion: v.fusion,
+    fusion: settings.mode === 'weight-only' ? null : v.fusion,
     verification: { loads: v.loads, ran: v.ran, note: v.note },
     warnings,
     quantizedNames,
+    ...(weightErrors ? { weightErrors } : {}),
   };
   if (options.resultFile !== false) {
     const file = options.resultFile ?? written.file.replace(/\.onnx$/i, '.quant.json');

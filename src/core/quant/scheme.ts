@@ -2,7 +2,7 @@
 // channel and int32 bias (per block is in blockScheme.ts). Pure arithmetic, no onnxruntime, so
 // the graph rewrite, the reports and the tests share one definition.
 //
-// The contract is docs/quantization.md (sections 1, 2 and 3; blockScheme.ts follows section 6).
+// The contract is docs/quantization.md (sections 1, 2 and 3; blockScheme.ts follows section 10).
 // Arithmetic follows it to the bit: values and scales are float32 (Math.fround) wherever
 // onnxruntime's kernels or the reference tool hold them in float32, and float64 where the
 // reference computes in float64.

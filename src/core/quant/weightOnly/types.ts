@@ -44,3 +44,13 @@ export interface InputStatistics {
   /** Number of rows (tokens) accumulated. */
   rows: number;
 }
+
+/** A MatMul (or Gemm) whose constant B the data-aware algorithms quantize: the node's name, the
+ *  activation tensor feeding its A, the initializer name of B, and B's shape [K, N]. */
+export interface WeightTarget {
+  node: string;
+  input: string;
+  weight: string;
+  K: number;
+  N: number;
+}

@@ -1,0 +1,41 @@
+// After writing: how close the weight-only model's outputs are to the float model's on one batch,
+// as SQNR in dB per output (the same feeds through both).
+import { errorMessage } from '../../errors';
+import { readModel, type OnnxModel } from '../../onnx/model';
+import { createSession, type ort } from '../../runtime/session';
+
+async function runOnce(model: OnnxModel, feeds: Record<string, ort.Tensor>, ep: string): Promise<Record<string, Float64Array>> {
+  const session = await createSession(model, { executionProviders: [ep] });
+  try {
+    const out = await session.run(feeds);
+    const values: Record<string, Float64Array> = {};
+    for (const [name, t] of Object.entries(out)) {
+      if (t.type === 'float32') values[name] = Float64Array.from(t.data as Float32Array);
+      t.dispose();
+    }
+    return values;
+  } finally {
+    await session.release();
+  }
+}
+
+/** "output SQNR vs float: y 38.2 dB" or why it could not be measured. */
+export async function outputSqnrNote(float: OnnxModel, quantizedFile: string, feeds: Record<string, ort.Tensor>, ep: string): Promise<string> {
+  try {
+    const reference = await runOnce(float, feeds, ep);
+    const quantized = await runOnce(await readModel(quantizedFile), feeds, ep);
+    const parts = Object.entries(reference).map(([name, r]) => {
+      const q = quantized[name];
+      let s = 0;
+      let e = 0;
+      for (let i = 0; i < r.length; i++) {
+        s += r[i] * r[i];
+        e += (r[i] - q[i]) ** 2;
+      }
+      return `${name} ${e === 0 ? 'exact' : `${(10 * Math.log10(s / e)).toFixed(1)} dB`}`;
+    });
+    return parts.length ? `output SQNR vs float: ${parts.join(', ')}` : 'no float32 output to compare with the float model';
+  } catch (e) {
+    return `outputs not compared with the float model (${errorMessage(e)})`;
+  }
+}
