@@ -1,6 +1,6 @@
 // Per block, 4-bit weight-only quantization of MatMul B[K, N] (docs/quantization.md, section 6), in the layout
 // of com.microsoft::MatMulNBits. Pure arithmetic on top of the scheme's rounding and parameters.
-import { FLOAT32_TINY, quantizeOne, scaleZeroPoint } from './scheme';
+import { FLOAT32_TINY, quantizeOne, scaleZeroPoint, type QuantParams } from './scheme';
 
 export interface BlockQuantized {
   /** uint8 [N, kBlocks, blockSize / 2]: element 2i of a block in the low nibble, 2i+1 in the high. */
@@ -18,6 +18,35 @@ function checkBlockSize(blockSize: number): void {
   if (!Number.isInteger(blockSize) || blockSize < 16 || blockSize > 256 || (blockSize & (blockSize - 1)) !== 0) {
     throw new RangeError(`block size ${blockSize} is not a power of two from 16 to 256`);
   }
+}
+
+/**
+ * Scale and zero point of one block from its first `len` values (the padding past K is not looked
+ * at), at 4 or 8 bits: the rule of blockQuantize4bit below for either width, which every weight-only
+ * algorithm (RTN, GPTQ, AWQ) applies to the block it has at hand. With h = 2^(bits-1):
+ * symmetric, S = fround(m / -h) for the value m of largest magnitude and Z = h; asymmetric, S and Z
+ * as scaleZeroPoint gives them for 'uint4' / 'uint8' over the range widened to include 0. A block
+ * without range gets S = 1 (and a zero point that dequantizes it to zeros).
+ */
+export function blockScaleZeroPoint(values: ArrayLike<number>, len: number, bits: 4 | 8, symmetric: boolean): QuantParams {
+  if (symmetric) {
+    const h = bits === 4 ? 8 : 128;
+    let m = 0;
+    for (let j = 0; j < len; j++) {
+      const v = Math.fround(values[j]);
+      // On equal magnitudes the negative one, as the reference (MLAS) picks.
+      if (Math.abs(v) > Math.abs(m) || (Math.abs(v) === Math.abs(m) && v < m)) m = v;
+    }
+    const s = Math.fround(m / -h);
+    return { scale: Math.abs(s) >= FLOAT32_TINY ? s : 1, zeroPoint: h };
+  }
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let j = 0; j < len; j++) {
+    if (values[j] < lo) lo = values[j];
+    if (values[j] > hi) hi = values[j];
+  }
+  return scaleZeroPoint(Math.min(lo, 0), Math.max(hi, 0), bits === 4 ? 'uint4' : 'uint8');
 }
 
 /**
@@ -48,27 +77,7 @@ export function blockQuantize4bit(B: Float32Array, K: number, N: number, blockSi
       const len = Math.min(blockSize, K - k0);
       block.fill(0);
       for (let j = 0; j < len; j++) block[j] = B[(k0 + j) * N + n];
-      let s: number;
-      let z: number;
-      if (symmetric) {
-        let m = 0;
-        for (let j = 0; j < len; j++) {
-          const v = block[j];
-          // On equal magnitudes the negative one, as the reference (MLAS) picks.
-          if (Math.abs(v) > Math.abs(m) || (Math.abs(v) === Math.abs(m) && v < m)) m = v;
-        }
-        s = Math.fround(m / -8);
-        z = 8;
-        if (!(Math.abs(s) >= FLOAT32_TINY)) s = 1;
-      } else {
-        let lo = Infinity;
-        let hi = -Infinity;
-        for (let j = 0; j < len; j++) {
-          if (block[j] < lo) lo = block[j];
-          if (block[j] > hi) hi = block[j];
-        }
-        ({ scale: s, zeroPoint: z } = scaleZeroPoint(Math.min(lo, 0), Math.max(hi, 0), 'uint4'));
-      }
+      const { scale: s, zeroPoint: z } = blockScaleZeroPoint(block, len, 4, symmetric);
       scales[n * kBlocks + b] = s;
       if (zeroPoints) zeroPoints[n * zpBytes + (b >> 1)] |= z << ((b & 1) * 4);
       const base = (n * kBlocks + b) * blob;

@@ -44,3 +44,4 @@ export interface InputStatistics {
   /** Number of rows (tokens) accumulated. */
   rows: number;
 }
+export interface WeightTarget { node: string; input: string; weight: string; K: number; N: number }
