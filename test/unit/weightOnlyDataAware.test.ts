@@ -142,6 +142,18 @@ describe('weight-only GPTQ and AWQ arithmetic', () => {
     }
   });
 
+  it('GPTQ damps a singular Hessian more when asked for no damping, and says so', () => {
+    // Two channels always equal: H = [[1, 1], [1, 1]] is singular.
+    const stats: InputStatistics = { K: 2, rows: 2, xtx: new Float64Array([1, 1, 1, 1]), absSum: new Float64Array([2, 2]) };
+    const notes: string[] = [];
+    const W = new Float32Array([0.3, -0.2, 0.1, 0.4]);
+    const choice = gptqQuantize(W, 2, 2, stats, { bits: 8, blockSize: 16, symmetric: true, damp: 0, onNote: (m) => notes.push(m) });
+    assert.deepStrictEqual(notes, ['the Hessian was not positive definite with damping 0; damped with 0.0001 of its mean diagonal instead']);
+    const back = effectiveWeight(choice);
+    // The pair's error is what GPTQ controls: x0 (w0 - w~0) + x1 (w1 - w~1) with x0 = x1.
+    for (let n = 0; n < 2; n++) assert.ok(Math.abs(W[n] + W[2 + n] - back[n] - back[2 + n]) < 0.004, `column ${n}`);
+  });
+
   it('refuses statistics of another width and weights of another size', () => {
     const stats = diagonalStatistics([1, 1]);
     const opts: BlockOptions = { bits: 4, blockSize: 16, symmetric: true };

@@ -27,21 +27,40 @@ const ERROR_COLUMNS = 128;
  *  the largest channel's magnitude, so that 1/s stays bounded. */
 const MAGNITUDE_FLOOR = 1e-4;
 
-/** sum over the columns of E (K x c, row-major) of e^T H e. */
+/** Sum over the c columns e of E of e^T H e, with H symmetric. E is column-major: column i holds
+ *  its K values at i * K. Four columns at a time, the upper triangle only: each H value read feeds
+ *  four products. */
 function outputError(H: Float64Array, E: Float64Array, K: number, c: number): number {
-  const acc = new Float64Array(c);
   let total = 0;
-  for (let k = 0; k < K; k++) {
-    acc.fill(0);
-    const hk = k * K;
-    for (let l = 0; l < K; l++) {
-      const h = H[hk + l];
-      if (h === 0) continue;
-      const el = l * c;
-      for (let i = 0; i < c; i++) acc[i] += h * E[el + i];
+  for (let i = 0; i < c; i += 4) {
+    const e0 = i * K;
+    const e1 = Math.min(i + 1, c - 1) * K;
+    const e2 = Math.min(i + 2, c - 1) * K;
+    const e3 = Math.min(i + 3, c - 1) * K;
+    // Columns past c repeat the last one and are not counted.
+    const w1 = i + 1 < c ? 1 : 0;
+    const w2 = i + 2 < c ? 1 : 0;
+    const w3 = i + 3 < c ? 1 : 0;
+    for (let k = 0; k < K; k++) {
+      const hk = k * K;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let l = k + 1; l < K; l++) {
+        const h = H[hk + l];
+        s0 += h * E[e0 + l];
+        s1 += h * E[e1 + l];
+        s2 += h * E[e2 + l];
+        s3 += h * E[e3 + l];
+      }
+      const d = H[hk + k];
+      const x0 = E[e0 + k];
+      const x1 = E[e1 + k];
+      const x2 = E[e2 + k];
+      const x3 = E[e3 + k];
+      total += x0 * (d * x0 + 2 * s0) + w1 * x1 * (d * x1 + 2 * s1) + w2 * x2 * (d * x2 + 2 * s2) + w3 * x3 * (d * x3 + 2 * s3);
     }
-    const ek = k * c;
-    for (let i = 0; i < c; i++) total += E[ek + i] * acc[i];
   }
   return total;
 }
@@ -104,7 +123,8 @@ export function awqQuantize(W: Float32Array, K: number, N: number, stats: InputS
       for (let b = 0; b < kBlocks; b++) {
         const k0 = b * bs;
         blockBack(n, b, s, ratios ? ratios[n * kBlocks + b] : 1, back);
-        for (let j = 0; j < Math.min(bs, K - k0); j++) E[(k0 + j) * c + i] = W[(k0 + j) * N + n] - back[j];
+        const len = Math.min(bs, K - k0);
+        for (let j = 0; j < len; j++) E[i * K + k0 + j] = W[(k0 + j) * N + n] - back[j];
       }
     }
     return outputError(H, E, K, c);

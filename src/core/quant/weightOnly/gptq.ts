@@ -36,17 +36,21 @@ function hessian(stats: InputStatistics): Float64Array {
   return H;
 }
 
-/** H permuted to the quantization order, damped, factorized; damping grows tenfold until it factors. */
+/** H permuted to the quantization order, damped, factorized; damping grows tenfold (five times at
+ *  most) until it factors. */
 function inverseFactor(H: Float64Array, K: number, order: Int32Array, damp: number, onNote?: (m: string) => void): Float64Array {
   let mean = 0;
   for (let k = 0; k < K; k++) mean += H[k * K + k];
   mean /= K;
   const P = new Float64Array(K * K);
   for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) P[i * K + j] = H[order[i] * K + order[j]];
-  for (let attempt = 0, d = damp; attempt < 6; attempt++, d *= 10) {
-    const damped = attempt === 0 ? P : P.slice();
-    for (let k = 0; k < K; k++) damped[k * K + k] += d * mean;
-    const U = upperCholeskyOfInverse(damped, K);
+  let added = 0;
+  for (let attempt = 0; attempt < 6; attempt++) {
+    // Zero damping (allowed, for a full-rank H) grows from 0.0001 when it fails.
+    const d = attempt === 0 ? damp : Math.max(damp, 1e-5) * 10 ** attempt;
+    for (let k = 0; k < K; k++) P[k * K + k] += (d - added) * mean;
+    added = d;
+    const U = upperCholeskyOfInverse(P, K);
     if (U) {
       if (attempt > 0) onNote?.(`the Hessian was not positive definite with damping ${damp}; damped with ${d} of its mean diagonal instead`);
       return U;

@@ -70,18 +70,23 @@ export function planStatisticsPasses(targets: readonly StatisticsTarget[], budge
 /** Rows gathered and transposed at a time, so that the products read contiguous float64 runs. */
 const CHUNK = 64;
 
-/** Running sums of one tensor; X^T X is accumulated in its upper triangle, mirrored at the end. */
+/** Running sums of one tensor. X^T X is accumulated in 4 x 4 tiles of its upper triangle (K padded
+ *  to a multiple of 4: each value read feeds four products), and mirrored at the end. */
 export class StatisticsAccumulator {
-  readonly xtx: Float64Array;
   readonly absSum: Float64Array;
   rows = 0;
   skipped = 0;
+  /** Padded width: a multiple of 4. */
+  private readonly Kp: number;
+  private readonly acc: Float64Array;
+  /** Gathered rows, transposed: channel k's values at k * CHUNK; padding channels stay 0. */
   private readonly chunk: Float64Array;
 
   constructor(readonly K: number) {
-    this.xtx = new Float64Array(K * K);
+    this.Kp = Math.ceil(K / 4) * 4;
+    this.acc = new Float64Array(this.Kp * this.Kp);
     this.absSum = new Float64Array(K);
-    this.chunk = new Float64Array(K * CHUNK);
+    this.chunk = new Float64Array(this.Kp * CHUNK);
   }
 
   /** Folds in x [rows, K] (row-major); a row with a non-finite value is counted and skipped. */
@@ -116,24 +121,96 @@ export class StatisticsAccumulator {
     if (m) this.fold(m);
   }
 
-  /** xtx[i][j] += sum over the m gathered rows of x_i x_j, for j >= i. */
+  /** acc[i][j] += sum over the m gathered rows of x_i x_j, for the tiles with j >= i. */
   private fold(m: number): void {
-    const { K, chunk, xtx } = this;
-    for (let i = 0; i < K; i++) {
-      const ti = i * CHUNK;
-      const row = i * K;
-      for (let j = i; j < K; j++) {
-        const tj = j * CHUNK;
-        let s = 0;
-        for (let r = 0; r < m; r++) s += chunk[ti + r] * chunk[tj + r];
-        xtx[row + j] += s;
+    const { Kp, chunk, acc } = this;
+    for (let i0 = 0; i0 < Kp; i0 += 4) {
+      const a0 = i0 * CHUNK;
+      const a1 = a0 + CHUNK;
+      const a2 = a1 + CHUNK;
+      const a3 = a2 + CHUNK;
+      for (let j0 = i0; j0 < Kp; j0 += 4) {
+        const b0 = j0 * CHUNK;
+        const b1 = b0 + CHUNK;
+        const b2 = b1 + CHUNK;
+        const b3 = b2 + CHUNK;
+        let s00 = 0,
+          s01 = 0,
+          s02 = 0,
+          s03 = 0,
+          s10 = 0,
+          s11 = 0,
+          s12 = 0,
+          s13 = 0;
+        let s20 = 0,
+          s21 = 0,
+          s22 = 0,
+          s23 = 0,
+          s30 = 0,
+          s31 = 0,
+          s32 = 0,
+          s33 = 0;
+        for (let r = 0; r < m; r++) {
+          const x0 = chunk[a0 + r];
+          const x1 = chunk[a1 + r];
+          const x2 = chunk[a2 + r];
+          const x3 = chunk[a3 + r];
+          const y0 = chunk[b0 + r];
+          const y1 = chunk[b1 + r];
+          const y2 = chunk[b2 + r];
+          const y3 = chunk[b3 + r];
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s02 += x0 * y2;
+          s03 += x0 * y3;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+          s12 += x1 * y2;
+          s13 += x1 * y3;
+          s20 += x2 * y0;
+          s21 += x2 * y1;
+          s22 += x2 * y2;
+          s23 += x2 * y3;
+          s30 += x3 * y0;
+          s31 += x3 * y1;
+          s32 += x3 * y2;
+          s33 += x3 * y3;
+        }
+        let o = i0 * Kp + j0;
+        acc[o] += s00;
+        acc[o + 1] += s01;
+        acc[o + 2] += s02;
+        acc[o + 3] += s03;
+        o += Kp;
+        acc[o] += s10;
+        acc[o + 1] += s11;
+        acc[o + 2] += s12;
+        acc[o + 3] += s13;
+        o += Kp;
+        acc[o] += s20;
+        acc[o + 1] += s21;
+        acc[o + 2] += s22;
+        acc[o + 3] += s23;
+        o += Kp;
+        acc[o] += s30;
+        acc[o + 1] += s31;
+        acc[o + 2] += s32;
+        acc[o + 3] += s33;
       }
     }
   }
 
+  /** The statistics so far (the accumulator is not to be used after). */
   result(): InputStatistics {
-    const { K, xtx } = this;
-    for (let i = 0; i < K; i++) for (let j = i + 1; j < K; j++) xtx[j * K + i] = xtx[i * K + j];
+    const { K, Kp, acc } = this;
+    const xtx = Kp === K ? acc : new Float64Array(K * K);
+    for (let i = 0; i < K; i++) {
+      for (let j = i; j < K; j++) {
+        const v = acc[i * Kp + j];
+        xtx[i * K + j] = v;
+        xtx[j * K + i] = v;
+      }
+    }
     return { K, xtx, absSum: this.absSum, rows: this.rows };
   }
 }
