@@ -27,29 +27,33 @@ function diagonalStatistics(d: number[], rows = 10): InputStatistics {
 }
 
 describe('weight-only GPTQ and AWQ arithmetic', () => {
-  it('factors H^-1 as U^T U with U upper triangular', () => {
-    const K = 24;
-    const A = normals(5, K * K);
-    // H = A A^T + I: symmetric positive definite.
-    const H = new Float64Array(K * K);
-    for (let i = 0; i < K; i++)
-      for (let j = 0; j < K; j++) for (let k = 0; k < K; k++) H[i * K + j] += A[i * K + k] * A[j * K + k] + (i === j && k === 0 ? 1 : 0);
-    const U = upperCholeskyOfInverse(H, K)!;
-    for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) assert.strictEqual(U[i * K + j], 0);
-    // (U^T U) H = I.
-    for (let i = 0; i < K; i++) {
-      for (let j = 0; j < K; j++) {
-        let v = 0;
-        for (let m = 0; m < K; m++) {
-          let inv = 0;
-          for (let r = 0; r <= Math.min(i, m); r++) inv += U[r * K + i] * U[r * K + m];
-          v += inv * H[m * K + j];
+  for (const K of [1, 6, 24, 37]) {
+    it(`factors H^-1 as U^T U with U upper triangular (K = ${K}: panels of four${K % 4 ? ' and a partial one' : ''})`, () => {
+      const A = normals(5, K * K);
+      // H = A A^T + I: symmetric positive definite.
+      const H = new Float64Array(K * K);
+      for (let i = 0; i < K; i++)
+        for (let j = 0; j < K; j++) for (let k = 0; k < K; k++) H[i * K + j] += A[i * K + k] * A[j * K + k] + (i === j && k === 0 ? 1 : 0);
+      const U = upperCholeskyOfInverse(H, K)!;
+      for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) assert.strictEqual(U[i * K + j], 0);
+      // (U^T U) H = I.
+      for (let i = 0; i < K; i++) {
+        for (let j = 0; j < K; j++) {
+          let v = 0;
+          for (let m = 0; m < K; m++) {
+            let inv = 0;
+            for (let r = 0; r <= Math.min(i, m); r++) inv += U[r * K + i] * U[r * K + m];
+            v += inv * H[m * K + j];
+          }
+          assert.ok(Math.abs(v - (i === j ? 1 : 0)) < 1e-9, `(U^T U H)[${i}][${j}] = ${v}`);
         }
-        assert.ok(Math.abs(v - (i === j ? 1 : 0)) < 1e-9, `(U^T U H)[${i}][${j}] = ${v}`);
       }
-    }
-    const notDefinite = new Float64Array([1, 2, 2, 1]);
-    assert.strictEqual(upperCholeskyOfInverse(notDefinite, 2), undefined);
+    });
+  }
+
+  it('refuses to factor a Hessian that is not positive definite', () => {
+    assert.strictEqual(upperCholeskyOfInverse(new Float64Array([1, 2, 2, 1]), 2), undefined);
+    assert.strictEqual(upperCholeskyOfInverse(new Float64Array([0]), 1), undefined);
   });
 
   it('the block rule at 4 bits is blockQuantize4bit’s, at 8 bits the same rule on [0, 255]', () => {

@@ -3,8 +3,8 @@
 //
 // Input channels that carry large activations matter most to the output, so they are scaled up
 // before rounding: B' = diag(s) B is quantized, and the model computes (x / s) @ dequant(B'), which
-// equals x @ B up to the rounding. The writer puts a Mul by 1/s on the MatMul's input (one per input
-// tensor; in a real network it can often be folded into the op before). s = a^alpha with a the
+// equals x @ B up to the rounding. The writer puts a Mul by 1/s on the MatMul's input, one per
+// MatMul (MatMuls sharing an input, like q, k and v, each have their own s). s = a^alpha with a the
 // mean |x| per channel; alpha is searched on a grid in [0, 1], then each block's clipping ratio.
 // Both searches minimise the output error on the calibration data estimated from the statistics:
 // ||X (B - B~)||^2 = sum over columns n of e_n^T (X^T X) e_n, e_n = B[:, n] - B~[:, n].

@@ -117,12 +117,34 @@ export function gptqQuantize(W: Float32Array, K: number, N: number, stats: Input
         for (let n = 0; n < N; n++) Wp[rj + n] -= u * errors[err + n];
       }
     }
-    // The rows after the batch take its errors together.
-    for (let j = i2; j < K; j++) {
+    // The rows after the batch take its errors together, four rows at a time so that each error
+    // row read serves four of them.
+    let j = i2;
+    for (; j + 4 <= K; j += 4) {
+      const w0 = j * N;
+      const w1 = w0 + N;
+      const w2 = w1 + N;
+      const w3 = w2 + N;
+      for (let p = i1; p < i2; p++) {
+        const up = p * K + j;
+        const u0 = U[up];
+        const u1 = U[up + 1];
+        const u2 = U[up + 2];
+        const u3 = U[up + 3];
+        const err = (p - i1) * N;
+        for (let n = 0; n < N; n++) {
+          const e = errors[err + n];
+          Wp[w0 + n] -= u0 * e;
+          Wp[w1 + n] -= u1 * e;
+          Wp[w2 + n] -= u2 * e;
+          Wp[w3 + n] -= u3 * e;
+        }
+      }
+    }
+    for (; j < K; j++) {
       const rj = j * N;
       for (let p = i1; p < i2; p++) {
         const u = U[p * K + j];
-        if (u === 0) continue;
         const err = (p - i1) * N;
         for (let n = 0; n < N; n++) Wp[rj + n] -= u * errors[err + n];
       }
