@@ -3,6 +3,7 @@
 // the statistics accumulator and the split of tensors into passes.
 import * as assert from 'assert';
 import { blockQuantize4bit, blockScaleZeroPoint } from '../../src/core/quant/blockScheme';
+import { quantizeOne } from '../../src/core/quant/scheme';
 import { awqQuantize } from '../../src/core/quant/weightOnly/awq';
 import { gptqQuantize } from '../../src/core/quant/weightOnly/gptq';
 import { planStatisticsPasses, StatisticsAccumulator } from '../../src/core/quant/weightOnly/inputStatistics';
@@ -144,6 +145,25 @@ describe('weight-only GPTQ and AWQ arithmetic', () => {
         assert.ok(Math.abs(back[k * N + n] - W[k * N + n]) <= step, `B[${k}][${n}]`);
       }
     }
+  });
+
+  it('GPTQ rounds a dead input channel (zero on every row) as it is, while the others take errors', () => {
+    const rows = 512;
+    const K = 64;
+    const N = 8;
+    const X = correlatedInputs(51, rows, K);
+    for (let r = 0; r < rows; r++) X[r * K + 5] = 0;
+    const W = randomWeight(52, K, N);
+    const opts: BlockOptions = { bits: 4, blockSize: 32, symmetric: false };
+    const w = gptqQuantize(W, K, N, statisticsOf(X, rows, K), opts).weight;
+    const rtn = referenceRtn(W, K, N, opts);
+    let moved = 0;
+    for (let n = 0; n < N; n++) {
+      const i = n * w.kBlocks;
+      assert.strictEqual(w.q[n * w.kBlocks * 32 + 5], quantizeOne(W[5 * N + n], w.scales[i], w.zeroPoints[i], 0, 15), `column ${n}: channel 5 unchanged`);
+      for (let k = 0; k < K; k++) if (w.q[n * w.kBlocks * 32 + k] !== rtn.q[n * w.kBlocks * 32 + k]) moved++;
+    }
+    assert.ok(moved > 0, 'the live channels took the error feedback');
   });
 
   it('GPTQ damps a singular Hessian more when asked for no damping, and says so', () => {

@@ -22,28 +22,25 @@ export interface GptqOptions extends BlockOptions {
 /** Rows quantized between updates of the rows after them (a multiple of every block size). */
 const LAZY_ROWS = 256;
 
-/** The Hessian 2 X^T X / rows with dead channels (never non-zero) given a unit diagonal. */
-function hessian(stats: InputStatistics): Float64Array {
-  const { K, rows } = stats;
-  const H = new Float64Array(K * K);
-  const f = 2 / rows;
-  for (let i = 0; i < K * K; i++) H[i] = stats.xtx[i] * f;
+/** The Hessian 2 X^T X / rows in the quantization order (row i is channel order[i]), damped
+ *  by `damp` times its mean diagonal and factorized; the damping grows tenfold (five times at most)
+ *  until it factors. */
+function inverseFactor(stats: InputStatistics, order: Int32Array, damp: number, onNote?: (m: string) => void): Float64Array {
+  const { K, xtx } = stats;
+  const f = 2 / stats.rows;
+  const P = new Float64Array(K * K);
+  for (let i = 0; i < K; i++) {
+    const ri = order[i] * K;
+    for (let j = 0; j < K; j++) P[i * K + j] = xtx[ri + order[j]] * f;
+  }
+  let mean = 0;
   for (let k = 0; k < K; k++) {
     // A channel that was always 0: its weights never reach the output on this data, so any value
     // is as good; a unit diagonal keeps H invertible and leaves the row to plain rounding.
-    if (H[k * K + k] === 0) H[k * K + k] = 1;
+    if (P[k * K + k] === 0) P[k * K + k] = 1;
+    mean += P[k * K + k];
   }
-  return H;
-}
-
-/** H permuted to the quantization order, damped, factorized; damping grows tenfold (five times at
- *  most) until it factors. */
-function inverseFactor(H: Float64Array, K: number, order: Int32Array, damp: number, onNote?: (m: string) => void): Float64Array {
-  let mean = 0;
-  for (let k = 0; k < K; k++) mean += H[k * K + k];
   mean /= K;
-  const P = new Float64Array(K * K);
-  for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) P[i * K + j] = H[order[i] * K + order[j]];
   let added = 0;
   for (let attempt = 0; attempt < 6; attempt++) {
     // Zero damping (allowed, for a full-rank H) grows from 0.0001 when it fails.
@@ -67,15 +64,13 @@ export function gptqQuantize(W: Float32Array, K: number, N: number, stats: Input
   const damp = opts.damp ?? 0.01;
   if (!(damp >= 0)) throw new RangeError(`GPTQ: damping ${damp} is not a non-negative number`);
   const bs = opts.blockSize;
-  const H = hessian(stats);
   const order = new Int32Array(K);
   for (let k = 0; k < K; k++) order[k] = k;
   if (opts.actOrder) {
-    const diag = (k: number) => H[k * K + k];
-    const sorted = [...order].sort((a, b) => diag(b) - diag(a) || a - b);
-    order.set(sorted);
+    const diag = (k: number) => stats.xtx[k * K + k];
+    order.set([...order].sort((a, b) => diag(b) - diag(a) || a - b));
   }
-  const U = inverseFactor(H, K, order, damp, opts.onNote);
+  const U = inverseFactor(stats, order, damp, opts.onNote);
 
   // Row p of the working copy is B's row order[p], updated by the errors of rows before p.
   const Wp = new Float64Array(K * N);
