@@ -1,6 +1,6 @@
 // The BlockQuantizedWeight that GPTQ and AWQ fill block by block: allocation, one block's
 // parameters from the rule every weight-only algorithm shares (blockScaleZeroPoint), one value's
-// integer, and the dequantized B~[K, N] that the error measures compare with B.
+// integer.
 import { blockScaleZeroPoint } from '../blockScheme';
 import { quantizeOne } from '../scheme';
 import type { BlockOptions, BlockQuantizedWeight } from './types';
@@ -49,36 +49,4 @@ export function setValue(w: BlockQuantizedWeight, n: number, k: number, x: numbe
   const q = quantizeOne(x, scale, zeroPoint, 0, maxLevel(w.bits));
   w.q[n * w.kBlocks * w.blockSize + k] = q;
   return Math.fround((q - zeroPoint) * scale);
-}
-
-/** B~[K, N] row-major: (q - Z) * S per value. */
-export function dequantizeBlockWeight(w: BlockQuantizedWeight): Float32Array {
-  const { K, N, kBlocks, blockSize } = w;
-  const out = new Float32Array(K * N);
-  for (let n = 0; n < N; n++) {
-    for (let k = 0; k < K; k++) {
-      const b = (k / blockSize) | 0;
-      const s = w.scales[n * kBlocks + b];
-      const z = w.zeroPoints[n * kBlocks + b];
-      out[k * N + n] = (w.q[n * kBlocks * blockSize + k] - z) * s + 0;
-    }
-  }
-  return out;
-}
-
-/** Round-to-nearest of B[K, N] with the shared block rule: what GPTQ and AWQ are measured against,
- *  and AWQ's quantizer at a given input scale. `values(k, n)` reads B (or B scaled). */
-export function roundToNearest(K: number, N: number, opts: BlockOptions, values: (k: number, n: number) => number): BlockQuantizedWeight {
-  const w = newBlockWeight(K, N, opts);
-  const block = new Float64Array(opts.blockSize);
-  for (let n = 0; n < N; n++) {
-    for (let b = 0; b < w.kBlocks; b++) {
-      const k0 = b * opts.blockSize;
-      const len = Math.min(opts.blockSize, K - k0);
-      for (let j = 0; j < len; j++) block[j] = values(k0 + j, n);
-      const { scale, zeroPoint } = setBlockParams(w, n, b, block, len);
-      for (let j = 0; j < len; j++) setValue(w, n, k0 + j, block[j], scale, zeroPoint);
-    }
-  }
-  return w;
 }
