@@ -60,6 +60,18 @@ export function blockParams(min: number, max: number, bits: 4 | 8, symmetric: bo
   return { scale, zeroPoint };
 }
 
+/** blockParams over the first `len` values of a block (the padding past K is not looked at): the
+ *  rule RTN applies, which GPTQ and AWQ apply to the block they have at hand. */
+export function blockScaleZeroPoint(values: ArrayLike<number>, len: number, bits: 4 | 8, symmetric: boolean): { scale: number; zeroPoint: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let j = 0; j < len; j++) {
+    if (values[j] < lo) lo = values[j];
+    if (values[j] > hi) hi = values[j];
+  }
+  return blockParams(lo, hi, bits, symmetric);
+}
+
 /** Reads B's values block by block without copying the whole tensor. */
 export function blockReader(B: Float32Array, K: number, N: number, layout: WeightLayout): (n: number, k: number) => number {
   if (B.length !== K * N) throw new RangeError(`${B.length} values given for B[${K}, ${N}]`);

@@ -104,6 +104,12 @@ async function observingSession(model: OnnxModel, observed: Observed[], settings
   return sessionWithOutputs(model, observed.flatMap(outputNames), settings.executionProvider, { nodes, elemType: DataType.FLOAT });
 }
 
+/** The graph inputs the data feeds: an initializer listed as an input (IR < 4 exports) is not fed. */
+export function fedInputs(model: OnnxModel): Set<string> {
+  const stored = new Set(model.proto.graph!.initializer.map((t) => t.name ?? ''));
+  return new Set(model.proto.graph!.input.map((v) => v.name ?? '').filter((n) => !stored.has(n)));
+}
+
 const scalar = (t: ort.Tensor | undefined) => (t ? (t.data as Float32Array)[0] : NaN);
 
 export async function calibrate(
@@ -114,9 +120,7 @@ export async function calibrate(
   run: CalibrationRun = {},
 ): Promise<CalibrationResult> {
   const started = Date.now();
-  // The inputs the data feeds: an initializer listed as an input (IR < 4 exports) is not fed.
-  const stored = new Set(model.proto.graph!.initializer.map((t) => t.name ?? ''));
-  const inputs = new Set(model.proto.graph!.input.map((v) => v.name ?? '').filter((n) => !stored.has(n)));
+  const inputs = fedInputs(model);
   const collectors = new Map(tensors.map((t) => [t, collectorFor(settings)]));
   const passes = collectors.size ? Math.max(...[...collectors.values()].map((c) => c.passes)) : 1;
   let samples = 0;

@@ -1,25 +1,43 @@
-// The one place where GPTQ and AWQ plug into weight-only quantization. They are built elsewhere
-// (dataAware.ts: dataAwareChoices(modelFile, targets, weightOf, opts, data, signal, onProgress));
-// until they are wired here, asking for them stops with a clear error before anything is read.
+// The one place where GPTQ and AWQ plug into weight-only quantization: the settings become the
+// options of dataAwareChoices, per-node bits and block size come from the layer overrides, and
+// what the algorithms warn about reaches the result.
 import type { QuantSettings } from '../../../shared/quantResult';
 import type { DataSource } from '../../data';
+import { dataAwareChoices } from './dataAware';
 import type { ChoicesFor } from './quantizeWeightOnly';
-
-export class DataAwareUnavailable extends Error {}
+import { nodeOptions } from './targets';
 
 /**
  * The provider of GPTQ/AWQ choices for `quantizeWeightOnly`: given the MatMul/Gemm targets and a
- * reader of their float B [K, N], returns a WeightOnlyChoice per node name. To wire:
- *   return (targets, weightOf) => dataAwareChoices(modelFile, targets, weightOf,
- *     { bits: settings.bits, blockSize: settings.blockSize, symmetric: settings.symmetricWeights, algorithm }, data, signal, onProgress);
+ * reader of their float B [K, N], returns a WeightOnlyChoice per node name.
  */
 export function dataAwareChoicesFor(
   modelFile: string,
   settings: QuantSettings,
   data: DataSource,
+  warnings: string[],
   signal?: AbortSignal,
   onProgress?: (stage: string) => void,
 ): ChoicesFor {
-  void [modelFile, data, signal, onProgress];
-  throw new DataAwareUnavailable(`the ${settings.algorithm} algorithm is not built in yet; use --algorithm rtn or hqq`);
+  const algorithm = settings.algorithm;
+  if (algorithm !== 'gptq' && algorithm !== 'awq') throw new RangeError(`${algorithm} reads no data`);
+  return (targets, weightOf) =>
+    dataAwareChoices(
+      modelFile,
+      targets,
+      weightOf,
+      {
+        ...nodeOptions(settings, undefined),
+        algorithm,
+        batchSize: settings.batchSize,
+        samples: settings.samples ?? undefined,
+        shuffleSeed: settings.shuffleSeed ?? undefined,
+        executionProvider: settings.executionProvider,
+        onWarning: (node, message) => warnings.push(`${node}: ${message}`),
+      },
+      data,
+      signal,
+      onProgress,
+      (t) => nodeOptions(settings, settings.layerOverrides[t.node]),
+    );
 }

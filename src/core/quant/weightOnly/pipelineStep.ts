@@ -4,7 +4,7 @@ import type { QuantSettings } from '../../../shared/quantResult';
 import type { DataSource } from '../../data';
 import { OnnxCompressError } from '../../errors';
 import type { OnnxModel } from '../../onnx/model';
-import { dataAwareChoicesFor, DataAwareUnavailable } from './dataAwareSite';
+import { dataAwareChoicesFor } from './dataAwareSite';
 import { raiseOpsetTo21 } from './opset21';
 import { quantizeWeightOnly, type ChoicesFor, type WeightOnlyResult } from './quantizeWeightOnly';
 import { findWeightNodes } from './targets';
@@ -27,14 +27,15 @@ export async function runWeightOnly(
     throw fail("hqq optimises each block's zero point, which --symmetric-weights fixes; drop --symmetric-weights or use --algorithm rtn");
   }
   let choicesFor: ChoicesFor | undefined;
+  const dataWarnings: string[] = [];
   if (settings.algorithm === 'gptq' || settings.algorithm === 'awq') {
     if (!data) throw fail(`${settings.algorithm} needs calibration data: give samples with --calib`);
-    try {
-      choicesFor = dataAwareChoicesFor(input, settings, data, signal, onProgress);
-    } catch (e) {
-      if (e instanceof DataAwareUnavailable) throw fail(e.message);
-      throw e;
+    if (settings.calibration.startsWith('synthetic')) {
+      dataWarnings.push(
+        `${settings.algorithm.toUpperCase()} ran on synthetic (random) inputs: it fitted the weights to random activations, which can be worse than rtn; give real samples with --calib`,
+      );
     }
+    choicesFor = dataAwareChoicesFor(input, settings, data, dataWarnings, signal, onProgress);
   }
   let raisedFrom: number | undefined;
   if (settings.weightOnlyFormat === 'dequantize-linear' && findWeightNodes(model, settings).nodes.some((t) => t.opType !== 'Gather')) {
@@ -42,6 +43,7 @@ export async function runWeightOnly(
     if (from < 21) raisedFrom = from;
   }
   const r = await quantizeWeightOnly(model, settings, choicesFor);
+  r.warnings.push(...dataWarnings);
   if (!r.quantizedCount) {
     const excluded = settings.exclude.length || settings.include.length ? ' (or every one was excluded)' : '';
     throw fail(
