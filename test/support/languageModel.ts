@@ -59,6 +59,8 @@ function float32Of(t: ort.Tensor): Float32Array {
 /**
  * Scores `quantFile` against `floatFile` on the held-out windows (or other `data` and `labels`):
  * every window runs through both models; the first output is the logits [batch, seq, vocab].
+ * A dynamically quantized model scales its activations over the whole batch, so its numbers move
+ * a little with `batchSize`: compare runs of the same batch size (analyze defaults to 32).
  */
 export async function languageModelScores(
   floatFile: string,
