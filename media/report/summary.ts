@@ -1,6 +1,6 @@
 // The Summary tab (whole-model comparison, fusion, warnings, every effective setting) and the
 // Before/after tab. Every string from the report goes in as text.
-import { formatBytes } from '../../src/shared/format';
+import { formatBytes, formatLanguageModel } from '../../src/shared/format';
 import type { ModelSummary, QuantReport } from '../../src/shared/quantReport';
 import { card, h } from '../common/dom';
 import { fmt, fmtDb, fmtLatency, fmtMs, fmtPct, fmtSizeChange, fmtValue, latencySpread, latencyVerdict } from './format';
@@ -58,6 +58,38 @@ export function syntheticBanner(r: QuantReport): HTMLElement | null {
   return h('div', { className: 'banner warning', id: 'synthetic-data', role: 'status' }, ...lines.map((l) => h('div', {}, l)));
 }
 
+/**
+ * Agreement and accuracy. Top-1 agreement only exists for class scores (the analysis decides); a
+ * language model gets next-token agreement and, with labels, cross-entropy and perplexity; for any
+ * other output cosine says how close the outputs are.
+ */
+function agreementCards(r: QuantReport): HTMLElement[] {
+  const m = r.model;
+  if (m.languageModel) {
+    const lm = formatLanguageModel(m.languageModel);
+    return [
+      card('Next-token agreement', fmtPct(m.languageModel.nextTokenAgreement), `argmax at each of ${m.languageModel.tokens} positions`, 'card-next-token'),
+      card(
+        'Cross-entropy',
+        lm.crossEntropy ?? 'no labels',
+        lm.perplexity ? `perplexity ${lm.perplexity}, float → quantized, ${r.settings.labels ?? ''}` : 'give next-token labels [samples, seq]',
+        'card-cross-entropy',
+      ),
+    ];
+  }
+  return [
+    m.top1Agreement === null
+      ? card('Output cosine', fmt(worstCosine(r), 6), 'the output is not class scores: no top-1 agreement', 'card-cosine')
+      : card('Top-1 agreement', fmtPct(m.top1Agreement), undefined, 'card-agreement'),
+    card(
+      'Accuracy',
+      m.accuracy ? `${fmtPct(m.accuracy.float)} → ${fmtPct(m.accuracy.quantized)}` : m.top1Agreement === null ? 'not class scores' : 'no labels',
+      m.accuracy ? `float → quantized, ${r.settings.labels ?? ''}` : undefined,
+      'card-accuracy',
+    ),
+  ];
+}
+
 export function summaryPanel(r: QuantReport): HTMLElement {
   const m = r.model;
   const lat = m.latency;
@@ -83,16 +115,7 @@ export function summaryPanel(r: QuantReport): HTMLElement {
         'card-latency',
       ),
       card('Output SQNR', fmtDb(worstOutput(r)), m.outputs.length > 1 ? `worst of ${m.outputs.length} outputs` : m.outputs[0]?.name, 'card-sqnr'),
-      // Top-1 agreement only exists for class scores (the analysis decides); otherwise cosine says how close the outputs are.
-      m.top1Agreement === null
-        ? card('Output cosine', fmt(worstCosine(r), 6), 'the output is not class scores: no top-1 agreement', 'card-cosine')
-        : card('Top-1 agreement', fmtPct(m.top1Agreement), undefined, 'card-agreement'),
-      card(
-        'Accuracy',
-        m.accuracy ? `${fmtPct(m.accuracy.float)} → ${fmtPct(m.accuracy.quantized)}` : m.top1Agreement === null ? 'not class scores' : 'no labels',
-        m.accuracy ? `float → quantized, ${r.settings.labels ?? ''}` : undefined,
-        'card-accuracy',
-      ),
+      ...agreementCards(r),
       card(
         'Fusion',
         fusion ? `${fusion.fused} / ${fusion.candidates}` : 'not checked',

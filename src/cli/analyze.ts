@@ -3,7 +3,7 @@
 // model summary, saves the QuantReport JSON and, on request, the offline HTML report.
 import type { ParseArgsConfig } from 'util';
 import type { LayerReport, QuantReport } from '../shared/quantReport';
-import { fmtSizeChange, formatBytes } from '../shared/format';
+import { fmtSizeChange, formatBytes, formatLanguageModel } from '../shared/format';
 import { analyzeQuantization, rankLayers, type AnalysisProgress } from '../core/analysis/analyze';
 import { writeReportHtml } from '../core/analysis/htmlReport';
 import { parseTarget } from '../core/analysis/keepReport';
@@ -96,6 +96,11 @@ export function formatReport(r: QuantReport, sort: 'local' | 'accumulated', top:
       `  output ${o.name}: SQNR ${db(o.error.sqnr)} dB, max abs error ${g(o.error.maxAbs)}, cosine ${o.error.cosine === null ? '-' : o.error.cosine.toFixed(5)}`,
     );
   if (m.top1Agreement !== null) lines.push(`  top-1 agreement ${pct(m.top1Agreement, 2)}`);
+  if (m.languageModel) {
+    const lm = formatLanguageModel(m.languageModel, '->');
+    lines.push(`  next-token agreement ${lm.agreement}`);
+    if (lm.crossEntropy) lines.push(`  cross-entropy ${lm.crossEntropy}`, `  perplexity ${lm.perplexity}`);
+  }
   if (m.accuracy) lines.push(`  accuracy: float ${pct(m.accuracy.float, 2)}, quantized ${pct(m.accuracy.quantized, 2)}`);
   lines.push(
     `  size ${formatBytes(m.sizes.floatBytes)} -> ${formatBytes(m.sizes.quantizedBytes)} (${fmtSizeChange(m.sizes.floatBytes, m.sizes.quantizedBytes)})`,

@@ -1,4 +1,5 @@
 // Number, size and shape formatting shared by the CLI, the extension and the webview.
+import type { LanguageModelReport } from './quantReport';
 import type { Dim } from './summary';
 
 export function formatBytes(n: number): string {
@@ -30,4 +31,21 @@ export function fmtSizeChange(floatBytes: number, quantizedBytes: number): strin
   const r = floatBytes / quantizedBytes;
   if (times(r) === '1.0' || times(1 / r) === '1.0') return 'about the same size';
   return r > 1 ? `${times(r)}× smaller` : `${times(1 / r)}× larger`;
+}
+
+const signed = (x: number, digits: number) => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(digits)}`;
+
+/**
+ * A language model's numbers in words, the one formatter of the CLI summary and the report panel:
+ * agreement "98.12% of 7296 positions", cross-entropy "1.2345 → 1.2401 nats/token (+0.0056)",
+ * perplexity "3.437 → 3.456 (+0.56%)"; the last two are null without labels. `arrow`: '->' for a terminal.
+ */
+export function formatLanguageModel(lm: LanguageModelReport, arrow = '→'): { agreement: string; crossEntropy: string | null; perplexity: string | null } {
+  const ce = lm.crossEntropy;
+  const ppl = lm.perplexity;
+  return {
+    agreement: `${(lm.nextTokenAgreement * 100).toFixed(2)}% of ${lm.tokens} positions`,
+    crossEntropy: ce && `${ce.float.toFixed(4)} ${arrow} ${ce.quantized.toFixed(4)} nats/token (${signed(lm.crossEntropyIncrease ?? 0, 4)})`,
+    perplexity: ppl && `${ppl.float.toFixed(3)} ${arrow} ${ppl.quantized.toFixed(3)} (${signed((lm.perplexityIncrease ?? 0) * 100, 2)}%)`,
+  };
 }

@@ -105,11 +105,35 @@ export interface LatencyReport {
   executionProvider: string;
 }
 
+/** The first output read as a language model's next-token scores [batch, seq, vocabulary]. */
+export interface LanguageModelReport {
+  output: string;
+  vocabulary: number;
+  /** Positions compared (samples × sequence length). */
+  tokens: number;
+  /** Share of positions where the float and quantized models' most likely next token (argmax over
+   *  the vocabulary) is the same. */
+  nextTokenAgreement: number;
+  /** Positions with a next-token label (negative labels are skipped); 0 without labels. */
+  labelledTokens: number;
+  /** With labels: mean cross-entropy of the labelled next tokens, nats/token; else null. */
+  crossEntropy: { float: number; quantized: number } | null;
+  /** exp(crossEntropy). */
+  perplexity: { float: number; quantized: number } | null;
+  /** quantized − float cross-entropy (nats/token); negative when quantization happened to help. */
+  crossEntropyIncrease: number | null;
+  /** quantized / float perplexity − 1 (0.02: 2% higher). */
+  perplexityIncrease: number | null;
+}
+
 export interface ModelReport {
   outputs: OutputReport[];
   /** Share of samples where float and quantized top-1 agree; null unless the first output is class
-   *  scores (see OutputComparison for the rule: an embedding has no top-1). */
+   *  scores (see OutputComparison for the rule: an embedding or a regression output has no top-1). */
   top1Agreement: number | null;
+  /** Per-position comparison when the first output is a language model's [batch, seq, vocabulary]
+   *  scores; null otherwise (and in reports written before it existed). */
+  languageModel: LanguageModelReport | null;
   /** With labels: accuracy of each model; else null. */
   accuracy: { float: number; quantized: number } | null;
   /** ratio = quantizedBytes / floatBytes (below 1: the quantized model is smaller). */

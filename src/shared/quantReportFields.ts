@@ -7,6 +7,7 @@ import type {
   Histogram,
   KeepInFloatReport,
   KeepInFloatTargetKind,
+  LanguageModelReport,
   LatencyReport,
   LayerReport,
   ModelReport,
@@ -107,12 +108,32 @@ function floatAndQuantized<T>(check: Check<T>): Check<{ float: T; quantized: T }
   return record({ float: check, quantized: check });
 }
 
+const positiveNum: Check<number> = (v, where) => {
+  const x = num(v, where);
+  if (!(x > 0)) fail(where, `must be above 0 (got ${x})`);
+  return x;
+};
+
+const languageModel = record<LanguageModelReport>({
+  output: str,
+  vocabulary: num,
+  tokens: num,
+  nextTokenAgreement: share,
+  labelledTokens: num,
+  crossEntropy: optional(floatAndQuantized(num)),
+  perplexity: optional(floatAndQuantized(positiveNum)),
+  crossEntropyIncrease: optNum,
+  perplexityIncrease: optNum,
+});
+
 export function model(v: unknown, where: string): ModelReport {
   const f = new Fields(v, where);
   const sizes = new Fields(f.o.sizes, f.at('sizes'));
   return {
     outputs: f.list('outputs', record<OutputReport>({ name: str, error: metrics })),
     top1Agreement: f.opt('top1Agreement', share),
+    // Reports written before language models were recognised have none.
+    languageModel: f.opt('languageModel', languageModel),
     accuracy: f.opt('accuracy', floatAndQuantized(share)),
     sizes: { floatBytes: sizes.num('floatBytes'), quantizedBytes: sizes.num('quantizedBytes'), ratio: sizes.num('ratio') },
     latency: f.opt('latency', floatAndQuantized(latency)),

@@ -183,7 +183,7 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
     const tensor = (dims: number[], data: Float32Array) => ({ dims, type: 'float32', data }) as unknown as import('../../src/core/runtime/session').ort.Tensor;
     const rows = (n: number, c: number, f: (r: number, k: number) => number) => Float32Array.from({ length: n * c }, (_, i) => f(Math.floor(i / c), i % c));
     const compare = (name: string, dims: number[], a: Float32Array, b: Float32Array, labels?: Int32Array) => {
-      const o = new OutputComparison([name], labels);
+      const o = new OutputComparison([name], labels && { values: labels, perSample: 1 });
       o.add({ [name]: tensor(dims, a) }, { [name]: tensor(dims, b) }, 0);
       return o;
     };
@@ -350,10 +350,10 @@ describe('quantization analysis (Fashion-MNIST CNN)', function () {
   });
 
   it('reads labels from IDX and .npy, refusing what is not a vector of class indices', async () => {
-    assert.deepStrictEqual(Array.from(await readLabels(LABELS, 5)), [9, 2, 1, 1, 6]);
+    assert.deepStrictEqual(Array.from((await readLabels(LABELS, 5)).values), [9, 2, 1, 1, 6]);
     const npy = path.join(dir, 'labels.npy');
     writeNpy(npy, '<i8', [3], BigInt64Array.from([4n, 0n, 9n]));
-    assert.deepStrictEqual(Array.from(await readLabels(npy)), [4, 0, 9]);
+    assert.deepStrictEqual(await readLabels(npy), { values: Int32Array.from([4, 0, 9]), perSample: 1 });
     writeNpy(npy, '<f4', [2], Float32Array.from([0.5, 1]));
     await assert.rejects(readLabels(npy), /label 0 is 0\.5, not a class index/);
     await assert.rejects(readLabels(TEST), /labels must be an IDX vector of ubyte/);

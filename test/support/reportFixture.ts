@@ -249,6 +249,7 @@ export function reportFixture(o: ReportFixtureOptions = {}): QuantReport {
     model: {
       outputs: [{ name: 'logits', error: last.accumulated }],
       top1Agreement: 0.9765,
+      languageModel: null,
       accuracy: { float: 0.7612, quantized: 0.7394 },
       sizes: { floatBytes: 102_502_400, quantizedBytes: 26_013_232, ratio: 26_013_232 / 102_502_400 },
       latency: {

@@ -675,6 +675,30 @@ describe('quantization report in Chromium', function () {
     await page.close();
   });
 
+  it("a language model's logits show next-token agreement and cross-entropy, no top-1 agreement", async () => {
+    const r = reportFixture({ layers: 20, sensitivity: false });
+    r.model.top1Agreement = null;
+    r.model.accuracy = null;
+    r.model.languageModel = {
+      output: 'logits',
+      vocabulary: 95,
+      tokens: 7296,
+      nextTokenAgreement: 0.9712,
+      labelledTokens: 7296,
+      crossEntropy: { float: 1.2, quantized: 1.21 },
+      perplexity: { float: Math.exp(1.2), quantized: Math.exp(1.21) },
+      crossEntropyIncrease: 0.01,
+      perplexityIncrease: Math.expm1(0.01),
+    };
+    const { page } = await openPanel(browser, r);
+    await page.waitForSelector('body[data-state="ready"]');
+    assert.strictEqual(await page.$$eval('#card-agreement, #card-accuracy', (e) => e.length), 0, 'no top-1 or accuracy card');
+    assert.strictEqual(await page.$eval('#card-next-token .card-value', (e) => e.textContent), '97.12%');
+    assert.strictEqual(await page.$eval('#card-cross-entropy .card-value', (e) => e.textContent), '1.2000 → 1.2100 nats/token (+0.0100)');
+    assert.match((await page.$eval('#card-cross-entropy .card-detail', (e) => e.textContent)) ?? '', /^perplexity 3\.320 → 3\.353 \(\+1\.01%\)/);
+    await page.close();
+  });
+
   it('before/after: both lines stay visible where they overlap', async () => {
     const r = reportFixture({ layers: 200, sensitivity: false });
     // Only the last layers change: the two lines lie on each other almost everywhere.

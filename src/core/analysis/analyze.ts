@@ -14,7 +14,7 @@ import {
   type SensitivityReport,
 } from '../../shared/quantReport';
 import type { QuantResult } from '../../shared/quantResult';
-import { openDataSource, type DataSource } from '../data';
+import { modelInputs, openDataSource, type DataSource } from '../data';
 import { errorMessage } from '../errors';
 import { DataType } from '../onnx/dataTypes';
 import { readModel, type OnnxModel } from '../onnx/model';
@@ -24,7 +24,7 @@ import { createSession, sessionWithOutputs, type ort } from '../runtime/session'
 import { checkPair } from './checkPair';
 import { AnalysisError, cancelled } from './errors';
 import { modelSummary } from './keepReport';
-import { readLabels } from './labels';
+import { labelledSamples, readLabels, type Labels } from './labels';
 import { measureLatency } from './latency';
 import { clipRangeOf, LayerStats, qRange } from './layerStats';
 import { floatNameOf, fusedActivations, matchModels } from './match';
@@ -43,7 +43,8 @@ export interface AnalysisProgress {
 export interface AnalysisOptions {
   /** Evaluation data spec (as for calibration: a file, a folder, synthetic[:N]). */
   data: string;
-  /** Class labels for accuracy (IDX label file or .npy of integers). */
+  /** Class labels for accuracy (IDX label file or .npy of integers), or next-token labels for a
+   *  language model (.npy [samples, seq] of token ids; negative ids are skipped). */
   labels?: string;
   /** Samples to use (default 512; null: all). */
   samples?: number | null;
@@ -154,7 +155,9 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   let floatSession: ort.InferenceSession | undefined;
   let observing: ort.InferenceSession | undefined;
   let plain: ort.InferenceSession | undefined;
-  const outputs = new OutputComparison(outputNames, labels);
+  const firstInput = modelInputs(float)[0];
+  const tokenInput = !!firstInput && [DataType.INT32, DataType.INT64].includes(firstInput.elemType);
+  const outputs = new OutputComparison(outputNames, labels, { tokenInput, labelsFile: options.labels });
   let used = 0;
   let batches = 0;
   let latencyFeeds: Record<string, ort.Tensor> | undefined;
@@ -207,10 +210,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
 
   for (const s of stats)
     if (s.sizeMismatch) warnings.push(`'${s.pair.floatName}' has a different size in the two models: its accumulated error is not measured`);
-  if (labels && outputs.labelledSamples < used)
-    warnings.push(`the labels file holds ${labels.length} labels for ${used} samples: accuracy uses the first ${outputs.labelledSamples}`);
-  if (labels && outputs.accuracy() === null)
-    warnings.push(`labels were given but the first output ('${outputNames[0]}') is not class scores ([N, classes], not an embedding): no accuracy`);
+  warnings.push(...labelWarnings(outputs, labels, used, outputNames[0]));
 
   const floatBytes = modelBytes(float.file!);
   const quantizedBytes = modelBytes(quant.file!);
@@ -254,6 +254,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
     model: {
       outputs: outputs.outputs(),
       top1Agreement: outputs.top1Agreement(),
+      languageModel: outputs.languageModel(),
       accuracy: outputs.accuracy(),
       sizes: { floatBytes, quantizedBytes, ratio: quantizedBytes / floatBytes },
       latency,
@@ -269,6 +270,30 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   if (signal?.aborted) throw cancelled(quantFile);
   if (options.reportFile !== false) writeJsonFile(options.reportFile ?? defaultReportFile(quant.file!), report);
   return report;
+}
+
+/** What the labels could not be used for, in words. */
+function labelWarnings(outputs: OutputComparison, labels: Labels | undefined, used: number, output: string): string[] {
+  if (!labels) return [];
+  const sequences = labels.perSample > 1;
+  const held = sequences ? `${labelledSamples(labels)} rows of ${labels.perSample} next-token labels` : `${labels.values.length} labels`;
+  if (outputs.nextTokenScores) {
+    if (!sequences)
+      return [
+        `the labels file holds one label per sample, but '${output}' scores the next token at every position: give a .npy [samples, seq] of next-token ids for cross-entropy`,
+      ];
+    if (outputs.nonFiniteCrossEntropy)
+      return [`the cross-entropy of '${output}' is not a finite number (NaN or infinite scores in a model): no cross-entropy or perplexity`];
+  } else if (outputs.classScores) {
+    if (sequences) return [`the labels file holds ${held}, but '${output}' is class scores: give one class index per sample for accuracy`];
+  } else {
+    return [
+      `labels were given but the first output ('${output}') is neither class scores ([N, classes]) nor next-token scores ([N, seq, vocabulary]), or is an embedding: no accuracy`,
+    ];
+  }
+  return outputs.labelledSamples < used
+    ? [`the labels file holds ${held} for ${used} samples: ${sequences ? 'cross-entropy' : 'accuracy'} uses the first ${outputs.labelledSamples}`]
+    : [];
 }
 
 /**

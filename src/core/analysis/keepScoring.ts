@@ -14,7 +14,7 @@ import { ANALYSIS_DEFAULTS, type AnalysisOptions, type AnalysisProgress } from '
 import { KeepInFloatError } from './errors';
 import { valueOf, type KeepTarget } from './keepReport';
 import { writeKeptInFloat } from './keptInFloatModel';
-import { readLabels } from './labels';
+import { readLabels, type Labels } from './labels';
 import { firstBatch, scoreModel, summarize, type Score } from './requantize';
 import { floatNameOf } from './match';
 import { measureSensitivity } from './sensitivity';
@@ -28,7 +28,7 @@ interface Opened {
   data: DataSource;
   floatSession: ort.InferenceSession;
   outputs: string[];
-  labels?: Int32Array;
+  labels?: Labels;
   ep: string;
   batchSize: number;
   samples: number | null;

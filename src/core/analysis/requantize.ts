@@ -7,6 +7,7 @@ import { readModel } from '../onnx/model';
 import { quantizeModel } from '../quant/pipeline';
 import { createSession, type ort } from '../runtime/session';
 import { measureLatency } from './latency';
+import type { Labels } from './labels';
 import { OutputComparison } from './outputs';
 import { modelBytes } from '../onnx/write';
 
@@ -45,7 +46,7 @@ export interface ScoreOptions {
   samples?: number | null;
   batchSize: number;
   ep: string;
-  labels?: Int32Array;
+  labels?: Labels;
   signal?: AbortSignal;
 }
 
