@@ -318,7 +318,7 @@ describe('weight-only block quantization', function () {
     await run(r.output, { x: new ort.Tensor('float32', x, [M, K]) });
   });
 
-  it('refuses: nothing to quantize, a quantized model, hqq with symmetric weights, gptq, an opset that cannot reach 21', async () => {
+  it('refuses: nothing to quantize, a quantized model, hqq with symmetric weights, gptq with data that cannot be read, an opset that cannot reach 21', async () => {
     const noWeight = path.join(dir, 'add.onnx');
     fs.writeFileSync(
       noWeight,
@@ -339,8 +339,19 @@ describe('weight-only block quantization', function () {
       /hqq optimises each block's zero point/,
     );
     await assert.rejects(
-      quantizeModel(path.join(dir, 'mm.onnx'), settings({ algorithm: 'gptq', calibration: 'synthetic:8' })),
-      /the gptq algorithm is not built in yet/,
+      quantizeModel(path.join(dir, 'mm.onnx'), settings({ algorithm: 'gptq', calibration: path.join(dir, 'no-such-data.npz') }), {
+        output: path.join(dir, 'mm.gptq.onnx'),
+      }),
+      /no-such-data\.npz/,
+    );
+    assert.ok(!fs.existsSync(path.join(dir, 'mm.gptq.onnx')));
+    // On random inputs GPTQ runs, and the result says what that is worth.
+    const random = await quantizeModel(path.join(dir, 'mm.onnx'), settings({ algorithm: 'gptq', calibration: 'synthetic:8' }), {
+      output: path.join(dir, 'mm.gptq.onnx'),
+    });
+    assert.ok(
+      random.warnings.some((w) => /GPTQ ran on synthetic \(random\) inputs/.test(w)),
+      random.warnings.join('\n'),
     );
     const old = path.join(dir, 'old.onnx');
     fs.writeFileSync(

@@ -8,6 +8,7 @@ import * as path from 'path';
 import { readLabels } from '../../src/core/analysis/labels';
 import { NextTokenComparison } from '../../src/core/analysis/nextToken';
 import { openDataSource } from '../../src/core/data';
+import { float16BitsToFloat32 } from '../../src/core/onnx/floatFormats';
 import { readModel } from '../../src/core/onnx/model';
 import { createSession, type ort } from '../../src/core/runtime/session';
 
@@ -44,16 +45,7 @@ export interface LanguageModelScores {
 function float32Of(t: ort.Tensor): Float32Array {
   if (t.type === 'float32') return t.data as Float32Array;
   if (t.type !== 'float16') throw new Error(`logits of type ${t.type}: expected float32 or float16`);
-  const bits = t.data as Uint16Array;
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const b = bits[i];
-    const sign = b & 0x8000 ? -1 : 1;
-    const exp = (b >> 10) & 0x1f;
-    const frac = b & 0x3ff;
-    out[i] = sign * (exp === 0 ? frac * 2 ** -24 : exp === 31 ? (frac ? NaN : Infinity) : (1 + frac / 1024) * 2 ** (exp - 15));
-  }
-  return out;
+  return float16BitsToFloat32(t.data as Uint16Array);
 }
 
 /**
