@@ -1,6 +1,6 @@
-// Static quantization of a recurrent model fed with exact feeds: Silero VAD (16 kHz, opset 15)
-// takes input [batch, sequence] float32, state [2, batch, 128] float32 and sr [] int64, so no
-// axis is a batch axis every input shares; each calibration .npz is one whole feed.
+// Static quantization of a recurrent model: Silero VAD (16 kHz, opset 15) takes input [batch,
+// sequence] float32, state [2, batch, 128] float32 and sr [] int64: the batch sits on axis 1 of
+// the state and the scalar sr has none, so windows are batched along each input's own batch axis.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -29,7 +29,7 @@ async function run(file: string, feed: Record<string, ort.Tensor>, level: 'all' 
   }
 }
 
-describe('quantization of Silero VAD with exact feeds', function () {
+describe("quantization of Silero VAD with windows batched on each input's batch axis", function () {
   this.timeout(300000);
   let dir: string;
   let calib: string;
@@ -48,24 +48,25 @@ describe('quantization of Silero VAD with exact feeds', function () {
 
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('reads each .npz as one exact feed (no batch axis, sr an int64 scalar)', async () => {
+  it("batches the .npz windows along each input's batch axis (state on axis 1, sr without one)", async () => {
     const source = await openDataSource(calib, readModelSync(src));
     const text = source.describe();
-    assert.match(text, /8 exact feeds/);
-    assert.match(text, /each file is one feed, used as it is/);
-    assert.match(text, /batchSize does not apply/);
+    assert.match(text, /8 samples/);
+    assert.match(text, /input 'state' \[2,batch,128\]: batch on axis 1 \(the axis named batch\)/);
+    assert.match(text, /input 'sr' \[\]: no batch axis/);
     const feeds = [];
     for await (const f of source.batches({ batchSize: 4 })) feeds.push(f);
-    assert.strictEqual(feeds.length, 8, 'batchSize does not concatenate files');
-    assert.deepStrictEqual(feeds[0].input.dims, [1, 512]);
-    assert.deepStrictEqual(feeds[0].state.dims, [2, 1, 128]);
+    assert.strictEqual(feeds.length, 2, 'batchSize 4 concatenates four files');
+    assert.deepStrictEqual(feeds[0].input.dims, [4, 512]);
+    assert.deepStrictEqual(feeds[0].state.dims, [2, 4, 128]);
     assert.deepStrictEqual(feeds[0].sr.dims, []);
     assert.strictEqual(feeds[0].sr.type, 'int64');
     assert.strictEqual(feeds[0].sr.data[0], 16000n);
-    // A limit counts feeds; a seed shuffles their order.
+    // A limit counts samples; a seed shuffles their order.
     const limited = [];
     for await (const f of source.batches({ batchSize: 8, limit: 3, shuffleSeed: 1 })) limited.push(f);
-    assert.strictEqual(limited.length, 3);
+    assert.strictEqual(limited.length, 1);
+    assert.deepStrictEqual(limited[0].state.dims, [2, 3, 128]);
   });
 
   it('keeps the samples-reading error when a file is not an exact feed either', async () => {
@@ -85,11 +86,11 @@ describe('quantization of Silero VAD with exact feeds', function () {
     await assert.rejects(() => openDataSource(bad, readModelSync(src)), /is int32 but input 'sr' is int64/);
   });
 
-  it('quantizes statically on the exact feeds; the result loads and runs', async () => {
+  it('quantizes statically on the windows; the result loads and runs', async () => {
     result = await quantizeModel(src, resolveSettings({ calibration: calib, batchSize: 1 }), { resultFile: false });
     assert.ok(result.verification.ran, result.verification.note);
     assert.strictEqual(result.calibration!.samples, 8);
-    assert.match(result.calibration!.source, /8 exact feeds/);
+    assert.match(result.calibration!.source, /8 samples/);
     const quantized = result.nodes.filter((n) => n.quantized);
     const inSub = result.nodes.filter((n) => !n.quantized && n.reason.startsWith('inside the subgraph'));
     console.log(`      quantized (${quantized.length}): ${quantized.map((n) => `${n.opType} ${n.node}`).join(', ')}`);

@@ -8,7 +8,7 @@ import { DataType } from '../onnx/dataTypes';
 import type { OnnxModel } from '../onnx/model';
 import { AttributeType, type AttributeProto, type NodeProto } from '../onnx/types';
 import { sessionWithOutputs, type ort } from '../runtime/session';
-import type { DataSource } from '../data';
+import { batchSampleCount, type DataSource } from '../data';
 import { createCollector, type Collector } from './collectors';
 import { quantTypeInfo } from './scheme';
 
@@ -178,7 +178,7 @@ export async function calibrate(
           for (const t of nonFinite) collectors.get(t)!.add(values[t].data as Float32Array, pass);
           for (const o of Object.values(values)) o.dispose();
         }
-        passSamples += Object.values(feeds)[0]?.dims[0] ?? 1;
+        passSamples += batchSampleCount(feeds);
         batch++;
         run.onProgress?.({ pass, passes, batch, samples: passSamples });
       }

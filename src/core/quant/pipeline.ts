@@ -143,7 +143,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     warnings.push(...r.warnings);
     candidates = decisions.filter((d) => d.quantized).map((d) => ({ name: d.node, opType: d.opType }));
     // Dynamic needs no calibration; a sample still proves the result runs.
-    data = await openDataSource(settings.calibration, source).catch((e: Error) => {
+    data = await openDataSource(settings.calibration, source, { inputs: settings.inputs }).catch((e: Error) => {
       warnings.push(`no sample to run the quantized model on (${e.message})`);
       return undefined;
     });
@@ -176,12 +176,12 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
       const before = options.rangesFrom.calibration;
       calibration = before && { ...before, seconds: 0, source: `ranges reused from ${options.rangesFrom.output} (${before.source})` };
       // The data only feeds the verification run here.
-      data = await openDataSource(settings.calibration, source).catch((e: Error) => {
+      data = await openDataSource(settings.calibration, source, { inputs: settings.inputs }).catch((e: Error) => {
         warnings.push(`no sample to run the quantized model on (${e.message})`);
         return undefined;
       });
     } else {
-      data = await openDataSource(settings.calibration, source);
+      data = await openDataSource(settings.calibration, source, { inputs: settings.inputs });
       progress('calibrating');
       const cal = await calibrate(source, calibrated, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
       calibration = { samples: cal.samples, batches: cal.batches, seconds: cal.seconds, source: data.describe() };
