@@ -163,7 +163,11 @@ export async function calibrate(
             max: scalar(outputs[tensor + MAX]),
             absMin: extremes.absMin ? scalar(outputs[tensor + ABS_MIN]) : undefined,
           };
-          if (Number.isFinite(e.min) && Number.isFinite(e.max) && (e.absMin === undefined || Number.isFinite(e.absMin))) collector.addExtremes(e, pass);
+          // min +Inf with max -Inf: an empty tensor (a value lifted out of an If branch the batch did
+          // not take, subgraphCalibration.ts), which every collector ignores.
+          const empty = e.min === Infinity && e.max === -Infinity;
+          if (empty || (Number.isFinite(e.min) && Number.isFinite(e.max) && (e.absMin === undefined || Number.isFinite(e.absMin))))
+            collector.addExtremes(e, pass);
           else nonFinite.push(tensor);
         }
         for (const o of Object.values(outputs)) o.dispose();

@@ -22,7 +22,8 @@ import { writeModel } from '../onnx/write';
 import { cpuHasVnni, integerPathNote } from '../runtime/cpu';
 import { chooseProvider } from '../runtime/providers';
 import type { ort } from '../runtime/session';
-import { calibrate, type CalibratedRange, type CalibrationProgress } from './calibrate';
+import type { CalibratedRange, CalibrationProgress } from './calibrate';
+import { calibrateWithSubgraphs, keepUnobservedInFloat } from './subgraphCalibration';
 import { quantizeDynamic } from './dynamic';
 import { calibrationTargets, planQuantization } from './plan';
 import { QdqRewriter } from './qdq';
@@ -183,16 +184,21 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     } else {
       data = await openDataSource(settings.calibration, source, { inputs: settings.inputs });
       progress('calibrating');
-      const cal = await calibrate(source, calibrated, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
+      const cal = await calibrateWithSubgraphs(source, calibrated, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
       calibration = { samples: cal.samples, batches: cal.batches, seconds: cal.seconds, source: data.describe() };
       ranges = cal.ranges;
+      const unobserved = keepUnobservedInFloat(plan, cal.unobserved);
+      if (unobserved.length)
+        warnings.push(
+          `${unobserved.length} node(s) inside If branches kept in float: no calibration batch reached them (${unobserved.slice(0, 5).join(', ')}${unobserved.length > 5 ? ', …' : ''})`,
+        );
     }
     if (options.signal?.aborted) throw new QuantizeError('cancelled; nothing was written', input);
     // Which integer path the fused model takes on this CPU, and whether it computes the Q/DQ exactly.
     const cpuNote = integerPathNote(cpuHasVnni(), settings);
     if (cpuNote) warnings.push(cpuNote);
     progress('rewriting');
-    const planned = new Map(plan.nodes.map((p) => [plan.index.nodes[p.index], p]));
+    const planned = new Map(plan.nodes.map((p) => [p.graph.nodes[p.index], p]));
     const r = new QdqRewriter(model, plan, settings).apply(ranges);
     ({ tensors, quantizedNames } = r);
     warnings.push(...r.warnings);
