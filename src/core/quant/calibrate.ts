@@ -155,7 +155,9 @@ export async function calibrate(
         for (const [tensor, collector] of active) {
           const extremes = collector.extremesFor(pass);
           if (!extremes || inputs.has(tensor)) {
-            collector.add((outputs[tensor] ?? feeds[tensor]).data as Float32Array, pass);
+            const values = (outputs[tensor] ?? feeds[tensor]).data as Float32Array;
+            // Empty: a value lifted out of an If branch this batch did not take (subgraphCalibration.ts).
+            if (values.length) collector.add(values, pass);
             continue;
           }
           const e = {

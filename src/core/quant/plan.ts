@@ -172,6 +172,39 @@ function reachesRecurrenceIn(scope: Scope, name: string): boolean {
   return reachesRecurrence(scope.g, name, up(scope.owners.length - 1));
 }
 
+/** Whether `name`, read in graph `g`, is the model's output, or becomes it through data movement only. */
+function reachesModelOutput(g: GraphIndex, name: string, outputReaches: (output: string) => boolean): boolean {
+  if (g.outputs.has(name) && outputReaches(name)) return true;
+  for (const c of new Set(g.consumers.get(name) ?? [])) {
+    const n = g.nodes[c];
+    const op = n.op_type ?? '';
+    if ((SAME_PARAMS.has(op) || op === 'Identity') && n.input[0] === name && n.output.some((o) => o && reachesModelOutput(g, o, outputReaches))) return true;
+    // Read inside an If branch: its k-th output is the If's k-th output.
+    for (const s of g.subgraphs) {
+      if (s.node !== c || op !== 'If' || !s.index.outerRefs.has(name)) continue;
+      const outs = s.index.graph.output.map((o) => o.name);
+      const parent = (o: string) => !!n.output[outs.indexOf(o)] && reachesModelOutput(g, n.output[outs.indexOf(o)], outputReaches);
+      if (reachesModelOutput(s.index, name, parent)) return true;
+    }
+  }
+  return false;
+}
+
+/** reachesModelOutput for a value of the graph of `scope`, following If outputs up to the main graph. */
+function isModelOutputIn(scope: Scope, name: string): boolean {
+  const up = (k: number): ((output: string) => boolean) => {
+    if (k < 0) return () => true;
+    const { parent, node, attribute } = scope.owners[k];
+    const branch = parent.subgraphs.find((s) => s.node === node && s.attribute === attribute)!.index;
+    const outs = branch.graph.output.map((o) => o.name);
+    return (o) => {
+      const mapped = parent.nodes[node].output[outs.indexOf(o)];
+      return !!mapped && reachesModelOutput(parent, mapped, up(k - 1));
+    };
+  };
+  return reachesModelOutput(scope.g, name, up(scope.owners.length - 1));
+}
+
 export function planQuantization(model: OnnxModel, settings: QuantSettings): QuantPlan {
   const index = new GraphIndex(model.proto.graph!);
   const { types } = inferElementTypes(index);
@@ -216,6 +249,13 @@ export function planQuantization(model: OnnxModel, settings: QuantSettings): Qua
       const dataIn = (DATA_INPUTS[op]?.(n) ?? [0]).filter((k) => n.input[k]);
       if (!WEIGHT_OPS[op] && dataIn.length && dataIn.every((k) => constants.has(n.input[k]))) {
         decide(name, op, false, 'its inputs are all constants: onnxruntime folds it, there is no activation to quantize');
+        continue;
+      }
+      // A Sigmoid (or data movement) that makes the model's answer gains no integer kernel from Q/DQ
+      // and would put the answer on an 8-bit grid: a probability of 6e-4 (Silero VAD on silence)
+      // becomes 0 or the grid's first step. Naming it in the include list quantizes it anyway.
+      if (!included.length && (op === 'Sigmoid' || SAME_PARAMS.has(op)) && n.output.every((o) => !o || isModelOutputIn(scope, o))) {
+        decide(name, op, false, "its output is the model's output (through data movement only): kept in float, so the result is not rounded to an 8-bit grid");
         continue;
       }
       // A recurrent op feeds its state back at every time step, so a rounding of its input grows
