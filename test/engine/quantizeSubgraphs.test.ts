@@ -140,6 +140,18 @@ describe('quantization inside If branches (Silero VAD)', function () {
     }
   }
 
+  it('synthetic data without the window size: the error names the guessed dim and the flag that sets it', async () => {
+    await assert.rejects(
+      () =>
+        quantizeModel(realModel('silero_vad_16k_op15.onnx'), resolveSettings({ calibration: 'synthetic:4' }), {
+          output: path.join(dir, 'none.onnx'),
+          resultFile: false,
+        }),
+      /the model could not run on the calibration data \(.*Pad.*\); input 'input': symbolic dims sequence are 1; give sizes as --input input=shape:batch,\?/,
+    );
+    assert.ok(!fs.existsSync(path.join(dir, 'none.onnx')), 'nothing written');
+  });
+
   it('quantizes the export whose compute is inside If branches exactly as the export with it in the main graph', () => {
     // silero_vad.onnx holds in If_0's branches what silero_vad_16k_op15.onnx holds in its main
     // graph: the same calibration must give the same quantized outputs.

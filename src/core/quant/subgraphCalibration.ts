@@ -9,6 +9,7 @@
 // Loop and Scan bodies are not lifted: their values change at every iteration.
 import type { NodeDecision, QuantSettings } from '../../shared/quantResult';
 import type { DataSource } from '../data';
+import { errorMessage, OnnxCompressError } from '../errors';
 import { createMessage, encodeMessage } from '../onnx/codec';
 import { DataType } from '../onnx/dataTypes';
 import { GraphIndex } from '../onnx/graph';
@@ -117,7 +118,19 @@ export async function calibrateWithSubgraphs(
 ): Promise<SubgraphCalibration> {
   const { model: lifted, lifted: names, unliftable } = liftBranchValues(model, tensors);
   const observed = tensors.filter((t) => !unliftable.has(t));
-  const result = await calibrate(names.size ? lifted : model, [...new Set(observed.map((t) => names.get(t) ?? t))], data, settings, run);
+  let result: CalibrationResult;
+  try {
+    result = await calibrate(names.size ? lifted : model, [...new Set(observed.map((t) => names.get(t) ?? t))], data, settings, run);
+  } catch (e) {
+    // A run that fails on sizes the data layer guessed (a symbolic dim set to 1) says which to give.
+    const guessed = data
+      .describe()
+      .split('\n')
+      .map((l) => l.replace(/^\s*note: /, ''))
+      .filter((l) => /symbolic dims .* are 1; give sizes as/.test(l));
+    if (!guessed.length || e instanceof OnnxCompressError || (e as Error).name === 'AbortError') throw e;
+    throw new OnnxCompressError(`the model could not run on the calibration data (${errorMessage(e).split('\n')[0]}); ${guessed.join('; ')}`);
+  }
   const ranges = new Map<string, typeof result.ranges extends Map<string, infer R> ? R : never>();
   const unobserved = new Map(unliftable);
   for (const t of observed) {
