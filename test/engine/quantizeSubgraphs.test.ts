@@ -22,6 +22,7 @@ import { ort } from '../../src/core/runtime/session';
 import type { QuantResult } from '../../src/shared/quantResult';
 import { realModel } from '../support/browser';
 import { writeNpz } from '../support/npyWriter';
+import { cli } from '../support/cliRun';
 import { seededRandom } from '../../src/core/random';
 
 const RATE = 16000;
@@ -139,6 +140,30 @@ describe('quantization inside If branches (Silero VAD)', function () {
       });
     }
   }
+
+  it('onnx-compress quantize --input: the spec reaches the data and the result; a bad spec is a usage error', async () => {
+    const out = path.join(dir, 'cli.int8.onnx');
+    const ok = await cli(
+      'quantize',
+      realModel('silero_vad.onnx'),
+      '--calib',
+      'synthetic:4',
+      '--input',
+      'input=shape:batch,512',
+      '--input',
+      'sr=value:16000',
+      '-o',
+      out,
+    );
+    assert.strictEqual(ok.code, 0, ok.stderr);
+    const result = JSON.parse(fs.readFileSync(out.replace(/\.onnx$/, '.quant.json'), 'utf8')) as QuantResult;
+    assert.deepStrictEqual(result.settings.inputs, { input: { shape: ['batch', 512] }, sr: { value: 16000 } });
+    assert.match(result.calibration!.source, /input \[\?,\?\]: synthetic float32 \[N,512\]/);
+    assert.match(result.calibration!.source, /state \[2,\?,128\]: synthetic float32 \[2,N,128\]/);
+    const bad = await cli('quantize', realModel('silero_vad.onnx'), '--calib', 'synthetic:4', '--input', 'input=shape:batch,x');
+    assert.strictEqual(bad.code, 2);
+    assert.match(bad.stderr, /--input input spec 'input=shape:batch,x': each size is a whole number or the word batch/);
+  });
 
   it('synthetic data without the window size: the error names the guessed dim and the flag that sets it', async () => {
     await assert.rejects(
