@@ -120,13 +120,13 @@ describe('quantization inside If branches (Silero VAD)', function () {
           `      ${file} ${data}: ${r.nodes.filter((n) => n.quantized).length} quantized, ${branch.length} inside If branches (${[...new Set(branch.map((n) => n.opType))].join(', ')}), fusion ${r.fusion!.fused}/${r.fusion!.candidates} ${JSON.stringify(r.fusion!.integerOps)}, output SQNR ${db.toFixed(1)} dB`,
         );
         assert.ok(branch.length > 0, 'nodes inside the If branches are quantized');
-        // Measured (onnxruntime-node 1.30, CPU): 7.7 dB on these windows with their own
-        // calibration, about 0 dB with synthetic calibration (noise never drives the encoder and
+        // Measured (onnxruntime-node 1.30, CPU): 16.9 dB on these windows with their own
+        // calibration, 0.4 dB with synthetic calibration (noise never drives the encoder and
         // decoder into the ranges a sweep does, so the speech probability clips). The 20 dB target
         // is not met by the int8 encoder of this model; the branch handling itself is exact: see
         // the comparison with the main-graph export below.
         assert.ok(Number.isFinite(db), `output SQNR ${db} dB`);
-        if (data === 'windows') assert.ok(db > 5, `output SQNR ${db} dB`);
+        if (data === 'windows') assert.ok(db > 14, `output SQNR ${db} dB`);
         // Each data source batches: 12 windows in 3 batches of 4, or 16 synthetic samples in 4.
         assert.strictEqual(r.calibration!.samples, data === 'synthetic' ? 16 : 12);
         // The branch for the other sample rate is never taken: its nodes stay in float, saying why.
