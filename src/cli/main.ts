@@ -27,6 +27,7 @@ const USAGE = `usage:
       [--symmetric-activations] [--reduce-range] [--exclude PATTERN ...] [--include PATTERN ...]
       [--op-types T,...] [--samples N] [--batch N] [--seed N] [--ep cpu|cuda|webgpu] [--dedicated-qdq]
       [--format qdq|qoperator] [--recipe FILE] [-o OUT] [--result FILE]
+      [--input NAME=shape:2,batch,128|batch:K|batch:none|range:LO,HI|normal:MEAN,STD|value:V ...]
       weight-only: [--bits 4|8] [--block-size 16|32|64|128|256] [--algorithm rtn|hqq|gptq|awq]
       [--symmetric-weights] [--accuracy-level 0-4] [--weight-only-format matmulnbits|dequantize-linear]
       fp16|bf16: [--keep-io-types | --no-keep-io-types] [--calib DATA]

@@ -5,6 +5,7 @@ import { describeWeightOnly, type QuantSettings } from '../shared/quantResult';
 import { fmtSizeChange, formatBytes } from '../shared/format';
 import { quantizeModel } from '../core/quant/pipeline';
 import { readRecipe, resolveSettings } from '../core/quant/settings';
+import { parseInputSpecs } from '../core/data/inputSpecs';
 import type { CalibrationProgress } from '../core/quant/calibrate';
 import { table } from './format';
 import { booleanOptions, num, numberOf, oneOf, stringOptions, untilSigint, type Out, type Usage, type Values } from './options';
@@ -45,6 +46,7 @@ export const QUANTIZE_OPTIONS: ParseArgsConfig['options'] = {
   ),
   exclude: { type: 'string', multiple: true },
   include: { type: 'string', multiple: true },
+  input: { type: 'string', multiple: true },
   output: { type: 'string', short: 'o' },
 };
 
@@ -76,6 +78,7 @@ function settingsFromFlags(v: Values, usage: Usage): Partial<QuantSettings> {
     include: list(v.include),
     opTypes: commaList(v['op-types']),
     samples: num('samples', v.samples, usage, true),
+    inputs: inputSpecsFlag(v.input as string[] | undefined, usage),
     batchSize: num('batch', v.batch, usage, true),
     shuffleSeed: num('seed', v.seed, usage, true),
     executionProvider: v.ep as string | undefined,
@@ -89,6 +92,16 @@ function settingsFromFlags(v: Values, usage: Usage): Partial<QuantSettings> {
     weightOnlyFormat: oneOf('weight-only-format', v['weight-only-format'], ['matmulnbits', 'dequantize-linear'] as const, usage),
     keepIoTypes: keepIoTypes(v, usage),
   };
+}
+
+/** `--input NAME=shape:2,batch,128` and the other per-input specs (docs/file-formats.md). */
+function inputSpecsFlag(items: string[] | undefined, usage: Usage): QuantSettings['inputs'] | undefined {
+  if (!items?.length) return undefined;
+  try {
+    return parseInputSpecs(items);
+  } catch (e) {
+    throw usage(`--input ${(e as Error).message}`);
+  }
 }
 
 /** `--keep-io-types` (the default) or `--no-keep-io-types`, not both. */

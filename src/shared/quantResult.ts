@@ -28,6 +28,21 @@ export type WeightTypeName = 'int8' | 'uint8';
 /** How the quantized model is written: Q/DQ pairs around float ops, or QLinearConv/QLinearMatMul nodes. */
 export type QuantFormatName = 'qdq' | 'qoperator';
 
+/** What the user says about one model input, for calibration data (`--input NAME=KIND:ARGS`;
+ *  docs/file-formats.md, "Model inputs and calibration data"). */
+export interface InputSpec {
+  /** Sizes; 'batch' marks the batch axis. */
+  shape?: Array<number | 'batch'>;
+  /** The batch axis, or null: none (fed whole, the same for every batch). */
+  batchAxis?: number | null;
+  /** Synthetic values drawn uniformly from [lo, hi) (whole numbers for integer inputs). */
+  range?: [number, number];
+  /** Synthetic values from a normal distribution: [mean, std]. */
+  normal?: [number, number];
+  /** Every element of every sample. */
+  value?: number;
+}
+
 /** The settings of a run, all of them, with defaults filled in. */
 export interface QuantSettings {
   mode: QuantMode;
@@ -57,6 +72,8 @@ export interface QuantSettings {
   /** Only these nodes, when given. */
   include: string[];
   samples: number | null;
+  /** Per model input: sizes, batch axis, synthetic values (empty: the rules decide). */
+  inputs: Record<string, InputSpec>;
   batchSize: number;
   shuffleSeed: number | null;
   executionProvider: string;
@@ -191,6 +208,21 @@ function override(v: unknown, where: string): TensorOverride {
   return o;
 }
 
+function inputSpecs(o: Record<string, unknown>, where: string): Record<string, InputSpec> {
+  return Object.fromEntries(
+    Object.entries(o).map(([name, x]) => {
+      const f = new Fields(x, `${where}.${name}`);
+      const s: InputSpec = {};
+      if (f.o.shape !== undefined) s.shape = f.list('shape', (v, w) => (v === 'batch' ? 'batch' : num(v, w)));
+      if (f.o.batchAxis !== undefined) s.batchAxis = f.opt('batchAxis', num);
+      if (f.o.range !== undefined) s.range = f.get('range', pair);
+      if (f.o.normal !== undefined) s.normal = f.get('normal', pair);
+      if (f.o.value !== undefined) s.value = f.num('value');
+      return [name, s];
+    }),
+  );
+}
+
 function layerOverrides(o: Record<string, unknown>, where: string): Record<string, LayerOverride> {
   return Object.fromEntries(
     Object.entries(o).map(([node, x]) => {
@@ -226,6 +258,8 @@ function settings(v: unknown, where: string): QuantSettings {
     exclude: f.get('exclude', strings),
     include: f.get('include', strings),
     samples: f.opt('samples', num),
+    // Results written before per-input specs lack them.
+    inputs: f.o.inputs === undefined ? {} : inputSpecs(f.get('inputs', obj), f.at('inputs')),
     batchSize: f.num('batchSize'),
     shuffleSeed: f.opt('shuffleSeed', num),
     executionProvider: f.str('executionProvider'),

@@ -14,7 +14,7 @@ import {
   type SensitivityReport,
 } from '../../shared/quantReport';
 import type { QuantResult } from '../../shared/quantResult';
-import { modelInputs, openDataSource, type DataSource } from '../data';
+import { batchSampleCount, modelInputs, openDataSource, type DataSource } from '../data';
 import { errorMessage } from '../errors';
 import { DataType } from '../onnx/dataTypes';
 import { readModel, type OnnxModel } from '../onnx/model';
@@ -70,9 +70,9 @@ export interface AnalysisOptions {
 
 export const ANALYSIS_DEFAULTS = { samples: 512, batchSize: 32, latencyRuns: 20, histogramBins: 64, sensitivitySamples: 64 };
 
-async function openData(spec: string, model: OnnxModel): Promise<DataSource> {
+async function openData(spec: string, model: OnnxModel, inputs?: QuantResult['settings']['inputs']): Promise<DataSource> {
   try {
-    return await openDataSource(spec, model);
+    return await openDataSource(spec, model, { inputs });
   } catch (e) {
     throw new AnalysisError(`the evaluation data does not fit the float model: ${errorMessage(e)}`, spec);
   }
@@ -114,7 +114,8 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
     warnings.push(
       `no quantization result (${path.basename(defaultQuantResultFile(quant.file!))}) beside the quantized model: calibrated ranges and fusion are not available`,
     );
-  const data = await openData(options.data, float);
+  // The per-input specs the quantization ran with (sizes, batch axes) feed the same model here.
+  const data = await openData(options.data, float, qr.result?.settings.inputs);
   const labels = options.labels ? await readLabels(options.labels, samples ?? undefined) : undefined;
 
   const floatName = floatNameOf(qr.result?.quantizedNames);
@@ -182,7 +183,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
       outputs.add(f, p, used);
       for (const r of [f, q, p]) for (const t of Object.values(r)) t.dispose();
       latencyFeeds ??= feeds;
-      used += Object.values(feeds)[0]?.dims[0] ?? 1;
+      used += batchSampleCount(feeds);
       batches++;
       progress({ stage: 'comparing', batch: batches, samples: used, total: expected });
     }

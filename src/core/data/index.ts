@@ -24,9 +24,13 @@ import {
 import { ElementTypeError, exactFeedFile, ExactFeedSource, type ExactFeedFile } from './exact';
 import { UnitSource, type DataSource, type Unit } from './source';
 import { isSyntheticSpec, parseSyntheticSpec, syntheticUnit } from './synthetic';
+import { assignLayouts } from './layout';
+import type { InputSpecs } from './inputSpecs';
 import * as zlib from 'zlib';
 
 export type { DataSource, BatchOptions } from './source';
+export { batchSampleCount } from './source';
+export { parseInputSpecs, formatInputSpecs, type InputSpec, type InputSpecs } from './inputSpecs';
 export type { ImagePreprocess } from './images';
 export { DataSourceError, isAbortError } from './errors';
 export { modelInputs, type ModelInput } from './inputs';
@@ -39,6 +43,8 @@ export interface OpenDataOptions {
   syntheticSamples?: number;
   /** Sizes for synthetic inputs (the batch axis first), overriding symbolic dims (which are 1). */
   inputShapes?: Record<string, number[]>;
+  /** Per-input specs (--input NAME=shape:...|batch:...|range:...|normal:...|value:...), inputSpecs.ts. */
+  inputs?: InputSpecs;
 }
 
 const collator = new Intl.Collator('en', { numeric: true });
@@ -84,16 +90,26 @@ function onlyInput(inputs: ModelInput[], what: string): ModelInput {
   throw new DataSourceError(`${what} can only feed a model with one input; this model has ${inputs.length} (${inputs.map((i) => `'${i.name}'`).join(', ')}): save a .npz with one array per input name, e.g. numpy.savez(file, ${inputs.map((i) => `${i.name}=...`).join(', ')})`);
 }
 
+/** The sources openDataSource builds (notes can be added to both). */
+type Opened = UnitSource | ExactFeedSource;
+
 const KNOWN = '.npz, .npy, .pb, .png, .jpg, .jpeg, IDX (…-idx3-ubyte[.gz]) or synthetic[:N]';
 
 /** Opens calibration/evaluation data for `model` (see the spec forms above). */
 export async function openDataSource(spec: string, model: OnnxModel, options: OpenDataOptions = {}): Promise<DataSource> {
   const inputs = modelInputs(model);
+  const layoutNotes = assignLayouts(model, inputs, options.inputs);
   if (isSyntheticSpec(spec)) {
     const parsed = parseSyntheticSpec(spec, options.syntheticSamples);
-    const plan = syntheticUnit(parsed, inputs, options.inputShapes);
-    return new UnitSource(inputs, [plan.unit], { title: `synthetic data (${spec})`, feeds: plan.feeds, notes: plan.notes, checkFinite: false });
+    const plan = syntheticUnit(parsed, inputs, options.inputShapes, options.inputs);
+    return new UnitSource(inputs, [plan.unit], { title: `synthetic data (${spec})`, feeds: plan.feeds, notes: [...layoutNotes, ...plan.notes], checkFinite: false });
   }
+  const source = await openPath(spec, inputs, options);
+  source.notes.unshift(...layoutNotes);
+  return source;
+}
+
+async function openPath(spec: string, inputs: ModelInput[], options: OpenDataOptions): Promise<Opened> {
   const target = path.resolve(spec);
   let stat: fs.Stats;
   try {
@@ -104,7 +120,7 @@ export async function openDataSource(spec: string, model: OnnxModel, options: Op
   return stat.isDirectory() ? openFolder(target, inputs, options) : openFile(target, inputs, options);
 }
 
-async function openFile(file: string, inputs: ModelInput[], options: OpenDataOptions): Promise<DataSource> {
+async function openFile(file: string, inputs: ModelInput[], options: OpenDataOptions): Promise<Opened> {
   let kind = kindOfName(path.basename(file));
   if (kind === undefined && (await sniffIdx(file))) kind = 'idx';
   switch (kind) {
@@ -157,7 +173,7 @@ function npzSource(inputs: ModelInput[], infos: NpzUnitInfo[], title: string, fo
  * file's arrays match the inputs' full shapes, each file is one exact feed. Otherwise the
  * samples reading's error stands.
  */
-async function npzOrExact(files: string[], inputs: ModelInput[], title: string, notes: string[], asSamples: () => Promise<DataSource>): Promise<DataSource> {
+async function npzOrExact(files: string[], inputs: ModelInput[], title: string, notes: string[], asSamples: () => Promise<Opened>): Promise<Opened> {
   try {
     return await asSamples();
   } catch (e) {
@@ -182,7 +198,7 @@ function npzArrayName(info: NpzUnitInfo, input: ModelInput): string {
   return info.arrays[input.name].entry.name.replace(/\.npy$/, '');
 }
 
-async function imageSource(files: string[], inputs: ModelInput[], options: OpenDataOptions, title: string, notes: string[]): Promise<DataSource> {
+async function imageSource(files: string[], inputs: ModelInput[], options: OpenDataOptions, title: string, notes: string[]): Promise<Opened> {
   const input = onlyInput(inputs, 'images');
   const { plan, notes: planNotes } = planImages(input, options.imagePreprocess);
   const units: Unit[] = files.map((f) => imageUnit(f, input, plan));
@@ -190,7 +206,7 @@ async function imageSource(files: string[], inputs: ModelInput[], options: OpenD
   return source;
 }
 
-async function openFolder(dir: string, inputs: ModelInput[], options: OpenDataOptions): Promise<DataSource> {
+async function openFolder(dir: string, inputs: ModelInput[], options: OpenDataOptions): Promise<Opened> {
   const entries = (await fs.promises.readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
   const notes: string[] = [];
   // ONNX test data: test_data_set_N folders, or the input_K.pb files of one set.
@@ -260,7 +276,7 @@ async function openFolder(dir: string, inputs: ModelInput[], options: OpenDataOp
   }
 }
 
-async function pbSetsSource(setDirs: string[], inputs: ModelInput[], dir: string, notes: string[]): Promise<DataSource> {
+async function pbSetsSource(setDirs: string[], inputs: ModelInput[], dir: string, notes: string[]): Promise<Opened> {
   const units: Unit[] = [];
   let firstDims: Record<string, number[]> | undefined;
   for (const setDir of setDirs) {

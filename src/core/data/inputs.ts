@@ -7,6 +7,7 @@ import { tensorElemType } from '../onnx/elementTypes';
 import type { OnnxModel } from '../onnx/model';
 import { int64ToNumber, type TypeProto } from '../onnx/types';
 import { DataSourceError } from './errors';
+import type { Fill } from './layout';
 
 /** A declared dimension: a size, a symbolic name, or null (unnamed and unknown). */
 export type Dim = number | string | null;
@@ -27,8 +28,14 @@ export interface ModelInput {
   index: number;
   elemType: DataType;
   ortType: OrtType;
-  /** Declared dims (batch axis first); null when the model declares no shape. */
+  /** Declared dims; null when the model declares no shape. */
   dims: Dim[] | null;
+  /** The axis samples are stacked on; null: none (fed whole, the same for every batch). See layout.ts. */
+  batchAxis: number | null;
+  /** What synthetic data feeds it when not the synthetic spec's distribution (layout.ts). */
+  fill?: Fill;
+  /** Past keys/values: the past-sequence axis, empty in synthetic data. */
+  pastAxis?: number;
 }
 
 interface TypeInfo {
@@ -127,7 +134,8 @@ export function modelInputs(model: OnnxModel): ModelInput[] {
     if (elemType === undefined) throw new DataSourceError(`input '${v.name}' declares no element type; calibration data cannot be checked against it`);
     const info = TYPES[elemType];
     if (!info) throw new DataSourceError(`input '${v.name}' is ${dataTypeName(elemType)}, which onnxruntime-node cannot be fed; calibration data cannot drive this model`);
-    out.push({ name: v.name, index: out.length, elemType, ortType: info.ort, dims: dimsOf(v.type) });
+    const dims = dimsOf(v.type);
+    out.push({ name: v.name, index: out.length, elemType, ortType: info.ort, dims, batchAxis: dims?.length === 0 ? null : 0 });
   }
   if (out.length === 0) throw new DataSourceError('the model has no inputs to feed (every graph input is an initializer)');
   return out;
@@ -143,29 +151,45 @@ export function inputShapeText(input: ModelInput): string {
   return formatDims(input.dims);
 }
 
-/** Whether the input has a batch axis (a declared rank-0 input has none). */
+/** Whether the input has a batch axis (a scalar, or an input declared batchless, has none). */
 export function hasBatchAxis(input: ModelInput): boolean {
-  return input.dims === null || input.dims.length > 0;
+  return input.batchAxis !== null;
 }
 
 /** The fixed batch size an input demands, if it declares one. */
 export function fixedBatch(input: ModelInput): number | undefined {
-  if (input.dims === null) return undefined;
-  if (input.dims.length === 0) return 1;
-  const d = input.dims[0];
+  if (input.dims === null || input.batchAxis === null) return undefined;
+  const d = input.dims[input.batchAxis];
   return typeof d === 'number' ? d : undefined;
 }
 
+/** The declared dims of one sample: the dims without the batch axis (all of them when batchless). */
+export function sampleDeclared(input: ModelInput): Dim[] | null {
+  if (input.dims === null) return null;
+  return input.batchAxis === null ? [...input.dims] : input.dims.filter((_, k) => k !== input.batchAxis);
+}
+
+/** Model axis of a sample's axis `k`. */
+function modelAxis(input: ModelInput, k: number): number {
+  return input.batchAxis !== null && k >= input.batchAxis ? k + 1 : k;
+}
+
 export interface SampleLayout {
-  /** Samples the array holds (its first axis, or 1 when it holds one sample without that axis). */
+  /** Samples the array holds (1 when it holds one sample without the batch axis). */
   count: number;
-  /** One sample's dims (the model's dims after the batch axis). */
+  /** One sample's dims (the model's dims without the batch axis). */
   sampleDims: number[];
+  /** The array's axis that counts samples: 0 for a plain stack, the input's batch axis when it is
+   *  elsewhere, null when the array holds one sample (or a batchless input's whole value). */
+  axis: number | null;
+  /** A batchless input given once for all samples (its count does not bind the others'). */
+  whole?: boolean;
 }
 
 /**
- * Where `dataDims` (an array read from calibration data) fits input `input`: the first axis
- * counts samples; an array one axis short holds one sample when `allowSingle`. Throws a message
+ * Where `dataDims` (an array read from calibration data) fits input `input`: its batch axis
+ * counts samples; an array one axis short holds one sample when `allowSingle`. A batchless input
+ * takes its whole value, or a stack of equal values along a first, extra axis. Throws a message
  * that names both shapes and says what to change.
  */
 export function layoutFor(input: ModelInput, dataDims: readonly number[], allowSingle: boolean, hint?: string): SampleLayout {
@@ -175,20 +199,21 @@ export function layoutFor(input: ModelInput, dataDims: readonly number[], allowS
   };
   if (input.dims === null) {
     if (dataDims.length === 0) fail('a scalar has no sample axis; save an array whose first axis counts samples');
-    return checkSampleCount({ count: dataDims[0], sampleDims: dataDims.slice(1) });
+    return checkSampleCount({ count: dataDims[0], sampleDims: dataDims.slice(1), axis: 0 });
   }
   const rank = input.dims.length;
   let layout: SampleLayout;
-  if (rank === 0) {
-    if (dataDims.length === 0) layout = { count: 1, sampleDims: [] };
-    else if (dataDims.length === 1) layout = { count: dataDims[0], sampleDims: [] };
-    else return fail(`the input is a scalar, so the data must be one value per sample (shape [samples])`);
+  const k = input.batchAxis;
+  if (k === null) {
+    if (dataDims.length === rank) layout = { count: 1, sampleDims: [...dataDims], axis: null, whole: true };
+    else if (dataDims.length === rank + 1) layout = { count: dataDims[0], sampleDims: dataDims.slice(1), axis: 0 };
+    else return fail(`the input has no batch axis, so the data is its whole value ${inputShapeText(input)} (or one such value per sample, stacked on a first axis)`);
   } else if (dataDims.length === rank) {
-    layout = { count: dataDims[0], sampleDims: dataDims.slice(1) };
+    layout = { count: dataDims[k], sampleDims: dataDims.filter((_, j) => j !== k), axis: k === 0 || dataDims[k] === 1 ? (k === 0 ? 0 : null) : k };
   } else if (allowSingle && dataDims.length === rank - 1) {
-    layout = { count: 1, sampleDims: [...dataDims] };
+    layout = { count: 1, sampleDims: [...dataDims], axis: null };
   } else {
-    return fail(`the data has ${dataDims.length} axes, the input ${rank} (the first axis counts samples); save arrays shaped ${samplesShape(input)}`);
+    return fail(`the data has ${dataDims.length} axes, the input ${rank} (axis ${k} counts samples); save arrays shaped ${samplesShape(input)}`);
   }
   checkSampleDims(input, layout.sampleDims, dataText, hint);
   return checkSampleCount(layout);
@@ -210,22 +235,25 @@ export function checkSampleCount(layout: SampleLayout): SampleLayout {
 }
 
 function samplesShape(input: ModelInput): string {
-  return formatDims(['samples', ...(input.dims ?? []).slice(1)]);
+  const dims = input.dims ?? [];
+  if (input.batchAxis === null) return formatDims(dims);
+  return formatDims(dims.map((d, k) => (k === input.batchAxis ? 'samples' : d)));
 }
 
-/** One sample's dims against the model's dims after the batch axis. */
+/** One sample's dims against the model's dims without the batch axis. */
 export function checkSampleDims(input: ModelInput, sampleDims: readonly number[], dataText?: string, hint?: string): void {
-  if (input.dims === null) return;
-  const want = input.dims.length === 0 ? [] : input.dims.slice(1);
+  const want = sampleDeclared(input);
+  if (want === null) return;
   const shown = dataText ?? `[samples,${sampleDims.join(',')}]`;
   const head = `calibration data shape ${shown} does not match input '${input.name}' ${inputShapeText(input)}`;
+  const after = input.batchAxis === null ? 'in all' : 'besides its batch axis';
   if (want.length !== sampleDims.length) {
-    throw new DataSourceError(`${head}: a sample has ${sampleDims.length} axes, the input ${want.length} after its batch axis${hint ? `; ${hint}` : `; save arrays shaped ${samplesShape(input)}`}`);
+    throw new DataSourceError(`${head}: a sample has ${sampleDims.length} axes, the input ${want.length} ${after}${hint ? `; ${hint}` : `; save arrays shaped ${samplesShape(input)}`}`);
   }
   for (let k = 0; k < want.length; k++) {
     const w = want[k];
     if (typeof w === 'number' && w !== sampleDims[k]) {
-      throw new DataSourceError(`${head}: axis ${k + 1} is ${sampleDims[k]} where the model needs ${w}${hint ? `; ${hint}` : `; save arrays shaped ${samplesShape(input)}`}`);
+      throw new DataSourceError(`${head}: axis ${modelAxis(input, k)} is ${sampleDims[k]} where the model needs ${w}${hint ? `; ${hint}` : `; save arrays shaped ${samplesShape(input)}`}`);
     }
   }
 }
@@ -234,20 +262,53 @@ export function checkSampleDims(input: ModelInput, sampleDims: readonly number[]
 export function checkSharedDims(inputs: readonly ModelInput[], sampleDims: Record<string, readonly number[]>, where: string): void {
   const seen = new Map<string, { input: string; axis: number; size: number }>();
   for (const input of inputs) {
-    const dims = input.dims;
+    const dims = sampleDeclared(input);
     const got = sampleDims[input.name];
     if (!dims || !got) continue;
-    for (let k = 1; k < dims.length; k++) {
+    for (let k = 0; k < dims.length; k++) {
       const d = dims[k];
       if (typeof d !== 'string') continue;
-      const size = got[k - 1];
+      const size = got[k];
+      const axis = modelAxis(input, k);
       const before = seen.get(d);
       if (before && before.size !== size) {
-        throw new DataSourceError(`${where}: input '${before.input}' axis ${before.axis} (${d}) is ${before.size} but input '${input.name}' axis ${k} (${d}) is ${size}; inputs that share a dimension name must agree`);
+        throw new DataSourceError(`${where}: input '${before.input}' axis ${before.axis} (${d}) is ${before.size} but input '${input.name}' axis ${axis} (${d}) is ${size}; inputs that share a dimension name must agree`);
       }
-      if (!before) seen.set(d, { input: input.name, axis: k, size });
+      if (!before) seen.set(d, { input: input.name, axis, size });
     }
   }
+}
+
+/** Values of `n` samples laid out sample after sample -> the same values with the samples on
+ *  axis `k` of dims `[...before, n, ...after]` (and back with `toSampleMajor`). */
+export function placeBatchAxis(values: Values, n: number, sampleDims: readonly number[], k: number): Values {
+  if (k === 0 || n === 1) return values;
+  const outer = sampleDims.slice(0, k).reduce((a, b) => a * b, 1);
+  const inner = sampleDims.slice(k).reduce((a, b) => a * b, 1);
+  const out = new (values.constructor as new (n: number) => Values)(values.length);
+  const o = out as unknown as { [i: number]: unknown };
+  const v = values as unknown as { [i: number]: unknown };
+  for (let s = 0; s < n; s++) for (let a = 0; a < outer; a++) for (let i = 0; i < inner; i++) o[(a * n + s) * inner + i] = v[(s * outer + a) * inner + i];
+  return out;
+}
+
+/** The inverse of placeBatchAxis: values of dims with `n` samples on axis `k` -> sample after sample. */
+export function toSampleMajor(values: Values, n: number, sampleDims: readonly number[], k: number): Values {
+  if (k === 0 || n === 1) return values;
+  const outer = sampleDims.slice(0, k).reduce((a, b) => a * b, 1);
+  const inner = sampleDims.slice(k).reduce((a, b) => a * b, 1);
+  const out = new (values.constructor as new (n: number) => Values)(values.length);
+  const o = out as unknown as { [i: number]: unknown };
+  const v = values as unknown as { [i: number]: unknown };
+  for (let s = 0; s < n; s++) for (let a = 0; a < outer; a++) for (let i = 0; i < inner; i++) o[(s * outer + a) * inner + i] = v[(a * n + s) * inner + i];
+  return out;
+}
+
+/** The dims of a batch of `n` samples. */
+export function batchDims(input: ModelInput, n: number, sampleDims: readonly number[]): number[] {
+  if (input.batchAxis === null) return [...sampleDims];
+  const k = input.dims === null ? 0 : input.batchAxis;
+  return [...sampleDims.slice(0, k), n, ...sampleDims.slice(k)];
 }
 
 /** Refuses an element type that differs from the input's, saying how to convert. */

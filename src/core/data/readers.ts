@@ -9,7 +9,7 @@ import { DataSourceError, withSubject } from './errors';
 import { checkIdxType, convertIdx, idxSampleDims, idxTypeName, looksLikeIdx, parseIdxHeader, type IdxConversion, type IdxHeader } from './idx';
 import { decodeImage, imageSampleDims, planText, preprocessImage, type ImagePlan } from './images';
 import {
-  checkElemType, checkSampleCount, checkSharedDims, elementBytes, formatDims, layoutFor, valuesFromBytes, type ModelInput, type Values,
+  checkElemType, checkSampleCount, checkSharedDims, elementBytes, formatDims, layoutFor, toSampleMajor, valuesFromBytes, type ModelInput, type SampleLayout, type Values,
 } from './inputs';
 import { readNpyHeader, type NpyHeader } from './npy';
 import { peekTensor, readTensorFile } from './pb';
@@ -38,16 +38,25 @@ export async function npyUnit(file: string, input: ModelInput, label = file): Pr
   } finally {
     await probe.close();
   }
-  const { count, sampleDims } = wrap(() => layoutFor(input, header.shape, true), label);
+  const layout = wrap(() => layoutFor(input, header.shape, true), label);
+  const { count, sampleDims } = layout;
   const per = sampleDims.reduce((a, b) => a * b, 1) * elementBytes(header.dtype);
   const unit: Unit = {
     count,
     label,
     async open(): Promise<OpenUnit> {
       const data = new FileRange(file, header.dataOffset, header.dataBytes, label);
+      // Samples on another axis than the first are not contiguous: the array is read whole.
+      let all: Values | undefined;
       return {
         sampleDims: { [input.name]: sampleDims },
         async read(start, n) {
+          if (layout.whole) return { [input.name]: valuesFromBytes(input.elemType, await data.read(0, header.dataBytes)) };
+          if (layout.axis !== null && layout.axis > 0) {
+            all ??= toSampleMajor(valuesFromBytes(input.elemType, await data.read(0, header.dataBytes)), count, sampleDims, layout.axis);
+            const e = per / elementBytes(header.dtype);
+            return { [input.name]: all.subarray(start * e, (start + n) * e) as Values };
+          }
           return { [input.name]: valuesFromBytes(input.elemType, await data.read(start * per, n * per)) };
         },
         close: () => data.close(),
@@ -98,7 +107,7 @@ export async function npzUnit(file: string, inputs: ModelInput[], label = file):
   const used = new Set([...chosen.values()].map((e) => e.name));
   const extra = entries.filter((e) => !used.has(e.name) && !e.name.endsWith('/')).map((e) => arrayName(e.name) ?? e.name);
   const arrays: NpzUnitInfo['arrays'] = {};
-  const layouts: Record<string, { count: number; sampleDims: number[] }> = {};
+  const layouts: Record<string, SampleLayout> = {};
   let count: number | undefined;
   let countFrom = '';
   for (const input of inputs) {
@@ -115,24 +124,39 @@ export async function npzUnit(file: string, inputs: ModelInput[], label = file):
       await src.close();
     }
     const layout = wrap(() => layoutFor(input, header.shape, true), `${label} array '${key}'`);
+    arrays[input.name] = { entry, header };
+    layouts[input.name] = layout;
+    if (layout.whole) continue; // a batchless input's one value binds no sample count
     if (count !== undefined && layout.count !== count) {
       throw new DataSourceError(`array '${key}' holds ${layout.count} samples but array '${countFrom}' holds ${count}; every input needs the same number of samples`, label);
     }
     count = layout.count;
     countFrom = key;
-    arrays[input.name] = { entry, header };
-    layouts[input.name] = layout;
   }
   const sampleDims = Object.fromEntries(inputs.map((i) => [i.name, layouts[i.name].sampleDims]));
   wrap(() => checkSharedDims(inputs, sampleDims, 'calibration data'), label);
   const unit: Unit = {
-    count: count ?? 0,
+    count: count ?? 1,
     label,
     async open(random: boolean): Promise<OpenUnit> {
       const sources: Record<string, ByteSource> = {};
+      // Arrays whose samples are not contiguous (a batch on another axis) and batchless values are
+      // read whole, once: such inputs (recurrent states, scalars) are small.
+      const held: Record<string, Values> = {};
       try {
         for (const input of inputs) {
           const { entry, header } = arrays[input.name];
+          const layout = layouts[input.name];
+          if (layout.whole || (layout.axis !== null && layout.axis > 0)) {
+            const src = await entrySource(file, entry);
+            try {
+              const all = valuesFromBytes(input.elemType, await src.read(header.dataOffset, header.dataBytes));
+              held[input.name] = layout.whole ? all : toSampleMajor(all, layout.count, layout.sampleDims, layout.axis!);
+            } finally {
+              await src.close();
+            }
+            continue;
+          }
           let src = await entrySource(file, entry);
           if (random) src = await randomAccess(src, `${label} entry '${entry.name}'`);
           sources[input.name] = new SubRange(src, header.dataOffset, header.dataBytes);
@@ -146,8 +170,10 @@ export async function npzUnit(file: string, inputs: ModelInput[], label = file):
         async read(start, n) {
           const out: Record<string, Values> = {};
           for (const input of inputs) {
-            const per = sampleDims[input.name].reduce((a, b) => a * b, 1) * elementBytes(input.elemType);
-            out[input.name] = valuesFromBytes(input.elemType, await sources[input.name].read(start * per, n * per));
+            const per = sampleDims[input.name].reduce((a, b) => a * b, 1);
+            const h = held[input.name];
+            if (h) out[input.name] = layouts[input.name].whole ? h : (h.subarray(start * per, (start + n) * per) as Values);
+            else out[input.name] = valuesFromBytes(input.elemType, await sources[input.name].read(start * per * elementBytes(input.elemType), n * per * elementBytes(input.elemType)));
           }
           return out;
         },
@@ -170,7 +196,7 @@ export function npzFeed(info: NpzUnitInfo, input: ModelInput): string {
 /** A set of TensorProto files, one per input (a test_data_set_N folder, or one .pb). */
 export async function pbUnit(files: Record<string, string>, inputs: ModelInput[], label: string): Promise<{ unit: Unit; dims: Record<string, number[]> }> {
   let count: number | undefined;
-  const layouts: Record<string, { count: number; sampleDims: number[] }> = {};
+  const layouts: Record<string, SampleLayout> = {};
   const dims: Record<string, number[]> = {};
   for (const input of inputs) {
     const file = files[input.name];
@@ -180,24 +206,28 @@ export async function pbUnit(files: Record<string, string>, inputs: ModelInput[]
     if (head.segment) throw new DataSourceError('is a segment of a tensor; segmented tensors are not supported', file);
     wrap(() => checkElemType(input, head.dataType!, `the tensor`), file);
     const layout = wrap(() => layoutFor(input, head.dims, true), file);
-    if (count !== undefined && layout.count !== count) throw new DataSourceError(`holds ${layout.count} samples but the other inputs' files hold ${count}; every input needs the same number of samples`, file);
-    count = layout.count;
     layouts[input.name] = layout;
     dims[input.name] = head.dims;
+    if (layout.whole) continue;
+    if (count !== undefined && layout.count !== count) throw new DataSourceError(`holds ${layout.count} samples but the other inputs' files hold ${count}; every input needs the same number of samples`, file);
+    count = layout.count;
   }
   const sampleDims = Object.fromEntries(inputs.map((i) => [i.name, layouts[i.name].sampleDims]));
   wrap(() => checkSharedDims(inputs, sampleDims, 'calibration data'), label);
   const unit: Unit = {
-    count: count ?? 0,
+    count: count ?? 1,
     label,
     async open(): Promise<OpenUnit> {
       const values: Record<string, Values> = {};
       for (const input of inputs) {
         const data = await readTensorFile(files[input.name]).catch((e) => { throw withSubject(e, files[input.name]); });
         if (data.dataType !== input.elemType || Array.isArray(data.values)) throw new DataSourceError(`changed since it was opened (now ${dataTypeName(data.dataType)})`, files[input.name]);
-        values[input.name] = data.values as Values;
+        const layout = layouts[input.name];
+        values[input.name] = layout.axis !== null && layout.axis > 0 ? toSampleMajor(data.values as Values, layout.count, layout.sampleDims, layout.axis) : (data.values as Values);
       }
-      return memoryUnit(inputs, sampleDims, (input, start, n, per) => values[input.name].subarray(start * per, (start + n) * per) as Values);
+      return memoryUnit(inputs, sampleDims, (input, start, n, per) =>
+        layouts[input.name].whole ? values[input.name] : (values[input.name].subarray(start * per, (start + n) * per) as Values),
+      );
     },
   };
   return { unit, dims };
@@ -256,7 +286,7 @@ export async function idxUnit(file: string, input: ModelInput, conv: IdxConversi
   const total = header.dataOffset + header.dims.reduce((a, b) => a * b, 1) * header.elemBytes;
   if (!gz && size < total) throw new DataSourceError(`holds ${size} bytes but its header [${header.dims.join(',')}] of ${idxTypeName(header.code)} needs ${total}; the file is truncated`, file);
   wrap(() => checkIdxType(input, header.code), file);
-  const sampleDims = wrap(() => checkSampleCount({ count: header.dims[0], sampleDims: idxSampleDims(input, header) }).sampleDims, file);
+  const sampleDims = wrap(() => checkSampleCount({ count: header.dims[0], sampleDims: idxSampleDims(input, header), axis: 0 }).sampleDims, file);
   const per = header.dims.slice(1).reduce((a, b) => a * b, 1) * header.elemBytes;
   const unit: Unit = {
     count: header.dims[0],

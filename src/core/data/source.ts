@@ -6,7 +6,7 @@ import { ort } from '../runtime/session';
 import { seededRandom } from '../random';
 import { abortError, DataSourceError, withSubject } from './errors';
 import {
-  checkFinite, checkSampleDims, checkSharedDims, concatValues, fixedBatch, formatDims, hasBatchAxis,
+  batchDims, checkFinite, checkSampleDims, checkSharedDims, concatValues, fixedBatch, formatDims, placeBatchAxis,
   type ModelInput, type Values,
 } from './inputs';
 
@@ -77,6 +77,39 @@ export interface SourceInfo {
   checkFinite?: boolean;
 }
 
+const sampleCounts = new WeakMap<object, number>();
+
+/** Samples in a batch a DataSource yielded (its inputs' batch axes need not be the first). */
+export function batchSampleCount(batch: Record<string, ort.Tensor>): number {
+  return sampleCounts.get(batch) ?? Object.values(batch)[0]?.dims[0] ?? 1;
+}
+
+/** Records how many samples `batch` holds, for batchSampleCount. */
+export function markBatch<T extends object>(batch: T, samples: number): T {
+  sampleCounts.set(batch, samples);
+  return batch;
+}
+
+/** The one value of a batchless input over the parts of a batch: they must all agree. */
+function batchlessValue(input: ModelInput, parts: Values[], where: Array<{ sample: number; label: string; count: number; whole: boolean }>): Values {
+  const first = parts[0];
+  const per = first.length / (where[0].whole ? 1 : where[0].count);
+  const ref = first.subarray(0, per) as Values;
+  parts.forEach((p, j) => {
+    const n = p.length / per;
+    for (let s = 0; s < n; s++) {
+      for (let i = 0; i < per; i++) {
+        if (p[s * per + i] === ref[i] || (Number.isNaN(p[s * per + i] as number) && Number.isNaN(ref[i] as number))) continue;
+        const at = (w: { sample: number; label: string }, o: number) => `sample ${w.sample + o}${w.label ? ` (${w.label})` : ''}`;
+        throw new DataSourceError(
+          `input '${input.name}' has no batch axis, so every sample of a batch must give it the same value, but ${at(where[j], where[j].whole ? 0 : s)} differs from ${at(where[0], 0)} at element ${i} (${p[s * per + i]} vs ${ref[i]}); give one value for all samples, or use --batch 1`,
+        );
+      }
+    }
+  });
+  return ref;
+}
+
 function ortTensor(input: ModelInput, values: Values, dims: number[]): ort.Tensor {
   return new ort.Tensor(input.ortType as 'float32', values as Float32Array, dims);
 }
@@ -117,7 +150,7 @@ export class UnitSource implements DataSource {
   readonly samples: number;
   private readonly starts: number[] = [];
   private readonly fixed: number | undefined;
-  private readonly notes: string[];
+  readonly notes: string[];
 
   constructor(readonly inputs: ModelInput[], readonly units: Unit[], readonly info: SourceInfo) {
     let total = 0;
@@ -199,16 +232,17 @@ export class UnitSource implements DataSource {
       while (k < n) {
         if (signal?.aborted) throw abortError();
         const parts: Record<string, Values[]> = {};
+        const where: Array<{ sample: number; label: string; count: number; whole: boolean }>[] = [];
         for (const input of this.inputs) parts[input.name] = [];
-        let batchDims: Record<string, number[]> | undefined;
+        let shapes: Record<string, number[]> | undefined; // one sample's dims per input
         let filled = 0;
         while (filled < size && k < n) {
           const g = at(k);
           const u = this.unitOf(g);
           const local = g - this.starts[u];
           const unit = await openUnit(u);
-          if (batchDims && !this.inputs.every((i) => sameDims(batchDims![i.name], unit.sampleDims[i.name]))) break; // a sample of another shape starts a new batch
-          batchDims ??= unit.sampleDims;
+          if (shapes && !this.inputs.every((i) => sameDims(shapes![i.name], unit.sampleDims[i.name]))) break; // a sample of another shape starts a new batch
+          shapes ??= unit.sampleDims;
           // A run of samples that follow each other in the same unit is read as one slice.
           let run = 1;
           const room = Math.min(size - filled, n - k);
@@ -219,9 +253,12 @@ export class UnitSource implements DataSource {
           } catch (e) {
             throw withSubject(e, this.units[u].label);
           }
+          const per = (i: ModelInput) => unit.sampleDims[i.name].reduce((a, b) => a * b, 1);
+          where.push(this.inputs.map((i) => ({ sample: g, label: this.units.length > 1 ? this.units[u].label : '', count: run, whole: values[i.name].length === per(i) && run > 1 })));
           for (const input of this.inputs) {
             const v = values[input.name];
-            if (this.info.checkFinite !== false) checkFinite(input, v, run, g, this.units.length > 1 ? this.units[u].label : undefined);
+            const whole = v.length === per(input) && run > 1;
+            if (this.info.checkFinite !== false) checkFinite(input, v, whole ? 1 : run, g, this.units.length > 1 ? this.units[u].label : undefined);
             parts[input.name].push(v);
           }
           filled += run;
@@ -232,12 +269,15 @@ export class UnitSource implements DataSource {
           throw new DataSourceError(`samples of different shapes cannot fill a batch of ${this.fixed}, which the model fixes; give samples of one shape`);
         }
         const batch: Record<string, ort.Tensor> = {};
-        for (const input of this.inputs) {
-          const dims = batchDims![input.name];
-          const values = concatValues(input.elemType, parts[input.name]);
-          batch[input.name] = ortTensor(input, values, hasBatchAxis(input) ? [filled, ...dims] : [...dims]);
+        for (const [k, input] of this.inputs.entries()) {
+          const dims = shapes![input.name];
+          const values =
+            input.batchAxis === null
+              ? batchlessValue(input, parts[input.name], where.map((w) => w[k]))
+              : placeBatchAxis(concatValues(input.elemType, parts[input.name]), filled, dims, input.dims === null ? 0 : input.batchAxis);
+          batch[input.name] = ortTensor(input, values, batchDims(input, filled, dims));
         }
-        yield batch;
+        yield markBatch(batch, filled);
       }
     } finally {
       if (current) await current.unit.close();

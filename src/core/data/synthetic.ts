@@ -7,7 +7,9 @@ import { DataType } from '../onnx/dataTypes';
 import { float32ToFloat16Bits } from '../onnx/floatFormats';
 import { seededRandom } from '../random';
 import { DataSourceError } from './errors';
-import { allocValues, formatDims, isFloatElem, layoutFor, type ModelInput, type Values } from './inputs';
+import { allocValues, batchDims, checkSampleDims, formatDims, isFloatElem, layoutFor, type ModelInput, type Values } from './inputs';
+import type { InputSpecs } from './inputSpecs';
+import type { Fill } from './layout';
 import { memoryUnit, type OpenUnit, type Unit } from './source';
 
 export interface Distribution { kind: 'normal' | 'uniform'; a: number; b: number }
@@ -124,41 +126,138 @@ function setInt(out: Values, i: number, v: number): void {
 
 export interface SyntheticPlan { unit: Unit; feeds: Record<string, string>; notes: string[] }
 
-export function syntheticUnit(spec: SyntheticSpec, inputs: ModelInput[], overrides: Record<string, number[]> = {}): SyntheticPlan {
-  const shapes = { ...overrides, ...spec.shapes };
-  for (const name of Object.keys(shapes)) {
+/** Per input, one sample's sizes: given shapes first, then declared sizes, then symbolic dims
+ *  resolved from the given shapes (shared names), a past axis 0, a mask or position ids taking the
+ *  ids' sizes, else 1 (with a note). */
+function sampleSizes(inputs: ModelInput[], given: Record<string, Array<number | 'batch'>>, notes: string[]): Record<string, number[]> {
+  const bound = new Map<string, number>();
+  for (const input of inputs) {
+    const g = given[input.name];
+    if (!g || !input.dims) continue;
+    input.dims.forEach((d, k) => {
+      if (typeof d === 'string' && typeof g[k] === 'number' && k !== input.batchAxis) bound.set(d, g[k] as number);
+    });
+  }
+  const full: Record<string, number[]> = {};
+  const ids = inputs.find((i) => i.fill?.kind === 'uniform' && i.fill.why.startsWith('ids')) ?? inputs.find((i) => /ids$/i.test(i.name) && i.fill?.kind !== 'positions');
+  const order = [...inputs].sort((a, b) => Number(a === ids ? 0 : 1) - Number(b === ids ? 0 : 1));
+  for (const input of order) {
+    const g = given[input.name];
+    if (g) {
+      full[input.name] = g.map((d) => (d === 'batch' ? 1 : d));
+      continue;
+    }
+    if (input.dims === null) throw new DataSourceError(`input '${input.name}' declares no shape; give its size (--input ${input.name}=shape:batch,...)`);
+    const guessed: string[] = [];
+    full[input.name] = input.dims.map((d, k) => {
+      if (typeof d === 'number') return d;
+      if (k === input.batchAxis) return 1;
+      if (k === input.pastAxis) return 0;
+      if (typeof d === 'string' && bound.has(d)) return bound.get(d)!;
+      const like = ids && ids !== input && (input.fill?.kind === 'positions' || /mask/i.test(input.name)) ? full[ids.name] : undefined;
+      if (like && like.length === input.dims!.length) return like[k];
+      guessed.push(d ?? '?');
+      if (typeof d === 'string') bound.set(d, 1);
+      return 1;
+    });
+    if (guessed.length) {
+      const example = input.dims.map((d, k) => (k === input.batchAxis ? 'batch' : typeof d === 'number' ? d : '?')).join(',');
+      notes.push(`input '${input.name}': symbolic dims ${guessed.join(', ')} are 1; give sizes as --input ${input.name}=shape:${example} (each ? a size)`);
+    }
+  }
+  const out: Record<string, number[]> = {};
+  for (const input of inputs) out[input.name] = input.batchAxis === null ? full[input.name] : full[input.name].filter((_, k) => k !== input.batchAxis);
+  return out;
+}
+
+function fillText(input: ModelInput, fill: Fill): string {
+  switch (fill.kind) {
+    case 'value':
+      return `${fill.value} (${fill.why})`;
+    case 'uniform':
+      return `${isFloatElem(input.elemType) ? 'uniform' : 'whole numbers'} in [${fill.lo}, ${fill.hi}) (${fill.why})`;
+    case 'normal':
+      return `normal(${fill.mean},${fill.std}) (${fill.why})`;
+    case 'positions':
+      return fill.why;
+  }
+}
+
+/** One sample of an input with its own fill (layout.ts). */
+function fillOwn(input: ModelInput, fill: Fill, out: Values, at: number, dims: number[], random: () => number, f32: Float32Array): void {
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (fill.kind === 'positions') {
+    const last = dims.length ? dims[dims.length - 1] : 1;
+    for (let i = 0; i < count; i++) setValue(input, out, at + i, i % last);
+    return;
+  }
+  if (fill.kind === 'value') {
+    for (let i = 0; i < count; i++) setValue(input, out, at + i, fill.value);
+    return;
+  }
+  if (fill.kind === 'uniform' && !isFloatElem(input.elemType)) {
+    // Whole numbers in [lo, hi).
+    const lo = Math.ceil(fill.lo);
+    const span = Math.max(1, Math.ceil(fill.hi) - lo);
+    for (let i = 0; i < count; i++) setValue(input, out, at + i, lo + Math.floor(random() * span));
+    return;
+  }
+  const d: Distribution = fill.kind === 'uniform' ? { kind: 'uniform', a: fill.lo, b: fill.hi } : { kind: 'normal', a: fill.mean, b: fill.std };
+  fillSample(input, out, at, count, d, random, f32);
+}
+
+function setValue(input: ModelInput, out: Values, i: number, v: number): void {
+  if (input.elemType === DataType.FLOAT16) (out as Uint16Array)[i] = float32ToFloat16Bits(Float32Array.of(v))[0];
+  else setInt(out, i, v);
+}
+
+export function syntheticUnit(spec: SyntheticSpec, inputs: ModelInput[], overrides: Record<string, number[]> = {}, specs: InputSpecs = {}): SyntheticPlan {
+  const legacy = { ...overrides, ...spec.shapes };
+  for (const name of Object.keys(legacy)) {
     if (!inputs.some((i) => i.name === name)) throw new DataSourceError(`synthetic size given for '${name}', which is not a model input (inputs: ${inputs.map((i) => `'${i.name}'`).join(', ')})`);
   }
-  const notes: string[] = [];
-  const feeds: Record<string, string> = {};
-  const sampleDims: Record<string, number[]> = {};
+  const given: Record<string, Array<number | 'batch'>> = {};
   for (const input of inputs) {
-    const given = shapes[input.name];
-    let dims: number[];
-    if (given) {
-      dims = layoutFor(input, given, true).sampleDims;
-    } else {
-      if (input.dims === null) throw new DataSourceError(`input '${input.name}' declares no shape; give its size (synthetic:N:${input.name}=1,...)`);
-      dims = input.dims.slice(1).map((d) => (typeof d === 'number' ? d : 1));
-      const symbolic = input.dims.slice(1).filter((d) => typeof d !== 'number');
-      if (symbolic.length) notes.push(`input '${input.name}': symbolic dims ${symbolic.map((s) => s ?? '?').join(', ')} are 1; give sizes as synthetic:N:${input.name}=${['1', ...input.dims.slice(1).map((d) => (typeof d === 'number' ? d : '?'))].join(',')} (each ? a size) or with inputShapes`);
+    const s = specs[input.name]?.shape;
+    if (s) given[input.name] = s;
+    else if (legacy[input.name]) {
+      // The legacy form lists the batch axis first: checked against the declared dims like data.
+      const dims = legacy[input.name];
+      const layout = layoutFor(input, dims, true);
+      given[input.name] = input.batchAxis === null ? layout.sampleDims : [...layout.sampleDims.slice(0, input.batchAxis), 'batch', ...layout.sampleDims.slice(input.batchAxis)];
     }
-    sampleDims[input.name] = dims;
+  }
+  const notes: string[] = [];
+  const sampleDims = sampleSizes(inputs, given, notes);
+  const feeds: Record<string, string> = {};
+  for (const input of inputs) {
+    const dims = sampleDims[input.name];
+    checkSampleDims(input, dims);
     const isFloat = isFloatElem(input.elemType);
-    const what = isFloat ? distributionText(spec.distribution)
-      : spec.distribution.kind === 'uniform' ? `uniform whole numbers in [${Math.ceil(spec.distribution.a)}, ${Math.floor(spec.distribution.b)}]` : 'zeros';
-    feeds[input.name] = `synthetic ${input.ortType} ${formatDims(['N', ...dims])}, ${what}, seed ${spec.seed}`;
-    if (!isFloat && spec.distribution.kind !== 'uniform') notes.push(`${input.ortType} input '${input.name}' is fed zeros; give uniform(lo,hi) for random whole numbers`);
+    const what = input.fill
+      ? fillText(input, input.fill)
+      : isFloat
+        ? distributionText(spec.distribution)
+        : spec.distribution.kind === 'uniform'
+          ? `uniform whole numbers in [${Math.ceil(spec.distribution.a)}, ${Math.floor(spec.distribution.b)}]`
+          : 'zeros';
+    const shown = input.batchAxis === null ? formatDims(dims) : formatDims(batchDims(input, NaN, dims).map((d) => (Number.isNaN(d) ? 'N' : d)));
+    feeds[input.name] = `synthetic ${input.ortType} ${shown}${input.batchAxis === null ? ' (no batch axis: the same every batch)' : ''}, ${what}, seed ${spec.seed}`;
+    if (!input.fill && !isFloat && spec.distribution.kind !== 'uniform') notes.push(`${input.ortType} input '${input.name}' is fed zeros; give --input ${input.name}=range:LO,HI for random whole numbers`);
   }
   const unit: Unit = {
     count: spec.samples,
     label: 'synthetic data',
     async open(): Promise<OpenUnit> {
       return memoryUnit(inputs, sampleDims, (input, start, n, per) => {
-        const values = allocValues(input.elemType, per * n);
+        // A batchless input is one value for all samples, drawn from its own stream.
+        const samples = input.batchAxis === null ? 1 : n;
+        const values = allocValues(input.elemType, per * samples);
         const f32 = new Float32Array(per);
-        for (let s = 0; s < n; s++) {
-          fillSample(input, values, s * per, per, spec.distribution, seededRandom(sampleSeed(spec.seed, input.index, start + s)), f32);
+        for (let s = 0; s < samples; s++) {
+          const random = seededRandom(sampleSeed(spec.seed, input.index, input.batchAxis === null ? 0 : start + s));
+          if (input.fill) fillOwn(input, input.fill, values, s * per, sampleDims[input.name], random, f32);
+          else fillSample(input, values, s * per, per, spec.distribution, random, f32);
         }
         return values;
       });

@@ -8,7 +8,7 @@ import { DataType } from '../onnx/dataTypes';
 import type { OnnxModel } from '../onnx/model';
 import { AttributeType, type AttributeProto, type NodeProto } from '../onnx/types';
 import { sessionWithOutputs, type ort } from '../runtime/session';
-import type { DataSource } from '../data';
+import { batchSampleCount, type DataSource } from '../data';
 import { createCollector, type Collector } from './collectors';
 import { quantTypeInfo } from './scheme';
 
@@ -159,7 +159,9 @@ export async function calibrate(
         for (const [tensor, collector] of active) {
           const extremes = collector.extremesFor(pass);
           if (!extremes || inputs.has(tensor)) {
-            collector.add((outputs[tensor] ?? feeds[tensor]).data as Float32Array, pass);
+            const values = (outputs[tensor] ?? feeds[tensor]).data as Float32Array;
+            // Empty: a value lifted out of an If branch this batch did not take (subgraphCalibration.ts).
+            if (values.length) collector.add(values, pass);
             continue;
           }
           const e = {
@@ -167,7 +169,11 @@ export async function calibrate(
             max: scalar(outputs[tensor + MAX]),
             absMin: extremes.absMin ? scalar(outputs[tensor + ABS_MIN]) : undefined,
           };
-          if (Number.isFinite(e.min) && Number.isFinite(e.max) && (e.absMin === undefined || Number.isFinite(e.absMin))) collector.addExtremes(e, pass);
+          // min +Inf with max -Inf: an empty tensor (a value lifted out of an If branch the batch did
+          // not take, subgraphCalibration.ts), which every collector ignores.
+          const empty = e.min === Infinity && e.max === -Infinity;
+          if (empty || (Number.isFinite(e.min) && Number.isFinite(e.max) && (e.absMin === undefined || Number.isFinite(e.absMin))))
+            collector.addExtremes(e, pass);
           else nonFinite.push(tensor);
         }
         for (const o of Object.values(outputs)) o.dispose();
@@ -182,7 +188,7 @@ export async function calibrate(
           for (const t of nonFinite) collectors.get(t)!.add(values[t].data as Float32Array, pass);
           for (const o of Object.values(values)) o.dispose();
         }
-        passSamples += Object.values(feeds)[0]?.dims[0] ?? 1;
+        passSamples += batchSampleCount(feeds);
         batch++;
         run.onProgress?.({ pass, passes, batch, samples: passSamples });
       }

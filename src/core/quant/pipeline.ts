@@ -22,7 +22,8 @@ import { writeModel } from '../onnx/write';
 import { cpuHasVnni, integerPathNote } from '../runtime/cpu';
 import { chooseProvider } from '../runtime/providers';
 import type { ort } from '../runtime/session';
-import { calibrate, type CalibratedRange, type CalibrationProgress } from './calibrate';
+import type { CalibratedRange, CalibrationProgress } from './calibrate';
+import { calibrateWithSubgraphs, keepUnobservedInFloat } from './subgraphCalibration';
 import { quantizeDynamic } from './dynamic';
 import { calibrationTargets, planQuantization } from './plan';
 import { QdqRewriter } from './qdq';
@@ -179,7 +180,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     warnings.push(...r.warnings);
     candidates = decisions.filter((d) => d.quantized).map((d) => ({ name: d.node, opType: d.opType }));
     // Dynamic needs no calibration; a sample still proves the result runs.
-    data = await openDataSource(settings.calibration, source).catch((e: Error) => {
+    data = await openDataSource(settings.calibration, source, { inputs: settings.inputs }).catch((e: Error) => {
       warnings.push(`no sample to run the quantized model on (${e.message})`);
       return undefined;
     });
@@ -212,23 +213,28 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
       const before = options.rangesFrom.calibration;
       calibration = before && { ...before, seconds: 0, source: `ranges reused from ${options.rangesFrom.output} (${before.source})` };
       // The data only feeds the verification run here.
-      data = await openDataSource(settings.calibration, source).catch((e: Error) => {
+      data = await openDataSource(settings.calibration, source, { inputs: settings.inputs }).catch((e: Error) => {
         warnings.push(`no sample to run the quantized model on (${e.message})`);
         return undefined;
       });
     } else {
-      data = await openDataSource(settings.calibration, source);
+      data = await openDataSource(settings.calibration, source, { inputs: settings.inputs });
       progress('calibrating');
-      const cal = await calibrate(source, calibrated, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
+      const cal = await calibrateWithSubgraphs(source, calibrated, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
       calibration = { samples: cal.samples, batches: cal.batches, seconds: cal.seconds, source: data.describe() };
       ranges = cal.ranges;
+      const unobserved = keepUnobservedInFloat(plan, cal.unobserved);
+      if (unobserved.length)
+        warnings.push(
+          `${unobserved.length} node(s) inside If branches kept in float: no calibration batch reached them (${unobserved.slice(0, 5).join(', ')}${unobserved.length > 5 ? ', …' : ''})`,
+        );
     }
     if (options.signal?.aborted) throw new QuantizeError('cancelled; nothing was written', input);
     // Which integer path the fused model takes on this CPU, and whether it computes the Q/DQ exactly.
     const cpuNote = integerPathNote(cpuHasVnni(), settings);
     if (cpuNote) warnings.push(cpuNote);
     progress('rewriting');
-    const planned = new Map(plan.nodes.map((p) => [plan.index.nodes[p.index], p]));
+    const planned = new Map(plan.nodes.map((p) => [p.graph.nodes[p.index], p]));
     const r = new QdqRewriter(model, plan, settings).apply(ranges);
     ({ tensors, quantizedNames } = r);
     warnings.push(...r.warnings);

@@ -56,42 +56,116 @@ export function dataTypeOf(type: QuantType | 'int32'): number {
   return type === 'int32' ? DataType.INT32 : quantTypeInfo(type).dataType;
 }
 
+/** What the rewriters of all graphs share: parameters by tensor, names in use, the report. */
+interface Shared {
+  params: Map<string, Params>;
+  names: Set<string>;
+  report: TensorQuantization[];
+  warnings: string[];
+  quantizedNames: Record<string, string>;
+  domain: string;
+  /** Where each value is produced, in whichever graph. */
+  producers: Map<string, { g: GraphIndex; node: number }>;
+}
+
+/**
+ * The static QDQ rewrite of a whole model: one GraphRewriter per graph that holds planned nodes
+ * (the main graph, If branches). Each inserts its Q/DQ pairs beside the nodes it rewires, in its
+ * own graph, so that onnxruntime sees the DQ -> op -> Q pattern within one graph and fuses it; an
+ * outer-scope activation gets its own Q/DQ pair inside the branch that reads it, and an outer-scope
+ * weight its integer copy in that branch. Scales are shared by tensor name across graphs.
+ */
 export class QdqRewriter {
+  readonly report: TensorQuantization[] = [];
+  readonly warnings: string[] = [];
+
+  constructor(
+    private readonly model: OnnxModel,
+    private readonly plan: QuantPlan,
+    private readonly settings: QuantSettings,
+  ) {}
+
+  apply(ranges: Map<string, CalibratedRange>): QdqResult {
+    const { model, plan, settings } = this;
+    const opset = opsetOf(model, '');
+    const types = [settings.activationType, ...Object.values(settings.tensorOverrides).flatMap((o) => (o.type ? [o.type] : []))];
+    const sixteen = types.some((t) => quantTypeInfo(t).bits === 16);
+    const domain = opset >= 21 || (opset >= 13 && !sixteen) ? '' : MS_DOMAIN;
+    if (domain === MS_DOMAIN && !model.proto.opset_import.some((o) => o.domain === MS_DOMAIN)) {
+      model.proto.opset_import.push(createMessage<OperatorSetIdProto>('OperatorSetIdProto', { domain: MS_DOMAIN, version: 1 }));
+    }
+    const shared: Shared = {
+      params: new Map(),
+      names: new Set(),
+      report: this.report,
+      warnings: this.warnings,
+      quantizedNames: {},
+      domain,
+      producers: new Map(),
+    };
+    const graphs = [...plan.index.allIndexes()];
+    for (const g of graphs) {
+      g.nodes.forEach((n, i) => n.output.forEach((o) => o && shared.producers.set(o, { g, node: i })));
+      for (const name of [...g.producer.keys(), ...g.initializers.keys(), ...g.inputs.keys(), ...g.outputs.keys()]) shared.names.add(name);
+    }
+    // Parameters of every activation first, in graph order, so that shared parameters resolve from their source.
+    const rewriters = new Map(graphs.map((g) => [g, new GraphRewriter(model, plan, settings, g, shared)]));
+    const params = new Map<string, Params>();
+    for (const t of plan.activations) {
+      const p = rewriters.get(plan.index)!.activationParams(t, ranges);
+      if (p) {
+        params.set(t, p);
+        shared.params.set(t, p);
+      } else this.warnings.push(`no calibrated range for '${t}': left in float`);
+    }
+    // Each graph quantizes the activations its planned nodes read or write.
+    for (const g of graphs) {
+      const mine = plan.nodes.filter((p) => p.graph === g);
+      if (!mine.length) continue;
+      const wanted = new Set(mine.flatMap((p) => [...p.activationInputs.map((k) => p.inputs[k]), ...p.outputs]));
+      const rw = rewriters.get(g)!;
+      for (const t of plan.activations) if (wanted.has(t) && params.has(t)) rw.quantizeActivation(t, params.get(t)!);
+      rw.quantizeNodes(mine);
+    }
+    // Children first: a graph is pruned once the branches inside it read what they will read.
+    for (const g of graphs.reverse()) rewriters.get(g)!.finish();
+    return { tensors: this.report, warnings: this.warnings, quantizedNames: shared.quantizedNames };
+  }
+}
+
+/** The QDQ rewrite of one graph. */
+class GraphRewriter {
   private readonly graph;
   private readonly index: GraphIndex;
   private readonly newNodes: NodeProto[] = [];
   private readonly newInitializers: TensorProto[] = [];
-  private readonly params = new Map<string, Params>();
+  private readonly params: Map<string, Params>;
   private readonly dequantized = new Map<string, string>();
-  readonly report: TensorQuantization[] = [];
-  readonly warnings: string[] = [];
-  private readonly quantizedNames: Record<string, string> = {};
+  private readonly report: TensorQuantization[];
+  private readonly warnings: string[];
+  private readonly quantizedNames: Record<string, string>;
   private readonly domain: string;
 
   constructor(
     private readonly model: OnnxModel,
     private readonly plan: QuantPlan,
     private readonly settings: QuantSettings,
+    scope: GraphIndex,
+    private readonly shared: Shared,
   ) {
-    this.graph = model.proto.graph!;
-    this.index = new GraphIndex(this.graph);
-    const opset = opsetOf(model, '');
-    const types = [settings.activationType, ...Object.values(settings.tensorOverrides).flatMap((o) => (o.type ? [o.type] : []))];
-    const sixteen = types.some((t) => quantTypeInfo(t).bits === 16);
-    this.domain = opset >= 21 || (opset >= 13 && !sixteen) ? '' : MS_DOMAIN;
-    if (this.domain === MS_DOMAIN && !model.proto.opset_import.some((o) => o.domain === MS_DOMAIN)) {
-      model.proto.opset_import.push(createMessage<OperatorSetIdProto>('OperatorSetIdProto', { domain: MS_DOMAIN, version: 1 }));
-    }
+    this.graph = scope.graph;
+    this.index = scope;
+    this.params = shared.params;
+    this.report = shared.report;
+    this.warnings = shared.warnings;
+    this.quantizedNames = shared.quantizedNames;
+    this.domain = shared.domain;
   }
 
   private unique(base: string): string {
     let name = base;
-    for (
-      let k = 1;
-      this.index.producer.has(name) || this.index.initializers.has(name) || this.params.has(name) || this.newInitializers.some((t) => t.name === name);
-      k++
-    )
-      name = `${base}_${k}`;
+    for (let k = 1; this.shared.names.has(name); k++) name = `${base}_${k}`;
+    this.shared.names.add(name);
     return name;
   }
 
@@ -115,8 +189,8 @@ export class QdqRewriter {
     const shared = this.plan.sharedParams.get(tensor);
     if (shared && this.params.has(shared)) return this.params.get(shared);
     const fusedWith = this.plan.fusedActivationRanges.get(tensor);
-    const producer = this.index.producer.get(tensor);
-    const isSoftmax = producer !== undefined && this.index.nodes[producer].op_type === 'Softmax';
+    const producer = this.shared.producers.get(tensor);
+    const isSoftmax = producer !== undefined && producer.g.nodes[producer.node].op_type === 'Softmax';
     const o = this.settings.tensorOverrides[tensor];
     const calibrated = isSoftmax ? { rmin: 0, rmax: 1 } : ranges.get(fusedWith ?? tensor);
     const range = o?.range ? { rmin: o.range[0], rmax: o.range[1] } : calibrated;
@@ -159,14 +233,14 @@ export class QdqRewriter {
   quantizeActivation(tensor: string, p: Params): void {
     this.params.set(tensor, p);
     const [scale, zp] = this.addParamsInitializers(tensor, p);
-    if (this.graph.output.some((o) => o.name === tensor)) {
+    if (this.graph.output.some((o) => o.name === tensor) && this.index.producer.has(tensor)) {
       // A graph output keeps its name on the DQ side, so that its producer feeds Q alone and can fuse.
       const producer = this.index.producer.get(tensor);
       const pre = this.unique(`${tensor}_before_QuantizeLinear`);
-      if (producer !== undefined) this.index.nodes[producer].output = this.index.nodes[producer].output.map((o) => (o === tensor ? pre : o));
+      this.index.nodes[producer!].output = this.index.nodes[producer!].output.map((o) => (o === tensor ? pre : o));
       const q = this.unique(`${tensor}_QuantizeLinear_Output`);
-      this.node('QuantizeLinear', [producer !== undefined ? pre : tensor, scale, zp], [q], `${tensor}_QuantizeLinear`);
-      this.node('DequantizeLinear', [q, scale, zp], [tensor], `${tensor}_DequantizeLinear`);
+      this.node('QuantizeLinear', [pre, scale, zp], [q], this.unique(`${tensor}_QuantizeLinear`));
+      this.node('DequantizeLinear', [q, scale, zp], [tensor], this.unique(`${tensor}_DequantizeLinear`));
       return;
     }
     const consumers = (this.index.consumers.get(tensor) ?? []).filter((c) => this.index.nodes[c].input.includes(tensor));
@@ -175,8 +249,8 @@ export class QdqRewriter {
       const suffix = groups.length > 1 ? `_${k}` : '';
       const q = this.unique(`${tensor}_QuantizeLinear_Output${suffix}`);
       const dq = this.unique(`${tensor}_DequantizeLinear_Output${suffix}`);
-      this.node('QuantizeLinear', [tensor, scale, zp], [q], `${tensor}_QuantizeLinear${suffix}`);
-      this.node('DequantizeLinear', [q, scale, zp], [dq], `${tensor}_DequantizeLinear${suffix}`);
+      this.node('QuantizeLinear', [tensor, scale, zp], [q], this.unique(`${tensor}_QuantizeLinear${suffix}`));
+      this.node('DequantizeLinear', [q, scale, zp], [dq], this.unique(`${tensor}_DequantizeLinear${suffix}`));
       for (const c of group) {
         const n = this.index.nodes[c];
         n.input = n.input.map((x) => (x === tensor ? dq : x));
@@ -208,6 +282,8 @@ export class QdqRewriter {
     this.node('DequantizeLinear', [qName, scale, zp], [dq], `${tensor}_DequantizeLinear`, p.axis === null ? [] : [intAttr('axis', p.axis)]);
     this.dequantized.set(tensor, dq);
     this.params.set(tensor, p);
+    // An outer-scope weight read in two branches is written in each, reported once.
+    if (this.report.some((r) => r.tensor === tensor && r.kind === kind)) return dq;
     this.report.push({
       tensor,
       kind,
@@ -273,15 +349,9 @@ export class QdqRewriter {
     return this.addQuantizedConstant(tensor, r.values, dims, p, 'bias', null);
   }
 
-  /** Applies the whole plan. */
-  apply(ranges: Map<string, CalibratedRange>): QdqResult {
-    // Activations in graph order, so that shared parameters resolve from their source.
-    for (const t of this.plan.activations) {
-      const p = this.activationParams(t, ranges);
-      if (p) this.quantizeActivation(t, p);
-      else this.warnings.push(`no calibrated range for '${t}': left in float`);
-    }
-    for (const pn of this.plan.nodes) {
+  /** Weights and biases of this graph's planned nodes. */
+  quantizeNodes(planned: QuantPlan['nodes']): void {
+    for (const pn of planned) {
       const node = this.index.nodes[pn.index];
       const bias = pn.weights.find((x) => x.kind === 'bias');
       const weight = pn.weights.find((x) => x.kind === 'weight');
@@ -295,12 +365,10 @@ export class QdqRewriter {
         if (dq) node.input[bias.inputIndex] = dq;
       }
     }
-    this.finish();
-    return { tensors: this.report, warnings: this.warnings, quantizedNames: this.quantizedNames };
   }
 
   /** New nodes and initializers in; unused float weights out; nodes in topological order. */
-  private finish(): void {
+  finish(): void {
     this.graph.initializer.push(...this.newInitializers);
     this.graph.node.push(...this.newNodes);
     pruneAndSort(this.graph);

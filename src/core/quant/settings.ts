@@ -80,6 +80,7 @@ function defaultSettings(mode: QuantSettings['mode'] = 'static'): QuantSettings 
     exclude: [],
     include: [],
     samples: null,
+    inputs: {},
     batchSize: 8,
     shuffleSeed: null,
     executionProvider: 'cpu',

@@ -8,6 +8,8 @@ import type { FusionReport } from '../../shared/quantResult';
 import { errorMessage } from '../errors';
 import { readModel, type OnnxModel } from '../onnx/model';
 import { INTEGER_OPS } from '../onnx/quantInfo';
+import type { GraphProto, NodeProto } from '../onnx/types';
+import { attributeGraphs } from '../onnx/walk';
 import { createSession, type ort } from '../runtime/session';
 
 const FLOAT_COMPUTE = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'FusedConv', 'FusedMatMul', 'FusedGemm']);
@@ -70,7 +72,9 @@ export async function verifyQuantized(
     // The dump refers to the model's own external data file: only its op types are read, but the
     // references must resolve where that file is.
     const optimized = await readModel(optimizedFile, { baseDir: path.dirname(path.resolve(file)) });
-    for (const n of optimized.proto.graph!.node) {
+    // Nodes of If branches (and other subgraphs) too: onnxruntime optimizes those graphs as well.
+    const all = (g: GraphProto): NodeProto[] => g.node.flatMap((n) => [n, ...n.attribute.flatMap((a) => attributeGraphs(a).flatMap(all))]);
+    for (const n of all(optimized.proto.graph!)) {
       const op = n.op_type ?? '';
       if (INTEGER_OPS.has(op)) integerOps[op] = (integerOps[op] ?? 0) + 1;
       if (FLOAT_COMPUTE.has(op) && n.name) floatNodes.set(n.name, op);

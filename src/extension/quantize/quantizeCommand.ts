@@ -195,7 +195,7 @@ export class QuantizeFlow implements vscode.Disposable {
           stage('checking the data');
           // An output typed into a new folder gets its folder.
           await fs.promises.mkdir(path.dirname(choices.output), { recursive: true });
-          const data = await openDataSource(settings.calibration, (await this.store.get(uri)).model);
+          const data = await openDataSource(settings.calibration, (await this.store.get(uri)).model, { inputs: settings.inputs });
           const samples = Math.min(data.samples ?? Infinity, settings.samples ?? Infinity);
           const recipe: { file?: string } = {};
           const {
