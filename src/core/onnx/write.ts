@@ -30,6 +30,9 @@ export interface WriteOptions {
   placement?: TensorPlacement;
   /** With `external`: tensors of at least this many bytes move out (default 1024). */
   threshold?: number;
+  /** With `external`: tensors already in external data stay there whatever their size (the
+   *  placement of a model derived from one that keeps its weights outside). */
+  keepExternal?: boolean;
   /** Name of the data file, relative to the output's folder (default: `<output name>.data`). */
   location?: string;
   signal?: AbortSignal;
@@ -220,7 +223,9 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
       const wasExternal = isExternal(tensor);
       if (placement === 'keep' && !wasExternal) continue;
       const bytes = tensorRawBytes(tensor, model.external);
-      const toExternal = placement === 'keep' || (placement === 'external' && bytes.length >= threshold && !keepInline(visit, bytes.length));
+      const toExternal =
+        placement === 'keep' ||
+        (placement === 'external' && ((options.keepExternal && wasExternal) || (bytes.length >= threshold && !keepInline(visit, bytes.length))));
       if (!toExternal && !wasExternal) continue;
       changed.push([tensor, saveFields(tensor)]);
       clearData(tensor);

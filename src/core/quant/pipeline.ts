@@ -238,6 +238,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     // onnxruntime then loads the output tensor by tensor, at about its size in memory, where an
     // inline .onnx file costs two to three times that while it is parsed.
     placement: keepsWeightsOutside(source) ? 'external' : 'keep',
+    keepExternal: true,
     signal: options.signal,
     check: async (staged) => {
       progress('verifying');
