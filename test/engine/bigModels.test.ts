@@ -8,7 +8,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { analyzeQuantization } from '../../src/core/analysis/analyze';
+import { floatNameOf, matchModels } from '../../src/core/analysis/match';
 import { defaultQuantResultFile } from '../../src/core/analysis/quantResultFile';
+import { weightReports } from '../../src/core/analysis/weights';
 import { openDataSource } from '../../src/core/data';
 import { ModelWriteError } from '../../src/core/errors';
 import { ExternalDataStore, isExternal } from '../../src/core/onnx/externalData';
@@ -182,6 +184,17 @@ describe('models past 2 GB (external data through every mode)', function () {
         'the weights read from the data file match',
       );
       assert.ok(report.model.latency, 'plain sessions of both models ran');
+    });
+
+    it('matching the models reads no weight; the weight report reads each one once, one at a time', async () => {
+      const q = await quantizeModel(ext, settings(), { output: path.join(dir, 'm.int8.onnx') });
+      const [float, quant] = [await readModel(ext), await readModel(q.output)];
+      const { value: match, reads } = await countingReads(async () => matchModels(float, quant, floatNameOf(q.quantizedNames)));
+      assert.deepStrictEqual(reads, []);
+      assert.ok(match.weights.length >= 3);
+      const { value: weights, reads: reportReads } = await countingReads(async () => weightReports(float, match.weights, []));
+      assert.strictEqual(weights.length, match.weights.length);
+      assert.ok(reportReads.length > 0 && new Set(reportReads).size === reportReads.length, reportReads.join(' '));
     });
 
     const keep = (floatFile: string, q: QuantResult, output: string) =>
