@@ -271,6 +271,11 @@ describe('models past 2 GB (external data through every mode)', function () {
           [...one.ranges].map(([t, r]) => [t, r.rmin, r.rmax]),
         );
         assert.deepStrictEqual([split.samples, split.batches], [one.samples, one.batches]);
+        // A group's histogram pass sees the values its range pass measured: none falls outside.
+        assert.deepStrictEqual(
+          [...split.ranges.values()].filter((r) => /outside/.test(r.note ?? '')),
+          [],
+        );
       });
     }
 

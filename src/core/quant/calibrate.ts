@@ -5,7 +5,7 @@
 //
 // What one batch brings into JavaScript is bounded by a budget (CalibrationRun.outputBudget): when
 // the observed tensors' outputs for a batch would pass it, they are split into groups and the data
-// is read once per group (the per-node calibration of other tools does the same). Extremes cost a
+// is read once per group and method pass (the per-node calibration of other tools does the same). Extremes cost a
 // few scalars per tensor; whole values cost their elements, learned from one sample beforehand.
 import * as os from 'os';
 import type { QuantSettings } from '../../shared/quantResult';
@@ -216,17 +216,21 @@ export async function calibrate(
   let t0 = performance.now();
   const perSample = await elementsPerSample(model, valued, data, settings, run.signal);
   timings.sessions += since(t0);
+  // One grouping for all the method's passes, sized by the pass that reads the most: each group's
+  // passes then run the same graph (onnxruntime fuses differently around the tensors a session
+  // observes, and a histogram pass must see the values its range pass measured).
+  const observable = [...collectors].filter(([t]) => !inputs.has(t));
+  const fed = [...collectors].filter(([t]) => inputs.has(t));
+  const heaviest = ([tensor, c]: [string, Collector]) =>
+    Math.max(...Array.from({ length: c.passes }, (_, pass) => outputBytes({ tensor, extremes: c.extremesFor(pass) }, perSample, settings.batchSize)));
   const plan: Array<{ pass: number; active: Array<[string, Collector]>; observed: Observed[] }> = [];
-  for (let pass = 0; pass < methodPasses; pass++) {
-    const active = [...collectors].filter(([, c]) => c.passes > pass);
-    const observed: Observed[] = active.filter(([t]) => !inputs.has(t)).map(([tensor, c]) => ({ tensor, extremes: c.extremesFor(pass) }));
-    const fed = active.filter(([t]) => inputs.has(t));
-    const groups = splitByBudget(observed, (o) => outputBytes(o, perSample, settings.batchSize), budget);
-    groups.forEach((group, i) => {
-      const names = new Set(group.map((o) => o.tensor));
-      plan.push({ pass, active: [...(i === 0 ? fed : []), ...active.filter(([t]) => names.has(t))], observed: group });
-    });
-  }
+  splitByBudget(observable, heaviest, budget).forEach((group, i) => {
+    for (let pass = 0; pass < methodPasses; pass++) {
+      const active = [...(i === 0 ? fed : []), ...group].filter(([, c]) => c.passes > pass);
+      const observed = active.filter(([t]) => !inputs.has(t)).map(([tensor, c]) => ({ tensor, extremes: c.extremesFor(pass) }));
+      plan.push({ pass, active, observed });
+    }
+  });
 
   let samples = 0;
   let batches = 0;
