@@ -13,7 +13,9 @@
 // and the median is printed. The page cache is warmed before measuring, so reads come from memory.
 //
 // Environment: BENCH_REPEATS (default 5), BENCH_MB (weights in MB, default 300), BENCH_ONLY
-// (`inspect` or `quant`: run one part only; default both), and bench/quant.ts's BENCH_QUANT_*.
+// (`inspect` or `quant`: run one part only; default both; `big`: only the models-past-2-GB
+// benchmark, bench/big.ts, never run by default), and bench/quant.ts's BENCH_QUANT_* and
+// bench/big.ts's BENCH_BIG_*.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -21,6 +23,7 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { generateModel, type GeneratedModel } from './generate';
 import { cleanupQuantBench, runQuantBench } from './quant';
+import { cleanupBigBench, runBigBench } from './big';
 import { fmtMB, fmtX, jsonChild, MB, median, pairedRatio, retried, table, verdict, type Sample } from './util';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -330,11 +333,16 @@ function inspectBench(): void {
 function main(): void {
   const started = performance.now();
   const only = process.env.BENCH_ONLY;
-  if (only !== undefined && only !== 'inspect' && only !== 'quant') throw new Error(`BENCH_ONLY must be 'inspect' or 'quant' (got '${only}')`);
+  if (only !== undefined && only !== 'inspect' && only !== 'quant' && only !== 'big')
+    throw new Error(`BENCH_ONLY must be 'inspect', 'quant' or 'big' (got '${only}')`);
   console.log(`ONNX Compress benchmark${only ? ` (${only} only)` : ''}`);
   console.log(`machine: ${machine()}`);
-  if (only !== 'quant') inspectBench();
-  if (only !== 'inspect') failures += runQuantBench();
+  // The big-model benchmark writes ~3 GB and takes minutes: only when asked.
+  if (only === 'big') failures += runBigBench();
+  else {
+    if (only !== 'quant') inspectBench();
+    if (only !== 'inspect') failures += runQuantBench();
+  }
   console.log(
     `\nload at the end: ${os
       .loadavg()
@@ -347,6 +355,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     cleanup();
     cleanupQuantBench();
+    cleanupBigBench();
     process.exit(130);
   });
 }
@@ -359,5 +368,6 @@ try {
 } finally {
   cleanup();
   cleanupQuantBench();
+  cleanupBigBench();
 }
 if (failures) process.exitCode = 1;

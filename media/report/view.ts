@@ -321,15 +321,17 @@ export class ReportView implements TabHost {
       this.actionButtons.push(b);
       return b;
     };
+    // Only the targets this report measured: no classifier metric is offered for a model whose
+    // output is not class scores (an embedding, a language model's per-token logits).
     const kind = h(
       'select',
       { id: 'auto-kind', 'aria-label': 'Target' },
       h('option', { value: 'sqnr' }, 'output SQNR (dB)'),
-      h('option', { value: 'agreement', disabled: this.report.model.top1Agreement === null }, 'top-1 agreement'),
-      h('option', { value: 'accuracy', disabled: this.report.model.accuracy === null }, 'accuracy'),
+      ...(this.report.model.top1Agreement === null ? [] : [h('option', { value: 'agreement' }, 'top-1 agreement')]),
+      ...(this.report.model.accuracy === null ? [] : [h('option', { value: 'accuracy' }, 'accuracy')]),
     );
     kind.value = this.state.autoKind;
-    if ((kind as HTMLSelectElement).selectedOptions[0]?.disabled) kind.value = 'sqnr';
+    if (!(kind as HTMLSelectElement).selectedOptions.length) kind.value = 'sqnr';
     const value = h('input', { type: 'number', id: 'auto-value', step: 'any', value: this.state.autoValue, 'aria-label': 'Target value' });
     const keep = button('keep-in-float', 'Keep selected in float', 'Re-quantize without the selected layers, reusing the calibration ranges', () => {
       const nodes = [...new Set(this.selection.indices.flatMap((i) => nodesToKeepInFloat(this.report.layers[i])))];

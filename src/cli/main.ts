@@ -26,7 +26,7 @@ const USAGE = `usage:
       [--per-channel | --per-channel-ops T,...] [--activation-type uint8|int8|uint16|int16] [--weight-type int8|uint8]
       [--symmetric-activations] [--reduce-range] [--exclude PATTERN ...] [--include PATTERN ...]
       [--op-types T,...] [--samples N] [--batch N] [--seed N] [--ep cpu|cuda|webgpu] [--dedicated-qdq]
-      [--format qdq|qoperator] [--recipe FILE] [-o OUT] [--result FILE]
+      [--format qdq|qoperator] [--recipe FILE] [-o OUT] [--result FILE] [--calib-budget MiB]
       [--input NAME=shape:2,batch,128|batch:K|batch:none|range:LO,HI|normal:MEAN,STD|value:V ...]
       weight-only: [--bits 4|8] [--block-size 16|32|64|128|256] [--algorithm rtn|hqq|gptq|awq]
       [--symmetric-weights] [--accuracy-level 0-4] [--weight-only-format matmulnbits|dequantize-linear]
@@ -126,6 +126,7 @@ async function save(args: string[], out: Out): Promise<void> {
   const r = await writeModel(model, positionals[1], { placement, threshold, location: v.location as string | undefined });
   out.log(`wrote ${r.file} (${formatBytes(r.bytes)})`);
   if (r.dataFile) out.log(`wrote ${r.dataFile} (${formatBytes(r.dataBytes)}, ${r.externalTensors} tensors)`);
+  if (r.note) out.error(`note: ${r.note}`);
 }
 
 /** Runs one command line; returns the exit code. */

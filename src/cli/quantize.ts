@@ -8,7 +8,7 @@ import { readRecipe, resolveSettings } from '../core/quant/settings';
 import { parseInputSpecs } from '../core/data/inputSpecs';
 import type { CalibrationProgress } from '../core/quant/calibrate';
 import { table } from './format';
-import { booleanOptions, num, numberOf, oneOf, stringOptions, untilSigint, type Out, type Usage, type Values } from './options';
+import { booleanOptions, num, numberOf, oneOf, stringOptions, untilSigint, whole, type Out, type Usage, type Values } from './options';
 
 export const QUANTIZE_OPTIONS: ParseArgsConfig['options'] = {
   ...stringOptions(
@@ -33,6 +33,7 @@ export const QUANTIZE_OPTIONS: ParseArgsConfig['options'] = {
     'algorithm',
     'accuracy-level',
     'weight-only-format',
+    'calib-budget',
   ),
   ...booleanOptions(
     'entropy-parity',
@@ -144,11 +145,13 @@ export async function quantizeCommand(model: string, v: Values, usage: Usage, ou
   const missing = needsData(flags);
   if (!v.recipe && missing && flags.calibration === undefined) throw usage(missing);
   const settings = resolveSettings(v.recipe ? readRecipe(v.recipe as string) : undefined, flags);
+  const budgetMiB = whole('calib-budget', v['calib-budget'], 1, usage);
   await untilSigint(async (signal) => {
     const r = await quantizeModel(model, settings, {
       output: v.output as string | undefined,
       resultFile: v.result as string | undefined,
       signal,
+      calibrationBudget: budgetMiB === undefined ? undefined : budgetMiB * 2 ** 20,
       onProgress: progressPrinter((s) => process.stderr.write(s), !!process.stderr.isTTY),
     });
     const quantized = r.nodes.filter((n) => n.quantized).length;
@@ -165,7 +168,7 @@ export async function quantizeCommand(model: string, v: Values, usage: Usage, ou
     );
     if (r.calibration)
       out.log(
-        `calibration: ${r.calibration.samples} samples in ${r.calibration.batches} batches, ${r.calibration.seconds.toFixed(1)} s (${r.calibration.source})`,
+        `calibration: ${r.calibration.samples} samples in ${r.calibration.batches} batches${r.calibration.passes ? `, ${r.calibration.passes} pass${r.calibration.passes > 1 ? 'es' : ''} over the data` : ''}, ${r.calibration.seconds.toFixed(1)} s (${r.calibration.source})`,
       );
     if (half) out.log(`converted ${quantized} nodes to ${r.settings.mode}, kept ${r.nodes.length - quantized} in float32`);
     else out.log(`quantized ${quantized} nodes, kept ${r.nodes.length - quantized} in float; ${r.tensors.length} tensors with parameters`);

@@ -162,7 +162,9 @@ export interface QuantResult {
   input: string;
   output: string;
   settings: QuantSettings;
-  calibration: { samples: number; batches: number; seconds: number; source: string } | null;
+  /** `passes`: how many times the data was read (the method's passes, each split when the observed
+   *  outputs of a batch passed the calibration output budget); absent in results before it was recorded. */
+  calibration: { samples: number; batches: number; seconds: number; source: string; passes?: number } | null;
   tensors: TensorQuantization[];
   nodes: NodeDecision[];
   /** Patterns of include/exclude that matched no node. */
@@ -309,7 +311,14 @@ function quantResult(v: unknown): QuantResult {
     settings: f.get('settings', settings),
     calibration: f.opt('calibration', (x, w) => {
       const c = new Fields(x, w);
-      return { samples: c.num('samples'), batches: c.num('batches'), seconds: c.num('seconds'), source: c.str('source') };
+      const passes = c.opt('passes', num);
+      return {
+        samples: c.num('samples'),
+        batches: c.num('batches'),
+        seconds: c.num('seconds'),
+        source: c.str('source'),
+        ...(passes === null ? {} : { passes }),
+      };
     }),
     tensors: f.list('tensors', tensor),
     nodes: f.list('nodes', decision),

@@ -7,6 +7,7 @@ import * as path from 'path';
 import type * as Mocha from 'mocha';
 import { FIXTURES } from '../support/evaluate';
 import { ROOT } from '../support/browser';
+import { LM_CALIB, LM_CALIB_LABELS, LM_HELDOUT, LM_HELDOUT_LABELS, LM_MODEL } from '../support/languageModel';
 import { Workbench } from './workbench';
 
 let current: Workbench | undefined;
@@ -17,7 +18,8 @@ export function bench(): Workbench {
   return current;
 }
 
-/** The folder a person opens: two models, the shipped Fashion-MNIST data, a distillation pair. */
+/** The folder a person opens: two models, the shipped Fashion-MNIST data, a distillation pair, and
+ *  the character-level language model with its text windows (lm/). */
 function prepareWorkspace(): string {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-compress-ui-ws-'));
   fs.copyFileSync(path.join(FIXTURES, 'fashion_cnn.onnx'), path.join(ws, 'fashion-cnn.onnx'));
@@ -25,6 +27,9 @@ function prepareWorkspace(): string {
   fs.cpSync(path.join(ROOT, 'data', 'fashion-mnist'), path.join(ws, 'data'), { recursive: true, filter: (f) => !f.endsWith('.md') });
   fs.mkdirSync(path.join(ws, 'distill'));
   for (const m of ['fashion_cnn.onnx', 'fashion_mlp_student.onnx']) fs.copyFileSync(path.join(FIXTURES, m), path.join(ws, 'distill', m));
+  fs.mkdirSync(path.join(ws, 'lm'));
+  fs.copyFileSync(LM_MODEL, path.join(ws, 'lm', 'char-lm.onnx'));
+  for (const f of [LM_CALIB, LM_CALIB_LABELS, LM_HELDOUT, LM_HELDOUT_LABELS]) fs.copyFileSync(f, path.join(ws, 'lm', path.basename(f)));
   return ws;
 }
 

@@ -20,7 +20,7 @@ import { DataType } from '../onnx/dataTypes';
 import { readModel, type OnnxModel } from '../onnx/model';
 import { modelBytes } from '../onnx/write';
 import { chooseProvider } from '../runtime/providers';
-import { createSession, sessionWithOutputs, type ort } from '../runtime/session';
+import { createSessionFromFile, sessionWithOutputs, type ort } from '../runtime/session';
 import { checkPair } from './checkPair';
 import { AnalysisError, cancelled } from './errors';
 import { modelSummary } from './keepReport';
@@ -168,7 +168,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   try {
     floatSession = await sessionWithOutputs(float, floatNames, ep.provider, { elemType: DataType.FLOAT });
     observing = await sessionWithOutputs(quant, quantNames, ep.provider, { elemType: DataType.FLOAT });
-    plain = await createSession(quant, { executionProviders: [ep.provider] });
+    plain = await createSessionFromFile(quant, { executionProviders: [ep.provider] });
     for await (const feeds of data.batches({ batchSize, limit: samples ?? undefined, signal })) {
       if (signal?.aborted) throw cancelled(quantFile);
       const f = await floatSession.run(feeds);
@@ -191,7 +191,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
     if (latencyRuns > 0 && latencyFeeds) {
       progress({ stage: 'measuring latency' });
       // Plain sessions of both models, same provider, same process, same batch.
-      const floatPlain = await createSession(float, { executionProviders: [ep.provider] });
+      const floatPlain = await createSessionFromFile(float, { executionProviders: [ep.provider] });
       try {
         latency = {
           float: await measureLatency(floatPlain, latencyFeeds, latencyRuns, ep.provider, signal),

@@ -9,7 +9,7 @@ import { errorMessage } from '../errors';
 import { temporaryName } from '../files';
 import { readModel } from '../onnx/model';
 import { chooseProvider } from '../runtime/providers';
-import { createSession, type ort } from '../runtime/session';
+import { createSessionFromFile, type ort } from '../runtime/session';
 import { ANALYSIS_DEFAULTS, type AnalysisOptions, type AnalysisProgress } from './analyze';
 import { KeepInFloatError } from './errors';
 import { valueOf, type KeepTarget } from './keepReport';
@@ -55,7 +55,7 @@ export class KeepScoring {
     const samples = o.samples === undefined ? ANALYSIS_DEFAULTS.samples : o.samples;
     const labels = o.labels ? await readLabels(o.labels, samples ?? undefined) : undefined;
     const batchSize = o.batchSize ?? ANALYSIS_DEFAULTS.batchSize;
-    const floatSession = await createSession(float, { executionProviders: [ep] });
+    const floatSession = await createSessionFromFile(float, { executionProviders: [ep] });
     return new KeepScoring({
       floatFile,
       previous,

@@ -8,7 +8,7 @@ import { jsonText, temporaryName, writeFileAtomicSync } from '../files';
 import { GraphIndex } from '../onnx/graph';
 import { readModel } from '../onnx/model';
 import type { GraphProto, NodeProto } from '../onnx/types';
-import { modelBytes, writeModel } from '../onnx/write';
+import { isExternalSwitchNote, modelBytes, writeModel } from '../onnx/write';
 import { pruneAndSort } from '../quant/qdq';
 import { verifyQuantized } from '../quant/verify';
 import type { ort } from '../runtime/session';
@@ -132,6 +132,11 @@ export async function writeKeptInFloat(
     if (!kept.length) throw nothingChanged(unchanged);
     if (o.signal?.aborted) throw new KeepInFloatError('cancelled; nothing was written', output);
     const written = await writeModel(model, output, { signal: o.signal });
+    // Written past the protobuf limit, the scratch model had its tensors moved out, and the output
+    // keeps them there: the note names the output's data file, not the scratch's (removed below).
+    const scratchNote = result.warnings.find(isExternalSwitchNote);
+    const note =
+      written.note ?? (scratchNote && written.dataFile ? scratchNote.split(`${path.basename(scratch)}.data`).join(path.basename(written.dataFile)) : undefined);
     if (o.scratch) return { result: { ...result, output: written.file }, kept, unchanged };
     // Q/DQ pairs went away with the rewiring: fusion is what onnxruntime makes of this model. The
     // ranges of the tensors no longer quantized stay in the result: a later request reuses them.
@@ -146,6 +151,7 @@ export async function writeKeptInFloat(
       fusion: v.fusion,
       verification: { loads: v.loads, ran: v.ran, note: v.note },
       sizes: { ...result.sizes, outputBytes, ratio: outputBytes / result.sizes.inputBytes },
+      warnings: [...result.warnings.filter((w) => !isExternalSwitchNote(w)), ...(note ? [note] : [])],
     };
     writeFileAtomicSync(defaultQuantResultFile(written.file), jsonText(final));
     return { result: final, kept, unchanged };

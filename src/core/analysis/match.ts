@@ -6,7 +6,7 @@
 // or an integer operator; the QuantResult names the float tensor each was made from.
 import { GraphIndex } from '../onnx/graph';
 import type { OnnxModel } from '../onnx/model';
-import { readTensor, tensorDims, toFloat32 } from '../onnx/tensor';
+import { elementCount, readTensor, tensorDims, toFloat32 } from '../onnx/tensor';
 import { int64ToNumber, type NodeProto, type TensorProto } from '../onnx/types';
 import { dataTypeName } from '../onnx/dataTypes';
 
@@ -34,7 +34,11 @@ export interface QuantizedWeight {
   axis: number | null;
   scales: Float32Array;
   zeroPoints: Float64Array;
-  quantized: Float32Array;
+  /** Reads the integer values (as floats) when asked: a model's weights are compared one at a
+   *  time, so that a large model's are never all in memory at once. */
+  quantized: () => Float32Array;
+  /** Elements of the integer tensor. */
+  elements: number;
   dims: number[];
 }
 
@@ -63,6 +67,18 @@ export function floatNameOf(quantizedNames?: Record<string, string>): FloatNameO
 
 const isQ = (n: NodeProto) => n.op_type === 'QuantizeLinear';
 const isDQ = (n: NodeProto) => n.op_type === 'DequantizeLinear';
+
+/** A constant's type and shape, and a reader of its values, without reading them now. */
+function constantInfo(
+  index: GraphIndex,
+  constants: Map<string, TensorProto>,
+  name: string,
+  model: OnnxModel,
+): { read: () => Float32Array; dims: number[]; type: number } | undefined {
+  const t = constants.get(name) ?? index.initializers.get(name);
+  if (!t) return undefined;
+  return { read: () => toFloat32(readTensor(t, model.external)), dims: tensorDims(t), type: t.data_type ?? 0 };
+}
 
 function constantValues(
   index: GraphIndex,
@@ -132,7 +148,7 @@ export function matchModels(float: OnnxModel, quant: OnnxModel, floatName: Float
   for (const dq of qNodes.filter(isDQ)) {
     const qName = dq.input[0];
     if (!qIndex.initializers.has(qName) && !qConstants.has(qName)) continue;
-    const q = constantValues(qIndex, qConstants, qName, quant)!;
+    const q = constantInfo(qIndex, qConstants, qName, quant)!;
     const source = floatName(qName) ?? qName;
     if (!fConstants.has(source)) {
       unmatched.push({ tensor: qName, reason: `integer initializer with no float counterpart '${source}' in the float model` });
@@ -150,7 +166,8 @@ export function matchModels(float: OnnxModel, quant: OnnxModel, floatName: Float
       axis: perAxis ? axisOf(dq, q.dims.length) : null,
       scales: scale.values,
       zeroPoints: zp ? Float64Array.from(zp.values) : new Float64Array(scale.values.length),
-      quantized: q.values,
+      quantized: q.read,
+      elements: elementCount(q.dims),
       dims: q.dims,
     });
   }
@@ -164,7 +181,7 @@ export function matchModels(float: OnnxModel, quant: OnnxModel, floatName: Float
     const qName = slot !== undefined ? n.input[slot] : undefined;
     const source = qName && !matched.has(qName) && qConstants.has(qName) ? floatName(qName) : undefined;
     if (!qName || !source) continue;
-    const q = constantValues(qIndex, qConstants, qName, quant)!;
+    const q = constantInfo(qIndex, qConstants, qName, quant)!;
     const scale = constantValues(qIndex, qConstants, `${source}_scale`, quant);
     const zp = constantValues(qIndex, qConstants, `${source}_zero_point`, quant);
     if (!fConstants.has(source) || !scale) continue;
@@ -178,7 +195,8 @@ export function matchModels(float: OnnxModel, quant: OnnxModel, floatName: Float
       axis: scale.values.length > 1 ? (lastAxis ? q.dims.length - 1 : 0) : null,
       scales: scale.values,
       zeroPoints: zp ? Float64Array.from(zp.values) : new Float64Array(scale.values.length),
-      quantized: q.values,
+      quantized: q.read,
+      elements: elementCount(q.dims),
       dims: q.dims,
     });
   }

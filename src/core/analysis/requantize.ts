@@ -5,7 +5,7 @@ import type { ModelSummary } from '../../shared/quantReport';
 import type { DataSource } from '../data';
 import { readModel } from '../onnx/model';
 import { quantizeModel } from '../quant/pipeline';
-import { createSession, type ort } from '../runtime/session';
+import { createSessionFromFile, type ort } from '../runtime/session';
 import { measureLatency } from './latency';
 import type { Labels } from './labels';
 import { OutputComparison } from './outputs';
@@ -58,7 +58,7 @@ export async function scoreModel(
   data: DataSource,
   o: ScoreOptions,
 ): Promise<Score> {
-  const session = await createSession(await readModel(quantFile), { executionProviders: [o.ep] });
+  const session = await createSessionFromFile(await readModel(quantFile), { executionProviders: [o.ep] });
   const cmp = new OutputComparison(outputNames, o.labels);
   let used = 0;
   try {
@@ -79,7 +79,7 @@ export async function scoreModel(
 export async function summarize(file: string, score: Score, feeds: Record<string, ort.Tensor> | undefined, runs: number, ep: string): Promise<ModelSummary> {
   let medianMs: number | null = null;
   if (feeds && runs > 0) {
-    const s = await createSession(await readModel(file), { executionProviders: [ep] });
+    const s = await createSessionFromFile(await readModel(file), { executionProviders: [ep] });
     try {
       medianMs = (await measureLatency(s, feeds, runs, ep)).medianMs;
     } finally {

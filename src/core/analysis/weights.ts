@@ -28,20 +28,21 @@ export function weightReports(float: OnnxModel, weights: QuantizedWeight[], unma
   const out: WeightReport[] = [];
   for (const w of weights) {
     const f = transposedLike(read(w.floatName), w.dims);
-    if (!f || f.values.length !== w.quantized.length) {
-      unmatched.push({ tensor: w.floatName, reason: `the float tensor holds ${f?.values.length ?? 0} values, the quantized one ${w.quantized.length}` });
+    if (!f || f.values.length !== w.elements) {
+      unmatched.push({ tensor: w.floatName, reason: `the float tensor holds ${f?.values.length ?? 0} values, the quantized one ${w.elements}` });
       continue;
     }
+    const quantized = w.quantized();
     const channels = w.scales.length;
     const channel = channelIndexer(w.dims, w.axis);
-    const dequantized = new Float32Array(w.quantized.length);
+    const dequantized = new Float32Array(quantized.length);
     const min = new Float64Array(channels).fill(Infinity);
     const max = new Float64Array(channels).fill(-Infinity);
     const sq = new Float64Array(channels);
     const n = new Float64Array(channels);
     for (let i = 0; i < dequantized.length; i++) {
       const c = channel(i);
-      dequantized[i] = (w.quantized[i] - w.zeroPoints[c]) * w.scales[c];
+      dequantized[i] = (quantized[i] - w.zeroPoints[c]) * w.scales[c];
       const v = f.values[i];
       if (v < min[c]) min[c] = v;
       if (v > max[c]) max[c] = v;

@@ -7,11 +7,15 @@
 // Tensor placement follows the 2 GB protobuf limit: `keep` writes tensors where they were (the
 // external ones into a data file beside the output), `external` moves every tensor of at least
 // `threshold` bytes to the data file (except the ones onnxruntime must find inline, see
-// keepInline), `inline` pulls every tensor back into the .onnx file.
+// keepInline), `inline` pulls every tensor back into the .onnx file. Whatever the placement, a
+// model whose .onnx would pass the limit is written with external data instead (the result's
+// `note` says so): the tensors are counted before anything is encoded, so no protobuf buffer past
+// 2 GiB is ever built.
 import * as fs from 'fs';
 import * as path from 'path';
 import { ModelWriteError, errorMessage } from '../errors';
 import { makeFolderFor } from '../files';
+import { formatBytes } from '../../shared/format';
 import { encodeMessage } from './codec';
 import { externalDataRef, isExternal } from './externalData';
 import type { OnnxModel } from './model';
@@ -26,12 +30,18 @@ export interface WriteOptions {
   placement?: TensorPlacement;
   /** With `external`: tensors of at least this many bytes move out (default 1024). */
   threshold?: number;
+  /** With `external`: tensors already in external data stay there whatever their size (the
+   *  placement of a model derived from one that keeps its weights outside). */
+  keepExternal?: boolean;
   /** Name of the data file, relative to the output's folder (default: `<output name>.data`). */
   location?: string;
   signal?: AbortSignal;
   /** Called with the staged model file once it is complete, before anything takes the output's
    *  name; throwing leaves nothing written (the error is passed on as it is). */
   check?: (staged: string) => Promise<void>;
+  /** The size past which the .onnx file cannot be written and external data is used instead
+   *  (default PROTOBUF_LIMIT; lower only in tests, to exercise the switch without 2 GiB files). */
+  protobufLimit?: number;
 }
 
 export interface WriteResult {
@@ -41,10 +51,17 @@ export interface WriteResult {
   dataFile?: string;
   dataBytes: number;
   externalTensors: number;
+  /** Set when the placement asked could not be used: the model would have passed the protobuf
+   *  limit, so its large tensors went to external data. Callers pass it on as a warning. */
+  note?: string;
 }
 
 /** The protobuf limit: a single serialized message cannot exceed 2 GiB. */
 export const PROTOBUF_LIMIT = 2 ** 31 - 1;
+
+/** The limit writeModel applies when its caller gives none. Tests lower it to exercise the switch
+ *  to external data through the whole pipeline without writing 2 GiB; nothing else changes it. */
+export const writeLimits = { protobuf: PROTOBUF_LIMIT };
 
 /** Offsets in the data file are aligned so that large tensors can be memory-mapped. */
 function alignment(bytes: number): number {
@@ -103,6 +120,48 @@ function readsExternalFile(model: OnnxModel, file: string): boolean {
   return false;
 }
 
+/** Bytes a tensor's values take in the .onnx file when stored inline, without reading external
+ *  data (varint fields counted at their largest, so the estimate errs on the large side). */
+function inlineBytes(t: TensorProto, model: OnnxModel): number {
+  if (isExternal(t)) return model.external.check(t);
+  if (t.raw_data !== undefined) return t.raw_data.length;
+  return (
+    t.float_data.length * 4 +
+    t.int32_data.length * 5 +
+    t.int64_data.length * 10 +
+    t.double_data.length * 8 +
+    t.uint64_data.length * 10 +
+    t.string_data.reduce((s, b) => s + b.length + 5, 0)
+  );
+}
+
+/** What the .onnx file's tensor data would weigh with `placement`, counted before any byte is
+ *  read or encoded (external sizes come from their references). */
+function inlineEstimate(model: OnnxModel, placement: TensorPlacement, threshold: number): number {
+  let total = 0;
+  for (const visit of allTensors(model.proto)) {
+    const { tensor } = visit;
+    if (placement === 'keep' && isExternal(tensor)) continue;
+    const bytes = inlineBytes(tensor, model);
+    if (placement === 'external' && tensor.data_type !== DataType.STRING && bytes >= threshold && !keepInline(visit, bytes)) continue;
+    total += bytes;
+  }
+  return total;
+}
+
+/** Bytes of tensor data a model holds inline (in its protobuf) as it is now. */
+export function inlineTensorBytes(model: OnnxModel): number {
+  return inlineEstimate(model, 'keep', 0);
+}
+
+const SWITCH_NOTE = "the model's tensors would make the .onnx file";
+
+/** Whether a warning is the note of writeModel's switch to external data (a model written again
+ *  replaces its earlier one). */
+export function isExternalSwitchNote(warning: string): boolean {
+  return warning.startsWith(SWITCH_NOTE);
+}
+
 /** Bytes of a model file plus the data file writeModel puts beside it by default (NAME.onnx.data). */
 export function modelBytes(file: string): number {
   let total = fs.statSync(file).size;
@@ -112,8 +171,11 @@ export function modelBytes(file: string): number {
 
 export async function writeModel(model: OnnxModel, out: string, options: WriteOptions = {}): Promise<WriteResult> {
   const target = path.resolve(out);
-  const placement = options.placement ?? 'keep';
-  const threshold = options.threshold ?? 1024;
+  const asked = options.placement ?? 'keep';
+  const limit = options.protobufLimit ?? writeLimits.protobuf;
+  let threshold = options.threshold ?? 1024;
+  let placement = asked;
+  let note: string | undefined;
   const location = options.location ?? `${path.basename(target)}.data`;
   const dataFile = path.resolve(path.dirname(target), location);
   if (model.file && sameFile(model.file, target)) {
@@ -121,6 +183,14 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
   }
   if (model.file && sameFile(model.file, dataFile)) {
     throw new ModelWriteError(`the data file ${location} would overwrite the source model`, out);
+  }
+  if (asked !== 'external') {
+    const estimate = inlineEstimate(model, asked, threshold);
+    if (estimate > limit) {
+      placement = 'external';
+      threshold = Math.min(threshold, 1024);
+      note = `${SWITCH_NOTE} about ${formatBytes(estimate)}, past the ${formatBytes(limit)} protobuf limit, so tensors of ${threshold} bytes or more were written to the external data file ${location} beside it${asked === 'inline' ? ' instead of inline as asked' : ''}`;
+    }
   }
   if (path.dirname(dataFile) !== path.dirname(target) && placement !== 'inline') {
     throw new ModelWriteError(`the data file location '${location}' must be a plain file name beside the output`, out);
@@ -139,7 +209,6 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
   let fd: number | undefined;
   let dataBytes = 0;
   let externalTensors = 0;
-  let inlineGrowth = 0;
   try {
     undoFolder = makeFolderFor(target);
     // Unique per call (two writers of one target never share it), in the target's folder so that
@@ -154,13 +223,14 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
       const wasExternal = isExternal(tensor);
       if (placement === 'keep' && !wasExternal) continue;
       const bytes = tensorRawBytes(tensor, model.external);
-      const toExternal = placement === 'keep' || (placement === 'external' && bytes.length >= threshold && !keepInline(visit, bytes.length));
+      const toExternal =
+        placement === 'keep' ||
+        (placement === 'external' && ((options.keepExternal && wasExternal) || (bytes.length >= threshold && !keepInline(visit, bytes.length))));
       if (!toExternal && !wasExternal) continue;
       changed.push([tensor, saveFields(tensor)]);
       clearData(tensor);
       if (!toExternal) {
         tensor.raw_data = bytes;
-        inlineGrowth += bytes.length;
         continue;
       }
       fd ??= fs.openSync(tempData, 'w');
@@ -175,18 +245,26 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
         { key: 'length', value: String(bytes.length) },
       ];
     }
-    if (model.byteLength + inlineGrowth > PROTOBUF_LIMIT) {
+    // Tensors of other models' kinds (strings, a multitude of small ones) can still pass the limit.
+    const left = inlineEstimate(model, 'keep', threshold);
+    if (left > limit) {
       throw new ModelWriteError(
-        `the model would be about ${Math.round((model.byteLength + inlineGrowth) / 2 ** 20)} MiB, over the 2 GiB protobuf limit; keep large tensors in external data (--external-data)`,
+        `even with its tensors of ${threshold} bytes or more in external data, the model's tensors would make the .onnx file about ${formatBytes(left)}, past the ${formatBytes(limit)} protobuf limit; it cannot be saved as ONNX`,
         out,
       );
     }
     checkAborted(options.signal, out);
-    const encoded = encodeMessage('ModelProto', model.proto);
-    if (encoded.length > PROTOBUF_LIMIT) {
-      throw new ModelWriteError('the model is over the 2 GiB protobuf limit; keep large tensors in external data (--external-data)', out);
+    let encoded: Uint8Array | undefined = encodeMessage('ModelProto', model.proto);
+    const encodedBytes = encoded.length;
+    if (encoded.length > limit) {
+      throw new ModelWriteError(
+        `the model is ${formatBytes(encoded.length)}, past the ${formatBytes(limit)} protobuf limit; keep large tensors in external data (--external-data)`,
+        out,
+      );
     }
     await fs.promises.writeFile(tempModel, encoded, { signal: options.signal });
+    // Not held while the caller's check loads the staged model: it is as large as the .onnx file.
+    encoded = undefined;
     // The caller may have cancelled while the model was being written.
     checkAborted(options.signal, out);
     if (fd !== undefined) {
@@ -210,7 +288,7 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
       if (externalTensors) fs.rmSync(dataFile, { force: true });
       throw e;
     }
-    return { file: target, bytes: encoded.length, dataFile: externalTensors ? dataFile : undefined, dataBytes, externalTensors };
+    return { file: target, bytes: encodedBytes, dataFile: externalTensors ? dataFile : undefined, dataBytes, externalTensors, ...(note ? { note } : {}) };
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);
     // The staging folder goes before the folders made for it.

@@ -19,6 +19,8 @@ import { decodeModel, readModel, type OnnxModel } from '../onnx/model';
 import { upgradeOpsetTo10 } from '../onnx/opsetUpgrade';
 import { int64ToNumber } from '../onnx/types';
 import { writeModel } from '../onnx/write';
+import { isExternal } from '../onnx/externalData';
+import { allTensors } from '../onnx/walk';
 import { cpuHasVnni, integerPathNote } from '../runtime/cpu';
 import { chooseProvider } from '../runtime/providers';
 import type { ort } from '../runtime/session';
@@ -32,7 +34,7 @@ import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from '
 import { verifyQuantized, type Verification } from './verify';
 import { convertToHalf } from './halfPrecision';
 import { jsonText, writeFileAtomicSync } from '../files';
-import { modelBytes, PROTOBUF_LIMIT } from '../onnx/write';
+import { modelBytes } from '../onnx/write';
 import { runWeightOnly } from './weightOnly/pipelineStep';
 import { outputSqnrNote } from './weightOnly/outputCheck';
 
@@ -49,6 +51,9 @@ export interface QuantizeOptions {
    *  as adjusted) instead of calibrating, so that re-quantizing with other layers kept in float
    *  takes seconds. Tensors it lacks are left in float, with a warning. */
   rangesFrom?: QuantResult;
+  /** Bytes of observed outputs a calibration batch may bring out of onnxruntime before the observed
+   *  tensors are split over several passes (default: 1 GiB, or an eighth of the machine's memory). */
+  calibrationBudget?: number;
 }
 
 /** The ranges an earlier run used, keyed by tensor, for the rewrite to reuse. */
@@ -88,11 +93,13 @@ export function refuseQuantized(model: Pick<OnnxModel, 'proto'>, input: string):
   throw new QuantizeError(`already quantized (${describeQuantizedOps(ops)}): quantize the float model it came from${from}`, input);
 }
 
-/** Bytes of the tensors held inside the model file (external ones excluded). */
-function inlineBytes(model: OnnxModel): number {
-  let total = 0;
-  for (const t of model.proto.graph!.initializer) total += t.raw_data?.length ?? 0;
-  return total;
+function calibrationPassesNote(passes: number, methodPasses: number, budget: number): string {
+  return `calibration read the data ${passes} times instead of ${methodPasses}: the observed tensors' outputs for one batch passed the ${Math.round(budget / 2 ** 20)} MiB calibration output budget, so they were observed in groups (a larger --calib-budget, or a smaller --batch, takes fewer passes)`;
+}
+
+function keepsWeightsOutside(model: OnnxModel): boolean {
+  for (const { tensor } of allTensors(model.proto)) if (isExternal(tensor)) return true;
+  return false;
 }
 
 function copyOf(model: OnnxModel): OnnxModel {
@@ -220,8 +227,13 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     } else {
       data = await openDataSource(settings.calibration, source, { inputs: settings.inputs });
       progress('calibrating');
-      const cal = await calibrateWithSubgraphs(source, calibrated, data, settings, { signal: options.signal, onProgress: (p) => progress('calibrating', p) });
-      calibration = { samples: cal.samples, batches: cal.batches, seconds: cal.seconds, source: data.describe() };
+      const cal = await calibrateWithSubgraphs(source, calibrated, data, settings, {
+        signal: options.signal,
+        onProgress: (p) => progress('calibrating', p),
+        outputBudget: options.calibrationBudget,
+      });
+      calibration = { samples: cal.samples, batches: cal.batches, seconds: cal.seconds, source: data.describe(), passes: cal.passes };
+      if (cal.passes > cal.methodPasses) warnings.push(calibrationPassesNote(cal.passes, cal.methodPasses, cal.outputBudget));
       ranges = cal.ranges;
       const unobserved = keepUnobservedInFloat(plan, cal.unobserved);
       if (unobserved.length)
@@ -258,9 +270,12 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   // takes the output's name.
   let sqnrNote: string | undefined;
   const written = await writeModel(model, output, {
+    // A model that keeps its weights in external data is written the same way (NAME.int8.onnx.data):
+    // onnxruntime then loads the output tensor by tensor, at about its size in memory, where an
+    // inline .onnx file costs two to three times that while it is parsed.
+    placement: keepsWeightsOutside(source) ? 'external' : 'keep',
+    keepExternal: true,
     signal: options.signal,
-    // Weight-only output of a large model: its tensors go to external data past the protobuf limit.
-    placement: settings.mode === 'weight-only' && inlineBytes(model) > PROTOBUF_LIMIT - 2 ** 24 ? 'external' : 'keep',
     check: async (staged) => {
       progress('verifying');
       const named = (s: string) => s.split(staged).join(output);
@@ -281,6 +296,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   });
   if (!v) throw new QuantizeError('the quantized model was not verified', output);
   if (sqnrNote) v.note = `${v.note}; ${sqnrNote}`;
+  if (written.note) warnings.push(written.note);
   for (const u of v.fusion.unfused) warnings.push(`${u.opType} '${u.node}' was not fused into an integer kernel: ${u.reason}`);
   const inputBytes = modelBytes(source.file!);
   const outputBytes = modelBytes(written.file);

@@ -133,8 +133,13 @@ export class QdqRewriter {
   }
 }
 
+type ConstantParams = { p: Params; values: Float32Array; dims: number[]; range: [number, number] | null };
+
 /** The QDQ rewrite of one graph. */
 class GraphRewriter {
+  /** The constant measured last, while the next step may ask for it again (see constantParams). */
+  private lastConstant: { tensor: string; axis: number | null; kind: 'weight' | 'constant'; result: ConstantParams } | undefined;
+
   private readonly graph;
   private readonly index: GraphIndex;
   private readonly newNodes: NodeProto[] = [];
@@ -298,11 +303,18 @@ class GraphRewriter {
   }
 
   /** Scale and zero point of a constant: per channel along `axis`, else per tensor. */
-  private constantParams(
-    tensor: string,
-    axis: number | null,
-    kind: 'weight' | 'constant',
-  ): { p: Params; values: Float32Array; dims: number[]; range: [number, number] | null } {
+  private constantParams(tensor: string, axis: number | null, kind: 'weight' | 'constant'): ConstantParams {
+    // The bias check and the weight's quantization ask for the same weight one after the other:
+    // it is read (from external data, for a large model) and measured once.
+    const kept = this.lastConstant;
+    this.lastConstant = undefined;
+    if (kept && kept.tensor === tensor && kept.axis === axis && kept.kind === kind) return kept.result;
+    const result = this.measureConstant(tensor, axis, kind);
+    this.lastConstant = { tensor, axis, kind, result };
+    return result;
+  }
+
+  private measureConstant(tensor: string, axis: number | null, kind: 'weight' | 'constant'): ConstantParams {
     const { values, dims } = this.floatValues(tensor);
     const type: QuantType = kind === 'weight' ? this.settings.weightType : this.settings.activationType;
     const symmetric = this.settings.tensorOverrides[tensor]?.symmetric ?? (kind === 'weight' ? this.settings.symmetricWeights : false);
@@ -317,7 +329,9 @@ class GraphRewriter {
 
   /** Integer weight + DequantizeLinear; `scales` overrides the computed scales (bias overflow). */
   quantizeWeight(tensor: string, axis: number | null, kind: 'weight' | 'constant', scales?: Float32Array): string {
-    const { p, values, dims, range } = this.constantParams(tensor, axis, kind);
+    const { p: measured, values, dims, range } = this.constantParams(tensor, axis, kind);
+    this.lastConstant = undefined;
+    const p = { ...measured };
     if (scales) p.scale = scales;
     const type = p.type as QuantType;
     const q = p.axis !== null ? quantizePerChannel(values, dims, p.axis, p.scale, p.zeroPoint, type) : quantizeValues(values, p.scale[0], p.zeroPoint[0], type);

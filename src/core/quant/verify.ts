@@ -6,11 +6,11 @@ import * as os from 'os';
 import * as path from 'path';
 import type { FusionReport } from '../../shared/quantResult';
 import { errorMessage } from '../errors';
-import { readModel, type OnnxModel } from '../onnx/model';
+import { readModel } from '../onnx/model';
 import { INTEGER_OPS } from '../onnx/quantInfo';
 import type { GraphProto, NodeProto } from '../onnx/types';
 import { attributeGraphs } from '../onnx/walk';
-import { createSession, type ort } from '../runtime/session';
+import { createSessionFromFile, type ort } from '../runtime/session';
 
 const FLOAT_COMPUTE = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'FusedConv', 'FusedMatMul', 'FusedGemm']);
 
@@ -37,11 +37,11 @@ export async function verifyQuantized(
 ): Promise<Verification> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-compress-verify-'));
   const optimizedFile = path.join(dir, 'optimized.onnx');
-  let model: OnnxModel;
   let session: ort.InferenceSession;
   try {
-    model = await readModel(file);
-    session = await createSession(model, { optimizedModelFilePath: optimizedFile, executionProviders: [ep] });
+    // The staged file this engine just wrote: onnxruntime reads it (and its data file) itself,
+    // without a copy of its bytes in JavaScript beside the model being written.
+    session = await createSessionFromFile(file, { optimizedModelFilePath: optimizedFile, optimizedExternalData: true, executionProviders: [ep] });
   } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });
     // The reason, without the (staged) file name the caller knows better.
@@ -69,9 +69,9 @@ export async function verifyQuantized(
   const integerOps: Record<string, number> = {};
   const floatNodes = new Map<string, string>();
   try {
-    // The dump refers to the model's own external data file: only its op types are read, but the
-    // references must resolve where that file is.
-    const optimized = await readModel(optimizedFile, { baseDir: path.dirname(path.resolve(file)) });
+    // The dump keeps its tensors in its own data file beside it (built tensor by tensor, where an
+    // inline dump holds the whole model in memory once more); only its op types are read.
+    const optimized = await readModel(optimizedFile);
     // Nodes of If branches (and other subgraphs) too: onnxruntime optimizes those graphs as well.
     const all = (g: GraphProto): NodeProto[] => g.node.flatMap((n) => [n, ...n.attribute.flatMap((a) => attributeGraphs(a).flatMap(all))]);
     for (const n of all(optimized.proto.graph!)) {
