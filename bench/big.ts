@@ -109,9 +109,18 @@ const MODES: Mode[] = [
       path.join(p.dir, 'keep.report.json'),
     ],
   },
-  // Weight-only and fp16 rows go here, for example:
-  // { name: 'weight-only (4 bits, RTN)', args: (p) => ['quantize', p.model.file, '--mode', 'weight-only', '-o', ...],
-  //   output: ..., target: { limit: (_, p, out) => out + 1.5 * p.model.largestTensorBytes + 300e6, text: '≤ output + 1.5x largest tensor + 300 MB' } },
+  {
+    name: 'weight-only (4 bits, RTN)',
+    args: (p) => ['quantize', p.model.file, '--mode', 'weight-only', '--calib', `synthetic:${BATCH}`, '-o', path.join(p.dir, 'w.int4.onnx')],
+    output: (p) => path.join(p.dir, 'w.int4.onnx'),
+    target: { limit: (_, p, out) => out + 1.5 * p.model.largestTensorBytes + 300e6, text: '≤ output + 1.5x largest tensor + 300 MB' },
+  },
+  {
+    name: 'fp16',
+    args: (p) => ['quantize', p.model.file, '--mode', 'fp16', '--calib', `synthetic:${BATCH}`, '-o', path.join(p.dir, 'half.fp16.onnx')],
+    output: (p) => path.join(p.dir, 'half.fp16.onnx'),
+    target: { limit: (plain) => 1.25 * plain.maxRssBytes, text: '≤ 1.25x plain' },
+  },
 ];
 
 /** The CPU's vector and matrix features onnxruntime's kernels choose by. */
