@@ -348,6 +348,12 @@ export class ReportView implements TabHost {
       this.post!('autoKeepInFloat', { target });
     });
     const exportHtml = button('export-html', 'Export HTML…', 'Save this report as one offline HTML file', () => this.post!('exportHtml', {}));
+    // Keeping layers in float re-quantizes with the saved calibration ranges: static mode only.
+    const mode = this.report.quantSettings?.mode ?? 'static';
+    if (mode !== 'static') {
+      const why = `Keep in float re-uses a static run's calibration: for this ${mode} model, quantize again with the nodes to keep excluded`;
+      return [h('span', { className: 'info', id: 'keep-unavailable' }, why), exportHtml];
+    }
     this.keepButton = keep;
     return [keep, h('span', { className: 'group' }, kind, value, auto), exportHtml];
   }

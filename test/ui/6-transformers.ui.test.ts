@@ -35,7 +35,7 @@ async function pickCalibrationText(): Promise<void> {
 
 async function reportShows(model: RegExp): Promise<string> {
   const b = bench();
-  const frame = await b.webview('#keep-in-float', 180000);
+  const frame = await b.webview('#export-html', 180000);
   let text = '';
   await until(
     `the report of ${model}`,
@@ -77,6 +77,7 @@ describe('UI: transformers and language models', () => {
     await b.shot('int4-report');
     assert.match(text, /next-token agreement/i);
     assert.doesNotMatch(text, /top-1 agreement/i, 'no classifier metric on a language model');
+    assert.match(text, /Keep in float re-uses a static run's calibration/, 'no keep-in-float button that would be refused');
     const result = JSON.parse(fs.readFileSync(inWs('lm', 'char-lm.int4.quant.json'), 'utf8'));
     assert.strictEqual(result.settings.mode, 'weight-only');
     assert.strictEqual(result.settings.algorithm, 'gptq');

@@ -679,6 +679,17 @@ describe('quantization report in Chromium', function () {
     await page.close();
   });
 
+  it('a weight-only report offers no keep-in-float (it needs a static run), says why, and still exports', async () => {
+    const r = reportFixture({ layers: 20, sensitivity: false });
+    r.quantSettings = { ...r.quantSettings!, mode: 'weight-only' };
+    const { page } = await openPanel(browser, r);
+    await page.waitForSelector('body[data-state="ready"]');
+    assert.strictEqual(await page.$$eval('#keep-in-float, #auto-keep', (e) => e.length), 0);
+    assert.match(await page.$eval('#keep-unavailable', (e) => e.textContent ?? ''), /weight-only model, quantize again with the nodes to keep excluded/);
+    assert.strictEqual(await page.$$eval('#export-html', (e) => e.length), 1);
+    await page.close();
+  });
+
   it("a language model's logits show next-token agreement and cross-entropy, no top-1 agreement", async () => {
     const r = reportFixture({ layers: 20, sensitivity: false });
     r.model.top1Agreement = null;

@@ -279,29 +279,36 @@ export function checkSharedDims(inputs: readonly ModelInput[], sampleDims: Recor
   }
 }
 
-/** Values of `n` samples laid out sample after sample -> the same values with the samples on
- *  axis `k` of dims `[...before, n, ...after]` (and back with `toSampleMajor`). */
-export function placeBatchAxis(values: Values, n: number, sampleDims: readonly number[], k: number): Values {
+/** Moves the samples of `values` between sample-major order and axis `k` of `[...before, n, ...after]`. */
+function moveSamples(values: Values, n: number, sampleDims: readonly number[], k: number, toAxis: boolean): Values {
   if (k === 0 || n === 1) return values;
   const outer = sampleDims.slice(0, k).reduce((a, b) => a * b, 1);
   const inner = sampleDims.slice(k).reduce((a, b) => a * b, 1);
   const out = new (values.constructor as new (n: number) => Values)(values.length);
   const o = out as unknown as { [i: number]: unknown };
   const v = values as unknown as { [i: number]: unknown };
-  for (let s = 0; s < n; s++) for (let a = 0; a < outer; a++) for (let i = 0; i < inner; i++) o[(a * n + s) * inner + i] = v[(s * outer + a) * inner + i];
+  for (let s = 0; s < n; s++) {
+    for (let a = 0; a < outer; a++) {
+      for (let i = 0; i < inner; i++) {
+        const major = (s * outer + a) * inner + i;
+        const onAxis = (a * n + s) * inner + i;
+        if (toAxis) o[onAxis] = v[major];
+        else o[major] = v[onAxis];
+      }
+    }
+  }
   return out;
+}
+
+/** Values of `n` samples laid out sample after sample -> the same values with the samples on
+ *  axis `k` of dims `[...before, n, ...after]` (and back with `toSampleMajor`). */
+export function placeBatchAxis(values: Values, n: number, sampleDims: readonly number[], k: number): Values {
+  return moveSamples(values, n, sampleDims, k, true);
 }
 
 /** The inverse of placeBatchAxis: values of dims with `n` samples on axis `k` -> sample after sample. */
 export function toSampleMajor(values: Values, n: number, sampleDims: readonly number[], k: number): Values {
-  if (k === 0 || n === 1) return values;
-  const outer = sampleDims.slice(0, k).reduce((a, b) => a * b, 1);
-  const inner = sampleDims.slice(k).reduce((a, b) => a * b, 1);
-  const out = new (values.constructor as new (n: number) => Values)(values.length);
-  const o = out as unknown as { [i: number]: unknown };
-  const v = values as unknown as { [i: number]: unknown };
-  for (let s = 0; s < n; s++) for (let a = 0; a < outer; a++) for (let i = 0; i < inner; i++) o[(s * outer + a) * inner + i] = v[(a * n + s) * inner + i];
-  return out;
+  return moveSamples(values, n, sampleDims, k, false);
 }
 
 /** The dims of a batch of `n` samples. */
