@@ -1,0 +1,117 @@
+// The analysis of weight-only models (char_lm.onnx, quantized for real): every block-quantized
+// weight, MatMulNBits, GatherBlockQuantized and blocked DequantizeLinear, is read back and gets a
+// report whose block errors are the ones the quantizer recorded in its result.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { analyzeQuantization } from '../../src/core/analysis/analyze';
+import { readModel } from '../../src/core/onnx/model';
+import { int64ToNumber, type NodeProto } from '../../src/core/onnx/types';
+import { quantizeModel } from '../../src/core/quant/pipeline';
+import { resolveSettings } from '../../src/core/quant/settings';
+import { formatReport } from '../../src/cli/analyze';
+import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
+import type { QuantResult } from '../../src/shared/quantResult';
+import { LM_CALIB, LM_HELDOUT, LM_MODEL } from '../support/languageModel';
+
+const attr = (n: NodeProto, name: string) => int64ToNumber(n.attribute.find((a) => a.name === name)!.i!);
+
+describe('analysis of weight-only quantized models', function () {
+  this.timeout(600000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wo-report-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const analyze = (file: string, quantResult?: QuantResult) =>
+    analyzeQuantization(LM_MODEL, file, {
+      data: LM_HELDOUT,
+      samples: 4,
+      batchSize: 4,
+      latencyRuns: 0,
+      reportFile: false,
+      ...(quantResult ? { quantResult } : {}),
+    });
+
+  function byTensor(report: QuantReport) {
+    return new Map(report.weights.map((w) => [w.tensor, w]));
+  }
+
+  it('MatMulNBits and GatherBlockQuantized: blocks of 32, N * ceil(K / 32) of them, the mean error the quantizer recorded', async () => {
+    const file = path.join(dir, 'rtn.onnx');
+    const result = await quantizeModel(LM_MODEL, resolveSettings({ calibration: LM_CALIB, mode: 'weight-only', bits: 4, blockSize: 32 }), {
+      output: file,
+      resultFile: false,
+    });
+    const quant = await readModel(file);
+    const nodes = quant.proto.graph!.node;
+    const matmuls = nodes.filter((n) => n.op_type === 'MatMulNBits');
+    const gathers = nodes.filter((n) => n.op_type === 'GatherBlockQuantized');
+    assert.ok(matmuls.length >= 12 && gathers.length === 1, `${matmuls.length} MatMulNBits, ${gathers.length} GatherBlockQuantized`);
+    const errors = new Map(result.weightErrors!.map((e) => [e.tensor, e]));
+
+    // With the result's record of names, and without it (the names the writers give).
+    for (const [how, report] of [
+      ['with the QuantResult', await analyze(file, result)],
+      ['by name', await analyze(file)],
+    ] as const) {
+      const reports = byTensor(report);
+      assert.strictEqual(report.weights.length, matmuls.length + gathers.length, `${how}: ${report.weights.map((w) => w.tensor).join(', ')}`);
+      for (const n of matmuls) {
+        const tensor = result.quantizedNames![n.input[1]];
+        const w = reports.get(tensor);
+        assert.ok(w?.blocks, `${how}: no block report for ${tensor}`);
+        const [K, N] = [attr(n, 'K'), attr(n, 'N')];
+        assert.strictEqual(w.blocks.size, 32);
+        assert.strictEqual(w.blocks.count, N * Math.ceil(K / 32), tensor);
+        assert.strictEqual(w.blocks.meanRelative, errors.get(tensor)!.meanRelative, `${how}: ${tensor}`);
+        assert.strictEqual(w.blocks.maxRelative, errors.get(tensor)!.maxRelative, `${how}: ${tensor}`);
+        // Per column, not per block; the error is rounding at 4 bits.
+        assert.strictEqual(w.scales.length, N);
+        assert.strictEqual(w.elements, K * N);
+        assert.strictEqual(w.type, 'uint4');
+        assert.ok(w.blocks.meanRelative > 0.03 && w.blocks.meanRelative < 0.15, String(w.blocks.meanRelative));
+        assert.ok(Math.abs(w.rmseOverStep! - 0.289) < 0.03, String(w.rmseOverStep));
+        assert.ok(Math.abs(w.error.sqnr! - errors.get(tensor)!.sqnrDb) < 1e-6, `${w.error.sqnr} vs ${errors.get(tensor)!.sqnrDb}`);
+      }
+      const table = result.quantizedNames![gathers[0].input[0]];
+      const g = reports.get(table)!;
+      const [vocab, packed] = quant.proto.graph!.initializer.find((t) => t.name === gathers[0].input[0])!.dims.map(Number);
+      assert.strictEqual(g.blocks!.count, (vocab * packed * 2) / 32);
+      assert.strictEqual(g.blocks!.meanRelative, errors.get(table)!.meanRelative);
+      assert.deepStrictEqual(report.unmatched, []);
+    }
+
+    // The report as written and read back keeps the blocks; the CLI summary names the worst.
+    const report = await analyze(file, result);
+    const back = parseQuantReport(JSON.parse(JSON.stringify(report)));
+    assert.deepStrictEqual(
+      back.weights.map((w) => w.blocks),
+      report.weights.map((w) => w.blocks),
+    );
+    const summary = formatReport(report, 'local', 5);
+    assert.match(summary, /\n {11}(\d+) in blocks; highest block error \d+\.\d+% mean, \d+\.\d+% worst block \(.+: uint4, blocks of 32 \(\d+ blocks\)\)/);
+    assert.strictEqual(Number(/(\d+) in blocks/.exec(summary)![1]), matmuls.length + gathers.length);
+  });
+
+  it('blocked DequantizeLinear, symmetric: read back as int4 with the recorded error', async () => {
+    const file = path.join(dir, 'dq.onnx');
+    const result = await quantizeModel(
+      LM_MODEL,
+      resolveSettings({ calibration: LM_CALIB, mode: 'weight-only', bits: 4, blockSize: 32, symmetricWeights: true, weightOnlyFormat: 'dequantize-linear' }),
+      { output: file, resultFile: false },
+    );
+    const report = await analyze(file, result);
+    const reports = byTensor(report);
+    assert.strictEqual(report.weights.length, result.weightErrors!.length);
+    for (const e of result.weightErrors!) {
+      const w = reports.get(e.tensor);
+      assert.ok(w?.blocks, e.tensor);
+      assert.strictEqual(w.type, 'int4');
+      assert.strictEqual(w.blocks.count, e.blocks);
+      assert.strictEqual(w.blocks.meanRelative, e.meanRelative, e.tensor);
+    }
+  });
+});
