@@ -6,13 +6,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { analyzeQuantization } from '../../src/core/analysis/analyze';
+import { DataType } from '../../src/core/onnx/dataTypes';
 import { readModel } from '../../src/core/onnx/model';
+import { seededRandom } from '../../src/core/random';
 import { int64ToNumber, type NodeProto } from '../../src/core/onnx/types';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import { formatReport } from '../../src/cli/analyze';
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
 import type { QuantResult } from '../../src/shared/quantResult';
+import { GraphBuilder, float, modelBytes } from '../fixtures/builder';
 import { LM_CALIB, LM_HELDOUT, LM_MODEL } from '../support/languageModel';
 
 const attr = (n: NodeProto, name: string) => int64ToNumber(n.attribute.find((a) => a.name === name)!.i!);
@@ -113,5 +116,55 @@ describe('analysis of weight-only quantized models', function () {
       assert.strictEqual(w.blocks.count, e.blocks);
       assert.strictEqual(w.blocks.meanRelative, e.meanRelative, e.tensor);
     }
+  });
+
+  it('Gemm: a transposed B with alpha folded into the scales, and a square B read by its transB', async () => {
+    const rnd = seededRandom(11);
+    const values = (n: number) => Float32Array.from({ length: n }, () => rnd() * 2 - 1);
+    const [M, K, N] = [2, 80, 24];
+    const g = new GraphBuilder('gemm')
+      .input('x', DataType.FLOAT, [M, K])
+      .initializer('Bt', DataType.FLOAT, [N, K], values(N * K))
+      .initializer('Sq', DataType.FLOAT, [N, N], values(N * N))
+      .node('Gemm', ['x', 'Bt'], ['h'], { transB: 1, alpha: float(0.5) }, { name: 'g1' })
+      .node('Gemm', ['h', 'Sq'], ['y'], { transB: 1 }, { name: 'g2' })
+      .output('y', DataType.FLOAT, [M, N]);
+    const float32 = path.join(dir, 'gemm.onnx');
+    fs.writeFileSync(float32, modelBytes(g, { opset: 13 }));
+    const file = path.join(dir, 'gemm.int4.onnx');
+    const result = await quantizeModel(float32, resolveSettings({ calibration: 'synthetic:2', mode: 'weight-only', bits: 4, blockSize: 32 }), {
+      output: file,
+      resultFile: false,
+    });
+    const report = await analyzeQuantization(float32, file, { data: 'synthetic:2', batchSize: 2, latencyRuns: 0, reportFile: false, quantResult: result });
+    assert.deepStrictEqual(report.unmatched, []);
+    const reports = byTensor(report);
+    for (const [tensor, k, n] of [
+      ['Bt', K, N],
+      ['Sq', N, N],
+    ] as const) {
+      const w = reports.get(tensor)!;
+      const e = result.weightErrors!.find((x) => x.tensor === tensor)!;
+      assert.strictEqual(w.blocks!.count, n * Math.ceil(k / 32), tensor);
+      // alpha = 0.5 scales exactly: the analysis undoes it to the quantizer's own numbers.
+      assert.strictEqual(w.blocks!.meanRelative, e.meanRelative, tensor);
+      assert.ok(Math.abs(w.error.sqnr! - e.sqnrDb) < 1e-6, `${tensor}: ${w.error.sqnr} vs ${e.sqnrDb}`);
+      assert.strictEqual(w.axis, 0, 'B is stored [N, K]: columns along axis 0');
+      assert.strictEqual(w.scales.length, n);
+    }
+    // Replacements are recognised by the names they are given after the float node, not by any name.
+    const other = new GraphBuilder('other')
+      .input('x', DataType.FLOAT, [M, K])
+      .initializer('Bt', DataType.FLOAT, [N, K], values(N * K))
+      .initializer('Sq', DataType.FLOAT, [N, N], values(N * N))
+      .node('Gemm', ['x', 'Bt'], ['h'], { transB: 1, alpha: float(0.5) }, { name: 'a1' })
+      .node('Gemm', ['h', 'Sq'], ['y'], { transB: 1 }, { name: 'a2' })
+      .output('y', DataType.FLOAT, [M, N]);
+    const otherFile = path.join(dir, 'other.onnx');
+    fs.writeFileSync(otherFile, modelBytes(other, { opset: 13 }));
+    await assert.rejects(
+      analyzeQuantization(otherFile, file, { data: 'synthetic:2', latencyRuns: 0, reportFile: false }),
+      /not made from this float model: only 0 of the float model's 2 nodes/,
+    );
   });
 });
