@@ -85,6 +85,10 @@ describe('analysis of weight-only quantized models', function () {
       assert.strictEqual(g.blocks!.count, (vocab * packed * 2) / 32);
       assert.strictEqual(g.blocks!.meanRelative, errors.get(table)!.meanRelative);
       assert.deepStrictEqual(report.unmatched, []);
+      assert.ok(
+        report.warnings.some((x) => x.includes('weight-only quantization keeps activations in float')),
+        JSON.stringify(report.warnings),
+      );
     }
 
     // The report as written and read back keeps the blocks; the CLI summary names the worst.

@@ -136,7 +136,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   for (const p of match.activations) qRange(p, quant.file);
   if (!match.activations.length)
     warnings.push(
-      'the quantized model has no QuantizeLinear/DequantizeLinear pair on an activation (dynamic or QOperator form): only weights and outputs are compared',
+      `the quantized model has no QuantizeLinear/DequantizeLinear pair on an activation (${match.blockWeights.length ? 'weight-only quantization keeps activations in float' : 'dynamic or QOperator form'}): only weights and outputs are compared`,
     );
   const calibrated = new Map<string, [number, number]>();
   for (const t of qr.result?.tensors ?? []) if (t.kind === 'activation' && t.range) calibrated.set(t.tensor, t.range);
