@@ -122,6 +122,27 @@ describe('analysis of weight-only quantized models', function () {
     }
   });
 
+  it("AWQ: the input's Mul by 1/s is undone, so the blocks are measured against W * s as the quantizer did", async () => {
+    const file = path.join(dir, 'awq.onnx');
+    const result = await quantizeModel(
+      LM_MODEL,
+      resolveSettings({ calibration: LM_CALIB, mode: 'weight-only', bits: 4, blockSize: 32, algorithm: 'awq', samples: 8 }),
+      {
+        output: file,
+        resultFile: false,
+      },
+    );
+    const report = await analyze(file, result);
+    const reports = byTensor(report);
+    assert.strictEqual(report.weights.length, result.weightErrors!.length);
+    for (const e of result.weightErrors!) {
+      const w = reports.get(e.tensor)!;
+      // s is recovered as 1 / fround(1 / s): equal to float32 rounding, not bit for bit.
+      assert.ok(Math.abs(w.blocks!.meanRelative - e.meanRelative) < 1e-6 * e.meanRelative, `${e.tensor}: ${w.blocks!.meanRelative} vs ${e.meanRelative}`);
+      assert.ok(w.error.sqnr! > 15, `${e.tensor}: SQNR ${w.error.sqnr} of the weight the node multiplies by`);
+    }
+  });
+
   it('Gemm: a transposed B with alpha folded into the scales, and a square B read by its transB', async () => {
     const rnd = seededRandom(11);
     const values = (n: number) => Float32Array.from({ length: n }, () => rnd() * 2 - 1);

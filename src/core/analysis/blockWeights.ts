@@ -207,18 +207,16 @@ export function blockWeightReport(m: BlockWeightMatch, B: Float32Array, layout: 
   const { K, N, kBlocks, blockSize } = w;
   // The reference the blocks were quantized from: alpha * W (scales carry alpha), times s for AWQ.
   const at = blockReader(B, K, N, layout);
-  const reference = new Float32Array(K * N);
-  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) reference[k * N + n] = at(n, k) * alpha * (m.inputScale ? m.inputScale[k] : 1);
+  const exact = alpha === 1 && !m.inputScale;
+  // B itself where it already is [K, N] and nothing is folded in: a large weight is not copied.
+  const floatKN = layout === 'KN' ? B : new Float32Array(K * N);
+  if (floatKN !== B) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) floatKN[k * N + n] = at(n, k);
+  const reference = exact ? floatKN : new Float32Array(K * N);
+  if (!exact) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) reference[k * N + n] = floatKN[k * N + n] * alpha * (m.inputScale ? m.inputScale[k] : 1);
   const stats = blockErrorStats(reference, w, 'KN');
   const deq = blockDequantize(w);
-  const floatKN = new Float32Array(K * N);
-  for (let k = 0; k < K; k++) {
-    for (let n = 0; n < N; n++) {
-      floatKN[k * N + n] = at(n, k);
-      // What the node multiplies by, in the float weight's terms.
-      deq[k * N + n] = deq[k * N + n] / alpha / (m.inputScale ? m.inputScale[k] : 1);
-    }
-  }
+  // What the node multiplies by, in the float weight's terms.
+  if (!exact) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) deq[k * N + n] = deq[k * N + n] / alpha / (m.inputScale ? m.inputScale[k] : 1);
   const acc = new ErrorAccumulator();
   acc.add(floatKN, deq);
   const channelMin: number[] = [];
