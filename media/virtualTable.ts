@@ -51,7 +51,10 @@ export class VirtualTable<T> {
     this.body = h('div', { className: 'vt-body', role: 'rowgroup' });
     this.spacer = h('div', { className: 'vt-spacer' }, this.body);
     this.viewport = h('div', { className: 'vt-viewport', tabindex: 0 }, this.spacer);
-    this.viewport.addEventListener('scroll', () => this.renderRows());
+    this.viewport.addEventListener('scroll', () => {
+      this.header.scrollLeft = this.viewport.scrollLeft;
+      this.renderRows();
+    });
     // A viewport made taller (a resized pane or window) needs the rows that now come into view.
     let height = 0;
     new ResizeObserver(() => {

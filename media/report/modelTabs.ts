@@ -1,6 +1,7 @@
 // The report's tabs over the whole model: Weights (per-channel ranges and errors of each weight),
 // Sensitivity (the output's error with one layer quantized, or all but it) and Before/after (the
 // comparison with the previous report).
+import { formatRelativeError, formatWeightBlocks } from '../../src/shared/format';
 import type { QuantReport, WeightReport } from '../../src/shared/quantReport';
 import { card, clear, h } from '../common/dom';
 import { VirtualTable } from '../virtualTable';
@@ -12,6 +13,22 @@ import { compareTable } from './summary';
 import type { TabHost } from './tabHost';
 
 const SENSITIVITY_BARS = 40;
+
+/** A weight quantized in blocks (weight-only): its bits and block size, and how far its blocks
+ *  are from the float values, on average and at worst. */
+function blockCards(w: WeightReport): HTMLElement[] {
+  if (!w.blocks) return [];
+  const f = formatWeightBlocks(w.type, w.blocks);
+  return [
+    card('Blocks', f.bits, f.layout, 'card-blocks'),
+    card(
+      'Block error',
+      `${formatRelativeError(w.blocks.meanRelative)} mean`,
+      `${formatRelativeError(w.blocks.maxRelative)} worst block, ‖w − w̃‖ / ‖w‖`,
+      'card-block-error',
+    ),
+  ];
+}
 
 export class ModelTabs {
   constructor(private readonly v: TabHost) {}
@@ -32,7 +49,8 @@ export class ModelTabs {
         h(
           'div',
           { className: 'cards' },
-          card('Type', w.type, w.axis === null ? 'per tensor' : `${w.scales.length} channels, axis ${w.axis}`),
+          card('Type', w.type, w.axis === null ? 'per tensor' : `${w.scales.length} ${w.blocks ? 'columns' : 'channels'}, axis ${w.axis}`),
+          ...blockCards(w),
           card('SQNR', fmtDb(w.error.sqnr), `MSE ${fmt(w.error.mse)}`),
           card('Max |error|', fmt(w.error.maxAbs), `cosine ${fmt(w.error.cosine, 6)}`),
           card('RMSE / step', fmt(w.rmseOverStep, 3), '≈ 0.289 is pure rounding'),

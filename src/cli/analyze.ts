@@ -3,7 +3,7 @@
 // model summary, saves the QuantReport JSON and, on request, the offline HTML report.
 import type { ParseArgsConfig } from 'util';
 import type { LayerReport, QuantReport } from '../shared/quantReport';
-import { fmtSizeChange, formatBytes, formatLanguageModel } from '../shared/format';
+import { fmtSizeChange, formatBytes, formatLanguageModel, formatWeightBlocks } from '../shared/format';
 import { analyzeQuantization, rankLayers, type AnalysisProgress } from '../core/analysis/analyze';
 import { writeReportHtml } from '../core/analysis/htmlReport';
 import { parseTarget } from '../core/analysis/keepReport';
@@ -89,6 +89,13 @@ export function formatReport(r: QuantReport, sort: 'local' | 'accumulated', top:
       '',
       `Weights    ${r.weights.length} quantized; worst SQNR ${db(worst.error.sqnr)} dB (${worst.tensor}); RMSE/step ${ratios.length ? `${g(Math.min(...ratios))}-${g(Math.max(...ratios))}` : '-'} (0.289 = pure rounding)`,
     );
+    const blocked = r.weights.filter((w) => w.blocks);
+    if (blocked.length) {
+      // The worst weight by its mean block error; per-weight numbers are in the report.
+      const w = blocked.reduce((a, b) => (b.blocks!.meanRelative > a.blocks!.meanRelative ? b : a));
+      const f = formatWeightBlocks(w.type, w.blocks!);
+      lines.push(`           ${blocked.length} in blocks; highest block error ${f.error} (${w.tensor}: ${w.type}, ${f.layout})`);
+    }
   }
   lines.push('', 'Model');
   for (const o of m.outputs)

@@ -1,5 +1,5 @@
 // Number, size and shape formatting shared by the CLI, the extension and the webview.
-import type { LanguageModelReport } from './quantReport';
+import type { LanguageModelReport, WeightBlocks } from './quantReport';
 import type { Dim } from './summary';
 
 export function formatBytes(n: number): string {
@@ -47,5 +47,23 @@ export function formatLanguageModel(lm: LanguageModelReport, arrow = '→'): { a
     agreement: `${(lm.nextTokenAgreement * 100).toFixed(2)}% of ${lm.tokens} positions`,
     crossEntropy: ce && `${ce.float.toFixed(4)} ${arrow} ${ce.quantized.toFixed(4)} nats/token (${signed(lm.crossEntropyIncrease ?? 0, 4)})`,
     perplexity: ppl && `${ppl.float.toFixed(3)} ${arrow} ${ppl.quantized.toFixed(3)} (${signed((lm.perplexityIncrease ?? 0) * 100, 2)}%)`,
+  };
+}
+
+/** A relative error as a percentage with three significant digits: 0%, 0.412%, 8.03%, 21.4%. */
+export function formatRelativeError(x: number): string {
+  if (!(x > 0)) return '0%';
+  const p = x * 100;
+  return `${p >= 100 ? p.toFixed(0) : p.toPrecision(3)}%`;
+}
+
+/** A block-quantized weight's blocks in words, shared by the CLI summary and the report panel:
+ *  bits "4 bits", layout "blocks of 32 (4096 blocks)", error "8.03% mean, 21.4% worst block". */
+export function formatWeightBlocks(type: string, b: WeightBlocks): { bits: string; layout: string; error: string } {
+  const bits = /(\d+)$/.exec(type)?.[1];
+  return {
+    bits: bits ? `${bits} bits` : type,
+    layout: `blocks of ${b.size} (${b.count} block${b.count === 1 ? '' : 's'})`,
+    error: `${formatRelativeError(b.meanRelative)} mean, ${formatRelativeError(b.maxRelative)} worst block`,
   };
 }

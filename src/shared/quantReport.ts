@@ -81,7 +81,9 @@ export interface WeightReport {
   nodes: string[];
   type: string;
   axis: number | null;
-  /** One entry per channel along `axis`, or a single entry when per-tensor. */
+  /** One entry per channel along `axis`, or a single entry when per-tensor. A weight quantized in
+   *  blocks has one per output column (along `axis` of the float tensor): the column's range, its
+   *  largest |scale| and its mean zero point over the column's blocks. */
   channelMin: number[];
   channelMax: number[];
   scales: number[];
@@ -90,6 +92,16 @@ export interface WeightReport {
   /** RMSE / step (per channel, RMS over channels): about 0.289 = 1/sqrt(12) for pure rounding noise. */
   rmseOverStep: number | null;
   elements: number;
+  /** Weight-only quantization in blocks of `size` values along K: `count` blocks, and over them
+   *  ||w - w~|| / ||w|| of each block, the mean and the worst (0 for an all-zero block). */
+  blocks?: WeightBlocks;
+}
+
+export interface WeightBlocks {
+  size: number;
+  count: number;
+  meanRelative: number;
+  maxRelative: number;
 }
 
 export interface OutputReport {

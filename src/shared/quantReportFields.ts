@@ -15,6 +15,7 @@ import type {
   OutputReport,
   SensitivityEntry,
   SensitivityReport,
+  WeightBlocks,
   WeightReport,
 } from './quantReport';
 import type { FusionReport } from './quantResult';
@@ -27,7 +28,11 @@ function record<T>(checks: { [K in keyof T]: Check<T[K]> }): Check<T> {
   return (v, where) => {
     const f = new Fields(v, where);
     const out = {} as T;
-    for (const key of Object.keys(checks) as Array<keyof T & string>) out[key] = f.get(key, checks[key]);
+    for (const key of Object.keys(checks) as Array<keyof T & string>) {
+      const x = f.get(key, checks[key]);
+      // An optional field that is absent stays absent (not a key holding undefined).
+      if (x !== undefined) out[key] = x;
+    }
     return out;
   };
 }
@@ -76,6 +81,8 @@ export const layer = record<LayerReport>({
   consumers: (v, where) => (v === undefined ? [] : list(v, where, str)),
 });
 
+const weightBlocks = record<WeightBlocks>({ size: num, count: num, meanRelative: num, maxRelative: num });
+
 export const weight = record<WeightReport>({
   tensor: str,
   nodes: (v, where) => list(v, where, str),
@@ -88,6 +95,8 @@ export const weight = record<WeightReport>({
   error: metrics,
   rmseOverStep: optNum,
   elements: num,
+  // Only weights quantized in blocks have it (and reports written before it existed have none).
+  blocks: (v, where) => (v === undefined || v === null ? undefined : weightBlocks(v, where)),
 });
 
 const latency = record<LatencyReport>({ medianMs: num, p95Ms: num, runs: num, batchSize: num, executionProvider: str });

@@ -11,7 +11,7 @@ import { analyzeQuantization } from '../../src/core/analysis/analyze';
 import { writeReportHtml } from '../../src/core/analysis/htmlReport';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
-import { formatBytes } from '../../src/shared/format';
+import { formatBytes, formatRelativeError } from '../../src/shared/format';
 import { parseQuantReport, type QuantReport } from '../../src/shared/quantReport';
 import {
   nodesToKeepInFloat,
@@ -24,6 +24,7 @@ import {
 import { webviewPageHtml } from '../../src/shared/webviewHtml';
 import { ARTIFACTS, CHROMIUM_ARGS, chromiumPath, ROOT } from '../support/browser';
 import { FASHION_DIR, FIXTURES } from '../support/evaluate';
+import { LM_CALIB, LM_HELDOUT, LM_MODEL } from '../support/languageModel';
 import { keptInFloatFixture, reportFixture } from '../support/reportFixture';
 import { fromView, toView, type Flat } from '../support/viewMessages';
 import { inkOf, setVsCodeTheme } from '../support/vscodeTheme';
@@ -894,5 +895,78 @@ describe('quantization report in Chromium, from the engine on a real model', fun
     await page.screenshot({ path: path.join(ARTIFACTS, 'quant-report-fashion-cnn.png') });
     assert.deepStrictEqual(problems, []);
     await page.close();
+  });
+});
+
+describe('quantization report in Chromium, a weight-only model from the engine', function () {
+  // char_lm.onnx quantized to 4 bits in blocks of 32 (MatMulNBits, GatherBlockQuantized) and
+  // analyzed: the Weights tab shows each weight's bits, block size and block errors.
+  let browser: Browser;
+  let dir: string;
+  let report: QuantReport;
+
+  before(async () => {
+    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-view-wo-'));
+    const file = path.join(dir, 'char_lm.int4.onnx');
+    const result = await quantizeModel(LM_MODEL, resolveSettings({ calibration: LM_CALIB, mode: 'weight-only', bits: 4, blockSize: 32 }), {
+      output: file,
+      resultFile: false,
+    });
+    report = await analyzeQuantization(LM_MODEL, file, { data: LM_HELDOUT, samples: 4, batchSize: 4, latencyRuns: 0, reportFile: false, quantResult: result });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows bits, block size and the mean and worst block error of a blocked weight, whole and apart', async () => {
+    assert.ok(report.weights.length > 10 && report.weights.every((w) => w.blocks), 'every weight is in blocks');
+    for (const viewport of [
+      { width: 1400, height: 900 },
+      { width: 820, height: 600 },
+    ]) {
+      const { page, problems } = await openPanel(browser, JSON.parse(JSON.stringify(report)), 'dark', undefined, viewport);
+      await page.waitForSelector('body[data-state="ready"]');
+      await clickTab(page, 'weights');
+      await page.click('#weights .vt-row:nth-child(1)');
+      await waitForInk(page, 'canvas[data-chart="weight-channels"]');
+      const name = await page.$eval('#weight-detail h3', (e) => e.textContent ?? '');
+      const w = report.weights.find((x) => x.tensor === name)!;
+      const cardText = (id: string) => page.$eval(id, (e) => Array.from(e.children, (c) => c.textContent ?? ''));
+      assert.deepStrictEqual(await cardText('#card-blocks'), ['Blocks', '4 bits', `blocks of 32 (${w.blocks!.count} blocks)`]);
+      const [, mean, worst] = await cardText('#card-block-error');
+      assert.strictEqual(mean, `${formatRelativeError(w.blocks!.meanRelative)} mean`);
+      assert.match(mean, /^\d\.\d\d% mean$/);
+      assert.match(worst, new RegExp(`^${formatRelativeError(w.blocks!.maxRelative).replace('.', '\\.')} worst block`));
+      // No card's text is cut off or runs into another card, and each lies inside the window.
+      const boxes = await page.$$eval('#weight-detail .card', (cards) =>
+        cards.map((c) => {
+          const r = c.getBoundingClientRect();
+          const cut = Array.from(c.children).some((t) => t.scrollWidth > t.clientWidth + 1 || t.getBoundingClientRect().right > r.right + 1);
+          return { id: c.id || c.firstElementChild?.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom, cut };
+        }),
+      );
+      const where = `${viewport.width}x${viewport.height}`;
+      assert.ok(boxes.length >= 7, `${where}: ${boxes.length} cards`);
+      for (const b of boxes) {
+        assert.strictEqual(b.cut, false, `${where}: text of card ${b.id} cut off`);
+        assert.ok(b.left >= 0 && b.right <= viewport.width + 1, `${where}: card ${b.id} inside the window ${JSON.stringify(b)}`);
+      }
+      for (const a of boxes)
+        for (const b of boxes) {
+          if (a === b) continue;
+          const apart = a.right <= b.left + 0.5 || b.right <= a.left + 0.5 || a.bottom <= b.top + 0.5 || b.bottom <= a.top + 0.5;
+          assert.ok(apart, `${where}: cards ${a.id} and ${b.id} overlap`);
+        }
+      // A weights table narrower than its columns clips its header at its edge (it scrolls with the rows).
+      const spill = await page.$eval('#weights .vt-header', (e) => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible');
+      assert.strictEqual(spill, false, `${where}: the weights table's header spills over the detail`);
+      await page.locator('#card-block-error').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(ARTIFACTS, `quant-report-weight-blocks-${where}.png`) });
+      assert.deepStrictEqual(problems, []);
+      await page.close();
+    }
   });
 });

@@ -121,7 +121,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   const floatName = floatNameOf(qr.result?.quantizedNames);
   const match = matchModels(float, quant, floatName);
   const unmatched = [...match.unmatched];
-  const weights = weightReports(float, match.weights, unmatched);
+  const weights = weightReports(float, match.weights, unmatched, match.blockWeights);
   // Rounding to 8 bits keeps weights above 30 dB; far below, the weights are another model's.
   const weightSqnr = weights
     .filter((w) => w.type !== 'int32')

@@ -1,13 +1,16 @@
 // Whether a quantized model was made from a float model: the same inputs and outputs, and most of
-// the float model's node names (the rewrite keeps them).
+// the float model's node names (the rewrites keep them, or name a replacement after them).
 import type { OnnxModel } from '../onnx/model';
 import { AnalysisError } from './errors';
+
+const WEIGHT_ONLY_SUFFIX = /_(DQ_|MatMul_)?Q(4|8)(_\d+)?$/;
 
 /** Float and quantized models must take the same inputs, give the same outputs and share the
  *  float model's nodes (the rewrite keeps their names). */
 export function checkPair(float: OnnxModel, quant: OnnxModel): void {
   const named = float.proto.graph!.node.map((n) => n.name).filter((n): n is string => !!n);
-  const kept = new Set(quant.proto.graph!.node.map((n) => n.name));
+  // Weight-only quantization names a node's replacement after it: g1 -> g1_Q4, g1_DQ_Q4, g1_MatMul_Q4.
+  const kept = new Set(quant.proto.graph!.node.flatMap((n) => [n.name, n.name?.replace(WEIGHT_ONLY_SUFFIX, '')]));
   const found = named.filter((n) => kept.has(n)).length;
   if (named.length && found < named.length / 2) {
     throw new AnalysisError(

@@ -9,6 +9,7 @@ import type { OnnxModel } from '../onnx/model';
 import { elementCount, readTensor, tensorDims, toFloat32 } from '../onnx/tensor';
 import { int64ToNumber, type NodeProto, type TensorProto } from '../onnx/types';
 import { dataTypeName } from '../onnx/dataTypes';
+import { blockFloatNameGuess, matchBlockWeights, type BlockWeightMatch } from './blockWeights';
 
 export interface ActivationPair {
   /** The tensor's name in the float model ('' when it has no counterpart there). */
@@ -45,6 +46,8 @@ export interface QuantizedWeight {
 export interface ModelMatch {
   activations: ActivationPair[];
   weights: QuantizedWeight[];
+  /** Weights quantized in blocks (MatMulNBits, GatherBlockQuantized, blocked DequantizeLinear). */
+  blockWeights: BlockWeightMatch[];
   unmatched: Array<{ tensor: string; reason: string }>;
   /** Float model's tensors (graph inputs and node outputs) in topological order, by position. */
   order: Map<string, number>;
@@ -58,11 +61,12 @@ const LEGACY_SUFFIX = /_quantized(_\d+)?$/;
 /**
  * The QuantResult's record of which tensor became which integer initializer. Without one (a
  * result written before it was recorded, or a model quantized elsewhere), the name the rewrites
- * give them, W_quantized (W_quantized_1 ...) for W, is read backwards: the one place that guesses.
+ * give them, W_quantized (W_quantized_1 ...) for W, or W_Q4 / W_DQ_Q4 for a block-quantized W, is
+ * read backwards: the one place that guesses.
  */
 export function floatNameOf(quantizedNames?: Record<string, string>): FloatNameOf {
   if (quantizedNames) return (q) => (Object.prototype.hasOwnProperty.call(quantizedNames, q) ? quantizedNames[q] : undefined);
-  return (q) => (LEGACY_SUFFIX.test(q) ? q.replace(LEGACY_SUFFIX, '') : undefined);
+  return (q) => (LEGACY_SUFFIX.test(q) ? q.replace(LEGACY_SUFFIX, '') : blockFloatNameGuess(q));
 }
 
 const isQ = (n: NodeProto) => n.op_type === 'QuantizeLinear';
@@ -145,7 +149,13 @@ export function matchModels(float: OnnxModel, quant: OnnxModel, floatName: Float
     });
   }
 
-  for (const dq of qNodes.filter(isDQ)) {
+  const blockWeights = matchBlockWeights(quant, floatName, unmatched).filter((w) => {
+    if (fConstants.has(w.floatName)) return true;
+    unmatched.push({ tensor: w.quantizedName, reason: `block-quantized weight with no float counterpart '${w.floatName}' in the float model` });
+    return false;
+  });
+  // Blocked DequantizeLinear (block_size set) is read above, with the other block formats.
+  for (const dq of qNodes.filter((n) => isDQ(n) && !n.attribute.some((a) => a.name === 'block_size'))) {
     const qName = dq.input[0];
     if (!qIndex.initializers.has(qName) && !qConstants.has(qName)) continue;
     const q = constantInfo(qIndex, qConstants, qName, quant)!;
@@ -210,7 +220,7 @@ export function matchModels(float: OnnxModel, quant: OnnxModel, floatName: Float
       });
   }
   activations.sort((a, b) => (order.get(a.floatName) ?? Infinity) - (order.get(b.floatName) ?? Infinity));
-  return { activations, weights, unmatched, order };
+  return { activations, weights, blockWeights, unmatched, order };
 }
 
 /** Reads the float model's constants (weights, biases) by name. */

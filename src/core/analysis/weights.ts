@@ -3,6 +3,7 @@
 import type { WeightReport } from '../../shared/quantReport';
 import type { OnnxModel } from '../onnx/model';
 import { ErrorAccumulator } from './metrics';
+import { blockWeightReport, floatWeightUse, type BlockWeightMatch } from './blockWeights';
 import { floatConstants, type QuantizedWeight } from './match';
 
 /** Channel c of each element along `axis` of a tensor shaped `dims`. */
@@ -23,9 +24,26 @@ function transposedLike(f: { values: Float32Array; dims: number[] } | undefined,
 }
 
 /** Reports of the weights; those whose float counterpart differs in size go to `unmatched`. */
-export function weightReports(float: OnnxModel, weights: QuantizedWeight[], unmatched: Array<{ tensor: string; reason: string }>): WeightReport[] {
+export function weightReports(
+  float: OnnxModel,
+  weights: QuantizedWeight[],
+  unmatched: Array<{ tensor: string; reason: string }>,
+  blockWeights: BlockWeightMatch[] = [],
+): WeightReport[] {
   const read = floatConstants(float);
   const out: WeightReport[] = [];
+  for (const m of blockWeights) {
+    const f = read(m.floatName);
+    const use = f && floatWeightUse(float, m.floatName, m.weight.K, m.weight.N, f.dims);
+    if (!f || !use) {
+      unmatched.push({
+        tensor: m.floatName,
+        reason: `the float tensor has shape [${f?.dims.join(', ') ?? ''}], the block-quantized one K=${m.weight.K}, N=${m.weight.N}`,
+      });
+      continue;
+    }
+    out.push(blockWeightReport(m, f.values, use.layout, use.alpha));
+  }
   for (const w of weights) {
     const f = transposedLike(read(w.floatName), w.dims);
     if (!f || f.values.length !== w.elements) {

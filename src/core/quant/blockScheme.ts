@@ -214,3 +214,41 @@ export function blockErrorStats(B: Float32Array, w: BlockQuantizedWeight, layout
   const sqnrDb = noise === 0 ? Infinity : signal === 0 ? -Infinity : 10 * Math.log10(signal / noise);
   return { blocks, meanRelative: sum / blocks, maxRelative: max, sqnrDb };
 }
+
+/**
+ * The inverse of packMatMulNBits: the weight as the algorithms hold it, from MatMulNBits' inputs
+ * (GatherBlockQuantized's rows are packed the same way). Without zero points the weight is
+ * symmetric, every block at 2^(bits-1); the padding past K is set to each block's zero point.
+ */
+export function unpackMatMulNBits(
+  p: { data: Uint8Array; scales: Float32Array; zeroPoints?: Uint8Array },
+  K: number,
+  N: number,
+  bits: 4 | 8,
+  blockSize: number,
+): BlockQuantizedWeight {
+  const kBlocks = Math.ceil(K / blockSize);
+  const blob = (blockSize * bits) / 8;
+  const perByte = 8 / bits;
+  const zpBytes = Math.ceil(kBlocks / perByte);
+  if (p.data.length !== N * kBlocks * blob)
+    throw new RangeError(`${p.data.length} bytes of packed data; N=${N}, K=${K} in blocks of ${blockSize} need ${N * kBlocks * blob}`);
+  if (p.scales.length !== N * kBlocks) throw new RangeError(`${p.scales.length} scales; ${N * kBlocks} blocks need one each`);
+  if (p.zeroPoints && p.zeroPoints.length !== N * zpBytes) throw new RangeError(`${p.zeroPoints.length} bytes of zero points; ${N * zpBytes} expected`);
+  const mask = maxLevel(bits);
+  const zeroPoints = new Uint8Array(N * kBlocks).fill(1 << (bits - 1));
+  if (p.zeroPoints) {
+    for (let n = 0; n < N; n++)
+      for (let b = 0; b < kBlocks; b++) zeroPoints[n * kBlocks + b] = (p.zeroPoints[n * zpBytes + Math.floor(b / perByte)] >> ((b % perByte) * bits)) & mask;
+  }
+  const kPadded = kBlocks * blockSize;
+  const q = new Uint8Array(N * kPadded);
+  for (let n = 0; n < N; n++) {
+    const src = n * kBlocks * blob;
+    for (let k = 0; k < kPadded; k++) {
+      q[n * kPadded + k] =
+        k < K ? (p.data[src + Math.floor(k / perByte)] >> ((k % perByte) * bits)) & mask : zeroPoints[n * kBlocks + Math.floor(k / blockSize)];
+    }
+  }
+  return { bits, blockSize, symmetric: !p.zeroPoints, K, N, kBlocks, q, scales: Float32Array.from(p.scales), zeroPoints };
+}
