@@ -3,6 +3,23 @@
 import { errorMessage } from '../../errors';
 import { readModel, type OnnxModel } from '../../onnx/model';
 import { createSession, type ort } from '../../runtime/session';
+import { tensorByteSize } from '../../onnx/tensor';
+import { allTensors } from '../../onnx/walk';
+
+/** Above this many bytes of weights, the float model is not run beside the converted one. */
+export const FLOAT_COMPARISON_LIMIT = 2 ** 30;
+
+/**
+ * Why the float model is not run to compare outputs after a conversion, or undefined when it is:
+ * a large model would be held twice (its float session beside the new one), which sets the run's
+ * peak memory. `onnx-compress analyze` compares the two on real data instead.
+ */
+export function floatComparisonSkipped(float: OnnxModel): string | undefined {
+  let bytes = 0;
+  for (const { tensor } of allTensors(float.proto)) bytes += tensorByteSize(tensor);
+  if (bytes <= FLOAT_COMPARISON_LIMIT) return undefined;
+  return `outputs not compared with the float model here: its ${(bytes / 2 ** 30).toFixed(1)} GiB of weights would be loaded beside the new model, doubling the run's memory; onnx-compress analyze compares them`;
+}
 
 async function runOnce(model: OnnxModel, feeds: Record<string, ort.Tensor>, ep: string): Promise<Record<string, Float64Array>> {
   const session = await createSession(model, { executionProviders: [ep] });
@@ -21,6 +38,8 @@ async function runOnce(model: OnnxModel, feeds: Record<string, ort.Tensor>, ep: 
 
 /** "output SQNR vs float: y 38.2 dB" or why it could not be measured. */
 export async function outputSqnrNote(float: OnnxModel, quantizedFile: string, feeds: Record<string, ort.Tensor>, ep: string): Promise<string> {
+  const skipped = floatComparisonSkipped(float);
+  if (skipped) return skipped;
   try {
     const reference = await runOnce(float, feeds, ep);
     const quantized = await runOnce(await readModel(quantizedFile), feeds, ep);
