@@ -10,6 +10,7 @@ import { rtnQuantize } from '../../src/core/quant/weightOnly/rtn';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import { GraphIndex } from '../../src/core/onnx/graph';
+import { quantizationInfo } from '../../src/core/onnx/quantInfo';
 import { readModel } from '../../src/core/onnx/model';
 import { readTensor, tensorDims, toFloat32 } from '../../src/core/onnx/tensor';
 import { writeModel } from '../../src/core/onnx/write';
@@ -134,6 +135,26 @@ describe('weight-only quantization of a trained transformer', function () {
     const block = await cli('quantize', model, '--mode', 'weight-only', '--block-size', '48');
     assert.notStrictEqual(block.code, 0);
     assert.match(block.stderr, /block size must be a power of two from 16 to 256 \(16, 32, 64, 128 or 256\), not 48/);
+    const gptq = await cli('quantize', model, '--mode', 'weight-only', '--algorithm', 'gptq');
+    assert.strictEqual(gptq.code, 2, gptq.stderr);
+    assert.match(gptq.stderr, /--algorithm gptq needs calibration data: give --calib DATA .* or use --algorithm rtn or hqq, which need none/);
     assert.ok(!fs.existsSync(path.join(dir, 'tiny_transformer.int4.onnx')), 'a refused run writes nothing');
+  });
+
+  it('the model view lists a MatMulNBits weight with its bits and block size', async () => {
+    const r = await quantizeModel(model, resolveSettings({ mode: 'weight-only', blockSize: 64, calibration: 'synthetic:4' }), {
+      output: path.join(dir, 'view.int4.onnx'),
+      resultFile: false,
+    });
+    const quantized = await readModel(r.output);
+    const info = quantizationInfo(quantized, (n, i) => n.name || String(i));
+    const matmuls = quantized.proto.graph!.node.filter((n) => n.op_type === 'MatMulNBits').length;
+    const packed = info.params.filter((p) => p.type === 'uint4 (packed)');
+    assert.ok(matmuls > 0 && packed.length === matmuls, `${packed.length} packed weights listed for ${matmuls} MatMulNBits`);
+    assert.ok(
+      packed.every((p) => p.blockSize === 64 && p.axis === 0 && p.scale.length > 0),
+      JSON.stringify(packed[0]),
+    );
+    assert.ok([...info.integerNodes.values()].includes('MatMulNBits'));
   });
 });
