@@ -33,6 +33,10 @@ export interface WriteOptions {
   /** With `external`: tensors already in external data stay there whatever their size (the
    *  placement of a model derived from one that keeps its weights outside). */
   keepExternal?: boolean;
+  /** The caller is done with the model's tensor bytes: those written to the data file are not put
+   *  back into it afterwards (the model in memory then refers to the written file), so they can be
+   *  freed before `check` loads the staged model. */
+  release?: boolean;
   /** Name of the data file, relative to the output's folder (default: `<output name>.data`). */
   location?: string;
   signal?: AbortSignal;
@@ -54,6 +58,14 @@ export interface WriteResult {
   /** Set when the placement asked could not be used: the model would have passed the protobuf
    *  limit, so its large tensors went to external data. Callers pass it on as a warning. */
   note?: string;
+}
+
+/** Whether any tensor of the model lies in external data: a model derived from it is written the
+ *  same way, so that onnxruntime loads it tensor by tensor, at about its size in memory (an inline
+ *  .onnx file costs two to three times that while it is parsed). */
+export function keepsWeightsOutside(model: OnnxModel): boolean {
+  for (const { tensor } of allTensors(model.proto)) if (isExternal(tensor)) return true;
+  return false;
 }
 
 /** The protobuf limit: a single serialized message cannot exceed 2 GiB. */
@@ -227,7 +239,7 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
         placement === 'keep' ||
         (placement === 'external' && ((options.keepExternal && wasExternal) || (bytes.length >= threshold && !keepInline(visit, bytes.length))));
       if (!toExternal && !wasExternal) continue;
-      changed.push([tensor, saveFields(tensor)]);
+      if (!(toExternal && options.release)) changed.push([tensor, saveFields(tensor)]);
       clearData(tensor);
       if (!toExternal) {
         tensor.raw_data = bytes;

@@ -18,9 +18,7 @@ import { encodeMessage } from '../onnx/codec';
 import { decodeModel, readModel, type OnnxModel } from '../onnx/model';
 import { upgradeOpsetTo10 } from '../onnx/opsetUpgrade';
 import { int64ToNumber } from '../onnx/types';
-import { writeModel } from '../onnx/write';
-import { isExternal } from '../onnx/externalData';
-import { allTensors } from '../onnx/walk';
+import { keepsWeightsOutside, modelBytes, writeModel } from '../onnx/write';
 import { cpuHasVnni, integerPathNote } from '../runtime/cpu';
 import { chooseProvider } from '../runtime/providers';
 import type { ort } from '../runtime/session';
@@ -34,7 +32,6 @@ import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from '
 import { verifyQuantized, type Verification } from './verify';
 import { convertToHalf } from './halfPrecision';
 import { jsonText, writeFileAtomicSync } from '../files';
-import { modelBytes } from '../onnx/write';
 import { runWeightOnly } from './weightOnly/pipelineStep';
 import { outputSqnrNote } from './weightOnly/outputCheck';
 
@@ -95,11 +92,6 @@ export function refuseQuantized(model: Pick<OnnxModel, 'proto'>, input: string):
 
 function calibrationPassesNote(passes: number, methodPasses: number, budget: number): string {
   return `calibration read the data ${passes} times instead of ${methodPasses}: the observed tensors' outputs for one batch passed the ${Math.round(budget / 2 ** 20)} MiB calibration output budget, so they were observed in groups (a larger --calib-budget, or a smaller --batch, takes fewer passes)`;
-}
-
-function keepsWeightsOutside(model: OnnxModel): boolean {
-  for (const { tensor } of allTensors(model.proto)) if (isExternal(tensor)) return true;
-  return false;
 }
 
 function copyOf(model: OnnxModel): OnnxModel {
@@ -275,6 +267,9 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     // inline .onnx file costs two to three times that while it is parsed.
     placement: keepsWeightsOutside(source) ? 'external' : 'keep',
     keepExternal: true,
+    // The rewritten model is not used after it is written: its new weights need not stay in memory
+    // while the staged file is verified.
+    release: true,
     signal: options.signal,
     check: async (staged) => {
       progress('verifying');

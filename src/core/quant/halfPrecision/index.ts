@@ -15,7 +15,7 @@ import { decodeModel, readModel, type OnnxModel } from '../../onnx/model';
 import { elementCount, tensorDims } from '../../onnx/tensor';
 import { int64ToNumber } from '../../onnx/types';
 import { allTensors } from '../../onnx/walk';
-import { modelBytes, writeModel } from '../../onnx/write';
+import { keepsWeightsOutside, modelBytes, writeModel } from '../../onnx/write';
 import { chooseProvider } from '../../runtime/providers';
 import type { ort } from '../../runtime/session';
 import { calibrate, type CalibrationProgress } from '../calibrate';
@@ -179,6 +179,11 @@ export async function convertToHalf(input: string, asked: QuantSettings, options
   progress('writing');
   let verification: Awaited<ReturnType<typeof verifyHalf>> | undefined;
   const written = await writeModel(model, output, {
+    // As the other modes: a source with external data gives an output with external data, and the
+    // converted weights are not held in memory while the staged file is verified.
+    placement: keepsWeightsOutside(source) ? 'external' : 'keep',
+    keepExternal: true,
+    release: true,
     signal: options.signal,
     check: async (staged) => {
       progress('verifying');
