@@ -18,7 +18,8 @@ import { encodeMessage } from '../onnx/codec';
 import { decodeModel, readModel, type OnnxModel } from '../onnx/model';
 import { upgradeOpsetTo10 } from '../onnx/opsetUpgrade';
 import { int64ToNumber } from '../onnx/types';
-import { keepsWeightsOutside, modelBytes, writeModel } from '../onnx/write';
+import { modelBytes } from '../onnx/write';
+import { writeVerified } from './writeVerified';
 import { cpuHasVnni, integerPathNote } from '../runtime/cpu';
 import { chooseProvider } from '../runtime/providers';
 import type { ort } from '../runtime/session';
@@ -29,7 +30,7 @@ import { calibrationTargets, planQuantization } from './plan';
 import { QdqRewriter } from './qdq';
 import { describeQuantizedOps, quantizedOpsIn } from './detect';
 import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from './qoperator';
-import { verifyQuantized, type Verification } from './verify';
+import { verifyQuantized } from './verify';
 import { convertToHalf } from './halfPrecision';
 import { jsonText, writeFileAtomicSync } from '../files';
 import { runWeightOnly } from './weightOnly/pipelineStep';
@@ -257,39 +258,22 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   progress('writing');
   const sixteenBit = settings.mode === 'static' && settings.activationType.endsWith('16');
   const feeds = await firstBatch(data, settings);
-  let v: Verification | undefined;
-  // Verified while staged: a model onnxruntime cannot load, or a check that cannot run, never
-  // takes the output's name.
   let sqnrNote: string | undefined;
-  const written = await writeModel(model, output, {
-    // A model that keeps its weights in external data is written the same way (NAME.int8.onnx.data):
-    // onnxruntime then loads the output tensor by tensor, at about its size in memory, where an
-    // inline .onnx file costs two to three times that while it is parsed.
-    placement: keepsWeightsOutside(source) ? 'external' : 'keep',
-    keepExternal: true,
-    // The rewritten model is not used after it is written: its new weights need not stay in memory
-    // while the staged file is verified.
-    release: true,
-    signal: options.signal,
-    check: async (staged) => {
-      progress('verifying');
-      const named = (s: string) => s.split(staged).join(output);
-      try {
-        v = await verifyQuantized(staged, candidates, feeds, settings.executionProvider, sixteenBit);
-      } catch (e) {
-        throw new QuantizeError(`the quantized model could not be verified, so nothing was written: ${named(errorMessage(e))}`, output);
-      }
-      v.note = named(v.note);
-      if (settings.mode === 'weight-only' && feeds && v.ran) sqnrNote = await outputSqnrNote(source, staged, feeds, settings.executionProvider);
-      if (!v.loads) {
-        throw new QuantizeError(
-          `the quantized model does not load in onnxruntime, so nothing was written: ${v.note.replace(/^onnxruntime cannot load the model: /, '')}`,
-          output,
-        );
-      }
+  const { written, verification: v } = await writeVerified(
+    model,
+    source,
+    output,
+    (staged) => verifyQuantized(staged, candidates, feeds, settings.executionProvider, sixteenBit),
+    {
+      what: 'quantized',
+      signal: options.signal,
+      progress,
+      fail: (m, where) => new QuantizeError(m, where),
+      inspect: async (checked, staged) => {
+        if (settings.mode === 'weight-only' && feeds && checked.ran) sqnrNote = await outputSqnrNote(source, staged, feeds, settings.executionProvider);
+      },
     },
-  });
-  if (!v) throw new QuantizeError('the quantized model was not verified', output);
+  );
   if (sqnrNote) v.note = `${v.note}; ${sqnrNote}`;
   if (written.note) warnings.push(written.note);
   for (const u of v.fusion.unfused) warnings.push(`${u.opType} '${u.node}' was not fused into an integer kernel: ${u.reason}`);

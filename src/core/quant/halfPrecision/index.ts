@@ -15,7 +15,8 @@ import { decodeModel, readModel, type OnnxModel } from '../../onnx/model';
 import { elementCount, tensorDims } from '../../onnx/tensor';
 import { int64ToNumber } from '../../onnx/types';
 import { allTensors } from '../../onnx/walk';
-import { keepsWeightsOutside, modelBytes, writeModel } from '../../onnx/write';
+import { modelBytes } from '../../onnx/write';
+import { writeVerified } from '../writeVerified';
 import { chooseProvider } from '../../runtime/providers';
 import type { ort } from '../../runtime/session';
 import { calibrate, type CalibrationProgress } from '../calibrate';
@@ -177,36 +178,28 @@ export async function convertToHalf(input: string, asked: QuantSettings, options
   });
   const feeds = await firstBatch(data, settings);
   progress('writing');
-  let verification: Awaited<ReturnType<typeof verifyHalf>> | undefined;
-  const written = await writeModel(model, output, {
-    // As the other modes: a source with external data gives an output with external data, and the
-    // converted weights are not held in memory while the staged file is verified.
-    placement: keepsWeightsOutside(source) ? 'external' : 'keep',
-    keepExternal: true,
-    release: true,
-    signal: options.signal,
-    check: async (staged) => {
-      progress('verifying');
-      const named = (s: string) => s.split(staged).join(output);
-      try {
-        verification = await verifyHalf(staged, source, feeds, settings.executionProvider, mode);
-      } catch (e) {
-        throw new HalfPrecisionError(`the converted model could not be verified, so nothing was written: ${named(errorMessage(e))}`, output);
-      }
-      verification.note = named(verification.note);
-      const refused = /Type Error: Type 'tensor\(bfloat16\)' of input parameter \(.*?\) of operator \((\w+)\) in node \((.*?)\)/.exec(verification.note);
-      if (refused) {
-        throw new HalfPrecisionError(
-          `ONNX opset ${opset} does not allow bfloat16 for ${refused[1]} '${refused[2]}', so no provider can load the converted model; nothing was written. Use --mode fp16, or re-export the model at an opset whose ${refused[1]} takes bfloat16`,
-          input,
-        );
-      }
-      if (!verification.loads && !verification.unsupported) {
-        throw new HalfPrecisionError(`the converted model does not load in onnxruntime, so nothing was written: ${verification.note}`, output);
-      }
+  const { written, verification } = await writeVerified(
+    model,
+    source,
+    output,
+    (staged) => verifyHalf(staged, source, feeds, settings.executionProvider, mode),
+    {
+      what: 'converted',
+      signal: options.signal,
+      progress,
+      fail: (m, where) => new HalfPrecisionError(m, where),
+      inspect: (v) => {
+        const refused = /Type Error: Type 'tensor\(bfloat16\)' of input parameter \(.*?\) of operator \((\w+)\) in node \((.*?)\)/.exec(v.note);
+        if (refused) {
+          throw new HalfPrecisionError(
+            `ONNX opset ${opset} does not allow bfloat16 for ${refused[1]} '${refused[2]}', so no provider can load the converted model; nothing was written. Use --mode fp16, or re-export the model at an opset whose ${refused[1]} takes bfloat16`,
+            input,
+          );
+        }
+      },
+      writtenUnloaded: (v) => v.unsupported,
     },
-  });
-  if (!verification) throw new HalfPrecisionError('the converted model was not verified', output);
+  );
   if (verification.unsupported) warnings.push(verification.note);
   const inputBytes = modelBytes(source.file!);
   const outputBytes = modelBytes(written.file);

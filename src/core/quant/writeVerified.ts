@@ -1,0 +1,63 @@
+// How every mode writes its model: staged beside the output, verified there, renamed into place
+// only when onnxruntime loads it. A model derived from one with external data keeps its weights
+// outside too (onnxruntime then loads it tensor by tensor, at about its size in memory, where an
+// inline .onnx file costs two to three times that while it is parsed), and the model in memory lets
+// go of the written bytes before the staged file is loaded, since it is not used afterwards.
+import { errorMessage } from '../errors';
+import type { OnnxModel } from '../onnx/model';
+import { keepsWeightsOutside, writeModel, type WriteResult } from '../onnx/write';
+
+export interface Checked {
+  loads: boolean;
+  note: string;
+}
+
+export interface WriteVerifiedOptions<V extends Checked> {
+  /** 'quantized', 'converted': how the messages name the model. */
+  what: string;
+  signal?: AbortSignal;
+  progress: (stage: string) => void;
+  /** The error of this mode, with what went wrong and where. */
+  fail: (message: string, where: string) => Error;
+  /** Looks further at a verified staged model (it may throw to keep the output from being written). */
+  inspect?: (v: V, staged: string) => Promise<void> | void;
+  /** A model that does not load which is still written (a provider without kernels for it). */
+  writtenUnloaded?: (v: V) => boolean;
+}
+
+export async function writeVerified<V extends Checked>(
+  model: OnnxModel,
+  source: OnnxModel,
+  output: string,
+  verify: (staged: string) => Promise<V>,
+  o: WriteVerifiedOptions<V>,
+): Promise<{ written: WriteResult; verification: V }> {
+  let verification: V | undefined;
+  const written = await writeModel(model, output, {
+    placement: keepsWeightsOutside(source) ? 'external' : 'keep',
+    keepExternal: true,
+    release: true,
+    signal: o.signal,
+    check: async (staged) => {
+      o.progress('verifying');
+      const named = (s: string) => s.split(staged).join(output);
+      let v: V;
+      try {
+        v = await verify(staged);
+      } catch (e) {
+        throw o.fail(`the ${o.what} model could not be verified, so nothing was written: ${named(errorMessage(e))}`, output);
+      }
+      v.note = named(v.note);
+      await o.inspect?.(v, staged);
+      if (!v.loads && !o.writtenUnloaded?.(v)) {
+        throw o.fail(
+          `the ${o.what} model does not load in onnxruntime, so nothing was written: ${v.note.replace(/^onnxruntime cannot load the model: /, '')}`,
+          output,
+        );
+      }
+      verification = v;
+    },
+  });
+  if (!verification) throw o.fail(`the ${o.what} model was not verified`, output);
+  return { written, verification };
+}
