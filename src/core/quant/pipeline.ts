@@ -13,13 +13,13 @@ import {
   type TensorQuantization,
 } from '../../shared/quantResult';
 import { openDataSource, type DataSource } from '../data';
-import { errorMessage, OnnxCompressError } from '../errors';
+import { OnnxCompressError } from '../errors';
 import { encodeMessage } from '../onnx/codec';
 import { decodeModel, readModel, type OnnxModel } from '../onnx/model';
 import { upgradeOpsetTo10 } from '../onnx/opsetUpgrade';
 import { int64ToNumber } from '../onnx/types';
 import { modelBytes } from '../onnx/write';
-import { writeVerified } from './writeVerified';
+import { writeResultBeside, writeVerified } from './writeVerified';
 import { cpuHasVnni, integerPathNote } from '../runtime/cpu';
 import { chooseProvider } from '../runtime/providers';
 import type { ort } from '../runtime/session';
@@ -32,7 +32,6 @@ import { describeQuantizedOps, quantizedOpsIn } from './detect';
 import { convertToQOperator, describeQOperator, restrictPlanToQOperator } from './qoperator';
 import { verifyQuantized } from './verify';
 import { convertToHalf } from './halfPrecision';
-import { jsonText, writeFileAtomicSync } from '../files';
 import { runWeightOnly } from './weightOnly/pipelineStep';
 import { outputSqnrNote } from './weightOnly/outputCheck';
 
@@ -296,15 +295,6 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     quantizedNames,
     ...(weightErrors ? { weightErrors } : {}),
   };
-  if (options.resultFile !== false) {
-    const file = options.resultFile ?? written.file.replace(/\.onnx$/i, '.quant.json');
-    try {
-      writeFileAtomicSync(file, jsonText(result));
-    } catch (e) {
-      // The run failed: it leaves nothing, rather than a model without its parameters' record.
-      for (const f of [written.file, written.dataFile]) if (f) fs.rmSync(f, { force: true });
-      throw new QuantizeError(`${errorMessage(e)}; the quantized model was not kept either (choose another result path)`);
-    }
-  }
+  writeResultBeside(result, written, options.resultFile, { what: 'quantized', fail: (m, where) => new QuantizeError(m, where) });
   return result;
 }

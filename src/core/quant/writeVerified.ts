@@ -3,7 +3,10 @@
 // outside too (onnxruntime then loads it tensor by tensor, at about its size in memory, where an
 // inline .onnx file costs two to three times that while it is parsed), and the model in memory lets
 // go of the written bytes before the staged file is loaded, since it is not used afterwards.
+import * as fs from 'fs';
+import type { QuantResult } from '../../shared/quantResult';
 import { errorMessage } from '../errors';
+import { jsonText, writeFileAtomicSync } from '../files';
 import type { OnnxModel } from '../onnx/model';
 import { keepsWeightsOutside, writeModel, type WriteResult } from '../onnx/write';
 
@@ -18,7 +21,7 @@ export interface WriteVerifiedOptions<V extends Checked> {
   signal?: AbortSignal;
   progress: (stage: string) => void;
   /** The error of this mode, with what went wrong and where. */
-  fail: (message: string, where: string) => Error;
+  fail: (message: string, where?: string) => Error;
   /** Looks further at a verified staged model (it may throw to keep the output from being written). */
   inspect?: (v: V, staged: string) => Promise<void> | void;
   /** A model that does not load which is still written (a provider without kernels for it). */
@@ -60,4 +63,24 @@ export async function writeVerified<V extends Checked>(
   });
   if (!verification) throw o.fail(`the ${o.what} model was not verified`, output);
   return { written, verification };
+}
+
+/**
+ * Writes the run's result JSON beside the model (NAME.quant.json, or `resultFile`; false: none).
+ * A run whose result cannot be written leaves nothing, rather than a model without its record.
+ */
+export function writeResultBeside(
+  result: QuantResult,
+  written: WriteResult,
+  resultFile: string | false | undefined,
+  o: Pick<WriteVerifiedOptions<Checked>, 'what' | 'fail'>,
+): void {
+  if (resultFile === false) return;
+  const file = resultFile ?? written.file.replace(/\.onnx$/i, '.quant.json');
+  try {
+    writeFileAtomicSync(file, jsonText(result));
+  } catch (e) {
+    for (const f of [written.file, written.dataFile]) if (f) fs.rmSync(f, { force: true });
+    throw o.fail(`${errorMessage(e)}; the ${o.what} model was not kept either (choose another result path)`);
+  }
 }

@@ -1,12 +1,10 @@
 // `--mode fp16|bf16`, end to end: read (a quantized or already-half model is refused) -> observe
 // the float activations on the data, when given (fp16) -> rewrite a copy -> write staged ->
 // verify (loads, runs, output SQNR vs the float model) -> renamed into place -> QuantResult.
-import * as fs from 'fs';
 import * as path from 'path';
 import { QUANT_RESULT_FORMAT, QUANT_RESULT_VERSION, type QuantResult, type QuantSettings } from '../../../shared/quantResult';
 import { openDataSource, type DataSource } from '../../data';
-import { errorMessage, OnnxCompressError } from '../../errors';
-import { jsonText, writeFileAtomicSync } from '../../files';
+import { OnnxCompressError } from '../../errors';
 import { encodeMessage } from '../../onnx/codec';
 import { DataType } from '../../onnx/dataTypes';
 import { inferElementTypes } from '../../onnx/elementTypes';
@@ -16,7 +14,7 @@ import { elementCount, tensorDims } from '../../onnx/tensor';
 import { int64ToNumber } from '../../onnx/types';
 import { allTensors } from '../../onnx/walk';
 import { modelBytes } from '../../onnx/write';
-import { writeVerified } from '../writeVerified';
+import { writeResultBeside, writeVerified } from '../writeVerified';
 import { chooseProvider } from '../../runtime/providers';
 import type { ort } from '../../runtime/session';
 import { calibrate, type CalibrationProgress } from '../calibrate';
@@ -218,14 +216,6 @@ export async function convertToHalf(input: string, asked: QuantSettings, options
     verification: { loads: verification.loads, ran: verification.ran, note: verification.note, outputSqnrDb: verification.outputSqnrDb },
     warnings,
   };
-  if (options.resultFile !== false) {
-    const file = options.resultFile ?? written.file.replace(/\.onnx$/i, '.quant.json');
-    try {
-      writeFileAtomicSync(file, jsonText(result));
-    } catch (e) {
-      for (const f of [written.file, written.dataFile]) if (f) fs.rmSync(f, { force: true });
-      throw new HalfPrecisionError(`${errorMessage(e)}; the converted model was not kept either (choose another result path)`);
-    }
-  }
+  writeResultBeside(result, written, options.resultFile, { what: 'converted', fail: (m, where) => new HalfPrecisionError(m, where) });
   return result;
 }
