@@ -199,6 +199,7 @@ export async function convertToHalf(input: string, asked: QuantSettings, options
     },
   );
   if (verification.unsupported) warnings.push(verification.note);
+  if (written.note) warnings.push(written.note);
   const inputBytes = modelBytes(source.file!);
   const outputBytes = modelBytes(written.file);
   const result: QuantResult = {
