@@ -136,7 +136,7 @@ export async function analyzeQuantization(floatFile: string, quantFile: string, 
   for (const p of match.activations) qRange(p, quant.file);
   if (!match.activations.length)
     warnings.push(
-      'no activation of the quantized model goes through a QuantizeLinear/DequantizeLinear pair (a dynamic, QOperator, weight-only or half-precision model): there is no per-layer activation error to show; weights and outputs are compared',
+      `no activation of the quantized model goes through a QuantizeLinear/DequantizeLinear pair (${match.blockWeights.length ? 'weight-only quantization keeps activations in float' : 'a dynamic, QOperator or half-precision model'}): there is no per-layer activation error to show; weights and outputs are compared`,
     );
   const calibrated = new Map<string, [number, number]>();
   for (const t of qr.result?.tensors ?? []) if (t.kind === 'activation' && t.range) calibrated.set(t.tensor, t.range);
