@@ -8,7 +8,6 @@
 //
 // On a desktop with internet, `node out/test/integration/electron.js` runs the same suite through
 // @vscode/test-electron instead.
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -16,9 +15,9 @@ import { format } from 'util';
 import { chromium, type Browser } from 'playwright-core';
 import { stopGroup } from '../support/processGroup';
 import { ARTIFACTS, CHROMIUM_ARGS, chromiumPath, ROOT } from '../support/browser';
+import { CODE_SERVER, codeServerEnv, spawnCodeServer } from '../support/codeServer';
 import { prepareWorkspace } from './workspace';
 
-const CODE_SERVER = path.join(ROOT, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
 const TIMEOUT_MS = Number(process.env.INTEGRATION_TIMEOUT_MS ?? 15 * 60 * 1000);
 
 interface Summary {
@@ -41,34 +40,8 @@ async function main(): Promise<number> {
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-compress-it-'));
   const workspace = await prepareWorkspace(path.join(tmp, 'workspace'));
-  const env = {
-    ...process.env,
-    HOME: tmp,
-    XDG_CONFIG_HOME: path.join(tmp, 'config'),
-    XDG_DATA_HOME: path.join(tmp, 'data'),
-    XDG_CACHE_HOME: path.join(tmp, 'cache'),
-    // No extension marketplace: these machines are offline.
-    EXTENSIONS_GALLERY: '{}',
-  };
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const server = spawn(
-    CODE_SERVER,
-    [
-      '--auth',
-      'none',
-      '--bind-addr',
-      `127.0.0.1:${port}`,
-      '--disable-telemetry',
-      '--disable-update-check',
-      '--disable-workspace-trust',
-      '--disable-getting-started-override',
-      '--user-data-dir',
-      path.join(tmp, 'user-data'),
-      '--extensions-dir',
-      path.join(tmp, 'extensions'),
-    ],
-    { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
+  const env = codeServerEnv(tmp);
+  const { server, port } = spawnCodeServer(tmp, path.join(tmp, 'user-data'), env);
   let browser: Browser | undefined;
   let summary: Summary | undefined;
   try {

@@ -3,15 +3,15 @@
 // tests click the Explorer's context menu, the editor title, the palette, QuickPick rows and
 // buttons inside webviews, and read what is on screen; no command is called with arguments of the
 // test's choosing.
-import { spawn, type ChildProcess } from 'child_process';
+import type { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
 import { stopGroup } from '../support/processGroup';
 import { CHROMIUM_ARGS, chromiumPath, ROOT } from '../support/browser';
+import { CODE_SERVER, codeServerEnv, spawnCodeServer } from '../support/codeServer';
 
-const CODE_SERVER = path.join(ROOT, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
 /** Screenshots and workbench logs of failed UI tests (README: "Tests"). */
 export const UI_ARTIFACTS = path.join(ROOT, '.test-output', 'ui');
 
@@ -48,14 +48,7 @@ export class Workbench {
     if (!fs.existsSync(CODE_SERVER)) throw new Error(`code-server is not installed at ${CODE_SERVER}: run scripts/install-code-server.sh`);
     if (!fs.existsSync(path.join(ROOT, 'dist', 'extension.js'))) throw new Error('dist/extension.js is missing: run `npm run build`');
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-compress-ui-'));
-    const env = {
-      ...process.env,
-      HOME: tmp,
-      XDG_CONFIG_HOME: path.join(tmp, 'config'),
-      XDG_DATA_HOME: path.join(tmp, 'data'),
-      XDG_CACHE_HOME: path.join(tmp, 'cache'),
-      EXTENSIONS_GALLERY: '{}',
-    };
+    const env = codeServerEnv(tmp);
     const userData = path.join(tmp, 'user-data');
     // Settings a person would have after dismissing the first-run prompts.
     fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
@@ -72,25 +65,7 @@ export class Workbench {
         'workbench.enableExperiments': false,
       }),
     );
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const server = spawn(
-      CODE_SERVER,
-      [
-        '--auth',
-        'none',
-        '--bind-addr',
-        `127.0.0.1:${port}`,
-        '--disable-telemetry',
-        '--disable-update-check',
-        '--disable-workspace-trust',
-        '--disable-getting-started-override',
-        '--user-data-dir',
-        userData,
-        '--extensions-dir',
-        path.join(tmp, 'extensions'),
-      ],
-      { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-    );
+    const { server, port } = spawnCodeServer(tmp, userData, env);
     const serverLog: string[] = [];
     server.stderr!.on('data', (d) => serverLog.push(String(d)));
     await new Promise<void>((resolve, reject) => {
