@@ -9,8 +9,8 @@
 // Both searches minimise the output error on the calibration data estimated from the statistics:
 // ||X (B - B~)||^2 = sum over columns n of e_n^T (X^T X) e_n, e_n = B[:, n] - B~[:, n].
 import { quantizeOne } from '../scheme';
-import { blockScaleZeroPoint, checkBlockOptions, maxLevel } from '../blockScheme';
-import { newBlockWeight, setBlockParams, setValue } from './blockWeight';
+import { blockScaleZeroPoint, checkBlockOptions, emptyBlockWeight, maxLevel } from '../blockScheme';
+import { setBlockParams, setValue } from './blockWeight';
 import type { BlockOptions, InputStatistics, WeightOnlyChoice } from './types';
 
 export interface AwqOptions extends BlockOptions {
@@ -167,7 +167,7 @@ export function awqQuantize(W: Float32Array, K: number, N: number, stats: InputS
   }
   if (!(sampledError(s, ratios) < best.error)) ratios.fill(1);
 
-  const weight = newBlockWeight(K, N, opts);
+  const weight = emptyBlockWeight(K, N, opts);
   for (let n = 0; n < N; n++) {
     for (let b = 0; b < kBlocks; b++) {
       const k0 = b * bs;

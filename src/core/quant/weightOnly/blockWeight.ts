@@ -1,13 +1,8 @@
-// The BlockQuantizedWeight that GPTQ and AWQ fill block by block: allocation, one block's
+// The BlockQuantizedWeight that GPTQ and AWQ fill block by block (allocated by emptyBlockWeight): one block's
 // parameters from the rule every weight-only algorithm shares (blockScaleZeroPoint), one value's
 // integer.
-import { blockScaleZeroPoint, emptyBlockWeight, maxLevel, quantizeBlockValue, reciprocalScale } from '../blockScheme';
-import type { BlockOptions, BlockQuantizedWeight } from './types';
-
-/** An empty weight of the layout in types.ts (its options checked); every block still to be set. */
-export function newBlockWeight(K: number, N: number, opts: BlockOptions): BlockQuantizedWeight {
-  return emptyBlockWeight(K, N, opts);
-}
+import { blockScaleZeroPoint, maxLevel, quantizeBlockValue, reciprocalScale } from '../blockScheme';
+import type { BlockQuantizedWeight } from './types';
 
 /** Chooses and stores block b of column n's scale and zero point from `values` (its first `len`),
  *  and fills the padding past K with the zero point. */

@@ -6,8 +6,8 @@
 // over the rows not yet quantized, weighted by the inverse Hessian H = 2 X^T X / rows. Each block's
 // scale and zero point are chosen when the block is reached, from its rows as the earlier error
 // feedback left them, with the rule RTN uses (blockScaleZeroPoint).
-import { checkBlockOptions } from '../blockScheme';
-import { newBlockWeight, setBlockParams, setValue } from './blockWeight';
+import { checkBlockOptions, emptyBlockWeight } from '../blockScheme';
+import { setBlockParams, setValue } from './blockWeight';
 import { upperCholeskyOfInverse } from './linalg';
 import type { BlockOptions, InputStatistics, WeightOnlyChoice } from './types';
 
@@ -79,7 +79,7 @@ export function gptqQuantize(W: Float32Array, K: number, N: number, stats: Input
   const position = new Int32Array(K);
   for (let p = 0; p < K; p++) position[order[p]] = p;
 
-  const weight = newBlockWeight(K, N, opts);
+  const weight = emptyBlockWeight(K, N, opts);
   const kBlocks = weight.kBlocks;
   const scales = new Float64Array(N * kBlocks);
   const zeros = new Float64Array(N * kBlocks);

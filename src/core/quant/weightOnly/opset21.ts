@@ -12,16 +12,14 @@ export class Opset21Error extends OnnxCompressError {}
 
 const OLDEST = 13;
 /** Op type -> the first opset whose definition it has at 21 in a way an older node may not match. */
+const REDUCE_AXES = { since: 18, why: 'axes became an input at opset 18' };
 const CHANGED_SINCE_13: Record<string, { since: number; why: string }> = {
-  ReduceMax: { since: 18, why: 'axes became an input at opset 18' },
-  ReduceMin: { since: 18, why: 'axes became an input at opset 18' },
-  ReduceMean: { since: 18, why: 'axes became an input at opset 18' },
-  ReduceProd: { since: 18, why: 'axes became an input at opset 18' },
-  ReduceL1: { since: 18, why: 'axes became an input at opset 18' },
-  ReduceL2: { since: 18, why: 'axes became an input at opset 18' },
-  ReduceLogSum: { since: 18, why: 'axes became an input at opset 18' },
-  ReduceLogSumExp: { since: 18, why: 'axes became an input at opset 18' },
-  ReduceSumSquare: { since: 18, why: 'axes became an input at opset 18' },
+  ...Object.fromEntries(
+    ['ReduceMax', 'ReduceMin', 'ReduceMean', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'].map((op) => [
+      op,
+      REDUCE_AXES,
+    ]),
+  ),
   GridSample: { since: 20, why: 'its modes were renamed at opset 20' },
   DFT: { since: 20, why: 'axis became an input at opset 20' },
   GroupNormalization: { since: 21, why: 'its scale and bias became per channel at opset 21' },

@@ -1,8 +1,9 @@
 // After writing: how close the weight-only model's outputs are to the float model's on one batch,
 // as SQNR in dB per output (the same feeds through both).
 import { errorMessage } from '../../errors';
-import { readModel, type OnnxModel } from '../../onnx/model';
-import { createSession, type ort } from '../../runtime/session';
+import type { OnnxModel } from '../../onnx/model';
+import { sqnr } from '../../analysis/metrics';
+import { createSessionFromFile, type ort } from '../../runtime/session';
 import { tensorByteSize } from '../../onnx/tensor';
 import { allTensors } from '../../onnx/walk';
 
@@ -21,13 +22,14 @@ export function floatComparisonSkipped(float: OnnxModel): string | undefined {
   return `outputs not compared with the float model here: its ${(bytes / 2 ** 30).toFixed(1)} GiB of weights would be loaded beside the new model, doubling the run's memory; onnx-compress analyze compares them`;
 }
 
-async function runOnce(model: OnnxModel, feeds: Record<string, ort.Tensor>, ep: string): Promise<Record<string, Float64Array>> {
-  const session = await createSession(model, { executionProviders: [ep] });
+/** The float32 outputs of one run; a file is opened by onnxruntime itself, not read into memory again. */
+async function runOnce(model: OnnxModel | string, feeds: Record<string, ort.Tensor>, ep: string): Promise<Record<string, Float32Array>> {
+  const session = await createSessionFromFile(model, { executionProviders: [ep] });
   try {
     const out = await session.run(feeds);
-    const values: Record<string, Float64Array> = {};
+    const values: Record<string, Float32Array> = {};
     for (const [name, t] of Object.entries(out)) {
-      if (t.type === 'float32') values[name] = Float64Array.from(t.data as Float32Array);
+      if (t.type === 'float32') values[name] = (t.data as Float32Array).slice();
       t.dispose();
     }
     return values;
@@ -42,16 +44,10 @@ export async function outputSqnrNote(float: OnnxModel, quantizedFile: string, fe
   if (skipped) return skipped;
   try {
     const reference = await runOnce(float, feeds, ep);
-    const quantized = await runOnce(await readModel(quantizedFile), feeds, ep);
+    const quantized = await runOnce(quantizedFile, feeds, ep);
     const parts = Object.entries(reference).map(([name, r]) => {
       const q = quantized[name];
-      let s = 0;
-      let e = 0;
-      for (let i = 0; i < r.length; i++) {
-        s += r[i] * r[i];
-        e += (r[i] - q[i]) ** 2;
-      }
-      return `${name} ${e === 0 ? 'exact' : `${(10 * Math.log10(s / e)).toFixed(1)} dB`}`;
+      return `${name} ${r.every((x, i) => x === q[i]) ? 'exact' : `${sqnr(r, q).toFixed(1)} dB`}`;
     });
     return parts.length ? `output SQNR vs float: ${parts.join(', ')}` : 'no float32 output to compare with the float model';
   } catch (e) {
