@@ -163,7 +163,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
     const r = await runWeightOnly(
       model,
       settings,
-      input,
+      source,
       (m) => new QuantizeError(m, input),
       data,
       options.signal,

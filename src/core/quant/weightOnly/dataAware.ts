@@ -2,7 +2,7 @@
 // every target's input in one streaming pass over the calibration data (several when they exceed the
 // memory budget), then GPTQ or AWQ per target (docs/quantization.md, section 11).
 import type { DataSource } from '../../data';
-import { readModel } from '../../onnx/model';
+import { readModel, type OnnxModel } from '../../onnx/model';
 import { CalibrationCancelled } from '../calibrate';
 import { awqQuantize } from './awq';
 import { gptqQuantize } from './gptq';
@@ -30,7 +30,7 @@ const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve)
  * Throws CalibrationCancelled (an 'AbortError') when `signal` aborts, between batches or targets.
  */
 export async function dataAwareChoices(
-  modelFile: string,
+  floatModel: OnnxModel | string,
   targets: WeightTarget[],
   weightOf: (t: WeightTarget) => Float32Array,
   opts: DataAwareOptions,
@@ -44,7 +44,8 @@ export async function dataAwareChoices(
   const choices = new Map<string, WeightOnlyChoice>();
   if (!targets.length) return choices;
   if (signal?.aborted) throw new CalibrationCancelled();
-  const model = await readModel(modelFile);
+  // The model the caller has read already, else its file.
+  const model = typeof floatModel === 'string' ? await readModel(floatModel) : floatModel;
   progress(`collecting input statistics for ${opts.algorithm.toUpperCase()}`);
   const collected = await collectInputStatistics(
     model,

@@ -3,6 +3,7 @@
 // what the algorithms warn about reaches the result.
 import type { QuantSettings } from '../../../shared/quantResult';
 import type { DataSource } from '../../data';
+import type { OnnxModel } from '../../onnx/model';
 import { dataAwareChoices } from './dataAware';
 import type { ChoicesFor } from './quantizeWeightOnly';
 import { nodeOptions } from './targets';
@@ -12,7 +13,7 @@ import { nodeOptions } from './targets';
  * reader of their float B [K, N], returns a WeightOnlyChoice per node name.
  */
 export function dataAwareChoicesFor(
-  modelFile: string,
+  floatModel: OnnxModel,
   settings: QuantSettings,
   data: DataSource,
   warnings: string[],
@@ -23,7 +24,7 @@ export function dataAwareChoicesFor(
   if (algorithm !== 'gptq' && algorithm !== 'awq') throw new RangeError(`${algorithm} reads no data`);
   return (targets, weightOf) =>
     dataAwareChoices(
-      modelFile,
+      floatModel,
       targets,
       weightOf,
       {

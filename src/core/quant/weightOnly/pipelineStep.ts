@@ -17,7 +17,8 @@ export interface WeightOnlyStep extends WeightOnlyResult {
 export async function runWeightOnly(
   model: OnnxModel,
   settings: QuantSettings,
-  input: string,
+  /** The float model as read (GPTQ/AWQ run it for their statistics), not the copy being rewritten. */
+  source: OnnxModel,
   fail: (message: string) => OnnxCompressError,
   data?: DataSource,
   signal?: AbortSignal,
@@ -35,7 +36,7 @@ export async function runWeightOnly(
         `${settings.algorithm.toUpperCase()} ran on synthetic (random) inputs: it fitted the weights to random activations, which can be worse than rtn; give real samples with --calib`,
       );
     }
-    choicesFor = dataAwareChoicesFor(input, settings, data, dataWarnings, signal, onProgress);
+    choicesFor = dataAwareChoicesFor(source, settings, data, dataWarnings, signal, onProgress);
   }
   let raisedFrom: number | undefined;
   if (settings.weightOnlyFormat === 'dequantize-linear' && findWeightNodes(model, settings).nodes.some((t) => t.opType !== 'Gather')) {
