@@ -63,8 +63,8 @@ describe('UI: transformers and language models', () => {
     assert.ok(!rows.some((r) => /Synthetic/.test(r)), `GPTQ is not offered random inputs: ${rows.join(' | ')}`);
     await b.quickType('synthetic:8');
     await b.quickEnter();
-    await b.quickTitle(/calibration data/);
-    assert.match(await b.quickMessage(), /GPTQ fits the weights to the layer inputs of your data/);
+    // The step is asked again with the same title: wait for its notice, not just the title.
+    await until('the refusal of random inputs', async () => /GPTQ fits the weights to the layer inputs of your data/.test(await b.quickMessage()));
     await pickCalibrationText();
 
     await b.quickTitle(/keep in float/);
