@@ -94,12 +94,14 @@ describe('UI: the other commands, from their menus', () => {
     await b.quickTitle(/Open an ONNX model/);
     await b.quickType(inWs('distill', 'fashion_mlp_student.onnx'));
     await b.dialogOk();
-    // The dialog can take the first OK while it still lists the folder: press it again then.
+    // The dialog can take the first OK while it still lists the folder: press it again then. It
+    // also stays on screen, without its OK button, for a moment after accepting; a retry that
+    // waited for the button there held the loop past the model view opening.
     await until(
       'the student in the model view',
       async () => {
         if ((await b.activeTab()) === 'fashion_mlp_student.onnx') return true;
-        if (await b.quickInput().isVisible()) await b.dialogOk().catch(() => undefined);
+        await b.dialogOkIfShown();
         return false;
       },
       60000,

@@ -280,9 +280,19 @@ export class Workbench {
 
   /** Accepts a file dialog (VS Code's simple dialog, a quick input with an OK button). */
   async dialogOk(): Promise<void> {
-    const ok = this.quickInput().locator('.monaco-button', { hasText: /^OK$/ });
-    await until("the dialog's OK button", () => ok.first().isVisible());
-    await ok.first().click();
+    const ok = this.dialogOkButton();
+    await until("the dialog's OK button", () => ok.isVisible());
+    await ok.click();
+  }
+
+  /** Presses the dialog's OK button if it is on screen now; never waits for it. */
+  async dialogOkIfShown(): Promise<void> {
+    const ok = this.dialogOkButton();
+    if (await ok.isVisible()) await ok.click({ timeout: 2000 }).catch(() => undefined);
+  }
+
+  private dialogOkButton(): Locator {
+    return this.quickInput().locator('.monaco-button', { hasText: /^OK$/ }).first();
   }
 
   async quickEnter(): Promise<void> {
