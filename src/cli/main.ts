@@ -30,6 +30,7 @@ const USAGE = `usage:
       [--input NAME=shape:2,batch,128|batch:K|batch:none|range:LO,HI|normal:MEAN,STD|value:V ...]
       weight-only: [--bits 4|8] [--block-size 16|32|64|128|256] [--algorithm rtn|hqq|gptq|awq]
       [--symmetric-weights] [--accuracy-level 0-4] [--weight-only-format matmulnbits|dequantize-linear]
+      [--gptq-damp F] [--gptq-act-order] [--awq-grid N]
       fp16|bf16: [--keep-io-types | --no-keep-io-types] [--calib DATA]
       quantize with calibration streamed through onnxruntime; writes OUT (default NAME.int8.onnx)
       and a result JSON with every setting and parameter (a recipe to replay with --recipe)

@@ -86,6 +86,12 @@ export interface QuantSettings {
   /** Weight-only: weights per block along the reduced axis (a power of two, 16 to 256). */
   blockSize: number;
   algorithm: WeightOnlyAlgorithm;
+  /** GPTQ: damping added to the Hessian's diagonal, as a fraction of its mean (0.01). */
+  gptqDamp: number;
+  /** GPTQ: quantize the input channels in order of falling activation energy (act-order). */
+  gptqActOrder: boolean;
+  /** AWQ: steps of the search over the scaling exponent alpha in [0, 1] (20). */
+  awqGrid: number;
   /** Weight-only: MatMulNBits' accuracy_level, the least precision its kernel may compute in
    *  (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 activations). */
   accuracyLevel: 0 | 1 | 2 | 3 | 4;
@@ -185,7 +191,14 @@ export interface QuantResult {
 
 /** "4-bit asymmetric weights in blocks of 32, rtn, matmulnbits, accuracy level 0": what a weight-only run did. */
 export function describeWeightOnly(s: QuantSettings): string {
-  return `${s.bits}-bit ${s.symmetricWeights ? 'symmetric' : 'asymmetric'} weights in blocks of ${s.blockSize}, ${s.algorithm}, ${s.weightOnlyFormat}, accuracy level ${s.accuracyLevel}`;
+  return `${s.bits}-bit ${s.symmetricWeights ? 'symmetric' : 'asymmetric'} weights in blocks of ${s.blockSize}, ${describeAlgorithm(s)}, ${s.weightOnlyFormat}, accuracy level ${s.accuracyLevel}`;
+}
+
+/** "gptq (damp 0.01, act-order)": the algorithm with the options it ran with. */
+export function describeAlgorithm(s: QuantSettings): string {
+  if (s.algorithm === 'gptq') return `gptq (damp ${s.gptqDamp}${s.gptqActOrder ? ', act-order' : ''})`;
+  if (s.algorithm === 'awq') return `awq (alpha grid of ${s.awqGrid} steps)`;
+  return s.algorithm;
 }
 
 // ---- validation ---------------------------------------------------------------------------------
@@ -271,6 +284,9 @@ function settings(v: unknown, where: string): QuantSettings {
     bits: f.o.bits === undefined ? 4 : f.get('bits', oneOf([4, 8] as const)),
     blockSize: f.o.blockSize === undefined ? 32 : f.num('blockSize'),
     algorithm: f.o.algorithm === undefined ? 'rtn' : f.get('algorithm', oneOf(['rtn', 'hqq', 'gptq', 'awq'] as const)),
+    gptqDamp: f.o.gptqDamp === undefined ? 0.01 : f.num('gptqDamp'),
+    gptqActOrder: f.o.gptqActOrder === undefined ? false : f.bool('gptqActOrder'),
+    awqGrid: f.o.awqGrid === undefined ? 20 : f.num('awqGrid'),
     accuracyLevel: f.o.accuracyLevel === undefined ? 0 : f.get('accuracyLevel', oneOf([0, 1, 2, 3, 4] as const)),
     weightOnlyFormat: f.o.weightOnlyFormat === undefined ? 'matmulnbits' : f.get('weightOnlyFormat', oneOf(['matmulnbits', 'dequantize-linear'] as const)),
     layerOverrides: f.o.layerOverrides === undefined ? {} : layerOverrides(f.get('layerOverrides', obj), f.at('layerOverrides')),

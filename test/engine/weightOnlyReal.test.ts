@@ -17,6 +17,7 @@ import { writeModel } from '../../src/core/onnx/write';
 import { cli } from '../support/cliRun';
 import { TempDirs, readModelSync } from '../support/helpers';
 import { accuracy, FIXTURES, fashionTestSet, predict, type LabeledImages } from '../support/evaluate';
+import { ROOT } from '../support/browser';
 
 function squaredError(B: Float32Array, deq: Float32Array): number {
   let e = 0;
@@ -138,6 +139,37 @@ describe('weight-only quantization of a trained transformer', function () {
     const gptq = await cli('quantize', model, '--mode', 'weight-only', '--algorithm', 'gptq');
     assert.strictEqual(gptq.code, 2, gptq.stderr);
     assert.match(gptq.stderr, /--algorithm gptq needs calibration data: give --calib DATA .* or use --algorithm rtn or hqq, which need none/);
+    assert.ok(!fs.existsSync(path.join(dir, 'tiny_transformer.int4.onnx')), 'a refused run writes nothing');
+  });
+
+  it("CLI: GPTQ's damping and act-order reach the run and its result; options of another algorithm are refused", async () => {
+    const out = path.join(dir, 'act.int4.onnx');
+    const calib = path.join(ROOT, 'data', 'fashion-mnist', 'train-512-images-idx3-ubyte.gz');
+    const run = await cli(
+      'quantize',
+      model,
+      '--mode',
+      'weight-only',
+      '--algorithm',
+      'gptq',
+      '--gptq-damp',
+      '0.05',
+      '--gptq-act-order',
+      '--calib',
+      calib,
+      '-o',
+      out,
+    );
+    assert.strictEqual(run.code, 0, run.stderr);
+    assert.match(run.stdout, /in blocks of 32, gptq \(damp 0\.05, act-order\), matmulnbits/);
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'act.int4.quant.json'), 'utf8')) as { settings: Record<string, unknown> };
+    assert.deepStrictEqual([saved.settings.gptqDamp, saved.settings.gptqActOrder, saved.settings.awqGrid], [0.05, true, 20]);
+    const rtn = await cli('quantize', model, '--mode', 'weight-only', '--gptq-act-order');
+    assert.notStrictEqual(rtn.code, 0, rtn.stderr);
+    assert.match(rtn.stderr, /the GPTQ damping and act-order apply to weight-only GPTQ only: add --mode weight-only --algorithm gptq, or leave them out/);
+    const grid = await cli('quantize', model, '--mode', 'weight-only', '--algorithm', 'awq', '--awq-grid', '0', '--calib', calib);
+    assert.notStrictEqual(grid.code, 0, grid.stderr);
+    assert.match(grid.stderr, /the AWQ grid must be a whole number of steps from 1 to 1000, not 0/);
     assert.ok(!fs.existsSync(path.join(dir, 'tiny_transformer.int4.onnx')), 'a refused run writes nothing');
   });
 

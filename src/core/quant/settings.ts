@@ -89,6 +89,9 @@ function defaultSettings(mode: QuantSettings['mode'] = 'static'): QuantSettings 
     bits: 4,
     blockSize: 32,
     algorithm: 'rtn',
+    gptqDamp: 0.01,
+    gptqActOrder: false,
+    awqGrid: 20,
     accuracyLevel: 0,
     weightOnlyFormat: 'matmulnbits',
     layerOverrides: {},
@@ -126,11 +129,27 @@ export function resolveSettings(...layers: Array<Partial<QuantSettings> | undefi
     if (o.bits !== undefined && o.bits !== 4 && o.bits !== 8) throw new QuantSettingsError(`override of node '${node}': bits must be 4 or 8 (got ${o.bits})`);
     if (o.blockSize !== undefined) checkBlockSize(o.blockSize, ` of node '${node}'`);
   }
+  checkAlgorithmOptions(s);
   if (!(s.percentile > 0 && s.percentile <= 100)) throw new QuantSettingsError(`percentile ${s.percentile} must be in (0, 100]`);
   if (s.movingAverage !== null && !(s.movingAverage > 0 && s.movingAverage < 1)) throw new QuantSettingsError('the moving-average constant must be in (0, 1)');
   if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) throw new QuantSettingsError('the batch size must be a positive integer');
   if (s.samples !== null && !(Number.isInteger(s.samples) && s.samples >= 1)) throw new QuantSettingsError('the sample count must be a positive integer');
   return s;
+}
+
+/** GPTQ's and AWQ's own options: valid, and changed from their defaults only for their algorithm. */
+function checkAlgorithmOptions(s: QuantSettings): void {
+  const d = defaultSettings('weight-only');
+  if (!(Number.isFinite(s.gptqDamp) && s.gptqDamp >= 0 && s.gptqDamp <= 1))
+    throw new QuantSettingsError(`the GPTQ damping must be in [0, 1], not ${s.gptqDamp}`);
+  if (!(Number.isInteger(s.awqGrid) && s.awqGrid >= 1 && s.awqGrid <= 1000))
+    throw new QuantSettingsError(`the AWQ grid must be a whole number of steps from 1 to 1000, not ${s.awqGrid}`);
+  const gptq = s.mode === 'weight-only' && s.algorithm === 'gptq';
+  const awq = s.mode === 'weight-only' && s.algorithm === 'awq';
+  if (!gptq && (s.gptqDamp !== d.gptqDamp || s.gptqActOrder !== d.gptqActOrder))
+    throw new QuantSettingsError('the GPTQ damping and act-order apply to weight-only GPTQ only: add --mode weight-only --algorithm gptq, or leave them out');
+  if (!awq && s.awqGrid !== d.awqGrid)
+    throw new QuantSettingsError('the AWQ grid applies to weight-only AWQ only: add --mode weight-only --algorithm awq, or leave it out');
 }
 
 function checkBlockSize(b: number, of: string): void {

@@ -30,6 +30,9 @@ export function dataAwareChoicesFor(
       {
         ...nodeOptions(settings, undefined),
         algorithm,
+        damp: settings.gptqDamp,
+        actOrder: settings.gptqActOrder,
+        grid: settings.awqGrid,
         batchSize: settings.batchSize,
         samples: settings.samples ?? undefined,
         shuffleSeed: settings.shuffleSeed ?? undefined,
