@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { openDataSource, parseInputSpecs, type DataSource } from '../../src/core/data';
-import { batchSampleCount } from '../../src/core/data/source';
+import { batchSampleCount, firstAxisSampleCount } from '../../src/core/data/source';
 import { DataType } from '../../src/core/onnx/dataTypes';
 import { decodeModel, type OnnxModel } from '../../src/core/onnx/model';
 import { createSession, ort } from '../../src/core/runtime/session';
@@ -94,6 +94,11 @@ describe('model inputs and calibration data', function () {
     assert.deepStrictEqual(
       all.map((b) => batchSampleCount(b)),
       [2, 2, 1],
+    );
+    // Readers that take samples along the first axis (the distillation cache) refuse such a batch by name.
+    assert.throws(
+      () => firstAxisSampleCount(all[0], 'the teacher cache'),
+      /input 'state' \[2, 2, 3\] holds its samples on axis 1; the teacher cache reads the samples of every input along the first axis/,
     );
     assert.strictEqual(all[0].sr.data[0], 16000n);
     assert.ok(

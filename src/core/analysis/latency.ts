@@ -1,6 +1,7 @@
 // Latency of one batch: a few warm-up runs, then `runs` timed runs; median and 95th percentile.
 import type { LatencyReport } from '../../shared/quantReport';
 import type { ort } from '../runtime/session';
+import { batchSampleCount } from '../data';
 
 const WARMUP = 3;
 
@@ -30,7 +31,7 @@ export async function measureLatency(
     medianMs: times.length ? percentile(times, 0.5) : 0,
     p95Ms: times.length ? percentile(times, 0.95) : 0,
     runs: times.length,
-    batchSize: Object.values(feeds)[0]?.dims[0] ?? 1,
+    batchSize: batchSampleCount(feeds),
     executionProvider: ep,
   };
 }

@@ -2,7 +2,7 @@
 // a quantized model against the float one: the two steps sensitivity and keep-in-float repeat.
 import type { QuantResult, QuantSettings } from '../../shared/quantResult';
 import type { ModelSummary } from '../../shared/quantReport';
-import type { DataSource } from '../data';
+import { batchSampleCount, type DataSource } from '../data';
 import { readModel } from '../onnx/model';
 import { quantizeModel } from '../quant/pipeline';
 import { createSessionFromFile, type ort } from '../runtime/session';
@@ -67,7 +67,7 @@ export async function scoreModel(
       const q = await session.run(feeds);
       cmp.add(f, q, used);
       for (const r of [f, q]) for (const t of Object.values(r)) t.dispose();
-      used += Object.values(feeds)[0]?.dims[0] ?? 1;
+      used += batchSampleCount(feeds);
     }
   } finally {
     await session.release();

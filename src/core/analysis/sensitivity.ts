@@ -6,7 +6,7 @@
 // on a few samples held in memory (their count bounds that memory). Rank 1 = the node whose
 // quantization alone costs most.
 import type { SensitivityEntry, SensitivityReport } from '../../shared/quantReport';
-import type { DataSource } from '../data';
+import { batchSampleCount, type DataSource } from '../data';
 import { errorMessage, OnnxCompressError } from '../errors';
 import { DataType } from '../onnx/dataTypes';
 import { GraphIndex } from '../onnx/graph';
@@ -177,7 +177,7 @@ export async function measureSensitivity(float: OnnxModel, quant: OnnxModel, dat
     const key = (e: SensitivityEntry) => e.onlyThisSqnr ?? Infinity;
     [...entries].sort((a, b) => key(a) - key(b) || (b.allButThisSqnr ?? -Infinity) - (a.allButThisSqnr ?? -Infinity)).forEach((e, i) => (e.rank = i + 1));
     entries.sort((a, b) => a.rank - b.rank);
-    return { samples: batches.reduce((s, b) => s + (Object.values(b)[0]?.dims[0] ?? 1), 0), allQuantizedSqnr: all, entries };
+    return { samples: batches.reduce((s, b) => s + batchSampleCount(b), 0), allQuantizedSqnr: all, entries };
   } finally {
     graph.initializer.length = initializers;
   }

@@ -29,7 +29,7 @@ import type { InputSpecs } from './inputSpecs';
 import * as zlib from 'zlib';
 
 export type { DataSource, BatchOptions } from './source';
-export { batchSampleCount } from './source';
+export { batchSampleCount, firstAxisSampleCount } from './source';
 export { parseInputSpecs, formatInputSpecs, type InputSpec, type InputSpecs } from './inputSpecs';
 export type { ImagePreprocess } from './images';
 export { DataSourceError, isAbortError } from './errors';

@@ -77,16 +77,31 @@ export interface SourceInfo {
   checkFinite?: boolean;
 }
 
-const sampleCounts = new WeakMap<object, number>();
+/** What a DataSource knows of each batch it yielded: its samples, and each input's batch axis (null: none). */
+const batchFacts = new WeakMap<object, { samples: number; axes: Record<string, number | null> }>();
 
 /** Samples in a batch a DataSource yielded (its inputs' batch axes need not be the first). */
 export function batchSampleCount(batch: Record<string, ort.Tensor>): number {
-  return sampleCounts.get(batch) ?? Object.values(batch)[0]?.dims[0] ?? 1;
+  return batchFacts.get(batch)?.samples ?? Object.values(batch)[0]?.dims[0] ?? 1;
 }
 
-/** Records how many samples `batch` holds, for batchSampleCount. */
-export function markBatch<T extends object>(batch: T, samples: number): T {
-  sampleCounts.set(batch, samples);
+/** Samples in a batch whose every input holds them on its first axis; refuses a batch that does not. */
+export function firstAxisSampleCount(batch: Record<string, ort.Tensor>, reader: string): number {
+  const facts = batchFacts.get(batch);
+  const n = batchSampleCount(batch);
+  for (const [name, t] of Object.entries(batch)) {
+    const axis = facts ? facts.axes[name] : 0;
+    if (axis !== 0 || t.dims[0] !== n) {
+      const where = axis === null || axis === undefined ? 'has no batch axis' : `holds its samples on axis ${axis}`;
+      throw new DataSourceError(`input '${name}' [${t.dims.join(', ')}] ${where}; ${reader} reads the samples of every input along the first axis`);
+    }
+  }
+  return n;
+}
+
+/** Records how many samples `batch` holds and where, for batchSampleCount and firstAxisSampleCount. */
+export function markBatch<T extends object>(batch: T, samples: number, axes: Record<string, number | null>): T {
+  batchFacts.set(batch, { samples, axes });
   return batch;
 }
 
@@ -277,7 +292,7 @@ export class UnitSource implements DataSource {
               : placeBatchAxis(concatValues(input.elemType, parts[input.name]), filled, dims, input.dims === null ? 0 : input.batchAxis);
           batch[input.name] = ortTensor(input, values, batchDims(input, filled, dims));
         }
-        yield markBatch(batch, filled);
+        yield markBatch(batch, filled, Object.fromEntries(this.inputs.map((i) => [i.name, i.dims === null ? 0 : i.batchAxis])));
       }
     } finally {
       if (current) await current.unit.close();

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CacheDtype, ResolvedDataSplit, ResolvedDistillSpec } from '../../shared/distillSpec';
 import type { CacheEvent } from '../../shared/distillRun';
-import type { openDataSource } from '../data';
+import { firstAxisSampleCount, type openDataSource } from '../data';
 import { abortError } from '../data/errors';
 import type { OnnxModel } from '../onnx/model';
 import { float32ToFloat16Bits } from '../onnx/floatFormats';
@@ -76,7 +76,7 @@ export async function writeCache(
       signal: options.signal,
     })) {
       if (options.signal?.aborted) throw abortError();
-      const rows = Object.values(feeds)[0].dims[0];
+      const rows = firstAxisSampleCount(feeds, 'the teacher cache');
       const results = await session.run(feeds, tensors);
       if (done === 0) {
         // Shapes are known now: open the writers, and announce the size before anything is written.

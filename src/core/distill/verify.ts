@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import type { StudentVerification } from '../../shared/distillRun';
 import type { ResolvedDataSplit } from '../../shared/distillSpec';
-import { openDataSource } from '../data';
+import { firstAxisSampleCount, openDataSource } from '../data';
 import { readModel } from '../onnx/model';
 import { ort } from '../runtime/session';
 import { sessionWithOutputs } from '../runtime/session';
@@ -85,7 +85,7 @@ export async function verifyStudent(studentFile: string, o: VerifyOptions): Prom
       signal: o.signal,
     })) {
       sample ??= firstSample(feeds);
-      const rows = Object.values(feeds)[0].dims[0];
+      const rows = firstAxisSampleCount(feeds, "the student's verification");
       const s = await sSession.run(rename(feeds), [o.studentOutput]);
       const t = await tSession.run(feeds, [o.teacherOutput]);
       const sp = argmaxRows(s[o.studentOutput].data as Float32Array, rows);
