@@ -80,6 +80,9 @@ export class ReportView implements TabHost {
     if (banner) root.append(banner);
     root.append(this.tabsView(), this.splitter(), this.layersSection());
     root.classList.add('report-root');
+    // A model without quantized activations (dynamic, weight-only, half precision) has no layer rows:
+    // the pane keeps its toolbar and gives the table's room to the tabs.
+    root.classList.toggle('no-layers', report.layers.length === 0);
     this.resizeObserver = new ResizeObserver(() => this.fit());
     this.resizeObserver.observe(root);
     status.onBusyChange((busy) => this.actionButtons.forEach((b) => (b.disabled = busy)));
@@ -179,6 +182,11 @@ export class ReportView implements TabHost {
   private fit(): void {
     const total = this.root.clientHeight;
     if (!total || !this.layersPane) return;
+    if (!this.rows.length) {
+      this.layersPane.style.height = '';
+      this.fitTab();
+      return;
+    }
     const chrome = this.layersPane.offsetHeight - (this.layersPane.querySelector('.vt-viewport') as HTMLElement).offsetHeight;
     const layersMin = chrome + LAYERS_MIN_ROWS * ROW_HEIGHT + 2;
     const others = Array.from(this.root.children)
@@ -189,6 +197,11 @@ export class ReportView implements TabHost {
     // The table keeps its rows first: in a very short window the tabs pane gives way.
     const layers = Math.max(layersMin, Math.min(wanted, room - TABS_MIN));
     this.layersPane.style.height = `${layers}px`;
+    this.fitTab();
+  }
+
+  /** Gives the shown tab's content exactly the tabs pane's room. */
+  private fitTab(): void {
     const tab = this.tabs.find((t) => t.name === this.state.tab);
     if (!tab) return;
     const pane = this.tabsPane.getBoundingClientRect();
@@ -365,7 +378,9 @@ export class ReportView implements TabHost {
 
   private updateInfo(): void {
     const n = this.selection.size;
-    this.tableInfo.textContent = `${this.table.rowCount} of ${this.rows.length} layers${n ? ` · ${n} selected` : ''}`;
+    this.tableInfo.textContent = this.rows.length
+      ? `${this.table.rowCount} of ${this.rows.length} layers${n ? ` · ${n} selected` : ''}`
+      : 'No layer rows: no activation of this model is quantized (the Summary compares its outputs and the Weights tab its weights)';
     if (this.keepButton) this.keepButton.textContent = n ? `Keep ${n} selected in float` : 'Keep selected in float';
   }
 

@@ -562,7 +562,14 @@ describe('quantization report in Chromium', function () {
     const dynamic = { ...reportFixture({ layers: 30 }), layers: [], sensitivity: null };
     const { page, problems } = await openPanel(browser, dynamic);
     await page.waitForSelector('body[data-state="ready"]');
-    assert.strictEqual(await page.$eval('#layer-info', (e) => e.textContent), '0 of 0 layers');
+    assert.match(await page.$eval('#layer-info', (e) => e.textContent ?? ''), /No layer rows: no activation of this model is quantized/);
+    // The empty table gives its room to the tabs; the pane keeps its toolbar (Export HTML).
+    const box = await page.evaluate(() => {
+      const rect = (s: string) => document.querySelector(s)!.getBoundingClientRect();
+      return { layers: rect('#layers').height, tabs: rect('.report-tabs').height, window: window.innerHeight, exportButton: rect('#export-html').height };
+    });
+    assert.ok(box.layers < 120 && box.exportButton > 0, `the layers pane keeps only its toolbar: ${JSON.stringify(box)}`);
+    assert.ok(box.tabs > box.window - 160, `the tabs take the rest of the window: ${JSON.stringify(box)}`);
     await clickTab(page, 'activations');
     assert.match(await page.$eval('#activations .no-layers', (e) => e.textContent ?? ''), /dynamic quantization/);
     await clickTab(page, 'error');
