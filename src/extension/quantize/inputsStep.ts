@@ -62,12 +62,17 @@ function sizesText(r: InputDescription): string {
   return r.shape ? `[${r.shape.join(',')}]` : r.declared;
 }
 
-function rowDetail(r: InputDescription): string {
-  const parts = [r.values];
-  if (r.batchAxis === null) parts.push('no batch axis: fed whole, the same for every batch');
-  else if (r.batchAxis > 0) parts.push(`batch on axis ${r.batchAxis}`);
-  if (r.guessed.length) parts.push(`${r.guessed.join(', ')} taken as 1: pick to give ${r.guessed.length === 1 ? 'its size' : 'their sizes'}`);
+function rowDescription(r: InputDescription): string {
+  const parts = [`${r.type} ${sizesText(r)}`];
+  if (r.given) parts.push('set by you');
+  else if (r.guessed.length) parts.push(`${r.guessed.join(', ')} guessed as 1`);
   return parts.join(' · ');
+}
+
+/** The values, and where the batch is when not on axis 0 (kept short: the row is one line). */
+function rowDetail(r: InputDescription): string {
+  if (r.batchAxis === null) return `${r.values} · no batch axis: the same every batch`;
+  return r.batchAxis > 0 ? `${r.values} · batch on axis ${r.batchAxis}` : r.values;
 }
 
 /** Why `text` cannot be `name`'s spec (with an example), or undefined when it can. */
@@ -94,7 +99,7 @@ export async function inputsStep(ui: StepInputs, s: InputsStepState): Promise<Ne
   const items: Row[] = [
     {
       label: '$(check) Use these inputs',
-      description: given ? `${given} set by you, the rest inferred` : 'as inferred from the model',
+      description: given ? `${given} of ${view.inputs.length} set by you` : 'as inferred from the model',
       detail: isSynthetic(s)
         ? 'Synthetic data feeds each input as listed.'
         : 'Your specs say how the data is read (sizes, batch axis); values apply to synthetic data only.',
@@ -102,7 +107,7 @@ export async function inputsStep(ui: StepInputs, s: InputsStepState): Promise<Ne
     },
     ...view.inputs.map((r): Row => ({
       label: r.name,
-      description: `${r.type} ${sizesText(r)}${r.given ? ' · set by you' : ''}`,
+      description: rowDescription(r),
       detail: rowDetail(r),
       action: 'input',
       input: r,
