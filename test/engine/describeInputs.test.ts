@@ -5,7 +5,9 @@
 import * as assert from 'assert';
 import * as path from 'path';
 import { describeSyntheticInputs, formatInputSpecs, openDataSource, parseInputSpecs, type InputDescription } from '../../src/core/data';
-import type { OnnxModel } from '../../src/core/onnx/model';
+import { DataType } from '../../src/core/onnx/dataTypes';
+import { decodeModel, type OnnxModel } from '../../src/core/onnx/model';
+import { GraphBuilder, modelBytes } from '../fixtures/builder';
 import { realModel } from '../support/browser';
 import { FIXTURES } from '../support/evaluate';
 import { readModelSync } from '../support/helpers';
@@ -111,6 +113,27 @@ describe('describeSyntheticInputs', () => {
     assert.ok(unknown.inputs.every((r) => !r.given));
     const rank = describeSyntheticInputs(model, parseInputSpecs('state=shape:batch,128'));
     assert.match(rank.problem ?? '', /input 'state' \[2,batch,128\] has 3 axes but its shape spec batch,128 has 2/);
+  });
+
+  it('an input without a declared shape: the problem asks for its size, rows still listed; its shape spec makes the data', async () => {
+    const b = new GraphBuilder('shapeless');
+    b.input('x', DataType.FLOAT, null).input('y', DataType.FLOAT, ['batch', 4]);
+    b.node('Identity', ['x'], ['xo']).node('Identity', ['y'], ['yo']);
+    b.output('xo', DataType.FLOAT, null).output('yo', DataType.FLOAT, ['batch', 4]);
+    const model = decodeModel(modelBytes(b, { opset: 13 }));
+    const bare = describeSyntheticInputs(model);
+    assert.match(bare.problem ?? '', /input 'x' declares no shape; give its size \(--input x=shape:batch,\.\.\.\)/);
+    assert.deepStrictEqual(
+      bare.inputs.map((r) => [r.name, r.shape]),
+      [
+        ['x', null],
+        ['y', null],
+      ],
+    );
+    const fixed = describeSyntheticInputs(model, parseInputSpecs('x=shape:batch,3'));
+    assert.strictEqual(fixed.problem, undefined);
+    assert.deepStrictEqual(byName(fixed.inputs, 'x').shape, ['batch', 3]);
+    assert.deepStrictEqual((await fed(model, 'x=shape:batch,3', 2)).x.dims, [2, 3]);
   });
 
   it('an image classifier: every input plain (the wizard skips its inputs step)', () => {
