@@ -83,6 +83,34 @@ describe('UI: model inputs of synthetic data', () => {
     assert.deepStrictEqual(recipe.settings.inputs, expected, 'the recipe replays the specs');
   });
 
+  it('Silero VAD: the state batched on axis 1, the scalar sample rate fed whole, and a spec for the rate', async function () {
+    this.timeout(120000);
+    const b = bench();
+    await b.closeAllEditors();
+    await b.showExplorer();
+    if (!(await b.explorerRow('silero-vad.onnx').isVisible())) await b.explorerRow('vad').click();
+    await b.explorerMenu('silero-vad.onnx', 'Quantize Model...');
+    await b.quickTitle(/^Quantize silero-vad\.onnx: preset/);
+    await b.quickPick(/^Dynamic INT8 for CPU/);
+    await b.quickTitle(/evaluation data/);
+    await b.quickPick(/Synthetic data/);
+    await b.quickTitle(/inputs \(what synthetic data feeds each\)/);
+    const rows = await b.quickRows();
+    // A row's text is its label, description and detail (the label and description run together).
+    const row = (name: string) => rows.find((r) => new RegExp(`^${name}(float32|int64)`).test(r)) ?? '';
+    assert.match(row('input'), /float32 \[batch,1\] · sequence guessed as 1/, rows.join(' | '));
+    assert.match(row('state'), /float32 \[2,batch,128\][\s\S]*a recurrent state[\s\S]*batch on axis 1/);
+    assert.match(row('sr'), /int64 \[\][\s\S]*16000 \(a sample rate\) · no batch axis: the same every batch/);
+    await b.shot('inputs-6-silero');
+    await b.quickPick(/^sr/);
+    await until('the spec box of sr', async () => (await boxValue()) === 'sr=batch:none; sr=value:16000');
+    await b.quickType('value:8000');
+    await until('the spec accepted as typed', async () => !/Example:/.test(await b.quickMessage()));
+    await b.quickEnter();
+    await until('the rate set', async () => /^sr[\s\S]*set by you[\s\S]*8000 \(given\)/.test((await b.quickRows()).find((r) => r.startsWith('sr')) ?? ''));
+    await b.closeQuickInput();
+  });
+
   it('a model whose inputs are all plain goes from synthetic data straight on, without an inputs step', async function () {
     this.timeout(120000);
     const b = bench();
