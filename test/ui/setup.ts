@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type * as Mocha from 'mocha';
 import { FIXTURES } from '../support/evaluate';
-import { realModel, ROOT } from '../support/browser';
+import { ROOT } from '../support/browser';
 import { LM_CALIB, LM_CALIB_LABELS, LM_HELDOUT, LM_HELDOUT_LABELS, LM_MODEL } from '../support/languageModel';
 import { Workbench } from './workbench';
 
@@ -18,9 +18,8 @@ export function bench(): Workbench {
   return current;
 }
 
-/** The folder a person opens: two models, the shipped Fashion-MNIST data, a distillation pair, the
- *  character-level language model with its text windows (lm/), and Silero VAD (vad/: a recurrent
- *  state batched on axis 1 and a scalar sample rate, for the wizard's inputs step). */
+/** The folder a person opens: two models, the shipped Fashion-MNIST data, a distillation pair, and
+ *  the character-level language model with its text windows (lm/). */
 function prepareWorkspace(): string {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-compress-ui-ws-'));
   fs.copyFileSync(path.join(FIXTURES, 'fashion_cnn.onnx'), path.join(ws, 'fashion-cnn.onnx'));
@@ -31,8 +30,6 @@ function prepareWorkspace(): string {
   fs.mkdirSync(path.join(ws, 'lm'));
   fs.copyFileSync(LM_MODEL, path.join(ws, 'lm', 'char-lm.onnx'));
   for (const f of [LM_CALIB, LM_CALIB_LABELS, LM_HELDOUT, LM_HELDOUT_LABELS]) fs.copyFileSync(f, path.join(ws, 'lm', path.basename(f)));
-  fs.mkdirSync(path.join(ws, 'vad'));
-  fs.copyFileSync(realModel('silero_vad_16k_op15.onnx'), path.join(ws, 'vad', 'silero-vad.onnx'));
   return ws;
 }
 
