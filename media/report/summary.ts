@@ -1,6 +1,7 @@
 // The Summary tab (whole-model comparison, fusion, warnings, every effective setting) and the
 // Before/after tab. Every string from the report goes in as text.
 import { formatBytes, formatLanguageModel } from '../../src/shared/format';
+import { formatInputSpecs } from '../../src/shared/inputSpecText';
 import type { ModelSummary, QuantReport } from '../../src/shared/quantReport';
 import { card, h } from '../common/dom';
 import { fmt, fmtDb, fmtLatency, fmtMs, fmtPct, fmtSizeChange, fmtValue, latencySpread, latencyVerdict } from './format';
@@ -15,13 +16,21 @@ function table(caption: string, head: string[], rows: string[][], id?: string): 
   );
 }
 
+/** A setting's value as text; per-input specs in the syntax --input and the wizard take. */
+function settingText(key: string, v: unknown): string {
+  if (key === 'inputs' && v && typeof v === 'object' && !Array.isArray(v)) {
+    return formatInputSpecs(v as Parameters<typeof formatInputSpecs>[0]) || 'none given (each input as inferred from the model)';
+  }
+  return fmtValue(v);
+}
+
 /** Key/value rows of a settings object, every key shown. */
 function settingsTable(caption: string, settings: object | null, id: string): HTMLElement {
   if (!settings) return h('p', { className: 'info', id }, `${caption}: not recorded (no quantization result beside the model).`);
   return table(
     caption,
     ['setting', 'value'],
-    Object.entries(settings).map(([k, v]) => [k, fmtValue(v)]),
+    Object.entries(settings).map(([k, v]) => [k, settingText(k, v)]),
     id,
   );
 }

@@ -642,6 +642,7 @@ describe('quantization report in Chromium', function () {
   it('carries every warning into the Summary and marks synthetic calibration at the top of every tab', async () => {
     const r = reportFixture({ layers: 40, sensitivity: false });
     r.quantSettings!.calibration = 'synthetic:16';
+    r.quantSettings!.inputs = { input_ids: { shape: ['batch', 16], range: [0, 95] }, sr: { batchAxis: null, value: 8000 } };
     r.warnings.push(
       "quantization: bias 'conv1.bias' would overflow int32 on 2 channel(s): the scale of weight 'conv1.weight' was enlarged there so that it fits",
     );
@@ -654,6 +655,9 @@ describe('quantization report in Chromium', function () {
       await page.$eval(banner, (e) => e.textContent ?? ''),
       /Calibrated on synthetic data \(random inputs\): ranges and errors do not reflect your data/,
     );
+    // The per-input specs read as the wizard and --input write them.
+    const inputsRow = await page.$$eval('#quant-settings tbody tr', (rows) => rows.map((x) => x.textContent ?? '').find((t) => t.startsWith('inputs')));
+    assert.strictEqual(inputsRow, 'inputsinput_ids=shape:batch,16; input_ids=range:0,95; sr=batch:none; sr=value:8000');
     for (const tab of ['summary', 'error']) {
       await clickTab(page, tab);
       const b = (await page.locator(banner).boundingBox())!;

@@ -31,6 +31,7 @@ import * as zlib from 'zlib';
 export type { DataSource, BatchOptions } from './source';
 export { batchSampleCount, firstAxisSampleCount } from './source';
 export { parseInputSpecs, formatInputSpecs, type InputSpec, type InputSpecs } from './inputSpecs';
+export { describeSyntheticInputs, type InputDescription, type InputsDescription } from './describeInputs';
 export type { ImagePreprocess } from './images';
 export { DataSourceError, isAbortError } from './errors';
 export { modelInputs, type ModelInput } from './inputs';

@@ -12,6 +12,9 @@
 import type { InputSpec } from '../../shared/quantResult';
 import { DataSourceError } from './errors';
 
+// The formatter lives in shared/ so the report webview writes specs the same way.
+export { formatInputSpecs } from '../../shared/inputSpecText';
+
 export type { InputSpec };
 
 export type InputSpecs = Record<string, InputSpec>;
@@ -85,17 +88,4 @@ export function parseInputSpecs(specs: string | readonly string[]): InputSpecs {
     }
   }
   return out;
-}
-
-/** The text parseInputSpecs reads back. */
-export function formatInputSpecs(specs: InputSpecs): string {
-  const items: string[] = [];
-  for (const [name, s] of Object.entries(specs)) {
-    if (s.shape) items.push(`${name}=shape:${s.shape.join(',')}`);
-    if (s.batchAxis !== undefined) items.push(`${name}=batch:${s.batchAxis ?? 'none'}`);
-    if (s.range) items.push(`${name}=range:${s.range.join(',')}`);
-    if (s.normal) items.push(`${name}=normal:${s.normal.join(',')}`);
-    if (s.value !== undefined) items.push(`${name}=value:${s.value}`);
-  }
-  return items.join('; ');
 }

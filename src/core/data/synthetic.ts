@@ -124,12 +124,24 @@ function setInt(out: Values, i: number, v: number): void {
   else out[i] = v;
 }
 
-export interface SyntheticPlan { unit: Unit; feeds: Record<string, string>; notes: string[] }
+export interface SyntheticPlan {
+  unit: Unit;
+  feeds: Record<string, string>;
+  notes: string[];
+  /** Per input: one sample's sizes (without the batch axis), and the symbolic dims guessed as 1. */
+  sampleDims: Record<string, number[]>;
+  guessed: Record<string, string[]>;
+}
 
 /** Per input, one sample's sizes: given shapes first, then declared sizes, then symbolic dims
  *  resolved from the given shapes (shared names), a past axis 0, a mask or position ids taking the
  *  ids' sizes, else 1 (with a note). */
-function sampleSizes(inputs: ModelInput[], given: Record<string, Array<number | 'batch'>>, notes: string[]): Record<string, number[]> {
+function sampleSizes(
+  inputs: ModelInput[],
+  given: Record<string, Array<number | 'batch'>>,
+  notes: string[],
+  guesses: Record<string, string[]>,
+): Record<string, number[]> {
   const bound = new Map<string, number>();
   for (const input of inputs) {
     const g = given[input.name];
@@ -160,6 +172,7 @@ function sampleSizes(inputs: ModelInput[], given: Record<string, Array<number | 
       if (typeof d === 'string') bound.set(d, 1);
       return 1;
     });
+    guesses[input.name] = guessed;
     if (guessed.length) {
       const example = input.dims.map((d, k) => (k === input.batchAxis ? 'batch' : typeof d === 'number' ? d : '?')).join(',');
       notes.push(`input '${input.name}': symbolic dims ${guessed.join(', ')} are 1; give sizes as --input ${input.name}=shape:${example} (each ? a size)`);
@@ -181,6 +194,13 @@ function fillText(input: ModelInput, fill: Fill): string {
     case 'positions':
       return fill.why;
   }
+}
+
+/** What synthetic data puts in `input` (after assignLayouts): its own fill, else the spec's distribution. */
+export function syntheticValuesText(input: ModelInput, d: Distribution): string {
+  if (input.fill) return fillText(input, input.fill);
+  if (isFloatElem(input.elemType)) return distributionText(d);
+  return d.kind === 'uniform' ? `uniform whole numbers in [${Math.ceil(d.a)}, ${Math.floor(d.b)}]` : 'zeros';
 }
 
 /** One sample of an input with its own fill (layout.ts). */
@@ -228,19 +248,14 @@ export function syntheticUnit(spec: SyntheticSpec, inputs: ModelInput[], overrid
     }
   }
   const notes: string[] = [];
-  const sampleDims = sampleSizes(inputs, given, notes);
+  const guessed: Record<string, string[]> = {};
+  const sampleDims = sampleSizes(inputs, given, notes, guessed);
   const feeds: Record<string, string> = {};
   for (const input of inputs) {
     const dims = sampleDims[input.name];
     checkSampleDims(input, dims);
     const isFloat = isFloatElem(input.elemType);
-    const what = input.fill
-      ? fillText(input, input.fill)
-      : isFloat
-        ? distributionText(spec.distribution)
-        : spec.distribution.kind === 'uniform'
-          ? `uniform whole numbers in [${Math.ceil(spec.distribution.a)}, ${Math.floor(spec.distribution.b)}]`
-          : 'zeros';
+    const what = syntheticValuesText(input, spec.distribution);
     const shown = input.batchAxis === null ? formatDims(dims) : formatDims(batchDims(input, NaN, dims).map((d) => (Number.isNaN(d) ? 'N' : d)));
     feeds[input.name] = `synthetic ${input.ortType} ${shown}${input.batchAxis === null ? ' (no batch axis: the same every batch)' : ''}, ${what}, seed ${spec.seed}`;
     if (!input.fill && !isFloat && spec.distribution.kind !== 'uniform') notes.push(`${input.ortType} input '${input.name}' is fed zeros; give --input ${input.name}=range:LO,HI for random whole numbers`);
@@ -263,5 +278,5 @@ export function syntheticUnit(spec: SyntheticSpec, inputs: ModelInput[], overrid
       });
     },
   };
-  return { unit, feeds, notes };
+  return { unit, feeds, notes, sampleDims, guessed };
 }

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { defaultOutput } from '../../core/quant/pipeline';
 import { resolveSettings } from '../../core/quant/settings';
 import { cpuHasVnni } from '../../core/runtime/cpu';
-import type { ActivationTypeName, CalibrationMethodName, QuantSettings, WeightOnlyAlgorithm, WeightTypeName } from '../../shared/quantResult';
+import type { ActivationTypeName, CalibrationMethodName, InputSpec, QuantSettings, WeightOnlyAlgorithm, WeightTypeName } from '../../shared/quantResult';
 
 export type PresetId = 'static' | 'dynamic' | 'int4' | 'fp16' | 'custom';
 
@@ -104,6 +104,8 @@ export interface QuantizeChoices {
   types: TypeChoice;
   /** Node names kept in float. */
   exclude: string[];
+  /** Per-input specs the user gave (the --input syntax); inputs not named here follow the engine's rules. */
+  inputs: Record<string, InputSpec>;
   /** The quantized model's path. */
   output: string;
 }
@@ -138,7 +140,7 @@ export const PRESETS: ReadonlyArray<{ id: PresetId; label: string; description?:
 
 /** The engine settings the choices stand for; resolveSettings refuses impossible combinations. */
 export function settingsOf(c: QuantizeChoices): QuantSettings {
-  if (c.preset === 'dynamic') return resolveSettings({ mode: 'dynamic', calibration: c.data, samples: c.samples, exclude: c.exclude });
+  if (c.preset === 'dynamic') return resolveSettings({ mode: 'dynamic', calibration: c.data, samples: c.samples, exclude: c.exclude, inputs: c.inputs });
   if (c.preset === 'int4') {
     return resolveSettings({
       mode: 'weight-only',
@@ -148,9 +150,11 @@ export function settingsOf(c: QuantizeChoices): QuantSettings {
       calibration: c.data,
       samples: c.samples,
       exclude: c.exclude,
+      inputs: c.inputs,
     });
   }
-  if (c.preset === 'fp16') return resolveSettings({ mode: 'fp16', keepIoTypes: true, calibration: c.data, samples: c.samples, exclude: c.exclude });
+  if (c.preset === 'fp16')
+    return resolveSettings({ mode: 'fp16', keepIoTypes: true, calibration: c.data, samples: c.samples, exclude: c.exclude, inputs: c.inputs });
   const t = TYPE_CHOICES[c.preset === 'custom' ? c.types : staticPresetTypes()];
   return resolveSettings({
     mode: 'static',
@@ -162,6 +166,7 @@ export function settingsOf(c: QuantizeChoices): QuantSettings {
     weightType: t.weightType,
     reduceRange: t.reduceRange,
     exclude: c.exclude,
+    inputs: c.inputs,
   });
 }
 
@@ -197,6 +202,7 @@ export function choicesFromSettings(s: Partial<QuantSettings>, output: string): 
     perChannel: s.perChannel ?? true,
     types,
     exclude: s.exclude ?? [],
+    inputs: s.inputs ?? {},
     output,
   };
 }
@@ -216,6 +222,7 @@ export function defaultChoices(model: string, preset: PresetId = 'static'): Quan
     perChannel: true,
     types: 'u8s8',
     exclude: [],
+    inputs: {},
     output: '',
   };
   c.output = defaultOutput(model, settingsOf(c));

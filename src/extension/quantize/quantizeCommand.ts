@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { DataSourceError, isAbortError, openDataSource } from '../../core/data';
+import { DataSourceError, describeSyntheticInputs, isAbortError, openDataSource } from '../../core/data';
 import { errorMessage } from '../../core/errors';
 import { refuseQuantized } from '../../core/quant/pipeline';
 import { quantizeAndAnalyze } from '../../core/workflows/quantizeAndAnalyze';
@@ -99,15 +99,16 @@ export class QuantizeFlow implements vscode.Disposable {
       file: uri.fsPath,
       nodes: rows.filter((r) => r.graph === 'main').map((r) => ({ name: r.name, op: r.op })),
       inputs,
-      checkData: async (spec) => {
+      checkData: async (spec, specs) => {
         try {
-          const source = await openDataSource(spec, view.model);
+          const source = await openDataSource(spec, view.model, { inputs: specs });
           return { samples: source.samples ?? null };
         } catch (e) {
           if (e instanceof DataSourceError) return { problem: errorMessage(e) };
           throw e;
         }
       },
+      describeInputs: (specs) => describeSyntheticInputs(view.model, specs),
       confirmReplace: async (output) => {
         const replace = 'Replace';
         const answer = await vscode.window.showWarningMessage(

@@ -1,14 +1,18 @@
-// The multi-step QuickPick of "ONNX: Quantize Model...": preset, data, (Custom: method, per
-// channel, types), nodes to keep in float, output path, as steps of the extension's multi-step
+// The multi-step QuickPick of "ONNX: Quantize Model...": preset, data, (inputs, when synthetic
+// data must infer something about them), (Custom: method, per channel, types), nodes to keep in
+// float, output path, as steps of the extension's multi-step
 // input engine. Paths can be picked in a dialog or typed (pasted) into the QuickPick itself; an
 // answer that cannot be used asks the same step again, saying why in its placeholder.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import type { InputsDescription } from '../../core/data/describeInputs';
 import { defaultOutput } from '../../core/quant/pipeline';
+import type { InputSpec } from '../../shared/quantResult';
 import type { Next, StepDecl } from '../common/stepFlow';
 import { runWizard, type LiveInput, type PickedOrTyped, type StepInputs } from '../common/stepInputs';
 import { dataBeside, labelsBeside } from './dataCandidates';
+import { asksInputs, describedInputs, inputsStep } from './inputsStep';
 import {
   ALGORITHM_CHOICES,
   dataForEvaluationOnly,
@@ -23,7 +27,7 @@ import {
   type TypeChoice,
 } from './choices';
 
-export type StepId = 'preset' | 'algorithm' | 'data' | 'samples' | 'labels' | 'method' | 'perChannel' | 'types' | 'exclude' | 'output';
+export type StepId = 'preset' | 'algorithm' | 'data' | 'inputs' | 'samples' | 'labels' | 'method' | 'perChannel' | 'types' | 'exclude' | 'output';
 
 /** What checking a data spec against the model found: its sample count, or the problem. */
 export type DataCheck = { samples: number | null } | { problem: string };
@@ -34,8 +38,10 @@ export interface WizardModel {
   nodes: ReadonlyArray<{ name: string; op: string }>;
   /** One line per model input ("input: float32 [batch, 1, 28, 28]"), shown where data is picked. */
   inputs: string;
-  /** Reads the data's headers against the model's inputs, so a misfit is said at the data step. */
-  checkData(spec: string): Promise<DataCheck>;
+  /** Reads the data's headers against the model's inputs (with the per-input specs), so a misfit is said at the data step. */
+  checkData(spec: string, inputs: Record<string, InputSpec>): Promise<DataCheck>;
+  /** What synthetic data with these per-input specs feeds each input (the engine's rules). */
+  describeInputs(specs: Record<string, InputSpec>): InputsDescription;
   /** Asks before an existing output is replaced; false keeps the user at the output step. */
   confirmReplace(output: string): Promise<boolean>;
 }
@@ -59,6 +65,8 @@ interface State {
   dataSamples: number | null;
   /** Why the step is asked again, said in its placeholder instead of the question. */
   notice?: string;
+  /** The inputs step's last description of the inputs. */
+  described?: { key: string; view: InputsDescription };
 }
 
 const TYPED_DETAIL = 'Type or paste a file or folder path (relative to the model), or synthetic:N';
@@ -176,9 +184,11 @@ async function dataStep(ui: StepInputs, s: State): Promise<Next> {
     if (!got?.length) return 'again';
     spec = got[0].fsPath;
   } else spec = answer.item.value!;
-  // Checked now, not after the last step: data made for another model is refused here.
-  const check = await model.checkData(spec);
-  if ('problem' in check) {
+  // Checked now, not after the last step: data made for another model is refused here. Synthetic
+  // data that needs a size the model leaves open goes on: the inputs step asks for it.
+  const check = await model.checkData(spec, c.inputs);
+  const inputsFix = spec.startsWith('synthetic') && !!describedInputs(s).problem;
+  if ('problem' in check && !inputsFix) {
     s.notice = `${check.problem} Pick other data`;
     return 'again';
   }
@@ -187,7 +197,7 @@ async function dataStep(ui: StepInputs, s: State): Promise<Next> {
     c.labels = null;
   }
   c.data = spec;
-  s.dataSamples = check.samples;
+  s.dataSamples = 'samples' in check ? check.samples : null;
 }
 
 async function samplesStep(ui: StepInputs, s: State): Promise<Next> {
@@ -316,6 +326,7 @@ const STEPS: ReadonlyArray<StepDecl<State, StepInputs>> = [
   { id: 'preset', title: 'preset', ask: presetStep },
   { id: 'algorithm', title: 'algorithm', when: (s) => s.c.preset === 'int4', ask: algorithmStep },
   { id: 'data', title: dataTitle, ask: dataStep },
+  { id: 'inputs', title: (s) => (s.c.data.startsWith('synthetic') ? 'inputs (what synthetic data feeds each)' : 'inputs'), when: asksInputs, ask: inputsStep },
   // Synthetic data has no sample count or labels to ask.
   { id: 'samples', title: 'samples', when: realData, ask: samplesStep },
   { id: 'labels', title: 'labels', when: realData, ask: labelsStep },
@@ -358,7 +369,7 @@ const STEPS: ReadonlyArray<StepDecl<State, StepInputs>> = [
 
 /** Runs the wizard from `initial` (remembered choices); undefined when the user dismissed it. */
 export async function runQuantizeWizard(model: WizardModel, initial: QuantizeChoices, options: WizardOptions = {}): Promise<QuantizeChoices | undefined> {
-  const state: State = { model, c: { ...initial, exclude: [...initial.exclude] }, dataSamples: null };
+  const state: State = { model, c: { ...initial, exclude: [...initial.exclude], inputs: { ...initial.inputs } }, dataSamples: null };
   const wizard = { title: `Quantize ${path.basename(model.file)}`, steps: STEPS };
   return (await runWizard(wizard, state, options)) ? state.c : undefined;
 }
