@@ -13,12 +13,14 @@
 // last axis; token type ids: zeros; an integer that indexes a constant table through Gather (an
 // embedding): ids in [0, rows); a float past_key_values.* / past.* / *cache* input: zeros with a
 // past axis of length 0; a float recurrent state (a name holding "state", h0, c0, hidden): zeros;
-// anything else: the synthetic spec's distribution.
+// a float raw waveform (audioInput.ts): speech-like audio at the rate of the sample-rate input
+// (16 kHz without one); anything else: the synthetic spec's distribution.
 import { DataType } from '../onnx/dataTypes';
 import { GraphIndex } from '../onnx/graph';
 import type { OnnxModel } from '../onnx/model';
 import { tensorDims } from '../onnx/tensor';
 import { int64ToNumber } from '../onnx/types';
+import { waveformReason } from './audioInput';
 import { DataSourceError } from './errors';
 import { formatDims, isFloatElem, type ModelInput } from './inputs';
 import type { InputSpecs } from './inputSpecs';
@@ -28,7 +30,8 @@ export type Fill =
   | { kind: 'value'; value: number; why: string }
   | { kind: 'uniform'; lo: number; hi: number; why: string }
   | { kind: 'normal'; mean: number; std: number; why: string }
-  | { kind: 'positions'; why: string };
+  | { kind: 'positions'; why: string }
+  | { kind: 'audio'; rate: number; why: string };
 
 const INTEGER = new Set<number>([DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16, DataType.INT32, DataType.UINT32, DataType.INT64, DataType.UINT64]);
 
@@ -83,6 +86,8 @@ function embeddingRows(index: GraphIndex, name: string, seen = new Set<string>()
   return undefined;
 }
 
+const SAMPLE_RATE = /^(sr|sample_?rate|sampling_?rate)$/i;
+
 const isPast = (name: string) => /^past|[._/]past|past_key|past_value|cache/i.test(name);
 
 /** The axis of a past key/value input that holds the past sequence (length 0 in synthetic data). */
@@ -102,7 +107,7 @@ function fillOf(input: ModelInput, specs: InputSpecs, index: GraphIndex): Fill |
   if (spec?.normal) return { kind: 'normal', mean: spec.normal[0], std: spec.normal[1], why: 'given' };
   const name = input.name;
   const integer = INTEGER.has(input.elemType);
-  if (integer && /^(sr|sample_?rate|sampling_?rate)$/i.test(name)) return { kind: 'value', value: 16000, why: 'a sample rate' };
+  if (integer && SAMPLE_RATE.test(name)) return { kind: 'value', value: 16000, why: 'a sample rate' };
   if (/mask/i.test(name)) return { kind: 'value', value: 1, why: 'an attention mask: ones' };
   if (integer && /position_?ids|^positions?$|pos_ids/i.test(name)) return { kind: 'positions', why: 'position ids: 0..seq-1' };
   if (integer && /token_?type_?ids|segment_?ids/i.test(name)) return { kind: 'value', value: 0, why: 'token type ids: zeros' };
@@ -112,6 +117,8 @@ function fillOf(input: ModelInput, specs: InputSpecs, index: GraphIndex): Fill |
   }
   if (isFloatElem(input.elemType) && isPast(name)) return { kind: 'value', value: 0, why: 'past keys/values: empty' };
   if (isFloatElem(input.elemType) && /state|^h0$|^c0$|hidden/i.test(name)) return { kind: 'value', value: 0, why: 'a recurrent state: zeros, as a stream starts' };
+  const waveform = isFloatElem(input.elemType) ? waveformReason(index.graph, name) : undefined;
+  if (waveform) return { kind: 'audio', rate: 16000, why: `${waveform}: speech-like audio` };
   return undefined;
 }
 
@@ -137,5 +144,8 @@ export function assignLayouts(model: OnnxModel, inputs: ModelInput[], specs: Inp
     input.fill = fillOf(input, specs, index);
     if (input.fill?.why === 'past keys/values: empty') input.pastAxis = pastAxisOf(input);
   }
+  // Synthetic audio at the rate the model is told (an integer sample-rate input's value).
+  const rate = inputs.map((i) => (SAMPLE_RATE.test(i.name) && i.fill?.kind === 'value' ? i.fill.value : 0)).find((v) => v > 0);
+  for (const input of inputs) if (input.fill?.kind === 'audio' && rate) input.fill.rate = rate;
   return notes;
 }

@@ -6,6 +6,7 @@
 import { DataType } from '../onnx/dataTypes';
 import { float32ToFloat16Bits } from '../onnx/floatFormats';
 import { seededRandom } from '../random';
+import { speechLike } from './audioInput';
 import { DataSourceError } from './errors';
 import { allocValues, batchDims, checkSampleDims, formatDims, isFloatElem, layoutFor, type ModelInput, type Values } from './inputs';
 import type { InputSpecs } from './inputSpecs';
@@ -193,6 +194,8 @@ function fillText(input: ModelInput, fill: Fill): string {
       return `normal(${fill.mean},${fill.std}) (${fill.why})`;
     case 'positions':
       return fill.why;
+    case 'audio':
+      return `${fill.why} at ${fill.rate} Hz, peaks from 0.01 to 0.5`;
   }
 }
 
@@ -213,6 +216,13 @@ function fillOwn(input: ModelInput, fill: Fill, out: Values, at: number, dims: n
   }
   if (fill.kind === 'value') {
     for (let i = 0; i < count; i++) setValue(input, out, at + i, fill.value);
+    return;
+  }
+  if (fill.kind === 'audio') {
+    const tmp = input.elemType === DataType.DOUBLE ? (out as Float64Array).subarray(at, at + count) : f32;
+    speechLike(tmp, count, random, fill.rate);
+    if (input.elemType === DataType.FLOAT) (out as Float32Array).set(f32.subarray(0, count), at);
+    else if (input.elemType === DataType.FLOAT16) (out as Uint16Array).set(float32ToFloat16Bits(f32.subarray(0, count)), at);
     return;
   }
   if (fill.kind === 'uniform' && !isFloatElem(input.elemType)) {
