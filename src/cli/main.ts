@@ -23,7 +23,7 @@ const USAGE = `usage:
       data file beside OUT; --inline pulls external tensors back into OUT
   onnx-compress quantize MODEL --calib DATA|synthetic[:N] [--mode static|dynamic|weight-only|fp16|bf16]
       [--method minmax|percentile|entropy|mse] [--percentile P] [--entropy-parity] [--moving-average C]
-      [--per-channel | --per-channel-ops T,...] [--activation-type uint8|int8|uint16|int16] [--weight-type int8|uint8]
+      [--per-channel | --per-channel-ops T,...] [--activation-type uint8|int8|uint16|int16] [--weight-type int8|uint8|int16|uint16]
       [--symmetric-activations] [--reduce-range] [--exclude PATTERN ...] [--include PATTERN ...]
       [--op-types T,...] [--samples N] [--batch N] [--seed N] [--ep cpu|cuda|webgpu] [--dedicated-qdq]
       [--format qdq|qoperator] [--recipe FILE] [-o OUT] [--result FILE] [--calib-budget MiB]

@@ -75,7 +75,7 @@ function settingsFromFlags(v: Values, usage: Usage): Partial<QuantSettings> {
     perChannel: v['per-channel'] as boolean | undefined,
     perChannelOpTypes: commaList(v['per-channel-ops']),
     activationType: oneOf('activation-type', v['activation-type'], ['uint8', 'int8', 'uint16', 'int16'] as const, usage),
-    weightType: oneOf('weight-type', v['weight-type'], ['int8', 'uint8'] as const, usage),
+    weightType: oneOf('weight-type', v['weight-type'], ['int8', 'uint8', 'int16', 'uint16'] as const, usage),
     symmetricActivations: v['symmetric-activations'] as boolean | undefined,
     reduceRange: v['reduce-range'] as boolean | undefined,
     exclude: list(v.exclude),

@@ -24,7 +24,7 @@ export interface LayerOverride {
 }
 export type CalibrationMethodName = 'minmax' | 'percentile' | 'entropy' | 'mse';
 export type ActivationTypeName = 'uint8' | 'int8' | 'uint16' | 'int16';
-export type WeightTypeName = 'int8' | 'uint8';
+export type WeightTypeName = 'int8' | 'uint8' | 'int16' | 'uint16';
 /** How the quantized model is written: Q/DQ pairs around float ops, or QLinearConv/QLinearMatMul nodes. */
 export type QuantFormatName = 'qdq' | 'qoperator';
 
@@ -208,7 +208,7 @@ export class QuantResultError extends Error {}
 const MODES = ['static', 'dynamic', 'weight-only', 'fp16', 'bf16'] as const;
 const METHODS = ['minmax', 'percentile', 'entropy', 'mse'] as const;
 const ACTIVATION_TYPES = ['uint8', 'int8', 'uint16', 'int16'] as const;
-const WEIGHT_TYPES = ['int8', 'uint8'] as const;
+const WEIGHT_TYPES = ['int8', 'uint8', 'int16', 'uint16'] as const;
 const KINDS = ['activation', 'weight', 'bias', 'constant'] as const;
 const strings = (v: unknown, where: string) => list(v, where, str);
 

@@ -81,8 +81,9 @@ describe('describeSyntheticInputs', () => {
       ['input', 'state', 'sr'],
     );
     const [audio, state, sr] = [byName(inputs, 'input'), byName(inputs, 'state'), byName(inputs, 'sr')];
-    assert.deepStrictEqual([audio.batchAxis, audio.shape, audio.guessed, audio.plain], [0, ['batch', 1], ['sequence'], false]);
-    assert.match(audio.values, /^normal\(0,1\)$/);
+    // The waveform's open length gets a 32 ms window at the model's rate (512 samples at 16 kHz).
+    assert.deepStrictEqual([audio.batchAxis, audio.shape, audio.guessed, audio.plain], [0, ['batch', 512], [], false]);
+    assert.match(audio.values, /^speech-like audio at 16000 Hz, peaks 0\.01-0\.5 \(a waveform: it feeds a 256-tap Conv\)$/);
     assert.deepStrictEqual([state.batchAxis, state.shape, state.spec.value, state.plain], [1, [2, 'batch', 128], 0, false]);
     assert.match(state.values, /recurrent state/);
     assert.deepStrictEqual([sr.type, sr.batchAxis, sr.shape, sr.plain], ['int64', null, [], false]);

@@ -298,4 +298,31 @@ describe('per-op per-channel control and per-tensor overrides', function () {
     assert.throws(() => resolveSettings({ tensorOverrides: { x: { scale: 0.1 } } }), /scale and zeroPoint together/);
     assert.throws(() => resolveSettings({ tensorOverrides: { x: { scale: 0.1, zeroPoint: 300 } } }), /zeroPoint must be an integer in \[0, 255\]/);
   });
+
+  it("a weight's override type is the type it is stored in (16 bits for one layer, 8 for the rest); 16-bit weights are refused in dynamic mode", async () => {
+    const src = path.join(dir, 'fashion_cnn.onnx');
+    const plain = await quantizeModel(src, resolveSettings({ calibration: FASHION_TRAIN, samples: 32 }), {
+      output: path.join(dir, 'w8.onnx'),
+      resultFile: false,
+    });
+    const first = plain.tensors.find((t) => t.kind === 'weight')!.tensor;
+    const r = await quantizeModel(src, resolveSettings({ calibration: FASHION_TRAIN, samples: 32, tensorOverrides: { [first]: { type: 'int16' } } }), {
+      output: path.join(dir, 'w16.onnx'),
+      resultFile: false,
+    });
+    const types = Object.fromEntries(r.tensors.filter((t) => t.kind === 'weight').map((t) => [t.tensor, t.type]));
+    assert.strictEqual(types[first], 'int16', JSON.stringify(types));
+    assert.ok(
+      Object.entries(types).every(([t, type]) => t === first || type === 'int8'),
+      JSON.stringify(types),
+    );
+    const stored = readModelSync(path.join(dir, 'w16.onnx')).proto.graph!.initializer.filter((t) => t.data_type === DataType.INT16);
+    // The weight and its zero point, nothing else.
+    assert.deepStrictEqual(stored.map((t) => t.name).sort(), [`${first}_quantized`, `${first}_zero_point`]);
+    assert.ok(r.verification.ran, r.verification.note);
+    assert.throws(
+      () => resolveSettings({ mode: 'dynamic', weightType: 'int16' }),
+      /dynamic mode writes MatMulInteger\/ConvInteger, which take 8-bit weights only/,
+    );
+  });
 });

@@ -108,7 +108,7 @@ describe('UI: model inputs of synthetic data', () => {
     const rows = await b.quickRows();
     // A row's text is its label, description and detail (the label and description run together).
     const row = (name: string) => rows.find((r) => new RegExp(`^${name}(float32|int64)`).test(r)) ?? '';
-    assert.match(row('input'), /float32 \[batch,1\] · sequence guessed as 1/, rows.join(' | '));
+    assert.match(row('input'), /float32 \[batch,512\][\s\S]*speech-like audio at 16000 Hz/, rows.join(' | '));
     assert.match(row('state'), /float32 \[2,batch,128\][\s\S]*a recurrent state[\s\S]*batch on axis 1/);
     assert.match(row('sr'), /int64 \[\][\s\S]*16000 \(a sample rate\) · no batch axis: the same every batch/);
     await b.shot('inputs-6-silero');

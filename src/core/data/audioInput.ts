@@ -29,9 +29,9 @@ function readers(graph: GraphProto): Map<string, Array<{ op: string; inputs: str
   return out;
 }
 
-/** Why `name` is taken for a raw waveform, or undefined. */
-export function waveformReason(graph: GraphProto, name: string): string | undefined {
-  if (AUDIO_NAME.test(name)) return 'a waveform by its name';
+/** Why `name` is taken for a raw waveform (and the taps of the filter it reaches), or undefined. */
+export function waveformReason(graph: GraphProto, name: string): { why: string; taps?: number } | undefined {
+  if (AUDIO_NAME.test(name)) return { why: 'a waveform, by its name' };
   const byValue = readers(graph);
   const seen = new Set<string>();
   const queue = [name];
@@ -40,16 +40,22 @@ export function waveformReason(graph: GraphProto, name: string): string | undefi
     if (seen.has(value)) continue;
     seen.add(value);
     for (const n of byValue.get(value) ?? []) {
-      if (n.op === 'DFT' || n.op === 'STFT') return `a waveform: it reaches a ${n.op}`;
+      if (n.op === 'DFT' || n.op === 'STFT') return { why: `a waveform: it feeds a ${n.op}` };
       if (n.op === 'Conv' && n.inputs[0] === value) {
         const w = n.constants.get(n.inputs[1]);
         const dims = w ? tensorDims(w) : [];
-        if (dims.length === 3 && dims[1] === 1 && dims[2] >= MIN_TAPS) return `a waveform: it reaches a Conv of ${dims[0]} filters of ${dims[2]} taps`;
+        if (dims.length === 3 && dims[1] === 1 && dims[2] >= MIN_TAPS) return { why: `a waveform: it feeds a ${dims[2]}-tap Conv`, taps: dims[2] };
       }
       if (MOVEMENT.has(n.op) && n.inputs[0] === value) queue.push(...n.outputs.filter((o) => o));
     }
   }
   return undefined;
+}
+
+/** Samples in a synthetic window when the model leaves the length open: 32 ms at `rate` (a VAD's
+ *  chunk, 512 at 16 kHz), and at least two lengths of the filter the waveform reaches. */
+export function audioWindow(rate: number, taps = 0): number {
+  return Math.max(Math.round(rate * 0.032), 2 * taps);
 }
 
 /**

@@ -31,7 +31,7 @@ export type Fill =
   | { kind: 'uniform'; lo: number; hi: number; why: string }
   | { kind: 'normal'; mean: number; std: number; why: string }
   | { kind: 'positions'; why: string }
-  | { kind: 'audio'; rate: number; why: string };
+  | { kind: 'audio'; rate: number; taps?: number; why: string };
 
 const INTEGER = new Set<number>([DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16, DataType.INT32, DataType.UINT32, DataType.INT64, DataType.UINT64]);
 
@@ -118,7 +118,7 @@ function fillOf(input: ModelInput, specs: InputSpecs, index: GraphIndex): Fill |
   if (isFloatElem(input.elemType) && isPast(name)) return { kind: 'value', value: 0, why: 'past keys/values: empty' };
   if (isFloatElem(input.elemType) && /state|^h0$|^c0$|hidden/i.test(name)) return { kind: 'value', value: 0, why: 'a recurrent state: zeros, as a stream starts' };
   const waveform = isFloatElem(input.elemType) ? waveformReason(index.graph, name) : undefined;
-  if (waveform) return { kind: 'audio', rate: 16000, why: `${waveform}: speech-like audio` };
+  if (waveform) return { kind: 'audio', rate: 16000, taps: waveform.taps, why: waveform.why };
   return undefined;
 }
 

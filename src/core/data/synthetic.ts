@@ -6,7 +6,7 @@
 import { DataType } from '../onnx/dataTypes';
 import { float32ToFloat16Bits } from '../onnx/floatFormats';
 import { seededRandom } from '../random';
-import { speechLike } from './audioInput';
+import { audioWindow, speechLike } from './audioInput';
 import { DataSourceError } from './errors';
 import { allocValues, batchDims, checkSampleDims, formatDims, isFloatElem, layoutFor, type ModelInput, type Values } from './inputs';
 import type { InputSpecs } from './inputSpecs';
@@ -169,6 +169,13 @@ function sampleSizes(
       if (typeof d === 'string' && bound.has(d)) return bound.get(d)!;
       const like = ids && ids !== input && (input.fill?.kind === 'positions' || /mask/i.test(input.name)) ? full[ids.name] : undefined;
       if (like && like.length === input.dims!.length) return like[k];
+      // A waveform's open length (its last axis) gets a window long enough for its filters.
+      if (input.fill?.kind === 'audio' && k === input.dims!.length - 1) {
+        const window = audioWindow(input.fill.rate, input.fill.taps);
+        notes.push(`input '${input.name}': its length ${d ?? '?'} is open; synthetic audio windows of ${window} samples (32 ms at ${input.fill.rate} Hz); give another as --input ${input.name}=shape:${input.dims!.map((x, j) => (j === input.batchAxis ? 'batch' : j === k ? 'N' : (x ?? '?'))).join(',')}`);
+        if (typeof d === 'string') bound.set(d, window);
+        return window;
+      }
       guessed.push(d ?? '?');
       if (typeof d === 'string') bound.set(d, 1);
       return 1;
@@ -195,7 +202,7 @@ function fillText(input: ModelInput, fill: Fill): string {
     case 'positions':
       return fill.why;
     case 'audio':
-      return `${fill.why} at ${fill.rate} Hz, peaks from 0.01 to 0.5`;
+      return `speech-like audio at ${fill.rate} Hz, peaks 0.01-0.5 (${fill.why})`;
   }
 }
 

@@ -255,7 +255,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
   }
 
   progress('writing');
-  const sixteenBit = settings.mode === 'static' && settings.activationType.endsWith('16');
+  const sixteenBit = settings.mode === 'static' && (settings.activationType.endsWith('16') || settings.weightType.endsWith('16'));
   const feeds = await firstBatch(data, settings);
   let sqnrNote: string | undefined;
   const { written, verification: v } = await writeVerified(

@@ -88,7 +88,7 @@ export class QdqRewriter {
   apply(ranges: Map<string, CalibratedRange>): QdqResult {
     const { model, plan, settings } = this;
     const opset = opsetOf(model, '');
-    const types = [settings.activationType, ...Object.values(settings.tensorOverrides).flatMap((o) => (o.type ? [o.type] : []))];
+    const types = [settings.activationType, settings.weightType, ...Object.values(settings.tensorOverrides).flatMap((o) => (o.type ? [o.type] : []))];
     const sixteen = types.some((t) => quantTypeInfo(t).bits === 16);
     const domain = opset >= 21 || (opset >= 13 && !sixteen) ? '' : MS_DOMAIN;
     if (domain === MS_DOMAIN && !model.proto.opset_import.some((o) => o.domain === MS_DOMAIN)) {
@@ -316,8 +316,11 @@ class GraphRewriter {
 
   private measureConstant(tensor: string, axis: number | null, kind: 'weight' | 'constant'): ConstantParams {
     const { values, dims } = this.floatValues(tensor);
-    const type: QuantType = kind === 'weight' ? this.settings.weightType : this.settings.activationType;
-    const symmetric = this.settings.tensorOverrides[tensor]?.symmetric ?? (kind === 'weight' ? this.settings.symmetricWeights : false);
+    // A tensor override's type applies to a weight as to an activation (16-bit weights for a layer
+    // whose output cannot take 8-bit rounding).
+    const o = this.settings.tensorOverrides[tensor];
+    const type: QuantType = o?.type ?? (kind === 'weight' ? this.settings.weightType : this.settings.activationType);
+    const symmetric = o?.symmetric ?? (kind === 'weight' ? this.settings.symmetricWeights : false);
     const opts = { symmetric, reduceRange: kind === 'weight' && this.settings.reduceRange };
     const { scale, zeroPoint, range } = perTensorParams(values, type, opts);
     if (axis !== null && dims.length > axis) {

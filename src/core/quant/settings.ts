@@ -113,14 +113,19 @@ export function resolveSettings(...layers: Array<Partial<QuantSettings> | undefi
   }
   // Signed weights are symmetric unless asked otherwise (the reference's default); block-wise
   // weights are asymmetric by default, as the reference's MatMulNBits quantizer writes them.
-  if (!layers.some((l) => l?.symmetricWeights !== undefined)) s.symmetricWeights = s.mode !== 'weight-only' && s.weightType === 'int8';
+  if (!layers.some((l) => l?.symmetricWeights !== undefined)) s.symmetricWeights = s.mode !== 'weight-only' && s.weightType.startsWith('int');
   if (s.activationType === 'int8' && s.weightType === 'uint8') {
     throw new QuantSettingsError('int8 activations with uint8 weights have no integer kernel in onnxruntime; use --weight-type int8');
   }
-  if (s.format !== 'qdq' && s.format !== 'qoperator') throw new QuantSettingsError(`format '${s.format}' must be qdq or qoperator`);
-  if (s.format === 'qoperator' && s.mode === 'static' && s.activationType.endsWith('16')) {
+  if (s.weightType.endsWith('16') && s.mode === 'dynamic') {
     throw new QuantSettingsError(
-      'the qoperator format writes QLinearConv/QLinearMatMul, which take 8-bit tensors only; use --activation-type uint8|int8 or --format qdq',
+      'dynamic mode writes MatMulInteger/ConvInteger, which take 8-bit weights only; use --weight-type int8|uint8, or static mode for 16-bit weights',
+    );
+  }
+  if (s.format !== 'qdq' && s.format !== 'qoperator') throw new QuantSettingsError(`format '${s.format}' must be qdq or qoperator`);
+  if (s.format === 'qoperator' && s.mode === 'static' && (s.activationType.endsWith('16') || s.weightType.endsWith('16'))) {
+    throw new QuantSettingsError(
+      'the qoperator format writes QLinearConv/QLinearMatMul, which take 8-bit tensors only; use 8-bit --activation-type and --weight-type, or --format qdq',
     );
   }
   for (const [tensor, o] of Object.entries(s.tensorOverrides)) checkOverride(tensor, o, s);

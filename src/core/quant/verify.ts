@@ -88,7 +88,7 @@ export async function verifyQuantized(
       node: c.name,
       opType: c.opType,
       reason: sixteenBit
-        ? 'onnxruntime fuses 8-bit Q/DQ only: with 16-bit activations it computes in float between Q/DQ (the accuracy-first mode)'
+        ? 'onnxruntime fuses 8-bit Q/DQ only: with 16-bit activations or weights it computes in float between Q/DQ (the accuracy-first mode)'
         : (WHY[c.opType] ?? 'onnxruntime kept it in float'),
     }));
   return { loads: true, ran, note, fusion: { candidates: candidates.length, fused: candidates.length - unfused.length, integerOps, unfused } };
