@@ -59,7 +59,11 @@ const synthetic = (spec: string | undefined) => !!spec && /^synthetic(:|\b)/.tes
  */
 export function syntheticBanner(r: QuantReport): HTMLElement | null {
   const lines: string[] = [];
-  if (synthetic(r.quantSettings?.calibration))
+  // Dynamic and RTN/HQQ weight-only runs calibrate nothing: their data only evaluates, which the
+  // second line covers when the report was made on it.
+  const mode = r.quantSettings?.mode ?? 'static';
+  const calibrates = mode === 'static' || mode === 'fp16' || mode === 'bf16' || (mode === 'weight-only' && /gptq|awq/.test(r.quantSettings?.algorithm ?? ''));
+  if (calibrates && synthetic(r.quantSettings?.calibration))
     lines.push('Calibrated on synthetic data (random inputs): ranges and errors do not reflect your data. Quantize again with real samples.');
   if (synthetic(r.settings.data))
     lines.push('Analysed on synthetic data (random inputs): errors, clipping and agreement describe random inputs, not your data.');
