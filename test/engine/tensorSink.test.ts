@@ -201,6 +201,35 @@ describe('streaming converted tensors to the data file (TensorSink)', () => {
       return { inline, external };
     }
 
+    it('fp16 verification: the float model runs first, and its session is gone before the half model is loaded', async () => {
+      const { inline } = await both();
+      const create = ort.InferenceSession.create.bind(ort.InferenceSession);
+      const order: string[] = [];
+      let alive = 0;
+      let most = 0;
+      // The real onnxruntime, counted: sessions alive at once, and which file each one loads.
+      ort.InferenceSession.create = (async (...args: Parameters<typeof create>) => {
+        const session = await create(...args);
+        order.push(typeof args[0] === 'string' ? path.basename(args[0]) : 'bytes');
+        most = Math.max(most, ++alive);
+        const release = session.release.bind(session);
+        session.release = () => {
+          alive--;
+          return release();
+        };
+        return session;
+      }) as typeof ort.InferenceSession.create;
+      let r;
+      try {
+        r = await quantizeModel(inline, resolveSettings({ mode: 'fp16', calibration: 'synthetic:2' }), { output: path.join(path.dirname(inline), 'h.onnx') });
+      } finally {
+        ort.InferenceSession.create = create;
+      }
+      assert.deepStrictEqual(order, ['mlp.onnx', 'h.onnx']);
+      assert.strictEqual(most, 1, 'one session at a time');
+      assert.ok(Number.isFinite(r.verification.outputSqnrDb?.y), r.verification.note);
+    });
+
     for (const mode of ['fp16', 'weight-only'] as const) {
       it(`${mode}: the streamed output holds the same tensors as the inline one, and runs the same`, async () => {
         const { inline, external } = await both();
