@@ -230,7 +230,7 @@ describe('streaming converted tensors to the data file (TensorSink)', () => {
       assert.ok(Number.isFinite(r.verification.outputSqnrDb?.y), r.verification.note);
     });
 
-    for (const mode of ['fp16', 'weight-only'] as const) {
+    for (const mode of ['fp16', 'weight-only', 'dynamic'] as const) {
       it(`${mode}: the streamed output holds the same tensors as the inline one, and runs the same`, async () => {
         const { inline, external } = await both();
         const settings = resolveSettings({ mode, calibration: 'synthetic:2', ...(mode === 'weight-only' ? { blockSize: 16 } : {}) });

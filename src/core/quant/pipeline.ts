@@ -187,7 +187,8 @@ async function quantizeStaged(input: string, asked: QuantSettings, options: Quan
     candidates = [];
   } else if (settings.mode === 'dynamic') {
     if (opset < 11) throw new QuantizeError(`dynamic quantization needs opset 11 or newer (DynamicQuantizeLinear); this model uses opset ${opset}`, input);
-    const r = quantizeDynamic(model, settings);
+    staged.sink = openOutputSink(model, source, output, (m, where) => new QuantizeError(m, where), options.signal);
+    const r = quantizeDynamic(model, settings, staged.sink);
     ({ tensors, decisions, unmatchedPatterns, quantizedNames } = r);
     warnings.push(...r.warnings);
     candidates = decisions.filter((d) => d.quantized).map((d) => ({ name: d.node, opType: d.opType }));
