@@ -43,6 +43,9 @@ export class ExternalDataStore {
   private readonly realBase: string | undefined;
   /** Checked locations: their file and size (a model names one data file for many tensors). */
   private readonly files = new Map<string, { file: string; size: number }>();
+  /** Tensors written by this engine to a file other than the one their location names in this
+   *  folder (a converted model's tensors staged beside its output): read from that file. */
+  private readonly placed = new WeakMap<TensorProto, string>();
 
   /** `baseDir` undefined: the model came from memory, and external data cannot be located. */
   constructor(readonly baseDir: string | undefined) {
@@ -88,10 +91,25 @@ export class ExternalDataStore {
     return found;
   }
 
+  /** Reads `t` from `file` (one this engine wrote) whatever its location says. */
+  place(t: TensorProto, file: string): void {
+    this.placed.set(t, file);
+  }
+
+  unplace(t: TensorProto): void {
+    this.placed.delete(t);
+  }
+
+  /** The file a tensor's bytes are in; a placed one is stat'ed each time (it may still grow). */
+  private fileOf(t: TensorProto, location: string): { file: string; size: number } {
+    const file = this.placed.get(t);
+    return file ? { file, size: fs.statSync(file).size } : this.located(location, t.name ?? '');
+  }
+
   /** Checks that the bytes a tensor names exist, without reading them; returns their count. */
   check(t: TensorProto): number {
     const ref = externalDataRef(t);
-    const { size } = this.located(ref.location, t.name ?? '');
+    const { size } = this.fileOf(t, ref.location);
     const length = ref.length ?? size - ref.offset;
     if (ref.offset + length > size || length < 0) {
       throw new TensorDataError(
@@ -105,7 +123,7 @@ export class ExternalDataStore {
   read(t: TensorProto): Buffer {
     const ref = externalDataRef(t);
     const length = this.check(t);
-    const { file } = this.located(ref.location, t.name ?? '');
+    const { file } = this.fileOf(t, ref.location);
     const out = Buffer.allocUnsafe(length);
     let fd: number;
     try {

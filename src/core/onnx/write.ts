@@ -2,7 +2,8 @@
 // beside the target (the model and its data
 // file under their final names, so the staged model can be checked as it will be), renamed into
 // place when complete, so that a failure or a cancel never leaves a half-written model. The model
-// being written from is never the target.
+// being written from is never the target. The staged files are a TensorSink (tensorSink.ts), which
+// a conversion may have opened earlier to put its new tensors in as it made them.
 //
 // Tensor placement follows the 2 GB protobuf limit: `keep` writes tensors where they were (the
 // external ones into a data file beside the output), `external` moves every tensor of at least
@@ -14,14 +15,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ModelWriteError, errorMessage } from '../errors';
-import { makeFolderFor } from '../files';
 import { formatBytes } from '../../shared/format';
 import { encodeMessage } from './codec';
 import { externalDataRef, isExternal } from './externalData';
 import type { OnnxModel } from './model';
 import { tensorRawBytes } from './tensor';
-import { DATA_LOCATION_EXTERNAL, type TensorProto } from './types';
-import { allTensors, type TensorVisit } from './walk';
+import { checkAborted, keepInline, TensorSink } from './tensorSink';
+import type { TensorProto } from './types';
+import { allTensors } from './walk';
 import { DataType } from './dataTypes';
 
 export type TensorPlacement = 'keep' | 'external' | 'inline';
@@ -43,6 +44,10 @@ export interface WriteOptions {
   /** Called with the staged model file once it is complete, before anything takes the output's
    *  name; throwing leaves nothing written (the error is passed on as it is). */
   check?: (staged: string) => Promise<void>;
+  /** The staged output a conversion has been putting its new tensors into (`external` placement
+   *  only; its target and data file must be this call's). Tensors it holds are already written;
+   *  the rest go to its data file after them. On failure it is discarded like a staging of our own. */
+  sink?: TensorSink;
   /** The size past which the .onnx file cannot be written and external data is used instead
    *  (default PROTOBUF_LIMIT; lower only in tests, to exercise the switch without 2 GiB files). */
   protobufLimit?: number;
@@ -74,11 +79,6 @@ export const PROTOBUF_LIMIT = 2 ** 31 - 1;
 /** The limit writeModel applies when its caller gives none. Tests lower it to exercise the switch
  *  to external data through the whole pipeline without writing 2 GiB; nothing else changes it. */
 export const writeLimits = { protobuf: PROTOBUF_LIMIT };
-
-/** Offsets in the data file are aligned so that large tensors can be memory-mapped. */
-function alignment(bytes: number): number {
-  return bytes >= 64 * 1024 ? 4096 : 64;
-}
 
 const SAVED_FIELDS = ['raw_data', 'external_data', 'data_location', 'float_data', 'int32_data', 'int64_data', 'double_data', 'uint64_data'] as const;
 type SavedFields = Map<string, { own: boolean; value: unknown }>;
@@ -112,22 +112,10 @@ function sameFile(a: string, b: string): boolean {
   }
 }
 
-function checkAborted(signal: AbortSignal | undefined, out: string): void {
-  if (signal?.aborted) throw new ModelWriteError('cancelled; nothing was written', out);
-}
-
-/** Tensors `external` placement leaves inline whatever the threshold: onnxruntime cannot read
- *  attribute tensors or shape operands (a Reshape shape, a ConstantOfShape input) from external
- *  data ("Cannot parse data from external tensors"); shape operands are small int32/int64 tensors. */
-function keepInline({ tensor, role }: TensorVisit, bytes: number): boolean {
-  const type = tensor.data_type;
-  return role === 'attribute' || ((type === DataType.INT32 || type === DataType.INT64) && bytes < 1024);
-}
-
-/** Whether any of the source's external tensors reads from `file`. */
-function readsExternalFile(model: OnnxModel, file: string): boolean {
+/** Whether any of the source's external tensors reads from `file` (those a sink staged do not). */
+function readsExternalFile(model: OnnxModel, file: string, sink: TensorSink | undefined): boolean {
   for (const { tensor, name } of allTensors(model.proto)) {
-    if (isExternal(tensor) && sameFile(model.external.resolve(externalDataRef(tensor).location, name), file)) return true;
+    if (isExternal(tensor) && !sink?.holds(tensor) && sameFile(model.external.resolve(externalDataRef(tensor).location, name), file)) return true;
   }
   return false;
 }
@@ -188,13 +176,22 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
   let threshold = options.threshold ?? 1024;
   let placement = asked;
   let note: string | undefined;
+  const given = options.sink;
   const location = options.location ?? `${path.basename(target)}.data`;
   const dataFile = path.resolve(path.dirname(target), location);
+  if (given && (given.target !== target || given.dataFile !== dataFile || asked !== 'external')) {
+    given.discard();
+    throw new RangeError(`the staged output ${given.target} (${given.location}) is not ${target} (${location}) with external placement`);
+  }
+  const refuse = (message: string) => {
+    given?.discard();
+    return new ModelWriteError(message, out);
+  };
   if (model.file && sameFile(model.file, target)) {
-    throw new ModelWriteError('refusing to write over the model being read; choose another output path', out);
+    throw refuse('refusing to write over the model being read; choose another output path');
   }
   if (model.file && sameFile(model.file, dataFile)) {
-    throw new ModelWriteError(`the data file ${location} would overwrite the source model`, out);
+    throw refuse(`the data file ${location} would overwrite the source model`);
   }
   if (asked !== 'external') {
     const estimate = inlineEstimate(model, asked, threshold);
@@ -205,33 +202,23 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
     }
   }
   if (path.dirname(dataFile) !== path.dirname(target) && placement !== 'inline') {
-    throw new ModelWriteError(`the data file location '${location}' must be a plain file name beside the output`, out);
+    throw refuse(`the data file location '${location}' must be a plain file name beside the output`);
   }
   // Replacing that file would change the bytes under the source model, which still reads them.
-  if (placement !== 'inline' && readsExternalFile(model, dataFile)) {
-    throw new ModelWriteError(
+  if (placement !== 'inline' && readsExternalFile(model, dataFile, given)) {
+    throw refuse(
       `the data file ${location} is the source model's own external data file, which it still reads; choose another data file name or output folder`,
-      out,
     );
   }
 
   const changed: Array<[TensorProto, SavedFields]> = [];
-  let stage: string | undefined;
-  let undoFolder = () => undefined as void;
-  let fd: number | undefined;
-  let dataBytes = 0;
-  let externalTensors = 0;
+  let sink: TensorSink | undefined = given;
   try {
-    undoFolder = makeFolderFor(target);
-    // Unique per call (two writers of one target never share it), in the target's folder so that
-    // the final renames stay on one file system.
-    stage = fs.mkdtempSync(path.join(path.dirname(target), `.${path.basename(target)}.`));
-    const tempModel = path.join(stage, path.basename(target));
-    const tempData = path.join(stage, path.basename(dataFile));
+    sink ??= new TensorSink(target, { location, signal: options.signal });
     for (const visit of allTensors(model.proto)) {
       const { tensor } = visit;
       checkAborted(options.signal, out);
-      if (tensor.data_type === DataType.STRING) continue; // strings have no raw form
+      if (tensor.data_type === DataType.STRING || sink.holds(tensor)) continue; // strings have no raw form; a held one is written
       const wasExternal = isExternal(tensor);
       if (placement === 'keep' && !wasExternal) continue;
       const bytes = tensorRawBytes(tensor, model.external);
@@ -245,17 +232,7 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
         tensor.raw_data = bytes;
         continue;
       }
-      fd ??= fs.openSync(tempData, 'w');
-      const offset = Math.ceil(dataBytes / alignment(bytes.length)) * alignment(bytes.length);
-      fs.writeSync(fd, bytes, 0, bytes.length, offset);
-      dataBytes = offset + bytes.length;
-      externalTensors++;
-      tensor.data_location = DATA_LOCATION_EXTERNAL;
-      tensor.external_data = [
-        { key: 'location', value: location },
-        { key: 'offset', value: String(offset) },
-        { key: 'length', value: String(bytes.length) },
-      ];
+      sink.place(tensor, bytes);
     }
     // Tensors of other models' kinds (strings, a multitude of small ones) can still pass the limit.
     const left = inlineEstimate(model, 'keep', threshold);
@@ -274,45 +251,31 @@ export async function writeModel(model: OnnxModel, out: string, options: WriteOp
         out,
       );
     }
-    await fs.promises.writeFile(tempModel, encoded, { signal: options.signal });
+    await fs.promises.writeFile(sink.stagedModel, encoded, { signal: options.signal });
     // Not held while the caller's check loads the staged model: it is as large as the .onnx file.
     encoded = undefined;
     // The caller may have cancelled while the model was being written.
     checkAborted(options.signal, out);
-    if (fd !== undefined) {
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fd = undefined;
-    }
+    sink.closeData();
     if (options.check) {
       try {
-        await options.check(tempModel);
+        await options.check(sink.stagedModel);
       } catch (e) {
         throw new CheckFailed(e);
       }
       checkAborted(options.signal, out);
     }
-    if (externalTensors) fs.renameSync(tempData, dataFile);
-    try {
-      fs.renameSync(tempModel, target);
-    } catch (e) {
-      // A data file without its model is half a model.
-      if (externalTensors) fs.rmSync(dataFile, { force: true });
-      throw e;
-    }
+    sink.commit();
+    const { dataBytes, externalTensors } = sink;
     return { file: target, bytes: encodedBytes, dataFile: externalTensors ? dataFile : undefined, dataBytes, externalTensors, ...(note ? { note } : {}) };
   } catch (e) {
-    if (fd !== undefined) fs.closeSync(fd);
-    // The staging folder goes before the folders made for it.
-    if (stage) fs.rmSync(stage, { recursive: true, force: true });
-    stage = undefined;
-    undoFolder();
+    sink?.discard();
     if (e instanceof CheckFailed) throw e.error;
     if (e instanceof ModelWriteError) throw e;
     checkAborted(options.signal, out); // writeFile's AbortError
     throw new ModelWriteError(errorMessage(e), out);
   } finally {
-    if (stage) fs.rmSync(stage, { recursive: true, force: true });
+    sink?.discard();
     for (const [tensor, saved] of changed) restoreFields(tensor, saved);
   }
 }

@@ -12,6 +12,7 @@ import { createMessage } from '../onnx/codec';
 import { DataType } from '../onnx/dataTypes';
 import { GraphIndex } from '../onnx/graph';
 import type { OnnxModel } from '../onnx/model';
+import type { TensorSink } from '../onnx/tensorSink';
 import { makeTensor, readTensor, tensorDims, toFloat32 } from '../onnx/tensor';
 import { AttributeType, int64ToNumber, type AttributeProto, type NodeProto, type TensorProto } from '../onnx/types';
 import { nodeLabel } from '../onnx/walk';
@@ -37,7 +38,8 @@ function transpose(values: Float32Array, rows: number, cols: number): Float32Arr
   return out;
 }
 
-export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): DynamicResult {
+/** With a `sink`, each new initializer goes to the output's data file as soon as it is made. */
+export function quantizeDynamic(model: OnnxModel, settings: QuantSettings, sink?: TensorSink): DynamicResult {
   const graph = model.proto.graph!;
   const index = new GraphIndex(graph);
   // Every graph is rewritten: If branches and Loop/Scan bodies too (dynamic mode needs no
@@ -58,6 +60,10 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
   const warnings: string[] = [];
   let replaced = new Map<number, NodeProto[]>();
   let init: TensorProto[] = [];
+  const add = (...made: TensorProto[]) => {
+    if (sink) for (const t of made) sink.put(t);
+    init.push(...made);
+  };
   const node = (op: string, inputs: string[], outputs: string[], name: string, attrs: AttributeProto[] = []) =>
     createMessage<NodeProto>('NodeProto', { op_type: op, input: inputs, output: outputs, name, attribute: attrs });
 
@@ -72,7 +78,7 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
     const { scale, zeroPoint, range } = perTensorParams(w, 'uint8', { reduceRange: settings.reduceRange });
     const base = weightBase(n.input[1]);
     quantizedNames[`${base}_quantized`] = n.input[1];
-    init.push(
+    add(
       makeTensor({ name: `${base}_quantized`, dataType: DataType.UINT8, dims, values: Uint8Array.from(quantizeValues(w, scale, zeroPoint, 'uint8')) }),
       makeTensor({ name: `${base}_scale`, dataType: DataType.FLOAT, dims: [], values: Float32Array.of(scale) }),
       makeTensor({ name: `${base}_zero_point`, dataType: DataType.UINT8, dims: [], values: Uint8Array.of(zeroPoint) }),
@@ -102,7 +108,7 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
     if (bias) {
       // The bias [M] broadcasts over [N, M, ...spatial] once shaped [M, 1, ...] (one 1 per spatial axis: 1-D convs too).
       const shape = BigInt64Array.from([-1n, ...dims.slice(2).map(() => 1n)]);
-      init.push(makeTensor({ name: `${p}_bias_shape`, dataType: DataType.INT64, dims: [shape.length], values: shape }));
+      add(makeTensor({ name: `${p}_bias_shape`, dataType: DataType.INT64, dims: [shape.length], values: shape }));
       nodes.push(
         node('Reshape', [bias, `${p}_bias_shape`], [`${p}_bias`], `${p}_BiasReshape`),
         node('Mul', [`${p}_float`, `${p}_scale`], [`${p}_conv`], `${p}_Mul`),
@@ -194,7 +200,7 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
       const arr = (v: ArrayLike<number>) => (type === 'int8' ? Int8Array.from(v) : Uint8Array.from(v));
       const perCh = scale.length > 1 ? [scale.length] : [];
       quantizedNames[`${base}_quantized`] = n.input[1];
-      init.push(
+      add(
         makeTensor({ name: `${base}_quantized`, dataType: wType, dims: [K, N], values: arr(q) }),
         makeTensor({ name: `${base}_scale`, dataType: DataType.FLOAT, dims: perCh, values: scale }),
         makeTensor({ name: `${base}_zero_point`, dataType: wType, dims: perCh, values: arr(zp) }),
@@ -225,7 +231,7 @@ export function quantizeDynamic(model: OnnxModel, settings: QuantSettings): Dyna
         const beta = attr(n, 'beta')?.f ?? 1;
         let biasName = bias;
         if (beta !== 1) {
-          init.push(makeTensor({ name: `${p}_beta`, dataType: DataType.FLOAT, dims: [], values: Float32Array.of(beta) }));
+          add(makeTensor({ name: `${p}_beta`, dataType: DataType.FLOAT, dims: [], values: Float32Array.of(beta) }));
           nodes.push(node('Mul', [bias, `${p}_beta`], [`${p}_bias`], `${p}_BetaMul`));
           biasName = `${p}_bias`;
         }

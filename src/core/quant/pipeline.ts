@@ -19,7 +19,8 @@ import { decodeModel, readModel, type OnnxModel } from '../onnx/model';
 import { upgradeOpsetTo10 } from '../onnx/opsetUpgrade';
 import { int64ToNumber } from '../onnx/types';
 import { modelBytes } from '../onnx/write';
-import { writeResultBeside, writeVerified } from './writeVerified';
+import { openOutputSink, writeResultBeside, writeVerified } from './writeVerified';
+import type { TensorSink } from '../onnx/tensorSink';
 import { cpuHasVnni, integerPathNote } from '../runtime/cpu';
 import { chooseProvider } from '../runtime/providers';
 import type { ort } from '../runtime/session';
@@ -122,8 +123,18 @@ async function firstBatch(data: DataSource | undefined, settings: QuantSettings)
 }
 
 export async function quantizeModel(input: string, asked: QuantSettings, options: QuantizeOptions = {}): Promise<QuantResult> {
-  const progress = options.onProgress ?? (() => undefined);
   if (asked.mode === 'fp16' || asked.mode === 'bf16') return convertToHalf(input, asked, options, { defaultOutput, refuseQuantized, floatOrigin });
+  // The staged output a mode opened to write its tensors as it makes them goes if the run fails.
+  const staged: { sink?: TensorSink } = {};
+  try {
+    return await quantizeStaged(input, asked, options, staged);
+  } finally {
+    staged.sink?.discard();
+  }
+}
+
+async function quantizeStaged(input: string, asked: QuantSettings, options: QuantizeOptions, staged: { sink?: TensorSink }): Promise<QuantResult> {
+  const progress = options.onProgress ?? (() => undefined);
   const ep = await chooseProvider(asked.executionProvider);
   // The result echoes the provider that ran; the warning says why it differs from the one asked.
   const settings: QuantSettings = { ...asked, executionProvider: ep.provider };
@@ -160,6 +171,7 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
           return undefined;
         });
     progress('quantizing weights');
+    staged.sink = openOutputSink(model, source, output, (m, where) => new QuantizeError(m, where), options.signal);
     const r = await runWeightOnly(
       model,
       settings,
@@ -168,13 +180,15 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
       data,
       options.signal,
       (s) => progress(s),
+      staged.sink,
     );
     ({ tensors, decisions, unmatchedPatterns, quantizedNames, weightErrors } = r);
     warnings.push(...r.warnings);
     candidates = [];
   } else if (settings.mode === 'dynamic') {
     if (opset < 11) throw new QuantizeError(`dynamic quantization needs opset 11 or newer (DynamicQuantizeLinear); this model uses opset ${opset}`, input);
-    const r = quantizeDynamic(model, settings);
+    staged.sink = openOutputSink(model, source, output, (m, where) => new QuantizeError(m, where), options.signal);
+    const r = quantizeDynamic(model, settings, staged.sink);
     ({ tensors, decisions, unmatchedPatterns, quantizedNames } = r);
     warnings.push(...r.warnings);
     candidates = decisions.filter((d) => d.quantized).map((d) => ({ name: d.node, opType: d.opType }));
@@ -268,9 +282,10 @@ export async function quantizeModel(input: string, asked: QuantSettings, options
       signal: options.signal,
       progress,
       fail: (m, where) => new QuantizeError(m, where),
-      inspect: async (checked, staged) => {
-        if (settings.mode === 'weight-only' && feeds && checked.ran) sqnrNote = await outputSqnrNote(source, staged, feeds, settings.executionProvider);
+      inspect: async (checked, file) => {
+        if (settings.mode === 'weight-only' && feeds && checked.ran) sqnrNote = await outputSqnrNote(source, file, feeds, settings.executionProvider);
       },
+      sink: staged.sink,
     },
   );
   if (sqnrNote) v.note = `${v.note}; ${sqnrNote}`;

@@ -2,12 +2,16 @@
 // only when onnxruntime loads it. A model derived from one with external data keeps its weights
 // outside too (onnxruntime then loads it tensor by tensor, at about its size in memory, where an
 // inline .onnx file costs two to three times that while it is parsed), and the model in memory lets
-// go of the written bytes before the staged file is loaded, since it is not used afterwards.
+// go of the written bytes before the staged file is loaded, since it is not used afterwards. Such
+// a conversion puts each tensor it makes straight into the staged data file (openOutputSink), so
+// that its memory is bounded by the largest tensor rather than the converted model.
 import * as fs from 'fs';
 import type { QuantResult } from '../../shared/quantResult';
 import { errorMessage } from '../errors';
+import { memoryMark } from '../memoryLog';
 import { jsonText, writeFileAtomicSync } from '../files';
 import type { OnnxModel } from '../onnx/model';
+import { TensorSink } from '../onnx/tensorSink';
 import { keepsWeightsOutside, writeModel, type WriteResult } from '../onnx/write';
 
 export interface Checked {
@@ -26,6 +30,29 @@ export interface WriteVerifiedOptions<V extends Checked> {
   inspect?: (v: V, staged: string) => Promise<void> | void;
   /** A model that does not load which is still written (a provider without kernels for it). */
   writtenUnloaded?: (v: V) => boolean;
+  /** The staged output the conversion put its tensors in (openOutputSink). */
+  sink?: TensorSink;
+}
+
+/**
+ * The staged output a conversion of `source` puts its new tensors into as it makes them, when the
+ * output keeps its weights outside like its source (writeVerified then finishes it); undefined
+ * for a model written inline, whose tensors are encoded into the .onnx at the end. The caller
+ * discards it when it fails before writeVerified (discard is a no-op after it).
+ */
+export function openOutputSink(
+  model: OnnxModel,
+  source: OnnxModel,
+  output: string,
+  fail: (message: string, where?: string) => Error,
+  signal?: AbortSignal,
+): TensorSink | undefined {
+  if (!keepsWeightsOutside(source)) return undefined;
+  try {
+    return new TensorSink(output, { signal, store: model.external });
+  } catch (e) {
+    throw fail(`cannot stage the output beside it: ${errorMessage(e)}`, output);
+  }
 }
 
 export async function writeVerified<V extends Checked>(
@@ -36,12 +63,15 @@ export async function writeVerified<V extends Checked>(
   o: WriteVerifiedOptions<V>,
 ): Promise<{ written: WriteResult; verification: V }> {
   let verification: V | undefined;
+  memoryMark(`${o.what}, before the write`);
   const written = await writeModel(model, output, {
     placement: keepsWeightsOutside(source) ? 'external' : 'keep',
     keepExternal: true,
     release: true,
     signal: o.signal,
+    sink: o.sink,
     check: async (staged) => {
+      memoryMark(`${o.what}, staged`);
       o.progress('verifying');
       const named = (s: string) => s.split(staged).join(output);
       let v: V;
@@ -50,6 +80,7 @@ export async function writeVerified<V extends Checked>(
       } catch (e) {
         throw o.fail(`the ${o.what} model could not be verified, so nothing was written: ${named(errorMessage(e))}`, output);
       }
+      memoryMark(`${o.what}, verified`);
       v.note = named(v.note);
       await o.inspect?.(v, staged);
       if (!v.loads && !o.writtenUnloaded?.(v)) {

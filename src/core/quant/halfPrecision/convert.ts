@@ -13,6 +13,7 @@ import { GraphIndex } from '../../onnx/graph';
 import type { OnnxModel } from '../../onnx/model';
 import { makeTensor, readTensor, toFloat32 } from '../../onnx/tensor';
 import { AttributeType, int64ToNumber, type AttributeProto, type GraphProto, type NodeProto, type TensorProto } from '../../onnx/types';
+import type { TensorSink } from '../../onnx/tensorSink';
 import { nodeLabel } from '../../onnx/walk';
 import { patternMatcher } from '../plan';
 import { foldCasts, renameReads } from './casts';
@@ -69,9 +70,10 @@ export function halfType(mode: HalfMode): DataType {
 
 /**
  * Rewrites `model` (a copy) to compute in half precision. `overflowing` maps observed float
- * activations to the reason they cannot be half (their writers and readers stay float32).
+ * activations to the reason they cannot be half (their writers and readers stay float32). With a
+ * `sink`, each half initializer goes to the output's data file as soon as it is made.
  */
-export function convertGraphToHalf(model: OnnxModel, settings: QuantSettings, overflowing: Map<string, string>): HalfConversion {
+export function convertGraphToHalf(model: OnnxModel, settings: QuantSettings, overflowing: Map<string, string>, sink?: TensorSink): HalfConversion {
   const mode = settings.mode as HalfMode;
   const target = halfType(mode);
   const warnings: string[] = [];
@@ -277,7 +279,12 @@ export function convertGraphToHalf(model: OnnxModel, settings: QuantSettings, ov
     return Object.assign(makeTensor({ name: t.name ?? '', dataType: target, dims, values: r.bits }), t.doc_string ? { doc_string: t.doc_string } : {});
   };
   for (const g of indexes) {
-    g.graph.initializer = g.graph.initializer.map((t) => (t.data_type === DataType.FLOAT && precision.get(t.name ?? '') === 'half' ? toHalf(t) : t));
+    g.graph.initializer = g.graph.initializer.map((t) => {
+      if (t.data_type !== DataType.FLOAT || precision.get(t.name ?? '') !== 'half') return t;
+      const half = toHalf(t);
+      sink?.put(half);
+      return half;
+    });
     for (const n of g.nodes) {
       const ni = info.get(n);
       if (!ni?.half) continue;

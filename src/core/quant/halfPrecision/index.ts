@@ -14,7 +14,8 @@ import { elementCount, tensorDims } from '../../onnx/tensor';
 import { int64ToNumber } from '../../onnx/types';
 import { allTensors } from '../../onnx/walk';
 import { modelBytes } from '../../onnx/write';
-import { writeResultBeside, writeVerified } from '../writeVerified';
+import type { TensorSink } from '../../onnx/tensorSink';
+import { openOutputSink, writeResultBeside, writeVerified } from '../writeVerified';
 import { chooseProvider } from '../../runtime/providers';
 import type { ort } from '../../runtime/session';
 import { calibrate, type CalibrationProgress } from '../calibrate';
@@ -161,7 +162,37 @@ export async function convertToHalf(input: string, asked: QuantSettings, options
   if (options.signal?.aborted) throw new HalfPrecisionError('cancelled; nothing was written', input);
 
   progress('converting');
-  const conversion = convertGraphToHalf(model, settings, overflowing);
+  const fail = (m: string, where?: string) => new HalfPrecisionError(m, where);
+  const sink = openOutputSink(model, source, output, fail, options.signal);
+  try {
+    return await convertAndWrite(source, model, output, { input, settings, opset, overflowing, warnings, calibration, data }, options, sink);
+  } finally {
+    sink?.discard();
+  }
+}
+
+interface Converting {
+  input: string;
+  settings: QuantSettings;
+  opset: number;
+  overflowing: Map<string, string>;
+  warnings: string[];
+  calibration: QuantResult['calibration'];
+  data: DataSource | undefined;
+}
+
+/** The rewrite, the staged write with its verification, and the result, into `sink` when given. */
+async function convertAndWrite(
+  source: OnnxModel,
+  model: OnnxModel,
+  output: string,
+  { input, settings, opset, overflowing, warnings, calibration, data }: Converting,
+  options: HalfOptions,
+  sink: TensorSink | undefined,
+): Promise<QuantResult> {
+  const progress = options.onProgress ?? (() => undefined);
+  const mode = settings.mode as HalfMode;
+  const conversion = convertGraphToHalf(model, settings, overflowing, sink);
   warnings.push(...conversion.warnings);
   for (const p of conversion.unmatchedPatterns) warnings.push(`the pattern '${p}' matches no node`);
   const kept = conversion.decisions.filter((d) => !d.quantized).length;
@@ -196,6 +227,7 @@ export async function convertToHalf(input: string, asked: QuantSettings, options
         }
       },
       writtenUnloaded: (v) => v.unsupported,
+      sink,
     },
   );
   if (verification.unsupported) warnings.push(verification.note);

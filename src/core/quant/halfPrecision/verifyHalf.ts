@@ -1,5 +1,5 @@
 // Verification of a half-precision model: it loads in onnxruntime, runs on a batch, and its float
-// outputs are compared with the float model's on the same batch (SQNR in dB). Inputs the
+// outputs are compared with the float model's on the same batch (SQNR in dB), computed first. Inputs the
 // converted model takes in half are fed the same values encoded. A bfloat16 model the provider
 // has no kernels for is reported as such: that is the provider's limit, not a broken model.
 import { sqnr } from '../../analysis/metrics';
@@ -7,7 +7,7 @@ import { errorMessage } from '../../errors';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from '../../onnx/floatFormats';
 import type { OnnxModel } from '../../onnx/model';
 import { floatComparisonSkipped } from '../weightOnly/outputCheck';
-import { createSession, ort } from '../../runtime/session';
+import { createSessionFromFile, ort } from '../../runtime/session';
 import { float32ToFloat16Bits } from '../../onnx/floatFormats';
 import type { HalfMode } from './ranges';
 
@@ -45,6 +45,23 @@ function feedsFor(session: ort.InferenceSession, feeds: Record<string, ort.Tenso
 // A valid model the provider has no kernel for; a type the op's ONNX schema refuses is a different matter (the model is invalid).
 const MISSING_KERNEL = /Could not find an implementation|NOT_IMPLEMENTED|no bfloat16 tensors/;
 
+/** The float model's float outputs on the batch, its session released before returning. */
+async function floatOutputs(float: OnnxModel, feeds: Record<string, ort.Tensor>, ep: string): Promise<Map<string, Float32Array>> {
+  const reference = await createSessionFromFile(float, { executionProviders: [ep] });
+  try {
+    const out = await reference.run(feeds);
+    const values = new Map<string, Float32Array>();
+    for (const [name, t] of Object.entries(out)) {
+      const x = asFloat32(t);
+      if (x) values.set(name, x);
+      t.dispose();
+    }
+    return values;
+  } finally {
+    await reference.release();
+  }
+}
+
 export async function verifyHalf(
   file: string,
   float: OnnxModel,
@@ -53,6 +70,18 @@ export async function verifyHalf(
   mode: HalfMode,
 ): Promise<HalfVerification> {
   const outputSqnrDb: Record<string, number> = {};
+  // The float model runs first and its session is gone before the half one is made: the two are
+  // never held at once (the run's peak would be their sum).
+  const skipped = feeds ? floatComparisonSkipped(float) : undefined;
+  let expected: Map<string, Float32Array> | undefined;
+  let floatFailure: string | undefined;
+  if (feeds && !skipped) {
+    try {
+      expected = await floatOutputs(float, feeds, ep);
+    } catch (e) {
+      floatFailure = errorMessage(e).split('\n')[0];
+    }
+  }
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(file, { executionProviders: [ep], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
@@ -73,7 +102,16 @@ export async function verifyHalf(
     await session.release();
     return { loads: true, ran: false, unsupported: false, outputSqnrDb, note: 'loads in onnxruntime (no sample to run it on)' };
   }
-  const skipped = floatComparisonSkipped(float);
+  if (floatFailure !== undefined) {
+    await session.release();
+    return {
+      loads: true,
+      ran: false,
+      unsupported: false,
+      outputSqnrDb,
+      note: `loads; not run: the float model itself fails on the sample batch (${floatFailure})`,
+    };
+  }
   if (skipped) {
     try {
       const half = await session.run(feedsFor(session, feeds));
@@ -83,29 +121,17 @@ export async function verifyHalf(
     }
     return { loads: true, ran: true, unsupported: false, outputSqnrDb, note: `loads and runs on a batch; ${skipped}` };
   }
-  let reference: ort.InferenceSession | undefined;
-  let expected: ort.InferenceSession.OnnxValueMapType;
-  try {
-    reference = await createSession(float, { executionProviders: [ep] });
-    expected = await reference.run(feeds);
-  } catch (e) {
-    await session.release();
-    await reference?.release();
-    const why = errorMessage(e).split('\n')[0];
-    return { loads: true, ran: false, unsupported: false, outputSqnrDb, note: `loads; not run: the float model itself fails on the sample batch (${why})` };
-  }
   try {
     const half = await session.run(feedsFor(session, feeds));
     const zero: string[] = [];
-    for (const [name, t] of Object.entries(expected)) {
-      const x = asFloat32(t);
+    for (const [name, x] of expected!) {
       const y = half[name] && asFloat32(half[name]);
-      if (!x || !y || x.length !== y.length) continue;
+      if (!y || x.length !== y.length) continue;
       // An all-zero float output has no signal to measure against.
       if (x.every((v) => v === 0)) zero.push(name);
       else if (Number.isFinite(sqnr(x, y))) outputSqnrDb[name] = Math.round(sqnr(x, y) * 100) / 100;
     }
-    for (const t of [...Object.values(half), ...Object.values(expected)]) t.dispose();
+    for (const t of Object.values(half)) t.dispose();
     const listed = Object.entries(outputSqnrDb)
       .map(([k, v]) => `${k} ${v.toFixed(1)} dB`)
       .join(', ');
@@ -130,6 +156,5 @@ export async function verifyHalf(
     return { loads: true, ran: false, unsupported: false, outputSqnrDb, note: `loads, but fails to run: ${why}` };
   } finally {
     await session.release();
-    await reference?.release();
   }
 }

@@ -4,6 +4,7 @@ import type { QuantSettings } from '../../../shared/quantResult';
 import type { DataSource } from '../../data';
 import { OnnxCompressError } from '../../errors';
 import type { OnnxModel } from '../../onnx/model';
+import type { TensorSink } from '../../onnx/tensorSink';
 import { dataAwareChoicesFor } from './dataAwareSite';
 import { raiseOpsetTo21 } from './opset21';
 import { quantizeWeightOnly, type ChoicesFor, type WeightOnlyResult } from './quantizeWeightOnly';
@@ -23,6 +24,8 @@ export async function runWeightOnly(
   data?: DataSource,
   signal?: AbortSignal,
   onProgress?: (stage: string) => void,
+  /** The staged output the new initializers go to as they are made (openOutputSink). */
+  sink?: TensorSink,
 ): Promise<WeightOnlyStep> {
   if (settings.algorithm === 'hqq' && settings.symmetricWeights) {
     throw fail("hqq optimises each block's zero point, which --symmetric-weights fixes; drop --symmetric-weights or use --algorithm rtn");
@@ -43,7 +46,7 @@ export async function runWeightOnly(
     const from = raiseOpsetTo21(model, 'use --weight-only-format matmulnbits, which needs no opset change');
     if (from < 21) raisedFrom = from;
   }
-  const r = await quantizeWeightOnly(model, settings, choicesFor);
+  const r = await quantizeWeightOnly(model, settings, choicesFor, sink);
   r.warnings.push(...dataWarnings);
   if (!r.quantizedCount) {
     const excluded = settings.exclude.length || settings.include.length ? ' (or every one was excluded)' : '';

@@ -8,6 +8,7 @@ import { DataType } from '../../onnx/dataTypes';
 import { GraphIndex } from '../../onnx/graph';
 import type { OnnxModel } from '../../onnx/model';
 import { readTensor, tensorDims, toFloat32 } from '../../onnx/tensor';
+import type { TensorSink } from '../../onnx/tensorSink';
 import type { OperatorSetIdProto, TensorProto } from '../../onnx/types';
 import { blockErrorStats } from '../blockScheme';
 import { hqqQuantize } from './hqq';
@@ -50,7 +51,8 @@ function asKN(values: Float32Array, t: WeightNode): Float32Array {
   return out;
 }
 
-export async function quantizeWeightOnly(model: OnnxModel, settings: QuantSettings, choicesFor?: ChoicesFor): Promise<WeightOnlyResult> {
+/** With a `sink`, each new initializer goes to the output's data file as soon as it is made. */
+export async function quantizeWeightOnly(model: OnnxModel, settings: QuantSettings, choicesFor?: ChoicesFor, sink?: TensorSink): Promise<WeightOnlyResult> {
   const graph = model.proto.graph!;
   const found = findWeightNodes(model, settings);
   const decisions = [...found.decisions];
@@ -120,12 +122,16 @@ export async function quantizeWeightOnly(model: OnnxModel, settings: QuantSettin
   const replaced = new Map<number, Rewrite>();
   // A weight read by several nodes the same way is quantized once and its initializers shared.
   const done = new Map<string, { node: string; names: string[]; choice: WeightOnlyChoice; algorithm: string }>();
-  const write = (t: WeightNode, choice: WeightOnlyChoice, reuse?: string[]) =>
-    t.opType === 'Gather'
-      ? writeGatherBlockQuantized(t, choice, ctx, reuse)
-      : settings.weightOnlyFormat === 'dequantize-linear'
-        ? writeDequantizeLinear(t, choice, ctx, reuse)
-        : writeMatMulNBits(t, choice, ctx, reuse);
+  const write = (t: WeightNode, choice: WeightOnlyChoice, reuse?: string[]) => {
+    const rewrite =
+      t.opType === 'Gather'
+        ? writeGatherBlockQuantized(t, choice, ctx, reuse)
+        : settings.weightOnlyFormat === 'dequantize-linear'
+          ? writeDequantizeLinear(t, choice, ctx, reuse)
+          : writeMatMulNBits(t, choice, ctx, reuse);
+    if (sink) for (const init of rewrite.initializers) sink.put(init);
+    return rewrite;
+  };
   for (const t of eligible) {
     const key = [t.weight, t.opType === 'Gather', t.layout, t.options.bits, t.options.blockSize, t.options.symmetric, t.alpha].join('|');
     const same = dataAware ? undefined : done.get(key);
