@@ -12,15 +12,7 @@ import { allTensors } from '../../src/core/onnx/walk';
 import { writeModel } from '../../src/core/onnx/write';
 import { createSession } from '../../src/core/runtime/session';
 import { GraphBuilder, modelBytes } from '../fixtures/builder';
-import { listFiles, ort, runOrt, runSession, TempDirs, type Outputs } from '../support/helpers';
-
-function seededFloats(seed: number, n: number): Float32Array {
-  let a = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    return (a / 2 ** 32) * 2 - 1;
-  });
-}
+import { listFiles, ort, runOrt, runSession, seededFloats, TempDirs, type Outputs } from '../support/helpers';
 
 /** A small MLP: two weights over 1 KiB, a bias and a Constant under it. */
 function mlp(): GraphBuilder {

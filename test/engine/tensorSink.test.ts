@@ -16,15 +16,7 @@ import { writeModel } from '../../src/core/onnx/write';
 import { quantizeModel } from '../../src/core/quant/pipeline';
 import { resolveSettings } from '../../src/core/quant/settings';
 import { GraphBuilder, modelBytes } from '../fixtures/builder';
-import { ort, runOrt, TempDirs } from '../support/helpers';
-
-function seededFloats(seed: number, n: number): Float32Array {
-  let a = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    return (a / 2 ** 32) * 2 - 1;
-  });
-}
+import { ort, runOrt, seededFloats, TempDirs } from '../support/helpers';
 
 /** Two MatMul weights (16 KiB, 8 KiB), a small bias (inline whatever the placement), a Constant. */
 function mlp(): GraphBuilder {

@@ -52,6 +52,15 @@ export function seededBytes(seed: number, n: number): Uint8Array {
   return out;
 }
 
+/** `n` seeded uniform values in [-1, 1) (a linear congruential generator: the same on every machine). */
+export function seededFloats(seed: number, n: number): Float32Array {
+  let a = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    return (a / 2 ** 32) * 2 - 1;
+  });
+}
+
 export type Outputs = Record<string, { type: string; dims: number[]; data: number[] | string[] }>;
 
 function plain(results: ort.InferenceSession.ReturnType): Outputs {

@@ -12,15 +12,7 @@ import { until } from './workbench';
 const inWs = (...p: string[]) => path.join(bench().workspace, ...p);
 
 /** Right-click lm/char-lm.onnx -> Quantize Model..., the preset picked. */
-async function startWizard(preset: RegExp): Promise<void> {
-  const b = bench();
-  await b.closeAllEditors();
-  await b.showExplorer();
-  if (!(await b.explorerRow('char-lm.onnx').isVisible())) await b.explorerRow('lm').click();
-  await b.explorerMenu('char-lm.onnx', 'Quantize Model...');
-  await b.quickTitle(/^Quantize char-lm\.onnx: preset/);
-  await b.quickPick(preset);
-}
+const startWizard = (preset: RegExp) => bench().quantizeFromExplorer('lm', 'char-lm.onnx', preset);
 
 /** Picks the text windows beside the model, all of them, and their next-character labels. */
 async function pickCalibrationText(): Promise<void> {
@@ -31,21 +23,6 @@ async function pickCalibrationText(): Promise<void> {
   await b.quickEnter();
   await b.quickTitle(/labels/);
   await b.quickPick(/calib\.labels\.npy/);
-}
-
-async function reportShows(model: RegExp): Promise<string> {
-  const b = bench();
-  const frame = await b.webview('#export-html', 180000);
-  let text = '';
-  await until(
-    `the report of ${model}`,
-    async () => {
-      text = await frame.locator('body').innerText();
-      return model.test(text);
-    },
-    60000,
-  );
-  return text;
 }
 
 describe('UI: transformers and language models', () => {
@@ -73,7 +50,7 @@ describe('UI: transformers and language models', () => {
     assert.match(await b.quickActive(), /char-lm\.int4\.onnx/);
     await b.quickEnter();
 
-    const text = await reportShows(/char-lm\.int4\.onnx/);
+    const text = await bench().reportText(/char-lm\.int4\.onnx/);
     await b.shot('int4-report');
     assert.match(text, /next-token agreement/i);
     assert.doesNotMatch(text, /top-1 agreement/i, 'no classifier metric on a language model');
@@ -98,7 +75,7 @@ describe('UI: transformers and language models', () => {
     assert.match(await b.quickActive(), /char-lm\.fp16\.onnx/);
     await b.quickEnter();
 
-    const text = await reportShows(/char-lm\.fp16\.onnx/);
+    const text = await bench().reportText(/char-lm\.fp16\.onnx/);
     await b.shot('fp16-report');
     assert.match(text, /next-token agreement/i);
     const result = JSON.parse(fs.readFileSync(inWs('lm', 'char-lm.fp16.quant.json'), 'utf8'));

@@ -7,7 +7,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readModel } from '../../src/core/onnx/model';
 import { bench } from './setup';
-import { until } from './workbench';
 
 const inWs = (...p: string[]) => path.join(bench().workspace, ...p);
 
@@ -15,12 +14,7 @@ describe('UI: dynamic quantization', () => {
   it('Dynamic INT8 for CPU: evaluation data beside the model, integer MatMuls written, next-token agreement in the report', async function () {
     this.timeout(300000);
     const b = bench();
-    await b.closeAllEditors();
-    await b.showExplorer();
-    if (!(await b.explorerRow('char-lm.onnx').isVisible())) await b.explorerRow('lm').click();
-    await b.explorerMenu('char-lm.onnx', 'Quantize Model...');
-    await b.quickTitle(/^Quantize char-lm\.onnx: preset/);
-    await b.quickPick(/^Dynamic INT8 for CPU/);
+    await b.quantizeFromExplorer('lm', 'char-lm.onnx', /^Dynamic INT8 for CPU/);
 
     await b.quickTitle(/evaluation data \(dynamic mode needs no calibration\)/);
     await b.shot('dynamic-data');
@@ -35,16 +29,7 @@ describe('UI: dynamic quantization', () => {
     assert.match(await b.quickActive(), /char-lm\.dynamic\.int8\.onnx/);
     await b.quickEnter();
 
-    const frame = await b.webview('#export-html', 180000);
-    let text = '';
-    await until(
-      'the report of the dynamic model',
-      async () => {
-        text = await frame.locator('body').innerText();
-        return /char-lm\.dynamic\.int8\.onnx/.test(text);
-      },
-      60000,
-    );
+    const text = await b.reportText(/char-lm\.dynamic\.int8\.onnx/);
     await b.shot('dynamic-report');
     assert.match(text, /next-token agreement/i);
     assert.doesNotMatch(text, /top-1 agreement/i, 'no classifier metric on a language model');

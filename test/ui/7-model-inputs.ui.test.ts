@@ -28,12 +28,7 @@ describe('UI: model inputs of synthetic data', () => {
   it('synthetic data for a language model: the inputs step shows the inferred feed, takes a typed spec, and the run carries it', async function () {
     this.timeout(300000);
     const b = bench();
-    await b.closeAllEditors();
-    await b.showExplorer();
-    if (!(await b.explorerRow('char-lm.onnx').isVisible())) await b.explorerRow('lm').click();
-    await b.explorerMenu('char-lm.onnx', 'Quantize Model...');
-    await b.quickTitle(/^Quantize char-lm\.onnx: preset/);
-    await b.quickPick(/^Dynamic INT8 for CPU/);
+    await b.quantizeFromExplorer('lm', 'char-lm.onnx', /^Dynamic INT8 for CPU/);
     await b.quickTitle(/evaluation data/);
     await b.quickPick(/Synthetic data/);
 
@@ -72,18 +67,10 @@ describe('UI: model inputs of synthetic data', () => {
     assert.match(await b.quickActive(), /char-lm\.dynamic\.int8\.onnx/);
     await b.quickEnter();
 
-    const frame = await b.webview('#export-html', 180000);
-    let text = '';
-    await until(
-      'the report of char-lm.dynamic.int8.onnx',
-      async () => {
-        text = await frame.locator('body').innerText();
-        return /char-lm\.dynamic\.int8\.onnx/.test(text) && /input_ids=shape:batch,16; input_ids=range:0,50/.test(text);
-      },
-      60000,
-    );
+    // The report of this run, showing the specs it ran with.
+    const text = await b.reportText(/^(?=[\s\S]*char-lm\.dynamic\.int8\.onnx)(?=[\s\S]*input_ids=shape:batch,16; input_ids=range:0,50)/);
     assert.match(text, /synthetic int64 \[N,16\], whole numbers in \[0, 50\) \(given\)/, 'the analysis data says what it fed');
-    await frame.locator('#quant-settings').scrollIntoViewIfNeeded();
+    await (await b.webview('#quant-settings')).locator('#quant-settings').scrollIntoViewIfNeeded();
     await b.shot('inputs-5-report');
     const expected = { input_ids: { shape: ['batch', 16], range: [0, 50] } };
     const result = JSON.parse(fs.readFileSync(inWs('lm', 'char-lm.dynamic.int8.quant.json'), 'utf8'));
@@ -95,13 +82,7 @@ describe('UI: model inputs of synthetic data', () => {
   it('Silero VAD: the state batched on axis 1, the scalar sample rate fed whole, and a spec for the rate', async function () {
     this.timeout(120000);
     const b = bench();
-    await b.closeAllEditors();
-    await b.showExplorer();
-    await until('vad/ in the Explorer', () => b.explorerRow('vad').isVisible());
-    if (!(await b.explorerRow('silero-vad.onnx').isVisible())) await b.explorerRow('vad').click();
-    await b.explorerMenu('silero-vad.onnx', 'Quantize Model...');
-    await b.quickTitle(/^Quantize silero-vad\.onnx: preset/);
-    await b.quickPick(/^Dynamic INT8 for CPU/);
+    await b.quantizeFromExplorer('vad', 'silero-vad.onnx', /^Dynamic INT8 for CPU/);
     await b.quickTitle(/evaluation data/);
     await b.quickPick(/Synthetic data/);
     await b.quickTitle(/inputs \(what synthetic data feeds each\)/);

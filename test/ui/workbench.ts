@@ -400,6 +400,32 @@ export class Workbench {
   }
 
   /** The webview frame (of any open webview) that holds `selector`. */
+  /** Right-click `folder/file` in the Explorer -> Quantize Model..., and pick the preset. */
+  async quantizeFromExplorer(folder: string, file: string, preset: RegExp): Promise<void> {
+    await this.closeAllEditors();
+    await this.showExplorer();
+    await until(`${folder}/ in the Explorer`, () => this.explorerRow(folder).isVisible());
+    if (!(await this.explorerRow(file).isVisible())) await this.explorerRow(folder).click();
+    await this.explorerMenu(file, 'Quantize Model...');
+    await this.quickTitle(new RegExp(`^Quantize ${escapeRe(file)}: preset`));
+    await this.quickPick(preset);
+  }
+
+  /** The text of the quantization report in the panel, once `shows` matches it. */
+  async reportText(shows: RegExp): Promise<string> {
+    const frame = await this.webview('#export-html', 180000);
+    let text = '';
+    await until(
+      `the report showing ${shows}`,
+      async () => {
+        text = await frame.locator('body').innerText();
+        return shows.test(text);
+      },
+      60000,
+    );
+    return text;
+  }
+
   async webview(selector: string, timeoutMs = 60000): Promise<Frame> {
     return until(
       `a webview showing ${selector}`,
