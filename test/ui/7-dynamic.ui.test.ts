@@ -11,6 +11,12 @@ import { bench } from './setup';
 const inWs = (...p: string[]) => path.join(bench().workspace, ...p);
 
 describe('UI: dynamic quantization', () => {
+  // The next flows quantize the same model dynamically again: they start from a workspace without
+  // this run's outputs (otherwise the wizard rightly asks before replacing them).
+  after(() => {
+    for (const f of fs.readdirSync(inWs('lm'))) if (f.startsWith('char-lm.dynamic.int8.')) fs.rmSync(inWs('lm', f));
+  });
+
   it('Dynamic INT8 for CPU: evaluation data beside the model, integer MatMuls written, next-token agreement in the report', async function () {
     this.timeout(300000);
     const b = bench();
