@@ -60,18 +60,22 @@ describe('language-model fixture and next-token analysis', function () {
   it('is the small token-id transformer its README describes', async () => {
     const model = await readModel(LM_MODEL);
     const g = model.proto.graph!;
-    assert.ok(fs.statSync(LM_MODEL).size < 4 * 1024 * 1024);
+    assert.ok(fs.statSync(LM_MODEL).size < 12 * 1024 * 1024);
     assert.strictEqual(fs.statSync(LM_MODEL).size, info.model.bytes);
     const [input] = modelInputs(model);
     assert.deepStrictEqual([input.name, input.elemType, input.dims], ['input_ids', DataType.INT64, ['batch', 'seq']]);
     const weights = new Map(g.initializer.map((t) => [t.name, t.dims.map(Number)]));
     const matmuls = g.node.filter((n) => n.op_type === 'MatMul' && weights.has(n.input[1]));
-    // Two blocks of q, k, v, proj, fc1, fc2, and the head: K is 128 or 512 (whole 128-blocks).
-    assert.strictEqual(matmuls.length, 13);
+    // Per block q, k, v, proj, fc1, fc2, then the head: K is d_model or 4 d_model (whole 128-blocks).
+    assert.strictEqual(matmuls.length, 6 * info.model.layers + 1);
+    assert.deepStrictEqual(
+      matmuls.map((n) => ({ node: n.name, weight: weights.get(n.input[1]) })),
+      info.model.constantMatMuls,
+    );
     for (const n of matmuls) assert.strictEqual(weights.get(n.input[1])![0] % 128, 0, n.name);
     assert.ok(!g.node.some((n) => n.op_type === 'Gemm'));
     const gather = g.node.find((n) => n.op_type === 'Gather' && weights.has(n.input[0]));
-    assert.deepStrictEqual(weights.get(gather!.input[0]), [info.model.vocab, 128]);
+    assert.deepStrictEqual(weights.get(gather!.input[0]), [info.model.vocab, info.model.dModel]);
     for (const [data, labels] of [
       [LM_HELDOUT, LM_HELDOUT_LABELS],
       [LM_CALIB, LM_CALIB_LABELS],
@@ -162,7 +166,7 @@ describe('language-model fixture and next-token analysis', function () {
   });
 
   it('gives a hidden-state output of the same token model no agreement, no cross-entropy and no accuracy', async () => {
-    // The fixture cut after its final LayerNorm: [batch, seq, 128] hidden states, named as such.
+    // The fixture cut after its final LayerNorm: [batch, seq, d_model] hidden states, named as such.
     const model = await readModel(LM_MODEL);
     const g = model.proto.graph!;
     const norm = g.node.filter((n) => n.op_type === 'LayerNormalization').pop()!;
@@ -171,7 +175,7 @@ describe('language-model fixture and next-token analysis', function () {
     g.node.push(
       createMessage<NodeProto>('NodeProto', { name: 'hidden_identity', op_type: 'Identity', input: [norm.output[0]], output: ['last_hidden_state'] }),
     );
-    g.output.splice(0, g.output.length, valueInfo('last_hidden_state', DataType.FLOAT, ['batch', 'seq', 128]));
+    g.output.splice(0, g.output.length, valueInfo('last_hidden_state', DataType.FLOAT, ['batch', 'seq', info.model.dModel]));
     const encoder = path.join(dir, 'encoder.onnx');
     await writeModel(model, encoder);
     const q = path.join(dir, 'encoder.int8.onnx');

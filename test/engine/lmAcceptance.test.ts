@@ -49,10 +49,11 @@ describe('acceptance on a transformer language model (char_lm.onnx, held-out tex
     return { float: floatBytes, quantized: quantBytes };
   }
 
-  // The issue's bar for RTN at block 32 is 94% agreement and +0.01 nats/token. This 437k-parameter
-  // model misses it with RTN (92.6%, +0.016: a small model has no redundancy to absorb rounding)
-  // and meets it with GPTQ at the same block size; both are asserted, RTN at what it measures here.
-  it('int4, block 32: matrices at the format size, RTN close to the bar (>= 92%, <= +0.02 nats/token), GPTQ over it (>= 94%, <= +0.01)', async () => {
+  // The issue's bar for RTN at block 32 is 94% agreement and +0.01 nats/token. This 834k-parameter
+  // model (held-out cross-entropy 1.039) still misses it with asymmetric RTN (93.65%, +0.0165: a
+  // small model has little redundancy to absorb rounding) and meets it with GPTQ at the same block
+  // size; both are asserted, RTN at what it measures here (see test/fixtures/lm/README.md).
+  it('int4, block 32: matrices at the format size, RTN close to the bar (>= 93%, <= +0.02 nats/token), GPTQ over it (>= 94%, <= +0.01)', async () => {
     const { file, scores: r } = await run('int4-rtn-b32', { mode: 'weight-only', bits: 4, blockSize: 32, algorithm: 'rtn' });
     const bytes = await matrixBytes(file);
     const share = bytes.quantized / bytes.float;
@@ -60,7 +61,7 @@ describe('acceptance on a transformer language model (char_lm.onnx, held-out tex
     // 4 bits per weight, a float32 scale and a 4-bit zero point per 32: 5.125 / 32 = 16.02%, the
     // format's own floor for asymmetric blocks of 32 (symmetric ones drop the zero points: 15.63%).
     assert.ok(share <= 5.125 / 32 + 1e-9, `${share}`);
-    assert.ok(r.agreement >= 0.92, `agreement ${r.agreement}`);
+    assert.ok(r.agreement >= 0.93, `agreement ${r.agreement}`);
     assert.ok(r.ceQuant - r.ceFloat <= 0.02, `cross-entropy increase ${r.ceQuant - r.ceFloat}`);
     const sym = await run('int4-rtn-b32-sym', { mode: 'weight-only', bits: 4, blockSize: 32, algorithm: 'rtn', symmetricWeights: true });
     const symBytes = await matrixBytes(sym.file);

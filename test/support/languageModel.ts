@@ -24,7 +24,17 @@ export const LM_CALIB_LABELS = path.join(LM_DIR, 'calib.labels.npy');
 
 /** What the training script measured (lm.json beside the model). */
 export interface LanguageModelFixtureInfo {
-  model: { bytes: number; sha256: string; parameters: number; vocab: number; context: number };
+  model: {
+    bytes: number;
+    sha256: string;
+    parameters: number;
+    vocab: number;
+    context: number;
+    dModel: number;
+    layers: number;
+    /** Every MatMul with a constant weight: node name and weight shape [K, N]. */
+    constantMatMuls: { node: string; weight: number[] }[];
+  };
   heldout: { windows: number; seq: number; tokens: number; crossEntropy: number; perplexity: number; unigramCrossEntropy: number };
 }
 
