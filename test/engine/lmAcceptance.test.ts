@@ -53,7 +53,7 @@ describe('acceptance on a transformer language model (char_lm.onnx, held-out tex
   // model (held-out cross-entropy 1.039) still misses it with asymmetric RTN (93.65%, +0.0165: a
   // small model has little redundancy to absorb rounding) and meets it with GPTQ at the same block
   // size; both are asserted, RTN at what it measures here (see test/fixtures/lm/README.md).
-  it('int4, block 32: matrices at the format size, RTN close to the bar (>= 93%, <= +0.02 nats/token), GPTQ over it (>= 94%, <= +0.01)', async () => {
+  it('int4, block 32: matrices at the format size; asymmetric RTN close to the bar (>= 93%, <= +0.02 nats/token); symmetric RTN and GPTQ over it (>= 94%, <= +0.01)', async () => {
     const { file, scores: r } = await run('int4-rtn-b32', { mode: 'weight-only', bits: 4, blockSize: 32, algorithm: 'rtn' });
     const bytes = await matrixBytes(file);
     const share = bytes.quantized / bytes.float;
@@ -66,6 +66,10 @@ describe('acceptance on a transformer language model (char_lm.onnx, held-out tex
     const sym = await run('int4-rtn-b32-sym', { mode: 'weight-only', bits: 4, blockSize: 32, algorithm: 'rtn', symmetricWeights: true });
     const symBytes = await matrixBytes(sym.file);
     assert.ok(symBytes.quantized / symBytes.float <= 0.16, `symmetric ${symBytes.quantized / symBytes.float}`);
+    // Symmetric RTN (--symmetric-weights; the same rounding as onnxruntime's symmetric blocks) meets
+    // the whole bar on this model: measured 94.08% and +0.0091 (7296 tokens: 6 over the 94%).
+    assert.ok(sym.scores.agreement >= 0.94, `symmetric RTN agreement ${sym.scores.agreement}`);
+    assert.ok(sym.scores.ceQuant - sym.scores.ceFloat <= 0.01, `symmetric RTN cross-entropy increase ${sym.scores.ceQuant - sym.scores.ceFloat}`);
     const gptq = (await run('int4-gptq-b32', { mode: 'weight-only', bits: 4, blockSize: 32, algorithm: 'gptq' })).scores;
     assert.ok(gptq.agreement >= 0.94, `GPTQ agreement ${gptq.agreement}`);
     assert.ok(gptq.ceQuant - gptq.ceFloat <= 0.01, `GPTQ cross-entropy increase ${gptq.ceQuant - gptq.ceFloat}`);
