@@ -139,6 +139,30 @@ export class Workbench {
     await until('the Explorer', () => this.page.locator('.explorer-folders-view').isVisible());
   }
 
+  /**
+   * Scrolls the Explorer until the row of `file` is drawn. The list draws only the rows in view: in a
+   * workspace the earlier flows filled, a file can sit below the fold.
+   */
+  async revealInExplorer(file: string): Promise<Locator> {
+    await this.showExplorer();
+    const row = this.explorerRow(file);
+    const list = this.page.locator('.explorer-folders-view .monaco-list');
+    let step = 0;
+    await until(
+      `${file} in the Explorer`,
+      async () => {
+        if (await row.isVisible()) return true;
+        await list.hover();
+        // Down a few rows at a time; from the top again after a full sweep.
+        await this.page.mouse.wheel(0, step++ % 30 === 29 ? -100000 : 120);
+        await sleep(100);
+        return row.isVisible();
+      },
+      60000,
+    );
+    return row;
+  }
+
   /** Left-clicks a file in the Explorer (opens it in its default editor). */
   async openFromExplorer(file: string): Promise<void> {
     await this.showExplorer();
@@ -147,7 +171,7 @@ export class Workbench {
       `${file} opened from the Explorer`,
       async () => {
         if ((await this.activeTab()) === file) return true;
-        await this.explorerRow(file).click();
+        await (await this.revealInExplorer(file)).click();
         await sleep(1000);
         return (await this.activeTab()) === file;
       },
@@ -157,9 +181,7 @@ export class Workbench {
 
   /** Right-clicks a file in the Explorer and clicks `entry` in the context menu. */
   async explorerMenu(file: string, entry: string): Promise<void> {
-    await this.showExplorer();
-    const row = this.explorerRow(file);
-    await until(`${file} in the Explorer`, () => row.isVisible());
+    const row = await this.revealInExplorer(file);
     await this.contextMenu(() => row.click({ button: 'right' }), entry);
   }
 
@@ -404,8 +426,8 @@ export class Workbench {
   async quantizeFromExplorer(folder: string, file: string, preset: RegExp): Promise<void> {
     await this.closeAllEditors();
     await this.showExplorer();
-    await until(`${folder}/ in the Explorer`, () => this.explorerRow(folder).isVisible());
-    if (!(await this.explorerRow(file).isVisible())) await this.explorerRow(folder).click();
+    const folderRow = await this.revealInExplorer(folder);
+    if ((await folderRow.getAttribute('aria-expanded')) !== 'true') await folderRow.click();
     await this.explorerMenu(file, 'Quantize Model...');
     await this.quickTitle(new RegExp(`^Quantize ${escapeRe(file)}: preset`));
     await this.quickPick(preset);
