@@ -194,6 +194,9 @@ export function describeWeightOnly(s: QuantSettings): string {
   return `${s.bits}-bit ${s.symmetricWeights ? 'symmetric' : 'asymmetric'} weights in blocks of ${s.blockSize}, ${describeAlgorithm(s)}, ${s.weightOnlyFormat}, accuracy level ${s.accuracyLevel}`;
 }
 
+/** GPTQ's and AWQ's own options when not given (also for results written before they existed). */
+export const ALGORITHM_DEFAULTS = { gptqDamp: 0.01, gptqActOrder: false, awqGrid: 20 } as const;
+
 /** "gptq (damp 0.01, act-order)": the algorithm with the options it ran with. */
 export function describeAlgorithm(s: QuantSettings): string {
   if (s.algorithm === 'gptq') return `gptq (damp ${s.gptqDamp}${s.gptqActOrder ? ', act-order' : ''})`;
@@ -284,9 +287,9 @@ function settings(v: unknown, where: string): QuantSettings {
     bits: f.o.bits === undefined ? 4 : f.get('bits', oneOf([4, 8] as const)),
     blockSize: f.o.blockSize === undefined ? 32 : f.num('blockSize'),
     algorithm: f.o.algorithm === undefined ? 'rtn' : f.get('algorithm', oneOf(['rtn', 'hqq', 'gptq', 'awq'] as const)),
-    gptqDamp: f.o.gptqDamp === undefined ? 0.01 : f.num('gptqDamp'),
-    gptqActOrder: f.o.gptqActOrder === undefined ? false : f.bool('gptqActOrder'),
-    awqGrid: f.o.awqGrid === undefined ? 20 : f.num('awqGrid'),
+    gptqDamp: f.o.gptqDamp === undefined ? ALGORITHM_DEFAULTS.gptqDamp : f.num('gptqDamp'),
+    gptqActOrder: f.o.gptqActOrder === undefined ? ALGORITHM_DEFAULTS.gptqActOrder : f.bool('gptqActOrder'),
+    awqGrid: f.o.awqGrid === undefined ? ALGORITHM_DEFAULTS.awqGrid : f.num('awqGrid'),
     accuracyLevel: f.o.accuracyLevel === undefined ? 0 : f.get('accuracyLevel', oneOf([0, 1, 2, 3, 4] as const)),
     weightOnlyFormat: f.o.weightOnlyFormat === undefined ? 'matmulnbits' : f.get('weightOnlyFormat', oneOf(['matmulnbits', 'dequantize-linear'] as const)),
     layerOverrides: f.o.layerOverrides === undefined ? {} : layerOverrides(f.get('layerOverrides', obj), f.at('layerOverrides')),

@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import { OnnxCompressError } from '../errors';
 import {
+  ALGORITHM_DEFAULTS,
   QUANT_RECIPE_FORMAT,
   QUANT_RESULT_FORMAT,
   type QuantRecipe,
@@ -89,9 +90,7 @@ function defaultSettings(mode: QuantSettings['mode'] = 'static'): QuantSettings 
     bits: 4,
     blockSize: 32,
     algorithm: 'rtn',
-    gptqDamp: 0.01,
-    gptqActOrder: false,
-    awqGrid: 20,
+    ...ALGORITHM_DEFAULTS,
     accuracyLevel: 0,
     weightOnlyFormat: 'matmulnbits',
     layerOverrides: {},
@@ -144,7 +143,7 @@ export function resolveSettings(...layers: Array<Partial<QuantSettings> | undefi
 
 /** GPTQ's and AWQ's own options: valid, and changed from their defaults only for their algorithm. */
 function checkAlgorithmOptions(s: QuantSettings): void {
-  const d = defaultSettings('weight-only');
+  const d = ALGORITHM_DEFAULTS;
   if (!(Number.isFinite(s.gptqDamp) && s.gptqDamp >= 0 && s.gptqDamp <= 1))
     throw new QuantSettingsError(`the GPTQ damping must be in [0, 1], not ${s.gptqDamp}`);
   if (!(Number.isInteger(s.awqGrid) && s.awqGrid >= 1 && s.awqGrid <= 1000))
