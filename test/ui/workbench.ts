@@ -15,6 +15,7 @@ import { CODE_SERVER, codeServerEnv, spawnCodeServer } from '../support/codeServ
 /** Screenshots and workbench logs of failed UI tests (README: "Tests"). */
 export const UI_ARTIFACTS = path.join(ROOT, '.test-output', 'ui');
 
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` until it returns something truthy; fails naming `what` and the last error. */
@@ -223,22 +224,25 @@ export class Workbench {
       return (await input.inputValue()) === `>${title}`;
     });
     // The row whose label is the title exactly ("Close All Editors", not "... in Group").
+    // Contributed commands show their category ("ONNX: ..."), view commands their view's.
     const rows = this.quickInput().locator('.quick-input-list .monaco-list-row');
-    const row = await until(`"${title}" in the palette`, async () => {
-      for (const r of await rows.all()) {
-        const label = (
-          await r
-            .locator('.label-name')
-            .first()
-            .innerText()
-            .catch(() => '')
-        ).trim();
-        // Contributed commands show their category ("ONNX: ..."), view commands their view's.
-        if (label === title || label.endsWith(`: ${title}`)) return r;
+    const label = await until(`"${title}" in the palette`, async () => {
+      for (const text of await rows.locator('.label-name').allInnerTexts()) {
+        const t = text.trim();
+        if (t === title || t.endsWith(`: ${title}`)) return t;
       }
       return undefined;
     });
-    await row.click();
+    // The row is found again by its label when it is clicked: the list re-renders as it filters, so
+    // a row held by position could be another command by then. A click the list drops leaves the
+    // palette open on the title, and is repeated.
+    const row = rows.filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`) }) }).first();
+    await until(`"${title}" run from the palette`, async () => {
+      if (!(await input.isVisible()) || (await input.inputValue().catch(() => '')) !== `>${title}`) return true;
+      await row.click({ timeout: 2000 }).catch(() => undefined);
+      await sleep(300);
+      return !(await input.isVisible()) || (await input.inputValue().catch(() => '')) !== `>${title}`;
+    });
   }
 
   async closeQuickInput(): Promise<void> {
