@@ -94,6 +94,16 @@ function renderProgress(): void {
     card('ETA', eta, p.cacheBytes !== null ? `cache ${formatBytes(p.cacheBytes)}` : '', 'card-eta'),
     card('Best accuracy', pct(p.bestAccuracy()), p.evals.length ? `agreement ${pct(p.evals[p.evals.length - 1].agreement)}` : '', 'card-accuracy'),
   );
+  const gain = p.baseline.length ? p.baseline[p.baseline.length - 1] : undefined;
+  if (gain)
+    cards.append(
+      card(
+        'KD vs labels only',
+        gain.gain === null ? '—' : `${gain.gain >= 0 ? '+' : '−'}${Math.abs(100 * gain.gain).toFixed(2)} points`,
+        `epoch ${gain.epoch}: ${pct(gain.kdAccuracy)} distilled, ${pct(gain.accuracy)} labels only`,
+        'card-baseline',
+      ),
+    );
   lossChart.draw([
     { label: 'total', points: p.points.map((q) => ({ x: q.x, y: q.loss })) },
     ...p.terms.map((t) => ({ label: t, points: p.points.filter((q) => q.terms[t] !== undefined).map((q) => ({ x: q.x, y: q.terms[t] })) })),
@@ -101,6 +111,9 @@ function renderProgress(): void {
   accuracyChart.draw([
     { label: 'accuracy', points: p.evals.filter((v) => v.accuracy !== null).map((v) => ({ x: v.epoch, y: v.accuracy! })) },
     { label: 'agreement with teacher', points: p.evals.filter((v) => v.agreement !== null).map((v) => ({ x: v.epoch, y: v.agreement! })) },
+    ...(p.baseline.length
+      ? [{ label: 'labels-only baseline', points: p.baseline.filter((v) => v.accuracy !== null).map((v) => ({ x: v.epoch, y: v.accuracy! })) }]
+      : []),
   ]);
   clear(errorsBox);
   for (const e of p.errors) errorsBox.append(h('div', { className: 'error', role: 'alert' }, e));

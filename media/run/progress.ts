@@ -1,6 +1,6 @@
 // What the run view knows about a run, folded from its event stream: the loss per term over
 // steps, accuracy per epoch, throughput and the ETA. No DOM here; the view draws from it.
-import type { DistillEvent, EvalEvent, StartEvent } from '../../src/shared/distillRun';
+import type { BaselineEvent, DistillEvent, EvalEvent, StartEvent } from '../../src/shared/distillRun';
 
 export interface LossPoint {
   /** Steps done since the run began (epochs before a resume included). */
@@ -16,6 +16,8 @@ export class RunProgress {
   start: StartEvent | null = null;
   points: LossPoint[] = [];
   evals: EvalEvent[] = [];
+  /** The labels-only baseline's accuracy per epoch, next to the distilled student's. */
+  baseline: BaselineEvent[] = [];
   epochsDone = 0;
   stepsDone = 0;
   lr: number | null = null;
@@ -80,6 +82,12 @@ export class RunProgress {
         break;
       case 'eval':
         this.evals = this.evals
+          .filter((v) => v.epoch !== e.epoch)
+          .concat(e)
+          .sort((a, b) => a.epoch - b.epoch);
+        break;
+      case 'baseline':
+        this.baseline = this.baseline
           .filter((v) => v.epoch !== e.epoch)
           .concat(e)
           .sort((a, b) => a.epoch - b.epoch);

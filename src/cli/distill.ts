@@ -14,6 +14,7 @@ export const DISTILL_OPTIONS: ParseArgsConfig['options'] = {
   'run-dir': { type: 'string' },
   python: { type: 'string' },
   'validate-only': { type: 'boolean' },
+  baseline: { type: 'boolean' },
   json: { type: 'boolean' },
 };
 
@@ -21,6 +22,9 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 type Out = { log: (s: string) => void; error: (s: string) => void };
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
+/** KD's gain in accuracy points, signed, said in words. */
+const points = (g: number | null) =>
+  g === null ? 'no accuracy to compare (no labels)' : `KD ${g >= 0 ? 'gains' : 'loses'} ${Math.abs(100 * g).toFixed(2)} points`;
 
 export function formatValidation(v: SpecValidation): string {
   const lines = [`Spec       ${v.file}: ${v.ok ? 'valid' : 'has errors'}`];
@@ -92,6 +96,8 @@ function eventLine(e: DistillEvent): string | null {
         .join(', ')}) in ${e.seconds.toFixed(1)} s`;
     case 'eval':
       return `eval ${e.epoch}: accuracy ${pct(e.accuracy)}, agreement with the teacher ${pct(e.agreement)}`;
+    case 'baseline':
+      return `baseline ${e.epoch}: labels only ${pct(e.accuracy)}, distilled ${pct(e.kdAccuracy)}: ${points(e.gain)}`;
     case 'checkpoint':
       return `checkpoint (${e.reason}): ${e.path}`;
     case 'exported':
@@ -119,6 +125,13 @@ export function formatReport(r: DistillRunReport): string {
       `Latency    ${v.latencyMs?.toFixed(3) ?? '-'} ms per sample (teacher ${v.teacherLatencyMs?.toFixed(3) ?? '-'} ms), median of single-sample runs, ${v.executionProvider}`,
     );
   }
+  const b = r.baseline;
+  if (b)
+    lines.push(
+      b.status === 'completed'
+        ? `Baseline   labels only, same student, data and schedule: accuracy ${pct(b.verification?.accuracy)} against ${pct(v?.accuracy)} distilled: ${points(b.gain)} (${b.runDir})`
+        : `Baseline   ${b.status}${b.message ? ` — ${b.message}` : ''} (${b.runDir})`,
+    );
   if (r.checkpoint) lines.push(`Checkpoint ${r.checkpoint}`);
   lines.push(`Report     ${r.paths.report}`);
   return lines.join('\n');
@@ -146,6 +159,7 @@ export async function distillCommand(spec: string, v: Values, usage: (m: string)
       runDir: v['run-dir'] as string | undefined,
       resume: v.resume as string | undefined,
       python: v.python as string | undefined,
+      baseline: v.baseline === true,
       signal: controller.signal,
       onEvent: (e) => {
         if (v.json) return;

@@ -42,11 +42,12 @@ const USAGE = `usage:
       agreement, accuracy, size and latency of both models; --sensitivity ranks the quantized
       nodes; --keep-in-float / --target re-quantize with layers in float from the saved ranges.
       Writes REPORT (default QUANT.report.json); --html writes a self-contained offline page
-  onnx-compress distill SPEC [--validate-only] [--resume RUNDIR] [--run-dir DIR] [--python PATH] [--json]
+  onnx-compress distill SPEC [--validate-only] [--baseline] [--resume RUNDIR] [--run-dir DIR] [--python PATH] [--json]
       distill a teacher into a student as SPEC (*.distill.json) says: validates it against the models
       and data (--validate-only stops there), caches the teacher's knowledge, trains with the Python
       trainer, writes the student ONNX, verifies it and writes report.json in the run folder;
-      Ctrl-C leaves a checkpoint that --resume RUNDIR continues from
+      Ctrl-C leaves a checkpoint that --resume RUNDIR continues from; --baseline also trains the
+      student on labels alone (same data, schedule, seed) and reports what KD gained against it
   onnx-compress --help | --version`;
 
 type Out = { log: (s: string) => void; error: (s: string) => void };

@@ -116,7 +116,7 @@ export type TrainerEvent = StartEvent | StepEvent | EpochEvent | EvalEvent | Che
 /** A phase of the run, announced before it starts. */
 export interface PhaseEvent {
   event: 'phase';
-  phase: 'validate' | 'cache' | 'export-graph' | 'train' | 'write-student' | 'verify' | 'done';
+  phase: 'validate' | 'cache' | 'export-graph' | 'train' | 'write-student' | 'verify' | 'baseline' | 'done';
   /** Teacher-assistant chains: which step (1-based) of how many. */
   chainStep?: number;
   chainSteps?: number;
@@ -141,7 +141,17 @@ export interface VerifyEvent {
   verification: StudentVerification;
 }
 
-export type EngineEvent = PhaseEvent | CacheEvent | VerifyEvent;
+/** The labels-only baseline finished an epoch: its accuracy next to the distilled student's at that epoch. */
+export interface BaselineEvent {
+  event: 'baseline';
+  epoch: number;
+  accuracy: number | null;
+  kdAccuracy: number | null;
+  /** kdAccuracy - accuracy (null where either is unknown). */
+  gain: number | null;
+}
+
+export type EngineEvent = PhaseEvent | CacheEvent | VerifyEvent | BaselineEvent;
 export type DistillEvent = TrainerEvent | EngineEvent;
 
 // --- The report ---
@@ -221,6 +231,22 @@ export interface DistillRunReport {
   started: string;
   finished: string;
   warnings: string[];
+  /** The labels-only baseline (absent or null when none was asked for). */
+  baseline?: BaselineReport | null;
+}
+
+/** KD against the same student trained on labels alone: same data, schedule, epochs and seed. */
+export interface BaselineReport {
+  status: RunStatus;
+  message: string | null;
+  runDir: string;
+  student: string | null;
+  epochs: EpochMetrics[];
+  verification: StudentVerification | null;
+  /** Per epoch: the distilled student's evaluation accuracy, the baseline's, and KD's gain (kd - baseline). */
+  perEpoch: { epoch: number; kd: number | null; baseline: number | null; gain: number | null }[];
+  /** Verified accuracy (onnxruntime-node, same samples) of the distilled student minus the baseline's. */
+  gain: number | null;
 }
 
 /** One past run, as the Runs tree lists it. */

@@ -72,6 +72,8 @@ export interface ResolvedDistillSpec {
   cache: { dir: string; dtype: CacheDtype; topK: number | null };
   export: Required<ExportSpec>;
   evaluation: Required<EvaluationSpec>;
+  /** Also train a labels-only baseline of the same student (the spec's `baseline`, or `--baseline`). */
+  baseline: boolean;
 }
 
 export interface ResolvedDataSplit {

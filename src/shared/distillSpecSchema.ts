@@ -312,6 +312,13 @@ export const DistillSpecSchema = Fields(
     cache: Type.Optional(CacheSchema),
     export: Type.Optional(ExportSchema),
     evaluation: Type.Optional(EvaluationSchema),
+    baseline: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          "Also train the same student on the labels alone (same data, schedule, epochs and seed) in the run's baseline/ folder, and report what distillation gained or lost against it, per epoch and verified. Needs data.train.labels.",
+      }),
+    ),
   },
   {
     title: 'ONNX Compress distillation run spec (*.distill.json)',

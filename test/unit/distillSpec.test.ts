@@ -47,7 +47,7 @@ describe('distillation spec schema', () => {
           s.epoch = 3;
         },
         [
-          "epoch: is not a known field (did you mean 'epochs'?); known: $schema, format, version, description, teacher, student, data, knowledge, scheme, optimizer, schedule, epochs, batchSize, seed, device, threads, cache, export, evaluation",
+          "epoch: is not a known field (did you mean 'epochs'?); known: $schema, format, version, description, teacher, student, data, knowledge, scheme, optimizer, schedule, epochs, batchSize, seed, device, threads, cache, export, evaluation, baseline",
         ],
       ],
       [

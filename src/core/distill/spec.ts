@@ -107,6 +107,7 @@ export function resolveSpec(spec: DistillSpec, specDir: string, outputs: { teach
     cache: { dir: abs(spec.cache?.dir ?? D.cacheDir), dtype: spec.cache?.dtype ?? D.cacheDtype, topK: spec.cache?.topK ?? D.topK },
     export: { opset: spec.export?.opset ?? D.opset, dynamicBatch: spec.export?.dynamicBatch ?? D.dynamicBatch },
     evaluation: { latencyRuns: spec.evaluation?.latencyRuns ?? D.latencyRuns },
+    baseline: spec.baseline ?? false,
   };
 }
 

@@ -56,6 +56,8 @@ export interface SpecValidation {
 export interface ValidateOptions {
   /** Stop after the structure and file checks (no model loading); the editor's quick check. */
   structureOnly?: boolean;
+  /** Train the labels-only baseline whatever the spec says (`--baseline`). */
+  baseline?: boolean;
 }
 
 const hasErrors = (p: SpecProblem[]) => p.some((x) => x.severity === 'error');
@@ -77,7 +79,7 @@ export async function validateSpec(file: string, options: ValidateOptions = {}):
     ok: false,
   };
   if (hasErrors(problems)) return result;
-  const spec = raw as DistillSpec;
+  const spec = { ...(raw as DistillSpec), ...(options.baseline ? { baseline: true } : {}) };
   const dir = path.dirname(abs);
   const err = (at: string, message: string) => problems.push({ severity: 'error', path: at, message });
   const warn = (at: string, message: string) => problems.push({ severity: 'warning', path: at, message });
@@ -324,6 +326,11 @@ export async function validateSpec(file: string, options: ValidateOptions = {}):
       } catch (e) {
         err(`${at}.labels`, errorMessage(e));
       }
+    } else if (split === 'train' && resolved.baseline) {
+      err(
+        `${at}.labels`,
+        'the labels-only baseline (baseline: true, or --baseline) trains on labels, and there are none: give data.train.labels, or drop the baseline',
+      );
     } else if (split === 'train' && needLabels) {
       err(
         `${at}.labels`,

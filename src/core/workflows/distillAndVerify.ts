@@ -12,6 +12,7 @@ import { probePython, PYTHON_ENV } from '../distill/python';
 import { newRunDir, RunFolder, type RunListeners } from '../distill/runFolder';
 import { readSpecFile, runCopyOfSpec } from '../distill/spec';
 import { chainSteps, runStep, type StepOptions, type StepResult } from '../distill/step';
+import { runBaseline } from '../distill/baseline';
 import { CancelledRun, RunFailure } from '../distill/trainer';
 import { problemLines, validateSpec } from '../distill/validate';
 
@@ -20,6 +21,8 @@ export interface DistillOptions extends RunListeners, StepOptions {
   runDir?: string;
   /** Resume the run in this folder from its last checkpoint. */
   resume?: string;
+  /** Also train the labels-only baseline (as the spec's `baseline: true`). */
+  baseline?: boolean;
 }
 
 /** Runs (or resumes) the distillation described by `specFile`; resolves with the report (status completed, cancelled or failed). */
@@ -36,12 +39,16 @@ export async function distillAndVerify(specFile: string, options: DistillOptions
   if (!options.resume || !fs.existsSync(copyFile)) {
     const raw = await readSpecFile(spec).catch(() => undefined);
     if (raw === undefined) await fs.promises.copyFile(spec, copyFile).catch(() => undefined);
-    else await fs.promises.writeFile(copyFile, `${JSON.stringify(runCopyOfSpec(raw, path.dirname(spec)), null, 2)}\n`);
+    else {
+      const copy = runCopyOfSpec(raw, path.dirname(spec));
+      // The copy says what ran: a baseline asked for on the command line is written into it.
+      await fs.promises.writeFile(copyFile, `${JSON.stringify(options.baseline ? { ...(copy as object), baseline: true } : copy, null, 2)}\n`);
+    }
   }
   const report = run.report(spec);
   try {
     run.emit({ event: 'phase', phase: 'validate', message: `validating ${spec}` });
-    const validation = await validateSpec(spec);
+    const validation = await validateSpec(spec, { baseline: options.baseline });
     for (const line of problemLines(validation)) run.log(line);
     if (!validation.ok || !validation.spec)
       throw new RunFailure(
@@ -100,6 +107,7 @@ export async function distillAndVerify(specFile: string, options: DistillOptions
     }
     report.paths.student = result!.student;
     report.verification = result!.verification;
+    if (settings.baseline) report.baseline = await runBaseline(run, report, settings, validation, probe, options);
     report.status = 'completed';
     run.emit({ event: 'phase', phase: 'done', message: `done: ${result!.student}` });
   } catch (e) {
