@@ -6,6 +6,7 @@ import type { DistillEvent, DistillRunReport } from '../shared/distillRun';
 import { formatBytes } from '../shared/format';
 import { estimateCacheBytes } from '../core/distill/cache';
 import { distillAndVerify } from '../core/workflows/distillAndVerify';
+import { sweepDistill, type SweepGrid, type SweepResult, type SweepTrial } from '../core/workflows/sweepDistill';
 import { problemLines, validateSpec, type SpecValidation } from '../core/distill/validate';
 import { table } from './format';
 
@@ -15,6 +16,10 @@ export const DISTILL_OPTIONS: ParseArgsConfig['options'] = {
   python: { type: 'string' },
   'validate-only': { type: 'boolean' },
   baseline: { type: 'boolean' },
+  sweep: { type: 'boolean' },
+  'sweep-temperatures': { type: 'string' },
+  'sweep-alphas': { type: 'string' },
+  'sweep-feature-weights': { type: 'string' },
   json: { type: 'boolean' },
 };
 
@@ -141,6 +146,13 @@ export function formatReport(r: DistillRunReport): string {
 export async function distillCommand(spec: string, v: Values, usage: (m: string) => Error, out: Out): Promise<number> {
   if (v['validate-only'] && (v.resume || v['run-dir'])) throw usage('--validate-only runs nothing: drop --resume and --run-dir');
   if (v.resume && v['run-dir']) throw usage('--resume continues in the given run folder; --run-dir cannot be combined with it');
+  const sweepFlags = ['sweep-temperatures', 'sweep-alphas', 'sweep-feature-weights'].filter((k) => v[k] !== undefined);
+  if (!v.sweep && sweepFlags.length) throw usage(`--${sweepFlags[0]} sets the grid of --sweep: add --sweep`);
+  if (v.sweep) {
+    const clash = ['validate-only', 'resume', 'run-dir', 'baseline'].find((k) => v[k] !== undefined);
+    if (clash) throw usage(`--sweep runs its own trials (one of them labels-only) in new run folders: drop --${clash}`);
+    return sweepCommand(spec, v, usage, out);
+  }
   if (v['validate-only']) {
     const validation = await validateSpec(spec);
     out.log(v.json ? JSON.stringify(validation, null, 2) : formatValidation(validation));
@@ -174,6 +186,79 @@ export async function distillCommand(spec: string, v: Values, usage: (m: string)
     });
     out.log(v.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return report.status === 'completed' ? 0 : report.status === 'cancelled' ? 130 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** A comma-separated list of numbers in [lo, hi], for a sweep's grid. */
+function numbers(v: Values, key: string, lo: number, hi: number, usage: (m: string) => Error): number[] | undefined {
+  const text = v[key];
+  if (typeof text !== 'string') return undefined;
+  const list = text.split(',').map((t) => Number(t.trim()));
+  if (!list.length || list.some((x) => !Number.isFinite(x) || x < lo || x > hi))
+    throw usage(`--${key} takes numbers in [${lo}, ${hi}] separated by commas, e.g. --${key} ${lo === 0 ? '0.1,0.5,0.9' : '2,4,8'}`);
+  return list;
+}
+
+const settingText = (s: SweepTrial['setting']) =>
+  s === 'labels-only'
+    ? 'labels only (reference)'
+    : `T ${s.temperature}, alpha ${s.alpha}${s.featureWeight === null ? '' : `, feature weight ${s.featureWeight}`}`;
+
+export function formatSweep(r: SweepResult): string {
+  const lines = [
+    `Sweep      ${r.specFile}: ${r.status}, ${r.trials.length} trial(s)`,
+    table([
+      ['setting', 'status', 'accuracy', 'agreement', 'run'],
+      ...r.trials.map((t) => [settingText(t.setting), t.status, pct(t.accuracy), pct(t.agreement), t.runDir]),
+    ]),
+  ];
+  if (r.best)
+    lines.push(
+      `Best       ${settingText(r.best.setting)}: ${pct(r.best.accuracy)}${r.labelsOnly ? ` against ${pct(r.labelsOnly.accuracy)} labels only: ${points(r.gain)}` : ''}`,
+    );
+  if (r.gain !== null && r.gain <= 0) lines.push('           no setting of the grid beat training on the labels alone');
+  lines.push(
+    r.writtenBack
+      ? `Spec       the best setting was written into ${r.specFile}`
+      : `Spec       unchanged (${r.status === 'completed' ? 'no distilled trial completed' : `the sweep ${r.status}`})`,
+  );
+  lines.push(`Summary    ${r.summaryFile}`);
+  return lines.join('\n');
+}
+
+async function sweepCommand(spec: string, v: Values, usage: (m: string) => Error, out: Out): Promise<number> {
+  const grid: Partial<SweepGrid> = {};
+  const t = numbers(v, 'sweep-temperatures', 0.05, 100, usage);
+  const a = numbers(v, 'sweep-alphas', 0, 1, usage);
+  const f = numbers(v, 'sweep-feature-weights', 0, 1000, usage);
+  if (t) grid.temperatures = t;
+  if (a) grid.alphas = a;
+  if (f) grid.featureWeights = f;
+  const controller = new AbortController();
+  const onSigint = () => {
+    out.error('cancelling the sweep: the running trial writes a checkpoint');
+    process.off('SIGINT', onSigint);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const result = await sweepDistill(spec, {
+      grid,
+      python: v.python as string | undefined,
+      signal: controller.signal,
+      onTrial: (e) => {
+        if (v.json) return;
+        out.log(
+          e.state === 'start'
+            ? `trial ${e.trial}/${e.trials}: ${settingText(e.setting)}`
+            : `trial ${e.trial}/${e.trials}: ${e.result!.status}, accuracy ${pct(e.result!.accuracy)} (${e.result!.runDir})`,
+        );
+      },
+    });
+    out.log(v.json ? JSON.stringify(result, null, 2) : formatSweep(result));
+    return result.status === 'completed' ? 0 : result.status === 'cancelled' ? 130 : 1;
   } finally {
     process.off('SIGINT', onSigint);
   }

@@ -43,11 +43,14 @@ const USAGE = `usage:
       nodes; --keep-in-float / --target re-quantize with layers in float from the saved ranges.
       Writes REPORT (default QUANT.report.json); --html writes a self-contained offline page
   onnx-compress distill SPEC [--validate-only] [--baseline] [--resume RUNDIR] [--run-dir DIR] [--python PATH] [--json]
+      [--sweep [--sweep-temperatures 2,4,8] [--sweep-alphas 0.1,0.5,0.9] [--sweep-feature-weights W,...]]
       distill a teacher into a student as SPEC (*.distill.json) says: validates it against the models
       and data (--validate-only stops there), caches the teacher's knowledge, trains with the Python
       trainer, writes the student ONNX, verifies it and writes report.json in the run folder;
       Ctrl-C leaves a checkpoint that --resume RUNDIR continues from; --baseline also trains the
-      student on labels alone (same data, schedule, seed) and reports what KD gained against it
+      student on labels alone (same data, schedule, seed) and reports what KD gained against it;
+      --sweep runs one trial per setting of the grid plus a labels-only one, and writes the setting
+      that verifies best on data.eval into SPEC
   onnx-compress --help | --version`;
 
 type Out = { log: (s: string) => void; error: (s: string) => void };

@@ -214,6 +214,11 @@ describe('cli', function () {
         ['save', model, path.join(dir, 'o.onnx'), '--external-data', '--threshold', 'lots'],
         ['save', model, path.join(dir, 'o.onnx'), '--external-data', '--inline'],
         ['save', model, path.join(dir, 'o.onnx'), '--location', 'x.bin'],
+        ['distill', 'a.distill.json', '--sweep-alphas', '0.5'],
+        ['distill', 'a.distill.json', '--sweep', '--baseline'],
+        ['distill', 'a.distill.json', '--sweep', '--resume', 'r'],
+        ['distill', 'a.distill.json', '--sweep', '--sweep-alphas', '0.5,2'],
+        ['distill', 'a.distill.json', '--sweep', '--sweep-temperatures', 'hot'],
       ];
       for (const argv of cases) {
         const r = await cli(...argv);
@@ -225,6 +230,9 @@ describe('cli', function () {
       assert.deepStrictEqual(listFiles(dir), ['cli.onnx'], 'nothing written');
       assert.match((await cli('inspect', model, '--nodes', '--input-shape', 'x=1,a')).stderr, /--input-shape 'x=1,a'/);
       assert.match((await cli('inspect', model, '--bogus')).stderr, /--bogus/);
+      assert.match((await cli('distill', 'a.distill.json', '--sweep-alphas', '0.5')).stderr, /--sweep-alphas sets the grid of --sweep: add --sweep/);
+      assert.match((await cli('distill', 'a.distill.json', '--sweep', '--baseline')).stderr, /one of them labels-only.*drop --baseline/);
+      assert.match((await cli('distill', 'a.distill.json', '--sweep', '--sweep-alphas', '0.5,2')).stderr, /--sweep-alphas takes numbers in \[0, 1\]/);
     });
 
     it('0 for --help and --version', async () => {

@@ -27,11 +27,11 @@ function timestamp(d = new Date()): string {
   return d.toISOString().replace(/[:]/g, '').replace(/\..+$/, '').replace('T', '-');
 }
 
-/** Where a new run of `specFile` goes: RUNS_FOLDER beside the spec, one folder per start time. */
-export function newRunDir(specFile: string): string {
+/** Where a new run of `specFile` goes: RUNS_FOLDER beside the spec, one folder per start time (`kind`: a sweep's prefix). */
+export function newRunDir(specFile: string, kind = ''): string {
   const spec = path.resolve(specFile);
   const name = path.basename(spec).replace(/\.distill\.json$|\.json$/, '');
-  return path.join(path.dirname(spec), RUNS_FOLDER, `${name}-${timestamp()}`);
+  return path.join(path.dirname(spec), RUNS_FOLDER, `${name}-${kind ? `${kind}-` : ''}${timestamp()}`);
 }
 
 /** The newest checkpoint file of a run folder, or null. */
